@@ -1,0 +1,461 @@
+#include "core/client.h"
+
+#include <nlohmann/json.hpp>
+
+#include <charconv>
+
+#include "core/log.h"
+#include "core/shard.h"
+#include "core/strings.h"
+#include "core/subject.h"
+
+namespace tern::core {
+namespace {
+
+void AppendNumber(std::string* out, uint64_t value) {
+  char digits[24];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, value);
+  out->append(digits, end);
+}
+
+// Reads an optional JSON field of the expected type; false if present with another type.
+template <typename T>
+bool ReadField(const nlohmann::json& object, const char* key, T* out) {
+  auto it = object.find(key);
+  if (it == object.end() || it->is_null()) return true;
+  if constexpr (std::is_same_v<T, bool>) {
+    if (!it->is_boolean()) return false;
+  } else if constexpr (std::is_same_v<T, int>) {
+    if (!it->is_number_integer()) return false;
+  } else {
+    if (!it->is_string()) return false;
+  }
+  *out = it->get<T>();
+  return true;
+}
+
+}  // namespace
+
+const char* CloseReasonText(CloseReason reason) {
+  switch (reason) {
+    case CloseReason::kClientClosed:
+      return "Client Closed";
+    case CloseReason::kProtocolViolation:
+      return "Protocol Violation";
+    case CloseReason::kParseError:
+      return "Parse Error";
+    case CloseReason::kMaxPayload:
+      return "Maximum Payload Exceeded";
+    case CloseReason::kMaxConnections:
+      return "Maximum Connections Exceeded";
+    case CloseReason::kSlowConsumerPending:
+      return "Slow Consumer (Pending Bytes)";
+    case CloseReason::kSlowConsumerDeadline:
+      return "Slow Consumer (Write Deadline)";
+    case CloseReason::kStaleConnection:
+      return "Stale Connection";
+    case CloseReason::kWriteError:
+      return "Write Error";
+    case CloseReason::kServerShutdown:
+      return "Server Shutdown";
+  }
+  return "Unknown";
+}
+
+Client::Client(Shard* shard, uint64_t id, std::string ip, int port)
+    : shard_(shard),
+      id_(id),
+      ip_(std::move(ip)),
+      port_(port),
+      parser_(
+          ProtocolParser::Limits{shard->options().max_control_line, shard->options().max_payload}),
+      out_(&shard->chunk_pool()) {
+  scratch_.reserve(512);
+}
+
+Client::~Client() = default;
+
+std::string Client::InfoLine(bool lame_duck) const {
+  std::string line = "INFO {" + shard_->context().info_prefix;
+  if (lame_duck) line += "\"ldm\":true,";
+  line += "\"client_id\":" + std::to_string(id_) + ",\"client_ip\":\"" + ip_ + "\"}\r\n";
+  return line;
+}
+
+void Client::Start(io::IoConn* io, bool over_connection_limit) {
+  io_ = io;
+  last_in_ns_ = shard_->now_ns();
+  next_ping_ns_ = last_in_ns_ + shard_->options().ping_interval_ns;
+  SendText(InfoLine(false));
+  if (over_connection_limit) {
+    SendErr("maximum connections exceeded");
+    Close(CloseReason::kMaxConnections, true);
+  }
+}
+
+void Client::OnBytes(const char* data, std::size_t len) {
+  if (closing_) return;
+  last_in_ns_ = shard_->now_ns();
+  if (stalled_) {  // bytes the kernel had already handed over before reading was paused
+    stalled_input_.append(data, len);
+    return;
+  }
+  if (LogEnabled(LogLevel::kTrace)) {
+    LOG_TRACE("%s:%d - cid:%lu - <<- [%.*s]", ip_.c_str(), port_, static_cast<unsigned long>(id_),
+              static_cast<int>(std::min<std::size_t>(len, 512)), data);
+  }
+  std::size_t used = len;
+  parser_.Feed(data, len, *this, &used);
+  if (used < len && !closing_) stalled_input_.append(data + used, len - used);
+}
+
+void Client::OnSendDone(int result) {
+  if (result < 0) {
+    LOG_DEBUG("cid:%lu - write error: %s", static_cast<unsigned long>(id_), strerror(-result));
+    Close(CloseReason::kWriteError, false);
+    return;
+  }
+  out_.Consume(static_cast<std::size_t>(result));
+  send_started_ns_ = 0;
+  if (!out_.empty()) MarkDirty();
+}
+
+void Client::OnPeerClosed(int err) {
+  // Whatever is queued may still reach a peer that only half-closed.
+  Close(CloseReason::kClientClosed, true);
+}
+
+void Client::MarkDirty() {
+  if (!dirty) {
+    dirty = true;
+    shard_->MarkDirty(this);
+  }
+}
+
+void Client::SendText(std::string_view text) {
+  out_.Append(text);
+  MarkDirty();
+}
+
+void Client::SendErr(std::string_view text) {
+  std::string line = "-ERR '";
+  line.append(text);
+  line += "'\r\n";
+  SendText(line);
+}
+
+bool Client::DeliverMessage(const Subscription& sub, std::string_view subject,
+                            std::string_view reply, std::size_t header_len, std::string_view data) {
+  // A client that did not declare headers gets the payload alone, as plain MSG.
+  const bool with_headers = header_len > 0 && headers_;
+  if (header_len > 0 && !headers_) data.remove_prefix(header_len);
+  std::string& line = scratch_;
+  line.clear();
+  line.append(with_headers ? "HMSG " : "MSG ");
+  line.append(subject);
+  line.push_back(' ');
+  line.append(sub.sid);
+  line.push_back(' ');
+  if (!reply.empty()) {
+    line.append(reply);
+    line.push_back(' ');
+  }
+  if (with_headers) {
+    AppendNumber(&line, header_len);
+    line.push_back(' ');
+  }
+  AppendNumber(&line, data.size());
+  line.append("\r\n");
+  out_.Append(line);
+  out_.Append(data);
+  out_.Append("\r\n", 2);
+  ShardStats::Add(shard_->stats().out_msgs, 1);
+  ShardStats::Add(shard_->stats().out_bytes, data.size());
+  MarkDirty();
+  const int64_t pending = static_cast<int64_t>(out_.pending_bytes());
+  const int64_t max_pending = shard_->options().max_pending;
+  if (pending > max_pending) {
+    LOG_INFO("%s:%d - cid:%lu - Slow Consumer Detected: MaxPending of %ld Exceeded", ip_.c_str(),
+             port_, static_cast<unsigned long>(id_), static_cast<long>(max_pending));
+    shard_->CountSlowConsumer();
+    Close(CloseReason::kSlowConsumerPending, false);
+    return false;
+  }
+  if (pending <= max_pending / 4 * 3) return false;
+  if (congested_since_ns_ == 0) {
+    congested_since_ns_ = shard_->now_ns();
+    shard_->AddCongested(this);
+  }
+  return StillCongesting(shard_->now_ns());
+}
+
+bool Client::StillCongesting(int64_t now_ns) {
+  if (closing_ || congested_since_ns_ == 0) return false;
+  if (static_cast<int64_t>(out_.pending_bytes()) < shard_->options().max_pending / 2) {
+    congested_since_ns_ = 0;
+    return false;
+  }
+  // A subscriber that cannot catch up within the budget stops holding others back: it
+  // is left to reach max_pending and be cut off.
+  return now_ns - congested_since_ns_ < Shard::kStallBudgetNs;
+}
+
+void Client::Stall() {
+  if (stalled_ || closing_ || io_ == nullptr) return;
+  stalled_ = true;
+  shard_->AddStalled(this);
+}
+
+void Client::Unstall() {
+  if (!stalled_) return;
+  stalled_ = false;
+  if (!stalled_input_.empty() && !closing_) {
+    std::string input;
+    input.swap(stalled_input_);
+    std::size_t used = input.size();
+    parser_.Feed(input.data(), input.size(), *this, &used);
+    if (used < input.size() && !closing_) stalled_input_.assign(input, used);
+  }
+  if (!stalled_ && io_ != nullptr && !closing_) shard_->ResumeReading(io_);
+}
+
+void Client::SendNoResponders(std::string_view sid, std::string_view reply) {
+  std::string& line = scratch_;
+  line.assign("HMSG ");
+  line.append(reply);
+  line.push_back(' ');
+  line.append(sid);
+  line.append(" 16 16\r\nNATS/1.0 503\r\n\r\n\r\n");
+  out_.Append(line);
+  MarkDirty();
+}
+
+void Client::Flush() {
+  dirty = false;
+  if (io_ == nullptr || io_->send_in_flight || io_->closing || out_.empty()) return;
+  if (closing_ && !close_after_flush_) return;  // aborting: what is queued is dropped
+  uint64_t limit = UINT64_MAX;
+  if (!holds_.empty()) limit = holds_.front().first - out_.consumed_total();
+  if (limit == 0) return;
+  io_->iov_count = out_.FillIovecs(io_->iov, io::IoConn::kMaxIov, limit);
+  if (io_->iov_count == 0) return;
+  send_started_ns_ = shard_->now_ns();
+  shard_->ReactorSend(io_);
+}
+
+void Client::ReleaseHolds(uint64_t acked_epoch) {
+  bool released = false;
+  while (!holds_.empty() && holds_.front().second <= acked_epoch) {
+    holds_.pop_front();
+    released = true;
+  }
+  if (released) MarkDirty();
+}
+
+void Client::Close(CloseReason reason, bool flush) {
+  if (closing_) {
+    if (!flush) close_after_flush_ = false;
+    return;
+  }
+  closing_ = true;
+  close_after_flush_ = flush;
+  holds_.clear();
+  close_deadline_ns_ = shard_->now_ns() + int64_t{2'000'000'000};
+  LOG_DEBUG("%s:%d - cid:%lu - connection closed: %s", ip_.c_str(), port_,
+            static_cast<unsigned long>(id_), CloseReasonText(reason));
+  shard_->ScheduleClose(this);
+}
+
+bool Client::WantsIoClose() const {
+  if (!closing_) return false;
+  if (!close_after_flush_) return true;
+  return out_.empty() || shard_->now_ns() >= close_deadline_ns_;
+}
+
+void Client::OnTimer(int64_t now_ns) {
+  if (closing_) return;
+  const ServerOptions& o = shard_->options();
+  if (send_started_ns_ != 0 && io_ != nullptr && io_->send_in_flight &&
+      now_ns - send_started_ns_ > o.write_deadline_ns) {
+    LOG_INFO("%s:%d - cid:%lu - Slow Consumer Detected: WriteDeadline of %ldms Exceeded",
+             ip_.c_str(), port_, static_cast<unsigned long>(id_),
+             static_cast<long>(o.write_deadline_ns / 1'000'000));
+    shard_->CountSlowConsumer();
+    Close(CloseReason::kSlowConsumerDeadline, false);
+    return;
+  }
+  if (now_ns < next_ping_ns_) return;
+  next_ping_ns_ = now_ns + o.ping_interval_ns;
+  if (pings_out_ + 1 > o.ping_max) {
+    LOG_DEBUG("cid:%lu - Stale Client Connection - Closing", static_cast<unsigned long>(id_));
+    shard_->CountStale();
+    SendErr("Stale Connection");
+    Close(CloseReason::kStaleConnection, true);
+    return;
+  }
+  // A client that spoke within the interval is alive; no need to ask.
+  if (now_ns - last_in_ns_ < o.ping_interval_ns && pings_out_ == 0) return;
+  ++pings_out_;
+  SendText("PING\r\n");
+}
+
+void Client::SendLameDuckInfo() {
+  if (protocol_ >= 1 && !closing_) SendText(InfoLine(true));
+}
+
+void Client::DropSubscriptions() {
+  for (auto& [sid, sub] : subs_) shard_->RemoveSubscription(this, sub.get());
+  subs_.clear();
+}
+
+void Client::RemoveSubscription(const std::string& sid) {
+  auto it = subs_.find(sid);
+  if (it == subs_.end()) return;
+  shard_->RemoveSubscription(this, it->second.get());
+  subs_.erase(it);
+}
+
+// --- protocol ---
+
+bool Client::OnConnect(std::string_view json) {
+  nlohmann::json object = nlohmann::json::parse(json, nullptr, false);
+  if (object.is_discarded() || !object.is_object()) {
+    LOG_ERROR("%s:%d - cid:%lu - CONNECT is not a JSON object", ip_.c_str(), port_,
+              static_cast<unsigned long>(id_));
+    Close(CloseReason::kProtocolViolation, true);
+    return false;
+  }
+  bool verbose = true, pedantic = true, echo = true, headers = false, no_responders = false;
+  int protocol = 0;
+  std::string name, lang, version;
+  if (!ReadField(object, "verbose", &verbose) || !ReadField(object, "pedantic", &pedantic) ||
+      !ReadField(object, "echo", &echo) || !ReadField(object, "headers", &headers) ||
+      !ReadField(object, "no_responders", &no_responders) ||
+      !ReadField(object, "protocol", &protocol) || !ReadField(object, "name", &name) ||
+      !ReadField(object, "lang", &lang) || !ReadField(object, "version", &version)) {
+    LOG_ERROR("%s:%d - cid:%lu - CONNECT has a field of the wrong type", ip_.c_str(), port_,
+              static_cast<unsigned long>(id_));
+    Close(CloseReason::kProtocolViolation, true);
+    return false;
+  }
+  if (protocol < 0 || protocol > 1) {
+    SendErr("invalid client protocol");
+    Close(CloseReason::kProtocolViolation, true);
+    return false;
+  }
+  if (no_responders && !headers) {
+    SendErr("no responders requires headers support");
+    Close(CloseReason::kProtocolViolation, true);
+    return false;
+  }
+  verbose_ = verbose;
+  pedantic_ = pedantic;
+  echo_ = echo;
+  headers_ = headers;
+  no_responders_ = no_responders;
+  protocol_ = protocol;
+  name_ = std::move(name);
+  lang_ = std::move(lang);
+  version_ = std::move(version);
+  SendOk();
+  return true;
+}
+
+bool Client::OnPub(const PubFrame& frame) {
+  if (frame.hpub && !headers_) {
+    LOG_ERROR("%s:%d - cid:%lu - HPUB from a connection that did not declare headers", ip_.c_str(),
+              port_, static_cast<unsigned long>(id_));
+    Close(CloseReason::kProtocolViolation, true);
+    return false;
+  }
+  if (pedantic_ && !IsValidLiteralSubject(frame.subject)) {
+    SendErr("Invalid Publish Subject");
+    return true;
+  }
+  ShardStats::Add(shard_->stats().in_msgs, 1);
+  ShardStats::Add(shard_->stats().in_bytes, frame.data.size());
+  SendOk();  // nats-server acknowledges before delivering (even to the publisher itself)
+  shard_->Publish(this, frame);
+  return !closing_;
+}
+
+bool Client::OnSub(std::string_view subject, std::string_view queue, std::string_view sid) {
+  if (!IsValidSubject(subject)) {
+    SendErr("Invalid Subject");
+    return true;
+  }
+  const int64_t max_subs = shard_->options().max_subscriptions;
+  if (max_subs > 0 && static_cast<int64_t>(subs_.size()) >= max_subs) {
+    SendErr("maximum subscriptions exceeded");
+    return true;
+  }
+  auto [it, inserted] = subs_.try_emplace(std::string(sid));
+  if (inserted) {  // re-using a sid is a silent no-op, as in nats-server
+    auto sub = std::make_unique<Subscription>();
+    sub->client = this;
+    sub->subject.assign(subject);
+    sub->queue.assign(queue);
+    sub->sid.assign(sid);
+    shard_->AddSubscription(this, sub.get());
+    it->second = std::move(sub);
+    needed_epoch_ = shard_->CoveringEpoch();
+  }
+  SendOk();
+  return true;
+}
+
+bool Client::OnUnsub(std::string_view sid, int64_t max, bool max_given) {
+  auto it = subs_.find(AbslView(sid));
+  if (it != subs_.end()) {
+    Subscription* sub = it->second.get();
+    if (max_given && max > 0 && static_cast<uint64_t>(max) > sub->delivered) {
+      sub->max = static_cast<uint64_t>(max);
+    } else {
+      shard_->RemoveSubscription(this, sub);
+      subs_.erase(it);
+      needed_epoch_ = shard_->CoveringEpoch();
+    }
+  }
+  SendOk();
+  return true;
+}
+
+bool Client::OnPing() {
+  if (needed_epoch_ != 0 && !shard_->EpochAcked(needed_epoch_)) {
+    // Hold this PONG (and all output after it) until every shard has applied this
+    // client's subscription changes: SUB + PING/PONG is the clients' barrier.
+    if (holds_.empty()) shard_->HoldUntilAcked(this);
+    holds_.emplace_back(out_.appended_total(), needed_epoch_);
+  }
+  SendText("PONG\r\n");
+  return true;
+}
+
+bool Client::OnPong() {
+  pings_out_ = 0;
+  return true;
+}
+
+void Client::OnParseError(ParseError error, std::string_view detail) {
+  switch (error) {
+    case ParseError::kUnknownOp:
+      SendErr("Unknown Protocol Operation");
+      break;
+    case ParseError::kControlLine:
+      SendErr("maximum control line exceeded");
+      break;
+    case ParseError::kMaxPayload:
+      SendErr("Maximum Payload Violation");
+      break;
+    case ParseError::kBadArguments:
+    case ParseError::kClientError:
+      break;  // nats-server closes these without an -ERR; the log says why
+  }
+  LOG_ERROR("%s:%d - cid:%lu - Client parser ERROR: %.*s", ip_.c_str(), port_,
+            static_cast<unsigned long>(id_),
+            static_cast<int>(std::min<std::size_t>(detail.size(), 128)), detail.data());
+  Close(error == ParseError::kMaxPayload ? CloseReason::kMaxPayload : CloseReason::kParseError,
+        true);
+}
+
+}  // namespace tern::core

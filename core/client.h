@@ -1,0 +1,149 @@
+#pragma once
+// Client: one client connection. It parses what the connection sends, keeps its
+// subscriptions (by sid), encodes what it is sent into its OutboundQueue, and holds back
+// a PONG until every shard knows the subscriptions made before the PING. Ownership: the
+// shard that adopted the socket, for the connection's whole life; the Shard deletes it
+// after the reactor releases its IoConn.
+#include <absl/container/flat_hash_map.h>
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/outbound.h"
+#include "core/parser.h"
+#include "core/subscription.h"
+#include "io/reactor.h"
+
+namespace tern::core {
+
+class Shard;
+
+enum class CloseReason {
+  kClientClosed,
+  kProtocolViolation,
+  kParseError,
+  kMaxPayload,
+  kMaxConnections,
+  kSlowConsumerPending,
+  kSlowConsumerDeadline,
+  kStaleConnection,
+  kWriteError,
+  kServerShutdown,
+};
+const char* CloseReasonText(CloseReason reason);
+
+class Client final : public ParserHandler {
+ public:
+  Client(Shard* shard, uint64_t id, std::string ip, int port);
+  ~Client() override;
+
+  // Called once by the shard after the socket is adopted.
+  void Start(io::IoConn* io, bool over_connection_limit);
+  // Bytes from the socket.
+  void OnBytes(const char* data, std::size_t len);
+  // The reactor finished a send (bytes or -errno).
+  void OnSendDone(int result);
+  // The peer closed its side, or the socket failed.
+  void OnPeerClosed(int err);
+
+  // --- Called by the shard while routing (hot path) ---
+  // Appends a MSG/HMSG for the subscription; may close the client as a slow consumer.
+  // Returns true if this client is falling behind and the publisher should be stalled.
+  bool DeliverMessage(const Subscription& sub, std::string_view subject, std::string_view reply,
+                      std::size_t header_len, std::string_view data);
+  void SendNoResponders(std::string_view sid, std::string_view reply);
+  // Starts a send if output is waiting and none is in flight.
+  void Flush();
+  // Barrier epochs up to acked_epoch are known to all shards: release held PONGs.
+  void ReleaseHolds(uint64_t acked_epoch);
+  bool has_holds() const { return !holds_.empty(); }
+
+  // Back-pressure. A subscriber past 3/4 of max_pending is "congested" and may hold its
+  // publishers back for a bounded time; past max_pending it is cut off regardless.
+  bool StillCongesting(int64_t now_ns);
+  // The publisher side: stop / restart reading this client's socket.
+  void Stall();
+  void Unstall();
+  bool stalled() const { return stalled_; }
+
+  // Periodic checks: pings, stale connection, write deadline, close deadline.
+  void OnTimer(int64_t now_ns);
+  // Sends an async INFO (protocol >= 1 clients only).
+  void SendLameDuckInfo();
+  // Starts closing. With flush, what is queued (e.g. an -ERR) is sent first.
+  void Close(CloseReason reason, bool flush);
+  // True once the socket itself may be closed (flushed, or gave up waiting).
+  bool WantsIoClose() const;
+
+  uint64_t id() const { return id_; }
+  bool closing() const { return closing_; }
+  bool echo() const { return echo_; }
+  bool no_responders() const { return no_responders_; }
+  io::IoConn* io() const { return io_; }
+  // Position in the shard's client list (for O(1) removal).
+  std::size_t list_index = 0;
+  bool dirty = false;
+
+  // Removes every subscription (at close) and tells the shard.
+  void DropSubscriptions();
+  // Removes one subscription after its auto-unsubscribe limit was reached.
+  void RemoveSubscription(const std::string& sid);
+
+ private:
+  // ParserHandler
+  bool OnConnect(std::string_view json) override;
+  bool OnPub(const PubFrame& frame) override;
+  bool OnSub(std::string_view subject, std::string_view queue, std::string_view sid) override;
+  bool OnUnsub(std::string_view sid, int64_t max, bool max_given) override;
+  bool OnPing() override;
+  bool OnPong() override;
+  bool Paused() const override { return stalled_; }
+  void OnParseError(ParseError error, std::string_view detail) override;
+
+  void SendText(std::string_view text);
+  void SendErr(std::string_view text);
+  void SendOk() {
+    if (verbose_) SendText("+OK\r\n");
+  }
+  void MarkDirty();
+  std::string InfoLine(bool lame_duck) const;
+
+  Shard* shard_;
+  io::IoConn* io_ = nullptr;
+  uint64_t id_;
+  std::string ip_;
+  int port_;
+  ProtocolParser parser_;
+  OutboundQueue out_;
+  absl::flat_hash_map<std::string, std::unique_ptr<Subscription>> subs_;
+
+  // CONNECT options; the defaults are what nats-server assumes before CONNECT.
+  bool verbose_ = true;
+  bool pedantic_ = true;
+  bool echo_ = true;
+  bool headers_ = false;
+  bool no_responders_ = false;
+  int protocol_ = 0;
+  std::string name_, lang_, version_;
+
+  // Output held back behind PONGs that wait for a barrier: (stream position, epoch).
+  std::deque<std::pair<uint64_t, uint64_t>> holds_;
+  uint64_t needed_epoch_ = 0;  // the barrier that covers this client's last SUB/UNSUB
+
+  bool closing_ = false;
+  bool close_after_flush_ = false;
+  int64_t close_deadline_ns_ = 0;
+  int64_t send_started_ns_ = 0;
+  int64_t last_in_ns_ = 0;
+  int64_t next_ping_ns_ = 0;
+  int pings_out_ = 0;
+  int64_t congested_since_ns_ = 0;  // 0 = below 3/4 of max_pending
+  bool stalled_ = false;
+  std::string stalled_input_;  // received while stalled, parsed when released
+  std::string scratch_;        // MSG control line being built (reused, no per-message allocation)
+};
+
+}  // namespace tern::core

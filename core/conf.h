@@ -1,0 +1,37 @@
+#pragma once
+// A parser for the nats-server configuration language: `key: value`, `key = value`,
+// `key value`, blocks `{}`, arrays `[]`, `#` and `//` comments, quoted and bare strings,
+// numbers with size suffixes (k/kb/m/mb/g/gb), booleans (true/false/yes/no/on/off),
+// `include <file>`, and `$VARIABLE` references resolved from enclosing blocks, then the
+// environment. Stateless apart from the parse in progress; used at start-up only.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace tern::core {
+
+struct ConfValue {
+  enum class Type { kString, kInteger, kFloat, kBool, kMap, kArray };
+  Type type = Type::kString;
+  std::string text;  // kString: the string; other scalars: the source spelling
+  int64_t integer = 0;
+  double number = 0;
+  bool boolean = false;
+  std::vector<std::pair<std::string, ConfValue>> map;  // kMap, in file order
+  std::vector<ConfValue> array;
+  std::string file;
+  int line = 0;
+  int column = 0;
+
+  const ConfValue* Find(const std::string& key) const;
+  std::string Where() const;  // "file:line:col"
+};
+
+// Parses a file. On failure returns false with *error naming file, line and column.
+bool ParseConfFile(const std::string& path, ConfValue* root, std::string* error);
+bool ParseConfText(const std::string& text, const std::string& name, ConfValue* root,
+                   std::string* error);
+
+}  // namespace tern::core

@@ -1,0 +1,188 @@
+#include "core/interest.h"
+
+#include <algorithm>
+
+namespace tern::core {
+
+MatchCache::MatchCache(std::size_t capacity) : slots_(capacity) { index_.reserve(capacity); }
+
+MatchResult* MatchCache::Find(std::string_view subject) {
+  auto it = index_.find(AbslView(subject));
+  if (it == index_.end() || slots_[it->second].generation != generation_) {
+    ++misses_;
+    return nullptr;
+  }
+  ++hits_;
+  return &slots_[it->second].result;
+}
+
+MatchResult* MatchCache::Assign(std::string_view subject) {
+  uint32_t slot_index;
+  auto it = index_.find(AbslView(subject));
+  if (it != index_.end()) {
+    slot_index = it->second;
+  } else {
+    slot_index = static_cast<uint32_t>(hand_);
+    hand_ = (hand_ + 1) % slots_.size();
+    Slot& victim = slots_[slot_index];
+    if (victim.in_use) index_.erase(AbslView(victim.key));
+    victim.key.assign(subject);
+    victim.in_use = true;
+    index_.emplace(AbslView(victim.key), slot_index);
+  }
+  Slot& slot = slots_[slot_index];
+  slot.generation = generation_;
+  slot.result.plain.clear();
+  slot.result.queues.clear();
+  slot.result.remote_plain.Reset();
+  return &slot.result;
+}
+
+void MatchCache::Invalidate(std::string_view subject) {
+  auto it = index_.find(AbslView(subject));
+  if (it != index_.end()) slots_[it->second].generation = 0;
+}
+
+Interest::Interest(int self, int shard_count, std::size_t cache_capacity)
+    : self_(self), shard_count_(shard_count), cache_(cache_capacity) {}
+
+void Interest::Changed(std::string_view pattern) {
+  // A literal pattern can only appear in the cache entry for itself.
+  if (IsLiteral(pattern)) {
+    cache_.Invalidate(pattern);
+  } else {
+    cache_.InvalidateAll();
+  }
+}
+
+bool Interest::AddLocal(Subscription* sub) {
+  Leaf& leaf = trie_.Insert(sub->subject);
+  ++local_count_;
+  Changed(sub->subject);
+  if (sub->queue.empty()) {
+    leaf.local_plain.push_back(sub);
+    return leaf.local_plain.size() == 1;
+  }
+  auto it = std::find_if(leaf.local_queues.begin(), leaf.local_queues.end(),
+                         [&](const LocalQueue& q) { return q.name == sub->queue; });
+  if (it == leaf.local_queues.end()) {
+    leaf.local_queues.push_back(LocalQueue{sub->queue, {}});
+    it = leaf.local_queues.end() - 1;
+  }
+  it->members.push_back(sub);
+  return true;  // queue membership counts are weights: every change is announced
+}
+
+bool Interest::RemoveLocal(Subscription* sub) {
+  Leaf* leaf = trie_.Find(sub->subject);
+  if (leaf == nullptr) return false;
+  bool announce = false;
+  bool found = false;
+  if (sub->queue.empty()) {
+    auto it = std::find(leaf->local_plain.begin(), leaf->local_plain.end(), sub);
+    if (it != leaf->local_plain.end()) {
+      leaf->local_plain.erase(it);
+      found = true;
+      announce = leaf->local_plain.empty();
+    }
+  } else {
+    for (auto q = leaf->local_queues.begin(); q != leaf->local_queues.end(); ++q) {
+      if (q->name != sub->queue) continue;
+      auto it = std::find(q->members.begin(), q->members.end(), sub);
+      if (it != q->members.end()) {
+        q->members.erase(it);
+        found = announce = true;
+        if (q->members.empty()) leaf->local_queues.erase(q);
+      }
+      break;
+    }
+  }
+  if (!found) return false;
+  --local_count_;
+  Changed(sub->subject);
+  if (leaf->Empty()) trie_.Prune(sub->subject);
+  return announce;
+}
+
+void Interest::ApplyRemote(int shard, int delta, std::string_view subject, std::string_view queue) {
+  Changed(subject);
+  Leaf& leaf = trie_.Insert(subject);
+  if (queue.empty()) {
+    if (delta > 0) {
+      leaf.remote_plain_set.Set(shard);
+    } else {
+      leaf.remote_plain_set.Clear(shard);
+    }
+  } else {
+    auto it = std::find_if(leaf.remote_queues.begin(), leaf.remote_queues.end(),
+                           [&](const RemoteQueue& q) { return q.name == queue; });
+    if (it == leaf.remote_queues.end() && delta > 0) {
+      leaf.remote_queues.push_back(RemoteQueue{std::string(queue), {}, 0});
+      leaf.remote_queues.back().counts.assign(shard_count_, 0);
+      it = leaf.remote_queues.end() - 1;
+    }
+    if (it != leaf.remote_queues.end()) {
+      if (delta > 0) {
+        ++it->counts[shard];
+        ++it->total;
+      } else if (it->counts[shard] > 0) {
+        --it->counts[shard];
+        --it->total;
+        if (it->total == 0) leaf.remote_queues.erase(it);
+      }
+    }
+  }
+  if (leaf.Empty()) trie_.Prune(subject);
+}
+
+void Interest::Collect(const Leaf& leaf, MatchResult* out) const {
+  out->plain.insert(out->plain.end(), leaf.local_plain.begin(), leaf.local_plain.end());
+  out->remote_plain |= leaf.remote_plain_set;
+  auto group_for = [&](const std::string& name) -> QueueMatch& {
+    for (QueueMatch& q : out->queues) {
+      if (q.name == name) return q;
+    }
+    out->queues.push_back(QueueMatch{name, {}, std::vector<uint32_t>(shard_count_, 0), 0});
+    return out->queues.back();
+  };
+  for (const LocalQueue& q : leaf.local_queues) {
+    QueueMatch& group = group_for(q.name);
+    group.local.insert(group.local.end(), q.members.begin(), q.members.end());
+  }
+  for (const RemoteQueue& q : leaf.remote_queues) {
+    QueueMatch& group = group_for(q.name);
+    for (int s = 0; s < shard_count_; ++s) group.remote[s] += q.counts[s];
+    group.remote_total += q.total;
+  }
+}
+
+const MatchResult& Interest::Match(std::string_view subject) {
+  if (MatchResult* cached = cache_.Find(subject)) return *cached;
+  MatchResult* result = cache_.Assign(subject);
+  trie_.Match(subject, [&](const Leaf& leaf) { Collect(leaf, result); });
+  return *result;
+}
+
+Subscription* Interest::FindLocalFor(const Client* client, std::string_view subject) const {
+  Subscription* found = nullptr;
+  trie_.Match(subject, [&](const Leaf& leaf) {
+    if (found != nullptr) return;
+    for (Subscription* s : leaf.local_plain) {
+      if (s->client == client) {
+        found = s;
+        return;
+      }
+    }
+    for (const LocalQueue& q : leaf.local_queues) {
+      for (Subscription* s : q.members) {
+        if (s->client == client) {
+          found = s;
+          return;
+        }
+      }
+    }
+  });
+  return found;
+}
+
+}  // namespace tern::core

@@ -1,0 +1,127 @@
+#pragma once
+// Interest: everything one shard knows about who wants which subject. Its own
+// connections' subscriptions (by pointer) and, for every other shard, which patterns that
+// shard has plain subscribers for and how many members each of its queue groups has.
+// A bounded match cache sits in front of the trie. Ownership: one shard; never touched
+// by another thread (other shards' interest arrives as deltas over the rings).
+#include <absl/container/flat_hash_map.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/shard_set.h"
+#include "core/strings.h"
+#include "core/subject_trie.h"
+#include "core/subscription.h"
+
+namespace tern::core {
+
+struct QueueMatch {
+  std::string name;
+  std::vector<Subscription*> local;
+  std::vector<uint32_t> remote;  // members per shard (index = shard)
+  uint32_t remote_total = 0;
+};
+
+struct MatchResult {
+  std::vector<Subscription*> plain;  // local plain subscriptions
+  std::vector<QueueMatch> queues;
+  ShardSet remote_plain;  // shards with at least one matching plain subscription
+  bool Empty() const { return plain.empty() && queues.empty() && !remote_plain.Any(); }
+};
+
+// A bounded cache of match results keyed by subject. Eviction is a clock hand over a
+// fixed slot array (O(1), no sweeper); invalidation bumps a generation (O(1)).
+class MatchCache {
+ public:
+  explicit MatchCache(std::size_t capacity);
+  // A valid cached result, or nullptr.
+  MatchResult* Find(std::string_view subject);
+  // A slot for the subject, emptied and marked valid; the caller fills it.
+  MatchResult* Assign(std::string_view subject);
+  void InvalidateAll() { ++generation_; }
+  void Invalidate(std::string_view subject);
+  std::size_t size() const { return index_.size(); }
+  uint64_t hits() const { return hits_; }
+  uint64_t misses() const { return misses_; }
+
+ private:
+  struct Slot {
+    std::string key;
+    uint64_t generation = 0;
+    bool in_use = false;
+    MatchResult result;
+  };
+  std::vector<Slot> slots_;
+  absl::flat_hash_map<absl::string_view, uint32_t> index_;  // views of slots_[i].key
+  std::size_t hand_ = 0;
+  uint64_t generation_ = 1;
+  uint64_t hits_ = 0;
+  uint64_t misses_ = 0;
+};
+
+class Interest {
+ public:
+  Interest(int self, int shard_count, std::size_t cache_capacity = 8192);
+
+  // Adds a local subscription. Returns true if the other shards must be told (+1).
+  bool AddLocal(Subscription* sub);
+  // Removes it. Returns true if the other shards must be told (-1).
+  bool RemoveLocal(Subscription* sub);
+  // Another shard's interest changed.
+  void ApplyRemote(int shard, int delta, std::string_view subject, std::string_view queue);
+
+  // Who wants this literal subject. The reference stays valid until the next change of
+  // interest or the next Match() call.
+  const MatchResult& Match(std::string_view subject);
+
+  // A local subscription of the given client that matches the subject (uncached).
+  Subscription* FindLocalFor(const Client* client, std::string_view subject) const;
+
+  std::size_t local_count() const { return local_count_; }
+  const MatchCache& cache() const { return cache_; }
+
+  // Visits every local subscription (monitoring, tests).
+  template <typename Fn>
+  void ForEachLocal(Fn&& fn) const {
+    trie_.ForEach([&](std::string_view, const Leaf& leaf) {
+      for (Subscription* s : leaf.local_plain) fn(s);
+      for (const auto& q : leaf.local_queues)
+        for (Subscription* s : q.members) fn(s);
+    });
+  }
+
+ private:
+  struct LocalQueue {
+    std::string name;
+    std::vector<Subscription*> members;
+  };
+  struct RemoteQueue {
+    std::string name;
+    std::vector<uint32_t> counts;  // per shard
+    uint32_t total = 0;
+  };
+  struct Leaf {
+    std::vector<Subscription*> local_plain;
+    std::vector<LocalQueue> local_queues;
+    ShardSet remote_plain_set;  // shards announce only 0->1 and 1->0 transitions
+    std::vector<RemoteQueue> remote_queues;
+    bool Empty() const {
+      return local_plain.empty() && local_queues.empty() && !remote_plain_set.Any() &&
+             remote_queues.empty();
+    }
+  };
+
+  void Changed(std::string_view pattern);
+  void Collect(const Leaf& leaf, MatchResult* out) const;
+
+  int self_;
+  int shard_count_;
+  SubjectTrie<Leaf> trie_;
+  MatchCache cache_;
+  std::size_t local_count_ = 0;
+};
+
+}  // namespace tern::core

@@ -1,0 +1,84 @@
+#include "core/log.h"
+
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <cstdarg>
+#include <cstdio>
+#include <ctime>
+#include <mutex>
+
+namespace tern::core {
+namespace {
+
+std::mutex g_mutex;
+FILE* g_out = nullptr;  // nullptr = stderr
+std::string g_path;
+LogLevel g_min = LogLevel::kInfo;
+
+const char* Tag(LogLevel level) {
+  switch (level) {
+    case LogLevel::kTrace:
+      return "TRC";
+    case LogLevel::kDebug:
+      return "DBG";
+    case LogLevel::kInfo:
+      return "INF";
+    case LogLevel::kWarn:
+      return "WRN";
+    case LogLevel::kError:
+      return "ERR";
+    case LogLevel::kFatal:
+      return "FTL";
+  }
+  return "???";
+}
+
+}  // namespace
+
+bool ConfigureLog(const std::string& path, bool debug, bool trace, std::string* error) {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  g_min = trace ? LogLevel::kTrace : debug ? LogLevel::kDebug : LogLevel::kInfo;
+  if (path.empty()) return true;
+  FILE* f = std::fopen(path.c_str(), "a");
+  if (f == nullptr) {
+    *error = "cannot open log file " + path;
+    return false;
+  }
+  if (g_out != nullptr) std::fclose(g_out);
+  g_out = f;
+  g_path = path;
+  return true;
+}
+
+void ReopenLog() {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  if (g_path.empty()) return;
+  if (FILE* f = std::fopen(g_path.c_str(), "a")) {
+    std::fclose(g_out);
+    g_out = f;
+  }
+}
+
+bool LogEnabled(LogLevel level) { return level >= g_min; }
+
+void Log(LogLevel level, const char* format, ...) {
+  timeval tv;
+  gettimeofday(&tv, nullptr);
+  tm local;
+  localtime_r(&tv.tv_sec, &local);
+  char stamp[64];
+  std::strftime(stamp, sizeof stamp, "%Y/%m/%d %H:%M:%S", &local);
+  char text[2048];
+  va_list args;
+  va_start(args, format);
+  std::vsnprintf(text, sizeof text, format, args);
+  va_end(args);
+  std::lock_guard<std::mutex> lock(g_mutex);
+  FILE* out = g_out != nullptr ? g_out : stderr;
+  std::fprintf(out, "[%d] %s.%06ld [%s] %s\n", static_cast<int>(getpid()), stamp,
+               static_cast<long>(tv.tv_usec), Tag(level), text);
+  std::fflush(out);
+}
+
+}  // namespace tern::core

@@ -1,0 +1,58 @@
+#pragma once
+// ServerOptions: every setting of a tern-server, with nats-server's defaults, filled from
+// a config file and then the command line (flags win). Built once by the main thread
+// before the shards start; read-only afterwards.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "io/reactor.h"
+
+namespace tern::core {
+
+inline constexpr const char* kNatsProtocolVersion = "2.9.25";  // what INFO advertises
+
+struct ServerOptions {
+  std::string host = "0.0.0.0";
+  int port = 4222;  // -1 = random
+  std::string server_name;
+  std::string log_file;
+  std::string pid_file;
+  std::string ports_file_dir;
+  std::string config_file;
+  bool debug = false;
+  bool trace = false;
+  int http_port = 0;  // 0 = off (served by the monitoring issue)
+  bool jetstream = false;
+  std::string store_dir;
+  int64_t max_payload = 1 << 20;
+  int64_t max_connections = 64 * 1024;
+  int64_t max_subscriptions = 0;  // per connection; 0 = unlimited
+  int64_t max_pending = int64_t{64} << 20;
+  std::size_t max_control_line = 4096;
+  int64_t ping_interval_ns = int64_t{120} * 1'000'000'000;
+  int ping_max = 2;
+  int64_t write_deadline_ns = int64_t{10} * 1'000'000'000;
+  int64_t lame_duck_duration_ns = int64_t{120} * 1'000'000'000;
+  int64_t lame_duck_grace_period_ns = int64_t{10} * 1'000'000'000;
+  int shards = 0;  // 0 = one per core
+  io::Backend io = io::Backend::kUring;
+  std::vector<std::string> warnings;  // reported once logging is up
+};
+
+enum class ParseResult { kRun, kExitOk, kExitError };
+
+// Parses argv (and the config file it names) into *options. kExitOk after -h / -v (text
+// already printed); kExitError with *error set for bad input.
+ParseResult ParseCommandLine(int argc, const char* const* argv, ServerOptions* options,
+                             std::string* error);
+
+// Applies a config file; unknown-but-NATS keys become warnings, others are errors.
+bool LoadConfigFile(const std::string& path, ServerOptions* options, std::string* error);
+
+// Parses "2m", "10s", "1h30m", "500ms" or a plain number of seconds into nanoseconds.
+bool ParseDuration(const std::string& text, int64_t* ns);
+
+std::string UsageText();
+
+}  // namespace tern::core

@@ -1,0 +1,86 @@
+#include "core/outbound.h"
+
+#include <cstring>
+#include <new>
+
+namespace tern::core {
+
+ChunkPool::~ChunkPool() {
+  for (char* chunk : free_) ::operator delete(chunk);
+}
+
+char* ChunkPool::Get() {
+  if (free_.empty()) return static_cast<char*>(::operator new(kChunkSize));
+  char* chunk = free_.back();
+  free_.pop_back();
+  return chunk;
+}
+
+void ChunkPool::Put(char* chunk) {
+  if (free_.size() >= max_pooled_) {
+    ::operator delete(chunk);
+    return;
+  }
+  free_.push_back(chunk);
+}
+
+OutboundQueue::~OutboundQueue() {
+  for (Chunk& c : chunks_) pool_->Put(c.data);
+}
+
+void OutboundQueue::Append(std::string_view bytes) {
+  pending_ += bytes.size();
+  appended_total_ += bytes.size();
+  while (!bytes.empty()) {
+    if (chunks_.empty() || chunks_.back().end == ChunkPool::kChunkSize) {
+      chunks_.push_back(Chunk{pool_->Get(), 0, 0});
+    }
+    Chunk& tail = chunks_.back();
+    const std::size_t n = std::min(bytes.size(), ChunkPool::kChunkSize - tail.end);
+    std::memcpy(tail.data + tail.end, bytes.data(), n);
+    tail.end += n;
+    bytes.remove_prefix(n);
+  }
+}
+
+int OutboundQueue::FillIovecs(iovec* iov, int max, uint64_t limit) const {
+  int count = 0;
+  uint64_t budget = limit;
+  for (const Chunk& c : chunks_) {
+    if (count == max || budget == 0) break;
+    std::size_t len = c.end - c.begin;
+    if (len == 0) continue;
+    if (len > budget) len = static_cast<std::size_t>(budget);
+    iov[count].iov_base = c.data + c.begin;
+    iov[count].iov_len = len;
+    budget -= len;
+    ++count;
+  }
+  return count;
+}
+
+void OutboundQueue::Consume(std::size_t n) {
+  pending_ -= n;
+  while (n > 0) {
+    Chunk& head = chunks_.front();
+    const std::size_t len = head.end - head.begin;
+    if (n < len) {
+      head.begin += n;
+      return;
+    }
+    n -= len;
+    // A fully sent head chunk goes back to the pool, unless it is also the tail that
+    // later appends will fill: then just rewind it.
+    if (chunks_.size() == 1) {
+      head.begin = head.end = 0;
+      return;
+    }
+    pool_->Put(head.data);
+    chunks_.pop_front();
+  }
+  if (!chunks_.empty() && chunks_.size() == 1 && chunks_.front().begin == chunks_.front().end) {
+    chunks_.front().begin = chunks_.front().end = 0;
+  }
+}
+
+}  // namespace tern::core

@@ -1,0 +1,66 @@
+#pragma once
+// OutboundQueue: the bytes waiting to be written to one connection, as a chain of
+// fixed-size chunks from the shard's ChunkPool. Appends copy into the tail chunk; a send
+// takes iovecs over the head; Consume() releases what the kernel took. Ownership: the
+// connection's shard; the pool must outlive every queue that uses it.
+#include <sys/uio.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <string_view>
+#include <vector>
+
+namespace tern::core {
+
+class ChunkPool {
+ public:
+  static constexpr std::size_t kChunkSize = 64 * 1024;
+  explicit ChunkPool(std::size_t max_pooled = 1024) : max_pooled_(max_pooled) {}
+  ~ChunkPool();
+  ChunkPool(const ChunkPool&) = delete;
+  ChunkPool& operator=(const ChunkPool&) = delete;
+
+  char* Get();
+  void Put(char* chunk);
+
+ private:
+  std::vector<char*> free_;
+  std::size_t max_pooled_;
+};
+
+class OutboundQueue {
+ public:
+  explicit OutboundQueue(ChunkPool* pool) : pool_(pool) {}
+  ~OutboundQueue();
+  OutboundQueue(const OutboundQueue&) = delete;
+  OutboundQueue& operator=(const OutboundQueue&) = delete;
+
+  void Append(std::string_view bytes);
+  void Append(const char* data, std::size_t len) { Append(std::string_view(data, len)); }
+
+  // Fills up to max iovecs with the unsent bytes, stopping at limit bytes from the head
+  // (a held PONG marks such a limit). Returns the count.
+  int FillIovecs(iovec* iov, int max, uint64_t limit) const;
+  // The kernel took n bytes from the head.
+  void Consume(std::size_t n);
+
+  uint64_t pending_bytes() const { return pending_; }
+  bool empty() const { return pending_ == 0; }
+  // Total bytes ever appended: a position in the stream, used to hold output back.
+  uint64_t appended_total() const { return appended_total_; }
+  uint64_t consumed_total() const { return appended_total_ - pending_; }
+
+ private:
+  struct Chunk {
+    char* data;
+    std::size_t begin;  // first unsent byte
+    std::size_t end;    // one past the last written byte
+  };
+  ChunkPool* pool_;
+  std::deque<Chunk> chunks_;
+  uint64_t pending_ = 0;
+  uint64_t appended_total_ = 0;
+};
+
+}  // namespace tern::core

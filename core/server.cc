@@ -1,0 +1,241 @@
+#include "core/server.h"
+
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <random>
+
+#include "core/log.h"
+#include "io/socket.h"
+
+namespace tern::core {
+namespace {
+
+// 56 characters of base32 after an 'N', like a NATS server nkey.
+std::string NewServerId() {
+  static const char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  std::random_device device;
+  std::mt19937_64 rng(device());
+  std::string id = "N";
+  while (id.size() < 56) id.push_back(kAlphabet[rng() % 32]);
+  return id;
+}
+
+std::string JsonEscape(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '"' || c == '\\') out.push_back('\\');
+    if (static_cast<unsigned char>(c) < 0x20) continue;
+    out.push_back(c);
+  }
+  return out;
+}
+
+std::string BaseName(const std::string& path) {
+  const auto slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+}  // namespace
+
+Server::Server(ServerOptions options, std::string program_name)
+    : options_(std::move(options)), program_name_(std::move(program_name)) {}
+
+Server::~Server() {
+  if (listen_fd_ >= 0) close(listen_fd_);
+}
+
+void Server::RequestStop() {
+  context_.state.store(static_cast<int>(RunState::kStopping));
+  for (auto& shard : shards_) shard->Wake();
+}
+
+bool Server::Start(std::string* error) {
+  if (!ConfigureLog(options_.log_file, options_.debug, options_.trace, error)) return false;
+  context_.options = &options_;
+  context_.server_id = NewServerId();
+  context_.server_name = options_.server_name.empty() ? context_.server_id : options_.server_name;
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  context_.shard_count =
+      options_.shards > 0 ? options_.shards : static_cast<int>(std::min(cores, 128u));
+  timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  context_.start_unix_ns = int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec;
+
+  LOG_INFO("Starting tern-server");
+  LOG_INFO("  Version:  %s (NATS protocol level %s)", TERN_VERSION, kNatsProtocolVersion);
+  LOG_INFO("  Name:     %s", context_.server_name.c_str());
+  LOG_INFO("  ID:       %s", context_.server_id.c_str());
+  if (!options_.config_file.empty())
+    LOG_INFO("Using configuration file: %s", options_.config_file.c_str());
+  for (const std::string& warning : options_.warnings) LOG_WARN("%s", warning.c_str());
+  if (options_.jetstream) {
+    LOG_WARN("JetStream was requested (store dir \"%s\") but is not available in this version",
+             options_.store_dir.c_str());
+  }
+  if (options_.http_port != 0) {
+    LOG_WARN("Monitoring port %d requested; monitoring is not available in this version",
+             options_.http_port);
+  }
+
+  listen_fd_ = io::CreateListener(options_.host, options_.port < 0 ? 0 : options_.port,
+                                  &context_.bound_port, error);
+  if (listen_fd_ < 0) return false;
+
+  const char* host = options_.host.empty() ? "0.0.0.0" : options_.host.c_str();
+  context_.info_prefix =
+      "\"server_id\":\"" + context_.server_id + "\",\"server_name\":\"" +
+      JsonEscape(context_.server_name) + "\",\"version\":\"" + kNatsProtocolVersion +
+      "\",\"proto\":1,\"go\":\"tern " TERN_VERSION "\",\"host\":\"" + JsonEscape(host) +
+      "\",\"port\":" + std::to_string(context_.bound_port) +
+      ",\"headers\":true,\"max_payload\":" + std::to_string(options_.max_payload) + ",";
+
+  context_.mesh = std::make_unique<ShardMesh>(context_.shard_count);
+  for (int i = 0; i < context_.shard_count; ++i) {
+    context_.stats.push_back(std::make_unique<ShardStats>());
+  }
+  for (int i = 0; i < context_.shard_count; ++i) {
+    shards_.push_back(std::make_unique<Shard>(i, &context_));
+    context_.shards.push_back(shards_.back().get());
+  }
+  if (!StartShardThreads(error)) return false;
+  LOG_INFO("Shards: %d, I/O: %s", context_.shard_count, shards_[0]->backend_name());
+  LOG_INFO("Listening for client connections on %s:%d", host, context_.bound_port);
+
+  if (!options_.pid_file.empty()) {
+    std::ofstream pid(options_.pid_file);
+    if (!pid) {
+      *error = "cannot write pid file " + options_.pid_file;
+      return false;
+    }
+    pid << getpid();
+    pid_file_written_ = true;
+  }
+  WritePortsFile();
+  return true;
+}
+
+// Each shard builds its reactor on its own thread: an io_uring set up with SINGLE_ISSUER
+// accepts submissions only from the thread that created it.
+bool Server::StartShardThreads(std::string* error) {
+  StartUp& startup = startup_;  // a member: the threads read it after this returns
+  for (auto& shard : shards_) {
+    Shard* s = shard.get();
+    threads_.emplace_back([this, s, &startup] {
+      std::string note;
+      std::string failure;
+      bool ok = s->Init(options_.io, &note, &failure);
+      if (ok && s->index() == 0) ok = s->Listen(listen_fd_, &failure);
+      if (!note.empty() && s->index() == 0) LOG_WARN("%s", note.c_str());
+      std::unique_lock<std::mutex> lock(startup.mutex);
+      if (!ok && !startup.failed) {
+        startup.failed = true;
+        startup.error = failure;
+      }
+      ++startup.reported;
+      startup.changed.notify_all();
+      startup.changed.wait(lock, [&] { return startup.go; });
+      const bool run = !startup.failed;
+      lock.unlock();
+      if (run) s->Run();
+    });
+  }
+  std::unique_lock<std::mutex> lock(startup.mutex);
+  startup.changed.wait(lock, [&] { return startup.reported == static_cast<int>(shards_.size()); });
+  startup.go = true;
+  startup.changed.notify_all();
+  if (startup.failed) {
+    *error = startup.error;
+    lock.unlock();
+    for (auto& thread : threads_) thread.join();
+    threads_.clear();
+    return false;
+  }
+  return true;
+}
+
+void Server::WritePortsFile() {
+  if (options_.ports_file_dir.empty()) return;
+  ports_file_ = options_.ports_file_dir + "/" + BaseName(program_name_) + "_" +
+                std::to_string(getpid()) + ".ports";
+  std::string host = options_.host;
+  if (host.empty() || host == "0.0.0.0" || host == "::") host = "127.0.0.1";
+  std::ofstream out(ports_file_);
+  out << "{\"nats\":[\"nats://" << host << ":" << context_.bound_port << "\"]}";
+  if (!out) LOG_ERROR("cannot write ports file %s", ports_file_.c_str());
+}
+
+int Server::Run() {
+  // Signals are taken synchronously by this thread; shard threads inherit the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int sig : {SIGINT, SIGTERM, SIGUSR1, SIGUSR2, SIGHUP}) sigaddset(&signals, sig);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  std::string error;
+  if (!Start(&error)) {
+    LOG_ERROR("%s", error.c_str());
+    std::fprintf(stderr, "tern-server: %s\n", error.c_str());
+    return 1;
+  }
+  LOG_INFO("Server is ready");
+  WaitForSignals();
+  Shutdown();
+  LOG_INFO("Server Exiting..");
+  return 0;
+}
+
+void Server::WaitForSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int sig : {SIGINT, SIGTERM, SIGUSR1, SIGUSR2, SIGHUP}) sigaddset(&signals, sig);
+  int64_t lame_duck_started = 0;
+  while (context_.run_state() != RunState::kStopping) {
+    timespec wait{0, 100'000'000};
+    const int sig = sigtimedwait(&signals, nullptr, &wait);
+    timespec now_ts;
+    clock_gettime(CLOCK_MONOTONIC, &now_ts);
+    const int64_t now = int64_t{now_ts.tv_sec} * 1'000'000'000 + now_ts.tv_nsec;
+    if (sig == SIGINT || sig == SIGTERM) {
+      LOG_INFO("Trapped \"%s\" signal", sig == SIGINT ? "interrupt" : "terminated");
+      RequestStop();
+    } else if (sig == SIGUSR1) {
+      ReopenLog();
+      LOG_INFO("Reopened log file");
+    } else if (sig == SIGHUP) {
+      LOG_WARN("Configuration reload (SIGHUP) is not available in this version");
+    } else if (sig == SIGUSR2 && context_.run_state() == RunState::kRunning) {
+      LOG_INFO("Entering lame duck mode, stop accepting new clients");
+      lame_duck_started = now;
+      context_.state.store(static_cast<int>(RunState::kLameDuck));
+      for (auto& shard : shards_) shard->Wake();
+    }
+    if (context_.run_state() == RunState::kLameDuck) {
+      const bool drained = context_.connections.load() == 0 &&
+                           now - lame_duck_started >= options_.lame_duck_grace_period_ns;
+      const bool expired =
+          now - lame_duck_started >= options_.lame_duck_duration_ns + int64_t{5'000'000'000};
+      if (drained || expired) RequestStop();
+    }
+  }
+}
+
+void Server::Shutdown() {
+  for (auto& thread : threads_) thread.join();
+  // Batches still in the rings belong to nobody now.
+  for (int from = 0; from < context_.shard_count; ++from) {
+    for (int to = 0; to < context_.shard_count; ++to) {
+      XBatch* batch;
+      while (context_.mesh->ring(from, to).TryPop(&batch)) XBatch::Destroy(batch);
+    }
+  }
+  shards_.clear();
+  if (pid_file_written_) unlink(options_.pid_file.c_str());
+  if (!ports_file_.empty()) unlink(ports_file_.c_str());
+}
+
+}  // namespace tern::core

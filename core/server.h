@@ -1,0 +1,57 @@
+#pragma once
+// Server: start-up and shutdown of a tern-server. It builds the shared context, opens the
+// listener, starts one thread per shard, and turns signals into run-state changes
+// (SIGINT/SIGTERM stop, SIGUSR2 lame duck, SIGUSR1 reopen log). Ownership: the main
+// thread; it owns the shards and joins their threads before returning.
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/options.h"
+#include "core/server_context.h"
+#include "core/shard.h"
+
+namespace tern::core {
+
+class Server {
+ public:
+  Server(ServerOptions options, std::string program_name);
+  ~Server();
+
+  // Runs until stopped by a signal (or RequestStop). Returns the process exit code.
+  int Run();
+  // For tests and embedding: the same as SIGTERM.
+  void RequestStop();
+
+ private:
+  bool Start(std::string* error);
+  bool StartShardThreads(std::string* error);
+  void WaitForSignals();
+  void Shutdown();
+  void WritePortsFile();
+
+  // Shard threads report their set-up here and wait for the go.
+  struct StartUp {
+    std::mutex mutex;
+    std::condition_variable changed;
+    int reported = 0;
+    bool go = false;
+    bool failed = false;
+    std::string error;
+  };
+
+  ServerOptions options_;
+  std::string program_name_;
+  ServerContext context_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+  std::vector<std::thread> threads_;
+  StartUp startup_;
+  int listen_fd_ = -1;
+  std::string ports_file_;
+  bool pid_file_written_ = false;
+};
+
+}  // namespace tern::core

@@ -1,0 +1,530 @@
+#include "core/shard.h"
+
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "core/log.h"
+#include "io/socket.h"
+
+namespace tern::core {
+namespace {
+
+constexpr int64_t kTimerTickNs = 100'000'000;
+constexpr int64_t kStopGraceNs = 2'000'000'000;
+constexpr std::size_t kMaxPooledBatches = 256;
+
+int64_t MonotonicNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+}  // namespace
+
+Shard::Shard(int index, ServerContext* context)
+    : index_(index),
+      context_(context),
+      interest_(index, context->shard_count),
+      outboxes_(context->shard_count),
+      in_flight_(context->shard_count, 0),
+      queue_picks_(context->shard_count),
+      acked_(context->shard_count, 0),
+      rng_(static_cast<unsigned>(index * 7919 + 17)) {}
+
+Shard::~Shard() {
+  for (Client* c : clients_) delete c;
+  for (XBatch* b : batch_pool_) XBatch::Destroy(b);
+  if (partial_ != nullptr) XBatch::Destroy(partial_);
+  for (Outbox& ob : outboxes_) {
+    if (ob.filling != nullptr) XBatch::Destroy(ob.filling);
+    for (XBatch* b : ob.sealed) XBatch::Destroy(b);
+  }
+}
+
+bool Shard::Init(io::Backend backend, std::string* note, std::string* error) {
+  reactor_ = io::MakeReactor(backend, this, note);
+  if (!reactor_) {
+    *error = *note;
+    return false;
+  }
+  return true;
+}
+
+bool Shard::Listen(int listen_fd, std::string* error) {
+  listen_fd_ = listen_fd;
+  listening_ = reactor_->Listen(listen_fd, error);
+  return listening_;
+}
+
+// ---------------------------------------------------------------- the loop
+
+void Shard::Run() {
+  now_ns_ = MonotonicNs();
+  next_timer_ns_ = now_ns_ + kTimerTickNs;
+  ShardMesh& mesh = *context_->mesh;
+  while (true) {
+    now_ns_ = MonotonicNs();
+    // A shard whose subscribers are congested stops taking messages from its peers for a
+    // while; their windows fill and they stall their own publishers in turn.
+    if (!UpdateCongestion()) DrainRings();
+    UpdateStalls();
+    if (now_ns_ >= next_timer_ns_) {
+      next_timer_ns_ = now_ns_ + kTimerTickNs;
+      RunTimers();
+    }
+    CheckRunState();
+    ProcessCloses();
+    PushOutboxes();
+    FlushClients();
+    if (seen_state_ == RunState::kStopping && clients_.empty()) break;
+
+    bool backlog = false;
+    for (const Outbox& ob : outboxes_) backlog |= !ob.sealed.empty();
+    int64_t timeout =
+        backlog || !dirty_.empty() ? 0 : std::max<int64_t>(1, next_timer_ns_ - now_ns_);
+    if (timeout > 0) {
+      // Announce sleep, then look once more: a peer that pushed before seeing the flag
+      // is caught here; one that pushes after will see it and ring the doorbell.
+      mesh.sleeping(index_).store(true, std::memory_order_relaxed);
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+      if (InboundPending()) timeout = 0;
+    }
+    reactor_->Poll(timeout);
+    mesh.sleeping(index_).store(false, std::memory_order_relaxed);
+  }
+  // Give the kernel's last completions (closes) a chance before the shard goes away.
+  reactor_->Poll(0);
+}
+
+bool Shard::InboundPending() {
+  for (int from = 0; from < context_->shard_count; ++from) {
+    if (from != index_ && !context_->mesh->ring(from, index_).Empty()) return true;
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------- reactor callbacks
+
+void Shard::OnAccept(int fd) {
+  if (seen_state_ != RunState::kRunning) {
+    close(fd);
+    return;
+  }
+  io::ConfigureAccepted(fd);
+  const uint64_t client_id = context_->next_client_id.fetch_add(1) + 1;
+  const int target = static_cast<int>(accepted_++ % context_->shard_count);
+  if (target == index_) {
+    AdoptSocket(fd, client_id);
+  } else {
+    WriteAdopt(OutboxFor(target, sizeof(XAdoptItem)), fd, client_id);
+  }
+}
+
+void Shard::AdoptSocket(int fd, uint64_t client_id) {
+  std::string ip;
+  int port = 0;
+  io::PeerAddress(fd, &ip, &port);
+  auto* client = new Client(this, client_id, std::move(ip), port);
+  const bool over_limit = context_->connections.fetch_add(1) >= options().max_connections;
+  client->list_index = clients_.size();
+  clients_.push_back(client);
+  ShardStats::Add(stats().total_connections, 1);
+  stats().connections.store(clients_.size(), std::memory_order_relaxed);
+  client->Start(reactor_->Adopt(fd, client), over_limit);
+}
+
+void Shard::OnData(io::IoConn* conn, const char* data, std::size_t len) {
+  static_cast<Client*>(conn->user)->OnBytes(data, len);
+}
+
+void Shard::OnRecvEnd(io::IoConn* conn, int err) {
+  static_cast<Client*>(conn->user)->OnPeerClosed(err);
+}
+
+void Shard::OnSendDone(io::IoConn* conn, int result) {
+  static_cast<Client*>(conn->user)->OnSendDone(result);
+}
+
+void Shard::OnReleased(io::IoConn* conn) {
+  auto* client = static_cast<Client*>(conn->user);
+  const std::size_t i = client->list_index;
+  clients_[i] = clients_.back();
+  clients_[i]->list_index = i;
+  clients_.pop_back();
+  if (client->dirty) dirty_.erase(std::find(dirty_.begin(), dirty_.end(), client));
+  auto held = std::find(held_.begin(), held_.end(), client);
+  if (held != held_.end()) held_.erase(held);
+  auto congested = std::find(congested_.begin(), congested_.end(), client);
+  if (congested != congested_.end()) congested_.erase(congested);
+  auto stalled = std::find_if(stalled_.begin(), stalled_.end(),
+                              [&](const auto& entry) { return entry.first == client; });
+  if (stalled != stalled_.end()) stalled_.erase(stalled);
+  context_->connections.fetch_sub(1);
+  stats().connections.store(clients_.size(), std::memory_order_relaxed);
+  delete client;
+}
+
+// ---------------------------------------------------------------- routing
+
+void Shard::Publish(Client* from, const PubFrame& frame) {
+  const MatchResult& match = interest_.Match(frame.subject);
+  bool delivered = false;
+  bool stall = false;
+  for (Subscription* sub : match.plain) {
+    if (sub->client == from && !from->echo()) continue;
+    stall |= DeliverLocal(from, frame.subject, frame.reply, frame.header_len, frame.data, sub);
+    delivered = true;
+  }
+  bool picked_remote = false;
+  for (const QueueMatch& group : match.queues) {
+    // Exactly one member of each group, chosen uniformly over all shards' members.
+    uint32_t local = 0;
+    for (Subscription* s : group.local) local += (s->client != from || from->echo());
+    const uint32_t total = local + group.remote_total;
+    if (total == 0) continue;
+    uint32_t pick = static_cast<uint32_t>(rng_() % total);
+    delivered = true;
+    if (pick < local) {
+      for (Subscription* s : group.local) {
+        if (s->client == from && !from->echo()) continue;
+        if (pick-- == 0) {
+          stall |= DeliverLocal(from, frame.subject, frame.reply, frame.header_len, frame.data, s);
+          break;
+        }
+      }
+      continue;
+    }
+    pick -= local;
+    for (int shard = 0; shard < context_->shard_count; ++shard) {
+      if (pick < group.remote[shard]) {
+        if (!picked_remote) {
+          for (auto& picks : queue_picks_) picks.clear();
+          picked_remote = true;
+        }
+        queue_picks_[shard].push_back(group.name);
+        break;
+      }
+      pick -= group.remote[shard];
+    }
+  }
+  if (match.remote_plain.Any() || picked_remote) {
+    for (int shard = 0; shard < context_->shard_count; ++shard) {
+      const bool plain = match.remote_plain.Test(shard);
+      const auto* picks = picked_remote ? &queue_picks_[shard] : nullptr;
+      const uint16_t queue_count = picks ? static_cast<uint16_t>(picks->size()) : 0;
+      if (!plain && queue_count == 0) continue;
+      const std::string_view* queues = queue_count ? picks->data() : nullptr;
+      const uint32_t size =
+          PublishItemSize(frame.subject, frame.reply, queues, queue_count, frame.data.size());
+      WritePublish(OutboxFor(shard, size), frame.subject, frame.reply, frame.header_len, frame.data,
+                   plain, queues, queue_count);
+      delivered = true;
+      stall |= WindowFull(shard);
+    }
+  }
+  if (stall) from->Stall();
+  if (!delivered && !frame.reply.empty() && from->no_responders()) {
+    if (Subscription* own = interest_.FindLocalFor(from, frame.reply)) {
+      from->SendNoResponders(own->sid, frame.reply);
+    }
+  }
+  FinishAutoUnsubscribes();
+}
+
+bool Shard::DeliverLocal(Client* from, std::string_view subject, std::string_view reply,
+                         std::size_t header_len, std::string_view data, Subscription* sub) {
+  if (sub->client->closing()) return false;
+  const bool congested = sub->client->DeliverMessage(*sub, subject, reply, header_len, data);
+  ++sub->delivered;
+  if (sub->max != 0 && sub->delivered >= sub->max) auto_unsub_.push_back(sub);
+  return congested;
+}
+
+bool Shard::UpdateCongestion() {
+  std::size_t kept = 0;
+  for (Client* client : congested_) {
+    if (client->StillCongesting(now_ns_)) congested_[kept++] = client;
+  }
+  congested_.resize(kept);
+  return !congested_.empty();
+}
+
+void Shard::AddStalled(Client* client) {
+  reactor_->PauseRecv(client->io());
+  stalled_.emplace_back(client, now_ns_);
+}
+
+void Shard::UpdateStalls() {
+  if (stalled_.empty()) return;
+  bool window_full = false;
+  for (int shard = 0; shard < context_->shard_count; ++shard) window_full |= WindowFull(shard);
+  const bool release_all = congested_.empty() && !window_full;
+  // Unstall() parses buffered input, which may stall the client again (AddStalled).
+  std::vector<std::pair<Client*, int64_t>> current;
+  current.swap(stalled_);
+  for (const auto& [client, since] : current) {
+    if (release_all || now_ns_ - since >= kStallBudgetNs) {
+      client->Unstall();
+    } else {
+      stalled_.emplace_back(client, since);
+    }
+  }
+}
+
+void Shard::DeliverForwarded(const XItem& item) {
+  const MatchResult& match = interest_.Match(item.subject);
+  if (item.deliver_plain) {
+    for (Subscription* sub : match.plain) {
+      DeliverLocal(nullptr, item.subject, item.reply, item.header_len, item.data, sub);
+    }
+  }
+  ForEachQueue(item, [&](std::string_view name) {
+    for (const QueueMatch& group : match.queues) {
+      if (group.name != name || group.local.empty()) continue;
+      Subscription* s = group.local[rng_() % group.local.size()];
+      DeliverLocal(nullptr, item.subject, item.reply, item.header_len, item.data, s);
+      break;
+    }
+  });
+  FinishAutoUnsubscribes();
+}
+
+void Shard::FinishAutoUnsubscribes() {
+  if (auto_unsub_.empty()) return;
+  std::vector<Subscription*> done;
+  done.swap(auto_unsub_);
+  for (Subscription* sub : done) {
+    const std::string sid = sub->sid;
+    sub->client->RemoveSubscription(sid);
+  }
+}
+
+void Shard::AddSubscription(Client* client, Subscription* sub) {
+  if (interest_.AddLocal(sub)) AnnounceInterest(+1, *sub);
+  stats().subscriptions.store(interest_.local_count(), std::memory_order_relaxed);
+}
+
+void Shard::RemoveSubscription(Client* client, Subscription* sub) {
+  if (interest_.RemoveLocal(sub)) AnnounceInterest(-1, *sub);
+  stats().subscriptions.store(interest_.local_count(), std::memory_order_relaxed);
+}
+
+void Shard::AnnounceInterest(int delta, const Subscription& sub) {
+  for (int shard = 0; shard < context_->shard_count; ++shard) {
+    if (shard == index_) continue;
+    WriteInterest(OutboxFor(shard, InterestItemSize(sub.subject, sub.queue)),
+                  static_cast<int8_t>(delta), sub.subject, sub.queue);
+    interest_changed_ = true;
+  }
+}
+
+// ---------------------------------------------------------------- cross-shard
+
+XBatch* Shard::OutboxFor(int dest, uint32_t bytes) {
+  Outbox& ob = outboxes_[dest];
+  if (ob.filling != nullptr && ob.filling->space() >= bytes) return ob.filling;
+  if (ob.filling != nullptr) ob.sealed.push_back(ob.filling);
+  if (bytes <= XBatch::kStandardCapacity && !batch_pool_.empty()) {
+    ob.filling = batch_pool_.back();
+    batch_pool_.pop_back();
+  } else {
+    ob.filling = XBatch::Create(static_cast<uint16_t>(index_),
+                                std::max<uint32_t>(bytes, XBatch::kStandardCapacity));
+  }
+  ob.filling->used = 0;
+  ob.filling->returning = false;
+  return ob.filling;
+}
+
+void Shard::RecycleBatch(XBatch* batch) {
+  if (batch->capacity == XBatch::kStandardCapacity && batch_pool_.size() < kMaxPooledBatches) {
+    batch_pool_.push_back(batch);
+  } else {
+    XBatch::Destroy(batch);
+  }
+}
+
+void Shard::PushOutboxes() {
+  const int count = context_->shard_count;
+  if (count == 1) return;
+  if (interest_changed_) {
+    for (int shard = 0; shard < count; ++shard) {
+      if (shard != index_)
+        WriteEpoch(OutboxFor(shard, sizeof(XEpochItem)), XKind::kBarrier, next_epoch_);
+    }
+    ++next_epoch_;
+    interest_changed_ = false;
+  }
+  ShardMesh& mesh = *context_->mesh;
+  ShardSet pushed;
+  for (int shard = 0; shard < count; ++shard) {
+    if (shard == index_) continue;
+    Outbox& ob = outboxes_[shard];
+    if (ob.filling != nullptr && ob.filling->used > 0) {
+      ob.sealed.push_back(ob.filling);
+      ob.filling = nullptr;
+    }
+    auto& ring = mesh.ring(index_, shard);
+    while (!ob.sealed.empty() && ring.TryPush(ob.sealed.front())) {
+      if (!ob.sealed.front()->returning) in_flight_[shard] += ob.sealed.front()->used;
+      ob.sealed.pop_front();
+      pushed.Set(shard);
+    }
+  }
+  if (!pushed.Any()) return;
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  pushed.ForEach([&](int shard) {
+    if (mesh.sleeping(shard).load(std::memory_order_relaxed)) context_->shards[shard]->Wake();
+  });
+}
+
+void Shard::DrainRings() {
+  if (partial_ != nullptr) {
+    if (!ProcessBatch(partial_, partial_from_, &partial_offset_)) return;
+    FinishInbound(partial_, partial_from_);
+    partial_ = nullptr;
+  }
+  ShardMesh& mesh = *context_->mesh;
+  for (int from = 0; from < context_->shard_count; ++from) {
+    if (from == index_) continue;
+    auto& ring = mesh.ring(from, index_);
+    XBatch* batch;
+    for (int taken = 0; taken < 256 && ring.TryPop(&batch); ++taken) {
+      if (batch->returning) {
+        in_flight_[from] -= batch->used;
+        RecycleBatch(batch);
+        continue;
+      }
+      uint32_t offset = 0;
+      if (!ProcessBatch(batch, from, &offset)) {
+        // Subscribers congested mid-batch: resume here once they catch up.
+        partial_ = batch;
+        partial_from_ = from;
+        partial_offset_ = offset;
+        return;
+      }
+      FinishInbound(batch, from);
+    }
+  }
+}
+
+void Shard::FinishInbound(XBatch* batch, int from) {
+  batch->returning = true;
+  outboxes_[from].sealed.push_back(batch);  // back to its owner
+}
+
+bool Shard::ProcessBatch(const XBatch* batch, int from, uint32_t* offset) {
+  XItem item;
+  while (ReadItem(batch, offset, &item)) {
+    switch (item.kind) {
+      case XKind::kPublish:
+        DeliverForwarded(item);
+        if (!congested_.empty()) return *offset >= batch->used;
+        break;
+      case XKind::kInterest:
+        interest_.ApplyRemote(from, item.delta, item.subject, item.queue);
+        break;
+      case XKind::kBarrier:
+        WriteEpoch(OutboxFor(from, sizeof(XEpochItem)), XKind::kBarrierAck, item.epoch);
+        break;
+      case XKind::kBarrierAck: {
+        acked_[from] = std::max(acked_[from], item.epoch);
+        uint64_t low = UINT64_MAX;
+        for (int s = 0; s < context_->shard_count; ++s) {
+          if (s != index_) low = std::min(low, acked_[s]);
+        }
+        acked_min_ = low;
+        ReleaseHeldClients();
+        break;
+      }
+      case XKind::kAdopt:
+        if (seen_state_ == RunState::kRunning) {
+          AdoptSocket(item.fd, item.client_id);
+        } else {
+          close(item.fd);
+        }
+        break;
+    }
+  }
+  return true;
+}
+
+void Shard::ReleaseHeldClients() {
+  std::size_t kept = 0;
+  for (Client* client : held_) {
+    client->ReleaseHolds(acked_min_);
+    if (client->has_holds()) held_[kept++] = client;
+  }
+  held_.resize(kept);
+}
+
+// ---------------------------------------------------------------- output, closes, timers
+
+void Shard::MarkDirty(Client* client) { dirty_.push_back(client); }
+
+void Shard::FlushClients() {
+  if (dirty_.empty()) return;
+  flushing_.swap(dirty_);  // both keep their capacity: no allocation per turn
+  for (Client* client : flushing_) client->Flush();
+  flushing_.clear();
+}
+
+void Shard::ScheduleClose(Client* client) { closing_.push_back(client); }
+
+void Shard::ProcessCloses() {
+  if (closing_.empty()) return;
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < closing_.size(); ++i) {
+    Client* client = closing_[i];
+    client->DropSubscriptions();
+    if (client->WantsIoClose()) {
+      reactor_->Close(client->io());
+    } else {
+      closing_[kept++] = client;
+    }
+  }
+  closing_.resize(kept);
+}
+
+void Shard::RunTimers() {
+  for (std::size_t i = 0; i < clients_.size(); ++i) clients_[i]->OnTimer(now_ns_);
+  // Lame duck: after the grace period, close connections spread over the duration.
+  if (seen_state_ == RunState::kLameDuck && now_ns_ >= lame_duck_close_at_ns_ &&
+      !clients_.empty()) {
+    const int64_t end = lame_duck_close_at_ns_ +
+                        std::max<int64_t>(kTimerTickNs, options().lame_duck_duration_ns -
+                                                            options().lame_duck_grace_period_ns);
+    const int64_t ticks_left = std::max<int64_t>(1, (end - now_ns_) / kTimerTickNs);
+    std::size_t to_close = (clients_.size() + ticks_left - 1) / ticks_left;
+    for (std::size_t i = 0; i < clients_.size() && to_close > 0; ++i) {
+      if (!clients_[i]->closing()) {
+        clients_[i]->Close(CloseReason::kServerShutdown, true);
+        --to_close;
+      }
+    }
+  }
+  if (seen_state_ == RunState::kStopping && now_ns_ >= stop_deadline_ns_) {
+    for (Client* c : clients_) c->Close(CloseReason::kServerShutdown, false);
+  }
+}
+
+void Shard::CheckRunState() {
+  const RunState state = context_->run_state();
+  if (state == seen_state_) return;
+  seen_state_ = state;
+  if (listening_) {
+    reactor_->StopListening();
+    listening_ = false;
+  }
+  if (state == RunState::kLameDuck) {
+    for (Client* c : clients_) c->SendLameDuckInfo();
+    lame_duck_close_at_ns_ = now_ns_ + options().lame_duck_grace_period_ns;
+  } else if (state == RunState::kStopping) {
+    for (Client* c : clients_) c->Close(CloseReason::kServerShutdown, true);
+    stop_deadline_ns_ = now_ns_ + kStopGraceNs;
+  }
+}
+
+}  // namespace tern::core

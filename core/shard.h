@@ -1,0 +1,153 @@
+#pragma once
+// Shard: one thread, one reactor, the connections it adopted, and its Interest. It routes
+// every message published by its connections: local subscribers get it directly, other
+// shards get one copy per shard in an XBatch over the SPSC rings. Ownership: everything a
+// Shard holds is touched only by its own thread; other threads may only call Wake().
+//
+// Loop order, once per turn (see Run()):
+//   1. drain the inbound rings (messages, interest changes, barriers, sockets to adopt)
+//   2. timers (pings, deadlines) and run-state changes (lame duck, stop)
+//   3. finish closing connections (drop their interest)
+//   4. push this turn's batches onto the rings; wake sleeping peers
+//   5. start one gathered send per connection that has output
+//   6. poll the reactor: submit everything, sleep if idle, dispatch completions
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/client.h"
+#include "core/interest.h"
+#include "core/outbound.h"
+#include "core/server_context.h"
+#include "core/xbatch.h"
+#include "io/reactor.h"
+
+namespace tern::core {
+
+class Shard final : public io::ReactorHandler {
+ public:
+  // How long a congested subscriber may hold its publishers back per episode.
+  static constexpr int64_t kStallBudgetNs = 250'000'000;
+  // Bytes of batches one shard may have in flight to another before its publishers stall.
+  static constexpr uint64_t kCrossShardWindow = 4u << 20;
+
+  Shard(int index, ServerContext* context);
+  ~Shard() override;
+
+  bool Init(io::Backend backend, std::string* note, std::string* error);
+  // Shard 0 owns the listener and deals accepted sockets round-robin to all shards.
+  bool Listen(int listen_fd, std::string* error);
+  void Run();
+  void Wake() { reactor_->Wake(); }
+
+  int index() const { return index_; }
+  const char* backend_name() const { return reactor_->name(); }
+  const ServerOptions& options() const { return *context_->options; }
+  ServerContext& context() { return *context_; }
+  ShardStats& stats() { return *context_->stats[index_]; }
+  ChunkPool& chunk_pool() { return chunk_pool_; }
+  int64_t now_ns() const { return now_ns_; }
+
+  // --- Called by this shard's clients ---
+  void Publish(Client* from, const PubFrame& frame);
+  void AddSubscription(Client* client, Subscription* sub);
+  void RemoveSubscription(Client* client, Subscription* sub);
+  // The barrier epoch that covers every interest change this shard has made so far: the
+  // one about to be issued if interest changed this turn, else the last one issued.
+  uint64_t CoveringEpoch() const {
+    if (context_->shard_count == 1) return 0;
+    return interest_changed_ ? next_epoch_ : next_epoch_ - 1;
+  }
+  bool EpochAcked(uint64_t epoch) const { return epoch <= acked_min_; }
+  void HoldUntilAcked(Client* client) { held_.push_back(client); }
+  void MarkDirty(Client* client);
+  void ReactorSend(io::IoConn* conn) { reactor_->Send(conn); }
+  void ScheduleClose(Client* client);
+  void AddCongested(Client* client) { congested_.push_back(client); }
+  void AddStalled(Client* client);
+  void ResumeReading(io::IoConn* conn) { reactor_->ResumeRecv(conn); }
+  void CountSlowConsumer() { ShardStats::Add(stats().slow_consumers, 1); }
+  void CountStale() { ShardStats::Add(stats().stale_connections, 1); }
+
+ private:
+  // ReactorHandler
+  void OnAccept(int fd) override;
+  void OnData(io::IoConn* conn, const char* data, std::size_t len) override;
+  void OnRecvEnd(io::IoConn* conn, int err) override;
+  void OnSendDone(io::IoConn* conn, int result) override;
+  void OnReleased(io::IoConn* conn) override;
+
+  void AdoptSocket(int fd, uint64_t client_id);
+  void DrainRings();
+  // Processes items from *offset on; stops early (false) when subscribers congest.
+  bool ProcessBatch(const XBatch* batch, int from, uint32_t* offset);
+  void FinishInbound(XBatch* batch, int from);
+  void DeliverForwarded(const XItem& item);
+  bool DeliverLocal(Client* from, std::string_view subject, std::string_view reply,
+                    std::size_t header_len, std::string_view data, Subscription* sub);
+  void FinishAutoUnsubscribes();
+  void AnnounceInterest(int delta, const Subscription& sub);
+  XBatch* OutboxFor(int dest, uint32_t bytes);
+  void PushOutboxes();
+  void FlushClients();
+  void ProcessCloses();
+  void RunTimers();
+  void CheckRunState();
+  void ReleaseHeldClients();
+  bool InboundPending();
+  void RecycleBatch(XBatch* batch);
+  // Drops subscribers that stopped congesting; true while any still does.
+  bool UpdateCongestion();
+  void UpdateStalls();
+  bool WindowFull(int dest) const { return in_flight_[dest] >= kCrossShardWindow; }
+
+  int index_;
+  ServerContext* context_;
+  std::unique_ptr<io::Reactor> reactor_;
+  Interest interest_;
+  ChunkPool chunk_pool_;
+  std::vector<Client*> clients_;
+  std::vector<Client*> dirty_;
+  std::vector<Client*> flushing_;
+  std::vector<Client*> closing_;
+  std::vector<Client*> held_;
+  std::vector<Client*> congested_;                    // local subscribers past 3/4 of max_pending
+  std::vector<std::pair<Client*, int64_t>> stalled_;  // publishers not being read, since when
+  std::vector<Subscription*> auto_unsub_;             // reached their max during this publish
+  int64_t now_ns_ = 0;
+  int64_t next_timer_ns_ = 0;
+  uint64_t accepted_ = 0;
+  bool listening_ = false;
+  int listen_fd_ = -1;
+  RunState seen_state_ = RunState::kRunning;
+  int64_t stop_deadline_ns_ = 0;
+  int64_t lame_duck_close_at_ns_ = 0;
+
+  // Cross-shard output: the batch being filled and sealed batches waiting for ring space.
+  struct Outbox {
+    XBatch* filling = nullptr;
+    std::deque<XBatch*> sealed;
+  };
+  std::vector<Outbox> outboxes_;
+  std::vector<XBatch*> batch_pool_;
+  std::vector<uint64_t> in_flight_;  // per destination: bytes pushed and not yet returned
+  // A batch whose processing stopped part-way because subscribers congested.
+  XBatch* partial_ = nullptr;
+  int partial_from_ = 0;
+  uint32_t partial_offset_ = 0;
+  std::vector<std::vector<std::string_view>> queue_picks_;  // per shard, reused per message
+
+  // Interest barrier: next epoch to issue, and the lowest epoch every peer has acked.
+  bool interest_changed_ = false;
+  uint64_t next_epoch_ = 1;
+  std::vector<uint64_t> acked_;
+  uint64_t acked_min_ = 0;
+
+  std::minstd_rand rng_;
+};
+
+}  // namespace tern::core

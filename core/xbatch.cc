@@ -1,0 +1,124 @@
+#include "core/xbatch.h"
+
+#include <new>
+
+namespace tern::core {
+
+XBatch* XBatch::Create(uint16_t owner, uint32_t capacity) {
+  constexpr std::size_t kHeader = (sizeof(XBatch) + 63) & ~std::size_t{63};
+  void* mem = ::operator new (kHeader + capacity, std::align_val_t{64});
+  auto* batch = new (mem) XBatch;
+  batch->owner = owner;
+  batch->capacity = capacity;
+  batch->data = static_cast<char*>(mem) + kHeader;
+  return batch;
+}
+
+void XBatch::Destroy(XBatch* batch) {
+  batch->~XBatch();
+  ::operator delete (static_cast<void*>(batch), std::align_val_t{64});
+}
+
+void WritePublish(XBatch* batch, std::string_view subject, std::string_view reply,
+                  std::size_t header_len, std::string_view data, bool deliver_plain,
+                  const std::string_view* queues, uint16_t queue_count) {
+  char* p = batch->Reserve(PublishItemSize(subject, reply, queues, queue_count, data.size()));
+  XPublishHeader h{XKind::kPublish,
+                   static_cast<uint8_t>(deliver_plain),
+                   queue_count,
+                   static_cast<uint32_t>(subject.size()),
+                   static_cast<uint32_t>(reply.size()),
+                   static_cast<uint32_t>(header_len),
+                   static_cast<uint32_t>(data.size())};
+  std::memcpy(p, &h, sizeof h);
+  p += sizeof h;
+  std::memcpy(p, subject.data(), subject.size());
+  p += subject.size();
+  std::memcpy(p, reply.data(), reply.size());
+  p += reply.size();
+  for (uint16_t i = 0; i < queue_count; ++i) {
+    const auto len = static_cast<uint16_t>(queues[i].size());
+    std::memcpy(p, &len, 2);
+    std::memcpy(p + 2, queues[i].data(), len);
+    p += 2 + len;
+  }
+  std::memcpy(p, data.data(), data.size());
+}
+
+void WriteInterest(XBatch* batch, int8_t delta, std::string_view subject, std::string_view queue) {
+  char* p = batch->Reserve(InterestItemSize(subject, queue));
+  XInterestHeader h{XKind::kInterest, delta, static_cast<uint16_t>(queue.size()),
+                    static_cast<uint32_t>(subject.size())};
+  std::memcpy(p, &h, sizeof h);
+  std::memcpy(p + sizeof h, subject.data(), subject.size());
+  std::memcpy(p + sizeof h + subject.size(), queue.data(), queue.size());
+}
+
+void WriteEpoch(XBatch* batch, XKind kind, uint64_t epoch) {
+  XEpochItem item{kind, epoch};
+  std::memcpy(batch->Reserve(sizeof item), &item, sizeof item);
+}
+
+void WriteAdopt(XBatch* batch, int fd, uint64_t client_id) {
+  XAdoptItem item{XKind::kAdopt, fd, client_id};
+  std::memcpy(batch->Reserve(sizeof item), &item, sizeof item);
+}
+
+bool ReadItem(const XBatch* batch, uint32_t* offset, XItem* item) {
+  if (*offset >= batch->used) return false;
+  const char* p = batch->data + *offset;
+  item->kind = static_cast<XKind>(p[0]);
+  uint32_t size = 0;
+  switch (item->kind) {
+    case XKind::kPublish: {
+      XPublishHeader h;
+      std::memcpy(&h, p, sizeof h);
+      const char* q = p + sizeof h;
+      item->subject = std::string_view(q, h.subject_len);
+      q += h.subject_len;
+      item->reply = std::string_view(q, h.reply_len);
+      q += h.reply_len;
+      item->queues = q;
+      item->queue_count = h.queue_count;
+      for (uint16_t i = 0; i < h.queue_count; ++i) {
+        uint16_t len;
+        std::memcpy(&len, q, 2);
+        q += 2 + len;
+      }
+      item->data = std::string_view(q, h.data_len);
+      item->header_len = h.header_len;
+      item->deliver_plain = h.deliver_plain != 0;
+      size = static_cast<uint32_t>(q + h.data_len - p);
+      break;
+    }
+    case XKind::kInterest: {
+      XInterestHeader h;
+      std::memcpy(&h, p, sizeof h);
+      item->delta = h.delta;
+      item->subject = std::string_view(p + sizeof h, h.subject_len);
+      item->queue = std::string_view(p + sizeof h + h.subject_len, h.queue_len);
+      size = static_cast<uint32_t>(sizeof h + h.subject_len + h.queue_len);
+      break;
+    }
+    case XKind::kBarrier:
+    case XKind::kBarrierAck: {
+      XEpochItem e;
+      std::memcpy(&e, p, sizeof e);
+      item->epoch = e.epoch;
+      size = sizeof e;
+      break;
+    }
+    case XKind::kAdopt: {
+      XAdoptItem a;
+      std::memcpy(&a, p, sizeof a);
+      item->fd = a.fd;
+      item->client_id = a.client_id;
+      size = sizeof a;
+      break;
+    }
+  }
+  *offset += (size + 7u) & ~7u;
+  return true;
+}
+
+}  // namespace tern::core

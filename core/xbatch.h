@@ -1,0 +1,112 @@
+#pragma once
+// XBatch: a block of packed items one shard sends another in one ring slot: published
+// messages, interest changes, barriers, and accepted sockets to adopt. The sender owns
+// the batch; the receiver reads it and hands the pointer back on its own ring so the
+// sender recycles it (no cross-thread free). Items are written and read in order.
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+namespace tern::core {
+
+enum class XKind : uint8_t { kPublish = 1, kInterest, kBarrier, kBarrierAck, kAdopt };
+
+struct XPublishHeader {
+  XKind kind;
+  uint8_t deliver_plain;  // deliver to the receiver's plain subscribers
+  uint16_t queue_count;   // queue groups the receiver must serve (one member each)
+  uint32_t subject_len;
+  uint32_t reply_len;
+  uint32_t header_len;
+  uint32_t data_len;  // header block + payload
+};
+
+struct XInterestHeader {
+  XKind kind;
+  int8_t delta;  // +1 / -1
+  uint16_t queue_len;
+  uint32_t subject_len;
+};
+
+struct XEpochItem {
+  XKind kind;
+  uint64_t epoch;
+};
+
+struct XAdoptItem {
+  XKind kind;
+  int fd;
+  uint64_t client_id;
+};
+
+struct XBatch {
+  static constexpr uint32_t kStandardCapacity = 64 * 1024;
+  uint16_t owner = 0;
+  bool returning = false;  // on its way back to its owner
+  uint32_t capacity = 0;
+  uint32_t used = 0;
+  char* data = nullptr;
+
+  static XBatch* Create(uint16_t owner, uint32_t capacity);
+  static void Destroy(XBatch* batch);
+  uint32_t space() const { return capacity - used; }
+  char* Reserve(uint32_t bytes) {  // bytes must fit
+    char* p = data + used;
+    used += (bytes + 7u) & ~7u;
+    return p;
+  }
+};
+
+inline uint32_t PublishItemSize(std::string_view subject, std::string_view reply,
+                                const std::string_view* queues, uint16_t queue_count,
+                                std::size_t data_len) {
+  std::size_t size = sizeof(XPublishHeader) + subject.size() + reply.size() + data_len;
+  for (uint16_t i = 0; i < queue_count; ++i) size += 2 + queues[i].size();
+  return static_cast<uint32_t>((size + 7) & ~std::size_t{7});
+}
+
+void WritePublish(XBatch* batch, std::string_view subject, std::string_view reply,
+                  std::size_t header_len, std::string_view data, bool deliver_plain,
+                  const std::string_view* queues, uint16_t queue_count);
+void WriteInterest(XBatch* batch, int8_t delta, std::string_view subject, std::string_view queue);
+void WriteEpoch(XBatch* batch, XKind kind, uint64_t epoch);
+void WriteAdopt(XBatch* batch, int fd, uint64_t client_id);
+inline uint32_t InterestItemSize(std::string_view subject, std::string_view queue) {
+  return static_cast<uint32_t>((sizeof(XInterestHeader) + subject.size() + queue.size() + 7) &
+                               ~std::size_t{7});
+}
+
+// A decoded view of one item.
+struct XItem {
+  XKind kind;
+  // kPublish
+  std::string_view subject, reply, data;
+  std::size_t header_len = 0;
+  bool deliver_plain = false;
+  uint16_t queue_count = 0;
+  const char* queues = nullptr;  // queue_count x (u16 len, bytes)
+  // kInterest
+  int8_t delta = 0;
+  std::string_view queue;
+  // kBarrier / kBarrierAck / kAdopt
+  uint64_t epoch = 0;
+  int fd = -1;
+  uint64_t client_id = 0;
+};
+
+// Decodes the item at *offset and advances it; false at the end of the batch.
+bool ReadItem(const XBatch* batch, uint32_t* offset, XItem* item);
+
+// Iterates the queue names of a decoded publish item.
+template <typename Fn>
+void ForEachQueue(const XItem& item, Fn&& fn) {
+  const char* p = item.queues;
+  for (uint16_t i = 0; i < item.queue_count; ++i) {
+    uint16_t len;
+    std::memcpy(&len, p, 2);
+    fn(std::string_view(p + 2, len));
+    p += 2 + len;
+  }
+}
+
+}  // namespace tern::core

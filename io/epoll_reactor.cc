@@ -1,0 +1,235 @@
+// The epoll backend, for hosts that refuse io_uring. Same contract as the io_uring one:
+// sends are started in Poll() (so a shard's sends of one loop turn go out together) and
+// completions are reported from Poll(), never from inside the call that asked for them.
+#include "io/epoll_reactor.h"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+namespace tern::io {
+namespace {
+
+constexpr int kMaxEvents = 256;
+constexpr size_t kReadBufferSize = 64 * 1024;
+constexpr int kMaxReadsPerEvent = 16;  // fairness between busy connections
+
+class EpollReactor final : public Reactor {
+ public:
+  explicit EpollReactor(ReactorHandler* handler)
+      : handler_(handler), read_buffer_(kReadBufferSize) {}
+
+  ~EpollReactor() override {
+    if (epoll_fd_ >= 0) close(epoll_fd_);
+    if (wake_fd_ >= 0) close(wake_fd_);
+  }
+
+  bool Init(std::string* error) {
+    epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+    wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (epoll_fd_ < 0 || wake_fd_ < 0) {
+      *error = std::string("epoll/eventfd: ") + strerror(errno);
+      return false;
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.ptr = &wake_fd_;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+    return true;
+  }
+
+  const char* name() const override { return "epoll"; }
+
+  bool Listen(int listen_fd, std::string* error) override {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.ptr = &listen_fd_;
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd, &ev) < 0) {
+      *error = std::string("epoll_ctl(listener): ") + strerror(errno);
+      return false;
+    }
+    listen_fd_ = listen_fd;
+    return true;
+  }
+
+  void StopListening() override {
+    if (listen_fd_ < 0) return;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+    listen_fd_ = -1;
+  }
+
+  IoConn* Adopt(int fd, void* user) override {
+    auto* conn = new IoConn;
+    conn->fd = fd;
+    conn->user = user;
+    conn->recv_armed = true;
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP;
+    ev.data.ptr = conn;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+    return conn;
+  }
+
+  void Send(IoConn* conn) override {
+    conn->send_in_flight = true;
+    pending_sends_.push_back(conn);
+  }
+
+  void PauseRecv(IoConn* conn) override {
+    if (conn->recv_paused || conn->closing) return;
+    conn->recv_paused = true;
+    SetEvents(conn, conn->want_write ? uint32_t{EPOLLOUT} : 0u);
+  }
+
+  void ResumeRecv(IoConn* conn) override {
+    if (!conn->recv_paused || conn->closing) return;
+    conn->recv_paused = false;
+    if (conn->recv_armed) {
+      SetEvents(conn, EPOLLIN | EPOLLRDHUP | (conn->want_write ? uint32_t{EPOLLOUT} : 0u));
+    }
+  }
+
+  void Close(IoConn* conn) override {
+    if (conn->closing) return;
+    conn->closing = true;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, conn->fd, nullptr);
+    shutdown(conn->fd, SHUT_RDWR);
+    close(conn->fd);
+    conn->recv_armed = false;
+    conn->send_in_flight = false;
+    conn->release_queued = true;
+    released_.push_back(conn);  // freed at the end of Poll: events may still name it
+  }
+
+  void Poll(int64_t timeout_ns) override {
+    StartSends();
+    int timeout_ms = 0;
+    if (pending_sends_.empty() && released_.empty()) {
+      timeout_ms = timeout_ns < 0 ? -1 : static_cast<int>((timeout_ns + 999'999) / 1'000'000);
+    }
+    epoll_event events[kMaxEvents];
+    const int n = epoll_wait(epoll_fd_, events, kMaxEvents, timeout_ms);
+    for (int i = 0; i < n; ++i) Dispatch(events[i]);
+    StartSends();  // answers produced by this batch go out in this Poll
+    ReleaseClosed();
+  }
+
+  void Wake() override {
+    uint64_t one = 1;
+    ssize_t w = write(wake_fd_, &one, sizeof one);
+    (void)w;
+  }
+
+ private:
+  void Dispatch(const epoll_event& ev) {
+    if (ev.data.ptr == &wake_fd_) {
+      uint64_t value;
+      ssize_t r = read(wake_fd_, &value, sizeof value);
+      (void)r;
+      return;
+    }
+    if (ev.data.ptr == &listen_fd_) {
+      AcceptAll();
+      return;
+    }
+    auto* conn = static_cast<IoConn*>(ev.data.ptr);
+    if (conn->closing) return;
+    if ((ev.events & EPOLLOUT) && conn->want_write) {
+      conn->want_write = false;
+      SetEvents(conn, conn->recv_paused ? 0u : uint32_t{EPOLLIN | EPOLLRDHUP});
+      TrySend(conn);
+    }
+    if (ev.events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) ReadAll(conn);
+  }
+
+  void AcceptAll() {
+    for (int i = 0; i < 64 && listen_fd_ >= 0; ++i) {
+      int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd < 0) return;
+      handler_->OnAccept(fd);
+    }
+  }
+
+  void ReadAll(IoConn* conn) {
+    for (int i = 0;
+         i < kMaxReadsPerEvent && conn->recv_armed && !conn->closing && !conn->recv_paused; ++i) {
+      ssize_t n = recv(conn->fd, read_buffer_.data(), read_buffer_.size(), MSG_DONTWAIT);
+      if (n > 0) {
+        handler_->OnData(conn, read_buffer_.data(), static_cast<size_t>(n));
+        if (static_cast<size_t>(n) < read_buffer_.size()) return;
+        continue;
+      }
+      if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+      conn->recv_armed = false;
+      SetEvents(conn, conn->want_write ? uint32_t{EPOLLOUT} : 0u);
+      handler_->OnRecvEnd(conn, n == 0 ? 0 : errno);
+      return;
+    }
+  }
+
+  void StartSends() {
+    while (!pending_sends_.empty()) {
+      std::vector<IoConn*> batch;
+      batch.swap(pending_sends_);
+      for (IoConn* conn : batch) {
+        if (!conn->closing) TrySend(conn);
+      }
+    }
+  }
+
+  void TrySend(IoConn* conn) {
+    msghdr msg{};
+    msg.msg_iov = conn->iov;
+    msg.msg_iovlen = conn->iov_count;
+    ssize_t n = sendmsg(conn->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      conn->want_write = true;
+      const bool reading = conn->recv_armed && !conn->recv_paused;
+      SetEvents(conn, (reading ? uint32_t{EPOLLIN | EPOLLRDHUP} : 0u) | EPOLLOUT);
+      return;
+    }
+    conn->send_in_flight = false;
+    handler_->OnSendDone(conn, n < 0 ? -errno : static_cast<int>(n));
+  }
+
+  void SetEvents(IoConn* conn, uint32_t events) {
+    epoll_event ev{};
+    ev.events = events;
+    ev.data.ptr = conn;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, conn->fd, &ev);
+  }
+
+  void ReleaseClosed() {
+    while (!released_.empty()) {
+      std::vector<IoConn*> batch;
+      batch.swap(released_);
+      for (IoConn* conn : batch) {
+        handler_->OnReleased(conn);
+        delete conn;
+      }
+    }
+  }
+
+  ReactorHandler* handler_;
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;
+  int listen_fd_ = -1;
+  std::vector<char> read_buffer_;
+  std::vector<IoConn*> pending_sends_;
+  std::vector<IoConn*> released_;
+};
+
+}  // namespace
+
+std::unique_ptr<Reactor> MakeEpollReactor(ReactorHandler* handler, std::string* error) {
+  auto reactor = std::make_unique<EpollReactor>(handler);
+  if (!reactor->Init(error)) return nullptr;
+  return reactor;
+}
+
+}  // namespace tern::io

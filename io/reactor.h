@@ -1,0 +1,80 @@
+#pragma once
+// Reactor: one event loop's I/O, behind one interface with two backends (io_uring and
+// epoll). Ownership: a Reactor belongs to exactly one shard thread; every method except
+// Wake() must be called from that thread. Wake() may be called from any thread.
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace tern::io {
+
+enum class Backend { kUring, kEpoll };
+
+// The per-socket state a backend keeps. The handler sees it as an opaque handle; it stays
+// valid until the handler's OnReleased() for it returns.
+struct IoConn {
+  static constexpr int kMaxIov = 64;
+  int fd = -1;
+  void* user = nullptr;
+  bool recv_armed = false;
+  bool send_in_flight = false;
+  bool closing = false;
+  bool release_queued = false;
+  bool want_write = false;   // epoll: waiting for EPOLLOUT
+  bool recv_paused = false;  // back-pressure: the shard stopped reading this socket
+  int iov_count = 0;
+  iovec iov[kMaxIov];
+  msghdr msg{};  // io_uring: sendmsg header, stable while the send is in flight
+};
+
+// Callbacks from a reactor into its shard. Called only from inside Reactor::Poll().
+class ReactorHandler {
+ public:
+  virtual ~ReactorHandler() = default;
+  // A listener accepted a socket; the handler owns fd from here on.
+  virtual void OnAccept(int fd) = 0;
+  // Bytes arrived. The memory is valid only during the call.
+  virtual void OnData(IoConn* conn, const char* data, std::size_t len) = 0;
+  // The peer closed (err == 0) or the socket failed (err = errno); no more OnData.
+  virtual void OnRecvEnd(IoConn* conn, int err) = 0;
+  // A Send() finished: result is bytes written (possibly fewer than asked) or -errno.
+  virtual void OnSendDone(IoConn* conn, int result) = 0;
+  // After Close(): the fd is closed and no callback will name conn again.
+  virtual void OnReleased(IoConn* conn) = 0;
+};
+
+class Reactor {
+ public:
+  virtual ~Reactor() = default;
+  virtual const char* name() const = 0;
+  // Starts accepting on an already listening socket. The reactor does not own the fd.
+  virtual bool Listen(int listen_fd, std::string* error) = 0;
+  // Stops accepting (lame duck, shutdown).
+  virtual void StopListening() = 0;
+  // Takes ownership of a connected socket and starts receiving from it.
+  virtual IoConn* Adopt(int fd, void* user) = 0;
+  // Writes conn->iov[0..iov_count). At most one send per connection may be in flight;
+  // the memory the iovecs point to must stay valid until OnSendDone.
+  virtual void Send(IoConn* conn) = 0;
+  // Stops / restarts reading from the socket (back-pressure on a fast publisher). Bytes
+  // already received may still be delivered after PauseRecv.
+  virtual void PauseRecv(IoConn* conn) = 0;
+  virtual void ResumeRecv(IoConn* conn) = 0;
+  // Aborts the connection: stops I/O, closes the fd once the kernel is done with it,
+  // then calls OnReleased.
+  virtual void Close(IoConn* conn) = 0;
+  // Submits queued work, waits up to timeout_ns (0 = do not block, <0 = forever) for
+  // completions or Wake(), and dispatches them to the handler.
+  virtual void Poll(int64_t timeout_ns) = 0;
+  // Interrupts a blocking Poll(). Thread-safe.
+  virtual void Wake() = 0;
+};
+
+// Creates the preferred backend; if io_uring is refused by the kernel (seccomp,
+// kernel.io_uring_disabled, old kernel) falls back to epoll and says why in *note.
+std::unique_ptr<Reactor> MakeReactor(Backend preferred, ReactorHandler* handler, std::string* note);
+
+}  // namespace tern::io

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Sets up, builds and passes every test:
+#   Release:    unit tests + end-to-end tests with 1, 2, 4 shards on io_uring and on epoll
+#   ASan+UBSan: the whole suite again
+#   TSan:       unit tests + the multi-shard end-to-end runs (cross-shard rings, barriers)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+"$root/scripts/setup.sh"
+
+run_ctest() {  # dir, ctest args...
+  local dir=$1
+  shift
+  (cd "$dir" && ctest --output-on-failure "$@")
+}
+
+echo "== Release build"
+release=$("$root/scripts/build.sh" release)
+run_ctest "$release"
+echo "== Micro-benchmarks (smoke run; numbers are not judged here)"
+"$release/bench/micro_bench" --benchmark_min_time=0.01
+
+echo "== ASan + UBSan build"
+asan=$("$root/scripts/build.sh" asan)
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  run_ctest "$asan"
+
+echo "== TSan build"
+tsan=$("$root/scripts/build.sh" tsan)
+TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+  run_ctest "$tsan" -R 'unit|e2e_uring_4|e2e_epoll_2'
+echo "All test suites passed."

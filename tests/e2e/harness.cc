@@ -1,0 +1,219 @@
+#include "harness.h"
+
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace tern::e2e {
+namespace {
+
+std::string MakeTempDir() {
+  std::string templ = "/tmp/tern-e2e-XXXXXX";
+  if (mkdtemp(templ.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  return templ;
+}
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+std::vector<std::string> TestArgs() {
+  std::vector<std::string> args;
+  const char* env = std::getenv("TERN_TEST_ARGS");
+  if (env == nullptr) return args;
+  std::istringstream in(env);
+  std::string word;
+  while (in >> word) args.push_back(word);
+  return args;
+}
+
+bool HasNatsServer() { return access("/usr/bin/nats-server", X_OK) == 0; }
+
+std::unique_ptr<ServerProcess> ServerProcess::Start(const std::vector<std::string>& args,
+                                                    const std::string& binary) {
+  auto server = std::unique_ptr<ServerProcess>(new ServerProcess);
+  server->dir_ = MakeTempDir();
+  std::vector<std::string> argv = {
+      binary, "-p", "-1", "--ports_file_dir", server->dir_, "-l", server->dir_ + "/server.log"};
+  if (binary == TERN_SERVER_PATH) {
+    for (const auto& a : TestArgs()) argv.push_back(a);
+  }
+  for (const auto& a : args) argv.push_back(a);
+  server->pid_ = fork();
+  if (server->pid_ == 0) {
+    std::vector<char*> cargs;
+    for (auto& a : argv) cargs.push_back(a.data());
+    cargs.push_back(nullptr);
+    execv(cargs[0], cargs.data());
+    _exit(127);
+  }
+  // The ports file appears once the server listens.
+  const std::string name = binary.substr(binary.rfind('/') + 1);
+  const std::string ports_file =
+      server->dir_ + "/" + name + "_" + std::to_string(server->pid_) + ".ports";
+  const int64_t deadline = NowMs() + 10000;
+  std::regex port_re("nats://[^\"]*:([0-9]+)");
+  while (NowMs() < deadline) {
+    std::ifstream in(ports_file);
+    std::stringstream text;
+    text << in.rdbuf();
+    std::smatch m;
+    const std::string s = text.str();
+    if (std::regex_search(s, m, port_re)) {
+      server->port_ = std::stoi(m[1]);
+      return server;
+    }
+    int status;
+    if (waitpid(server->pid_, &status, WNOHANG) == server->pid_) {
+      server->pid_ = -1;
+      throw std::runtime_error("server exited at start-up: " + server->Log());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  throw std::runtime_error("server did not write its ports file: " + server->Log());
+}
+
+ServerProcess::~ServerProcess() {
+  if (::testing::Test::HasFailure()) {
+    std::fprintf(stderr, "---- server log (%s) ----\n%s\n----\n", dir_.c_str(), Log().c_str());
+  }
+  if (pid_ > 0) Stop(SIGTERM, 5000);
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  std::system(("rm -rf " + dir_).c_str());
+}
+
+std::string ServerProcess::Log() const {
+  std::ifstream in(dir_ + "/server.log");
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+int ServerProcess::Stop(int sig, int timeout_ms) {
+  if (pid_ <= 0) return -1;
+  kill(pid_, sig);
+  const int64_t deadline = NowMs() + timeout_ms;
+  while (NowMs() < deadline) {
+    int status;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return -1;
+}
+
+std::string WriteConfig(const std::string& text) {
+  const std::string path = MakeTempDir() + "/server.conf";
+  std::ofstream(path) << text;
+  return path;
+}
+
+NatsConn::~NatsConn() {
+  if (nc != nullptr) natsConnection_Destroy(nc);
+}
+
+std::unique_ptr<NatsConn> Connect(const ServerProcess& server, bool no_echo, natsOptions* extra) {
+  natsOptions* opts = extra;
+  if (opts == nullptr) natsOptions_Create(&opts);
+  natsOptions_SetURL(opts, server.url().c_str());
+  natsOptions_SetAllowReconnect(opts, false);
+  natsOptions_SetNoEcho(opts, no_echo);
+  auto conn = std::make_unique<NatsConn>();
+  const natsStatus s = natsConnection_Connect(&conn->nc, opts);
+  natsOptions_Destroy(opts);
+  if (s != NATS_OK) throw std::runtime_error(std::string("connect: ") + natsStatus_GetText(s));
+  return conn;
+}
+
+std::string Payload(natsMsg* msg) {
+  return std::string(natsMsg_GetData(msg), natsMsg_GetDataLength(msg));
+}
+
+RawConn::RawConn(int port, bool read_info, int receive_buffer) {
+  fd_ = socket(AF_INET, SOCK_STREAM, 0);
+  if (receive_buffer > 0) {
+    setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+  }
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    throw std::runtime_error("raw connect failed");
+  }
+  int one = 1;
+  setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (read_info) {
+    std::string first = ReadUntil("\r\n");
+    const auto end = first.find("\r\n");
+    info_ = first.substr(0, end);
+    buffer_ = first.substr(end + 2);
+  }
+}
+
+RawConn::~RawConn() {
+  if (fd_ >= 0) close(fd_);
+}
+
+void RawConn::Send(const std::string& bytes) {
+  std::size_t sent = 0;
+  while (sent < bytes.size()) {
+    const ssize_t n = send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) return;
+    sent += static_cast<std::size_t>(n);
+  }
+}
+
+std::string RawConn::ReadUntil(const std::string& needle, int timeout_ms) {
+  const int64_t deadline = NowMs() + timeout_ms;
+  std::size_t searched = 0;  // only new bytes are searched: no quadratic rescans
+  while (buffer_.find(needle, searched) == std::string::npos && !closed_) {
+    searched = buffer_.size() >= needle.size() ? buffer_.size() - needle.size() + 1 : 0;
+    const int64_t left = deadline - NowMs();
+    if (left <= 0) break;
+    pollfd p{fd_, POLLIN, 0};
+    if (poll(&p, 1, static_cast<int>(left)) <= 0) break;
+    char chunk[65536];
+    const ssize_t n = recv(fd_, chunk, sizeof chunk, 0);
+    if (n <= 0) {
+      closed_ = true;
+      break;
+    }
+    buffer_.append(chunk, static_cast<std::size_t>(n));
+  }
+  std::string out;
+  out.swap(buffer_);
+  return out;
+}
+
+std::string RawConn::ReadFor(int timeout_ms) {
+  return ReadUntil(std::string("\x01\x02\x03never", 9), timeout_ms);
+}
+
+}  // namespace tern::e2e

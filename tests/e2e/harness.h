@@ -1,0 +1,74 @@
+#pragma once
+// End-to-end harness: runs a real tern-server (or nats-server) process on a random port,
+// found through its ports file, and gives tests libnats connections and raw sockets.
+#include <nats/nats.h>
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace tern::e2e {
+
+// Extra server flags for this run (TERN_TEST_ARGS, e.g. "--shards 4 --io epoll").
+std::vector<std::string> TestArgs();
+
+class ServerProcess {
+ public:
+  // Starts `binary` with -p -1 and a ports file dir, plus args (and TestArgs() for Tern).
+  static std::unique_ptr<ServerProcess> Start(const std::vector<std::string>& args = {},
+                                              const std::string& binary = TERN_SERVER_PATH);
+  ~ServerProcess();
+
+  int port() const { return port_; }
+  pid_t pid() const { return pid_; }
+  const std::string& dir() const { return dir_; }
+  std::string url() const { return "nats://127.0.0.1:" + std::to_string(port_); }
+  std::string Log() const;
+  // Sends a signal and waits for exit; returns the exit status (-1 on timeout/killed).
+  int Stop(int sig, int timeout_ms = 10000);
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+  std::string dir_;
+};
+
+// Writes a config file in a fresh temp dir and returns its path.
+std::string WriteConfig(const std::string& text);
+
+// A libnats connection that closes itself.
+struct NatsConn {
+  natsConnection* nc = nullptr;
+  ~NatsConn();
+};
+// Connects with reconnects off, so a test sees the server's decision.
+std::unique_ptr<NatsConn> Connect(const ServerProcess& server, bool no_echo = false,
+                                  natsOptions* extra = nullptr);
+
+// A plain TCP connection speaking the raw protocol.
+class RawConn {
+ public:
+  // receive_buffer > 0 shrinks SO_RCVBUF before connecting (a slow reader).
+  explicit RawConn(int port, bool read_info = true, int receive_buffer = 0);
+  ~RawConn();
+  void Send(const std::string& bytes);
+  // Reads until `needle` appears, the peer closes, or timeout; returns all read so far.
+  std::string ReadUntil(const std::string& needle, int timeout_ms = 3000);
+  // Reads whatever arrives within timeout (or until closed).
+  std::string ReadFor(int timeout_ms);
+  bool closed() const { return closed_; }
+  const std::string& info() const { return info_; }
+
+ private:
+  int fd_ = -1;
+  bool closed_ = false;
+  std::string info_;
+  std::string buffer_;
+};
+
+// Shorthands for libnats calls that must succeed.
+std::string Payload(natsMsg* msg);
+bool HasNatsServer();
+
+}  // namespace tern::e2e

@@ -1,0 +1,121 @@
+// The server process as a user drives it: flags, config file, pid and ports files,
+// signals, lame duck mode.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "harness.h"
+
+namespace tern::e2e {
+namespace {
+
+// Runs tern-server with arguments, returns {exit code, stdout+stderr}.
+std::pair<int, std::string> RunOnce(const std::string& args) {
+  const std::string cmd = std::string(TERN_SERVER_PATH) + " " + args + " 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  std::size_t n;
+  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+bool Exists(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0;
+}
+
+TEST(Lifecycle, VersionHelpAndBadFlags) {
+  auto [code, out] = RunOnce("-v");
+  EXPECT_EQ(code, 0);
+  EXPECT_EQ(out.rfind("tern-server: v", 0), 0u) << out;
+  EXPECT_NE(out.find("NATS protocol level 2.9"), std::string::npos) << out;
+  std::tie(code, out) = RunOnce("--help");
+  EXPECT_EQ(code, 0);
+  EXPECT_NE(out.find("--port"), std::string::npos);
+  std::tie(code, out) = RunOnce("--no-such-flag");
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(out.find("no-such-flag"), std::string::npos) << out;
+  std::tie(code, out) = RunOnce("--auth secret");
+  EXPECT_EQ(code, 2) << "an unsupported security flag must not be ignored";
+  std::tie(code, out) = RunOnce("-c /nonexistent/tern.conf");
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(out.find("/nonexistent/tern.conf"), std::string::npos) << out;
+  const std::string bad = WriteConfig("port: 4222\nmax_payload: lots\n");
+  std::tie(code, out) = RunOnce("-c " + bad);
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(out.find(":2:1"), std::string::npos) << "error names line and column: " << out;
+  std::tie(code, out) = RunOnce("-t -c " + WriteConfig("port: 4333\n"));
+  EXPECT_EQ(code, 0) << out;
+}
+
+TEST(Lifecycle, ConfigFileSettingsReachClients) {
+  const std::string conf =
+      WriteConfig("server_name: \"edge-7\"\nmax_payload: 64KB\n# a comment\ndebug: false\n");
+  auto server = ServerProcess::Start({"-c", conf});
+  RawConn raw(server->port());
+  EXPECT_NE(raw.info().find("\"server_name\":\"edge-7\""), std::string::npos) << raw.info();
+  EXPECT_NE(raw.info().find("\"max_payload\":65536"), std::string::npos) << raw.info();
+  EXPECT_NE(raw.info().find("\"headers\":true"), std::string::npos);
+  EXPECT_NE(raw.info().find("\"version\":\"2.9."), std::string::npos);
+  EXPECT_NE(raw.info().find("\"client_ip\":\"127.0.0.1\""), std::string::npos);
+}
+
+TEST(Lifecycle, PidAndPortsFilesComeAndGoAndSigtermExitsCleanly) {
+  const std::string pid_dir = WriteConfig("");
+  const std::string pid_file = pid_dir.substr(0, pid_dir.rfind('/')) + "/tern.pid";
+  auto server = ServerProcess::Start({"-P", pid_file});
+  std::ifstream in(pid_file);
+  pid_t pid = 0;
+  in >> pid;
+  EXPECT_EQ(pid, server->pid());
+  const std::string ports_file =
+      server->dir() + "/tern-server_" + std::to_string(server->pid()) + ".ports";
+  EXPECT_TRUE(Exists(ports_file));
+  auto client = Connect(*server);
+  EXPECT_EQ(server->Stop(SIGTERM), 0);
+  EXPECT_FALSE(Exists(pid_file));
+  EXPECT_FALSE(Exists(ports_file));
+}
+
+TEST(Lifecycle, LameDuckTellsClientsThenExits) {
+  auto server = ServerProcess::Start(
+      {"-c", WriteConfig("lame_duck_grace_period: \"200ms\"\nlame_duck_duration: \"1s\"\n")});
+  static std::atomic<bool> notified{false};
+  natsOptions* opts = nullptr;
+  natsOptions_Create(&opts);
+  natsOptions_SetLameDuckModeCB(
+      opts, [](natsConnection*, void*) { notified = true; }, nullptr);
+  auto client = Connect(*server, false, opts);
+  RawConn raw(server->port());
+  raw.Send("CONNECT {\"verbose\":false,\"protocol\":1}\r\nPING\r\n");
+  raw.ReadUntil("PONG\r\n");
+  kill(server->pid(), SIGUSR2);
+  const std::string info = raw.ReadUntil("\"ldm\":true", 3000);
+  EXPECT_NE(info.find("\"ldm\":true"), std::string::npos) << info;
+  for (int i = 0; i < 100 && !notified; ++i) usleep(20000);
+  EXPECT_TRUE(notified.load());
+  // New connections are refused while in lame duck mode; then the server exits.
+  EXPECT_EQ(server->Stop(0 /* just wait */, 8000), 0);
+}
+
+TEST(Lifecycle, TraceLogsTheProtocol) {
+  auto server = ServerProcess::Start({"-DV"});
+  RawConn raw(server->port());
+  raw.Send("CONNECT {\"verbose\":false}\r\nPING\r\n");
+  raw.ReadUntil("PONG\r\n");
+  for (int i = 0; i < 50 && server->Log().find("<<- [") == std::string::npos; ++i) usleep(20000);
+  EXPECT_NE(server->Log().find("<<- [CONNECT"), std::string::npos) << server->Log();
+}
+
+}  // namespace
+}  // namespace tern::e2e

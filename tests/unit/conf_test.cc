@@ -1,0 +1,139 @@
+// The configuration language and the command line.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <fstream>
+
+#include "core/conf.h"
+#include "core/options.h"
+
+namespace tern::core {
+namespace {
+
+TEST(Conf, SeparatorsCommentsAndTypes) {
+  ConfValue root;
+  std::string error;
+  ASSERT_TRUE(ParseConfText(R"(
+    # comment
+    port: 4333
+    server_name = "alpha one"   // trailing comment
+    debug true
+    max_payload: 2MB
+    max_pending 10k
+    ratio: 0.5
+    ping_interval: "30s"
+    write_deadline: 5s
+    jetstream {
+      store_dir: '/tmp/js'
+    }
+    list: [1, 2, "three"]
+  )",
+                            "t.conf", &root, &error))
+      << error;
+  EXPECT_EQ(root.Find("port")->integer, 4333);
+  EXPECT_EQ(root.Find("server_name")->text, "alpha one");
+  EXPECT_TRUE(root.Find("debug")->boolean);
+  EXPECT_EQ(root.Find("max_payload")->integer, 2 << 20);
+  EXPECT_EQ(root.Find("max_pending")->integer, 10000);
+  EXPECT_DOUBLE_EQ(root.Find("ratio")->number, 0.5);
+  EXPECT_EQ(root.Find("write_deadline")->text, "5s");
+  EXPECT_EQ(root.Find("jetstream")->Find("store_dir")->text, "/tmp/js");
+  ASSERT_EQ(root.Find("list")->array.size(), 3u);
+  EXPECT_EQ(root.Find("list")->array[2].text, "three");
+}
+
+TEST(Conf, VariablesFromFileAndEnvironment) {
+  setenv("TERN_TEST_PORT", "4999", 1);
+  ConfValue root;
+  std::string error;
+  ASSERT_TRUE(ParseConfText("NAME: \"n1\"\nserver_name: $NAME\nport: $TERN_TEST_PORT\n", "v.conf",
+                            &root, &error))
+      << error;
+  EXPECT_EQ(root.Find("server_name")->text, "n1");
+  EXPECT_EQ(root.Find("port")->integer, 4999);
+  EXPECT_FALSE(ParseConfText("port: $NOPE_NOT_SET\n", "v.conf", &root, &error));
+  EXPECT_NE(error.find("v.conf:1:"), std::string::npos) << error;
+}
+
+TEST(Conf, ErrorsNameFileLineAndColumn) {
+  ConfValue root;
+  std::string error;
+  EXPECT_FALSE(ParseConfText("port: 1\nblock {\n  a: 1\n", "bad.conf", &root, &error));
+  EXPECT_NE(error.find("bad.conf:"), std::string::npos) << error;
+  EXPECT_NE(error.find("missing '}'"), std::string::npos) << error;
+  EXPECT_FALSE(ParseConfText("name: \"open\n", "q.conf", &root, &error));
+  EXPECT_NE(error.find("q.conf:1:"), std::string::npos) << error;
+}
+
+TEST(Conf, Include) {
+  const std::string dir = ::testing::TempDir();
+  std::ofstream(dir + "/inc.conf") << "max_payload: 4kb\n";
+  std::ofstream(dir + "/main.conf") << "port: 1234\ninclude inc.conf\n";
+  ConfValue root;
+  std::string error;
+  ASSERT_TRUE(ParseConfFile(dir + "/main.conf", &root, &error)) << error;
+  EXPECT_EQ(root.Find("max_payload")->integer, 4096);
+}
+
+TEST(Options, ConfigKeysAndFlagsOverride) {
+  const std::string path = ::testing::TempDir() + "/server.conf";
+  std::ofstream(path) << "listen: 127.0.0.1:5222\nmax_payload: 64KB\nping_interval: \"2s\"\n"
+                         "ping_max: 5\nwrite_deadline: \"3s\"\nmax_connections: 10\n"
+                         "max_pending: 1MB\ntrace: true\ncluster { port: 6222 }\n";
+  ServerOptions o;
+  std::string error;
+  const char* argv[] = {"tern-server", "-c", path.c_str(), "--port=6000", "-n", "x"};
+  ASSERT_EQ(ParseCommandLine(6, argv, &o, &error), ParseResult::kRun) << error;
+  EXPECT_EQ(o.host, "127.0.0.1");
+  EXPECT_EQ(o.port, 6000);  // the flag wins over the file
+  EXPECT_EQ(o.server_name, "x");
+  EXPECT_EQ(o.max_payload, 64 * 1024);
+  EXPECT_EQ(o.ping_interval_ns, 2'000'000'000);
+  EXPECT_EQ(o.ping_max, 5);
+  EXPECT_EQ(o.write_deadline_ns, 3'000'000'000);
+  EXPECT_EQ(o.max_connections, 10);
+  EXPECT_EQ(o.max_pending, 1 << 20);
+  EXPECT_TRUE(o.trace);
+  ASSERT_EQ(o.warnings.size(), 1u);  // cluster is known but not implemented
+  EXPECT_NE(o.warnings[0].find("cluster"), std::string::npos);
+}
+
+TEST(Options, BadInputIsRefused) {
+  auto parse = [](std::vector<const char*> args) {
+    ServerOptions o;
+    std::string error;
+    args.insert(args.begin(), "tern-server");
+    return ParseCommandLine(static_cast<int>(args.size()), args.data(), &o, &error);
+  };
+  EXPECT_EQ(parse({"--bogus"}), ParseResult::kExitError);
+  EXPECT_EQ(parse({"-p"}), ParseResult::kExitError);
+  EXPECT_EQ(parse({"-p", "notaport"}), ParseResult::kExitError);
+  EXPECT_EQ(parse({"--auth", "secret"}), ParseResult::kExitError);  // never silently open
+  EXPECT_EQ(parse({"--shards", "0"}), ParseResult::kExitError);
+  EXPECT_EQ(parse({"--io", "kqueue"}), ParseResult::kExitError);
+  EXPECT_EQ(parse({"-DV", "-js", "-sd", "/tmp/x", "-m", "8222", "-p", "-1"}), ParseResult::kRun);
+
+  const std::string path = ::testing::TempDir() + "/auth.conf";
+  std::ofstream(path) << "authorization { token: s3cr3t }\n";
+  EXPECT_EQ(parse({"-c", path.c_str()}), ParseResult::kExitError);
+  const std::string unknown = ::testing::TempDir() + "/unknown.conf";
+  std::ofstream(unknown) << "prot: 4222\n";
+  EXPECT_EQ(parse({"-c", unknown.c_str()}), ParseResult::kExitError);
+}
+
+TEST(Options, Durations) {
+  int64_t ns = 0;
+  EXPECT_TRUE(ParseDuration("2m", &ns));
+  EXPECT_EQ(ns, 120'000'000'000);
+  EXPECT_TRUE(ParseDuration("1h30m", &ns));
+  EXPECT_EQ(ns, 5'400'000'000'000);
+  EXPECT_TRUE(ParseDuration("250ms", &ns));
+  EXPECT_EQ(ns, 250'000'000);
+  EXPECT_TRUE(ParseDuration("10", &ns));
+  EXPECT_EQ(ns, 10'000'000'000);
+  EXPECT_FALSE(ParseDuration("10 parsecs", &ns));
+  EXPECT_FALSE(ParseDuration("", &ns));
+}
+
+}  // namespace
+}  // namespace tern::core
