@@ -23,13 +23,19 @@ class CountingHandler : public tern::core::ParserHandler {
   void OnParseError(tern::core::ParseError, std::string_view) override {}
 };
 
+// One 64 KiB read's worth of a frame repeated.
+std::string FillRead(const std::string& frame) {
+  std::string buffer;
+  while (buffer.size() < 64 * 1024) buffer += frame;
+  return buffer;
+}
+
 // Measures: PUB frames of state.range(0) payload bytes parsed from 64 KiB reads.
 void BM_ParsePub(benchmark::State& state) {
   const std::string payload(static_cast<std::size_t>(state.range(0)), 'x');
   const std::string frame = "PUB sensors.temp.eu-west.rack42 " + std::to_string(payload.size()) +
                             "\r\n" + payload + "\r\n";
-  std::string buffer;
-  while (buffer.size() < 64 * 1024) buffer += frame;
+  const std::string buffer = FillRead(frame);
   tern::core::ProtocolParser parser({});
   CountingHandler handler;
   for (auto _ : state) parser.Feed(buffer.data(), buffer.size(), handler);
@@ -45,8 +51,7 @@ void BM_ParseHpub(benchmark::State& state) {
   const std::string frame = "HPUB orders.new _INBOX.abc.1 " + std::to_string(headers.size()) + " " +
                             std::to_string(headers.size() + payload.size()) + "\r\n" + headers +
                             payload + "\r\n";
-  std::string buffer;
-  while (buffer.size() < 64 * 1024) buffer += frame;
+  const std::string buffer = FillRead(frame);
   tern::core::ProtocolParser parser({});
   CountingHandler handler;
   for (auto _ : state) parser.Feed(buffer.data(), buffer.size(), handler);

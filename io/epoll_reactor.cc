@@ -204,16 +204,7 @@ class EpollReactor final : public Reactor {
     epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, conn->fd, &ev);
   }
 
-  void ReleaseClosed() {
-    while (!released_.empty()) {
-      std::vector<IoConn*> batch;
-      batch.swap(released_);
-      for (IoConn* conn : batch) {
-        handler_->OnReleased(conn);
-        delete conn;
-      }
-    }
-  }
+  void ReleaseClosed() { ReleaseConnections(&released_, handler_); }
 
   ReactorHandler* handler_;
   int epoll_fd_ = -1;

@@ -5,6 +5,17 @@
 
 namespace tern::io {
 
+void ReleaseConnections(std::vector<IoConn*>* released, ReactorHandler* handler) {
+  while (!released->empty()) {
+    std::vector<IoConn*> batch;
+    batch.swap(*released);
+    for (IoConn* conn : batch) {
+      handler->OnReleased(conn);
+      delete conn;
+    }
+  }
+}
+
 std::unique_ptr<Reactor> MakeReactor(Backend preferred, ReactorHandler* handler,
                                      std::string* note) {
   if (preferred == Backend::kUring) {

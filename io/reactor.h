@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace tern::io {
 
@@ -72,6 +73,10 @@ class Reactor {
   // Interrupts a blocking Poll(). Thread-safe.
   virtual void Wake() = 0;
 };
+
+// For backends: reports every connection in *released to the handler and frees it. The
+// handler may close more connections meanwhile; those are released too.
+void ReleaseConnections(std::vector<IoConn*>* released, ReactorHandler* handler);
 
 // Creates the preferred backend; if io_uring is refused by the kernel (seccomp,
 // kernel.io_uring_disabled, old kernel) falls back to epoll and says why in *note.

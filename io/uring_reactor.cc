@@ -297,16 +297,7 @@ class UringReactor final : public Reactor {
     released_.push_back(conn);
   }
 
-  void ReleaseClosed() {
-    while (!released_.empty()) {
-      std::vector<IoConn*> batch;
-      batch.swap(released_);
-      for (IoConn* conn : batch) {
-        handler_->OnReleased(conn);
-        delete conn;
-      }
-    }
-  }
+  void ReleaseClosed() { ReleaseConnections(&released_, handler_); }
 
   ReactorHandler* handler_;
   io_uring ring_{};
