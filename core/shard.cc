@@ -87,8 +87,7 @@ void Shard::Run() {
     if (timeout > 0) {
       // Announce sleep, then look once more: a peer that pushed before seeing the flag
       // is caught here; one that pushes after will see it and ring the doorbell.
-      mesh.sleeping(index_).store(true, std::memory_order_relaxed);
-      std::atomic_thread_fence(std::memory_order_seq_cst);
+      mesh.sleeping(index_).store(true, std::memory_order_seq_cst);
       if (InboundPending()) timeout = 0;
     }
     reactor_->Poll(timeout);
@@ -100,7 +99,7 @@ void Shard::Run() {
 
 bool Shard::InboundPending() {
   for (int from = 0; from < context_->shard_count; ++from) {
-    if (from != index_ && !context_->mesh->ring(from, index_).Empty()) return true;
+    if (from != index_ && !context_->mesh->ring(from, index_).EmptyBeforeSleep()) return true;
   }
   return false;
 }
@@ -153,7 +152,8 @@ void Shard::OnReleased(io::IoConn* conn) {
   clients_[i] = clients_.back();
   clients_[i]->list_index = i;
   clients_.pop_back();
-  if (client->dirty) dirty_.erase(std::find(dirty_.begin(), dirty_.end(), client));
+  auto dirty = std::find(dirty_.begin(), dirty_.end(), client);
+  if (dirty != dirty_.end()) dirty_.erase(dirty);
   auto held = std::find(held_.begin(), held_.end(), client);
   if (held != held_.end()) held_.erase(held);
   auto congested = std::find(congested_.begin(), congested_.end(), client);
@@ -367,16 +367,19 @@ void Shard::PushOutboxes() {
       ob.filling = nullptr;
     }
     auto& ring = mesh.ring(index_, shard);
-    while (!ob.sealed.empty() && ring.TryPush(ob.sealed.front())) {
-      if (!ob.sealed.front()->returning) in_flight_[shard] += ob.sealed.front()->used;
+    while (!ob.sealed.empty()) {
+      // Read the batch before the push: once pushed, it belongs to the peer.
+      XBatch* batch = ob.sealed.front();
+      const uint64_t forward_bytes = batch->returning ? 0 : batch->used;
+      if (!ring.TryPush(batch)) break;
+      in_flight_[shard] += forward_bytes;
       ob.sealed.pop_front();
       pushed.Set(shard);
     }
   }
   if (!pushed.Any()) return;
-  std::atomic_thread_fence(std::memory_order_seq_cst);
   pushed.ForEach([&](int shard) {
-    if (mesh.sleeping(shard).load(std::memory_order_relaxed)) context_->shards[shard]->Wake();
+    if (mesh.sleeping(shard).load(std::memory_order_seq_cst)) context_->shards[shard]->Wake();
   });
 }
 

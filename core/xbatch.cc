@@ -3,6 +3,15 @@
 #include <new>
 
 namespace tern::core {
+namespace {
+
+// memcpy from an empty string_view may pass a null pointer, which memcpy forbids.
+char* Put(char* dest, std::string_view bytes) {
+  if (!bytes.empty()) std::memcpy(dest, bytes.data(), bytes.size());
+  return dest + bytes.size();
+}
+
+}  // namespace
 
 XBatch* XBatch::Create(uint16_t owner, uint32_t capacity) {
   constexpr std::size_t kHeader = (sizeof(XBatch) + 63) & ~std::size_t{63};
@@ -31,18 +40,14 @@ void WritePublish(XBatch* batch, std::string_view subject, std::string_view repl
                    static_cast<uint32_t>(header_len),
                    static_cast<uint32_t>(data.size())};
   std::memcpy(p, &h, sizeof h);
-  p += sizeof h;
-  std::memcpy(p, subject.data(), subject.size());
-  p += subject.size();
-  std::memcpy(p, reply.data(), reply.size());
-  p += reply.size();
+  p = Put(p + sizeof h, subject);
+  p = Put(p, reply);
   for (uint16_t i = 0; i < queue_count; ++i) {
     const auto len = static_cast<uint16_t>(queues[i].size());
     std::memcpy(p, &len, 2);
-    std::memcpy(p + 2, queues[i].data(), len);
-    p += 2 + len;
+    p = Put(p + 2, queues[i]);
   }
-  std::memcpy(p, data.data(), data.size());
+  Put(p, data);
 }
 
 void WriteInterest(XBatch* batch, int8_t delta, std::string_view subject, std::string_view queue) {
@@ -50,8 +55,7 @@ void WriteInterest(XBatch* batch, int8_t delta, std::string_view subject, std::s
   XInterestHeader h{XKind::kInterest, delta, static_cast<uint16_t>(queue.size()),
                     static_cast<uint32_t>(subject.size())};
   std::memcpy(p, &h, sizeof h);
-  std::memcpy(p + sizeof h, subject.data(), subject.size());
-  std::memcpy(p + sizeof h + subject.size(), queue.data(), queue.size());
+  Put(Put(p + sizeof h, subject), queue);
 }
 
 void WriteEpoch(XBatch* batch, XKind kind, uint64_t epoch) {

@@ -6,6 +6,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup.sh"
+export TERN_REQUIRE_NATS_SERVER=1  # the conformance test must compare against the real one
 
 run_ctest() {  # dir, ctest args...
   local dir=$1

@@ -16,7 +16,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -36,6 +35,22 @@ int64_t NowMs() {
       .count();
 }
 
+// The client port in a ports file: {"nats":["nats://host:port"],...}; 0 if not there yet.
+int PortFromPortsFile(const std::string& text) {
+  const auto url = text.find("nats://");
+  if (url == std::string::npos) return 0;
+  const auto end = text.find('"', url);
+  if (end == std::string::npos) return 0;
+  const auto colon = text.rfind(':', end);
+  if (colon == std::string::npos || colon < url + 7) return 0;
+  int port = 0;
+  for (std::size_t i = colon + 1; i < end; ++i) {
+    if (text[i] < '0' || text[i] > '9') return 0;
+    port = port * 10 + (text[i] - '0');
+  }
+  return port;
+}
+
 }  // namespace
 
 std::vector<std::string> TestArgs() {
@@ -48,7 +63,12 @@ std::vector<std::string> TestArgs() {
   return args;
 }
 
-bool HasNatsServer() { return access("/usr/bin/nats-server", X_OK) == 0; }
+std::string NatsServerPath() {
+  for (const char* path : {"/usr/sbin/nats-server", "/usr/bin/nats-server"}) {
+    if (access(path, X_OK) == 0) return path;
+  }
+  return "";
+}
 
 std::unique_ptr<ServerProcess> ServerProcess::Start(const std::vector<std::string>& args,
                                                     const std::string& binary) {
@@ -73,15 +93,13 @@ std::unique_ptr<ServerProcess> ServerProcess::Start(const std::vector<std::strin
   const std::string ports_file =
       server->dir_ + "/" + name + "_" + std::to_string(server->pid_) + ".ports";
   const int64_t deadline = NowMs() + 10000;
-  std::regex port_re("nats://[^\"]*:([0-9]+)");
   while (NowMs() < deadline) {
     std::ifstream in(ports_file);
     std::stringstream text;
     text << in.rdbuf();
-    std::smatch m;
-    const std::string s = text.str();
-    if (std::regex_search(s, m, port_re)) {
-      server->port_ = std::stoi(m[1]);
+    const int port = PortFromPortsFile(text.str());
+    if (port > 0) {
+      server->port_ = port;
       return server;
     }
     int status;

@@ -69,6 +69,7 @@ class RawConn {
 
 // Shorthands for libnats calls that must succeed.
 std::string Payload(natsMsg* msg);
-bool HasNatsServer();
+// The reference nats-server binary (Debian's package), or empty if not installed.
+std::string NatsServerPath();
 
 }  // namespace tern::e2e
