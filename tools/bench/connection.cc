@@ -1,0 +1,172 @@
+#include "tools/bench/connection.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace tern::bench {
+
+bool ParseUrl(const std::string& url, ServerAddress* out) {
+  std::string rest = url;
+  const auto scheme = rest.find("://");
+  if (scheme != std::string::npos) rest = rest.substr(scheme + 3);
+  const auto colon = rest.rfind(':');
+  std::string port_text = colon == std::string::npos ? rest : rest.substr(colon + 1);
+  if (colon != std::string::npos && colon > 0) out->host = rest.substr(0, colon);
+  if (port_text.empty()) return false;
+  for (char c : port_text) {
+    if (c < '0' || c > '9') return false;
+  }
+  out->port = std::stoi(port_text);
+  return out->port > 0 && out->port < 65536;
+}
+
+BenchConnection::~BenchConnection() {
+  if (fd_ >= 0) close(fd_);
+}
+
+bool BenchConnection::Open(const ServerAddress& address, std::string* error) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* result = nullptr;
+  if (getaddrinfo(address.host.c_str(), std::to_string(address.port).c_str(), &hints, &result) !=
+      0) {
+    *error = "cannot resolve " + address.host;
+    return false;
+  }
+  for (addrinfo* ai = result; ai != nullptr && fd_ < 0; ai = ai->ai_next) {
+    fd_ = socket(ai->ai_family, ai->ai_socktype, 0);
+    if (fd_ >= 0 && connect(fd_, ai->ai_addr, ai->ai_addrlen) != 0) {
+      close(fd_);
+      fd_ = -1;
+    }
+  }
+  freeaddrinfo(result);
+  if (fd_ < 0) {
+    *error = "cannot connect to " + address.host + ":" + std::to_string(address.port) + ": " +
+             strerror(errno);
+    return false;
+  }
+  int one = 1;
+  setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  // INFO, then our CONNECT; the PONG to the PING after it means the server is ready.
+  while (!info_seen_) {
+    if (!ReadSome(5000)) {
+      *error = "no INFO from server: " + error_;
+      return false;
+    }
+  }
+  if (!WriteAll(
+          "CONNECT {\"verbose\":false,\"pedantic\":false,\"headers\":true,\"protocol\":1}\r\n") ||
+      !Flush(5000)) {
+    *error = "handshake failed: " + error_;
+    return false;
+  }
+  return true;
+}
+
+bool BenchConnection::WriteAll(std::string_view bytes) {
+  while (!bytes.empty()) {
+    const ssize_t n = send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      error_ = std::string("write: ") + strerror(errno);
+      return false;
+    }
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+bool BenchConnection::Flush(int timeout_ms) {
+  const uint64_t want = pongs_ + 1;
+  if (!WriteAll("PING\r\n")) return false;
+  while (pongs_ < want) {
+    if (!ReadSome(timeout_ms)) return false;
+  }
+  return true;
+}
+
+bool BenchConnection::ReadSome(int timeout_ms) {
+  pollfd p{fd_, POLLIN, 0};
+  const int ready = poll(&p, 1, timeout_ms);
+  if (ready == 0) {
+    error_ = "timed out";
+    return false;
+  }
+  char buffer[256 * 1024];
+  const ssize_t n = recv(fd_, buffer, sizeof buffer, 0);
+  if (n <= 0) {
+    error_ = n == 0 ? "server closed the connection" : strerror(errno);
+    return false;
+  }
+  std::size_t offset = 0;
+  // Whole payloads are skipped without copying them into in_.
+  if (skip_ > 0) {
+    const std::size_t take = std::min<std::size_t>(skip_, static_cast<std::size_t>(n));
+    skip_ -= take;
+    offset = take;
+    if (skip_ == 0) {
+      ++messages_;
+      if (on_message_ != nullptr) on_message_(this, pending_reply_, on_message_arg_);
+    }
+  }
+  in_.append(buffer + offset, static_cast<std::size_t>(n) - offset);
+  Scan();
+  return true;
+}
+
+// Walks complete frames in in_: counts MSG/HMSG, PONGs; answers PINGs.
+void BenchConnection::Scan() {
+  std::size_t pos = 0;
+  while (pos < in_.size()) {
+    if (skip_ > 0) {
+      const std::size_t take = std::min(skip_, in_.size() - pos);
+      skip_ -= take;
+      pos += take;
+      if (skip_ > 0) break;
+      ++messages_;
+      if (on_message_ != nullptr) on_message_(this, pending_reply_, on_message_arg_);
+      continue;
+    }
+    const std::size_t eol = in_.find("\r\n", pos);
+    if (eol == std::string::npos) break;
+    const std::string_view line(in_.data() + pos, eol - pos);
+    pos = eol + 2;
+    if (line.rfind("MSG ", 0) == 0 || line.rfind("HMSG ", 0) == 0) {
+      // MSG subject sid [reply] size / HMSG subject sid [reply] hdr total: last token = size.
+      const std::size_t last = line.rfind(' ');
+      skip_ = std::stoul(std::string(line.substr(last + 1))) + 2;
+      std::string_view args = line.substr(line.find(' ') + 1);
+      std::string_view tokens[6];
+      std::size_t count = 0;
+      while (!args.empty() && count < 6) {
+        const std::size_t space = args.find(' ');
+        tokens[count++] = args.substr(0, space);
+        args = space == std::string_view::npos ? std::string_view() : args.substr(space + 1);
+      }
+      const bool hmsg = line[0] == 'H';
+      const std::size_t with_reply = hmsg ? 5 : 4;
+      pending_reply_.assign(count == with_reply ? tokens[2] : std::string_view());
+      last_reply_ = pending_reply_;
+    } else if (line.rfind("INFO ", 0) == 0) {
+      info_seen_ = true;
+    } else if (line == "PING") {
+      WriteAll("PONG\r\n");
+    } else if (line == "PONG") {
+      ++pongs_;
+    } else if (line.rfind("-ERR", 0) == 0) {
+      error_ = std::string(line);
+    }
+  }
+  in_.erase(0, pos);
+}
+
+}  // namespace tern::bench

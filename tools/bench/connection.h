@@ -1,0 +1,55 @@
+#pragma once
+// BenchConnection: a blocking raw NATS connection for the load generator. It writes
+// pre-serialised frames in large writes and scans what the server sends, counting MSG
+// frames and PONGs and answering server PINGs. One per thread; not thread-safe.
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace tern::bench {
+
+struct ServerAddress {
+  std::string host = "127.0.0.1";
+  int port = 4222;
+};
+// Parses "nats://host:port", "host:port" or "port".
+bool ParseUrl(const std::string& url, ServerAddress* out);
+
+class BenchConnection {
+ public:
+  // Connects, reads INFO, sends CONNECT (verbose/pedantic off) and waits for the PONG.
+  bool Open(const ServerAddress& address, std::string* error);
+  ~BenchConnection();
+
+  bool WriteAll(std::string_view bytes);
+  // Sends PING and reads until its PONG, counting messages meanwhile.
+  bool Flush(int timeout_ms);
+  // Reads once (waiting up to timeout_ms) and scans; false if the server closed.
+  bool ReadSome(int timeout_ms);
+
+  uint64_t messages() const { return messages_; }
+  // The reply subject and payload of the last message scanned (request/reply mode).
+  const std::string& last_reply() const { return last_reply_; }
+  // Called for every complete message when set (the responder answers here).
+  void set_on_message(void (*fn)(BenchConnection*, std::string_view reply, void*), void* arg) {
+    on_message_ = fn;
+    on_message_arg_ = arg;
+  }
+  const std::string& error() const { return error_; }
+
+ private:
+  void Scan();
+  int fd_ = -1;
+  std::string in_;
+  std::size_t skip_ = 0;  // payload bytes (+CRLF) still to pass over
+  uint64_t messages_ = 0;
+  uint64_t pongs_ = 0;
+  bool info_seen_ = false;
+  std::string last_reply_;
+  std::string pending_reply_;
+  void (*on_message_)(BenchConnection*, std::string_view, void*) = nullptr;
+  void* on_message_arg_ = nullptr;
+  std::string error_;
+};
+
+}  // namespace tern::bench

@@ -1,0 +1,401 @@
+// tern-bench: a NATS load generator for comparing servers. Publishers write pre-serialised
+// PUB frames in 64 KiB writes and use PING/PONG as the flush barrier; subscribers count
+// frames without copying payloads; requesters time each round trip into a histogram.
+// Every run checks that everything published was delivered and exits 1 if not.
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tools/bench/connection.h"
+#include "tools/bench/histogram.h"
+
+namespace tern::bench {
+namespace {
+
+struct Options {
+  std::string mode;
+  ServerAddress server;
+  int pubs = 1;
+  int subs = 1;
+  int size = 128;
+  uint64_t count = 100000;
+  int subjects = 1;
+  int requesters = 1;
+  int responders = 1;
+  int timeout_s = 30;
+  bool json = false;
+};
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void Usage() {
+  std::fputs(
+      "Usage: tern-bench MODE [options]\n"
+      "Modes: pub (ingest), pubsub (P publishers -> S subscribers), queue (P -> S queue\n"
+      "       members), req (C requesters -> R responders, latency)\n"
+      "Options: --server URL (nats://127.0.0.1:4222)  --pubs P (1)  --subs S (1)\n"
+      "         --size BYTES (128)  --count N (100000 messages or requests)\n"
+      "         --subjects K (1; publishers cycle over K subjects)  --requesters C (1)\n"
+      "         --responders R (1)  --timeout SECONDS (30)  --json\n",
+      stderr);
+}
+
+bool ParseOptions(int argc, char** argv, Options* o) {
+  if (argc < 2) return false;
+  o->mode = argv[1];
+  if (o->mode != "pub" && o->mode != "pubsub" && o->mode != "queue" && o->mode != "req") {
+    std::fprintf(stderr, "tern-bench: unknown mode '%s'\n", argv[1]);
+    return false;
+  }
+  if (o->mode == "pub") o->subs = 0;
+  for (int i = 2; i < argc; ++i) {
+    const std::string flag = argv[i];
+    if (flag == "--json") {
+      o->json = true;
+      continue;
+    }
+    if (i + 1 >= argc) {
+      std::fprintf(stderr, "tern-bench: %s needs a value\n", flag.c_str());
+      return false;
+    }
+    const std::string value = argv[++i];
+    char* end = nullptr;
+    const long long number = std::strtoll(value.c_str(), &end, 10);
+    const bool numeric = *end == '\0' && number >= 0;
+    if (flag == "--server") {
+      if (!ParseUrl(value, &o->server)) {
+        std::fprintf(stderr, "tern-bench: bad server URL '%s'\n", value.c_str());
+        return false;
+      }
+      continue;
+    }
+    if (!numeric) {
+      std::fprintf(stderr, "tern-bench: %s expects a non-negative number, got '%s'\n", flag.c_str(),
+                   value.c_str());
+      return false;
+    }
+    if (flag == "--pubs")
+      o->pubs = static_cast<int>(number);
+    else if (flag == "--subs")
+      o->subs = static_cast<int>(number);
+    else if (flag == "--size")
+      o->size = static_cast<int>(number);
+    else if (flag == "--count")
+      o->count = static_cast<uint64_t>(number);
+    else if (flag == "--subjects")
+      o->subjects = std::max(1, static_cast<int>(number));
+    else if (flag == "--requesters")
+      o->requesters = std::max(1, static_cast<int>(number));
+    else if (flag == "--responders")
+      o->responders = std::max(1, static_cast<int>(number));
+    else if (flag == "--timeout")
+      o->timeout_s = std::max(1, static_cast<int>(number));
+    else {
+      std::fprintf(stderr, "tern-bench: unknown option '%s'\n", flag.c_str());
+      return false;
+    }
+  }
+  if (o->pubs < 1 || (o->mode != "pub" && o->mode != "req" && o->subs < 1)) {
+    std::fprintf(stderr, "tern-bench: need at least one publisher and one subscriber\n");
+    return false;
+  }
+  return true;
+}
+
+std::string Subject(int k, int subjects) {
+  return subjects == 1 ? "bench.subject" : "bench.subject." + std::to_string(k);
+}
+
+// One publisher's share of frames, written in ~64 KiB chunks.
+bool Publish(BenchConnection* conn, const Options& o, uint64_t share, int first_subject) {
+  const std::string payload(static_cast<std::size_t>(o.size), 'p');
+  std::vector<std::string> frames;
+  for (int k = 0; k < o.subjects; ++k) {
+    frames.push_back("PUB " + Subject((first_subject + k) % o.subjects, o.subjects) + " " +
+                     std::to_string(o.size) + "\r\n" + payload + "\r\n");
+  }
+  std::string chunk;
+  std::size_t per_chunk = 0;
+  while (chunk.size() < 64 * 1024 || per_chunk % frames.size() != 0) {
+    chunk += frames[per_chunk % frames.size()];
+    ++per_chunk;
+  }
+  uint64_t sent = 0;
+  while (sent + per_chunk <= share) {
+    if (!conn->WriteAll(chunk)) return false;
+    sent += per_chunk;
+  }
+  std::string tail;
+  for (; sent < share; ++sent) tail += frames[sent % frames.size()];
+  return conn->WriteAll(tail) && conn->Flush(o.timeout_s * 1000);
+}
+
+struct Result {
+  uint64_t published = 0;
+  uint64_t delivered = 0;
+  uint64_t expected = 0;
+  double pub_seconds = 0;
+  double sub_seconds = 0;
+  std::vector<double> per_sub_rates;
+  LatencyHistogram latency;
+  std::string error;
+};
+
+// Prints "delivered so far" once a second on stderr for long runs.
+class Progress {
+ public:
+  explicit Progress(const std::atomic<uint64_t>* done, uint64_t total)
+      : thread_([this, done, total] {
+          int ticks = 0;
+          while (!stop_.load()) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            if (++ticks % 10 == 0) {
+              std::fprintf(stderr, "\r  %llu / %llu", static_cast<unsigned long long>(done->load()),
+                           static_cast<unsigned long long>(total));
+              printed_ = true;
+            }
+          }
+          if (printed_) std::fputs("\n", stderr);
+        }) {}
+  ~Progress() {
+    stop_ = true;
+    thread_.join();
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  bool printed_ = false;
+  std::thread thread_;
+};
+
+Result RunPubSub(const Options& o) {
+  Result r;
+  std::vector<std::unique_ptr<BenchConnection>> subs, pubs;
+  std::string error;
+  const bool queue = o.mode == "queue";
+  for (int i = 0; i < o.subs; ++i) {
+    subs.push_back(std::make_unique<BenchConnection>());
+    const std::string pattern = o.subjects == 1 ? "bench.subject" : "bench.subject.*";
+    if (!subs.back()->Open(o.server, &error) ||
+        !subs.back()->WriteAll("SUB " + pattern + (queue ? " workers " : " ") + "1\r\n") ||
+        !subs.back()->Flush(5000)) {
+      r.error = "subscriber: " + (error.empty() ? subs.back()->error() : error);
+      return r;
+    }
+  }
+  for (int i = 0; i < o.pubs; ++i) {
+    pubs.push_back(std::make_unique<BenchConnection>());
+    if (!pubs.back()->Open(o.server, &error)) {
+      r.error = "publisher: " + error;
+      return r;
+    }
+  }
+  r.expected = o.mode == "pub" ? 0 : queue ? o.count : o.count * static_cast<uint64_t>(o.subs);
+  std::atomic<uint64_t> delivered{0};
+  std::vector<double> sub_seconds(subs.size(), 0);
+  std::vector<std::thread> threads;
+  const int64_t start = NowNs();
+  Progress progress(&delivered, r.expected == 0 ? o.count : r.expected);
+  std::atomic<uint64_t> queue_total{0};
+  for (std::size_t i = 0; i < subs.size(); ++i) {
+    threads.emplace_back([&, i] {
+      BenchConnection* c = subs[i].get();
+      uint64_t last = 0;
+      while (true) {
+        const uint64_t want = queue ? o.count : o.count;
+        if (!queue && c->messages() >= want) break;
+        if (queue && queue_total.load() >= o.count) break;
+        if (!c->ReadSome(queue ? 200 : o.timeout_s * 1000)) {
+          if (queue && queue_total.load() < o.count &&
+              NowNs() - start < o.timeout_s * 1'000'000'000LL)
+            continue;
+          break;
+        }
+        delivered += c->messages() - last;
+        if (queue) queue_total += c->messages() - last;
+        last = c->messages();
+      }
+      sub_seconds[i] = static_cast<double>(NowNs() - start) / 1e9;
+    });
+  }
+  std::atomic<uint64_t> published{0};
+  std::vector<std::thread> publishers;
+  const uint64_t share = o.count / static_cast<uint64_t>(o.pubs);
+  for (int i = 0; i < o.pubs; ++i) {
+    const uint64_t mine = share + (i == 0 ? o.count % static_cast<uint64_t>(o.pubs) : 0);
+    publishers.emplace_back([&, i, mine] {
+      if (Publish(pubs[i].get(), o, mine, i)) published += mine;
+    });
+  }
+  for (auto& t : publishers) t.join();
+  r.pub_seconds = static_cast<double>(NowNs() - start) / 1e9;
+  if (o.mode == "pub") delivered = published.load();
+  for (auto& t : threads) t.join();
+  r.published = published.load();
+  r.delivered = o.mode == "pub" ? 0 : delivered.load();
+  for (std::size_t i = 0; i < subs.size(); ++i) {
+    r.sub_seconds = std::max(r.sub_seconds, sub_seconds[i]);
+    r.per_sub_rates.push_back(static_cast<double>(subs[i]->messages()) / sub_seconds[i]);
+  }
+  return r;
+}
+
+void Respond(BenchConnection* conn, std::string_view reply, void* payload) {
+  if (reply.empty()) return;
+  const auto* body = static_cast<const std::string*>(payload);
+  conn->WriteAll("PUB " + std::string(reply) + " " + std::to_string(body->size()) + "\r\n" + *body +
+                 "\r\n");
+}
+
+Result RunRequestReply(const Options& o) {
+  Result r;
+  std::string error;
+  const std::string payload(static_cast<std::size_t>(o.size), 'r');
+  std::vector<std::unique_ptr<BenchConnection>> responders, requesters;
+  for (int i = 0; i < o.responders; ++i) {
+    responders.push_back(std::make_unique<BenchConnection>());
+    BenchConnection* c = responders.back().get();
+    c->set_on_message(&Respond, const_cast<std::string*>(&payload));
+    if (!c->Open(o.server, &error) || !c->WriteAll("SUB bench.req responders 1\r\n") ||
+        !c->Flush(5000)) {
+      r.error = "responder: " + error;
+      return r;
+    }
+  }
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> responder_threads;
+  for (auto& c : responders) {
+    responder_threads.emplace_back([&, conn = c.get()] {
+      while (!stop.load()) conn->ReadSome(100);
+    });
+  }
+  std::vector<LatencyHistogram> histograms(o.requesters);
+  std::vector<std::thread> threads;
+  std::atomic<uint64_t> done{0};
+  const uint64_t share = o.count / static_cast<uint64_t>(o.requesters);
+  const int64_t start = NowNs();
+  {
+    Progress progress(&done, share * o.requesters);
+    for (int i = 0; i < o.requesters; ++i) {
+      threads.emplace_back([&, i] {
+        BenchConnection c;
+        std::string err;
+        const std::string inbox = "_INBOX.bench" + std::to_string(i);
+        if (!c.Open(o.server, &err) || !c.WriteAll("SUB " + inbox + ".* 1\r\n") || !c.Flush(5000))
+          return;
+        const std::string head = "PUB bench.req " + inbox + ".";
+        const std::string tail = " " + std::to_string(o.size) + "\r\n" + payload + "\r\n";
+        for (uint64_t n = 0; n < share; ++n) {
+          const uint64_t before = c.messages();
+          const int64_t t0 = NowNs();
+          if (!c.WriteAll(head + std::to_string(n) + tail)) return;
+          while (c.messages() == before) {
+            if (!c.ReadSome(o.timeout_s * 1000)) return;
+          }
+          histograms[i].Record(static_cast<uint64_t>(NowNs() - t0));
+          ++done;
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+  }
+  r.pub_seconds = r.sub_seconds = static_cast<double>(NowNs() - start) / 1e9;
+  stop = true;
+  for (auto& t : responder_threads) t.join();
+  for (auto& h : histograms) r.latency.Merge(h);
+  r.published = share * static_cast<uint64_t>(o.requesters);
+  r.expected = r.published;
+  r.delivered = r.latency.count();
+  return r;
+}
+
+void Report(const Options& o, const Result& r) {
+  const double mb = static_cast<double>(o.size) / (1024.0 * 1024.0);
+  const double pub_rate = r.pub_seconds > 0 ? static_cast<double>(r.published) / r.pub_seconds : 0;
+  const double sub_rate = r.sub_seconds > 0 ? static_cast<double>(r.delivered) / r.sub_seconds : 0;
+  const bool ok = r.error.empty() && r.published == (o.mode == "req" ? r.expected : o.count) &&
+                  r.delivered >= r.expected;
+  double lo = 0, hi = 0, sum = 0;
+  for (std::size_t i = 0; i < r.per_sub_rates.size(); ++i) {
+    const double v = r.per_sub_rates[i];
+    lo = i == 0 ? v : std::min(lo, v);
+    hi = std::max(hi, v);
+    sum += v;
+  }
+  const double avg =
+      r.per_sub_rates.empty() ? 0 : sum / static_cast<double>(r.per_sub_rates.size());
+  if (o.json) {
+    std::printf(
+        "{\"mode\":\"%s\",\"size\":%d,\"pubs\":%d,\"subs\":%d,\"subjects\":%d,\"count\":%llu,"
+        "\"published\":%llu,\"expected\":%llu,\"delivered\":%llu,\"pub_msgs_per_sec\":%.0f,"
+        "\"deliver_msgs_per_sec\":%.0f,\"sub_min\":%.0f,\"sub_avg\":%.0f,\"sub_max\":%.0f,"
+        "\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,\"max_us\":%.1f,"
+        "\"ok\":%s%s%s%s}\n",
+        o.mode.c_str(), o.size, o.pubs, o.mode == "req" ? o.responders : o.subs, o.subjects,
+        static_cast<unsigned long long>(o.count), static_cast<unsigned long long>(r.published),
+        static_cast<unsigned long long>(r.expected), static_cast<unsigned long long>(r.delivered),
+        pub_rate, sub_rate, lo, avg, hi, r.latency.Percentile(0.5) / 1e3,
+        r.latency.Percentile(0.9) / 1e3, r.latency.Percentile(0.99) / 1e3,
+        r.latency.Percentile(0.999) / 1e3, r.latency.max() / 1e3, ok ? "true" : "false",
+        r.error.empty() ? "" : ",\"error\":\"", r.error.c_str(), r.error.empty() ? "" : "\"");
+    return;
+  }
+  std::printf("tern-bench %s  server=%s:%d  size=%d B  count=%llu\n", o.mode.c_str(),
+              o.server.host.c_str(), o.server.port, o.size,
+              static_cast<unsigned long long>(o.count));
+  if (o.mode == "req") {
+    std::printf("  requests:  %12.0f req/s  (%d requesters, %d responders)\n", pub_rate,
+                o.requesters, o.responders);
+    std::printf("  latency:   p50 %.1f us  p90 %.1f us  p99 %.1f us  p99.9 %.1f us  max %.1f us\n",
+                r.latency.Percentile(0.5) / 1e3, r.latency.Percentile(0.9) / 1e3,
+                r.latency.Percentile(0.99) / 1e3, r.latency.Percentile(0.999) / 1e3,
+                r.latency.max() / 1e3);
+  } else {
+    std::printf("  publish:   %12.0f msgs/s  %8.1f MB/s  (%d publishers)\n", pub_rate,
+                pub_rate * mb, o.pubs);
+    if (o.mode != "pub") {
+      std::printf(
+          "  deliver:   %12.0f msgs/s  %8.1f MB/s  (%d subscribers; each min/avg/max "
+          "%.0f/%.0f/%.0f msgs/s)\n",
+          sub_rate, sub_rate * mb, o.subs, lo, avg, hi);
+    }
+  }
+  if (!ok) {
+    std::printf("  INCOMPLETE: published %llu of %llu, delivered %llu of %llu%s%s\n",
+                static_cast<unsigned long long>(r.published),
+                static_cast<unsigned long long>(o.mode == "req" ? r.expected : o.count),
+                static_cast<unsigned long long>(r.delivered),
+                static_cast<unsigned long long>(r.expected), r.error.empty() ? "" : ": ",
+                r.error.c_str());
+  }
+}
+
+}  // namespace
+}  // namespace tern::bench
+
+int main(int argc, char** argv) {
+  using namespace tern::bench;
+  Options o;
+  if (argc >= 2 && (std::strcmp(argv[1], "-h") == 0 || std::strcmp(argv[1], "--help") == 0)) {
+    Usage();
+    return 0;
+  }
+  if (!ParseOptions(argc, argv, &o)) {
+    Usage();
+    return 2;
+  }
+  const Result r = o.mode == "req" ? RunRequestReply(o) : RunPubSub(o);
+  Report(o, r);
+  const bool ok = r.error.empty() && r.delivered >= r.expected &&
+                  r.published == (o.mode == "req" ? r.expected : o.count);
+  return ok ? 0 : 1;
+}
