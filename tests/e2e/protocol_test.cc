@@ -1,6 +1,7 @@
 // Wire-level behaviour over raw sockets: errors, limits, slow consumers, liveness, and a
 // transcript-by-transcript comparison with nats-server.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <string>
@@ -106,6 +107,40 @@ TEST(Protocol, StaleConnectionIsClosedAndLiveOneIsNot) {
   // The silent one got one PING, then was declared stale.
   EXPECT_EQ(stale.ReadUntil("never", 3000), "PING\r\n-ERR 'Stale Connection'\r\n");
   EXPECT_TRUE(stale.closed());
+}
+
+TEST(Protocol, WriteDeadlineCutsAStuckReader) {
+  // max_pending is far away, so only the stuck send can decide.
+  auto server =
+      ServerProcess::Start({"-c", WriteConfig("write_deadline: \"500ms\"\nmax_pending: 1GB\n")});
+  RawConn stuck(server->port(), true, 4096);
+  stuck.Send(kConnect + "SUB stuck 1\r\nPING\r\n");
+  ASSERT_NE(stuck.ReadUntil("PONG\r\n").find("PONG"), std::string::npos);
+  RawConn pub(server->port());
+  const std::string frame = "PUB stuck 4096\r\n" + std::string(4096, 's') + "\r\n";
+  std::string burst;
+  for (int i = 0; i < 4096; ++i) burst += frame;  // 16 MiB: more than the socket buffers hold
+  pub.Send(kConnect + burst + "PING\r\n");
+  EXPECT_NE(pub.ReadUntil("PONG\r\n", 10000).find("PONG"), std::string::npos);
+  std::string log;
+  for (int i = 0; i < 100 && log.find("WriteDeadline") == std::string::npos; ++i) {
+    usleep(50000);
+    log = server->Log();
+  }
+  EXPECT_NE(log.find("Slow Consumer Detected: WriteDeadline of 500ms Exceeded"), std::string::npos)
+      << log;
+  stuck.ReadFor(30000);  // drains what the kernel kept, then EOF
+  EXPECT_TRUE(stuck.closed());
+  EXPECT_FALSE(pub.closed()) << "the publisher must not pay for the stuck reader";
+}
+
+TEST(Protocol, MaximumSubscriptionsIsNotFatal) {
+  auto server = ServerProcess::Start({"-c", WriteConfig("max_subscriptions: 2\n")});
+  RawConn raw(server->port());
+  raw.Send(kConnect + "SUB a 1\r\nSUB b 2\r\nSUB c 3\r\nPUB b 1\r\nx\r\nPING\r\n");
+  EXPECT_EQ(raw.ReadUntil("PONG\r\n"),
+            "-ERR 'maximum subscriptions exceeded'\r\nMSG b 2 1\r\nx\r\nPONG\r\n");
+  EXPECT_FALSE(raw.closed());
 }
 
 TEST(Protocol, MaximumConnections) {
