@@ -205,26 +205,25 @@ Result RunPubSub(const Options& o) {
   std::vector<std::thread> threads;
   const int64_t start = NowNs();
   Progress progress(&delivered, r.expected == 0 ? o.count : r.expected);
-  std::atomic<uint64_t> queue_total{0};
+  const int64_t deadline = start + int64_t{o.timeout_s} * 1'000'000'000;
+  std::atomic<int64_t> group_done_ns{0};
   for (std::size_t i = 0; i < subs.size(); ++i) {
     threads.emplace_back([&, i] {
       BenchConnection* c = subs[i].get();
+      // A plain subscriber is done with every message; a queue member when the group is.
+      auto done = [&] { return queue ? delivered.load() >= o.count : c->messages() >= o.count; };
       uint64_t last = 0;
-      while (true) {
-        const uint64_t want = queue ? o.count : o.count;
-        if (!queue && c->messages() >= want) break;
-        if (queue && queue_total.load() >= o.count) break;
-        if (!c->ReadSome(queue ? 200 : o.timeout_s * 1000)) {
-          if (queue && queue_total.load() < o.count &&
-              NowNs() - start < o.timeout_s * 1'000'000'000LL)
-            continue;
-          break;
-        }
+      while (!done() && NowNs() < deadline) {
+        // Queue members poll briefly so they notice when the group as a whole is done.
+        if (!c->ReadSome(queue ? 200 : o.timeout_s * 1000) && c->closed()) break;
         delivered += c->messages() - last;
-        if (queue) queue_total += c->messages() - last;
         last = c->messages();
       }
       sub_seconds[i] = static_cast<double>(NowNs() - start) / 1e9;
+      // The group finished when its last message arrived, not when idle members noticed.
+      int64_t expected_zero = 0;
+      if (queue && delivered.load() >= o.count)
+        group_done_ns.compare_exchange_strong(expected_zero, NowNs());
     });
   }
   std::atomic<uint64_t> published{0};
@@ -242,9 +241,13 @@ Result RunPubSub(const Options& o) {
   for (auto& t : threads) t.join();
   r.published = published.load();
   r.delivered = o.mode == "pub" ? 0 : delivered.load();
+  if (queue && group_done_ns.load() != 0) {
+    r.sub_seconds = static_cast<double>(group_done_ns.load() - start) / 1e9;
+  }
   for (std::size_t i = 0; i < subs.size(); ++i) {
-    r.sub_seconds = std::max(r.sub_seconds, sub_seconds[i]);
-    r.per_sub_rates.push_back(static_cast<double>(subs[i]->messages()) / sub_seconds[i]);
+    if (!queue) r.sub_seconds = std::max(r.sub_seconds, sub_seconds[i]);
+    const double seconds = queue && r.sub_seconds > 0 ? r.sub_seconds : sub_seconds[i];
+    r.per_sub_rates.push_back(static_cast<double>(subs[i]->messages()) / seconds);
   }
   return r;
 }

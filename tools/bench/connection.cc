@@ -104,6 +104,7 @@ bool BenchConnection::ReadSome(int timeout_ms) {
   char buffer[256 * 1024];
   const ssize_t n = recv(fd_, buffer, sizeof buffer, 0);
   if (n <= 0) {
+    closed_ = true;
     error_ = n == 0 ? "server closed the connection" : strerror(errno);
     return false;
   }

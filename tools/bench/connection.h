@@ -36,6 +36,7 @@ class BenchConnection {
     on_message_arg_ = arg;
   }
   const std::string& error() const { return error_; }
+  bool closed() const { return closed_; }
 
  private:
   void Scan();
@@ -45,6 +46,7 @@ class BenchConnection {
   uint64_t messages_ = 0;
   uint64_t pongs_ = 0;
   bool info_seen_ = false;
+  bool closed_ = false;
   std::string last_reply_;
   std::string pending_reply_;
   void (*on_message_)(BenchConnection*, std::string_view, void*) = nullptr;
