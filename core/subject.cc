@@ -1,5 +1,7 @@
 #include "core/subject.h"
 
+#include "storage/subject_pattern.h"
+
 namespace tern::core {
 namespace {
 
@@ -30,16 +32,7 @@ bool IsValidSubject(std::string_view subject) { return CheckSubject(subject, tru
 
 bool IsValidLiteralSubject(std::string_view subject) { return CheckSubject(subject, false); }
 
-bool IsLiteral(std::string_view subject) {
-  for (std::size_t i = 0; i < subject.size(); ++i) {
-    const char c = subject[i];
-    if ((c == '*' || c == '>') && (i == 0 || subject[i - 1] == '.') &&
-        (i + 1 == subject.size() || subject[i + 1] == '.')) {
-      return false;
-    }
-  }
-  return true;
-}
+bool IsLiteral(std::string_view subject) { return storage::IsLiteralPattern(subject); }
 
 std::size_t Tokenize(std::string_view subject, std::string_view* tokens, std::size_t max) {
   std::size_t count = 0;
@@ -55,25 +48,7 @@ std::size_t Tokenize(std::string_view subject, std::string_view* tokens, std::si
 }
 
 bool SubjectMatches(std::string_view pattern, std::string_view subject) {
-  std::size_t p = 0;
-  std::size_t s = 0;
-  while (true) {
-    const std::size_t p_end = pattern.find('.', p);
-    const std::string_view p_token =
-        pattern.substr(p, p_end == std::string_view::npos ? std::string_view::npos : p_end - p);
-    if (s > subject.size()) return false;
-    if (p_token == ">") return s < subject.size();
-    const std::size_t s_end = subject.find('.', s);
-    const std::string_view s_token =
-        subject.substr(s, s_end == std::string_view::npos ? std::string_view::npos : s_end - s);
-    if (s >= subject.size()) return false;
-    if (p_token != "*" && p_token != s_token) return false;
-    const bool p_last = p_end == std::string_view::npos;
-    const bool s_last = s_end == std::string_view::npos;
-    if (p_last || s_last) return p_last && s_last;
-    p = p_end + 1;
-    s = s_end + 1;
-  }
+  return storage::PatternMatches(pattern, subject);
 }
 
 }  // namespace tern::core

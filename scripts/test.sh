@@ -2,7 +2,7 @@
 # Sets up, builds and passes every test:
 #   Release:    unit tests + end-to-end tests with 1, 2, 4 shards on io_uring and on epoll
 #   ASan+UBSan: the whole suite again
-#   TSan:       unit tests + the multi-shard end-to-end runs (cross-shard rings, barriers)
+#   TSan:       unit and storage tests + the multi-shard end-to-end runs (rings, barriers)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup.sh"
@@ -30,5 +30,5 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print
 echo "== TSan build"
 tsan=$("$root/scripts/build.sh" tsan)
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
-  run_ctest "$tsan" -R 'unit|e2e_uring_4|e2e_epoll_2'
+  run_ctest "$tsan" -R 'unit|storage|e2e_uring_4|e2e_epoll_2'
 echo "All test suites passed."
