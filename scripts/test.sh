@@ -19,6 +19,7 @@ release=$("$root/scripts/build.sh" release)
 run_ctest "$release"
 echo "== Micro-benchmarks (smoke run; numbers are not judged here)"
 "$release/bench/micro_bench" --benchmark_min_time=0.01
+TERN_BENCH_DIR="$release" "$release/bench/storage_bench" --benchmark_min_time=0.01
 echo "== Side-by-side smoke row against nats-server (delivery is checked, speed is not)"
 "$root/bench/compare" --smoke
 
