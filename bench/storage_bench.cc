@@ -22,9 +22,9 @@ class BenchDir {
  public:
   BenchDir() {
     const char* root = std::getenv("TERN_BENCH_DIR");
-    std::string pattern = (fs::path(root ? root : fs::temp_directory_path().c_str()) /
-                           "tern-storage-bench-XXXXXX")
-                              .string();
+    std::string pattern =
+        (fs::path(root ? root : fs::temp_directory_path().c_str()) / "tern-storage-bench-XXXXXX")
+            .string();
     path_ = ::mkdtemp(pattern.data());
   }
   ~BenchDir() { fs::remove_all(path_); }

@@ -138,3 +138,27 @@ TEST_F(RetentionTest, LimitsAppliedOnChangeAndOnReopen) {
 
 }  // namespace
 }  // namespace tern::storage
+
+namespace tern::storage {
+namespace {
+
+TEST(SyncPolicyTest, IntervalAcknowledgesAtOnceAndSyncsWhenDue) {
+  testing::TempDir temp;
+  int64_t now = 5 * kSecond;
+  LogOptions options;
+  options.sync = SyncPolicy::kInterval;
+  options.sync_interval_ns = 10 * kSecond;
+  options.clock = [&] { return now; };
+  auto log = StreamLog::Open(Env::Posix(), temp.path() + "/i", options, {}, nullptr);
+  ASSERT_TRUE(log.ok());
+  ASSERT_TRUE((*log)->Append("a", "", "1").ok());
+  EXPECT_EQ((*log)->acked_through(), 1u);  // no wait for the disk: that is the trade
+  EXPECT_FALSE((*log)->NeedsSync());
+  now += 10 * kSecond;
+  EXPECT_TRUE((*log)->NeedsSync());
+  ASSERT_TRUE((*log)->Sync().ok());
+  EXPECT_FALSE((*log)->NeedsSync());
+}
+
+}  // namespace
+}  // namespace tern::storage
