@@ -85,4 +85,39 @@ uint64_t PeekSequence(const char* data, std::size_t offset, std::size_t limit) {
   return Get<uint64_t>(data + offset, 8);
 }
 
+void EncodeSegmentHeader(char* dst, uint64_t first_seq, int64_t created_ns) {
+  std::memset(dst, 0, format::kSegmentHeaderSize);
+  std::memcpy(dst, format::kSegmentMagic, sizeof(format::kSegmentMagic));
+  Put<uint32_t>(dst, 8, format::kVersion);
+  Put<uint64_t>(dst, format::kHeaderFirstSeqOffset, first_seq);
+  Put<int64_t>(dst, format::kHeaderCreatedOffset, created_ns);
+  Put<uint32_t>(dst, format::kHeaderCrcOffset, Crc32c(dst + 16, format::kSegmentHeaderSize - 16));
+}
+
+bool SegmentHeaderValid(const char* data, std::size_t size, uint64_t first_seq) {
+  return size >= format::kSegmentHeaderSize &&
+         std::memcmp(data, format::kSegmentMagic, sizeof(format::kSegmentMagic)) == 0 &&
+         Get<uint32_t>(data, 8) == format::kVersion &&
+         Get<uint32_t>(data, format::kHeaderCrcOffset) ==
+             Crc32c(data + 16, format::kSegmentHeaderSize - 16) &&
+         Get<uint64_t>(data, format::kHeaderFirstSeqOffset) == first_seq;
+}
+
+void EncodeTombstone(uint64_t seq, std::string* out) {
+  char entry[format::kTombstoneSize];
+  Put<uint64_t>(entry, 0, seq);
+  Put<uint32_t>(entry, 8, Crc32c(entry, 8));
+  out->append(entry, sizeof(entry));
+}
+
+std::size_t DecodeTombstones(std::string_view bytes, std::vector<uint64_t>* seqs) {
+  std::size_t good = 0;
+  for (; good + format::kTombstoneSize <= bytes.size(); good += format::kTombstoneSize) {
+    const char* entry = bytes.data() + good;
+    if (Get<uint32_t>(entry, 8) != Crc32c(entry, 8)) break;
+    seqs->push_back(Get<uint64_t>(entry, 0));
+  }
+  return good;
+}
+
 }  // namespace tern::storage

@@ -1,8 +1,11 @@
 #pragma once
-// Encoding and decoding of one record (layout in format.h). Stateless.
+// Encoding and decoding of the bytes on disk: records, the segment header, tombstones
+// (layouts in format.h). Stateless.
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace tern::storage {
 
@@ -35,5 +38,15 @@ DecodeResult DecodeRecord(const char* data, std::size_t offset, std::size_t limi
 
 // Reads just the sequence at offset (0 if out of range); no validation.
 uint64_t PeekSequence(const char* data, std::size_t offset, std::size_t limit);
+
+// The 64-byte segment header (format.h).
+void EncodeSegmentHeader(char* dst, uint64_t first_seq, int64_t created_ns);
+// True if data[0, size) starts with a valid header naming first_seq.
+bool SegmentHeaderValid(const char* data, std::size_t size, uint64_t first_seq);
+
+// Tombstone entries (format.h): appends one entry to out.
+void EncodeTombstone(uint64_t seq, std::string* out);
+// Decodes entries until the first torn or damaged one; returns the bytes that were good.
+std::size_t DecodeTombstones(std::string_view bytes, std::vector<uint64_t>* seqs);
 
 }  // namespace tern::storage

@@ -6,32 +6,10 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
-#include "storage/crc32c.h"
 #include "storage/format.h"
 
 namespace tern::storage {
 namespace {
-
-void WriteHeader(char* data, uint64_t first_seq, int64_t now_ns) {
-  std::memset(data, 0, format::kSegmentHeaderSize);
-  std::memcpy(data, format::kSegmentMagic, sizeof(format::kSegmentMagic));
-  std::memcpy(data + 8, &format::kVersion, 4);
-  std::memcpy(data + format::kHeaderFirstSeqOffset, &first_seq, 8);
-  std::memcpy(data + format::kHeaderCreatedOffset, &now_ns, 8);
-  const uint32_t crc = Crc32c(data + 16, format::kSegmentHeaderSize - 16);
-  std::memcpy(data + format::kHeaderCrcOffset, &crc, 4);
-}
-
-bool HeaderValid(const char* data, uint64_t size, uint64_t first_seq) {
-  if (size < format::kSegmentHeaderSize) return false;
-  uint32_t version, crc;
-  uint64_t stored_first;
-  std::memcpy(&version, data + 8, 4);
-  std::memcpy(&crc, data + format::kHeaderCrcOffset, 4);
-  std::memcpy(&stored_first, data + format::kHeaderFirstSeqOffset, 8);
-  return std::memcmp(data, format::kSegmentMagic, 8) == 0 && version == format::kVersion &&
-         crc == Crc32c(data + 16, format::kSegmentHeaderSize - 16) && stored_first == first_seq;
-}
 
 uint64_t MessageSize(const StoredMessage& m) {
   return format::RecordSize(m.subject.size(), m.header.size(), m.payload.size());
@@ -63,7 +41,7 @@ absl::StatusOr<std::unique_ptr<Segment>> Segment::Create(Env* env, const std::st
     (void)env->RemoveFile(path);
     return status;
   }
-  WriteHeader(segment->data_, first_seq, now_ns);
+  EncodeSegmentHeader(segment->data_, first_seq, now_ns);
   segment->data_end_ = format::kSegmentHeaderSize;
   segment->needs_dir_sync_ = true;
   return segment;
@@ -96,9 +74,9 @@ absl::StatusOr<std::unique_ptr<Segment>> Segment::Open(Env* env, const std::stri
   }
   status = s.file_->Map(size, true, &s.data_);
   if (!status.ok()) return status;
-  if (!HeaderValid(s.data_, size, first_seq)) {
+  if (!SegmentHeaderValid(s.data_, size, first_seq)) {
     report->header_damaged = true;
-    WriteHeader(s.data_, first_seq, 0);
+    EncodeSegmentHeader(s.data_, first_seq, 0);
   }
 
   // Live records go to the caller; tombstoned ones only count toward the segment.
@@ -180,15 +158,9 @@ absl::Status Segment::OpenTombstones(SegmentReport* report) {
   std::string bytes;
   if (status.ok()) status = tombstone_file_->ReadAll(&bytes);
   if (!status.ok()) return status;
-  std::size_t good = 0;
-  for (; good + format::kTombstoneSize <= bytes.size(); good += format::kTombstoneSize) {
-    uint64_t seq;
-    uint32_t crc;
-    std::memcpy(&seq, bytes.data() + good, 8);
-    std::memcpy(&crc, bytes.data() + good + 8, 4);
-    if (crc != Crc32c(&seq, 8)) break;
-    deleted_.insert(seq);  // moved aside by Open and matched against the records
-  }
+  std::vector<uint64_t> seqs;
+  const std::size_t good = DecodeTombstones(bytes, &seqs);
+  deleted_.insert(seqs.begin(), seqs.end());  // moved aside by Open, matched to the records
   report->tombstones = deleted_.size();
   if (good < bytes.size()) return tombstone_file_->Truncate(good);  // torn entry
   return absl::OkStatus();
@@ -251,11 +223,7 @@ bool Segment::Delete(uint64_t seq, bool durable, StoredMessage* removed) {
   deleted_.insert(seq);
   live_bytes_ -= MessageSize(*removed);
   tombstones_urgent_ |= durable;
-  char entry[format::kTombstoneSize];
-  const uint32_t crc = Crc32c(&seq, 8);
-  std::memcpy(entry, &seq, 8);
-  std::memcpy(entry + 8, &crc, 4);
-  pending_tombstones_.append(entry, sizeof(entry));
+  EncodeTombstone(seq, &pending_tombstones_);
   return true;
 }
 

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "storage/crc32c.h"
 #include "storage/format.h"
+#include "storage/record.h"
 #include "storage/segment_index.h"
 #include "storage/segment_scan.h"
 
@@ -65,18 +65,8 @@ int DumpSegment(const fs::path& path, bool is_last, const Flags& flags) {
     return problems;
   }
   const uint64_t first = FirstSeqOf(path);
-  if (data.size() < format::kSegmentHeaderSize ||
-      std::memcmp(data.data(), format::kSegmentMagic, 8) != 0) {
-    problem("bad segment header (not a Tern segment, or damaged)");
-  } else {
-    uint32_t crc;
-    uint64_t stored_first;
-    std::memcpy(&crc, data.data() + format::kHeaderCrcOffset, 4);
-    std::memcpy(&stored_first, data.data() + format::kHeaderFirstSeqOffset, 8);
-    if (crc != tern::storage::Crc32c(data.data() + 16, format::kSegmentHeaderSize - 16) ||
-        stored_first != first) {
-      problem("segment header checksum or first sequence does not match");
-    }
+  if (!tern::storage::SegmentHeaderValid(data.data(), data.size(), first)) {
+    problem("bad segment header (not a Tern segment, damaged, or not named by its first sequence)");
   }
   if (data.size() < format::kSegmentHeaderSize) return problems;
 
@@ -86,15 +76,7 @@ int DumpSegment(const fs::path& path, bool is_last, const Flags& flags) {
   fs::path del_path = path;
   del_path.replace_extension(".del");
   if (ReadAll(del_path, &del)) {
-    std::size_t at = 0;
-    for (; at + format::kTombstoneSize <= del.size(); at += format::kTombstoneSize) {
-      uint64_t seq;
-      uint32_t crc;
-      std::memcpy(&seq, del.data() + at, 8);
-      std::memcpy(&crc, del.data() + at + 8, 4);
-      if (crc != tern::storage::Crc32c(&seq, 8)) break;
-      tombstones.push_back(seq);
-    }
+    const std::size_t at = tern::storage::DecodeTombstones(del, &tombstones);
     if (at != del.size()) {
       std::printf("  - %s: %zu bytes of an unfinished tombstone (ignored on open)\n",
                   del_path.filename().c_str(), del.size() - at);
