@@ -28,6 +28,8 @@ struct Options {
   int requesters = 1;
   int responders = 1;
   int timeout_s = 30;
+  int duration_s = 0;   // > 0: publish for this long instead of --count messages
+  uint64_t warmup = 0;  // messages per publisher (requests per requester) before timing
   bool json = false;
 };
 
@@ -45,7 +47,10 @@ void Usage() {
       "Options: --server URL (nats://127.0.0.1:4222)  --pubs P (1)  --subs S (1)\n"
       "         --size BYTES (128)  --count N (100000 messages or requests)\n"
       "         --subjects K (1; publishers cycle over K subjects)  --requesters C (1)\n"
-      "         --responders R (1)  --timeout SECONDS (30)  --json\n",
+      "         --responders R (1)  --timeout SECONDS (30)  --json\n"
+      "         --duration SECONDS (publish for this long instead of --count)\n"
+      "         --warmup N (messages per publisher, or requests per requester, sent and\n"
+      "                     received before timing starts)\n",
       stderr);
 }
 
@@ -99,6 +104,10 @@ bool ParseOptions(int argc, char** argv, Options* o) {
       o->responders = std::max(1, static_cast<int>(number));
     else if (flag == "--timeout")
       o->timeout_s = std::max(1, static_cast<int>(number));
+    else if (flag == "--duration")
+      o->duration_s = static_cast<int>(number);
+    else if (flag == "--warmup")
+      o->warmup = static_cast<uint64_t>(number);
     else {
       std::fprintf(stderr, "tern-bench: unknown option '%s'\n", flag.c_str());
       return false;
@@ -115,8 +124,10 @@ std::string Subject(int k, int subjects) {
   return subjects == 1 ? "bench.subject" : "bench.subject." + std::to_string(k);
 }
 
-// One publisher's share of frames, written in ~64 KiB chunks.
-bool Publish(BenchConnection* conn, const Options& o, uint64_t share, int first_subject) {
+// One publisher's share of frames, written in ~64 KiB chunks; with a deadline (ns), whole
+// chunks until then instead. Returns the frames published, or 0 on a failure.
+uint64_t Publish(BenchConnection* conn, const Options& o, uint64_t share, int first_subject,
+                 int64_t deadline_ns = 0) {
   const std::string payload(static_cast<std::size_t>(o.size), 'p');
   std::vector<std::string> frames;
   for (int k = 0; k < o.subjects; ++k) {
@@ -130,16 +141,17 @@ bool Publish(BenchConnection* conn, const Options& o, uint64_t share, int first_
     ++per_chunk;
   }
   uint64_t sent = 0;
-  while (sent + per_chunk <= share) {
-    if (!conn->WriteAll(chunk)) return false;
+  while (deadline_ns != 0 ? NowNs() < deadline_ns : sent + per_chunk <= share) {
+    if (!conn->WriteAll(chunk)) return 0;
     sent += per_chunk;
   }
   std::string tail;
-  for (; sent < share; ++sent) tail += frames[sent % frames.size()];
-  return conn->WriteAll(tail) && conn->Flush(o.timeout_s * 1000);
+  for (; deadline_ns == 0 && sent < share; ++sent) tail += frames[sent % frames.size()];
+  return conn->WriteAll(tail) && conn->Flush(o.timeout_s * 1000) ? sent : 0;
 }
 
 struct Result {
+  uint64_t planned = 0;  // --count, or what a --duration run published
   uint64_t published = 0;
   uint64_t delivered = 0;
   uint64_t expected = 0;
@@ -159,8 +171,13 @@ class Progress {
           while (!stop_.load()) {
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
             if (++ticks % 10 == 0) {
-              std::fprintf(stderr, "\r  %llu / %llu", static_cast<unsigned long long>(done->load()),
-                           static_cast<unsigned long long>(total));
+              if (total == 0) {  // a timed run: the total is known at the end
+                std::fprintf(stderr, "\r  %llu", static_cast<unsigned long long>(done->load()));
+              } else {
+                std::fprintf(stderr, "\r  %llu / %llu",
+                             static_cast<unsigned long long>(done->load()),
+                             static_cast<unsigned long long>(total));
+              }
               printed_ = true;
             }
           }
@@ -199,44 +216,88 @@ Result RunPubSub(const Options& o) {
       return r;
     }
   }
+  // Warm-up: the same traffic, untimed, until every subscriber has seen its share.
+  std::vector<uint64_t> baseline(subs.size(), 0);
+  if (o.warmup > 0) {
+    for (int i = 0; i < o.pubs; ++i) {
+      if (Publish(pubs[i].get(), o, o.warmup, i) != o.warmup) {
+        r.error = "publisher failed during warm-up";
+        return r;
+      }
+    }
+    const uint64_t warm_total = o.warmup * static_cast<uint64_t>(o.pubs);
+    const int64_t warm_deadline = NowNs() + int64_t{o.timeout_s} * 1'000'000'000;
+    auto warm_received = [&] {
+      uint64_t sum = 0;
+      for (auto& c : subs) sum += queue ? c->messages() : std::min(c->messages(), warm_total);
+      return sum;
+    };
+    const uint64_t warm_expected = queue ? warm_total : warm_total * subs.size();
+    while (warm_received() < warm_expected && NowNs() < warm_deadline) {
+      for (auto& c : subs) {
+        if (queue || c->messages() < warm_total) c->ReadSome(20);
+      }
+    }
+    if (warm_received() < warm_expected) {
+      r.error = "warm-up messages were not all delivered";
+      return r;
+    }
+    for (std::size_t i = 0; i < subs.size(); ++i) baseline[i] = subs[i]->messages();
+  }
+  const bool timed = o.duration_s > 0;
+  // What each subscriber (or the queue group) must receive; known up front unless timed.
+  std::atomic<uint64_t> target{timed ? UINT64_MAX : o.count};
   r.expected = o.mode == "pub" ? 0 : queue ? o.count : o.count * static_cast<uint64_t>(o.subs);
   std::atomic<uint64_t> delivered{0};
   std::vector<double> sub_seconds(subs.size(), 0);
   std::vector<std::thread> threads;
   const int64_t start = NowNs();
-  Progress progress(&delivered, r.expected == 0 ? o.count : r.expected);
-  const int64_t deadline = start + int64_t{o.timeout_s} * 1'000'000'000;
+  Progress progress(&delivered, timed ? 0 : r.expected == 0 ? o.count : r.expected);
+  const int64_t deadline = start + int64_t{o.timeout_s + o.duration_s} * 1'000'000'000;
+  const int64_t publish_until = timed ? start + int64_t{o.duration_s} * 1'000'000'000 : 0;
   std::atomic<int64_t> group_done_ns{0};
   for (std::size_t i = 0; i < subs.size(); ++i) {
     threads.emplace_back([&, i] {
       BenchConnection* c = subs[i].get();
       // A plain subscriber is done with every message; a queue member when the group is.
-      auto done = [&] { return queue ? delivered.load() >= o.count : c->messages() >= o.count; };
-      uint64_t last = 0;
+      auto done = [&] {
+        return queue ? delivered.load() >= target.load()
+                     : c->messages() - baseline[i] >= target.load();
+      };
+      uint64_t last = baseline[i];
       while (!done() && NowNs() < deadline) {
-        // Queue members poll briefly so they notice when the group as a whole is done.
-        if (!c->ReadSome(queue ? 200 : o.timeout_s * 1000) && c->closed()) break;
+        // Queue members and timed runs poll briefly so they notice when they are done.
+        if (!c->ReadSome(queue || timed ? 200 : o.timeout_s * 1000) && c->closed()) break;
         delivered += c->messages() - last;
         last = c->messages();
       }
       sub_seconds[i] = static_cast<double>(NowNs() - start) / 1e9;
       // The group finished when its last message arrived, not when idle members noticed.
       int64_t expected_zero = 0;
-      if (queue && delivered.load() >= o.count)
+      if (queue && delivered.load() >= target.load())
         group_done_ns.compare_exchange_strong(expected_zero, NowNs());
     });
   }
   std::atomic<uint64_t> published{0};
+  std::atomic<bool> publisher_failed{false};
   std::vector<std::thread> publishers;
   const uint64_t share = o.count / static_cast<uint64_t>(o.pubs);
   for (int i = 0; i < o.pubs; ++i) {
     const uint64_t mine = share + (i == 0 ? o.count % static_cast<uint64_t>(o.pubs) : 0);
     publishers.emplace_back([&, i, mine] {
-      if (Publish(pubs[i].get(), o, mine, i)) published += mine;
+      const uint64_t sent = Publish(pubs[i].get(), o, mine, i, publish_until);
+      if (timed || sent == mine) published += sent;
+      if (sent == 0 && (timed || mine > 0)) publisher_failed = true;
     });
   }
   for (auto& t : publishers) t.join();
+  if (publisher_failed.load()) r.error = "a publisher's connection failed";
   r.pub_seconds = static_cast<double>(NowNs() - start) / 1e9;
+  r.planned = timed ? published.load() : o.count;
+  if (timed) {
+    r.expected = o.mode == "pub" ? 0 : queue ? r.planned : r.planned * subs.size();
+    target = r.planned;
+  }
   if (o.mode == "pub") delivered = published.load();
   for (auto& t : threads) t.join();
   r.published = published.load();
@@ -247,7 +308,7 @@ Result RunPubSub(const Options& o) {
   for (std::size_t i = 0; i < subs.size(); ++i) {
     if (!queue) r.sub_seconds = std::max(r.sub_seconds, sub_seconds[i]);
     const double seconds = queue && r.sub_seconds > 0 ? r.sub_seconds : sub_seconds[i];
-    r.per_sub_rates.push_back(static_cast<double>(subs[i]->messages()) / seconds);
+    r.per_sub_rates.push_back(static_cast<double>(subs[i]->messages() - baseline[i]) / seconds);
   }
   return r;
 }
@@ -286,8 +347,9 @@ Result RunRequestReply(const Options& o) {
   std::atomic<uint64_t> done{0};
   const uint64_t share = o.count / static_cast<uint64_t>(o.requesters);
   const int64_t start = NowNs();
+  const int64_t request_until = start + int64_t{o.duration_s} * 1'000'000'000;
   {
-    Progress progress(&done, share * o.requesters);
+    Progress progress(&done, o.duration_s > 0 ? 0 : share * o.requesters);
     for (int i = 0; i < o.requesters; ++i) {
       threads.emplace_back([&, i] {
         BenchConnection c;
@@ -297,13 +359,16 @@ Result RunRequestReply(const Options& o) {
           return;
         const std::string head = "PUB bench.req " + inbox + ".";
         const std::string tail = " " + std::to_string(o.size) + "\r\n" + payload + "\r\n";
-        for (uint64_t n = 0; n < share; ++n) {
+        // The first `warmup` round trips are made but not recorded.
+        for (uint64_t n = 0; o.duration_s > 0 ? NowNs() < request_until : n < share + o.warmup;
+             ++n) {
           const uint64_t before = c.messages();
           const int64_t t0 = NowNs();
           if (!c.WriteAll(head + std::to_string(n) + tail)) return;
           while (c.messages() == before) {
             if (!c.ReadSome(o.timeout_s * 1000)) return;
           }
+          if (n < o.warmup) continue;
           histograms[i].Record(static_cast<uint64_t>(NowNs() - t0));
           ++done;
         }
@@ -315,8 +380,8 @@ Result RunRequestReply(const Options& o) {
   stop = true;
   for (auto& t : responder_threads) t.join();
   for (auto& h : histograms) r.latency.Merge(h);
-  r.published = share * static_cast<uint64_t>(o.requesters);
-  r.expected = r.published;
+  r.published = o.duration_s > 0 ? done.load() : share * static_cast<uint64_t>(o.requesters);
+  r.planned = r.expected = r.published;
   r.delivered = r.latency.count();
   return r;
 }
@@ -325,8 +390,7 @@ void Report(const Options& o, const Result& r) {
   const double mb = static_cast<double>(o.size) / (1024.0 * 1024.0);
   const double pub_rate = r.pub_seconds > 0 ? static_cast<double>(r.published) / r.pub_seconds : 0;
   const double sub_rate = r.sub_seconds > 0 ? static_cast<double>(r.delivered) / r.sub_seconds : 0;
-  const bool ok = r.error.empty() && r.published == (o.mode == "req" ? r.expected : o.count) &&
-                  r.delivered >= r.expected;
+  const bool ok = r.error.empty() && r.published == r.planned && r.delivered >= r.expected;
   double lo = 0, hi = 0, sum = 0;
   for (std::size_t i = 0; i < r.per_sub_rates.size(); ++i) {
     const double v = r.per_sub_rates[i];
@@ -339,12 +403,14 @@ void Report(const Options& o, const Result& r) {
   if (o.json) {
     std::printf(
         "{\"mode\":\"%s\",\"size\":%d,\"pubs\":%d,\"subs\":%d,\"subjects\":%d,\"count\":%llu,"
+        "\"duration_s\":%d,\"warmup\":%llu,"
         "\"published\":%llu,\"expected\":%llu,\"delivered\":%llu,\"pub_msgs_per_sec\":%.0f,"
         "\"deliver_msgs_per_sec\":%.0f,\"sub_min\":%.0f,\"sub_avg\":%.0f,\"sub_max\":%.0f,"
         "\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,\"max_us\":%.1f,"
         "\"ok\":%s%s%s%s}\n",
         o.mode.c_str(), o.size, o.pubs, o.mode == "req" ? o.responders : o.subs, o.subjects,
-        static_cast<unsigned long long>(o.count), static_cast<unsigned long long>(r.published),
+        static_cast<unsigned long long>(r.planned), o.duration_s,
+        static_cast<unsigned long long>(o.warmup), static_cast<unsigned long long>(r.published),
         static_cast<unsigned long long>(r.expected), static_cast<unsigned long long>(r.delivered),
         pub_rate, sub_rate, lo, avg, hi, r.latency.Percentile(0.5) / 1e3,
         r.latency.Percentile(0.9) / 1e3, r.latency.Percentile(0.99) / 1e3,
@@ -352,9 +418,16 @@ void Report(const Options& o, const Result& r) {
         r.error.empty() ? "" : ",\"error\":\"", r.error.c_str(), r.error.empty() ? "" : "\"");
     return;
   }
-  std::printf("tern-bench %s  server=%s:%d  size=%d B  count=%llu\n", o.mode.c_str(),
-              o.server.host.c_str(), o.server.port, o.size,
-              static_cast<unsigned long long>(o.count));
+  std::printf("tern-bench %s  server=%s:%d  size=%d B  ", o.mode.c_str(), o.server.host.c_str(),
+              o.server.port, o.size);
+  if (o.duration_s > 0) {
+    std::printf("duration=%d s (%llu sent)", o.duration_s,
+                static_cast<unsigned long long>(r.planned));
+  } else {
+    std::printf("count=%llu", static_cast<unsigned long long>(o.count));
+  }
+  if (o.warmup > 0) std::printf("  warm-up=%llu", static_cast<unsigned long long>(o.warmup));
+  std::printf("\n");
   if (o.mode == "req") {
     std::printf("  requests:  %12.0f req/s  (%d requesters, %d responders)\n", pub_rate,
                 o.requesters, o.responders);
@@ -373,12 +446,11 @@ void Report(const Options& o, const Result& r) {
     }
   }
   if (!ok) {
-    std::printf("  INCOMPLETE: published %llu of %llu, delivered %llu of %llu%s%s\n",
-                static_cast<unsigned long long>(r.published),
-                static_cast<unsigned long long>(o.mode == "req" ? r.expected : o.count),
-                static_cast<unsigned long long>(r.delivered),
-                static_cast<unsigned long long>(r.expected), r.error.empty() ? "" : ": ",
-                r.error.c_str());
+    std::printf(
+        "  INCOMPLETE: published %llu of %llu, delivered %llu of %llu%s%s\n",
+        static_cast<unsigned long long>(r.published), static_cast<unsigned long long>(r.planned),
+        static_cast<unsigned long long>(r.delivered), static_cast<unsigned long long>(r.expected),
+        r.error.empty() ? "" : ": ", r.error.c_str());
   }
 }
 
@@ -398,7 +470,6 @@ int main(int argc, char** argv) {
   }
   const Result r = o.mode == "req" ? RunRequestReply(o) : RunPubSub(o);
   Report(o, r);
-  const bool ok = r.error.empty() && r.delivered >= r.expected &&
-                  r.published == (o.mode == "req" ? r.expected : o.count);
+  const bool ok = r.error.empty() && r.delivered >= r.expected && r.published == r.planned;
   return ok ? 0 : 1;
 }
