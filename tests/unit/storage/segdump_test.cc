@@ -52,7 +52,11 @@ TEST_F(SegdumpTest, CleanStoreListsStreamsAndSegments) {
   EXPECT_EQ(run.exit_code, 0) << run.output;
   EXPECT_NE(run.output.find("streams/ORDERS"), std::string::npos) << run.output;
   EXPECT_NE(run.output.find("streams/EVENTS"), std::string::npos);
-  EXPECT_NE(run.output.find("seqs 1..5"), std::string::npos) << run.output;
+  // 8 KiB segments hold 56 records of 144 bytes: the first segment ends at 56, the second
+  // starts at 57, and the last (active) one ends at 200.
+  EXPECT_NE(run.output.find("seqs 1..56  records 56  live 55"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("00000000000000000057.seg  seqs 57..112"), std::string::npos);
+  EXPECT_NE(run.output.find("..200  "), std::string::npos);
   EXPECT_NE(run.output.find("(active)"), std::string::npos);
   EXPECT_NE(run.output.find("clean: 0 problems"), std::string::npos);
 

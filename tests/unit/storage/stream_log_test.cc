@@ -162,6 +162,36 @@ TEST_P(StreamLogTest, DeletesSurviveRestartAndSequencesAreNotReused) {
   EXPECT_EQ(Put(*log, "k.0", "new"), 101u);
 }
 
+TEST_P(StreamLogTest, DeletedEndsOfASubjectAreFoundAgain) {
+  auto log = Open();
+  for (int i = 1; i <= 30; ++i) Put(*log, i % 3 == 0 ? "t" : "u", std::to_string(i));
+  // Remove the first and the last "t" (3 and 30) while the log is open: both ends of the
+  // subject must be looked up again, not served from stale state.
+  ASSERT_TRUE(log->Delete(3));
+  ASSERT_TRUE(log->Delete(30));
+  StoredMessage m;
+  ASSERT_TRUE(log->ReadLastBySubject("t", &m));
+  EXPECT_EQ(m.seq, 27u);
+  ASSERT_TRUE(log->ReadNext(1, "t", &m));
+  EXPECT_EQ(m.seq, 6u);
+  const SubjectInfo* info = log->Subject("t");
+  ASSERT_NE(info, nullptr);
+  EXPECT_EQ(info->count, 8u);
+  EXPECT_EQ(info->first, 6u);
+  EXPECT_EQ(info->last, 27u);
+  EXPECT_EQ(log->NumPending(1, "t"), 8u);
+  EXPECT_EQ(log->NumPending(7, "t"), 7u);
+  // Down to one message: it is both ends.
+  for (uint64_t seq = 6; seq <= 24; seq += 3) ASSERT_TRUE(log->Delete(seq));
+  ASSERT_TRUE(log->ReadLastBySubject("t", &m));
+  EXPECT_EQ(m.seq, 27u);
+  ASSERT_TRUE(log->ReadNext(1, "t", &m));
+  EXPECT_EQ(m.seq, 27u);
+  ASSERT_TRUE(log->Delete(27));
+  EXPECT_EQ(log->Subject("t"), nullptr);
+  EXPECT_FALSE(log->ReadLastBySubject("t", &m));
+}
+
 TEST_P(StreamLogTest, PurgeAllKeepsTheSequenceGoingAcrossRestarts) {
   auto log = Open();
   for (int i = 0; i < 120; ++i) Put(*log, "p", "x");
