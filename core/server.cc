@@ -8,6 +8,7 @@
 #include <fstream>
 #include <random>
 
+#include "core/jetstream/js_shard.h"
 #include "core/log.h"
 #include "io/socket.h"
 
@@ -72,10 +73,6 @@ bool Server::Start(std::string* error) {
   if (!options_.config_file.empty())
     LOG_INFO("Using configuration file: %s", options_.config_file.c_str());
   for (const std::string& warning : options_.warnings) LOG_WARN("%s", warning.c_str());
-  if (options_.jetstream) {
-    LOG_WARN("JetStream was requested (store dir \"%s\") but is not available in this version",
-             options_.store_dir.c_str());
-  }
   if (options_.http_port != 0) {
     LOG_WARN("Monitoring port %d requested; monitoring is not available in this version",
              options_.http_port);
@@ -91,7 +88,8 @@ bool Server::Start(std::string* error) {
       JsonEscape(context_.server_name) + "\",\"version\":\"" + kNatsProtocolVersion +
       "\",\"proto\":1,\"go\":\"tern " TERN_VERSION "\",\"host\":\"" + JsonEscape(host) +
       "\",\"port\":" + std::to_string(context_.bound_port) +
-      ",\"headers\":true,\"max_payload\":" + std::to_string(options_.max_payload) + ",";
+      ",\"headers\":true,\"max_payload\":" + std::to_string(options_.max_payload) + "," +
+      (options_.jetstream ? "\"jetstream\":true," : "");
 
   context_.mesh = std::make_unique<ShardMesh>(context_.shard_count);
   for (int i = 0; i < context_.shard_count; ++i) {
@@ -101,6 +99,7 @@ bool Server::Start(std::string* error) {
     shards_.push_back(std::make_unique<Shard>(i, &context_));
     context_.shards.push_back(shards_.back().get());
   }
+  if (options_.jetstream && !StartJetStream(error)) return false;
   if (!StartShardThreads(error)) return false;
   LOG_INFO("Shards: %d, I/O: %s", context_.shard_count, shards_[0]->backend_name());
   LOG_INFO("Listening for client connections on %s:%d", host, context_.bound_port);
@@ -115,6 +114,28 @@ bool Server::Start(std::string* error) {
     pid_file_written_ = true;
   }
   WritePortsFile();
+  return true;
+}
+
+bool Server::StartJetStream(std::string* error) {
+  if (options_.store_dir.empty()) options_.store_dir = "/tmp/tern";
+  registry_ = std::make_unique<js::Registry>(options_.store_dir, context_.shard_count);
+  LOG_INFO("Starting JetStream");
+  LOG_INFO("  Store directory: \"%s\"", registry_->StreamsDir().c_str());
+  std::vector<std::vector<std::string>> internal(shards_.size());
+  for (std::size_t i = 0; i < shards_.size(); ++i) {
+    shards_[i]->EnableJetStream(registry_.get());
+    if (!shards_[i]->jetstream()->Start(&internal[i], error)) return false;
+  }
+  for (std::size_t i = 0; i < shards_.size(); ++i) {
+    for (std::size_t j = 0; j < shards_.size(); ++j) {
+      if (i == j) continue;
+      for (const std::string& subject : internal[j]) {
+        shards_[i]->ApplyRemoteInterest(static_cast<int>(j), subject);
+      }
+    }
+  }
+  LOG_INFO("  Streams: %zu", registry_->size());
   return true;
 }
 

@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/jetstream/registry.h"
 #include "core/options.h"
 #include "core/server_context.h"
 #include "core/shard.h"
@@ -29,6 +30,9 @@ class Server {
  private:
   bool Start(std::string* error);
   bool StartShardThreads(std::string* error);
+  // Opens the store and each shard's streams, and tells every shard about every other
+  // shard's internal subscriptions before any client can connect.
+  bool StartJetStream(std::string* error);
   void WaitForSignals();
   void Shutdown();
   void WritePortsFile();
@@ -46,6 +50,7 @@ class Server {
   ServerOptions options_;
   std::string program_name_;
   ServerContext context_;
+  std::unique_ptr<js::Registry> registry_;  // outlives the shards
   std::vector<std::unique_ptr<Shard>> shards_;
   std::vector<std::thread> threads_;
   StartUp startup_;

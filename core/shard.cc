@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "core/jetstream/js_shard.h"
 #include "core/log.h"
 #include "io/socket.h"
 
@@ -76,14 +77,20 @@ void Shard::Run() {
     }
     CheckRunState();
     ProcessCloses();
+    if (jetstream_) jetstream_->Turn(now_ns_);
     PushOutboxes();
     FlushClients();
     if (seen_state_ == RunState::kStopping && clients_.empty()) break;
 
     bool backlog = false;
     for (const Outbox& ob : outboxes_) backlog |= !ob.sealed.empty();
-    int64_t timeout =
-        backlog || !dirty_.empty() ? 0 : std::max<int64_t>(1, next_timer_ns_ - now_ns_);
+    int64_t wake_at = next_timer_ns_;
+    if (jetstream_) {
+      backlog |= jetstream_->Busy();
+      const int64_t deadline = jetstream_->NextDeadline();
+      if (deadline != 0) wake_at = std::min(wake_at, deadline);
+    }
+    int64_t timeout = backlog || !dirty_.empty() ? 0 : std::max<int64_t>(1, wake_at - now_ns_);
     if (timeout > 0) {
       // Announce sleep, then look once more: a peer that pushed before seeing the flag
       // is caught here; one that pushes after will see it and ring the doorbell.
@@ -168,29 +175,32 @@ void Shard::OnReleased(io::IoConn* conn) {
 
 // ---------------------------------------------------------------- routing
 
-void Shard::Publish(Client* from, const PubFrame& frame) {
-  const MatchResult& match = interest_.Match(frame.subject);
+bool Shard::Route(Client* from, std::string_view subject, std::string_view reply,
+                  std::size_t header_len, std::string_view data, std::string_view display) {
+  if (display.empty()) display = subject;
+  const bool echo = from == nullptr || from->echo();
+  const MatchResult& match = interest_.Match(subject);
   bool delivered = false;
   bool stall = false;
   for (Subscription* sub : match.plain) {
-    if (sub->client == from && !from->echo()) continue;
-    stall |= DeliverLocal(from, frame.subject, frame.reply, frame.header_len, frame.data, sub);
+    if (sub->client == from && !echo) continue;
+    stall |= DeliverLocal(from, subject, reply, header_len, data, sub, display);
     delivered = true;
   }
   bool picked_remote = false;
   for (const QueueMatch& group : match.queues) {
     // Exactly one member of each group, chosen uniformly over all shards' members.
     uint32_t local = 0;
-    for (Subscription* s : group.local) local += (s->client != from || from->echo());
+    for (Subscription* s : group.local) local += (s->client != from || echo);
     const uint32_t total = local + group.remote_total;
     if (total == 0) continue;
     uint32_t pick = static_cast<uint32_t>(rng_() % total);
     delivered = true;
     if (pick < local) {
       for (Subscription* s : group.local) {
-        if (s->client == from && !from->echo()) continue;
+        if (s->client == from && !echo) continue;
         if (pick-- == 0) {
-          stall |= DeliverLocal(from, frame.subject, frame.reply, frame.header_len, frame.data, s);
+          stall |= DeliverLocal(from, subject, reply, header_len, data, s, display);
           break;
         }
       }
@@ -216,27 +226,34 @@ void Shard::Publish(Client* from, const PubFrame& frame) {
       const uint16_t queue_count = picks ? static_cast<uint16_t>(picks->size()) : 0;
       if (!plain && queue_count == 0) continue;
       const std::string_view* queues = queue_count ? picks->data() : nullptr;
+      const std::string_view shown = display == subject ? std::string_view() : display;
       const uint32_t size =
-          PublishItemSize(frame.subject, frame.reply, queues, queue_count, frame.data.size());
-      WritePublish(OutboxFor(shard, size), frame.subject, frame.reply, frame.header_len, frame.data,
-                   plain, queues, queue_count);
+          PublishItemSize(subject, reply, queues, queue_count, data.size(), shown);
+      WritePublish(OutboxFor(shard, size), subject, reply, header_len, data, plain, queues,
+                   queue_count, shown);
       delivered = true;
       stall |= WindowFull(shard);
     }
   }
-  if (stall) from->Stall();
-  if (!delivered && !frame.reply.empty() && from->no_responders()) {
-    if (Subscription* own = interest_.FindLocalFor(from, frame.reply)) {
-      from->SendNoResponders(own->sid, frame.reply);
+  if (stall && from != nullptr) from->Stall();
+  if (!delivered && !reply.empty() && from != nullptr && from->no_responders()) {
+    if (Subscription* own = interest_.FindLocalFor(from, reply)) {
+      from->SendNoResponders(own->sid, reply);
     }
   }
   FinishAutoUnsubscribes();
+  return delivered;
 }
 
 bool Shard::DeliverLocal(Client* from, std::string_view subject, std::string_view reply,
-                         std::size_t header_len, std::string_view data, Subscription* sub) {
+                         std::size_t header_len, std::string_view data, Subscription* sub,
+                         std::string_view display) {
+  if (sub->sink != nullptr) {
+    sub->sink->OnInternalMessage(*sub, subject, reply, header_len, data);
+    return false;
+  }
   if (sub->client->closing()) return false;
-  const bool congested = sub->client->DeliverMessage(*sub, subject, reply, header_len, data);
+  const bool congested = sub->client->DeliverMessage(*sub, display, reply, header_len, data);
   ++sub->delivered;
   if (sub->max != 0 && sub->delivered >= sub->max) auto_unsub_.push_back(sub);
   return congested;
@@ -277,14 +294,15 @@ void Shard::DeliverForwarded(const XItem& item) {
   const MatchResult& match = interest_.Match(item.subject);
   if (item.deliver_plain) {
     for (Subscription* sub : match.plain) {
-      DeliverLocal(nullptr, item.subject, item.reply, item.header_len, item.data, sub);
+      DeliverLocal(nullptr, item.subject, item.reply, item.header_len, item.data, sub,
+                   item.display);
     }
   }
   ForEachQueue(item, [&](std::string_view name) {
     for (const QueueMatch& group : match.queues) {
       if (group.name != name || group.local.empty()) continue;
       Subscription* s = group.local[rng_() % group.local.size()];
-      DeliverLocal(nullptr, item.subject, item.reply, item.header_len, item.data, s);
+      DeliverLocal(nullptr, item.subject, item.reply, item.header_len, item.data, s, item.display);
       break;
     }
   });
@@ -304,6 +322,18 @@ void Shard::FinishAutoUnsubscribes() {
 void Shard::AddSubscription(Client* client, Subscription* sub) {
   if (interest_.AddLocal(sub)) AnnounceInterest(+1, *sub);
   stats().subscriptions.store(interest_.local_count(), std::memory_order_relaxed);
+}
+
+void Shard::AddInternal(Subscription* sub, bool announce) {
+  if (interest_.AddLocal(sub) && announce) AnnounceInterest(+1, *sub);
+}
+
+void Shard::RemoveInternal(Subscription* sub) {
+  if (interest_.RemoveLocal(sub)) AnnounceInterest(-1, *sub);
+}
+
+void Shard::EnableJetStream(js::Registry* registry) {
+  jetstream_ = std::make_unique<js::JsShard>(this, registry);
 }
 
 void Shard::RemoveSubscription(Client* client, Subscription* sub) {

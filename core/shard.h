@@ -28,6 +28,11 @@
 
 namespace tern::core {
 
+namespace js {
+class JsShard;
+class Registry;
+}  // namespace js
+
 class Shard final : public io::ReactorHandler {
  public:
   // How long a congested subscriber may hold its publishers back per episode.
@@ -53,7 +58,27 @@ class Shard final : public io::ReactorHandler {
   int64_t now_ns() const { return now_ns_; }
 
   // --- Called by this shard's clients ---
-  void Publish(Client* from, const PubFrame& frame);
+  void Publish(Client* from, const PubFrame& frame) {
+    Route(from, frame.subject, frame.reply, frame.header_len, frame.data);
+  }
+  // Routes a message to every subscriber. `from` is null for messages the server itself
+  // publishes; `display` is the subject the MSG line shows when it differs from the one
+  // routed on (JetStream deliveries). Returns true if anyone received it.
+  bool Route(Client* from, std::string_view subject, std::string_view reply, std::size_t header_len,
+             std::string_view data, std::string_view display = {});
+  // Internal subscriptions (sink set, no client). `announce` false only before the shards
+  // start, when the server tells every shard directly (see Server::Start).
+  void AddInternal(Subscription* sub, bool announce = true);
+  void RemoveInternal(Subscription* sub);
+  // Before the shards start: another shard's internal subscription.
+  void ApplyRemoteInterest(int shard, std::string_view subject) {
+    interest_.ApplyRemote(shard, +1, subject, {});
+  }
+  // Does anyone (on any shard, as far as this shard knows) subscribe to the subject?
+  bool HasInterest(std::string_view subject) { return !interest_.Match(subject).Empty(); }
+  // JetStream on this shard (null when disabled). Created before the shard starts.
+  void EnableJetStream(js::Registry* registry);
+  js::JsShard* jetstream() { return jetstream_.get(); }
   void AddSubscription(Client* client, Subscription* sub);
   void RemoveSubscription(Client* client, Subscription* sub);
   // The barrier epoch that covers every interest change this shard has made so far: the
@@ -88,7 +113,8 @@ class Shard final : public io::ReactorHandler {
   void FinishInbound(XBatch* batch, int from);
   void DeliverForwarded(const XItem& item);
   bool DeliverLocal(Client* from, std::string_view subject, std::string_view reply,
-                    std::size_t header_len, std::string_view data, Subscription* sub);
+                    std::size_t header_len, std::string_view data, Subscription* sub,
+                    std::string_view display);
   void FinishAutoUnsubscribes();
   void AnnounceInterest(int delta, const Subscription& sub);
   XBatch* OutboxFor(int dest, uint32_t bytes);
@@ -148,6 +174,7 @@ class Shard final : public io::ReactorHandler {
   uint64_t acked_min_ = 0;
 
   std::minstd_rand rng_;
+  std::unique_ptr<js::JsShard> jetstream_;
 };
 
 }  // namespace tern::core

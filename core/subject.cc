@@ -51,4 +51,32 @@ bool SubjectMatches(std::string_view pattern, std::string_view subject) {
   return storage::PatternMatches(pattern, subject);
 }
 
+namespace {
+
+// Walks both patterns token by token; `subset` asks for inner-within-outer.
+bool CompareTokens(std::string_view a, std::string_view b, bool subset) {
+  while (true) {
+    const std::size_t a_dot = a.find('.');
+    const std::size_t b_dot = b.find('.');
+    const std::string_view at = a.substr(0, a_dot);
+    const std::string_view bt = b.substr(0, b_dot);
+    if (bt == ">") return true;     // b takes the rest (a has at least one token)
+    if (at == ">") return !subset;  // a's rest is wider than b's next token
+    if (at != bt && bt != "*" && (subset || at != "*")) return false;
+    const bool a_end = a_dot == std::string_view::npos;
+    const bool b_end = b_dot == std::string_view::npos;
+    if (a_end || b_end) return a_end && b_end;
+    a.remove_prefix(a_dot + 1);
+    b.remove_prefix(b_dot + 1);
+  }
+}
+
+}  // namespace
+
+bool SubjectsOverlap(std::string_view a, std::string_view b) { return CompareTokens(a, b, false); }
+
+bool SubjectIsSubsetOf(std::string_view inner, std::string_view outer) {
+  return CompareTokens(inner, outer, true);
+}
+
 }  // namespace tern::core

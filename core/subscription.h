@@ -1,15 +1,30 @@
 #pragma once
-// Subscription: one SUB of one connection. Owned by its Client (by sid); lives on the
-// client's shard only.
+// Subscription: one SUB of one connection, owned by its Client (by sid), or a server-internal
+// subscription owned by its InternalSink. Lives on its owner's shard only.
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace tern::core {
 
 class Client;
+struct Subscription;
+
+// The receiver of a server-internal subscription (JetStream's API, a stream's subjects,
+// its ack subjects). Called on the subscription's shard while a message is being routed:
+// it must not route messages or change interest itself (queue work for later instead).
+class InternalSink {
+ public:
+  virtual ~InternalSink() = default;
+  virtual void OnInternalMessage(const Subscription& sub, std::string_view subject,
+                                 std::string_view reply, std::size_t header_len,
+                                 std::string_view data) = 0;
+};
 
 struct Subscription {
-  Client* client = nullptr;
+  Client* client = nullptr;      // null for an internal subscription
+  InternalSink* sink = nullptr;  // set for an internal subscription
+  int tag = 0;                   // the sink's own label for this subscription
   std::string subject;
   std::string queue;  // empty for a plain subscription
   std::string sid;

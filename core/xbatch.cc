@@ -30,17 +30,20 @@ void XBatch::Destroy(XBatch* batch) {
 
 void WritePublish(XBatch* batch, std::string_view subject, std::string_view reply,
                   std::size_t header_len, std::string_view data, bool deliver_plain,
-                  const std::string_view* queues, uint16_t queue_count) {
-  char* p = batch->Reserve(PublishItemSize(subject, reply, queues, queue_count, data.size()));
+                  const std::string_view* queues, uint16_t queue_count, std::string_view display) {
+  char* p =
+      batch->Reserve(PublishItemSize(subject, reply, queues, queue_count, data.size(), display));
   XPublishHeader h{XKind::kPublish,
                    static_cast<uint8_t>(deliver_plain),
                    queue_count,
                    static_cast<uint32_t>(subject.size()),
                    static_cast<uint32_t>(reply.size()),
                    static_cast<uint32_t>(header_len),
-                   static_cast<uint32_t>(data.size())};
+                   static_cast<uint32_t>(data.size()),
+                   static_cast<uint32_t>(display.size())};
   std::memcpy(p, &h, sizeof h);
   p = Put(p + sizeof h, subject);
+  p = Put(p, display);
   p = Put(p, reply);
   for (uint16_t i = 0; i < queue_count; ++i) {
     const auto len = static_cast<uint16_t>(queues[i].size());
@@ -80,6 +83,8 @@ bool ReadItem(const XBatch* batch, uint32_t* offset, XItem* item) {
       const char* q = p + sizeof h;
       item->subject = std::string_view(q, h.subject_len);
       q += h.subject_len;
+      item->display = h.display_len == 0 ? item->subject : std::string_view(q, h.display_len);
+      q += h.display_len;
       item->reply = std::string_view(q, h.reply_len);
       q += h.reply_len;
       item->queues = q;

@@ -18,7 +18,8 @@ struct XPublishHeader {
   uint32_t subject_len;
   uint32_t reply_len;
   uint32_t header_len;
-  uint32_t data_len;  // header block + payload
+  uint32_t data_len;     // header block + payload
+  uint32_t display_len;  // JetStream deliveries: the subject the MSG line shows (0 = subject)
 };
 
 struct XInterestHeader {
@@ -59,15 +60,17 @@ struct XBatch {
 
 inline uint32_t PublishItemSize(std::string_view subject, std::string_view reply,
                                 const std::string_view* queues, uint16_t queue_count,
-                                std::size_t data_len) {
-  std::size_t size = sizeof(XPublishHeader) + subject.size() + reply.size() + data_len;
+                                std::size_t data_len, std::string_view display = {}) {
+  std::size_t size =
+      sizeof(XPublishHeader) + subject.size() + reply.size() + data_len + display.size();
   for (uint16_t i = 0; i < queue_count; ++i) size += 2 + queues[i].size();
   return static_cast<uint32_t>((size + 7) & ~std::size_t{7});
 }
 
 void WritePublish(XBatch* batch, std::string_view subject, std::string_view reply,
                   std::size_t header_len, std::string_view data, bool deliver_plain,
-                  const std::string_view* queues, uint16_t queue_count);
+                  const std::string_view* queues, uint16_t queue_count,
+                  std::string_view display = {});
 void WriteInterest(XBatch* batch, int8_t delta, std::string_view subject, std::string_view queue);
 void WriteEpoch(XBatch* batch, XKind kind, uint64_t epoch);
 void WriteAdopt(XBatch* batch, int fd, uint64_t client_id);
@@ -81,6 +84,7 @@ struct XItem {
   XKind kind;
   // kPublish
   std::string_view subject, reply, data;
+  std::string_view display;  // what the MSG line shows (the subject unless set)
   std::size_t header_len = 0;
   bool deliver_plain = false;
   uint16_t queue_count = 0;

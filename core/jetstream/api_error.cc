@@ -1,0 +1,83 @@
+#include "core/jetstream/api_error.h"
+
+namespace tern::core::js {
+namespace {
+
+struct Entry {
+  int err_code;
+  int code;
+  const char* text;  // {} marks where the detail goes
+};
+
+// nats-server's texts (server/errors.json), as 2.9 clients expect them.
+constexpr Entry kErrors[] = {
+    {err::kBadRequest, 400, "bad request"},
+    {err::kConsumerCreate, 500, "{}"},
+    {err::kConsumerNameExists, 400, "consumer name already in use"},
+    {err::kConsumerNotFound, 404, "consumer not found"},
+    {err::kConsumerDurableMismatch, 400,
+     "consumer name in subject does not match durable name in request"},
+    {err::kConsumerDurableNotSet, 400,
+     "consumer expected to be durable but a durable name was not set"},
+    {err::kConsumerEphemeralWithDurable, 400,
+     "consumer expected to be ephemeral but a durable name was set in request"},
+    {err::kInvalidJson, 400, "invalid JSON"},
+    {err::kMaxConsumers, 400, "maximum consumers limit reached"},
+    {err::kNoMessageFound, 404, "no message found"},
+    {err::kSequenceNotFound, 400, "sequence {} not found"},
+    {err::kStreamInvalidConfig, 500, "{}"},
+    {err::kMessageTooBig, 400, "message size exceeds maximum allowed"},
+    {err::kStreamMsgDeleteFailed, 500, "{}"},
+    {err::kStreamNameMismatch, 400, "stream name in subject does not match request"},
+    {err::kStreamNameExists, 400, "stream name already in use with a different configuration"},
+    {err::kStreamNotFound, 404, "stream not found"},
+    {err::kExpectedStreamMismatch, 400, "expected stream does not match"},
+    {err::kSubjectOverlap, 400, "subjects overlap with an existing stream"},
+    {err::kStreamUpdate, 500, "{}"},
+    {err::kWrongLastMsgId, 400, "wrong last msg ID: {}"},
+    {err::kWrongLastSequence, 400, "wrong last sequence: {}"},
+    {err::kReplicasNotSupported, 500, "replicas > 1 not supported in non-clustered mode"},
+    {err::kStoreFailed, 503, "{}"},
+    {err::kConsumerDeliverWildcards, 400, "consumer deliver subject has wildcards"},
+    {err::kConsumerPushMaxWaiting, 400, "consumer in push mode can not set max waiting"},
+    {err::kConsumerDeliverCycle, 400, "consumer deliver subject forms a cycle"},
+    {err::kConsumerMaxPendingAckPolicy, 400, "consumer requires ack policy for max ack pending"},
+    {err::kConsumerPullRequiresAck, 400,
+     "consumer in pull mode requires explicit ack policy on workqueue stream"},
+    {err::kConsumerHeartbeatRequiresPush, 400,
+     "consumer idle heartbeat requires a push based consumer"},
+    {err::kConsumerFlowControlRequiresPush, 400,
+     "consumer flow control requires a push based consumer"},
+    {err::kConsumerFilterNotSubset, 400,
+     "consumer filter subject is not a valid subset of the interest subjects"},
+    {err::kConsumerInvalidPolicy, 400, "{}"},
+    {err::kHeaderTooBig, 400, "header size exceeds maximum allowed of 64k"},
+    {err::kWorkQueueExplicitAck, 400, "workqueue stream requires explicit ack"},
+    {err::kWorkQueueMultipleUnfiltered, 400,
+     "multiple non-filtered consumers not allowed on workqueue stream"},
+    {err::kWorkQueueNotUnique, 400, "filtered consumer not unique on workqueue stream"},
+    {err::kWorkQueueDeliverAll, 400, "consumer must be deliver all on workqueue stream"},
+    {err::kConsumerFlowControlNeedsHeartbeat, 400,
+     "consumer with flow control also needs heartbeats"},
+    {err::kStreamPurgeFailed, 500, "{}"},
+    {err::kRollupFailed, 500, "{}"},
+    {err::kConsumerFilterMismatch, 400,
+     "Consumer create request did not match filtered subject from create subject"},
+    {err::kConsumerAlreadyExists, 400, "consumer already exists"},
+    {err::kConsumerDoesNotExist, 400, "consumer does not exist"},
+};
+
+}  // namespace
+
+ApiError MakeError(int err_code, std::string_view detail) {
+  for (const Entry& e : kErrors) {
+    if (e.err_code != err_code) continue;
+    std::string text = e.text;
+    const std::size_t at = text.find("{}");
+    if (at != std::string::npos) text.replace(at, 2, detail);
+    return ApiError{e.code, e.err_code, std::move(text)};
+  }
+  return ApiError{500, err_code, std::string(detail)};
+}
+
+}  // namespace tern::core::js

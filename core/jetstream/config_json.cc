@@ -1,0 +1,51 @@
+#include "core/jetstream/config_json.h"
+
+namespace tern::core::js {
+
+bool ReadInt(const nlohmann::json& obj, const char* key, int64_t* out) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return true;
+  if (!it->is_number_integer()) return false;
+  *out = it->get<int64_t>();
+  return true;
+}
+
+bool ReadBool(const nlohmann::json& obj, const char* key, bool* out) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return true;
+  if (!it->is_boolean()) return false;
+  *out = it->get<bool>();
+  return true;
+}
+
+bool ReadString(const nlohmann::json& obj, const char* key, std::string* out) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return true;
+  if (!it->is_string()) return false;
+  *out = it->get<std::string>();
+  return true;
+}
+
+bool ReadStrings(const nlohmann::json& obj, const char* key, std::vector<std::string>* out) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return true;
+  if (!it->is_array()) return false;
+  out->clear();
+  for (const auto& item : *it) {
+    if (!item.is_string()) return false;
+    out->push_back(item.get<std::string>());
+  }
+  return true;
+}
+
+bool IsValidName(const std::string& name) {
+  if (name.empty() || name.size() > 255) return false;
+  for (char c : name) {
+    if (c == '.' || c == '*' || c == '>' || c == ' ' || c == '\t' || c == '\r' || c == '\n' ||
+        c == '/' || c == '\\' || c == '\0')
+      return false;
+  }
+  return name != "." && name != "..";
+}
+
+}  // namespace tern::core::js

@@ -1,0 +1,262 @@
+// Stream: the consumer $JS.API requests and the ack subjects, on the stream's home shard.
+#include <charconv>
+#include <filesystem>
+#include <random>
+
+#include "core/jetstream/config_json.h"
+#include "core/jetstream/consumer.h"
+#include "core/jetstream/headers.h"
+#include "core/jetstream/js_shard.h"
+#include "core/jetstream/stream.h"
+#include "core/log.h"
+#include "core/subject.h"
+
+namespace tern::core::js {
+namespace {
+
+const char* kCreateType = "io.nats.jetstream.api.v1.consumer_create_response";
+const char* kInfoType = "io.nats.jetstream.api.v1.consumer_info_response";
+const char* kDeleteType = "io.nats.jetstream.api.v1.consumer_delete_response";
+const char* kNamesType = "io.nats.jetstream.api.v1.consumer_names_response";
+const char* kListType = "io.nats.jetstream.api.v1.consumer_list_response";
+
+std::string RandomName() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  static constexpr char kChars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  std::string name(8, 'x');
+  for (char& c : name) c = kChars[rng() % (sizeof kChars - 1)];
+  return name;
+}
+
+}  // namespace
+
+void Stream::ApiConsumerCreate(const ApiRequest& r, std::string_view subject_name,
+                               std::string_view subject_filter, bool legacy_durable) {
+  nlohmann::json body = nlohmann::json::parse(r.payload, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) {
+    return js_->Reply(r.reply, {}, kCreateType, MakeError(err::kInvalidJson));
+  }
+  std::string stream_name, action;
+  if (!ReadString(body, "stream_name", &stream_name) || !ReadString(body, "action", &action)) {
+    return js_->Reply(r.reply, {}, kCreateType, MakeError(err::kInvalidJson));
+  }
+  if (!stream_name.empty() && stream_name != config_.name) {
+    return js_->Reply(r.reply, {}, kCreateType, MakeError(err::kStreamNameMismatch));
+  }
+  auto config_json = body.find("config");
+  if (config_json == body.end() || !config_json->is_object()) {
+    return js_->Reply(r.reply, {}, kCreateType,
+                      MakeError(err::kConsumerCreate, "consumer config required"));
+  }
+  ConsumerConfig config;
+  if (ApiError error = ParseConsumerConfig(*config_json, config_, &config); !error.ok()) {
+    return js_->Reply(r.reply, {}, kCreateType, error);
+  }
+  std::string name;
+  if (legacy_durable) {
+    if (config.durable_name.empty()) {
+      return js_->Reply(r.reply, {}, kCreateType, MakeError(err::kConsumerDurableNotSet));
+    }
+    if (config.durable_name != subject_name) {
+      return js_->Reply(r.reply, {}, kCreateType, MakeError(err::kConsumerDurableMismatch));
+    }
+    name = config.durable_name;
+  } else if (subject_name.empty()) {
+    if (!config.durable_name.empty()) {
+      return js_->Reply(r.reply, {}, kCreateType, MakeError(err::kConsumerEphemeralWithDurable));
+    }
+    name = config.name.empty() ? RandomName() : config.name;
+  } else {
+    if (!config.durable_name.empty() && config.durable_name != subject_name) {
+      return js_->Reply(r.reply, {}, kCreateType, MakeError(err::kConsumerDurableMismatch));
+    }
+    if (!subject_filter.empty() && subject_filter != config.filter_subject) {
+      return js_->Reply(r.reply, {}, kCreateType, MakeError(err::kConsumerFilterMismatch));
+    }
+    name.assign(subject_name);
+  }
+  if (!IsValidName(name)) {
+    return js_->Reply(
+        r.reply, {}, kCreateType,
+        MakeError(err::kConsumerCreate, "consumer name can not contain '.', '*', '>'"));
+  }
+  if (!config.name.empty() && config.name != name) {
+    return js_->Reply(r.reply, {}, kCreateType, MakeError(err::kConsumerDurableMismatch));
+  }
+  config.name = name;
+
+  auto existing = consumers_.find(name);
+  if (existing != consumers_.end()) {
+    Consumer& consumer = *existing->second;
+    if (consumer.config().ToJson() == config.ToJson()) {
+      return js_->Reply(r.reply, consumer.Info(), kCreateType);
+    }
+    if (action == "create") {
+      return js_->Reply(r.reply, {}, kCreateType, MakeError(err::kConsumerAlreadyExists));
+    }
+    if (ApiError error = CheckConsumerUpdate(consumer.config(), config); !error.ok()) {
+      return js_->Reply(r.reply, {}, kCreateType, error);
+    }
+    consumer.set_config(config);
+    std::string problem;
+    if (!consumer.SaveMeta(&problem)) {
+      return js_->Reply(r.reply, {}, kCreateType, MakeError(err::kConsumerCreate, problem));
+    }
+    js_->MarkBusy();
+    return js_->Reply(r.reply, consumer.Info(), kCreateType);
+  }
+  if (action == "update") {
+    return js_->Reply(r.reply, {}, kCreateType, MakeError(err::kConsumerDoesNotExist));
+  }
+  if (config_.max_consumers > 0 &&
+      static_cast<int64_t>(consumers_.size()) >= config_.max_consumers) {
+    return js_->Reply(r.reply, {}, kCreateType, MakeError(err::kMaxConsumers));
+  }
+  if (config_.retention == Retention::kWorkQueue) {
+    for (const auto& [other_name, other] : consumers_) {
+      const std::string& a = other->config().filter_subject;
+      const std::string& b = config.filter_subject;
+      if (a.empty() || b.empty()) {
+        return js_->Reply(r.reply, {}, kCreateType, MakeError(err::kWorkQueueMultipleUnfiltered));
+      }
+      if (SubjectsOverlap(a, b)) {
+        return js_->Reply(r.reply, {}, kCreateType, MakeError(err::kWorkQueueNotUnique));
+      }
+    }
+  }
+  auto consumer = std::make_unique<Consumer>(this, name, config, WallNowNs());
+  consumer->Start();
+  std::string problem;
+  if (!consumer->SaveMeta(&problem)) {
+    return js_->Reply(r.reply, {}, kCreateType, MakeError(err::kConsumerCreate, problem));
+  }
+  consumer->SaveState();
+  Consumer& created = *consumer;
+  consumers_[name] = std::move(consumer);
+  js_->MarkBusy();
+  PublishFigures();
+  js_->Reply(r.reply, created.Info(), kCreateType);
+}
+
+void Stream::ApiConsumerInfo(const ApiRequest& r, std::string_view name) {
+  auto it = consumers_.find(name);
+  if (it == consumers_.end()) {
+    return js_->Reply(r.reply, {}, kInfoType, MakeError(err::kConsumerNotFound));
+  }
+  js_->Reply(r.reply, it->second->Info(), kInfoType);
+}
+
+void Stream::ApiConsumerDelete(const ApiRequest& r, std::string_view name) {
+  if (consumers_.find(name) == consumers_.end()) {
+    return js_->Reply(r.reply, {{"success", false}}, kDeleteType,
+                      MakeError(err::kConsumerNotFound));
+  }
+  RemoveConsumer(std::string(name), true);
+  js_->Reply(r.reply, {{"success", true}}, kDeleteType);
+}
+
+void Stream::RemoveConsumer(const std::string& name, bool deleted) {
+  auto it = consumers_.find(name);
+  if (it == consumers_.end()) return;
+  it->second->Shutdown(deleted);
+  consumers_.erase(it);
+  PublishFigures();
+  if (config_.retention != Retention::kLimits) {
+    // Messages only this consumer still held may go now.
+    storage::StoredMessage msg;
+    for (uint64_t seq = log_->State().first_seq; log_->ReadNext(seq, {}, &msg); seq = msg.seq + 1) {
+      MaybeRemoveAcked(msg.seq);
+    }
+  }
+}
+
+void Stream::ApiConsumerNamesOrList(const ApiRequest& r, bool list) {
+  int64_t offset = 0;
+  if (!r.payload.empty()) {
+    nlohmann::json body = nlohmann::json::parse(r.payload, nullptr, false);
+    if (body.is_discarded() || !body.is_object() || !ReadInt(body, "offset", &offset) ||
+        offset < 0) {
+      return js_->Reply(r.reply, {}, list ? kListType : kNamesType, MakeError(err::kInvalidJson));
+    }
+  }
+  const int64_t limit = list ? 256 : 1024;
+  nlohmann::json items = nlohmann::json::array();
+  int64_t i = 0;
+  for (const auto& [name, consumer] : consumers_) {
+    if (i++ < offset || static_cast<int64_t>(items.size()) >= limit) continue;
+    if (list) {
+      items.push_back(consumer->Info());
+    } else {
+      items.push_back(name);
+    }
+  }
+  js_->Reply(r.reply,
+             {{"total", consumers_.size()},
+              {"offset", offset},
+              {"limit", limit},
+              {"consumers", std::move(items)}},
+             list ? kListType : kNamesType);
+}
+
+void Stream::ApiNext(const ApiRequest& r, std::string_view name) {
+  auto it = consumers_.find(name);
+  if (it == consumers_.end()) return js_->ReplyStatus(r.reply, 503, "");
+  it->second->OnPullRequest(r.reply, r.payload);
+}
+
+void Stream::OnAck(std::string_view subject, std::string_view reply, std::string_view payload) {
+  // $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<dseq>.<time>.<pending>
+  std::string_view tokens[10];
+  if (Tokenize(subject, tokens, 10) != 9) return;
+  uint64_t seq = 0;
+  auto [end, ec] = std::from_chars(tokens[5].data(), tokens[5].data() + tokens[5].size(), seq);
+  if (ec != std::errc()) return;
+  // Acks arrive while messages are being routed; they are applied in the turn.
+  PendingIncomingAck ack;
+  ack.consumer.assign(tokens[3]);
+  ack.seq = seq;
+  ack.reply.assign(reply);
+  ack.payload.assign(payload);
+  incoming_acks_.push_back(std::move(ack));
+  js_->MarkBusy();
+}
+
+void Stream::ApplyIncomingAcks() {
+  if (incoming_acks_.empty()) return;
+  std::vector<PendingIncomingAck> acks;
+  acks.swap(incoming_acks_);
+  for (const PendingIncomingAck& ack : acks) {
+    auto it = consumers_.find(ack.consumer);
+    if (it == consumers_.end()) continue;
+    it->second->OnAck(ack.seq, ack.reply, ack.payload);
+  }
+}
+
+void Stream::LoadConsumers() {
+  const std::string obs = dir_ + "/obs";
+  std::vector<std::string> names;
+  if (!storage::Env::Posix()->ListDir(obs, &names).ok()) return;
+  for (const std::string& entry : names) {
+    std::unique_ptr<storage::File> file;
+    std::string text;
+    if (!storage::Env::Posix()->OpenFile(obs + "/" + entry + "/meta.json", false, &file).ok() ||
+        !file->ReadAll(&text).ok()) {
+      continue;
+    }
+    nlohmann::json meta = nlohmann::json::parse(text, nullptr, false);
+    ConsumerConfig config;
+    if (meta.is_discarded() || !meta.is_object() || !meta.contains("config") ||
+        !ParseConsumerConfig(meta["config"], config_, &config).ok()) {
+      LOG_WARN("JetStream consumer '%s > %s': unreadable configuration, skipped",
+               config_.name.c_str(), entry.c_str());
+      continue;
+    }
+    auto consumer =
+        std::make_unique<Consumer>(this, entry, config, meta.value("created", int64_t{0}));
+    if (!consumer->Restore()) consumer->Start();
+    consumers_[entry] = std::move(consumer);
+  }
+  PublishFigures();
+}
+
+}  // namespace tern::core::js

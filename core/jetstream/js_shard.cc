@@ -1,0 +1,409 @@
+#include "core/jetstream/js_shard.h"
+
+#include "core/jetstream/consumer.h"
+#include "core/jetstream/headers.h"
+#include "core/jetstream/stream.h"
+#include "core/log.h"
+#include "core/shard.h"
+#include "core/subject.h"
+
+namespace tern::core::js {
+namespace {
+
+constexpr std::string_view kApiPrefix = "$JS.API.";
+
+// Takes the next token off the front of *s.
+std::string_view TakeToken(std::string_view* s) {
+  const std::size_t dot = s->find('.');
+  const std::string_view token = s->substr(0, dot);
+  s->remove_prefix(dot == std::string_view::npos ? s->size() : dot + 1);
+  return token;
+}
+
+// Splits an API subject (without the prefix) into the operation (e.g. "STREAM.INFO"), the
+// stream it names and what follows the stream name (a consumer, a filter, a subject).
+// `op` is empty for a subject the API does not know; `stream` for account-level requests.
+void ParseApi(std::string_view api, std::string_view* op, std::string_view* stream,
+              std::string_view* rest) {
+  *op = *stream = *rest = {};
+  std::string_view s = api;
+  const std::string_view first = TakeToken(&s);
+  if (first == "INFO") {
+    if (s.empty()) *op = api;
+    return;
+  }
+  const std::string_view second = TakeToken(&s);
+  if (first == "STREAM" && (second == "NAMES" || second == "LIST")) {
+    if (s.empty()) *op = api;
+    return;
+  }
+  if ((first == "STREAM" && second == "MSG") ||
+      (first == "CONSUMER" && (second == "DURABLE" || second == "MSG"))) {
+    TakeToken(&s);
+  } else if (first != "STREAM" && first != "CONSUMER" && first != "DIRECT") {
+    return;
+  }
+  if (s.empty()) return;
+  *op = api.substr(0, static_cast<std::size_t>(s.data() - api.data()) - 1);
+  *stream = TakeToken(&s);
+  *rest = s;
+  if (stream->empty()) *op = {};
+}
+
+const char* TypeFor(std::string_view op) {
+  if (op == "INFO") return "io.nats.jetstream.api.v1.account_info_response";
+  if (op == "STREAM.CREATE") return "io.nats.jetstream.api.v1.stream_create_response";
+  if (op == "STREAM.UPDATE") return "io.nats.jetstream.api.v1.stream_update_response";
+  if (op == "STREAM.DELETE") return "io.nats.jetstream.api.v1.stream_delete_response";
+  if (op == "STREAM.NAMES") return "io.nats.jetstream.api.v1.stream_names_response";
+  if (op == "STREAM.LIST") return "io.nats.jetstream.api.v1.stream_list_response";
+  if (op == "STREAM.INFO") return "io.nats.jetstream.api.v1.stream_info_response";
+  if (op.substr(0, 8) == "CONSUMER") return "io.nats.jetstream.api.v1.consumer_info_response";
+  return "io.nats.jetstream.api.v1.error_response";
+}
+
+bool ParseBody(const std::string& payload, nlohmann::json* out) {
+  if (payload.empty()) {
+    *out = nlohmann::json::object();
+    return true;
+  }
+  *out = nlohmann::json::parse(payload, nullptr, false);
+  return !out->is_discarded() && out->is_object();
+}
+
+}  // namespace
+
+JsShard::JsShard(Shard* shard, Registry* registry) : shard_(shard), registry_(registry) {}
+
+JsShard::~JsShard() = default;
+
+void JsShard::Subscribe(const std::string& subject, int tag) {
+  auto sub = std::make_unique<Subscription>();
+  sub->sink = this;
+  sub->tag = tag;
+  sub->subject = subject;
+  shard_->AddInternal(sub.get(), false);
+  api_subs_.push_back(std::move(sub));
+}
+
+bool JsShard::Start(std::vector<std::string>* internal_subjects, std::string* error) {
+  Subscribe("$JS.API.>", 0);
+  internal_subjects->push_back("$JS.API.>");
+  if (!LoadStreams(error)) return false;
+  for (auto& [name, stream] : streams_) stream->Subscribe(false, internal_subjects);
+  return true;
+}
+
+bool JsShard::LoadStreams(std::string* error) {
+  storage::Env* env = storage::Env::Posix();
+  const std::string dir = registry_->StreamsDir();
+  absl::Status status = env->CreateDirs(dir);
+  if (!status.ok()) {
+    *error = "cannot create the JetStream store " + dir + ": " + std::string(status.message());
+    return false;
+  }
+  std::vector<std::string> names;
+  (void)env->ListDir(dir, &names);
+  for (const std::string& name : names) {
+    if (registry_->HomeOf(name) != shard_->index()) continue;
+    std::unique_ptr<storage::File> file;
+    std::string text;
+    if (!env->OpenFile(dir + "/" + name + "/meta.json", false, &file).ok() ||
+        !file->ReadAll(&text).ok()) {
+      LOG_WARN("JetStream: %s/%s has no readable meta.json; skipped", dir.c_str(), name.c_str());
+      continue;
+    }
+    nlohmann::json meta = nlohmann::json::parse(text, nullptr, false);
+    StreamConfig config;
+    if (meta.is_discarded() || !meta.is_object() || !meta.contains("config") ||
+        !ParseStreamConfig(meta["config"], &config).ok() || config.name != name) {
+      LOG_WARN("JetStream: %s/%s has an unreadable configuration; skipped", dir.c_str(),
+               name.c_str());
+      continue;
+    }
+    ApiError problem;
+    std::unique_ptr<Stream> stream =
+        Stream::Open(this, config, meta.value("created", int64_t{0}), false, &problem, nullptr);
+    if (!stream) {
+      LOG_ERROR("JetStream: stream '%s' cannot be opened: %s", name.c_str(),
+                problem.description.c_str());
+      continue;
+    }
+    StreamEntry entry{name,
+                      shard_->index(),
+                      config.subjects,
+                      config.ToJson(),
+                      stream->created_ns(),
+                      stream->figures()};
+    if (ApiError e = registry_->Add(entry); !e.ok()) {
+      LOG_ERROR("JetStream: stream '%s' not restored: %s", name.c_str(), e.description.c_str());
+      continue;
+    }
+    stream->LoadConsumers();
+    const storage::LogState state = stream->log().State();
+    LOG_INFO("  Restored stream '%s': %lu messages, %zu consumers", name.c_str(),
+             static_cast<unsigned long>(state.msgs), stream->consumer_count());
+    streams_[name] = std::move(stream);
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------- requests
+
+int JsShard::OwnerOf(std::string_view api) const {
+  std::string_view op, stream, rest;
+  ParseApi(api, &op, &stream, &rest);
+  if (stream.empty()) return 0;
+  return registry_->HomeOf(stream);
+}
+
+void JsShard::OnInternalMessage(const Subscription&, std::string_view subject,
+                                std::string_view reply, std::size_t header_len,
+                                std::string_view data) {
+  if (reply.empty() || subject.size() <= kApiPrefix.size()) return;
+  if (OwnerOf(subject.substr(kApiPrefix.size())) != shard_->index()) return;
+  requests_.push_back(Request{std::string(subject), std::string(reply),
+                              std::string(data.substr(0, header_len)),
+                              std::string(data.substr(header_len))});
+}
+
+void JsShard::Turn(int64_t now_ns) {
+  now_ns_ = now_ns;
+  busy_ = false;
+  if (!requests_.empty()) {
+    handling_.swap(requests_);
+    for (const Request& r : handling_) Handle(r);
+    handling_.clear();
+  }
+  for (auto& [name, stream] : streams_) stream->Turn(now_ns);
+}
+
+bool JsShard::Busy() const {
+  if (busy_ || !requests_.empty()) return true;
+  for (const auto& [name, stream] : streams_) {
+    if (stream->Busy()) return true;
+  }
+  return false;
+}
+
+int64_t JsShard::NextDeadline() const {
+  int64_t next = 0;
+  for (const auto& [name, stream] : streams_) {
+    const int64_t t = stream->NextDeadline();
+    if (t != 0 && (next == 0 || t < next)) next = t;
+  }
+  return next;
+}
+
+bool JsShard::Send(std::string_view subject, std::string_view reply, std::string_view header,
+                   std::string_view payload, std::string_view display) {
+  std::string_view data = payload;
+  if (!header.empty()) {
+    if (header.data() + header.size() == payload.data() || payload.empty()) {
+      data = std::string_view(header.data(), header.size() + payload.size());
+    } else {
+      scratch_.assign(header);
+      scratch_.append(payload);
+      data = scratch_;
+    }
+  }
+  return shard_->Route(nullptr, subject, reply, header.size(), data, display);
+}
+
+void JsShard::Reply(std::string_view reply, nlohmann::json body, const char* type,
+                    const ApiError& error) {
+  if (!body.is_object()) body = nlohmann::json::object();
+  body["type"] = type;
+  if (!error.ok()) {
+    body["error"] = error.ToJson();
+    registry_->api_errors.fetch_add(1, std::memory_order_relaxed);
+  }
+  Send(reply, {}, {}, body.dump());
+}
+
+void JsShard::ReplyStatus(std::string_view reply, int status, std::string_view text) {
+  Send(reply, {}, StatusBlock(status, text), {});
+}
+
+Stream* JsShard::Find(const std::string& name) {
+  auto it = streams_.find(name);
+  return it == streams_.end() ? nullptr : it->second.get();
+}
+
+void JsShard::Handle(const Request& r) {
+  registry_->api_total.fetch_add(1, std::memory_order_relaxed);
+  std::string_view op, stream_name, rest;
+  ParseApi(std::string_view(r.subject).substr(kApiPrefix.size()), &op, &stream_name, &rest);
+  if (op.empty()) return Reply(r.reply, {}, TypeFor(op), MakeError(err::kBadRequest));
+  if (op == "INFO") return AccountInfo(r);
+  if (op == "STREAM.NAMES") return StreamNamesOrList(r, false);
+  if (op == "STREAM.LIST") return StreamNamesOrList(r, true);
+  const std::string name(stream_name);
+  if (op == "STREAM.CREATE") return StreamCreate(r, name);
+  if (op == "STREAM.UPDATE") return StreamUpdate(r, name);
+  if (op == "STREAM.DELETE") return StreamDelete(r, name);
+  Stream* stream = Find(name);
+  if (stream == nullptr) {
+    // These are served by per-stream / per-consumer subscriptions in nats-server: a
+    // missing target looks like no responders.
+    if (op == "DIRECT.GET" || op == "CONSUMER.MSG.NEXT") return ReplyStatus(r.reply, 503, "");
+    return Reply(r.reply, {}, TypeFor(op), MakeError(err::kStreamNotFound));
+  }
+  stream->HandleApi(r, op, rest);
+}
+
+void JsShard::AccountInfo(const Request& r) {
+  uint64_t memory = 0, storage = 0, consumers = 0;
+  const std::vector<StreamEntry> streams = registry_->List({});
+  for (const StreamEntry& e : streams) {
+    const uint64_t bytes = e.figures->bytes.load(std::memory_order_relaxed);
+    (e.figures->memory.load(std::memory_order_relaxed) ? memory : storage) += bytes;
+    consumers += e.figures->consumers.load(std::memory_order_relaxed);
+  }
+  nlohmann::json body = {{"memory", memory},
+                         {"storage", storage},
+                         {"streams", streams.size()},
+                         {"consumers", consumers},
+                         {"limits",
+                          {{"max_memory", -1},
+                           {"max_storage", -1},
+                           {"max_streams", -1},
+                           {"max_consumers", -1},
+                           {"max_ack_pending", -1},
+                           {"memory_max_stream_bytes", -1},
+                           {"storage_max_stream_bytes", -1},
+                           {"max_bytes_required", false}}},
+                         {"api",
+                          {{"total", registry_->api_total.load(std::memory_order_relaxed)},
+                           {"errors", registry_->api_errors.load(std::memory_order_relaxed)}}}};
+  Reply(r.reply, std::move(body), TypeFor("INFO"));
+}
+
+void JsShard::StreamCreate(const Request& r, const std::string& name) {
+  const char* type = TypeFor("STREAM.CREATE");
+  nlohmann::json body;
+  if (r.payload.empty() || !ParseBody(r.payload, &body)) {
+    return Reply(r.reply, {}, type, MakeError(err::kInvalidJson));
+  }
+  if (!body.contains("name") || body["name"].is_null()) body["name"] = name;
+  StreamConfig config;
+  if (ApiError error = ParseStreamConfig(body, &config); !error.ok()) {
+    return Reply(r.reply, {}, type, error);
+  }
+  if (config.name != name) return Reply(r.reply, {}, type, MakeError(err::kStreamNameMismatch));
+  if (Stream* existing = Find(name)) {
+    if (existing->config().ToJson() == config.ToJson()) {
+      return Reply(r.reply, existing->Info({}), type);
+    }
+    return Reply(r.reply, {}, type, MakeError(err::kStreamNameExists));
+  }
+  if (config.sealed) {
+    return Reply(
+        r.reply, {}, type,
+        MakeError(err::kStreamInvalidConfig, "stream configuration for create can not be sealed"));
+  }
+  const int64_t created = WallNowNs();
+  auto figures = std::make_shared<StreamFigures>();
+  StreamEntry entry{name, shard_->index(), config.subjects, config.ToJson(), created, figures};
+  if (ApiError error = registry_->Add(entry); !error.ok()) return Reply(r.reply, {}, type, error);
+  ApiError error;
+  std::unique_ptr<Stream> stream = Stream::Open(this, config, created, true, &error, figures);
+  if (!stream) {
+    registry_->Remove(name);
+    return Reply(r.reply, {}, type, error);
+  }
+  stream->Subscribe(true, nullptr);
+  nlohmann::json info = stream->Info({});
+  info["did_create"] = true;
+  streams_[name] = std::move(stream);
+  Reply(r.reply, std::move(info), type);
+}
+
+void JsShard::StreamUpdate(const Request& r, const std::string& name) {
+  const char* type = TypeFor("STREAM.UPDATE");
+  Stream* stream = Find(name);
+  if (stream == nullptr) return Reply(r.reply, {}, type, MakeError(err::kStreamNotFound));
+  nlohmann::json body;
+  if (r.payload.empty() || !ParseBody(r.payload, &body)) {
+    return Reply(r.reply, {}, type, MakeError(err::kInvalidJson));
+  }
+  if (!body.contains("name") || body["name"].is_null()) body["name"] = name;
+  StreamConfig config;
+  if (ApiError error = ParseStreamConfig(body, &config); !error.ok()) {
+    return Reply(r.reply, {}, type, error);
+  }
+  if (config.name != name) return Reply(r.reply, {}, type, MakeError(err::kStreamNameMismatch));
+  if (ApiError error = CheckStreamUpdate(stream->config(), config); !error.ok()) {
+    return Reply(r.reply, {}, type, error);
+  }
+  if (ApiError error = registry_->Update(name, config.subjects, config.ToJson()); !error.ok()) {
+    return Reply(r.reply, {}, type, error);
+  }
+  if (ApiError error = stream->Update(config); !error.ok()) {
+    registry_->Update(name, stream->config().subjects, stream->config().ToJson());
+    return Reply(r.reply, {}, type, error);
+  }
+  MarkBusy();
+  Reply(r.reply, stream->Info({}), type);
+}
+
+void JsShard::StreamDelete(const Request& r, const std::string& name) {
+  const char* type = TypeFor("STREAM.DELETE");
+  auto it = streams_.find(name);
+  if (it == streams_.end()) {
+    return Reply(r.reply, {{"success", false}}, type, MakeError(err::kStreamNotFound));
+  }
+  it->second->Destroy();
+  streams_.erase(it);
+  registry_->Remove(name);
+  Reply(r.reply, {{"success", true}}, type);
+}
+
+void JsShard::StreamNamesOrList(const Request& r, bool list) {
+  const char* type = TypeFor(list ? "STREAM.LIST" : "STREAM.NAMES");
+  nlohmann::json body;
+  if (!ParseBody(r.payload, &body)) return Reply(r.reply, {}, type, MakeError(err::kInvalidJson));
+  int64_t offset = 0;
+  std::string subject;
+  if (body.contains("offset") && !body["offset"].is_null()) {
+    if (!body["offset"].is_number_integer() || body["offset"].get<int64_t>() < 0)
+      return Reply(r.reply, {}, type, MakeError(err::kInvalidJson));
+    offset = body["offset"].get<int64_t>();
+  }
+  if (body.contains("subject") && !body["subject"].is_null()) {
+    if (!body["subject"].is_string()) return Reply(r.reply, {}, type, MakeError(err::kInvalidJson));
+    subject = body["subject"].get<std::string>();
+    if (!subject.empty() && !IsValidSubject(subject))
+      return Reply(r.reply, {}, type, MakeError(err::kBadRequest));
+  }
+  const std::vector<StreamEntry> streams = registry_->List(subject);
+  const int64_t limit = list ? 256 : 1024;
+  nlohmann::json items = nlohmann::json::array();
+  for (int64_t i = offset;
+       i < static_cast<int64_t>(streams.size()) && static_cast<int64_t>(items.size()) < limit;
+       ++i) {
+    const StreamEntry& e = streams[i];
+    if (!list) {
+      items.push_back(e.name);
+      continue;
+    }
+    const StreamFigures& f = *e.figures;
+    auto time = [](int64_t ns) {
+      return ns == 0 ? std::string("0001-01-01T00:00:00Z") : FormatTime(ns);
+    };
+    nlohmann::json state = {
+        {"messages", f.msgs.load()},           {"bytes", f.bytes.load()},
+        {"first_seq", f.first_seq.load()},     {"first_ts", time(f.first_ts.load())},
+        {"last_seq", f.last_seq.load()},       {"last_ts", time(f.last_ts.load())},
+        {"consumer_count", f.consumers.load()}};
+    if (f.num_subjects.load() != 0) state["num_subjects"] = f.num_subjects.load();
+    if (f.num_deleted.load() != 0) state["num_deleted"] = f.num_deleted.load();
+    items.push_back(
+        {{"config", e.config}, {"created", FormatTime(e.created_ns)}, {"state", state}});
+  }
+  nlohmann::json out = {{"total", streams.size()}, {"offset", offset}, {"limit", limit}};
+  out["streams"] = items.empty() && !list ? nlohmann::json() : std::move(items);
+  Reply(r.reply, std::move(out), type);
+}
+
+}  // namespace tern::core::js

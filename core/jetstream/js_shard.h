@@ -1,0 +1,90 @@
+#pragma once
+// JsShard: JetStream on one shard. It owns the streams whose home is this shard (and so
+// their logs and consumers), receives $JS.API requests through an internal subscription
+// (every shard has one; only the shard that owns what a request touches answers it), and
+// runs once per loop turn: API requests, group commit and PubAcks, consumer deliveries and
+// timers. Ownership: its shard's thread only; the Registry is the one shared part.
+#include <absl/container/flat_hash_map.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/jetstream/api_error.h"
+#include "core/jetstream/registry.h"
+#include "core/subscription.h"
+
+namespace tern::core {
+class Shard;
+}
+
+namespace tern::core::js {
+
+class Stream;
+
+// One API request, copied out of the routing path.
+struct ApiRequest {
+  std::string subject;
+  std::string reply;
+  std::string header;
+  std::string payload;
+};
+
+class JsShard final : public InternalSink {
+ public:
+  JsShard(Shard* shard, Registry* registry);
+  ~JsShard() override;
+
+  // Before the shards start: subscribes the API and opens this shard's streams from the
+  // store. Returns the subjects of its internal subscriptions, which every other shard is
+  // then told about directly.
+  bool Start(std::vector<std::string>* internal_subjects, std::string* error);
+  void Turn(int64_t now_ns);
+  // Work is waiting that must not sleep (unsynced appends, queued requests).
+  bool Busy() const;
+  // The earliest timer (monotonic ns) any stream or consumer waits for; 0 if none.
+  int64_t NextDeadline() const;
+
+  Shard* shard() const { return shard_; }
+  Registry* registry() const { return registry_; }
+  int64_t now_ns() const { return now_ns_; }
+  // Publishes a message from the server (replies, deliveries). Not while routing.
+  bool Send(std::string_view subject, std::string_view reply, std::string_view header,
+            std::string_view payload, std::string_view display = {});
+  // Answers an API request: `body` plus the type, or the error.
+  void Reply(std::string_view reply, nlohmann::json body, const char* type,
+             const ApiError& error = {});
+  void ReplyStatus(std::string_view reply, int status, std::string_view text);
+  void MarkBusy() { busy_ = true; }
+
+ private:
+  using Request = ApiRequest;
+  void OnInternalMessage(const Subscription& sub, std::string_view subject, std::string_view reply,
+                         std::size_t header_len, std::string_view data) override;
+  int OwnerOf(std::string_view api) const;
+  void Handle(const Request& request);
+  void AccountInfo(const Request& r);
+  void StreamCreate(const Request& r, const std::string& name);
+  void StreamUpdate(const Request& r, const std::string& name);
+  void StreamDelete(const Request& r, const std::string& name);
+  void StreamNamesOrList(const Request& r, bool list);
+  bool LoadStreams(std::string* error);
+  Stream* Find(const std::string& name);
+  void Subscribe(const std::string& subject, int tag);
+
+  Shard* shard_;
+  Registry* registry_;
+  int64_t now_ns_ = 0;
+  bool busy_ = false;
+  std::vector<std::unique_ptr<Subscription>> api_subs_;
+  absl::flat_hash_map<std::string, std::unique_ptr<Stream>> streams_;
+  std::vector<Request> requests_;
+  std::vector<Request> handling_;
+  std::string scratch_;
+};
+
+}  // namespace tern::core::js

@@ -1,0 +1,87 @@
+#include "core/jetstream/registry.h"
+
+#include <algorithm>
+
+#include "core/subject.h"
+
+namespace tern::core::js {
+
+int Registry::HomeOf(std::string_view stream_name) const {
+  uint32_t hash = 2166136261u;  // FNV-1a: stable across runs and builds
+  for (unsigned char c : stream_name) hash = (hash ^ c) * 16777619u;
+  return static_cast<int>(hash % static_cast<uint32_t>(shard_count_));
+}
+
+namespace {
+bool Overlaps(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+  for (const std::string& x : a)
+    for (const std::string& y : b)
+      if (SubjectsOverlap(x, y)) return true;
+  return false;
+}
+}  // namespace
+
+ApiError Registry::Add(const StreamEntry& entry) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const StreamEntry& other : streams_) {
+    if (other.name == entry.name) return MakeError(err::kStreamNameExists);
+    if (Overlaps(other.subjects, entry.subjects)) return MakeError(err::kSubjectOverlap);
+  }
+  streams_.push_back(entry);
+  return {};
+}
+
+ApiError Registry::Update(const std::string& name, const std::vector<std::string>& subjects,
+                          const nlohmann::json& config) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  StreamEntry* self = nullptr;
+  for (StreamEntry& other : streams_) {
+    if (other.name == name) {
+      self = &other;
+    } else if (Overlaps(other.subjects, subjects)) {
+      return MakeError(err::kSubjectOverlap);
+    }
+  }
+  if (self == nullptr) return MakeError(err::kStreamNotFound);
+  self->subjects = subjects;
+  self->config = config;
+  return {};
+}
+
+void Registry::Remove(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  streams_.erase(std::remove_if(streams_.begin(), streams_.end(),
+                                [&](const StreamEntry& e) { return e.name == name; }),
+                 streams_.end());
+}
+
+bool Registry::Find(const std::string& name, StreamEntry* out) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const StreamEntry& e : streams_) {
+    if (e.name == name) {
+      *out = e;
+      return true;
+    }
+  }
+  return false;
+}
+
+std::vector<StreamEntry> Registry::List(const std::string& subject) const {
+  std::vector<StreamEntry> out;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const StreamEntry& e : streams_) {
+      if (subject.empty() || Overlaps(e.subjects, {subject})) out.push_back(e);
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const StreamEntry& a, const StreamEntry& b) { return a.name < b.name; });
+  return out;
+}
+
+std::size_t Registry::size() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return streams_.size();
+}
+
+}  // namespace tern::core::js

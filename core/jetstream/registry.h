@@ -1,0 +1,67 @@
+#pragma once
+// JetStream's server-wide state: where the store lives, which stream lives on which shard
+// (its home), each stream's subjects (for overlap checks and STREAM.NAMES lookups), and
+// figures each home shard publishes for listings and monitoring. Shared by every shard:
+// the map is guarded by a mutex and touched only by API requests (the control plane);
+// the per-stream figures are relaxed atomics written once per loop turn by the home shard.
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/jetstream/api_error.h"
+
+namespace tern::core::js {
+
+struct StreamFigures {
+  std::atomic<uint64_t> msgs{0}, bytes{0}, first_seq{0}, last_seq{0}, num_subjects{0},
+      num_deleted{0}, consumers{0};
+  std::atomic<int64_t> first_ts{0}, last_ts{0};
+  std::atomic<bool> memory{false};
+};
+
+struct StreamEntry {
+  std::string name;
+  int home = 0;
+  std::vector<std::string> subjects;
+  nlohmann::json config;  // normalized, as StreamInfo shows it
+  int64_t created_ns = 0;
+  std::shared_ptr<StreamFigures> figures;
+};
+
+class Registry {
+ public:
+  Registry(std::string store_dir, int shard_count)
+      : store_dir_(std::move(store_dir)), shard_count_(shard_count) {}
+
+  const std::string& store_dir() const { return store_dir_; }
+  // The directory of the account's streams.
+  std::string StreamsDir() const { return store_dir_ + "/jetstream/$G/streams"; }
+  // The shard a stream (by name) lives on; stable for a given shard count.
+  int HomeOf(std::string_view stream_name) const;
+
+  // Claims the name and subjects; fails with 10065 if they overlap another stream's.
+  ApiError Add(const StreamEntry& entry);
+  // Replaces subjects/config of an existing stream (after an update); overlap checked.
+  ApiError Update(const std::string& name, const std::vector<std::string>& subjects,
+                  const nlohmann::json& config);
+  void Remove(const std::string& name);
+  bool Find(const std::string& name, StreamEntry* out) const;
+  // Sorted names, optionally only streams with a subject overlapping `subject`.
+  std::vector<StreamEntry> List(const std::string& subject) const;
+  std::size_t size() const;
+
+  std::atomic<uint64_t> api_total{0}, api_errors{0};
+
+ private:
+  std::string store_dir_;
+  int shard_count_;
+  mutable std::mutex mutex_;
+  std::vector<StreamEntry> streams_;
+};
+
+}  // namespace tern::core::js

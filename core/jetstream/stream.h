@@ -1,0 +1,147 @@
+#pragma once
+// Stream: one JetStream stream on its home shard. It owns the stream's StreamLog, its
+// consumers and its internal subscriptions (its subjects, its ack and flow-control
+// subjects). Publishes are checked (dedup, expectations, rollup) and appended while they
+// are routed; their PubAcks wait for the turn's group commit. Ownership: the home shard.
+#include <absl/container/btree_map.h>
+#include <absl/container/flat_hash_map.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/jetstream/api_error.h"
+#include "core/jetstream/registry.h"
+#include "core/jetstream/stream_config.h"
+#include "core/subscription.h"
+#include "storage/stream_log.h"
+
+namespace tern::core::js {
+
+class Consumer;
+class JsShard;
+struct ApiRequest;
+
+class Stream final : public InternalSink {
+ public:
+  enum Tag { kSubjectTag = 1, kAckTag = 2, kFlowControlTag = 3 };
+
+  // Opens (or with `create`, creates) the stream's directory and log.
+  // `figures` is what the registry already lists for it (null: new ones).
+  static std::unique_ptr<Stream> Open(JsShard* js, StreamConfig config, int64_t created_ns,
+                                      bool create, ApiError* error,
+                                      std::shared_ptr<StreamFigures> figures);
+  ~Stream() override;
+
+  const std::string& name() const { return config_.name; }
+  const StreamConfig& config() const { return config_; }
+  int64_t created_ns() const { return created_ns_; }
+  storage::StreamLog& log() { return *log_; }
+  JsShard* js() const { return js_; }
+  const std::shared_ptr<StreamFigures>& figures() const { return figures_; }
+  const std::string& dir() const { return dir_; }
+
+  // Internal subscriptions for the subjects, acks and flow control.
+  void Subscribe(bool announce, std::vector<std::string>* subjects);
+  void Unsubscribe();
+  ApiError Update(const StreamConfig& next);
+  // Removes the stream: consumers told, subscriptions dropped, files deleted.
+  void Destroy();
+  nlohmann::json Info(const nlohmann::json& request) const;
+  nlohmann::json State() const;
+
+  // A stream-specific API request (stream name in the subject); `op` is what follows
+  // "$JS.API.", `rest` the tokens after the stream name.
+  void HandleApi(const ApiRequest& r, std::string_view op, std::string_view rest);
+
+  void Turn(int64_t now_ns);
+  bool Busy() const;
+  int64_t NextDeadline() const;
+  // Loads consumers from the store (at start).
+  void LoadConsumers();
+  // After an ack: interest and work-queue streams drop what every consumer has acked.
+  void MaybeRemoveAcked(uint64_t seq);
+  std::size_t consumer_count() const { return consumers_.size(); }
+  void PublishFigures();
+
+ private:
+  Stream(JsShard* js, StreamConfig config, int64_t created_ns, std::string dir,
+         std::shared_ptr<StreamFigures> figures);
+  void OnInternalMessage(const Subscription& sub, std::string_view subject, std::string_view reply,
+                         std::size_t header_len, std::string_view data) override;
+  void Store(std::string_view subject, std::string_view reply, std::string_view header,
+             std::string_view payload);
+  ApiError CheckExpectations(std::string_view subject, std::string_view header,
+                             std::string_view msg_id) const;
+  void QueueAck(std::string_view reply, uint64_t seq, bool duplicate);
+  void QueueError(std::string_view reply, const ApiError& error);
+  void ReleaseAcks();
+  void RememberMsgId(std::string_view id, uint64_t seq, int64_t time_ns);
+  void ExpireMsgIds(int64_t wall_ns);
+  void RebuildMsgIds();
+  uint64_t LastSeqOfSubject(std::string_view subject) const;
+  bool WriteMeta(ApiError* error);
+  storage::StreamLimits Limits() const;
+
+  // API (stream_api.cc, consumer_api.cc)
+  void ApiInfo(const ApiRequest& r);
+  void ApiPurge(const ApiRequest& r);
+  void ApiMsgGet(const ApiRequest& r);
+  void ApiMsgDelete(const ApiRequest& r);
+  void ApiDirectGet(const ApiRequest& r, std::string_view subject_tail);
+  void ApiConsumerCreate(const ApiRequest& r, std::string_view name, std::string_view filter,
+                         bool legacy_durable);
+  void ApiConsumerInfo(const ApiRequest& r, std::string_view name);
+  void ApiConsumerDelete(const ApiRequest& r, std::string_view name);
+  void ApiConsumerNamesOrList(const ApiRequest& r, bool list);
+  void ApiNext(const ApiRequest& r, std::string_view consumer);
+  bool FindMessage(const nlohmann::json& body, storage::StoredMessage* msg, ApiError* error);
+  void OnAck(std::string_view subject, std::string_view reply, std::string_view payload);
+  void ApplyIncomingAcks();
+  void RemoveConsumer(const std::string& name, bool deleted);
+
+  JsShard* js_;
+  StreamConfig config_;
+  int64_t created_ns_;
+  std::string dir_;
+  std::unique_ptr<storage::Env> memory_env_;
+  std::unique_ptr<storage::StreamLog> log_;
+  std::shared_ptr<StreamFigures> figures_;
+  std::vector<std::unique_ptr<Subscription>> subs_;
+  std::map<std::string, std::unique_ptr<Consumer>, std::less<>> consumers_;  // sorted for listing
+  bool has_new_ = false;  // appended since consumers last looked
+
+  // Msg-Id de-duplication within duplicate_window.
+  absl::flat_hash_map<std::string, uint64_t> msg_ids_;
+  std::deque<std::pair<int64_t, std::string>> msg_id_order_;  // (wall time, id)
+  std::string last_msg_id_;
+
+  // PubAcks waiting for the group commit: reply (and error body) bytes in one arena.
+  struct PendingAck {
+    uint32_t reply_at, reply_len;
+    uint32_t body_at, body_len;  // error body; 0 length for a success ack
+    uint64_t seq;                // releasable once durable
+    bool duplicate;
+  };
+  // Consumer acks received while routing, applied in the turn.
+  struct PendingIncomingAck {
+    std::string consumer;
+    uint64_t seq;
+    std::string reply;
+    std::string payload;
+  };
+  std::vector<PendingIncomingAck> incoming_acks_;
+  std::string ack_arena_;
+  std::vector<PendingAck> acks_;
+  std::string ack_body_;
+  int64_t next_expiry_ns_ = 0;  // wall clock
+  int64_t next_expiry_check_ = 0;
+};
+
+}  // namespace tern::core::js

@@ -1,0 +1,201 @@
+#include "core/jetstream/stream_config.h"
+
+#include <algorithm>
+
+#include "core/jetstream/config_json.h"
+#include "core/subject.h"
+
+namespace tern::core::js {
+namespace {
+
+constexpr int64_t kMinWindowNs = 100'000'000;
+// Fields the parser understands; anything else is kept and echoed.
+constexpr const char* kKnown[] = {"name",
+                                  "description",
+                                  "subjects",
+                                  "retention",
+                                  "max_consumers",
+                                  "max_msgs",
+                                  "max_bytes",
+                                  "max_age",
+                                  "max_msgs_per_subject",
+                                  "max_msg_size",
+                                  "discard",
+                                  "storage",
+                                  "num_replicas",
+                                  "no_ack",
+                                  "duplicate_window",
+                                  "sealed",
+                                  "deny_delete",
+                                  "deny_purge",
+                                  "allow_rollup_hdrs",
+                                  "allow_direct",
+                                  "mirror_direct",
+                                  "discard_new_per_subject",
+                                  "template_owner"};
+
+ApiError Invalid(std::string_view text) { return MakeError(err::kStreamInvalidConfig, text); }
+
+int64_t UnsetIsUnlimited(int64_t value) { return value == 0 ? -1 : value; }
+
+}  // namespace
+
+const char* RetentionName(Retention retention) {
+  switch (retention) {
+    case Retention::kLimits:
+      return "limits";
+    case Retention::kInterest:
+      return "interest";
+    case Retention::kWorkQueue:
+      return "workqueue";
+  }
+  return "limits";
+}
+
+ApiError ParseStreamConfig(const nlohmann::json& body, StreamConfig* out) {
+  if (!body.is_object()) return MakeError(err::kInvalidJson);
+  StreamConfig c;
+  std::string retention = "limits", discard = "old", storage = "file";
+  if (!ReadString(body, "name", &c.name) || !ReadString(body, "description", &c.description) ||
+      !ReadStrings(body, "subjects", &c.subjects) || !ReadString(body, "retention", &retention) ||
+      !ReadInt(body, "max_consumers", &c.max_consumers) ||
+      !ReadInt(body, "max_msgs", &c.max_msgs) || !ReadInt(body, "max_bytes", &c.max_bytes) ||
+      !ReadInt(body, "max_age", &c.max_age_ns) ||
+      !ReadInt(body, "max_msgs_per_subject", &c.max_msgs_per_subject) ||
+      !ReadInt(body, "max_msg_size", &c.max_msg_size) || !ReadString(body, "discard", &discard) ||
+      !ReadString(body, "storage", &storage) || !ReadInt(body, "num_replicas", &c.num_replicas) ||
+      !ReadBool(body, "no_ack", &c.no_ack) ||
+      !ReadInt(body, "duplicate_window", &c.duplicate_window_ns) ||
+      !ReadBool(body, "sealed", &c.sealed) || !ReadBool(body, "deny_delete", &c.deny_delete) ||
+      !ReadBool(body, "deny_purge", &c.deny_purge) ||
+      !ReadBool(body, "allow_rollup_hdrs", &c.allow_rollup) ||
+      !ReadBool(body, "allow_direct", &c.allow_direct) ||
+      !ReadBool(body, "mirror_direct", &c.mirror_direct) ||
+      !ReadBool(body, "discard_new_per_subject", &c.discard_new_per_subject)) {
+    return MakeError(err::kInvalidJson);
+  }
+  if (retention == "limits") {
+    c.retention = Retention::kLimits;
+  } else if (retention == "interest") {
+    c.retention = Retention::kInterest;
+  } else if (retention == "workqueue") {
+    c.retention = Retention::kWorkQueue;
+  } else {
+    return MakeError(err::kInvalidJson);
+  }
+  if (discard != "old" && discard != "new") return MakeError(err::kInvalidJson);
+  c.discard_new = discard == "new";
+  if (storage != "file" && storage != "memory") return MakeError(err::kInvalidJson);
+  c.storage = storage == "file" ? StorageKind::kFile : StorageKind::kMemory;
+  for (const auto& [key, value] : body.items()) {
+    if (std::find_if(std::begin(kKnown), std::end(kKnown),
+                     [&](const char* k) { return key == k; }) == std::end(kKnown) &&
+        !value.is_null()) {
+      c.kept[key] = value;
+    }
+  }
+
+  if (!IsValidName(c.name)) {
+    return Invalid("stream name is required and can not contain '.', '*', '>'");
+  }
+  if (c.description.size() > 4096) return Invalid("stream description is too long");
+  if (c.kept.contains("mirror") || c.kept.contains("sources")) {
+    return Invalid("stream mirrors and sources are not supported by this server");
+  }
+  if (c.num_replicas == 0) c.num_replicas = 1;
+  if (c.num_replicas > 1) return MakeError(err::kReplicasNotSupported);
+  if (c.num_replicas < 0) return Invalid("replicas count cannot be negative");
+  if (c.subjects.empty()) c.subjects.push_back(c.name);
+  for (std::size_t i = 0; i < c.subjects.size(); ++i) {
+    const std::string& s = c.subjects[i];
+    if (!IsValidSubject(s)) return Invalid("invalid subject");
+    if (SubjectsOverlap(s, "$JS.API.>")) {
+      return Invalid("subjects that overlap with jetstream api require further configuration");
+    }
+    for (std::size_t j = 0; j < i; ++j) {
+      if (c.subjects[j] == s) return Invalid("duplicate subjects detected");
+    }
+  }
+  c.max_consumers = UnsetIsUnlimited(c.max_consumers);
+  c.max_msgs = UnsetIsUnlimited(c.max_msgs);
+  c.max_bytes = UnsetIsUnlimited(c.max_bytes);
+  c.max_msgs_per_subject = UnsetIsUnlimited(c.max_msgs_per_subject);
+  c.max_msg_size = UnsetIsUnlimited(c.max_msg_size);
+  if (c.max_age_ns < 0) return Invalid("max age needs to be >= 0");
+  if (c.max_age_ns != 0 && c.max_age_ns < kMinWindowNs) {
+    return Invalid("max age needs to be >= 100ms");
+  }
+  if (c.duplicate_window_ns < 0) return Invalid("duplicates window can not be negative");
+  if (c.duplicate_window_ns == 0) {
+    c.duplicate_window_ns = kDefaultDuplicateWindowNs;
+    if (c.max_age_ns != 0 && c.max_age_ns < c.duplicate_window_ns)
+      c.duplicate_window_ns = c.max_age_ns;
+  }
+  if (c.duplicate_window_ns < kMinWindowNs) {
+    return Invalid("duplicates window needs to be >= 100ms");
+  }
+  if (c.max_age_ns != 0 && c.duplicate_window_ns > c.max_age_ns) {
+    return Invalid("duplicates window can not be larger then max age");
+  }
+  if (c.discard_new_per_subject) {
+    if (!c.discard_new) {
+      return Invalid("discard new per subject requires discard new policy to be set");
+    }
+    if (c.max_msgs_per_subject <= 0) {
+      return Invalid("discard new per subject requires max msgs per subject > 0");
+    }
+  }
+  if (c.allow_rollup && c.deny_purge) return Invalid("roll-ups require the purge permission");
+  *out = std::move(c);
+  return {};
+}
+
+ApiError CheckStreamUpdate(const StreamConfig& current, const StreamConfig& next) {
+  auto fail = [](std::string_view text) { return MakeError(err::kStreamUpdate, text); };
+  if (next.storage != current.storage)
+    return fail("stream configuration update can not change storage type");
+  if (next.retention != current.retention)
+    return fail("stream configuration update can not change retention policy");
+  if (next.max_consumers != current.max_consumers)
+    return fail("stream configuration update can not change max consumers");
+  if (current.sealed && !next.sealed)
+    return fail("stream configuration update can not unseal a sealed stream");
+  if (current.deny_delete && !next.deny_delete)
+    return fail("stream configuration update can not cancel deny message deletes");
+  if (current.deny_purge && !next.deny_purge)
+    return fail("stream configuration update can not cancel deny purge");
+  if (current.kept.value("republish", nlohmann::json()) !=
+      next.kept.value("republish", nlohmann::json())) {
+    return fail("stream configuration update can not change republish");
+  }
+  return {};
+}
+
+nlohmann::json StreamConfig::ToJson() const {
+  nlohmann::json j = kept;
+  j["name"] = name;
+  if (!description.empty()) j["description"] = description;
+  j["subjects"] = subjects;
+  j["retention"] = RetentionName(retention);
+  j["max_consumers"] = max_consumers;
+  j["max_msgs"] = max_msgs;
+  j["max_bytes"] = max_bytes;
+  j["max_age"] = max_age_ns;
+  j["max_msgs_per_subject"] = max_msgs_per_subject;
+  j["max_msg_size"] = max_msg_size;
+  j["discard"] = discard_new ? "new" : "old";
+  j["storage"] = storage == StorageKind::kFile ? "file" : "memory";
+  j["num_replicas"] = num_replicas;
+  if (no_ack) j["no_ack"] = true;
+  j["duplicate_window"] = duplicate_window_ns;
+  j["sealed"] = sealed;
+  j["deny_delete"] = deny_delete;
+  j["deny_purge"] = deny_purge;
+  j["allow_rollup_hdrs"] = allow_rollup;
+  j["allow_direct"] = allow_direct;
+  j["mirror_direct"] = mirror_direct;
+  if (discard_new_per_subject) j["discard_new_per_subject"] = true;
+  return j;
+}
+
+}  // namespace tern::core::js

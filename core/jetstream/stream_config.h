@@ -1,0 +1,56 @@
+#pragma once
+// StreamConfig: a stream's configuration as the $JS.API carries it, with nats-server
+// 2.9's defaults applied, validation, the rules for updates, and the JSON echoed back
+// (fields the server does not act on are kept and returned as sent, so clients that
+// compare configurations see their own). A value type.
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/jetstream/api_error.h"
+
+namespace tern::core::js {
+
+enum class Retention { kLimits, kInterest, kWorkQueue };
+enum class StorageKind { kFile, kMemory };
+
+struct StreamConfig {
+  std::string name;
+  std::string description;
+  std::vector<std::string> subjects;
+  Retention retention = Retention::kLimits;
+  int64_t max_consumers = -1;
+  int64_t max_msgs = -1;
+  int64_t max_bytes = -1;
+  int64_t max_age_ns = 0;
+  int64_t max_msgs_per_subject = -1;
+  int64_t max_msg_size = -1;
+  bool discard_new = false;
+  bool discard_new_per_subject = false;
+  StorageKind storage = StorageKind::kFile;
+  int64_t num_replicas = 1;
+  bool no_ack = false;
+  int64_t duplicate_window_ns = 0;
+  bool sealed = false;
+  bool deny_delete = false;
+  bool deny_purge = false;
+  bool allow_rollup = false;
+  bool allow_direct = false;
+  bool mirror_direct = false;
+  nlohmann::json kept = nlohmann::json::object();  // placement, metadata, republish, ...
+
+  nlohmann::json ToJson() const;
+};
+
+inline constexpr int64_t kDefaultDuplicateWindowNs = int64_t{120} * 1'000'000'000;
+
+// Parses a request body into a normalized config (defaults filled in) and validates it.
+ApiError ParseStreamConfig(const nlohmann::json& body, StreamConfig* out);
+// What may not change between `current` and `next` (an update request).
+ApiError CheckStreamUpdate(const StreamConfig& current, const StreamConfig& next);
+
+const char* RetentionName(Retention retention);
+
+}  // namespace tern::core::js
