@@ -1,0 +1,63 @@
+#include "js_util.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <stdexcept>
+
+namespace tern::e2e {
+
+std::string MakeStoreDir() {
+  std::string templ = "/tmp/tern-js-XXXXXX";
+  if (mkdtemp(templ.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  return templ;
+}
+
+void AddStream(jsCtx* js, const char* name, const std::vector<const char*>& subjects) {
+  jsStreamConfig cfg;
+  jsStreamConfig_Init(&cfg);
+  cfg.Name = name;
+  std::vector<const char*> list = subjects;
+  cfg.Subjects = list.data();
+  cfg.SubjectsLen = static_cast<int>(list.size());
+  jsStreamInfo* si = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  ASSERT_EQ(js_AddStream(&si, js, &cfg, nullptr, &jerr), NATS_OK)
+      << "stream " << name << " err_code " << jerr << ": " << nats_GetLastError(nullptr);
+  jsStreamInfo_Destroy(si);
+}
+
+uint64_t PublishOk(jsCtx* js, const std::string& subject, const std::string& payload) {
+  jsPubAck* ack = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  natsStatus s = js_Publish(&ack, js, subject.c_str(), payload.data(),
+                            static_cast<int>(payload.size()), nullptr, &jerr);
+  EXPECT_EQ(s, NATS_OK) << "publish to " << subject << " err_code " << jerr << ": "
+                        << nats_GetLastError(nullptr);
+  if (s != NATS_OK) return 0;
+  const uint64_t seq = ack->Sequence;
+  jsPubAck_Destroy(ack);
+  return seq;
+}
+
+jsStreamInfo* StreamInfo(jsCtx* js, const char* stream) {
+  jsStreamInfo* si = nullptr;
+  EXPECT_EQ(js_GetStreamInfo(&si, js, stream, nullptr, nullptr), NATS_OK);
+  return si;
+}
+
+uint64_t Deliveries(natsMsg* msg) {
+  jsMsgMetaData* meta = nullptr;
+  if (natsMsg_GetMetaData(&meta, msg) != NATS_OK) return 0;
+  const uint64_t n = meta->NumDelivered;
+  jsMsgMetaData_Destroy(meta);
+  return n;
+}
+
+void jsSubOptionsInit(jsSubOptions* so, const char* stream, const char* consumer) {
+  jsSubOptions_Init(so);
+  so->Stream = stream;
+  so->Consumer = consumer;
+}
+
+}  // namespace tern::e2e

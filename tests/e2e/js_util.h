@@ -1,0 +1,25 @@
+#pragma once
+// Shorthands for the JetStream end-to-end tests: calls through libnats that must succeed
+// (they fail the test otherwise) and a store directory that outlives one server process.
+#include <nats/nats.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tern::e2e {
+
+// A fresh directory for a server's -sd (removed by the OS's tmp cleaning, not by us:
+// restart tests reuse it across server processes).
+std::string MakeStoreDir();
+// Creates a file stream with these subjects.
+void AddStream(jsCtx* js, const char* name, const std::vector<const char*>& subjects);
+// Publishes and returns the acknowledged sequence (0 after a test failure).
+uint64_t PublishOk(jsCtx* js, const std::string& subject, const std::string& payload);
+jsStreamInfo* StreamInfo(jsCtx* js, const char* stream);
+// The delivery count in a JetStream message's ack subject.
+uint64_t Deliveries(natsMsg* msg);
+// Subscription options that bind to an existing stream and consumer.
+void jsSubOptionsInit(jsSubOptions* so, const char* stream, const char* consumer);
+
+}  // namespace tern::e2e
