@@ -16,24 +16,7 @@
 namespace tern::e2e {
 namespace {
 
-class JetStream : public ::testing::Test {
- protected:
-  void SetUp() override {
-    store_ = MakeStoreDir();
-    server_ = ServerProcess::Start({"-js", "-sd", store_});
-    conn_ = Connect(*server_);
-    ASSERT_EQ(natsConnection_JetStream(&js_, conn_->nc, nullptr), NATS_OK);
-  }
-  void TearDown() override {
-    if (js_ != nullptr) jsCtx_Destroy(js_);
-  }
-  static void TearDownTestSuite() { nats_Close(); }
-
-  std::string store_;
-  std::unique_ptr<ServerProcess> server_;
-  std::unique_ptr<NatsConn> conn_;
-  jsCtx* js_ = nullptr;
-};
+class JetStream : public JsFixture {};
 
 TEST_F(JetStream, CreateIsIdempotentAndConflictsAreReported) {
   AddStream(js_, "ORDERS", {"orders.>"});

@@ -7,6 +7,28 @@
 
 namespace tern::e2e {
 
+void JsFixture::SetUp() {
+  store_ = MakeStoreDir();
+  server_ = ServerProcess::Start({"-js", "-sd", store_});
+  conn_ = Connect(*server_);
+  ASSERT_EQ(natsConnection_JetStream(&js_, conn_->nc, nullptr), NATS_OK);
+}
+
+void JsFixture::TearDown() {
+  if (js_ != nullptr) jsCtx_Destroy(js_);
+  js_ = nullptr;
+}
+
+void JsFixture::Restart(int sig) {
+  if (js_ != nullptr) jsCtx_Destroy(js_);
+  js_ = nullptr;
+  conn_.reset();
+  server_->Stop(sig);
+  server_ = ServerProcess::Start({"-js", "-sd", store_});
+  conn_ = Connect(*server_);
+  ASSERT_EQ(natsConnection_JetStream(&js_, conn_->nc, nullptr), NATS_OK);
+}
+
 std::string MakeStoreDir() {
   std::string templ = "/tmp/tern-js-XXXXXX";
   if (mkdtemp(templ.data()) == nullptr) throw std::runtime_error("mkdtemp failed");

@@ -1,13 +1,31 @@
 #pragma once
 // Shorthands for the JetStream end-to-end tests: calls through libnats that must succeed
 // (they fail the test otherwise) and a store directory that outlives one server process.
+#include <gtest/gtest.h>
 #include <nats/nats.h>
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "harness.h"
+
 namespace tern::e2e {
+
+// A JetStream-enabled server with its own store, one connection and its JetStream context.
+class JsFixture : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+  static void TearDownTestSuite() { nats_Close(); }
+  // Stops the server (signal) and starts a new one on the same store.
+  void Restart(int sig);
+
+  std::string store_;
+  std::unique_ptr<ServerProcess> server_;
+  std::unique_ptr<NatsConn> conn_;
+  jsCtx* js_ = nullptr;
+};
 
 // A fresh directory for a server's -sd (removed by the OS's tmp cleaning, not by us:
 // restart tests reuse it across server processes).
