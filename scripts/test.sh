@@ -14,6 +14,15 @@ run_ctest() {  # dir, ctest args...
   (cd "$dir" && ctest --output-on-failure "$@")
 }
 
+echo "== nats.js test dependencies"
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nodejs npm >/dev/null
+fi
+(cd "$root/tests/js" && npm ci --no-audit --no-fund --loglevel=error)
+
 echo "== Release build"
 release=$("$root/scripts/build.sh" release)
 run_ctest "$release"

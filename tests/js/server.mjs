@@ -1,0 +1,40 @@
+// Starts a real tern-server for the nats.js tests: random port (read from its ports
+// file), JetStream on a fresh store, plus TERN_TEST_ARGS (e.g. "--shards 4").
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const binary =
+  process.env.TERN_SERVER_PATH ?? resolve(here, "../../build/release/tools/tern-server");
+
+export async function startServer() {
+  const dir = mkdtempSync(join(tmpdir(), "tern-js-"));
+  const extra = (process.env.TERN_TEST_ARGS ?? "").split(/\s+/).filter(Boolean);
+  const args = ["-p", "-1", "--ports_file_dir", dir, "-l", join(dir, "server.log"),
+                "-js", "-sd", join(dir, "store"), ...extra];
+  const child = spawn(binary, args, { stdio: "inherit" });
+  const portsFile = join(dir, `tern-server_${child.pid}.ports`);
+  const deadline = Date.now() + 10000;
+  while (Date.now() < deadline) {
+    try {
+      const url = JSON.parse(readFileSync(portsFile, "utf8")).nats[0];
+      const port = Number(url.slice(url.lastIndexOf(":") + 1));
+      return {
+        port,
+        servers: `127.0.0.1:${port}`,
+        async stop() {
+          child.kill("SIGTERM");
+          await new Promise((done) => child.once("exit", done));
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    } catch {
+      await new Promise((done) => setTimeout(done, 20));
+    }
+  }
+  child.kill("SIGKILL");
+  throw new Error(`tern-server did not start: ${binary}`);
+}
