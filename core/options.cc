@@ -193,6 +193,14 @@ class ConfApplier {
             if (!String(sub, k, &o_->store_dir)) return false;
           } else if (k == "enabled" || k == "enable") {
             if (!Bool(sub, k, &o_->jetstream)) return false;
+          } else if (k == "streams") {
+            if (sub.type != ConfValue::Type::kArray) return Fail(sub, "'streams' expects an array");
+            for (const ConfValue& stream : sub.array) {
+              if (stream.type != ConfValue::Type::kMap) {
+                return Fail(stream, "each stream expects a block");
+              }
+              o_->declared_streams.push_back(stream);
+            }
           } else {
             o_->warnings.push_back(sub.Where() + ": jetstream option '" + k +
                                    "' is not implemented yet and is ignored");

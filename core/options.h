@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/conf.h"
 #include "io/reactor.h"
 
 namespace tern::core {
@@ -37,6 +38,9 @@ struct ServerOptions {
   int64_t lame_duck_grace_period_ns = int64_t{10} * 1'000'000'000;
   int shards = 0;  // 0 = one per core
   io::Backend io = io::Backend::kUring;
+  // jetstream { streams: [...] }: streams (with their consumers) to create or update at
+  // start, as written in the config file (converted by core/jetstream/declared.h).
+  std::vector<ConfValue> declared_streams;
   std::vector<std::string> warnings;  // reported once logging is up
 };
 

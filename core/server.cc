@@ -8,6 +8,7 @@
 #include <fstream>
 #include <random>
 
+#include "core/jetstream/declared.h"
 #include "core/jetstream/js_shard.h"
 #include "core/log.h"
 #include "io/socket.h"
@@ -126,6 +127,12 @@ bool Server::StartJetStream(std::string* error) {
   for (std::size_t i = 0; i < shards_.size(); ++i) {
     shards_[i]->EnableJetStream(registry_.get());
     if (!shards_[i]->jetstream()->Start(&internal[i], error)) return false;
+  }
+  for (const ConfValue& block : options_.declared_streams) {
+    js::DeclaredStream declared;
+    if (!js::ConvertDeclaredStream(block, &declared, error)) return false;
+    const int home = registry_->HomeOf(declared.config["name"].get<std::string>());
+    if (!shards_[home]->jetstream()->ApplyDeclared(declared, &internal[home], error)) return false;
   }
   for (std::size_t i = 0; i < shards_.size(); ++i) {
     for (std::size_t j = 0; j < shards_.size(); ++j) {

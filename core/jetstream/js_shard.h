@@ -25,6 +25,7 @@ class Shard;
 namespace tern::core::js {
 
 class Stream;
+struct DeclaredStream;
 
 // One API request, copied out of the routing path.
 struct ApiRequest {
@@ -43,6 +44,11 @@ class JsShard final : public InternalSink {
   // store. Returns the subjects of its internal subscriptions, which every other shard is
   // then told about directly.
   bool Start(std::vector<std::string>* internal_subjects, std::string* error);
+  // Before the shards start: creates or updates a stream declared in the config file
+  // (declared.h). False (with *error) stops the server; a change the stream does not
+  // allow is logged and the stored configuration is kept.
+  bool ApplyDeclared(const DeclaredStream& declared, std::vector<std::string>* internal_subjects,
+                     std::string* error);
   void Turn(int64_t now_ns);
   // Work is waiting that must not sleep (unsynced appends, queued requests).
   bool Busy() const;

@@ -65,6 +65,9 @@ class Stream final : public InternalSink {
   int64_t NextDeadline() const;
   // Loads consumers from the store (at start).
   void LoadConsumers();
+  // A durable consumer declared in the config file: created, updated, or (if the change
+  // is not allowed) reported. False with *error if the declaration itself is invalid.
+  bool DeclareConsumer(const std::string& where, const nlohmann::json& config, std::string* error);
   // After an ack: interest and work-queue streams drop what every consumer has acked.
   void MaybeRemoveAcked(uint64_t seq);
   std::size_t consumer_count() const { return consumers_.size(); }
