@@ -13,6 +13,7 @@
 
 #include "tools/bench/connection.h"
 #include "tools/bench/histogram.h"
+#include "tools/bench/jetstream.h"
 
 namespace tern::bench {
 namespace {
@@ -30,6 +31,9 @@ struct Options {
   int timeout_s = 30;
   int duration_s = 0;   // > 0: publish for this long instead of --count messages
   uint64_t warmup = 0;  // messages per publisher (requests per requester) before timing
+  int window = 256;     // js-pub: unacknowledged publishes per publisher (1 = sync)
+  int batch = 256;      // js-fetch: messages per pull request
+  std::string storage = "file";
   bool json = false;
 };
 
@@ -43,25 +47,30 @@ void Usage() {
   std::fputs(
       "Usage: tern-bench MODE [options]\n"
       "Modes: pub (ingest), pubsub (P publishers -> S subscribers), queue (P -> S queue\n"
-      "       members), req (C requesters -> R responders, latency)\n"
+      "       members), req (C requesters -> R responders, latency),\n"
+      "       js-pub (JetStream publish with PubAcks), js-fetch (pull consume with acks)\n"
       "Options: --server URL (nats://127.0.0.1:4222)  --pubs P (1)  --subs S (1)\n"
       "         --size BYTES (128)  --count N (100000 messages or requests)\n"
       "         --subjects K (1; publishers cycle over K subjects)  --requesters C (1)\n"
       "         --responders R (1)  --timeout SECONDS (30)  --json\n"
       "         --duration SECONDS (publish for this long instead of --count)\n"
       "         --warmup N (messages per publisher, or requests per requester, sent and\n"
-      "                     received before timing starts)\n",
+      "                     received before timing starts)\n"
+      "         --window W (js-pub: PubAcks awaited per publisher; 1 = synchronous, 256)\n"
+      "         --batch B (js-fetch: messages per pull request, 256)\n"
+      "         --storage file|memory (JetStream modes: the stream's storage, file)\n",
       stderr);
 }
 
 bool ParseOptions(int argc, char** argv, Options* o) {
   if (argc < 2) return false;
   o->mode = argv[1];
-  if (o->mode != "pub" && o->mode != "pubsub" && o->mode != "queue" && o->mode != "req") {
+  if (o->mode != "pub" && o->mode != "pubsub" && o->mode != "queue" && o->mode != "req" &&
+      o->mode != "js-pub" && o->mode != "js-fetch") {
     std::fprintf(stderr, "tern-bench: unknown mode '%s'\n", argv[1]);
     return false;
   }
-  if (o->mode == "pub") o->subs = 0;
+  if (o->mode == "pub" || o->mode == "js-pub") o->subs = 0;
   for (int i = 2; i < argc; ++i) {
     const std::string flag = argv[i];
     if (flag == "--json") {
@@ -76,6 +85,14 @@ bool ParseOptions(int argc, char** argv, Options* o) {
     char* end = nullptr;
     const long long number = std::strtoll(value.c_str(), &end, 10);
     const bool numeric = *end == '\0' && number >= 0;
+    if (flag == "--storage") {
+      if (value != "file" && value != "memory") {
+        std::fprintf(stderr, "tern-bench: --storage is file or memory, got '%s'\n", value.c_str());
+        return false;
+      }
+      o->storage = value;
+      continue;
+    }
     if (flag == "--server") {
       if (!ParseUrl(value, &o->server)) {
         std::fprintf(stderr, "tern-bench: bad server URL '%s'\n", value.c_str());
@@ -108,12 +125,20 @@ bool ParseOptions(int argc, char** argv, Options* o) {
       o->duration_s = static_cast<int>(number);
     else if (flag == "--warmup")
       o->warmup = static_cast<uint64_t>(number);
+    else if (flag == "--window")
+      o->window = std::max(1, static_cast<int>(number));
+    else if (flag == "--batch")
+      o->batch = std::max(1, static_cast<int>(number));
     else {
       std::fprintf(stderr, "tern-bench: unknown option '%s'\n", flag.c_str());
       return false;
     }
   }
-  if (o->pubs < 1 || (o->mode != "pub" && o->mode != "req" && o->subs < 1)) {
+  if (o->mode.rfind("js-", 0) == 0 && o->duration_s > 0) {
+    std::fprintf(stderr, "tern-bench: the JetStream modes take --count, not --duration\n");
+    return false;
+  }
+  if (o->pubs < 1 || (o->mode != "pub" && o->mode != "js-pub" && o->mode != "req" && o->subs < 1)) {
     std::fprintf(stderr, "tern-bench: need at least one publisher and one subscriber\n");
     return false;
   }
@@ -386,9 +411,38 @@ Result RunRequestReply(const Options& o) {
   return r;
 }
 
+Result RunJetStream(const Options& o) {
+  JsParams p;
+  p.server = o.server;
+  p.pubs = o.pubs;
+  p.consumers = o.subs;
+  p.size = o.size;
+  p.count = o.count;
+  p.window = o.window;
+  p.batch = o.batch;
+  p.timeout_s = o.timeout_s;
+  p.storage = o.storage;
+  JsRun run = o.mode == "js-pub" ? RunJsPublish(p) : RunJsFetch(p);
+  Result r;
+  r.planned = r.expected = o.count;
+  r.published = run.published;
+  r.error = run.error;
+  if (o.mode == "js-pub") {
+    r.delivered = run.acked;
+    r.pub_seconds = run.seconds;
+    r.latency.Merge(run.latency);
+  } else {
+    r.delivered = run.consumed;
+    r.sub_seconds = run.seconds;
+  }
+  return r;
+}
+
 void Report(const Options& o, const Result& r) {
   const double mb = static_cast<double>(o.size) / (1024.0 * 1024.0);
-  const double pub_rate = r.pub_seconds > 0 ? static_cast<double>(r.published) / r.pub_seconds : 0;
+  // js-pub counts what was acknowledged, not what was written.
+  const uint64_t pub_count = o.mode == "js-pub" ? r.delivered : r.published;
+  const double pub_rate = r.pub_seconds > 0 ? static_cast<double>(pub_count) / r.pub_seconds : 0;
   const double sub_rate = r.sub_seconds > 0 ? static_cast<double>(r.delivered) / r.sub_seconds : 0;
   const bool ok = r.error.empty() && r.published == r.planned && r.delivered >= r.expected;
   double lo = 0, hi = 0, sum = 0;
@@ -428,7 +482,22 @@ void Report(const Options& o, const Result& r) {
   }
   if (o.warmup > 0) std::printf("  warm-up=%llu", static_cast<unsigned long long>(o.warmup));
   std::printf("\n");
-  if (o.mode == "req") {
+  if (o.mode == "js-pub") {
+    std::printf(
+        "  published: %12.0f msgs/s  %8.1f MB/s  acknowledged (%d publishers, window %d, %s)\n",
+        pub_rate, pub_rate * mb, o.pubs, o.window, o.storage.c_str());
+    if (o.window == 1) {
+      std::printf(
+          "  latency:   p50 %.1f us  p90 %.1f us  p99 %.1f us  p99.9 %.1f us  max %.1f us\n",
+          r.latency.Percentile(0.5) / 1e3, r.latency.Percentile(0.9) / 1e3,
+          r.latency.Percentile(0.99) / 1e3, r.latency.Percentile(0.999) / 1e3,
+          r.latency.max() / 1e3);
+    }
+  } else if (o.mode == "js-fetch") {
+    std::printf(
+        "  consumed:  %12.0f msgs/s  %8.1f MB/s  fetched and acked (%d consumers, batch %d)\n",
+        sub_rate, sub_rate * mb, o.subs, o.batch);
+  } else if (o.mode == "req") {
     std::printf("  requests:  %12.0f req/s  (%d requesters, %d responders)\n", pub_rate,
                 o.requesters, o.responders);
     std::printf("  latency:   p50 %.1f us  p90 %.1f us  p99 %.1f us  p99.9 %.1f us  max %.1f us\n",
@@ -468,7 +537,9 @@ int main(int argc, char** argv) {
     Usage();
     return 2;
   }
-  const Result r = o.mode == "req" ? RunRequestReply(o) : RunPubSub(o);
+  const Result r = o.mode == "req"               ? RunRequestReply(o)
+                   : o.mode.rfind("js-", 0) == 0 ? RunJetStream(o)
+                                                 : RunPubSub(o);
   Report(o, r);
   const bool ok = r.error.empty() && r.delivered >= r.expected && r.published == r.planned;
   return ok ? 0 : 1;

@@ -112,16 +112,29 @@ bool BenchConnection::ReadSome(int timeout_ms) {
   // Whole payloads are skipped without copying them into in_.
   if (skip_ > 0) {
     const std::size_t take = std::min<std::size_t>(skip_, static_cast<std::size_t>(n));
+    TakePayload(buffer, take);
     skip_ -= take;
     offset = take;
-    if (skip_ == 0) {
-      ++messages_;
-      if (on_message_ != nullptr) on_message_(this, pending_reply_, on_message_arg_);
-    }
+    if (skip_ == 0) CompleteMessage();
   }
   in_.append(buffer + offset, static_cast<std::size_t>(n) - offset);
   Scan();
   return true;
+}
+
+void BenchConnection::TakePayload(const char* data, std::size_t len) {
+  if (capture_) payload_.append(data, len);
+}
+
+void BenchConnection::CompleteMessage() {
+  ++messages_;
+  if (capture_) {
+    payload_.resize(payload_.size() >= 2 ? payload_.size() - 2 : 0);  // the frame's CRLF
+    last_payload_.swap(payload_);
+    payload_.clear();
+    if (last_payload_.find("\"error\"") != std::string::npos) ++error_replies_;
+  }
+  if (on_message_ != nullptr) on_message_(this, pending_reply_, on_message_arg_);
 }
 
 // Walks complete frames in in_: counts MSG/HMSG, PONGs; answers PINGs.
@@ -130,11 +143,11 @@ void BenchConnection::Scan() {
   while (pos < in_.size()) {
     if (skip_ > 0) {
       const std::size_t take = std::min(skip_, in_.size() - pos);
+      TakePayload(in_.data() + pos, take);
       skip_ -= take;
       pos += take;
       if (skip_ > 0) break;
-      ++messages_;
-      if (on_message_ != nullptr) on_message_(this, pending_reply_, on_message_arg_);
+      CompleteMessage();
       continue;
     }
     const std::size_t eol = in_.find("\r\n", pos);

@@ -35,11 +35,18 @@ class BenchConnection {
     on_message_ = fn;
     on_message_arg_ = arg;
   }
+  // Keep payloads (JetStream modes): the last one is readable, and replies that carry a
+  // JSON "error" are counted.
+  void set_capture(bool capture) { capture_ = capture; }
+  const std::string& last_payload() const { return last_payload_; }
+  uint64_t error_replies() const { return error_replies_; }
   const std::string& error() const { return error_; }
   bool closed() const { return closed_; }
 
  private:
   void Scan();
+  void TakePayload(const char* data, std::size_t len);
+  void CompleteMessage();
   int fd_ = -1;
   std::string in_;
   std::size_t skip_ = 0;  // payload bytes (+CRLF) still to pass over
@@ -51,6 +58,10 @@ class BenchConnection {
   std::string pending_reply_;
   void (*on_message_)(BenchConnection*, std::string_view, void*) = nullptr;
   void* on_message_arg_ = nullptr;
+  bool capture_ = false;
+  std::string payload_;
+  std::string last_payload_;
+  uint64_t error_replies_ = 0;
   std::string error_;
 };
 

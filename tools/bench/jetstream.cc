@@ -1,0 +1,256 @@
+#include "tools/bench/jetstream.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <thread>
+#include <vector>
+
+namespace tern::bench {
+namespace {
+
+constexpr const char* kStream = "BENCH";
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// A connection for API requests: replies arrive on its own inbox.
+class ApiClient {
+ public:
+  bool Open(const ServerAddress& server, std::string* error) {
+    conn_.set_capture(true);
+    return conn_.Open(server, error) && conn_.WriteAll("SUB _INBOX.bench.api 1\r\n") &&
+           conn_.Flush(5000);
+  }
+  // Sends a request and returns the reply's payload; false on a timeout.
+  bool Request(const std::string& subject, const std::string& body, std::string* reply) {
+    const uint64_t before = conn_.messages();
+    if (!conn_.WriteAll("PUB " + subject + " _INBOX.bench.api " + std::to_string(body.size()) +
+                        "\r\n" + body + "\r\n")) {
+      return false;
+    }
+    while (conn_.messages() == before) {
+      if (!conn_.ReadSome(5000)) return false;
+    }
+    *reply = conn_.last_payload();
+    return true;
+  }
+  // A request whose JSON reply must not carry an error.
+  bool Must(const std::string& subject, const std::string& body, std::string* error) {
+    std::string reply;
+    if (!Request(subject, body, &reply)) {
+      *error = subject + ": no reply (is JetStream enabled?)";
+      return false;
+    }
+    if (reply.find("\"error\"") != std::string::npos) {
+      *error = subject + ": " + reply;
+      return false;
+    }
+    return true;
+  }
+  // A number field of the last reply ("messages" in a stream info), or 0.
+  uint64_t Field(const std::string& name) const {
+    const std::string& text = conn_.last_payload();
+    const std::size_t at = text.find("\"" + name + "\":");
+    return at == std::string::npos
+               ? 0
+               : std::strtoull(text.c_str() + at + name.size() + 3, nullptr, 10);
+  }
+
+ private:
+  BenchConnection conn_;
+};
+
+bool CreateStream(ApiClient* api, const JsParams& p, std::string* error) {
+  std::string ignored;
+  api->Request(std::string("$JS.API.STREAM.DELETE.") + kStream, "", &ignored);
+  return api->Must(std::string("$JS.API.STREAM.CREATE.") + kStream,
+                   std::string("{\"name\":\"") + kStream +
+                       "\",\"subjects\":[\"bench.js.>\"],\"storage\":\"" + p.storage + "\"}",
+                   error);
+}
+
+// One publisher: `share` publishes with at most `window` awaiting their PubAck.
+bool PublishShare(const JsParams& p, int index, uint64_t share, JsRun* run,
+                  std::atomic<uint64_t>* acked, std::string* error) {
+  BenchConnection conn;
+  conn.set_capture(true);
+  const std::string inbox = "_INBOX.jsb" + std::to_string(index);
+  if (!conn.Open(p.server, error) || !conn.WriteAll("SUB " + inbox + " 1\r\n") ||
+      !conn.Flush(5000)) {
+    if (error->empty()) *error = conn.error();
+    return false;
+  }
+  const std::string frame = "PUB bench.js." + std::to_string(index) + " " + inbox + " " +
+                            std::to_string(p.size) + "\r\n" + std::string(p.size, 'j') + "\r\n";
+  const uint64_t window = static_cast<uint64_t>(std::max(1, p.window));
+  std::string burst;
+  for (uint64_t i = 0; i < std::min<uint64_t>(window, 1024); ++i) burst += frame;
+  const uint64_t burst_frames = burst.size() / frame.size();
+  uint64_t sent = 0;
+  const int64_t deadline = NowNs() + int64_t{p.timeout_s} * 1'000'000'000;
+  while (conn.messages() < share) {
+    const uint64_t outstanding = sent - conn.messages();
+    const uint64_t room = std::min({window - outstanding, share - sent, burst_frames});
+    // Refill when half the window is free (or at once when synchronous).
+    if (room > 0 && (window == 1 || outstanding <= window / 2 || sent == 0)) {
+      const int64_t t0 = NowNs();
+      if (!conn.WriteAll(std::string_view(burst).substr(0, room * frame.size()))) {
+        *error = conn.error();
+        return false;
+      }
+      sent += room;
+      if (window == 1) {
+        while (conn.messages() < sent) {
+          if (!conn.ReadSome(p.timeout_s * 1000)) break;
+        }
+        run->latency.Record(static_cast<uint64_t>(NowNs() - t0));
+      }
+      continue;
+    }
+    if (!conn.ReadSome(1000) && (conn.closed() || NowNs() > deadline)) break;
+  }
+  acked->fetch_add(conn.messages() - conn.error_replies());
+  if (conn.messages() < share) {
+    *error = "publisher " + std::to_string(index) + ": " + std::to_string(conn.messages()) +
+             " of " + std::to_string(share) + " PubAcks (" + conn.error() + ")";
+    return false;
+  }
+  if (conn.error_replies() > 0) {
+    *error = std::to_string(conn.error_replies()) + " publishes refused: " + conn.last_payload();
+    return false;
+  }
+  return true;
+}
+
+bool PublishAll(const JsParams& p, JsRun* run) {
+  std::vector<std::thread> threads;
+  std::vector<std::string> errors(p.pubs);
+  std::vector<JsRun> partial(p.pubs);
+  std::atomic<uint64_t> acked{0};
+  const uint64_t share = p.count / static_cast<uint64_t>(p.pubs);
+  for (int i = 0; i < p.pubs; ++i) {
+    const uint64_t mine = share + (i == 0 ? p.count % static_cast<uint64_t>(p.pubs) : 0);
+    threads.emplace_back(
+        [&, i, mine] { PublishShare(p, i, mine, &partial[i], &acked, &errors[i]); });
+  }
+  for (auto& t : threads) t.join();
+  run->published = p.count;
+  run->acked = acked.load();
+  for (int i = 0; i < p.pubs; ++i) {
+    run->latency.Merge(partial[i].latency);
+    if (!errors[i].empty() && run->error.empty()) run->error = errors[i];
+  }
+  return run->error.empty();
+}
+
+// One pull consumer: requests batches, acks every message, until the group has `total`.
+struct Puller {
+  BenchConnection conn;
+  std::string acks;  // +ACK frames waiting to be written
+  uint64_t got = 0;  // messages with an ack subject
+  uint64_t statuses = 0;
+  static void OnMessage(BenchConnection*, std::string_view reply, void* arg) {
+    auto* self = static_cast<Puller*>(arg);
+    if (reply.empty()) {  // a status (408 at expiry, 404 ...): the request is over
+      ++self->statuses;
+      return;
+    }
+    ++self->got;
+    self->acks.append("PUB ").append(reply).append(" 4\r\n+ACK\r\n");
+  }
+};
+
+}  // namespace
+
+JsRun RunJsPublish(const JsParams& p) {
+  JsRun run;
+  ApiClient api;
+  if (!api.Open(p.server, &run.error) || !CreateStream(&api, p, &run.error)) return run;
+  const int64_t start = NowNs();
+  PublishAll(p, &run);
+  run.seconds = static_cast<double>(NowNs() - start) / 1e9;
+  std::string info;
+  if (api.Request(std::string("$JS.API.STREAM.INFO.") + kStream, "", &info)) {
+    run.stored = api.Field("messages");
+  }
+  if (run.error.empty() && run.stored != p.count) {
+    run.error = "the stream holds " + std::to_string(run.stored) + " of " +
+                std::to_string(p.count) + " acknowledged messages";
+  }
+  return run;
+}
+
+JsRun RunJsFetch(const JsParams& p) {
+  JsRun run;
+  ApiClient api;
+  if (!api.Open(p.server, &run.error) || !CreateStream(&api, p, &run.error)) return run;
+  JsParams fill = p;
+  fill.pubs = 1;
+  fill.window = 1024;
+  if (!PublishAll(fill, &run)) return run;
+  if (!api.Must(std::string("$JS.API.CONSUMER.CREATE.") + kStream + ".bench",
+                std::string("{\"stream_name\":\"") + kStream +
+                    "\",\"config\":{\"durable_name\":\"bench\",\"ack_policy\":\"explicit\","
+                    "\"max_ack_pending\":-1}}",
+                &run.error)) {
+    return run;
+  }
+  std::atomic<uint64_t> consumed{0};
+  std::vector<std::thread> threads;
+  std::vector<std::string> errors(p.consumers);
+  const int64_t start = NowNs();
+  const int64_t deadline = start + int64_t{p.timeout_s} * 1'000'000'000;
+  for (int i = 0; i < p.consumers; ++i) {
+    threads.emplace_back([&, i] {
+      Puller puller;
+      puller.conn.set_on_message(&Puller::OnMessage, &puller);
+      const std::string inbox = "_INBOX.jsf" + std::to_string(i);
+      if (!puller.conn.Open(p.server, &errors[i]) ||
+          !puller.conn.WriteAll("SUB " + inbox + " 1\r\n") || !puller.conn.Flush(5000)) {
+        return;
+      }
+      const std::string body = "{\"batch\":" + std::to_string(p.batch) + ",\"expires\":500000000}";
+      const std::string request = std::string("PUB $JS.API.CONSUMER.MSG.NEXT.") + kStream +
+                                  ".bench " + inbox + " " + std::to_string(body.size()) + "\r\n" +
+                                  body + "\r\n";
+      // Two requests in flight, so the server never waits for the next one.
+      const uint64_t batch = static_cast<uint64_t>(p.batch);
+      uint64_t counted = 0, requested = 0, statuses = 0;
+      while (consumed.load() < p.count && NowNs() < deadline) {
+        if (puller.statuses != statuses) {  // a request ended early: what it lacked is void
+          statuses = puller.statuses;
+          requested = puller.got;
+        }
+        while (requested - puller.got < 2 * batch) {
+          if (!puller.conn.WriteAll(request)) return;
+          requested += batch;
+        }
+        if (!puller.conn.ReadSome(1000) && puller.conn.closed()) return;
+        if (!puller.acks.empty()) {
+          puller.conn.WriteAll(puller.acks);
+          puller.acks.clear();
+        }
+        consumed += puller.got - counted;
+        counted = puller.got;
+      }
+      puller.conn.Flush(5000);  // the last acks reach the server
+    });
+  }
+  for (auto& t : threads) t.join();
+  run.seconds = static_cast<double>(NowNs() - start) / 1e9;
+  run.consumed = consumed.load();
+  for (const std::string& e : errors) {
+    if (!e.empty() && run.error.empty()) run.error = e;
+  }
+  if (run.error.empty() && run.consumed < p.count) {
+    run.error = "consumed " + std::to_string(run.consumed) + " of " + std::to_string(p.count);
+  }
+  return run;
+}
+
+}  // namespace tern::bench
