@@ -14,12 +14,18 @@ run_ctest() {  # dir, ctest args...
   (cd "$dir" && ctest --output-on-failure "$@")
 }
 
-echo "== nats.js test dependencies"
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+echo "== Client test dependencies (nats.go from Debian, nats.js from npm)"
+client_packages=(golang-go golang-github-nats-io-go-nats-dev)
+command -v node >/dev/null && command -v npm >/dev/null || client_packages+=(nodejs npm)
+missing=()
+for p in "${client_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nodejs npm >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 (cd "$root/tests/js" && npm ci --no-audit --no-fund --loglevel=error)
 
