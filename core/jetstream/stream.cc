@@ -14,6 +14,7 @@ namespace {
 
 constexpr std::size_t kMaxHeaderBytes = 64 * 1024;
 constexpr int64_t kExpiryCheckNs = 100'000'000;
+constexpr int64_t kFiguresIntervalNs = 20'000'000;
 
 bool ParseUint(std::string_view text, uint64_t* value) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *value);
@@ -410,13 +411,14 @@ void Stream::Turn(int64_t now_ns) {
     if (config_.max_age_ns != 0 && now_ns >= next_expiry_check_) {
       const uint64_t before = log_->State().msgs;
       log_->ExpireOld();
-      if (log_->State().msgs != before) has_new_ = true;
+      if (log_->State().msgs != before) has_new_ = true;  // consumers and figures
       next_expiry_check_ = now_ns + kExpiryCheckNs;
     }
   }
   if (has_new_) {
     for (auto& [name, consumer] : consumers_) consumer->Notify();
     has_new_ = false;
+    figures_stale_ = true;
   }
   std::vector<std::string> expired;
   for (auto& [name, consumer] : consumers_) {
@@ -428,7 +430,12 @@ void Stream::Turn(int64_t now_ns) {
               name.c_str());
     RemoveConsumer(name, false);
   }
-  PublishFigures();
+  // Listings read these; a few ms of staleness is fine, a State() per stream per loop
+  // turn is not (the API on the home shard reads the log itself).
+  if (figures_stale_ && now_ns >= next_figures_ns_) {
+    PublishFigures();
+    next_figures_ns_ = now_ns + kFiguresIntervalNs;
+  }
 }
 
 bool Stream::Busy() const {
@@ -447,10 +454,12 @@ int64_t Stream::NextDeadline() const {
   if (config_.max_age_ns != 0 && figures_->msgs.load(std::memory_order_relaxed) > 0)
     take(next_expiry_check_);
   for (const auto& [name, consumer] : consumers_) take(consumer->NextDeadline());
+  if (figures_stale_) take(next_figures_ns_);
   return next;
 }
 
 void Stream::PublishFigures() {
+  figures_stale_ = false;
   const storage::LogState s = log_->State();
   StreamFigures& f = *figures_;
   f.msgs.store(s.msgs, std::memory_order_relaxed);
@@ -473,6 +482,7 @@ void Stream::MaybeRemoveAcked(uint64_t seq) {
     if (!consumer->DoneWith(seq, msg.subject)) return;
   }
   log_->Delete(seq);
+  figures_stale_ = true;
 }
 
 }  // namespace tern::core::js

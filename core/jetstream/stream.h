@@ -143,8 +143,9 @@ class Stream final : public InternalSink {
   std::string ack_arena_;
   std::vector<PendingAck> acks_;
   std::string ack_body_;
-  int64_t next_expiry_ns_ = 0;  // wall clock
   int64_t next_expiry_check_ = 0;
+  int64_t next_figures_ns_ = 0;
+  bool figures_stale_ = false;  // the log changed since figures_ were last published
 };
 
 }  // namespace tern::core::js

@@ -129,6 +129,7 @@ void Stream::ApiPurge(const ApiRequest& r) {
                       MakeError(err::kStreamPurgeFailed, std::string(purged.status().message())));
   }
   for (auto& [name, consumer] : consumers_) consumer->Notify();
+  figures_stale_ = true;
   js_->MarkBusy();
   js_->Reply(r.reply, {{"success", true}, {"purged", *purged}}, kPurgeType);
 }
@@ -216,6 +217,7 @@ void Stream::ApiMsgDelete(const ApiRequest& r) {
                       MakeError(err::kSequenceNotFound, std::to_string(seq)));
   }
   for (auto& [name, consumer] : consumers_) consumer->Notify();
+  figures_stale_ = true;
   js_->MarkBusy();
   js_->Reply(r.reply, {{"success", true}}, kMsgDeleteType);
 }

@@ -5,7 +5,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <string>
+#include <thread>
 
 #include "js_util.h"
 
@@ -127,6 +129,19 @@ TEST_F(JsApi, NamesFilterBySubjectAndListPages) {
   ASSERT_EQ(r["streams"].size(), 1u);
   EXPECT_EQ(r["streams"][0]["config"]["name"], "S2");
   EXPECT_TRUE(r["streams"][0].contains("state"));
+  // Listings and account figures follow the streams (published by each home shard).
+  for (int i = 0; i < 3; ++i) PublishOk(js_, "two.x", "payload");
+  json account;
+  for (int tries = 0; tries < 50; ++tries) {
+    r = Api("$JS.API.STREAM.LIST", R"({"offset":1})");
+    account = Api("$JS.API.INFO");
+    if (r["streams"][0]["state"]["messages"] == 3 && account["storage"].get<int>() > 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(r["streams"][0]["state"]["messages"], 3);
+  EXPECT_EQ(r["streams"][0]["state"]["last_seq"], 3);
+  EXPECT_GT(account["storage"].get<int>(), 0);
+  EXPECT_EQ(account["streams"], 2);
 }
 
 TEST_F(JsApi, ConsumerCreateRulesAndDefaults) {
