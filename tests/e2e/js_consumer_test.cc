@@ -1,0 +1,211 @@
+// Consumer and stream behaviours a user notices over time: ephemeral consumers reaped
+// after inactivity, max_deliver, deliver policies, headers-only delivery, message expiry
+// by max_age, rollups, idle heartbeats on push consumers, subject changes by update.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "js_util.h"
+
+namespace tern::e2e {
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+
+class JsConsumer : public JsFixture {
+ protected:
+  json Api(const std::string& subject, const std::string& body = "") {
+    natsMsg* reply = nullptr;
+    if (natsConnection_Request(&reply, conn_->nc, subject.c_str(), body.data(),
+                               static_cast<int>(body.size()), 2000) != NATS_OK) {
+      ADD_FAILURE() << "no reply to " << subject;
+      return json();
+    }
+    json out = json::parse(Payload(reply), nullptr, false);
+    natsMsg_Destroy(reply);
+    return out;
+  }
+  void Create(const std::string& stream, const std::string& config_json) {
+    json r = Api("$JS.API.STREAM.CREATE." + stream, config_json);
+    ASSERT_FALSE(r.contains("error")) << r.dump();
+  }
+  json Consumer(const std::string& stream, const std::string& name, const std::string& config) {
+    json r = Api("$JS.API.CONSUMER.CREATE." + stream + "." + name,
+                 R"({"stream_name":")" + stream + R"(","config":)" + config + "}");
+    EXPECT_FALSE(r.contains("error")) << r.dump();
+    return r;
+  }
+  // Pulls up to n messages (waiting up to wait_ms) and returns their payloads.
+  std::vector<std::string> Pull(const std::string& stream, const std::string& consumer, int n,
+                                int wait_ms, std::vector<natsMsg*>* keep = nullptr) {
+    natsSubscription* sub = nullptr;
+    natsConnection_SubscribeSync(&sub, conn_->nc, "pull.inbox");
+    natsConnection_Flush(conn_->nc);
+    const std::string body = R"({"batch":)" + std::to_string(n) + R"(,"expires":)" +
+                             std::to_string(int64_t{wait_ms} * 1'000'000) + "}";
+    natsConnection_PublishRequest(conn_->nc,
+                                  ("$JS.API.CONSUMER.MSG.NEXT." + stream + "." + consumer).c_str(),
+                                  "pull.inbox", body.data(), static_cast<int>(body.size()));
+    std::vector<std::string> out;
+    natsMsg* msg = nullptr;
+    while (static_cast<int>(out.size()) < n &&
+           natsSubscription_NextMsg(&msg, sub, wait_ms + 500) == NATS_OK) {
+      if (natsMsg_GetReply(msg) == nullptr) {  // a status: the request ended
+        natsMsg_Destroy(msg);
+        break;
+      }
+      out.push_back(Payload(msg));
+      if (keep != nullptr) {
+        keep->push_back(msg);
+      } else {
+        natsMsg_Destroy(msg);
+      }
+    }
+    natsSubscription_Destroy(sub);
+    return out;
+  }
+};
+
+TEST_F(JsConsumer, EphemeralConsumerIsRemovedAfterInactivity) {
+  Create("EPH", R"({"name":"EPH","subjects":["eph"]})");
+  json r = Api("$JS.API.CONSUMER.CREATE.EPH",
+               R"({"stream_name":"EPH","config":{"inactive_threshold":300000000}})");
+  ASSERT_FALSE(r.contains("error")) << r.dump();
+  const std::string name = r["name"];
+  EXPECT_EQ(name.size(), 8u);
+  EXPECT_FALSE(Api("$JS.API.CONSUMER.INFO.EPH." + name).contains("error"));
+  std::this_thread::sleep_for(milliseconds(900));
+  EXPECT_EQ(Api("$JS.API.CONSUMER.INFO.EPH." + name)["error"]["err_code"], 10014);
+  // A durable stays.
+  Consumer("EPH", "keep", R"({"durable_name":"keep"})");
+  std::this_thread::sleep_for(milliseconds(400));
+  EXPECT_FALSE(Api("$JS.API.CONSUMER.INFO.EPH.keep").contains("error"));
+}
+
+TEST_F(JsConsumer, MaxDeliverStopsRedelivery) {
+  Create("MD", R"({"name":"MD","subjects":["md"]})");
+  PublishOk(js_, "md", "once");
+  Consumer("MD", "c",
+           R"({"durable_name":"c","ack_policy":"explicit","ack_wait":200000000,"max_deliver":2})");
+  EXPECT_EQ(Pull("MD", "c", 1, 500), std::vector<std::string>{"once"});
+  std::this_thread::sleep_for(milliseconds(300));
+  EXPECT_EQ(Pull("MD", "c", 1, 500), std::vector<std::string>{"once"});  // 2nd and last
+  std::this_thread::sleep_for(milliseconds(300));
+  EXPECT_TRUE(Pull("MD", "c", 1, 400).empty());
+  json info = Api("$JS.API.CONSUMER.INFO.MD.c");
+  EXPECT_EQ(info["num_ack_pending"], 0);
+  EXPECT_EQ(info["num_redelivered"], 1);
+}
+
+TEST_F(JsConsumer, DeliverPolicies) {
+  Create("DP", R"({"name":"DP","subjects":["dp.*"]})");
+  for (const char* s : {"dp.a", "dp.b", "dp.a", "dp.c", "dp.b"}) PublishOk(js_, s, s);
+  Consumer("DP", "lps",
+           R"({"durable_name":"lps","deliver_policy":"last_per_subject","filter_subject":"dp.*"})");
+  // The last of each subject, in stream order: a@3, c@4, b@5.
+  EXPECT_EQ(Api("$JS.API.CONSUMER.INFO.DP.lps")["num_pending"], 3);
+  std::vector<natsMsg*> msgs;
+  EXPECT_EQ(Pull("DP", "lps", 5, 400, &msgs), (std::vector<std::string>{"dp.a", "dp.c", "dp.b"}));
+  ASSERT_EQ(msgs.size(), 3u);
+  EXPECT_EQ(Deliveries(msgs[0]), 1u);
+  jsMsgMetaData* meta = nullptr;
+  ASSERT_EQ(natsMsg_GetMetaData(&meta, msgs[0]), NATS_OK);
+  EXPECT_EQ(meta->Sequence.Stream, 3u);
+  EXPECT_EQ(meta->NumPending, 2u);
+  jsMsgMetaData_Destroy(meta);
+  for (natsMsg* m : msgs) natsMsg_Destroy(m);
+
+  Consumer("DP", "seq",
+           R"({"durable_name":"seq","deliver_policy":"by_start_sequence","opt_start_seq":4})");
+  EXPECT_EQ(Pull("DP", "seq", 5, 300), (std::vector<std::string>{"dp.c", "dp.b"}));
+  Consumer("DP", "last", R"({"durable_name":"last","deliver_policy":"last"})");
+  EXPECT_EQ(Pull("DP", "last", 5, 300), (std::vector<std::string>{"dp.b"}));
+  Consumer("DP", "new", R"({"durable_name":"new","deliver_policy":"new"})");
+  PublishOk(js_, "dp.z", "fresh");
+  EXPECT_EQ(Pull("DP", "new", 5, 300), (std::vector<std::string>{"fresh"}));
+  Consumer("DP", "filtered", R"({"durable_name":"filtered","filter_subject":"dp.b"})");
+  EXPECT_EQ(Api("$JS.API.CONSUMER.INFO.DP.filtered")["num_pending"], 2);
+}
+
+TEST_F(JsConsumer, HeadersOnlyCarriesTheSize) {
+  Create("HO", R"({"name":"HO","subjects":["ho"]})");
+  PublishOk(js_, "ho", "twelve bytes");
+  Consumer("HO", "h", R"({"durable_name":"h","headers_only":true})");
+  std::vector<natsMsg*> msgs;
+  ASSERT_EQ(Pull("HO", "h", 1, 300, &msgs).size(), 1u);
+  EXPECT_EQ(natsMsg_GetDataLength(msgs[0]), 0);
+  const char* size = nullptr;
+  ASSERT_EQ(natsMsgHeader_Get(msgs[0], "Nats-Msg-Size", &size), NATS_OK);
+  EXPECT_STREQ(size, "12");
+  natsMsg_Destroy(msgs[0]);
+}
+
+TEST_F(JsConsumer, MaxAgeExpiresMessagesWithoutTraffic) {
+  Create("AGE", R"({"name":"AGE","subjects":["age"],"max_age":300000000})");
+  PublishOk(js_, "age", "short-lived");
+  EXPECT_EQ(Api("$JS.API.STREAM.INFO.AGE")["state"]["messages"], 1);
+  std::this_thread::sleep_for(milliseconds(700));
+  json state = Api("$JS.API.STREAM.INFO.AGE")["state"];
+  EXPECT_EQ(state["messages"], 0);
+  EXPECT_EQ(state["first_seq"], 2);
+}
+
+TEST_F(JsConsumer, RollupKeepsOnlyTheNewest) {
+  Create("ROLL", R"({"name":"ROLL","subjects":["roll.*"],"allow_rollup_hdrs":true})");
+  for (int i = 0; i < 3; ++i) PublishOk(js_, "roll.a", "old");
+  PublishOk(js_, "roll.b", "other");
+  natsMsg* msg = nullptr;
+  natsMsg_Create(&msg, "roll.a", nullptr, "state", 5);
+  natsMsgHeader_Set(msg, "Nats-Rollup", "sub");
+  jsPubAck* ack = nullptr;
+  ASSERT_EQ(js_PublishMsg(&ack, js_, msg, nullptr, nullptr), NATS_OK);
+  EXPECT_EQ(ack->Sequence, 5u);
+  jsPubAck_Destroy(ack);
+  natsMsg_Destroy(msg);
+  EXPECT_EQ(Api("$JS.API.STREAM.INFO.ROLL")["state"]["messages"], 2);  // roll.b and the rollup
+  // Without allow_rollup_hdrs the header is refused.
+  Create("NOROLL", R"({"name":"NOROLL","subjects":["noroll"]})");
+  natsMsg_Create(&msg, "noroll", nullptr, "x", 1);
+  natsMsgHeader_Set(msg, "Nats-Rollup", "all");
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  EXPECT_NE(js_PublishMsg(&ack, js_, msg, nullptr, &jerr), NATS_OK);
+  EXPECT_EQ(static_cast<int>(jerr), 10111);
+  natsMsg_Destroy(msg);
+}
+
+TEST_F(JsConsumer, PushConsumerSendsIdleHeartbeats) {
+  Create("HB", R"({"name":"HB","subjects":["hb"]})");
+  RawConn raw(server_->port());
+  raw.Send(
+      "CONNECT {\"verbose\":false,\"headers\":true,\"protocol\":1}\r\nSUB hb.deliver "
+      "1\r\nPING\r\n");
+  raw.ReadUntil("PONG");
+  Consumer("HB", "push",
+           R"({"durable_name":"push","deliver_subject":"hb.deliver","idle_heartbeat":200000000})");
+  const std::string got = raw.ReadUntil("Nats-Last-Stream", 2000);
+  EXPECT_NE(got.find("100 Idle Heartbeat"), std::string::npos) << got;
+  EXPECT_NE(got.find("Nats-Last-Consumer: 0"), std::string::npos) << got;
+  EXPECT_TRUE(Api("$JS.API.CONSUMER.INFO.HB.push").value("push_bound", false));
+}
+
+TEST_F(JsConsumer, UpdateChangesTheCapturedSubjects) {
+  Create("UPD", R"({"name":"UPD","subjects":["old.*"]})");
+  PublishOk(js_, "old.x", "1");
+  json r = Api("$JS.API.STREAM.UPDATE.UPD", R"({"name":"UPD","subjects":["new.*"]})");
+  ASSERT_FALSE(r.contains("error")) << r.dump();
+  EXPECT_EQ(PublishOk(js_, "new.x", "2"), 2u);
+  jsPubAck* ack = nullptr;
+  jsPubOptions opts;
+  jsPubOptions_Init(&opts);
+  opts.MaxWait = 500;
+  EXPECT_EQ(js_Publish(&ack, js_, "old.x", "3", 1, &opts, nullptr), NATS_NO_RESPONDERS);
+}
+
+}  // namespace
+}  // namespace tern::e2e
