@@ -153,6 +153,10 @@ void Shard::OnSendDone(io::IoConn* conn, int result) {
   static_cast<Client*>(conn->user)->OnSendDone(result);
 }
 
+void Shard::OnSyncDone(uint64_t token, int result) {
+  if (jetstream_) jetstream_->OnSyncDone(token, result);
+}
+
 void Shard::OnReleased(io::IoConn* conn) {
   auto* client = static_cast<Client*>(conn->user);
   const std::size_t i = client->list_index;

@@ -95,6 +95,8 @@ class Shard final : public io::ReactorHandler {
   void AddCongested(Client* client) { congested_.push_back(client); }
   void AddStalled(Client* client);
   void ResumeReading(io::IoConn* conn) { reactor_->ResumeRecv(conn); }
+  // fdatasync through the reactor; JsShard::OnSyncDone(token, result) follows.
+  void SyncData(int fd, uint64_t token) { reactor_->SyncData(fd, token); }
   void CountSlowConsumer() { ShardStats::Add(stats().slow_consumers, 1); }
   void CountStale() { ShardStats::Add(stats().stale_connections, 1); }
 
@@ -105,6 +107,7 @@ class Shard final : public io::ReactorHandler {
   void OnRecvEnd(io::IoConn* conn, int err) override;
   void OnSendDone(io::IoConn* conn, int result) override;
   void OnReleased(io::IoConn* conn) override;
+  void OnSyncDone(uint64_t token, int result) override;
 
   void AdoptSocket(int fd, uint64_t client_id);
   void DrainRings();

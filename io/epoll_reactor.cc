@@ -106,15 +106,26 @@ class EpollReactor final : public Reactor {
     released_.push_back(conn);  // freed at the end of Poll: events may still name it
   }
 
+  // No asynchronous fsync without io_uring: sync now, report from the next Poll.
+  void SyncData(int fd, uint64_t token) override {
+    const int result = fdatasync(fd) == 0 ? 0 : -errno;
+    synced_.emplace_back(token, result);
+  }
+
   void Poll(int64_t timeout_ns) override {
     StartSends();
     int timeout_ms = 0;
-    if (pending_sends_.empty() && released_.empty()) {
+    if (pending_sends_.empty() && released_.empty() && synced_.empty()) {
       timeout_ms = timeout_ns < 0 ? -1 : static_cast<int>((timeout_ns + 999'999) / 1'000'000);
     }
     epoll_event events[kMaxEvents];
     const int n = epoll_wait(epoll_fd_, events, kMaxEvents, timeout_ms);
     for (int i = 0; i < n; ++i) Dispatch(events[i]);
+    if (!synced_.empty()) {
+      std::vector<std::pair<uint64_t, int>> done;
+      done.swap(synced_);
+      for (const auto& [token, result] : done) handler_->OnSyncDone(token, result);
+    }
     StartSends();  // answers produced by this batch go out in this Poll
     ReleaseClosed();
   }
@@ -213,6 +224,7 @@ class EpollReactor final : public Reactor {
   std::vector<char> read_buffer_;
   std::vector<IoConn*> pending_sends_;
   std::vector<IoConn*> released_;
+  std::vector<std::pair<uint64_t, int>> synced_;  // (token, result) for the next Poll
 };
 
 }  // namespace

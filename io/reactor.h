@@ -45,6 +45,8 @@ class ReactorHandler {
   virtual void OnSendDone(IoConn* conn, int result) = 0;
   // After Close(): the fd is closed and no callback will name conn again.
   virtual void OnReleased(IoConn* conn) = 0;
+  // A SyncData() finished: 0 or -errno.
+  virtual void OnSyncDone(uint64_t token, int result) {}
 };
 
 class Reactor {
@@ -67,6 +69,10 @@ class Reactor {
   // Aborts the connection: stops I/O, closes the fd once the kernel is done with it,
   // then calls OnReleased.
   virtual void Close(IoConn* conn) = 0;
+  // fdatasync(fd) without blocking the loop (io_uring: IORING_OP_FSYNC; epoll: done at
+  // once); OnSyncDone(token, result) follows from a later Poll(). The fd must stay open
+  // until the next Poll() has submitted the request (the kernel holds the file after).
+  virtual void SyncData(int fd, uint64_t token) = 0;
   // Submits queued work, waits up to timeout_ns (0 = do not block, <0 = forever) for
   // completions or Wake(), and dispatches them to the handler.
   virtual void Poll(int64_t timeout_ns) = 0;

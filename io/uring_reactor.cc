@@ -23,7 +23,8 @@ constexpr unsigned kBufferSize = 32 * 1024;  // per receive completion
 constexpr uint16_t kBufferGroup = 0;
 
 // user_data = pointer | kind; pointers are at least 8-byte aligned.
-enum OpKind : uint64_t { kRecv = 0, kSend = 1, kAccept = 2, kWakeRead = 3, kIgnore = 4 };
+// kSync carries a caller's token instead of a pointer (token << 3).
+enum OpKind : uint64_t { kRecv = 0, kSend = 1, kAccept = 2, kWakeRead = 3, kIgnore = 4, kSync = 5 };
 constexpr uint64_t kKindMask = 7;
 
 uint64_t Tag(const void* p, OpKind kind) { return reinterpret_cast<uint64_t>(p) | kind; }
@@ -132,6 +133,12 @@ class UringReactor final : public Reactor {
       io_uring_sqe_set_data64(sqe, kIgnore);
     }
     MaybeRelease(conn);
+  }
+
+  void SyncData(int fd, uint64_t token) override {
+    io_uring_sqe* sqe = GetSqe();
+    io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
+    io_uring_sqe_set_data64(sqe, (token << 3) | kSync);
   }
 
   void Poll(int64_t timeout_ns) override {
@@ -284,6 +291,9 @@ class UringReactor final : public Reactor {
         break;
       case kWakeRead:
         ArmWakeRead();
+        break;
+      case kSync:
+        handler_->OnSyncDone(data >> 3, cqe->res);
         break;
       case kIgnore:
         break;

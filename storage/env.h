@@ -33,6 +33,9 @@ class File {
   virtual absl::Status ReadAll(std::string* out) = 0;
   // Makes the file's data durable (fdatasync).
   virtual absl::Status Sync() = 0;
+  // The OS file descriptor, for syncing through an event loop; -1 when there is none
+  // (in-memory files).
+  virtual int native_handle() const { return -1; }
 };
 
 class Env {

@@ -16,6 +16,7 @@ namespace {
 class PosixFile final : public File {
  public:
   PosixFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  int native_handle() const override { return fd_; }
   ~PosixFile() override {
     Unmap();
     ::close(fd_);

@@ -6,6 +6,7 @@
 //
 // Offsets, in order: header end <= durable end <= data end <= capacity. Records below the
 // durable end survive a crash of the process and of the machine.
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -91,6 +92,15 @@ class Segment {
 
   // Makes appended records and durable tombstones durable (all tombstones with `force`).
   absl::Status Sync(bool force = false);
+  // True when appended records are the only unsynced thing (no tombstones, no directory
+  // entry): a plain fdatasync of data_fd() makes them durable.
+  bool OnlyRecordsUnsynced() const {
+    return durable_end_ < data_end_ && pending_tombstones_.empty() && !tombstones_urgent_ &&
+           !needs_dir_sync_;
+  }
+  int data_fd() const { return file_->native_handle(); }
+  // An fdatasync of data_fd() begun when data_end() was `end` succeeded.
+  void MarkDurable(uint64_t end) { durable_end_ = std::max(durable_end_, end); }
   // Ends appends: trims the file to its data, writes the index, maps it read-only.
   absl::Status Seal();
   // Deletes the segment's files; the object must not be used afterwards.

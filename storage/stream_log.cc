@@ -234,6 +234,41 @@ absl::Status StreamLog::SyncAll(bool force) {
   return absl::OkStatus();
 }
 
+bool StreamLog::PrepareAsyncSync(AsyncSync* job) {
+  if (options_.sync != SyncPolicy::kAlways || !failure_.ok() || !unsynced_ || dir_dirty_) {
+    return false;
+  }
+  Segment* dirty = nullptr;
+  for (auto& segment : segments_) {
+    if (!segment->dirty()) continue;
+    if (dirty != nullptr || !segment->OnlyRecordsUnsynced() || segment->data_fd() < 0) {
+      return false;
+    }
+    dirty = segment.get();
+  }
+  if (dirty == nullptr) return false;
+  job->fd = dirty->data_fd();
+  job->segment_first = dirty->first_seq();
+  job->data_end = dirty->data_end();
+  job->covers = last_seq_;
+  unsynced_ = false;  // what follows needs the next sync
+  return true;
+}
+
+void StreamLog::FinishAsyncSync(const AsyncSync& job, int result) {
+  if (!failure_.ok()) return;
+  if (result != 0) {
+    failure_ = absl::InternalError(
+        absl::StrCat("storage failed: ", ErrnoStatus(-result, "fdatasync").message()));
+    return;
+  }
+  for (auto& segment : segments_) {
+    if (segment->first_seq() == job.segment_first) segment->MarkDurable(job.data_end);
+  }
+  synced_seq_ = std::max(synced_seq_, job.covers);
+  last_sync_ns_ = Now();
+}
+
 uint64_t StreamLog::acked_through() const {
   return options_.sync == SyncPolicy::kAlways ? synced_seq_ : last_seq_;
 }

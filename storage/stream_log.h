@@ -103,6 +103,21 @@ class StreamLog {
   // Every message with a sequence <= this may be acknowledged to its publisher.
   uint64_t acked_through() const;
 
+  // Group commit without blocking the caller. When the only unsynced work is records in
+  // one segment, fills *job (the file to fdatasync, what it will cover) and returns true;
+  // the caller runs the fdatasync (e.g. through io_uring) and reports its result with
+  // FinishAsyncSync. Appends may continue meanwhile; they are covered by a later sync.
+  // Returns false when a (synchronous) Sync() is needed instead, or nothing is due.
+  struct AsyncSync {
+    int fd = -1;
+    uint64_t segment_first = 0;  // which segment (it may roll or go meanwhile)
+    uint64_t data_end = 0;
+    uint64_t covers = 0;  // sequences <= this are durable once it succeeds
+  };
+  bool PrepareAsyncSync(AsyncSync* job);
+  // result: 0 or -errno. A failure is sticky, as for Sync().
+  void FinishAsyncSync(const AsyncSync& job, int result);
+
   bool Read(uint64_t seq, StoredMessage* out) const;
   // The first live message with seq >= from whose subject matches the filter.
   bool ReadNext(uint64_t from, std::string_view filter, StoredMessage* out) const;

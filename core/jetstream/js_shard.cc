@@ -75,7 +75,9 @@ bool ParseBody(const std::string& payload, nlohmann::json* out) {
 
 JsShard::JsShard(Shard* shard, Registry* registry) : shard_(shard), registry_(registry) {}
 
-JsShard::~JsShard() = default;
+JsShard::~JsShard() {
+  streams_.clear();  // before syncs_: a stream forgets its sync in flight as it goes
+}
 
 void JsShard::Subscribe(const std::string& subject, int tag) {
   auto sub = std::make_unique<Subscription>();
@@ -193,6 +195,22 @@ int64_t JsShard::NextDeadline() const {
     if (t != 0 && (next == 0 || t < next)) next = t;
   }
   return next;
+}
+
+uint64_t JsShard::StartSync(Stream* stream, int fd) {
+  const uint64_t token = next_sync_token_++;
+  syncs_[token] = stream;
+  shard_->SyncData(fd, token);
+  return token;
+}
+
+void JsShard::OnSyncDone(uint64_t token, int result) {
+  auto it = syncs_.find(token);
+  if (it == syncs_.end()) return;
+  Stream* stream = it->second;
+  syncs_.erase(it);
+  stream->OnSyncDone(result);
+  busy_ = true;  // its acks can go out this turn
 }
 
 bool JsShard::Send(std::string_view subject, std::string_view reply, std::string_view header,

@@ -66,6 +66,11 @@ class JsShard final : public InternalSink {
              const ApiError& error = {});
   void ReplyStatus(std::string_view reply, int status, std::string_view text);
   void MarkBusy() { busy_ = true; }
+  // Starts an fdatasync for a stream through the shard's reactor; returns its token.
+  uint64_t StartSync(Stream* stream, int fd);
+  // Forgets a stream's sync in flight (the stream is going away).
+  void CancelSync(uint64_t token) { syncs_.erase(token); }
+  void OnSyncDone(uint64_t token, int result);
 
  private:
   using Request = ApiRequest;
@@ -91,6 +96,8 @@ class JsShard final : public InternalSink {
   std::vector<Request> requests_;
   std::vector<Request> handling_;
   std::string scratch_;
+  absl::flat_hash_map<uint64_t, Stream*> syncs_;  // in flight, by token
+  uint64_t next_sync_token_ = 1;
 };
 
 }  // namespace tern::core::js

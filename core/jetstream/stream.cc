@@ -38,6 +38,7 @@ Stream::Stream(JsShard* js, StreamConfig config, int64_t created_ns, std::string
       figures_(figures ? std::move(figures) : std::make_shared<StreamFigures>()) {}
 
 Stream::~Stream() {
+  if (sync_in_flight_) js_->CancelSync(sync_token_);
   for (auto& [name, consumer] : consumers_) consumer->SaveState();
   if (log_) (void)log_->Close();
 }
@@ -146,6 +147,8 @@ ApiError Stream::Update(const StreamConfig& next) {
 }
 
 void Stream::Destroy() {
+  if (sync_in_flight_) js_->CancelSync(sync_token_);
+  sync_in_flight_ = false;
   for (auto& [name, consumer] : consumers_) consumer->Shutdown(true);
   consumers_.clear();
   Unsubscribe();
@@ -396,9 +399,14 @@ void Stream::ReleaseAcks() {
 // ---------------------------------------------------------------- the turn
 
 void Stream::Turn(int64_t now_ns) {
-  if (log_->NeedsSync()) {
-    absl::Status status = log_->Sync();
-    if (!status.ok()) {
+  // Group commit: one fdatasync for everything appended since the last one, run by the
+  // reactor while this shard keeps working; a sync that is more than appended records
+  // (tombstones, new segment files) is done here and now.
+  if (!sync_in_flight_ && log_->NeedsSync()) {
+    if (log_->PrepareAsyncSync(&sync_job_)) {
+      sync_in_flight_ = true;
+      sync_token_ = js_->StartSync(this, sync_job_.fd);
+    } else if (absl::Status status = log_->Sync(); !status.ok()) {
       LOG_ERROR("JetStream stream '%s': %s", config_.name.c_str(),
                 std::string(status.message()).c_str());
     }
@@ -438,8 +446,23 @@ void Stream::Turn(int64_t now_ns) {
   }
 }
 
+void Stream::OnSyncDone(int result) {
+  sync_in_flight_ = false;
+  log_->FinishAsyncSync(sync_job_, result);
+  if (result != 0) {
+    LOG_ERROR("JetStream stream '%s': %s", config_.name.c_str(),
+              std::string(log_->failure().message()).c_str());
+  }
+}
+
 bool Stream::Busy() const {
-  if (!acks_.empty() || !incoming_acks_.empty() || has_new_ || log_->NeedsSync()) return true;
+  if (!incoming_acks_.empty() || has_new_) return true;
+  // Waiting for a sync in flight is not work: the reactor wakes the shard when it ends.
+  if (!sync_in_flight_ && log_->NeedsSync()) return true;
+  if (!acks_.empty() && (acks_.front().body_len > 0 || acks_.front().seq <= log_->acked_through() ||
+                         !log_->failure().ok())) {
+    return true;
+  }
   for (const auto& [name, consumer] : consumers_) {
     if (consumer->Busy()) return true;
   }

@@ -61,6 +61,8 @@ class Stream final : public InternalSink {
   void HandleApi(const ApiRequest& r, std::string_view op, std::string_view rest);
 
   void Turn(int64_t now_ns);
+  // The fdatasync started by the last turn finished (0 or -errno).
+  void OnSyncDone(int result);
   bool Busy() const;
   int64_t NextDeadline() const;
   // Loads consumers from the store (at start).
@@ -145,6 +147,10 @@ class Stream final : public InternalSink {
   std::string ack_body_;
   int64_t next_expiry_check_ = 0;
   int64_t next_figures_ns_ = 0;
+  // Group commit through the reactor: at most one fdatasync in flight.
+  bool sync_in_flight_ = false;
+  uint64_t sync_token_ = 0;
+  storage::StreamLog::AsyncSync sync_job_;
   bool figures_stale_ = false;  // the log changed since figures_ were last published
 };
 
