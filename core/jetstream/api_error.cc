@@ -59,6 +59,7 @@ constexpr Entry kErrors[] = {
     {err::kWorkQueueDeliverAll, 400, "consumer must be deliver all on workqueue stream"},
     {err::kConsumerFlowControlNeedsHeartbeat, 400,
      "consumer with flow control also needs heartbeats"},
+    {err::kStreamSealed, 400, "invalid operation on sealed stream"},
     {err::kStreamPurgeFailed, 500, "{}"},
     {err::kRollupFailed, 500, "{}"},
     {err::kConsumerFilterMismatch, 400,

@@ -63,6 +63,7 @@ inline constexpr int kWorkQueueMultipleUnfiltered = 10099;
 inline constexpr int kWorkQueueNotUnique = 10100;
 inline constexpr int kWorkQueueDeliverAll = 10101;
 inline constexpr int kConsumerFlowControlNeedsHeartbeat = 10108;
+inline constexpr int kStreamSealed = 10109;
 inline constexpr int kStreamPurgeFailed = 10110;
 inline constexpr int kRollupFailed = 10111;
 inline constexpr int kConsumerFilterMismatch = 10131;

@@ -397,9 +397,22 @@ bool Consumer::Peek(Candidate* next) {
     ++lps_at_;
   }
   if (!log.ReadNext(next_seq_, config_.filter_subject, &next->msg)) return false;
+  if (config_.replay_original && !ReplayDue(next->msg.time_ns)) return false;
   next->source = Source::kNew;
   next->deliveries = 1;
   return true;
+}
+
+bool Consumer::ReplayDue(int64_t stored_ns) {
+  const int64_t now = stream_->js()->now_ns();
+  if (replay_base_now_ == 0 || stored_ns < replay_base_stored_) {
+    replay_base_now_ = now;  // the first message goes at once; the rest keep their gaps
+    replay_base_stored_ = stored_ns;
+  }
+  const int64_t due = replay_base_now_ + (stored_ns - replay_base_stored_);
+  if (now >= due) return true;
+  replay_wait_until_ = due;
+  return false;
 }
 
 std::size_t Consumer::DeliverySize(const Candidate& next) const {
@@ -577,6 +590,14 @@ void Consumer::Turn(int64_t now) {
   }
   if (!config_.is_pull() && config_.idle_heartbeat_ns > 0)
     take(last_delivery_ + config_.idle_heartbeat_ns);
+  if (replay_wait_until_ != 0) {
+    if (replay_wait_until_ <= now) {
+      replay_wait_until_ = 0;
+      dirty_ = true;  // the next message of an original-pace replay is due
+    } else {
+      take(replay_wait_until_);
+    }
+  }
   if (config_.inactive_threshold_ns > 0) take(last_active_ + config_.inactive_threshold_ns + 1);
   if (state_dirty_ && config_.durable()) take(last_saved_ + kSaveIntervalNs);
   next_deadline_ = next;

@@ -83,6 +83,8 @@ class Consumer {
   // The next message to deliver, without taking it (so a request's max_bytes can refuse).
   bool Peek(Candidate* next);
   void Deliver(const Candidate& next, std::string_view to);
+  // replay_policy original: is a message stored at stored_ns due now?
+  bool ReplayDue(int64_t stored_ns);
   std::size_t DeliverySize(const Candidate& next) const;
   void DeliverPull(int64_t now);
   void DeliverPush(int64_t now);
@@ -122,6 +124,9 @@ class Consumer {
   bool fc_outstanding_ = false;
   uint64_t fc_bytes_ = 0;
   bool push_bound_ = false;
+  int64_t replay_base_now_ = 0;     // original-pace replay: when it started (monotonic)
+  int64_t replay_base_stored_ = 0;  // and the stored time of its first message
+  int64_t replay_wait_until_ = 0;
   std::string ack_reply_;  // reused per delivery
 };
 

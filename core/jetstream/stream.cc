@@ -192,7 +192,7 @@ void Stream::Store(std::string_view subject, std::string_view reply, std::string
                    std::string_view payload) {
   const bool ack = !reply.empty() && !config_.no_ack;
   if (config_.sealed) {
-    if (ack) QueueError(reply, MakeError(err::kStoreFailed, "invalid operation on sealed stream"));
+    if (ack) QueueError(reply, MakeError(err::kStreamSealed));
     return;
   }
   if (header.size() > kMaxHeaderBytes) {

@@ -95,6 +95,7 @@ void Stream::ApiPurge(const ApiRequest& r) {
   if (!ParseBody(r.payload, &body)) {
     return js_->Reply(r.reply, {}, kPurgeType, MakeError(err::kInvalidJson));
   }
+  if (config_.sealed) return js_->Reply(r.reply, {}, kPurgeType, MakeError(err::kStreamSealed));
   if (config_.deny_purge) {
     return js_->Reply(r.reply, {{"success", false}, {"purged", 0}}, kPurgeType,
                       MakeError(err::kStreamPurgeFailed, "stream purge not permitted"));
@@ -206,6 +207,9 @@ void Stream::ApiMsgDelete(const ApiRequest& r) {
   if (!ParseBody(r.payload, &body) || !body.contains("seq") || !body["seq"].is_number_integer() ||
       body["seq"].get<int64_t>() < 0) {
     return js_->Reply(r.reply, {}, kMsgDeleteType, MakeError(err::kInvalidJson));
+  }
+  if (config_.sealed) {
+    return js_->Reply(r.reply, {}, kMsgDeleteType, MakeError(err::kStreamSealed));
   }
   if (config_.deny_delete) {
     return js_->Reply(r.reply, {}, kMsgDeleteType,

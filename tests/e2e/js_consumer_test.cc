@@ -209,3 +209,88 @@ TEST_F(JsConsumer, UpdateChangesTheCapturedSubjects) {
 
 }  // namespace
 }  // namespace tern::e2e
+
+namespace tern::e2e {
+namespace {
+
+TEST_F(JsConsumer, FlowControlStallsUntilAnswered) {
+  Create("FC", R"({"name":"FC","subjects":["fc"]})");
+  const std::string payload(64 * 1024, 'f');
+  for (int i = 0; i < 100; ++i) PublishOk(js_, "fc", payload);  // 6.4 MiB
+  natsSubscription* sub = nullptr;
+  ASSERT_EQ(natsConnection_SubscribeSync(&sub, conn_->nc, "fc.deliver"), NATS_OK);
+  natsSubscription_SetPendingLimits(sub, -1, -1);
+  natsConnection_Flush(conn_->nc);
+  Consumer(
+      "FC", "push",
+      R"({"durable_name":"push","deliver_subject":"fc.deliver","flow_control":true,"idle_heartbeat":5000000000})");
+  int data = 0;
+  std::string fc_reply;
+  natsMsg* msg = nullptr;
+  while (natsSubscription_NextMsg(&msg, sub, 700) == NATS_OK) {
+    if (natsMsg_GetDataLength(msg) > 0) {
+      ++data;
+    } else if (natsMsg_GetReply(msg) != nullptr) {
+      fc_reply = natsMsg_GetReply(msg);  // "100 FlowControl Request"
+    }
+    natsMsg_Destroy(msg);
+  }
+  // Stalled after about one window (4 MiB), with a flow-control request to answer.
+  EXPECT_GT(data, 30);
+  EXPECT_LT(data, 100);
+  ASSERT_EQ(fc_reply.rfind("$JS.FC.FC.push.", 0), 0u) << fc_reply;
+  ASSERT_EQ(natsConnection_PublishString(conn_->nc, fc_reply.c_str(), ""), NATS_OK);
+  while (data < 100 && natsSubscription_NextMsg(&msg, sub, 2000) == NATS_OK) {
+    if (natsMsg_GetDataLength(msg) > 0) {
+      ++data;
+    } else if (natsMsg_GetReply(msg) != nullptr) {
+      natsConnection_PublishString(conn_->nc, natsMsg_GetReply(msg), "");
+    }
+    natsMsg_Destroy(msg);
+  }
+  EXPECT_EQ(data, 100);
+  natsSubscription_Destroy(sub);
+}
+
+TEST_F(JsConsumer, ReplayOriginalKeepsTheGaps) {
+  Create("RP", R"({"name":"RP","subjects":["rp"]})");
+  PublishOk(js_, "rp", "first");
+  std::this_thread::sleep_for(milliseconds(400));
+  PublishOk(js_, "rp", "second");
+  natsSubscription* sub = nullptr;
+  ASSERT_EQ(natsConnection_SubscribeSync(&sub, conn_->nc, "rp.deliver"), NATS_OK);
+  natsConnection_Flush(conn_->nc);
+  Consumer("RP", "slow",
+           R"({"durable_name":"slow","deliver_subject":"rp.deliver","replay_policy":"original"})");
+  natsMsg* msg = nullptr;
+  ASSERT_EQ(natsSubscription_NextMsg(&msg, sub, 2000), NATS_OK);
+  const auto first = std::chrono::steady_clock::now();
+  natsMsg_Destroy(msg);
+  ASSERT_EQ(natsSubscription_NextMsg(&msg, sub, 2000), NATS_OK);
+  const auto gap = std::chrono::steady_clock::now() - first;
+  EXPECT_EQ(Payload(msg), "second");
+  natsMsg_Destroy(msg);
+  EXPECT_GE(gap, milliseconds(300));
+  natsSubscription_Destroy(sub);
+}
+
+TEST_F(JsConsumer, SealedStreamRefusesChanges) {
+  Create("SEAL", R"({"name":"SEAL","subjects":["seal"]})");
+  PublishOk(js_, "seal", "kept");
+  json r =
+      Api("$JS.API.STREAM.UPDATE.SEAL", R"({"name":"SEAL","subjects":["seal"],"sealed":true})");
+  ASSERT_FALSE(r.contains("error")) << r.dump();
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  jsPubAck* ack = nullptr;
+  EXPECT_NE(js_Publish(&ack, js_, "seal", "x", 1, nullptr, &jerr), NATS_OK);
+  EXPECT_EQ(static_cast<int>(jerr), 10109);
+  EXPECT_EQ(Api("$JS.API.STREAM.PURGE.SEAL")["error"]["err_code"], 10109);
+  EXPECT_EQ(Api("$JS.API.STREAM.MSG.DELETE.SEAL", R"({"seq":1})")["error"]["err_code"], 10109);
+  EXPECT_EQ(Api("$JS.API.STREAM.UPDATE.SEAL",
+                R"({"name":"SEAL","subjects":["seal"]})")["error"]["err_code"],
+            10069);  // cannot unseal
+  EXPECT_EQ(Api("$JS.API.STREAM.INFO.SEAL")["state"]["messages"], 1);
+}
+
+}  // namespace
+}  // namespace tern::e2e
