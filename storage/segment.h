@@ -84,6 +84,16 @@ class Segment {
   bool ForEachFrom(uint64_t from, Visit&& visit) const;
 
   bool IsDeleted(uint64_t seq) const { return deleted_.contains(seq); }
+  // Live records with a sequence >= from, without walking records when the segment's
+  // sequences have no physical gaps (always, unless it was compacted). -1 if unknown.
+  int64_t LiveFromFast(uint64_t from) const {
+    if (records_ == 0 || from > last_seq_) return 0;
+    if (from <= first_seq_) return static_cast<int64_t>(live_records());
+    if (records_ != last_seq_ - first_seq_ + 1) return -1;
+    int64_t live = static_cast<int64_t>(last_seq_ - from + 1);
+    for (uint64_t seq : deleted_) live -= seq >= from;
+    return live;
+  }
   // Marks a live record deleted and queues its tombstone. With `durable` the next Sync
   // makes it durable; otherwise (removals the limits derive again on open) it is written
   // at the next Sync but only synced when forced. Returns false if the record is not here

@@ -91,9 +91,12 @@ uint64_t StreamLog::NumPending(uint64_t from, std::string_view filter) const {
   uint64_t count = 0;
   for (std::size_t i = SegmentIndexFor(from); i < segments_.size(); ++i) {
     const Segment& segment = *segments_[i];
-    if (all && segment.first_seq() >= from) {  // whole segments count without a walk
-      count += segment.live_records();
-      continue;
+    if (all) {  // counted without a walk where the segment allows it
+      const int64_t live = segment.LiveFromFast(from);
+      if (live >= 0) {
+        count += static_cast<uint64_t>(live);
+        continue;
+      }
     }
     segment.ForEachFrom(from, [&](const StoredMessage& m) {
       if (all || (literal ? m.subject == filter : PatternMatches(filter, m.subject))) ++count;
