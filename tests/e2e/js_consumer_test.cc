@@ -2,6 +2,7 @@
 // after inactivity, max_deliver, deliver policies, headers-only delivery, message expiry
 // by max_age, rollups, idle heartbeats on push consumers, subject changes by update.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <nlohmann/json.hpp>
 
@@ -290,6 +291,144 @@ TEST_F(JsConsumer, SealedStreamRefusesChanges) {
                 R"({"name":"SEAL","subjects":["seal"]})")["error"]["err_code"],
             10069);  // cannot unseal
   EXPECT_EQ(Api("$JS.API.STREAM.INFO.SEAL")["state"]["messages"], 1);
+}
+
+}  // namespace
+}  // namespace tern::e2e
+
+namespace tern::e2e {
+namespace {
+
+// Sends an ack-family payload for a delivered message and waits for the server's reply.
+void AckWith(natsConnection* nc, natsMsg* msg, const std::string& payload) {
+  natsMsg* reply = nullptr;
+  ASSERT_EQ(natsConnection_Request(&reply, nc, natsMsg_GetReply(msg), payload.data(),
+                                   static_cast<int>(payload.size()), 2000),
+            NATS_OK)
+      << payload;
+  natsMsg_Destroy(reply);
+}
+
+TEST_F(JsConsumer, AckAllNakDelayProgressAndNext) {
+  Create("ACK", R"({"name":"ACK","subjects":["ack"]})");
+  for (int i = 1; i <= 6; ++i) PublishOk(js_, "ack", "m" + std::to_string(i));
+  // ack_policy all: acking the third acks the first two as well.
+  Consumer("ACK", "all", R"({"durable_name":"all","ack_policy":"all"})");
+  std::vector<natsMsg*> msgs;
+  ASSERT_EQ(Pull("ACK", "all", 3, 300, &msgs).size(), 3u);
+  AckWith(conn_->nc, msgs[2], "+ACK");
+  for (natsMsg* m : msgs) natsMsg_Destroy(m);
+  json info = Api("$JS.API.CONSUMER.INFO.ACK.all");
+  EXPECT_EQ(info["num_ack_pending"], 0);
+  EXPECT_EQ(info["ack_floor"]["stream_seq"], 3);
+
+  // -NAK with a delay: not redelivered before it.
+  Consumer("ACK", "nak",
+           R"({"durable_name":"nak","ack_policy":"explicit","ack_wait":10000000000})");
+  msgs.clear();
+  ASSERT_EQ(Pull("ACK", "nak", 1, 300, &msgs), std::vector<std::string>{"m1"});
+  AckWith(conn_->nc, msgs[0], R"(-NAK {"delay":600000000})");
+  natsMsg_Destroy(msgs[0]);
+  EXPECT_EQ(Pull("ACK", "nak", 1, 200), std::vector<std::string>{"m2"});  // m1 still waits
+  std::this_thread::sleep_for(milliseconds(600));
+  EXPECT_EQ(Pull("ACK", "nak", 1, 300), std::vector<std::string>{"m1"});
+
+  // +WPI pushes the redelivery deadline back.
+  Consumer("ACK", "wpi", R"({"durable_name":"wpi","ack_policy":"explicit","ack_wait":500000000})");
+  msgs.clear();
+  ASSERT_EQ(Pull("ACK", "wpi", 1, 300, &msgs), std::vector<std::string>{"m1"});
+  std::this_thread::sleep_for(milliseconds(350));
+  AckWith(conn_->nc, msgs[0], "+WPI");
+  std::this_thread::sleep_for(milliseconds(350));  // 700 ms after delivery, 350 after +WPI
+  EXPECT_EQ(Pull("ACK", "wpi", 1, 100), std::vector<std::string>{"m2"});
+  natsMsg_Destroy(msgs[0]);
+
+  // +NXT acks and asks for the next message in one go.
+  Consumer("ACK", "nxt", R"({"durable_name":"nxt","ack_policy":"explicit"})");
+  msgs.clear();
+  ASSERT_EQ(Pull("ACK", "nxt", 1, 300, &msgs), std::vector<std::string>{"m1"});
+  natsMsg* next = nullptr;
+  ASSERT_EQ(natsConnection_RequestString(&next, conn_->nc, natsMsg_GetReply(msgs[0]), "+NXT", 2000),
+            NATS_OK);
+  EXPECT_EQ(Payload(next), "m2");
+  natsMsg_Destroy(next);
+  natsMsg_Destroy(msgs[0]);
+  EXPECT_EQ(Api("$JS.API.CONSUMER.INFO.ACK.nxt")["ack_floor"]["stream_seq"], 1);
+}
+
+TEST_F(JsConsumer, MaxAckPendingAndBackoff) {
+  Create("MAP", R"({"name":"MAP","subjects":["map"]})");
+  for (int i = 1; i <= 5; ++i) PublishOk(js_, "map", "m" + std::to_string(i));
+  Consumer("MAP", "c", R"({"durable_name":"c","ack_policy":"explicit","max_ack_pending":2})");
+  EXPECT_EQ(Pull("MAP", "c", 5, 300).size(), 2u);  // no more until something is acked
+  Consumer(
+      "MAP", "b",
+      R"({"durable_name":"b","ack_policy":"explicit","backoff":[200000000,800000000],"max_deliver":4})");
+  EXPECT_EQ(Pull("MAP", "b", 1, 200), std::vector<std::string>{"m1"});
+  std::this_thread::sleep_for(milliseconds(300));  // first backoff: 200 ms
+  EXPECT_EQ(Pull("MAP", "b", 1, 200), std::vector<std::string>{"m1"});
+  std::this_thread::sleep_for(milliseconds(300));  // second backoff is 800 ms: not yet
+  EXPECT_EQ(Pull("MAP", "b", 1, 100), std::vector<std::string>{"m2"});
+}
+
+TEST_F(JsConsumer, PullMaxBytesAndStartTime) {
+  Create("MB", R"({"name":"MB","subjects":["mb"]})");
+  for (int i = 1; i <= 3; ++i) PublishOk(js_, "mb", std::string(100, 'x'));
+  std::this_thread::sleep_for(milliseconds(50));
+  const std::string mark = Api("$JS.API.STREAM.INFO.MB")["state"]["last_ts"];
+  std::this_thread::sleep_for(milliseconds(50));
+  PublishOk(js_, "mb", "after");
+  Consumer("MB", "c", R"({"durable_name":"c"})");
+  // max_bytes 250 fits two 100-byte messages (plus subjects), not three.
+  natsSubscription* sub = nullptr;
+  natsConnection_SubscribeSync(&sub, conn_->nc, "mb.inbox");
+  natsConnection_Flush(conn_->nc);
+  const std::string body = R"({"batch":10,"max_bytes":250,"expires":500000000})";
+  natsConnection_PublishRequest(conn_->nc, "$JS.API.CONSUMER.MSG.NEXT.MB.c", "mb.inbox",
+                                body.data(), static_cast<int>(body.size()));
+  int data = 0;
+  natsMsg* msg = nullptr;
+  while (natsSubscription_NextMsg(&msg, sub, 800) == NATS_OK) {
+    data += natsMsg_GetReply(msg) != nullptr;
+    natsMsg_Destroy(msg);
+  }
+  EXPECT_EQ(data, 2);
+  natsSubscription_Destroy(sub);
+  // by_start_time: from the first message stored after the mark.
+  Consumer("MB", "t",
+           R"({"durable_name":"t","deliver_policy":"by_start_time","opt_start_time":")" + mark +
+               R"("})");
+  EXPECT_EQ(Pull("MB", "t", 5, 300).size(), 2u);  // the last 100-byte one and "after"
+}
+
+TEST_F(JsConsumer, InterestRetentionKeepsOnlyWhatConsumersStillNeed) {
+  Create("INT", R"({"name":"INT","subjects":["int"],"retention":"interest"})");
+  PublishOk(js_, "int", "nobody listens");  // no consumers: acked, not kept
+  EXPECT_EQ(Api("$JS.API.STREAM.INFO.INT")["state"]["messages"], 0);
+  Consumer("INT", "a", R"({"durable_name":"a","ack_policy":"explicit"})");
+  Consumer("INT", "b", R"({"durable_name":"b","ack_policy":"explicit"})");
+  PublishOk(js_, "int", "for both");
+  std::vector<natsMsg*> msgs;
+  ASSERT_EQ(Pull("INT", "a", 1, 300, &msgs).size(), 1u);
+  AckWith(conn_->nc, msgs[0], "+ACK");
+  natsMsg_Destroy(msgs[0]);
+  EXPECT_EQ(Api("$JS.API.STREAM.INFO.INT")["state"]["messages"], 1);  // b has not acked
+  msgs.clear();
+  ASSERT_EQ(Pull("INT", "b", 1, 300, &msgs).size(), 1u);
+  AckWith(conn_->nc, msgs[0], "+ACK");
+  natsMsg_Destroy(msgs[0]);
+  EXPECT_EQ(Api("$JS.API.STREAM.INFO.INT")["state"]["messages"], 0);
+}
+
+TEST_F(JsConsumer, MemoryStreamsWorkAndAreNotKeptAcrossRestart) {
+  Create("MEM", R"({"name":"MEM","subjects":["mem"],"storage":"memory"})");
+  for (int i = 0; i < 10; ++i) PublishOk(js_, "mem", "m");
+  Consumer("MEM", "c", R"({"durable_name":"c"})");
+  EXPECT_EQ(Pull("MEM", "c", 10, 300).size(), 10u);
+  EXPECT_EQ(Api("$JS.API.STREAM.INFO.MEM")["config"]["storage"], "memory");
+  EXPECT_GT(Api("$JS.API.INFO")["memory"].get<int>(), 0);
+  Restart(SIGTERM);
+  EXPECT_EQ(Api("$JS.API.STREAM.INFO.MEM")["error"]["err_code"], 10059);
 }
 
 }  // namespace
