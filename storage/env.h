@@ -54,6 +54,9 @@ class Env {
   virtual absl::Status SyncDir(const std::string& path) = 0;
   // Writes a whole small file atomically: temporary file, sync, rename, directory sync.
   absl::Status WriteFileAtomically(const std::string& path, std::string_view data);
+  // The same without the syncs when !durable: readers see the old or the new file, and a
+  // process crash keeps it, but a machine crash may bring back an older one.
+  absl::Status WriteFileReplacing(const std::string& path, std::string_view data, bool durable);
 
   // The real file system. Never deleted.
   static Env* Posix();

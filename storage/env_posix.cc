@@ -188,18 +188,23 @@ absl::Status ErrnoStatus(int error, std::string_view what) {
 }
 
 absl::Status Env::WriteFileAtomically(const std::string& path, std::string_view data) {
+  return WriteFileReplacing(path, data, true);
+}
+
+absl::Status Env::WriteFileReplacing(const std::string& path, std::string_view data, bool durable) {
   const std::string temp = path + ".tmp";
   std::unique_ptr<File> file;
   absl::Status status = OpenFile(temp, true, &file);
   if (status.ok()) status = file->Truncate(0);
   if (status.ok()) status = file->Append(data);
-  if (status.ok()) status = file->Sync();
+  if (status.ok() && durable) status = file->Sync();
   file.reset();
   if (status.ok()) status = RenameFile(temp, path);
   if (!status.ok()) {
     (void)RemoveFile(temp);
     return status;
   }
+  if (!durable) return absl::OkStatus();
   const std::size_t slash = path.rfind('/');
   return SyncDir(slash == std::string::npos ? "." : path.substr(0, slash));
 }
