@@ -53,6 +53,29 @@ TEST_F(JsRestart, StreamsMessagesAndConsumerStateSurviveACleanStop) {
   EXPECT_EQ(PublishOk(js_, "keep.x", "after restart"), 31u);
 }
 
+TEST_F(JsRestart, ConsumerAckStateSurvivesKill9) {
+  AddStream(js_, "ACKS", {"acks"});
+  for (int i = 1; i <= 20; ++i) PublishOk(js_, "acks", "m" + std::to_string(i));
+  natsSubscription* sub = nullptr;
+  ASSERT_EQ(js_PullSubscribe(&sub, js_, "acks", "reader", nullptr, nullptr, nullptr), NATS_OK);
+  natsMsgList list = {nullptr, 0};
+  ASSERT_EQ(natsSubscription_Fetch(&list, sub, 12, 2000, nullptr), NATS_OK);
+  ASSERT_EQ(list.Count, 12);
+  for (int i = 0; i < 10; ++i) natsMsg_AckSync(list.Msgs[i], nullptr, nullptr);  // 11, 12 not
+  natsMsgList_Destroy(&list);
+  natsSubscription_Destroy(sub);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // past the save interval
+
+  Restart(SIGKILL);
+
+  jsConsumerInfo* ci = nullptr;
+  ASSERT_EQ(js_GetConsumerInfo(&ci, js_, "ACKS", "reader", nullptr, nullptr), NATS_OK);
+  EXPECT_EQ(ci->AckFloor.Stream, 10u);
+  EXPECT_EQ(ci->Delivered.Stream, 12u);
+  EXPECT_EQ(ci->NumAckPending, 2);
+  jsConsumerInfo_Destroy(ci);
+}
+
 TEST_F(JsRestart, EveryAcknowledgedPublishSurvivesKill9) {
   AddStream(js_, "DURABLE", {"durable.*"});
   std::mutex mutex;
