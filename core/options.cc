@@ -306,8 +306,10 @@ Logging Options:
     -DV                              Debug and trace
 
 JetStream Options:
-    -js, --jetstream                 Enable JetStream (accepted; not served yet)
+    -js, --jetstream                 Enable JetStream
     -sd, --store_dir <dir>           Set the storage directory
+        --js_sync <inline|ring>      Where a stream's fdatasync runs: on the shard thread
+                                     (default) or through its io_uring (docs/JETSTREAM.md)
 
 Common Options:
     -h, --help                       Show this message
@@ -340,7 +342,8 @@ ParseResult ParseCommandLine(int argc, const char* const* argv, ServerOptions* o
                                                     "c",
                                                     "config",
                                                     "shards",
-                                                    "io"};
+                                                    "io",
+                                                    "js_sync"};
   static const std::set<std::string> kRefusedFlags = {"user",
                                                       "pass",
                                                       "auth",
@@ -485,6 +488,12 @@ ParseResult ParseCommandLine(int argc, const char* const* argv, ServerOptions* o
         *error = "invalid --io \"" + f.value + "\" (uring or epoll)";
         return ParseResult::kExitError;
       }
+    } else if (n == "js_sync") {
+      if (f.value != "inline" && f.value != "ring") {
+        *error = "invalid --js_sync \"" + f.value + "\" (inline or ring)";
+        return ParseResult::kExitError;
+      }
+      options->js_sync_in_ring = f.value == "ring";
     }
   }
   if (test_config) {

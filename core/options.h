@@ -38,6 +38,9 @@ struct ServerOptions {
   int64_t lame_duck_grace_period_ns = int64_t{10} * 1'000'000'000;
   int shards = 0;  // 0 = one per core
   io::Backend io = io::Backend::kUring;
+  // JetStream group commit: fdatasync through the shard's io_uring instead of on the
+  // shard thread (--js_sync ring). Off by default: slower on the 2-core machine measured.
+  bool js_sync_in_ring = false;
   // jetstream { streams: [...] }: streams (with their consumers) to create or update at
   // start, as written in the config file (converted by core/jetstream/declared.h).
   std::vector<ConfValue> declared_streams;

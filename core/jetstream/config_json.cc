@@ -38,6 +38,16 @@ bool ReadStrings(const nlohmann::json& obj, const char* key, std::vector<std::st
   return true;
 }
 
+int64_t IntOr(const nlohmann::json& obj, const char* key, int64_t fallback) {
+  if (!obj.is_object()) return fallback;
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_number_integer() ? it->get<int64_t>() : fallback;
+}
+
+std::string Dump(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 bool IsValidName(const std::string& name) {
   if (name.empty() || name.size() > 255) return false;
   for (char c : name) {

@@ -15,6 +15,13 @@ bool ReadBool(const nlohmann::json& obj, const char* key, bool* out);
 bool ReadString(const nlohmann::json& obj, const char* key, std::string* out);
 bool ReadStrings(const nlohmann::json& obj, const char* key, std::vector<std::string>* out);
 
+// A number field, or `fallback` when absent or of another type (for files Tern wrote).
+int64_t IntOr(const nlohmann::json& obj, const char* key, int64_t fallback);
+
+// Serialises JSON for the wire or a file. Strings from clients (subjects, header values)
+// may be invalid UTF-8: they are replaced (U+FFFD), never thrown on.
+std::string Dump(const nlohmann::json& j);
+
 // Stream and consumer names: non-empty, no '.', '*', '>', whitespace or path separators.
 bool IsValidName(const std::string& name);
 

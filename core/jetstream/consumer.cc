@@ -4,6 +4,7 @@
 #include <charconv>
 #include <filesystem>
 
+#include "core/jetstream/config_json.h"
 #include "core/jetstream/headers.h"
 #include "core/jetstream/js_shard.h"
 #include "core/jetstream/stream.h"
@@ -102,7 +103,7 @@ bool Consumer::SaveMeta(std::string* error) {
   absl::Status status = env->CreateDirs(StateDir());
   if (status.ok()) {
     nlohmann::json meta = {{"name", name_}, {"config", config_.ToJson()}, {"created", created_ns_}};
-    status = env->WriteFileAtomically(StateDir() + "/meta.json", meta.dump());
+    status = env->WriteFileAtomically(StateDir() + "/meta.json", Dump(meta));
   }
   if (!status.ok()) *error = std::string(status.message());
   return status.ok();
@@ -125,7 +126,7 @@ void Consumer::SaveState() {
   // machine crash an older state means redelivery, which at-least-once allows. A sync
   // here would stall the shard for every durable consumer every 100 ms.
   absl::Status status =
-      storage::Env::Posix()->WriteFileReplacing(StateDir() + "/state.json", state.dump(), false);
+      storage::Env::Posix()->WriteFileReplacing(StateDir() + "/state.json", Dump(state), false);
   if (!status.ok()) {
     LOG_ERROR("JetStream consumer '%s > %s': cannot save state: %s", stream_->name().c_str(),
               name_.c_str(), std::string(status.message()).c_str());
@@ -144,6 +145,20 @@ bool Consumer::Restore() {
   }
   nlohmann::json state = nlohmann::json::parse(text, nullptr, false);
   if (state.is_discarded() || !state.is_object()) return false;
+  try {
+    RestoreFrom(state);
+  } catch (const nlohmann::json::exception& e) {
+    LOG_WARN("JetStream consumer '%s > %s': unreadable state (%s); starting over",
+             stream_->name().c_str(), name_.c_str(), e.what());
+    pending_.clear();
+    last_per_subject_.clear();
+    return false;
+  }
+  dirty_ = true;
+  return true;
+}
+
+void Consumer::RestoreFrom(const nlohmann::json& state) {
   next_seq_ = state.value("next_seq", uint64_t{1});
   delivered_stream_ = state.value("delivered_stream", uint64_t{0});
   delivered_consumer_ = state.value("delivered_consumer", uint64_t{0});
@@ -157,8 +172,6 @@ bool Consumer::Restore() {
         Pending{entry[1].get<uint64_t>(), entry[2].get<uint32_t>(), now + config_.ack_wait_ns};
   }
   if (!pending_.empty()) earliest_deadline_ = now + config_.ack_wait_ns;
-  dirty_ = true;
-  return true;
 }
 
 nlohmann::json Consumer::Info() const {

@@ -97,6 +97,7 @@ class Consumer {
   void Acked(uint64_t seq);
   int64_t AckWaitFor(uint32_t deliveries) const;
   std::string StateDir() const;
+  void RestoreFrom(const nlohmann::json& state);  // throws on malformed state
 
   Stream* stream_;
   std::string name_;

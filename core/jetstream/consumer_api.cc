@@ -251,8 +251,7 @@ void Stream::LoadConsumers() {
                config_.name.c_str(), entry.c_str());
       continue;
     }
-    auto consumer =
-        std::make_unique<Consumer>(this, entry, config, meta.value("created", int64_t{0}));
+    auto consumer = std::make_unique<Consumer>(this, entry, config, IntOr(meta, "created", 0));
     if (!consumer->Restore()) consumer->Start();
     consumers_[entry] = std::move(consumer);
   }

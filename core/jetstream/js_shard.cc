@@ -1,5 +1,6 @@
 #include "core/jetstream/js_shard.h"
 
+#include "core/jetstream/config_json.h"
 #include "core/jetstream/consumer.h"
 #include "core/jetstream/headers.h"
 #include "core/jetstream/stream.h"
@@ -125,7 +126,7 @@ bool JsShard::LoadStreams(std::string* error) {
     }
     ApiError problem;
     std::unique_ptr<Stream> stream =
-        Stream::Open(this, config, meta.value("created", int64_t{0}), false, &problem, nullptr);
+        Stream::Open(this, config, IntOr(meta, "created", 0), false, &problem, nullptr);
     if (!stream) {
       LOG_ERROR("JetStream: stream '%s' cannot be opened: %s", name.c_str(),
                 problem.description.c_str());
@@ -236,7 +237,7 @@ void JsShard::Reply(std::string_view reply, nlohmann::json body, const char* typ
     body["error"] = error.ToJson();
     registry_->api_errors.fetch_add(1, std::memory_order_relaxed);
   }
-  Send(reply, {}, {}, body.dump());
+  Send(reply, {}, {}, Dump(body));
 }
 
 void JsShard::ReplyStatus(std::string_view reply, int status, std::string_view text) {

@@ -399,11 +399,12 @@ void Stream::ReleaseAcks() {
 // ---------------------------------------------------------------- the turn
 
 void Stream::Turn(int64_t now_ns) {
-  // Group commit: one fdatasync for everything appended since the last one, run by the
-  // reactor while this shard keeps working; a sync that is more than appended records
-  // (tombstones, new segment files) is done here and now.
+  // Group commit: one fdatasync for everything appended since the last one. With
+  // --js_sync ring the reactor runs it while this shard keeps working; otherwise, and
+  // for a sync that is more than appended records (tombstones, new segment files), it
+  // is done here and now.
   if (!sync_in_flight_ && log_->NeedsSync()) {
-    if (log_->PrepareAsyncSync(&sync_job_)) {
+    if (js_->shard()->options().js_sync_in_ring && log_->PrepareAsyncSync(&sync_job_)) {
       sync_in_flight_ = true;
       sync_token_ = js_->StartSync(this, sync_job_.fd);
     } else if (absl::Status status = log_->Sync(); !status.ok()) {

@@ -2,10 +2,12 @@
 // defaults filled in by the server, error codes and descriptions, and the status
 // messages (not JSON) of pull requests and direct gets.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <fstream>
 #include <string>
 #include <thread>
 
@@ -249,6 +251,47 @@ TEST(JsDisabled, ApiHasNoResponders) {
   natsMsg* reply = nullptr;
   EXPECT_EQ(natsConnection_RequestString(&reply, conn->nc, "$JS.API.INFO", "", 2000),
             NATS_NO_RESPONDERS);
+}
+
+}  // namespace
+}  // namespace tern::e2e
+
+namespace tern::e2e {
+namespace {
+
+// Subjects and header values are client bytes, not always UTF-8: the JSON the server
+// writes about them must still come out (nlohmann would throw on them by default).
+TEST_F(JsApi, NonUtf8SubjectsAndHeadersNeverBreakReplies) {
+  ASSERT_EQ(ErrCode("$JS.API.STREAM.CREATE.U", R"({"name":"U","subjects":["u.>"]})"), 0);
+  RawConn raw(server_->port());
+  raw.Send(
+      "CONNECT {\"verbose\":false,\"pedantic\":false,\"headers\":true,\"protocol\":1}\r\n"
+      "SUB ack 1\r\nPUB u.\xff\xfe ack 1\r\nx\r\n");
+  EXPECT_NE(raw.ReadUntil("\"seq\":1").find("\"seq\":1"), std::string::npos);
+  const std::string header = "NATS/1.0\r\nNats-Rollup: \xff\r\n\r\n";
+  raw.Send("HPUB u.a ack " + std::to_string(header.size()) + " " +
+           std::to_string(header.size() + 1) + "\r\n" + header + "y\r\n");
+  EXPECT_NE(raw.ReadUntil("10111").find("10111"), std::string::npos);
+  json r = Api("$JS.API.STREAM.MSG.GET.U", R"({"seq":1})");
+  ASSERT_TRUE(r.contains("message")) << r.dump();
+  EXPECT_EQ(r["message"]["seq"], 1);
+  r = Api("$JS.API.STREAM.INFO.U", R"({"subjects_filter":">"})");
+  EXPECT_EQ(r["state"]["subjects"].size(), 1u);
+}
+
+TEST_F(JsApi, CorruptConsumerStateStartsOverInsteadOfCrashing) {
+  ASSERT_EQ(ErrCode("$JS.API.STREAM.CREATE.CS", R"({"name":"CS","subjects":["cs"]})"), 0);
+  PublishOk(js_, "cs", "m");
+  ASSERT_EQ(ErrCode("$JS.API.CONSUMER.CREATE.CS.d",
+                    R"({"stream_name":"CS","config":{"durable_name":"d"}})"),
+            0);
+  Restart(SIGTERM);
+  const std::string state = store_ + "/jetstream/$G/streams/CS/obs/d/state.json";
+  std::ofstream(state) << R"({"next_seq":"seven","pending":[[1,"x",3]]})";
+  Restart(SIGTERM);
+  json info = Api("$JS.API.CONSUMER.INFO.CS.d");
+  ASSERT_FALSE(info.contains("error")) << info.dump();
+  EXPECT_EQ(info["num_pending"], 1);
 }
 
 }  // namespace
