@@ -14,6 +14,7 @@
 #include "tools/bench/connection.h"
 #include "tools/bench/histogram.h"
 #include "tools/bench/jetstream.h"
+#include "tools/bench/side_load.h"
 
 namespace tern::bench {
 namespace {
@@ -34,6 +35,8 @@ struct Options {
   int window = 256;     // js-pub: unacknowledged publishes per publisher (1 = sync)
   int batch = 256;      // js-fetch: messages per pull request
   std::string storage = "file";
+  int interest = 0;  // idle subscriptions held during the run
+  int slow = 0;      // slow subscribers (not counted) beside the measured ones
   bool json = false;
 };
 
@@ -58,7 +61,10 @@ void Usage() {
       "                     received before timing starts)\n"
       "         --window W (js-pub: PubAcks awaited per publisher; 1 = synchronous, 256)\n"
       "         --batch B (js-fetch: messages per pull request, 256)\n"
-      "         --storage file|memory (JetStream modes: the stream's storage, file)\n",
+      "         --storage file|memory (JetStream modes: the stream's storage, file)\n"
+      "         --interest N (N idle subscriptions on subjects nobody publishes to)\n"
+      "         --slow N (N subscribers that read ~8 MB/s; not counted, the others must\n"
+      "                   still get everything)\n",
       stderr);
 }
 
@@ -129,6 +135,10 @@ bool ParseOptions(int argc, char** argv, Options* o) {
       o->window = std::max(1, static_cast<int>(number));
     else if (flag == "--batch")
       o->batch = std::max(1, static_cast<int>(number));
+    else if (flag == "--interest")
+      o->interest = static_cast<int>(number);
+    else if (flag == "--slow")
+      o->slow = static_cast<int>(number);
     else {
       std::fprintf(stderr, "tern-bench: unknown option '%s'\n", flag.c_str());
       return false;
@@ -224,6 +234,14 @@ Result RunPubSub(const Options& o) {
   std::vector<std::unique_ptr<BenchConnection>> subs, pubs;
   std::string error;
   const bool queue = o.mode == "queue";
+  SideLoad side;
+  if ((o.interest > 0 && !side.AddInterest(o.server, o.interest, &error)) ||
+      (o.slow > 0 &&
+       !side.AddSlowSubscribers(o.server, o.slow,
+                                o.subjects == 1 ? "bench.subject" : "bench.subject.*", &error))) {
+    r.error = error;
+    return r;
+  }
   for (int i = 0; i < o.subs; ++i) {
     subs.push_back(std::make_unique<BenchConnection>());
     const std::string pattern = o.subjects == 1 ? "bench.subject" : "bench.subject.*";

@@ -102,7 +102,9 @@ bool BenchConnection::ReadSome(int timeout_ms) {
     return false;
   }
   char buffer[256 * 1024];
-  const ssize_t n = recv(fd_, buffer, sizeof buffer, 0);
+  const std::size_t want =
+      read_limit_ > 0 && read_limit_ < sizeof buffer ? read_limit_ : sizeof buffer;
+  const ssize_t n = recv(fd_, buffer, want, 0);
   if (n <= 0) {
     closed_ = true;
     error_ = n == 0 ? "server closed the connection" : strerror(errno);

@@ -35,6 +35,8 @@ class BenchConnection {
     on_message_ = fn;
     on_message_arg_ = arg;
   }
+  // Reads at most this many bytes per ReadSome (a deliberately slow reader); 0 = 256 KiB.
+  void set_read_limit(std::size_t bytes) { read_limit_ = bytes; }
   // Keep payloads (JetStream modes): the last one is readable, and replies that carry a
   // JSON "error" are counted.
   void set_capture(bool capture) { capture_ = capture; }
@@ -59,6 +61,7 @@ class BenchConnection {
   void (*on_message_)(BenchConnection*, std::string_view, void*) = nullptr;
   void* on_message_arg_ = nullptr;
   bool capture_ = false;
+  std::size_t read_limit_ = 0;
   std::string payload_;
   std::string last_payload_;
   uint64_t error_replies_ = 0;
