@@ -1,6 +1,7 @@
 // Subject matching: the per-publish lookup of who wants a subject.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,7 +35,7 @@ void BM_MatchCacheHit(benchmark::State& state) {
   for (auto _ : state)
     benchmark::DoNotOptimize(interest.Match("fleet.vehicle.7.position").plain.size());
 }
-BENCHMARK(BM_MatchCacheHit)->Arg(10'000)->Arg(100'000);
+BENCHMARK(BM_MatchCacheHit)->Arg(10'000)->Arg(100'000)->Arg(1'000'000);
 
 // Measures: lookups over many distinct subjects (cache misses and evictions, trie walks).
 void BM_MatchManySubjects(benchmark::State& state) {
@@ -42,13 +43,15 @@ void BM_MatchManySubjects(benchmark::State& state) {
   auto subs = Populate(&interest, static_cast<int>(state.range(0)));
   std::vector<std::string> subjects;
   for (int i = 0; i < 65536; ++i)
-    subjects.push_back("fleet.vehicle." + std::to_string(i * 7 % 200'000) + ".position");
+    subjects.push_back("fleet.vehicle." +
+                       std::to_string(i * 7 % std::max<int64_t>(200'000, 2 * state.range(0))) +
+                       ".position");
   std::size_t i = 0;
   for (auto _ : state) {
     benchmark::DoNotOptimize(interest.Match(subjects[i++ & 65535]).plain.size());
   }
 }
-BENCHMARK(BM_MatchManySubjects)->Arg(10'000)->Arg(100'000);
+BENCHMARK(BM_MatchManySubjects)->Arg(10'000)->Arg(100'000)->Arg(1'000'000);
 
 // Measures: a wildcard subscription matched by many literal subjects.
 void BM_MatchWildcard(benchmark::State& state) {

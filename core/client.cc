@@ -5,18 +5,13 @@
 #include <charconv>
 
 #include "core/log.h"
+#include "core/msg_encode.h"
 #include "core/shard.h"
 #include "core/strings.h"
 #include "core/subject.h"
 
 namespace tern::core {
 namespace {
-
-void AppendNumber(std::string* out, uint64_t value) {
-  char digits[24];
-  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, value);
-  out->append(digits, end);
-}
 
 // Reads an optional JSON field of the expected type; false if present with another type.
 template <typename T>
@@ -147,28 +142,11 @@ void Client::SendErr(std::string_view text) {
 bool Client::DeliverMessage(const Subscription& sub, std::string_view subject,
                             std::string_view reply, std::size_t header_len, std::string_view data) {
   // A client that did not declare headers gets the payload alone, as plain MSG.
-  const bool with_headers = header_len > 0 && headers_;
-  if (header_len > 0 && !headers_) data.remove_prefix(header_len);
-  std::string& line = scratch_;
-  line.clear();
-  line.append(with_headers ? "HMSG " : "MSG ");
-  line.append(subject);
-  line.push_back(' ');
-  line.append(sub.sid);
-  line.push_back(' ');
-  if (!reply.empty()) {
-    line.append(reply);
-    line.push_back(' ');
+  if (header_len > 0 && !headers_) {
+    data.remove_prefix(header_len);
+    header_len = 0;
   }
-  if (with_headers) {
-    AppendNumber(&line, header_len);
-    line.push_back(' ');
-  }
-  AppendNumber(&line, data.size());
-  line.append("\r\n");
-  out_.Append(line);
-  out_.Append(data);
-  out_.Append("\r\n", 2);
+  AppendMsgFrame(&out_, &scratch_, subject, sub.sid, reply, header_len, data);
   ShardStats::Add(shard_->stats().out_msgs, 1);
   ShardStats::Add(shard_->stats().out_bytes, data.size());
   MarkDirty();
