@@ -13,6 +13,13 @@
 namespace tern::core {
 namespace {
 
+// A subscriber holds its publishers back once this much is queued for it (and until half
+// of it is left): enough to cover a loop turn's burst, small enough that a fan-out to many
+// slower readers does not pile up hundreds of MiB (docs/BENCHMARKS.md, memory).
+int64_t CongestedAbove(int64_t max_pending) {
+  return std::min<int64_t>(max_pending / 4 * 3, int64_t{1} << 20);
+}
+
 // Reads an optional JSON field of the expected type; false if present with another type.
 template <typename T>
 bool ReadField(const nlohmann::json& object, const char* key, T* out) {
@@ -159,7 +166,7 @@ bool Client::DeliverMessage(const Subscription& sub, std::string_view subject,
     Close(CloseReason::kSlowConsumerPending, false);
     return false;
   }
-  if (pending <= max_pending / 4 * 3) return false;
+  if (pending <= CongestedAbove(max_pending)) return false;
   if (congested_since_ns_ == 0) {
     congested_since_ns_ = shard_->now_ns();
     shard_->AddCongested(this);
@@ -169,7 +176,8 @@ bool Client::DeliverMessage(const Subscription& sub, std::string_view subject,
 
 bool Client::StillCongesting(int64_t now_ns) {
   if (closing_ || congested_since_ns_ == 0) return false;
-  if (static_cast<int64_t>(out_.pending_bytes()) < shard_->options().max_pending / 2) {
+  if (static_cast<int64_t>(out_.pending_bytes()) <
+      CongestedAbove(shard_->options().max_pending) / 2) {
     congested_since_ns_ = 0;
     return false;
   }

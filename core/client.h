@@ -61,7 +61,8 @@ class Client final : public ParserHandler {
   void ReleaseHolds(uint64_t acked_epoch);
   bool has_holds() const { return !holds_.empty(); }
 
-  // Back-pressure. A subscriber past 3/4 of max_pending is "congested" and may hold its
+  // Back-pressure. A subscriber with over 1 MiB queued (3/4 of max_pending if smaller) is
+  // "congested" and may hold its
   // publishers back for a bounded time; past max_pending it is cut off regardless.
   bool StillCongesting(int64_t now_ns);
   // The publisher side: stop / restart reading this client's socket.
@@ -140,7 +141,7 @@ class Client final : public ParserHandler {
   int64_t last_in_ns_ = 0;
   int64_t next_ping_ns_ = 0;
   int pings_out_ = 0;
-  int64_t congested_since_ns_ = 0;  // 0 = below 3/4 of max_pending
+  int64_t congested_since_ns_ = 0;  // 0 = not congested
   bool stalled_ = false;
   std::string stalled_input_;  // received while stalled, parsed when released
   std::string scratch_;        // MSG control line being built (reused, no per-message allocation)
