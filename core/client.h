@@ -141,7 +141,8 @@ class Client final : public ParserHandler {
   int64_t last_in_ns_ = 0;
   int64_t next_ping_ns_ = 0;
   int pings_out_ = 0;
-  int64_t congested_since_ns_ = 0;  // 0 = not congested
+  int64_t congested_since_ns_ = 0;   // 0 = not congested
+  uint64_t congested_consumed_ = 0;  // bytes sent when the congestion began
   bool stalled_ = false;
   std::string stalled_input_;  // received while stalled, parsed when released
   std::string scratch_;        // MSG control line being built (reused, no per-message allocation)
