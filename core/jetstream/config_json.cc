@@ -38,6 +38,15 @@ bool ReadStrings(const nlohmann::json& obj, const char* key, std::vector<std::st
   return true;
 }
 
+bool ParseRequestBody(const std::string& payload, nlohmann::json* out) {
+  if (payload.empty()) {
+    *out = nlohmann::json::object();
+    return true;
+  }
+  *out = nlohmann::json::parse(payload, nullptr, false);
+  return !out->is_discarded() && out->is_object();
+}
+
 int64_t IntOr(const nlohmann::json& obj, const char* key, int64_t fallback) {
   if (!obj.is_object()) return fallback;
   auto it = obj.find(key);

@@ -15,6 +15,9 @@ bool ReadBool(const nlohmann::json& obj, const char* key, bool* out);
 bool ReadString(const nlohmann::json& obj, const char* key, std::string* out);
 bool ReadStrings(const nlohmann::json& obj, const char* key, std::vector<std::string>* out);
 
+// An API request body: empty means {}; otherwise it must be a JSON object.
+bool ParseRequestBody(const std::string& payload, nlohmann::json* out);
+
 // A number field, or `fallback` when absent or of another type (for files Tern wrote).
 int64_t IntOr(const nlohmann::json& obj, const char* key, int64_t fallback);
 

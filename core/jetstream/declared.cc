@@ -110,23 +110,10 @@ bool JsShard::ApplyDeclared(const DeclaredStream& declared,
   const std::string& name = config.name;
   Stream* stream = Find(name);
   if (stream == nullptr) {
-    const int64_t created = WallNowNs();
-    auto figures = std::make_shared<StreamFigures>();
-    StreamEntry entry{name, shard_->index(), config.subjects, config.ToJson(), created, figures};
-    if (ApiError e = registry_->Add(entry); !e.ok()) {
+    if (ApiError e = CreateStream(config, false, internal_subjects, &stream); !e.ok()) {
       *error = declared.where + ": stream '" + name + "': " + e.description;
       return false;
     }
-    ApiError e;
-    std::unique_ptr<Stream> opened = Stream::Open(this, config, created, true, &e, figures);
-    if (!opened) {
-      registry_->Remove(name);
-      *error = declared.where + ": stream '" + name + "': " + e.description;
-      return false;
-    }
-    opened->Subscribe(false, internal_subjects);
-    stream = opened.get();
-    streams_[name] = std::move(opened);
     LOG_INFO("  Created stream '%s' declared at %s", name.c_str(), declared.where.c_str());
   } else if (stream->config().ToJson() != config.ToJson()) {
     ApiError e = CheckStreamUpdate(stream->config(), config);

@@ -63,15 +63,6 @@ const char* TypeFor(std::string_view op) {
   return "io.nats.jetstream.api.v1.error_response";
 }
 
-bool ParseBody(const std::string& payload, nlohmann::json* out) {
-  if (payload.empty()) {
-    *out = nlohmann::json::object();
-    return true;
-  }
-  *out = nlohmann::json::parse(payload, nullptr, false);
-  return !out->is_discarded() && out->is_object();
-}
-
 }  // namespace
 
 JsShard::JsShard(Shard* shard, Registry* registry) : shard_(shard), registry_(registry) {}
@@ -298,18 +289,42 @@ void JsShard::AccountInfo(const Request& r) {
   Reply(r.reply, std::move(body), TypeFor("INFO"));
 }
 
-void JsShard::StreamCreate(const Request& r, const std::string& name) {
-  const char* type = TypeFor("STREAM.CREATE");
+ApiError JsShard::ParseRequestConfig(const Request& r, const std::string& name,
+                                     StreamConfig* config) {
   nlohmann::json body;
-  if (r.payload.empty() || !ParseBody(r.payload, &body)) {
-    return Reply(r.reply, {}, type, MakeError(err::kInvalidJson));
+  if (r.payload.empty() || !ParseRequestBody(r.payload, &body)) {
+    return MakeError(err::kInvalidJson);
   }
   if (!body.contains("name") || body["name"].is_null()) body["name"] = name;
+  if (ApiError error = ParseStreamConfig(body, config); !error.ok()) return error;
+  if (config->name != name) return MakeError(err::kStreamNameMismatch);
+  return {};
+}
+
+ApiError JsShard::CreateStream(const StreamConfig& config, bool announce,
+                               std::vector<std::string>* internal_subjects, Stream** created) {
+  const int64_t now = WallNowNs();
+  auto figures = std::make_shared<StreamFigures>();
+  StreamEntry entry{config.name, shard_->index(), config.subjects, config.ToJson(), now, figures};
+  if (ApiError error = registry_->Add(entry); !error.ok()) return error;
+  ApiError error;
+  std::unique_ptr<Stream> stream = Stream::Open(this, config, now, true, &error, figures);
+  if (!stream) {
+    registry_->Remove(config.name);
+    return error;
+  }
+  stream->Subscribe(announce, internal_subjects);
+  *created = stream.get();
+  streams_[config.name] = std::move(stream);
+  return {};
+}
+
+void JsShard::StreamCreate(const Request& r, const std::string& name) {
+  const char* type = TypeFor("STREAM.CREATE");
   StreamConfig config;
-  if (ApiError error = ParseStreamConfig(body, &config); !error.ok()) {
+  if (ApiError error = ParseRequestConfig(r, name, &config); !error.ok()) {
     return Reply(r.reply, {}, type, error);
   }
-  if (config.name != name) return Reply(r.reply, {}, type, MakeError(err::kStreamNameMismatch));
   if (Stream* existing = Find(name)) {
     if (existing->config().ToJson() == config.ToJson()) {
       return Reply(r.reply, existing->Info({}), type);
@@ -321,20 +336,12 @@ void JsShard::StreamCreate(const Request& r, const std::string& name) {
         r.reply, {}, type,
         MakeError(err::kStreamInvalidConfig, "stream configuration for create can not be sealed"));
   }
-  const int64_t created = WallNowNs();
-  auto figures = std::make_shared<StreamFigures>();
-  StreamEntry entry{name, shard_->index(), config.subjects, config.ToJson(), created, figures};
-  if (ApiError error = registry_->Add(entry); !error.ok()) return Reply(r.reply, {}, type, error);
-  ApiError error;
-  std::unique_ptr<Stream> stream = Stream::Open(this, config, created, true, &error, figures);
-  if (!stream) {
-    registry_->Remove(name);
+  Stream* stream = nullptr;
+  if (ApiError error = CreateStream(config, true, nullptr, &stream); !error.ok()) {
     return Reply(r.reply, {}, type, error);
   }
-  stream->Subscribe(true, nullptr);
   nlohmann::json info = stream->Info({});
   info["did_create"] = true;
-  streams_[name] = std::move(stream);
   Reply(r.reply, std::move(info), type);
 }
 
@@ -342,16 +349,10 @@ void JsShard::StreamUpdate(const Request& r, const std::string& name) {
   const char* type = TypeFor("STREAM.UPDATE");
   Stream* stream = Find(name);
   if (stream == nullptr) return Reply(r.reply, {}, type, MakeError(err::kStreamNotFound));
-  nlohmann::json body;
-  if (r.payload.empty() || !ParseBody(r.payload, &body)) {
-    return Reply(r.reply, {}, type, MakeError(err::kInvalidJson));
-  }
-  if (!body.contains("name") || body["name"].is_null()) body["name"] = name;
   StreamConfig config;
-  if (ApiError error = ParseStreamConfig(body, &config); !error.ok()) {
+  if (ApiError error = ParseRequestConfig(r, name, &config); !error.ok()) {
     return Reply(r.reply, {}, type, error);
   }
-  if (config.name != name) return Reply(r.reply, {}, type, MakeError(err::kStreamNameMismatch));
   if (ApiError error = CheckStreamUpdate(stream->config(), config); !error.ok()) {
     return Reply(r.reply, {}, type, error);
   }
@@ -381,7 +382,8 @@ void JsShard::StreamDelete(const Request& r, const std::string& name) {
 void JsShard::StreamNamesOrList(const Request& r, bool list) {
   const char* type = TypeFor(list ? "STREAM.LIST" : "STREAM.NAMES");
   nlohmann::json body;
-  if (!ParseBody(r.payload, &body)) return Reply(r.reply, {}, type, MakeError(err::kInvalidJson));
+  if (!ParseRequestBody(r.payload, &body))
+    return Reply(r.reply, {}, type, MakeError(err::kInvalidJson));
   int64_t offset = 0;
   std::string subject;
   if (body.contains("offset") && !body["offset"].is_null()) {

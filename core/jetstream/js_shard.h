@@ -16,6 +16,7 @@
 
 #include "core/jetstream/api_error.h"
 #include "core/jetstream/registry.h"
+#include "core/jetstream/stream_config.h"
 #include "core/subscription.h"
 
 namespace tern::core {
@@ -79,6 +80,11 @@ class JsShard final : public InternalSink {
   int OwnerOf(std::string_view api) const;
   void Handle(const Request& request);
   void AccountInfo(const Request& r);
+  // The StreamConfig in a CREATE/UPDATE request for stream `name`.
+  ApiError ParseRequestConfig(const Request& r, const std::string& name, StreamConfig* config);
+  // Registers, opens and subscribes a new stream on this shard.
+  ApiError CreateStream(const StreamConfig& config, bool announce,
+                        std::vector<std::string>* internal_subjects, Stream** created);
   void StreamCreate(const Request& r, const std::string& name);
   void StreamUpdate(const Request& r, const std::string& name);
   void StreamDelete(const Request& r, const std::string& name);

@@ -1,6 +1,7 @@
 // Stream: the stream-specific $JS.API requests, answered on the stream's home shard.
 #include <charconv>
 
+#include "core/jetstream/config_json.h"
 #include "core/jetstream/consumer.h"
 #include "core/jetstream/headers.h"
 #include "core/jetstream/js_shard.h"
@@ -16,15 +17,6 @@ const char* kMsgGetType = "io.nats.jetstream.api.v1.stream_msg_get_response";
 const char* kMsgDeleteType = "io.nats.jetstream.api.v1.stream_msg_delete_response";
 
 // An empty body is an empty object; anything else must be a JSON object.
-bool ParseBody(const std::string& payload, nlohmann::json* out) {
-  if (payload.empty()) {
-    *out = nlohmann::json::object();
-    return true;
-  }
-  *out = nlohmann::json::parse(payload, nullptr, false);
-  return !out->is_discarded() && out->is_object();
-}
-
 std::string TimeOrZero(int64_t ns) { return ns == 0 ? "0001-01-01T00:00:00Z" : FormatTime(ns); }
 
 }  // namespace
@@ -80,7 +72,7 @@ void Stream::HandleApi(const ApiRequest& r, std::string_view op, std::string_vie
 
 void Stream::ApiInfo(const ApiRequest& r) {
   nlohmann::json body;
-  if (!ParseBody(r.payload, &body)) {
+  if (!ParseRequestBody(r.payload, &body)) {
     return js_->Reply(r.reply, {}, kInfoType, MakeError(err::kInvalidJson));
   }
   nlohmann::json info = Info(body);
@@ -92,7 +84,7 @@ void Stream::ApiInfo(const ApiRequest& r) {
 
 void Stream::ApiPurge(const ApiRequest& r) {
   nlohmann::json body;
-  if (!ParseBody(r.payload, &body)) {
+  if (!ParseRequestBody(r.payload, &body)) {
     return js_->Reply(r.reply, {}, kPurgeType, MakeError(err::kInvalidJson));
   }
   if (config_.sealed) return js_->Reply(r.reply, {}, kPurgeType, MakeError(err::kStreamSealed));
@@ -188,7 +180,7 @@ bool Stream::FindMessage(const nlohmann::json& body, storage::StoredMessage* msg
 
 void Stream::ApiMsgGet(const ApiRequest& r) {
   nlohmann::json body;
-  if (r.payload.empty() || !ParseBody(r.payload, &body)) {
+  if (r.payload.empty() || !ParseRequestBody(r.payload, &body)) {
     return js_->Reply(r.reply, {}, kMsgGetType, MakeError(err::kInvalidJson));
   }
   storage::StoredMessage msg;
@@ -204,8 +196,8 @@ void Stream::ApiMsgGet(const ApiRequest& r) {
 
 void Stream::ApiMsgDelete(const ApiRequest& r) {
   nlohmann::json body;
-  if (!ParseBody(r.payload, &body) || !body.contains("seq") || !body["seq"].is_number_integer() ||
-      body["seq"].get<int64_t>() < 0) {
+  if (!ParseRequestBody(r.payload, &body) || !body.contains("seq") ||
+      !body["seq"].is_number_integer() || body["seq"].get<int64_t>() < 0) {
     return js_->Reply(r.reply, {}, kMsgDeleteType, MakeError(err::kInvalidJson));
   }
   if (config_.sealed) {
@@ -236,7 +228,8 @@ void Stream::ApiDirectGet(const ApiRequest& r, std::string_view subject_tail) {
   } else {
     if (r.payload.empty()) return js_->ReplyStatus(r.reply, 408, "Empty Request");
     nlohmann::json body;
-    if (!ParseBody(r.payload, &body)) return js_->ReplyStatus(r.reply, 408, "Malformed Request");
+    if (!ParseRequestBody(r.payload, &body))
+      return js_->ReplyStatus(r.reply, 408, "Malformed Request");
     ApiError error;
     found = FindMessage(body, &msg, &error);
     if (!found && error.err_code != err::kNoMessageFound) {
