@@ -212,24 +212,29 @@ void Stream::OnAck(std::string_view subject, std::string_view reply, std::string
   auto [end, ec] = std::from_chars(tokens[5].data(), tokens[5].data() + tokens[5].size(), seq);
   if (ec != std::errc()) return;
   // Acks arrive while messages are being routed; they are applied in the turn.
-  PendingIncomingAck ack;
-  ack.consumer.assign(tokens[3]);
-  ack.seq = seq;
-  ack.reply.assign(reply);
-  ack.payload.assign(payload);
-  incoming_acks_.push_back(std::move(ack));
+  incoming_acks_.push_back(PendingIncomingAck{
+      static_cast<uint32_t>(incoming_arena_.size()), static_cast<uint32_t>(tokens[3].size()),
+      static_cast<uint32_t>(reply.size()), static_cast<uint32_t>(payload.size()), seq});
+  incoming_arena_.append(tokens[3]).append(reply).append(payload);
   js_->MarkBusy();
 }
 
 void Stream::ApplyIncomingAcks() {
   if (incoming_acks_.empty()) return;
-  std::vector<PendingIncomingAck> acks;
-  acks.swap(incoming_acks_);
-  for (const PendingIncomingAck& ack : acks) {
-    auto it = consumers_.find(ack.consumer);
+  // Handling an ack may route (AckSync replies) and so queue more acks: work on the
+  // swapped-out pair.
+  applying_acks_.swap(incoming_acks_);
+  applying_arena_.swap(incoming_arena_);
+  for (const PendingIncomingAck& ack : applying_acks_) {
+    const std::string_view bytes(applying_arena_.data() + ack.at,
+                                 ack.consumer_len + ack.reply_len + ack.payload_len);
+    auto it = consumers_.find(bytes.substr(0, ack.consumer_len));
     if (it == consumers_.end()) continue;
-    it->second->OnAck(ack.seq, ack.reply, ack.payload);
+    it->second->OnAck(ack.seq, bytes.substr(ack.consumer_len, ack.reply_len),
+                      bytes.substr(ack.consumer_len + ack.reply_len, ack.payload_len));
   }
+  applying_acks_.clear();
+  applying_arena_.clear();
 }
 
 void Stream::LoadConsumers() {

@@ -134,14 +134,16 @@ class Stream final : public InternalSink {
     uint64_t seq;                // releasable once durable
     bool duplicate;
   };
-  // Consumer acks received while routing, applied in the turn.
+  // Consumer acks received while routing, applied in the turn: consumer name, reply and
+  // payload bytes back to back in an arena (no allocation per ack once warm). The
+  // "applying" pair is swapped in while they are handled, so both keep their capacity.
   struct PendingIncomingAck {
-    std::string consumer;
+    uint32_t at;
+    uint32_t consumer_len, reply_len, payload_len;
     uint64_t seq;
-    std::string reply;
-    std::string payload;
   };
-  std::vector<PendingIncomingAck> incoming_acks_;
+  std::vector<PendingIncomingAck> incoming_acks_, applying_acks_;
+  std::string incoming_arena_, applying_arena_;
   std::string ack_arena_;
   std::vector<PendingAck> acks_;
   std::string ack_body_;
