@@ -4,6 +4,7 @@
 
 #include <charconv>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/msg_encode.h"
 #include "core/shard.h"
@@ -84,7 +85,7 @@ Client::Client(Shard* shard, uint64_t id, std::string ip, int port)
 Client::~Client() = default;
 
 std::string Client::InfoLine(bool lame_duck) const {
-  std::string line = "INFO {" + shard_->context().info_prefix;
+  std::string line = "INFO {" + shard_->info_prefix();
   if (lame_duck) line += "\"ldm\":true,";
   line += "\"client_id\":" + std::to_string(id_) + ",\"client_ip\":\"" + ip_ + "\"}\r\n";
   return line;
@@ -93,6 +94,8 @@ std::string Client::InfoLine(bool lame_duck) const {
 void Client::Start(io::IoConn* io, bool over_connection_limit) {
   io_ = io;
   last_in_ns_ = shard_->now_ns();
+  start_mono_ns_ = last_in_ns_;
+  start_unix_ns_ = WallClockNs();
   next_ping_ns_ = last_in_ns_ + shard_->options().ping_interval_ns;
   SendText(InfoLine(false));
   if (over_connection_limit) {
@@ -160,6 +163,8 @@ bool Client::DeliverMessage(const Subscription& sub, std::string_view subject,
     header_len = 0;
   }
   AppendMsgFrame(&out_, &scratch_, subject, sub.sid, reply, header_len, data);
+  ++out_msgs_;
+  out_bytes_ += data.size();
   ShardStats::Add(shard_->stats().out_msgs, 1);
   ShardStats::Add(shard_->stats().out_bytes, data.size());
   MarkDirty();
@@ -258,6 +263,7 @@ void Client::Close(CloseReason reason, bool flush) {
     return;
   }
   closing_ = true;
+  close_reason_ = reason;
   close_after_flush_ = flush;
   holds_.clear();
   close_deadline_ns_ = shard_->now_ns() + int64_t{2'000'000'000};
@@ -296,6 +302,7 @@ void Client::OnTimer(int64_t now_ns) {
   // A client that spoke within the interval is alive; no need to ask.
   if (now_ns - last_in_ns_ < o.ping_interval_ns && pings_out_ == 0) return;
   ++pings_out_;
+  if (ping_sent_ns_ == 0) ping_sent_ns_ = now_ns;
   SendText("PING\r\n");
 }
 
@@ -374,6 +381,8 @@ bool Client::OnPub(const PubFrame& frame) {
   }
   ShardStats::Add(shard_->stats().in_msgs, 1);
   ShardStats::Add(shard_->stats().in_bytes, frame.data.size());
+  ++in_msgs_;
+  in_bytes_ += frame.data.size();
   SendOk();  // nats-server acknowledges before delivering (even to the publisher itself)
   shard_->Publish(this, frame);
   return !closing_;
@@ -433,6 +442,10 @@ bool Client::OnPing() {
 
 bool Client::OnPong() {
   pings_out_ = 0;
+  if (ping_sent_ns_ != 0) {
+    rtt_ns_ = shard_->now_ns() - ping_sent_ns_;
+    ping_sent_ns_ = 0;
+  }
   return true;
 }
 

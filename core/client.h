@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/conn_info.h"
 #include "core/outbound.h"
 #include "core/parser.h"
 #include "core/subscription.h"
@@ -93,6 +94,9 @@ class Client final : public ParserHandler {
   // Removes one subscription after its auto-unsubscribe limit was reached.
   void RemoveSubscription(const std::string& sid);
 
+  // Monitoring: a copy of what /connz shows (client_info.cc); subscriptions if asked.
+  void Describe(ConnInfo* info, bool with_subs) const;
+
  private:
   // ParserHandler
   bool OnConnect(std::string_view json) override;
@@ -133,6 +137,14 @@ class Client final : public ParserHandler {
   // Output held back behind PONGs that wait for a barrier: (stream position, epoch).
   std::deque<std::pair<uint64_t, uint64_t>> holds_;
   uint64_t needed_epoch_ = 0;  // the barrier that covers this client's last SUB/UNSUB
+
+  // Monitoring figures, written only by this client's shard.
+  int64_t start_unix_ns_ = 0;
+  int64_t start_mono_ns_ = 0;
+  uint64_t in_msgs_ = 0, in_bytes_ = 0, out_msgs_ = 0, out_bytes_ = 0;
+  int64_t ping_sent_ns_ = 0;  // when the server's outstanding PING left; 0 = none
+  int64_t rtt_ns_ = 0;
+  CloseReason close_reason_ = CloseReason::kClientClosed;
 
   bool closing_ = false;
   bool close_after_flush_ = false;

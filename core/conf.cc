@@ -295,6 +295,25 @@ const ConfValue* ConfValue::Find(const std::string& key) const {
   return nullptr;
 }
 
+std::string ConfText(const ConfValue& value) {
+  switch (value.type) {
+    case ConfValue::Type::kMap: {
+      std::string out = "{";
+      for (const auto& [key, child] : value.map) out += key + ":" + ConfText(child) + ";";
+      return out + "}";
+    }
+    case ConfValue::Type::kArray: {
+      std::string out = "[";
+      for (const ConfValue& child : value.array) out += ConfText(child) + ",";
+      return out + "]";
+    }
+    case ConfValue::Type::kString:
+      return "\"" + value.text + "\"";
+    default:
+      return value.text;
+  }
+}
+
 std::string ConfValue::Where() const {
   return file + ":" + std::to_string(line) + ":" + std::to_string(column);
 }

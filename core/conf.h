@@ -29,6 +29,9 @@ struct ConfValue {
   std::string Where() const;  // "file:line:col"
 };
 
+// The value written out canonically (no positions): equal texts mean equal settings.
+std::string ConfText(const ConfValue& value);
+
 // Parses a file. On failure returns false with *error naming file, line and column.
 bool ParseConfFile(const std::string& path, ConfValue* root, std::string* error);
 bool ParseConfText(const std::string& text, const std::string& name, ConfValue* root,

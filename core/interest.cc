@@ -58,6 +58,7 @@ void Interest::Changed(std::string_view pattern) {
 bool Interest::AddLocal(Subscription* sub) {
   Leaf& leaf = trie_.Insert(sub->subject);
   ++local_count_;
+  ++inserts_;
   Changed(sub->subject);
   if (sub->queue.empty()) {
     leaf.local_plain.push_back(sub);
@@ -99,6 +100,7 @@ bool Interest::RemoveLocal(Subscription* sub) {
   }
   if (!found) return false;
   --local_count_;
+  ++removes_;
   Changed(sub->subject);
   if (leaf->Empty()) trie_.Prune(sub->subject);
   return announce;

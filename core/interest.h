@@ -46,6 +46,13 @@ class MatchCache {
   std::size_t size() const { return index_.size(); }
   uint64_t hits() const { return hits_; }
   uint64_t misses() const { return misses_; }
+  // Visits every valid cached result (monitoring: fan-out figures).
+  template <typename Fn>
+  void ForEachValid(Fn&& fn) const {
+    for (const Slot& slot : slots_) {
+      if (slot.in_use && slot.generation == generation_) fn(slot.result);
+    }
+  }
 
  private:
   struct Slot {
@@ -81,6 +88,8 @@ class Interest {
   Subscription* FindLocalFor(const Client* client, std::string_view subject) const;
 
   std::size_t local_count() const { return local_count_; }
+  uint64_t inserts() const { return inserts_; }
+  uint64_t removes() const { return removes_; }
   const MatchCache& cache() const { return cache_; }
 
   // Visits every local subscription (monitoring, tests).
@@ -122,6 +131,8 @@ class Interest {
   SubjectTrie<Leaf> trie_;
   MatchCache cache_;
   std::size_t local_count_ = 0;
+  uint64_t inserts_ = 0;
+  uint64_t removes_ = 0;
 };
 
 }  // namespace tern::core

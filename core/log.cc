@@ -3,6 +3,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdarg>
 #include <cstdio>
 #include <ctime>
@@ -14,7 +15,7 @@ namespace {
 std::mutex g_mutex;
 FILE* g_out = nullptr;  // nullptr = stderr
 std::string g_path;
-LogLevel g_min = LogLevel::kInfo;
+std::atomic<LogLevel> g_min{LogLevel::kInfo};  // read without the mutex; reload changes it
 
 const char* Tag(LogLevel level) {
   switch (level) {
@@ -38,8 +39,17 @@ const char* Tag(LogLevel level) {
 
 bool ConfigureLog(const std::string& path, bool debug, bool trace, std::string* error) {
   std::lock_guard<std::mutex> lock(g_mutex);
-  g_min = trace ? LogLevel::kTrace : debug ? LogLevel::kDebug : LogLevel::kInfo;
-  if (path.empty()) return true;
+  g_min.store(trace   ? LogLevel::kTrace
+              : debug ? LogLevel::kDebug
+                      : LogLevel::kInfo,
+              std::memory_order_relaxed);
+  if (path == g_path) return true;
+  if (path.empty()) {  // back to stderr
+    if (g_out != nullptr) std::fclose(g_out);
+    g_out = nullptr;
+    g_path.clear();
+    return true;
+  }
   FILE* f = std::fopen(path.c_str(), "a");
   if (f == nullptr) {
     *error = "cannot open log file " + path;
@@ -60,7 +70,7 @@ void ReopenLog() {
   }
 }
 
-bool LogEnabled(LogLevel level) { return level >= g_min; }
+bool LogEnabled(LogLevel level) { return level >= g_min.load(std::memory_order_relaxed); }
 
 void Log(LogLevel level, const char* format, ...) {
   timeval tv;

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "core/conf.h"
+#include "core/signal_command.h"
 
 namespace tern::core {
 namespace {
@@ -180,9 +181,8 @@ class ConfApplier {
       if (!Size(v, key, &n)) return false;
       o_->http_port = static_cast<int>(n);
     } else if (key == "http") {
-      std::string host;
       std::string text = v.type == ConfValue::Type::kInteger ? std::to_string(v.integer) : v.text;
-      if (!ParseListen(text, &host, &o_->http_port)) return Fail(v, "bad http address");
+      if (!ParseListen(text, &o_->http_host, &o_->http_port)) return Fail(v, "bad http address");
     } else if (key == "jetstream") {
       if (v.type == ConfValue::Type::kBool) {
         o_->jetstream = v.boolean;
@@ -292,9 +292,11 @@ Server Options:
     -p, --port <port>                Use port for clients (default: 4222, -1 = random)
     -n, --name, --server_name <name> Server name (default: the server id)
     -P, --pid <file>                 File to store PID
-    -m, --http_port <port>           Use port for http monitoring (accepted; not served yet)
+    -m, --http_port <port>           Use port for http monitoring (-1 = random)
     -c, --config <file>              Configuration file
     -t                               Test configuration and exit
+        --signal <cmd>[=<pid>]       Send a signal to a running server: ldm, stop,
+                                     quit, term, reopen or reload (pid, or pid file)
         --ports_file_dir <dir>       Write <executable>_<pid>.ports there
         --shards <n>                 Shards (threads, one io loop each; default: one per core)
         --io <uring|epoll>           I/O backend (default: uring, epoll if refused)
@@ -343,7 +345,9 @@ ParseResult ParseCommandLine(int argc, const char* const* argv, ServerOptions* o
                                                     "config",
                                                     "shards",
                                                     "io",
-                                                    "js_sync"};
+                                                    "js_sync",
+                                                    "signal",
+                                                    "sl"};
   static const std::set<std::string> kRefusedFlags = {"user",
                                                       "pass",
                                                       "auth",
@@ -360,9 +364,6 @@ ParseResult ParseCommandLine(int argc, const char* const* argv, ServerOptions* o
                                                       "no_advertise",
                                                       "ms",
                                                       "https_port",
-                                                      "sl",
-                                                      "signal",
-                                                      "s",
                                                       "syslog",
                                                       "r",
                                                       "remote_syslog",
@@ -416,6 +417,7 @@ ParseResult ParseCommandLine(int argc, const char* const* argv, ServerOptions* o
     return true;
   };
   bool test_config = false;
+  std::string signal_spec;
   for (const Flag& f : resolved) {
     if (f.name == "h" || f.name == "help") {
       std::fputs(UsageText().c_str(), stdout);
@@ -427,6 +429,7 @@ ParseResult ParseCommandLine(int argc, const char* const* argv, ServerOptions* o
       return ParseResult::kExitOk;
     }
     if (f.name == "c" || f.name == "config") options->config_file = f.value;
+    if (f.name == "signal" || f.name == "sl") signal_spec = f.value;
   }
   if (!options->config_file.empty() && !LoadConfigFile(options->config_file, options, error)) {
     return ParseResult::kExitError;
@@ -495,6 +498,12 @@ ParseResult ParseCommandLine(int argc, const char* const* argv, ServerOptions* o
       }
       options->js_sync_in_ring = f.value == "ring";
     }
+  }
+  if (!signal_spec.empty()) {
+    if (!SendSignalCommand(signal_spec, options->pid_file, argv[0], error)) {
+      return ParseResult::kExitError;
+    }
+    return ParseResult::kExitOk;
   }
   if (test_config) {
     std::printf("tern-server: configuration file %s test is successful\n",

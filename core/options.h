@@ -23,7 +23,8 @@ struct ServerOptions {
   std::string config_file;
   bool debug = false;
   bool trace = false;
-  int http_port = 0;  // 0 = off (served by the monitoring issue)
+  int http_port = 0;      // monitoring; 0 = off, -1 = a random free port
+  std::string http_host;  // empty = the client listen host
   bool jetstream = false;
   std::string store_dir;
   int64_t max_payload = 1 << 20;

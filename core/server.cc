@@ -8,6 +8,7 @@
 #include <fstream>
 #include <random>
 
+#include "core/clock.h"
 #include "core/jetstream/declared.h"
 #include "core/jetstream/js_shard.h"
 #include "core/log.h"
@@ -43,8 +44,24 @@ std::string BaseName(const std::string& path) {
 
 }  // namespace
 
-Server::Server(ServerOptions options, std::string program_name)
-    : options_(std::move(options)), program_name_(std::move(program_name)) {}
+std::shared_ptr<const LiveSettings> Server::MakeSettings(const ServerOptions& options) const {
+  auto settings = std::make_shared<LiveSettings>();
+  settings->options = options;
+  const char* host = options.host.empty() ? "0.0.0.0" : options.host.c_str();
+  settings->info_prefix =
+      "\"server_id\":\"" + context_.server_id + "\",\"server_name\":\"" +
+      JsonEscape(context_.server_name) + "\",\"version\":\"" + kNatsProtocolVersion +
+      "\",\"proto\":1,\"go\":\"tern " TERN_VERSION "\",\"host\":\"" + JsonEscape(host) +
+      "\",\"port\":" + std::to_string(context_.bound_port) +
+      ",\"headers\":true,\"max_payload\":" + std::to_string(options.max_payload) + "," +
+      (options.jetstream ? "\"jetstream\":true," : "");
+  return settings;
+}
+
+Server::Server(ServerOptions options, std::string program_name, std::vector<std::string> argv)
+    : options_(std::move(options)), program_name_(std::move(program_name)), argv_(std::move(argv)) {
+  if (argv_.empty()) argv_.push_back(program_name_);
+}
 
 Server::~Server() {
   if (listen_fd_ >= 0) close(listen_fd_);
@@ -57,7 +74,6 @@ void Server::RequestStop() {
 
 bool Server::Start(std::string* error) {
   if (!ConfigureLog(options_.log_file, options_.debug, options_.trace, error)) return false;
-  context_.options = &options_;
   context_.server_id = NewServerId();
   context_.server_name = options_.server_name.empty() ? context_.server_id : options_.server_name;
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
@@ -66,6 +82,7 @@ bool Server::Start(std::string* error) {
   timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
   context_.start_unix_ns = int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec;
+  context_.start_mono_ns = MonotonicNs();
 
   LOG_INFO("Starting tern-server");
   LOG_INFO("  Version:  %s (NATS protocol level %s)", TERN_VERSION, kNatsProtocolVersion);
@@ -74,23 +91,16 @@ bool Server::Start(std::string* error) {
   if (!options_.config_file.empty())
     LOG_INFO("Using configuration file: %s", options_.config_file.c_str());
   for (const std::string& warning : options_.warnings) LOG_WARN("%s", warning.c_str());
-  if (options_.http_port != 0) {
-    LOG_WARN("Monitoring port %d requested; monitoring is not available in this version",
-             options_.http_port);
-  }
 
   listen_fd_ = io::CreateListener(options_.host, options_.port < 0 ? 0 : options_.port,
                                   &context_.bound_port, error);
   if (listen_fd_ < 0) return false;
 
   const char* host = options_.host.empty() ? "0.0.0.0" : options_.host.c_str();
-  context_.info_prefix =
-      "\"server_id\":\"" + context_.server_id + "\",\"server_name\":\"" +
-      JsonEscape(context_.server_name) + "\",\"version\":\"" + kNatsProtocolVersion +
-      "\",\"proto\":1,\"go\":\"tern " TERN_VERSION "\",\"host\":\"" + JsonEscape(host) +
-      "\",\"port\":" + std::to_string(context_.bound_port) +
-      ",\"headers\":true,\"max_payload\":" + std::to_string(options_.max_payload) + "," +
-      (options_.jetstream ? "\"jetstream\":true," : "");
+  if (options_.jetstream && options_.store_dir.empty()) options_.store_dir = "/tmp/tern";
+  context_.settings = MakeSettings(options_);
+  settings_ = context_.settings;
+  config_load_time_ns_ = WallClockNs();
 
   context_.mesh = std::make_unique<ShardMesh>(context_.shard_count);
   for (int i = 0; i < context_.shard_count; ++i) {
@@ -104,6 +114,7 @@ bool Server::Start(std::string* error) {
   if (!StartShardThreads(error)) return false;
   LOG_INFO("Shards: %d, I/O: %s", context_.shard_count, shards_[0]->backend_name());
   LOG_INFO("Listening for client connections on %s:%d", host, context_.bound_port);
+  if (options_.http_port != 0 && !StartMonitor(error)) return false;
 
   if (!options_.pid_file.empty()) {
     std::ofstream pid(options_.pid_file);
@@ -119,7 +130,6 @@ bool Server::Start(std::string* error) {
 }
 
 bool Server::StartJetStream(std::string* error) {
-  if (options_.store_dir.empty()) options_.store_dir = "/tmp/tern";
   registry_ = std::make_unique<js::Registry>(options_.store_dir, context_.shard_count);
   LOG_INFO("Starting JetStream");
   LOG_INFO("  Store directory: \"%s\"", registry_->StreamsDir().c_str());
@@ -185,6 +195,26 @@ bool Server::StartShardThreads(std::string* error) {
   return true;
 }
 
+bool Server::StartMonitor(std::string* error) {
+  monitor::Sources sources;
+  sources.context = &context_;
+  sources.registry = registry_.get();
+  sources.settings = [this] { return CurrentSettings(); };
+  sources.config_load_time_ns = [this] {
+    std::lock_guard<std::mutex> lock(settings_mutex_);
+    return config_load_time_ns_;
+  };
+  monitor_ = std::make_unique<monitor::Monitor>(std::move(sources));
+  const std::string host = options_.http_host.empty() ? options_.host : options_.http_host;
+  if (!monitor_->Start(host, options_.http_port < 0 ? 0 : options_.http_port, error)) {
+    *error = "monitoring: " + *error;
+    return false;
+  }
+  LOG_INFO("Starting http monitor on %s:%d", host.empty() ? "0.0.0.0" : host.c_str(),
+           monitor_->bound_port());
+  return true;
+}
+
 void Server::WritePortsFile() {
   if (options_.ports_file_dir.empty()) return;
   ports_file_ = options_.ports_file_dir + "/" + BaseName(program_name_) + "_" +
@@ -192,7 +222,10 @@ void Server::WritePortsFile() {
   std::string host = options_.host;
   if (host.empty() || host == "0.0.0.0" || host == "::") host = "127.0.0.1";
   std::ofstream out(ports_file_);
-  out << "{\"nats\":[\"nats://" << host << ":" << context_.bound_port << "\"]}";
+  out << "{\"nats\":[\"nats://" << host << ":" << context_.bound_port << "\"]";
+  if (monitor_)
+    out << ",\"monitoring\":[\"http://" << host << ":" << monitor_->bound_port() << "\"]";
+  out << "}";
   if (!out) LOG_ERROR("cannot write ports file %s", ports_file_.c_str());
 }
 
@@ -235,7 +268,7 @@ void Server::WaitForSignals() {
       ReopenLog();
       LOG_INFO("Reopened log file");
     } else if (sig == SIGHUP) {
-      LOG_WARN("Configuration reload (SIGHUP) is not available in this version");
+      Reload();
     } else if (sig == SIGUSR2 && context_.run_state() == RunState::kRunning) {
       LOG_INFO("Entering lame duck mode, stop accepting new clients");
       lame_duck_started = now;
@@ -253,6 +286,7 @@ void Server::WaitForSignals() {
 }
 
 void Server::Shutdown() {
+  if (monitor_) monitor_->Stop();  // its requests post to the shards: stop it first
   for (auto& thread : threads_) thread.join();
   // Batches still in the rings belong to nobody now.
   for (int from = 0; from < context_.shard_count; ++from) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/jetstream/registry.h"
+#include "core/monitor/monitor.h"
 #include "core/options.h"
 #include "core/server_context.h"
 #include "core/shard.h"
@@ -19,7 +20,9 @@ namespace tern::core {
 
 class Server {
  public:
-  Server(ServerOptions options, std::string program_name);
+  // `argv` is kept so that a reload (SIGHUP) reads the config file and then the same
+  // flags again: flags keep winning over the file.
+  Server(ServerOptions options, std::string program_name, std::vector<std::string> argv = {});
   ~Server();
 
   // Runs until stopped by a signal (or RequestStop). Returns the process exit code.
@@ -36,6 +39,12 @@ class Server {
   void WaitForSignals();
   void Shutdown();
   void WritePortsFile();
+  bool StartMonitor(std::string* error);
+  // SIGHUP: re-reads the config; applies it if only reloadable settings changed.
+  void Reload();
+  std::shared_ptr<const LiveSettings> CurrentSettings() const;
+  // The settings shards read (options plus the INFO prefix built from them).
+  std::shared_ptr<const LiveSettings> MakeSettings(const ServerOptions& options) const;
 
   // Shard threads report their set-up here and wait for the go.
   struct StartUp {
@@ -51,6 +60,12 @@ class Server {
   std::string program_name_;
   ServerContext context_;
   std::unique_ptr<js::Registry> registry_;  // outlives the shards
+  std::vector<std::string> argv_;
+  // Settings now in force; read by the monitor thread, replaced by Reload().
+  mutable std::mutex settings_mutex_;
+  std::shared_ptr<const LiveSettings> settings_;
+  int64_t config_load_time_ns_ = 0;  // guarded by settings_mutex_
+  std::unique_ptr<monitor::Monitor> monitor_;
   std::vector<std::unique_ptr<Shard>> shards_;
   std::vector<std::thread> threads_;
   StartUp startup_;

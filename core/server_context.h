@@ -4,6 +4,7 @@
 // (connection counts, the run state). Owned by Server; outlives every shard.
 #include <atomic>
 #include <cstdint>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,9 +25,33 @@ struct ShardStats {
   std::atomic<uint64_t> in_msgs{0}, in_bytes{0}, out_msgs{0}, out_bytes{0};
   std::atomic<uint64_t> slow_consumers{0}, stale_connections{0}, connections{0},
       total_connections{0}, subscriptions{0};
+  // Loop: nanoseconds spent outside the reactor's sleep, and since the loop started.
+  std::atomic<uint64_t> busy_ns{0}, loop_started_ns{0};
+  // JetStream group-commit fdatasync latency: a histogram over kSyncBucketsUs (upper
+  // bounds in microseconds; the last bucket is +Inf), their count and total.
+  static constexpr uint64_t kSyncBucketsUs[] = {100,   250,   500,   1000,   2500,   5000,
+                                                10000, 25000, 50000, 100000, 250000, 1000000};
+  static constexpr std::size_t kSyncBuckets = std::size(kSyncBucketsUs) + 1;
+  std::atomic<uint64_t> sync_buckets[kSyncBuckets] = {};
+  std::atomic<uint64_t> sync_count{0}, sync_total_ns{0};
   static void Add(std::atomic<uint64_t>& counter, uint64_t n) {
     counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
+  void RecordSync(int64_t ns) {
+    std::size_t i = 0;
+    while (i < std::size(kSyncBucketsUs) && static_cast<uint64_t>(ns) > kSyncBucketsUs[i] * 1000)
+      ++i;
+    Add(sync_buckets[i], 1);
+    Add(sync_count, 1);
+    Add(sync_total_ns, static_cast<uint64_t>(ns));
+  }
+};
+
+// The settings a shard reads while it runs, replaced as a whole by a config reload: each
+// shard swaps its pointer at a turn boundary (Shard::Post), so none sees a torn update.
+struct LiveSettings {
+  ServerOptions options;
+  std::string info_prefix;  // INFO fields common to every connection, ending with ','
 };
 
 // The N x N single-producer rings between shards, and each shard's "sleeping" flag.
@@ -48,10 +73,9 @@ class ShardMesh {
 };
 
 struct ServerContext {
-  const ServerOptions* options = nullptr;
+  std::shared_ptr<const LiveSettings> settings;  // as at start; shards keep their own copy
   std::string server_id;
   std::string server_name;
-  std::string info_prefix;  // INFO fields common to every connection, ending with ','
   int bound_port = 0;
   int shard_count = 1;
   std::unique_ptr<ShardMesh> mesh;
@@ -62,6 +86,7 @@ struct ServerContext {
   std::atomic<int> state{static_cast<int>(RunState::kRunning)};
   std::atomic<int64_t> lame_duck_start_ns{0};
   int64_t start_unix_ns = 0;
+  int64_t start_mono_ns = 0;
 
   RunState run_state() const { return static_cast<RunState>(state.load()); }
 };

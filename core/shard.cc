@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "core/clock.h"
 #include "core/jetstream/js_shard.h"
 #include "core/log.h"
 #include "io/socket.h"
@@ -16,17 +17,12 @@ constexpr int64_t kTimerTickNs = 100'000'000;
 constexpr int64_t kStopGraceNs = 2'000'000'000;
 constexpr std::size_t kMaxPooledBatches = 256;
 
-int64_t MonotonicNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
-
 }  // namespace
 
 Shard::Shard(int index, ServerContext* context)
     : index_(index),
       context_(context),
+      settings_(context->settings),
       interest_(index, context->shard_count),
       outboxes_(context->shard_count),
       in_flight_(context->shard_count, 0),
@@ -61,12 +57,50 @@ bool Shard::Listen(int listen_fd, std::string* error) {
 
 // ---------------------------------------------------------------- the loop
 
+void Shard::Post(std::function<void()> task) {
+  {
+    std::lock_guard<std::mutex> lock(posted_mutex_);
+    posted_.push_back(std::move(task));
+  }
+  has_posted_.store(true, std::memory_order_release);
+  Wake();
+}
+
+void Shard::RunPostedTasks() {
+  std::vector<std::function<void()>> tasks;
+  {
+    std::lock_guard<std::mutex> lock(posted_mutex_);
+    tasks.swap(posted_);
+    has_posted_.store(false, std::memory_order_relaxed);
+  }
+  for (auto& task : tasks) task();
+}
+
+void Shard::RememberClosed(const Client& client) {
+  // nats-server keeps max_closed_clients (10000) in all; each shard keeps its share.
+  const std::size_t keep = std::max<std::size_t>(1, 10000 / context_->shard_count);
+  if (closed_.size() >= keep) closed_.pop_front();
+  closed_.emplace_back();
+  client.Describe(&closed_.back(), false);
+  closed_.back().stop_unix_ns = WallClockNs();
+  if (closed_.back().reason.empty()) closed_.back().reason = "Client Closed";
+}
+
 void Shard::Run() {
   now_ns_ = MonotonicNs();
   next_timer_ns_ = now_ns_ + kTimerTickNs;
   ShardMesh& mesh = *context_->mesh;
+  const int64_t loop_started_ns = now_ns_;
+  stats().loop_started_ns.store(static_cast<uint64_t>(now_ns_), std::memory_order_relaxed);
+  int64_t sleep_started_ns = 0;
   while (true) {
     now_ns_ = MonotonicNs();
+    if (sleep_started_ns != 0) {
+      // Busy time = everything but the reactor's sleep (clock read only around sleeps).
+      idle_ns_ += now_ns_ - sleep_started_ns;
+      sleep_started_ns = 0;
+    }
+    if (has_posted_.load(std::memory_order_acquire)) RunPostedTasks();
     // A shard whose subscribers are congested stops taking messages from its peers for a
     // while; their windows fill and they stall their own publishers in turn.
     if (!UpdateCongestion()) DrainRings();
@@ -74,6 +108,8 @@ void Shard::Run() {
     if (now_ns_ >= next_timer_ns_) {
       next_timer_ns_ = now_ns_ + kTimerTickNs;
       RunTimers();
+      stats().busy_ns.store(static_cast<uint64_t>(now_ns_ - loop_started_ns - idle_ns_),
+                            std::memory_order_relaxed);
     }
     CheckRunState();
     ProcessCloses();
@@ -95,7 +131,8 @@ void Shard::Run() {
       // Announce sleep, then look once more: a peer that pushed before seeing the flag
       // is caught here; one that pushes after will see it and ring the doorbell.
       mesh.sleeping(index_).store(true, std::memory_order_seq_cst);
-      if (InboundPending()) timeout = 0;
+      if (InboundPending() || has_posted_.load(std::memory_order_acquire)) timeout = 0;
+      sleep_started_ns = MonotonicNs();
     }
     reactor_->Poll(timeout);
     mesh.sleeping(index_).store(false, std::memory_order_relaxed);
@@ -174,6 +211,7 @@ void Shard::OnReleased(io::IoConn* conn) {
   if (stalled != stalled_.end()) stalled_.erase(stalled);
   context_->connections.fetch_sub(1);
   stats().connections.store(clients_.size(), std::memory_order_relaxed);
+  RememberClosed(*client);
   delete client;
 }
 
@@ -330,10 +368,12 @@ void Shard::AddSubscription(Client* client, Subscription* sub) {
 
 void Shard::AddInternal(Subscription* sub, bool announce) {
   if (interest_.AddLocal(sub) && announce) AnnounceInterest(+1, *sub);
+  stats().subscriptions.store(interest_.local_count(), std::memory_order_relaxed);
 }
 
 void Shard::RemoveInternal(Subscription* sub) {
   if (interest_.RemoveLocal(sub)) AnnounceInterest(-1, *sub);
+  stats().subscriptions.store(interest_.local_count(), std::memory_order_relaxed);
 }
 
 void Shard::EnableJetStream(js::Registry* registry) {

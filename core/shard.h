@@ -11,9 +11,12 @@
 //   4. push this turn's batches onto the rings; wake sleeping peers
 //   5. start one gathered send per connection that has output
 //   6. poll the reactor: submit everything, sleep if idle, dispatch completions
+#include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <string>
 #include <string_view>
@@ -50,8 +53,20 @@ class Shard final : public io::ReactorHandler {
   void Wake() { reactor_->Wake(); }
 
   int index() const { return index_; }
+  // Any thread: runs `task` on this shard's thread at the start of its next turn. For
+  // monitoring and reloads, never for messages.
+  void Post(std::function<void()> task);
+
+  // --- Monitoring, on this shard's thread (from a posted task) ---
+  const std::vector<Client*>& clients() const { return clients_; }
+  const std::deque<ConnInfo>& closed_connections() const { return closed_; }
+  const Interest& interest() const { return interest_; }
+  void ApplySettings(std::shared_ptr<const LiveSettings> settings) {
+    settings_ = std::move(settings);
+  }
   const char* backend_name() const { return reactor_->name(); }
-  const ServerOptions& options() const { return *context_->options; }
+  const ServerOptions& options() const { return settings_->options; }
+  const std::string& info_prefix() const { return settings_->info_prefix; }
   ServerContext& context() { return *context_; }
   ShardStats& stats() { return *context_->stats[index_]; }
   ChunkPool& chunk_pool() { return chunk_pool_; }
@@ -129,6 +144,8 @@ class Shard final : public io::ReactorHandler {
   void ReleaseHeldClients();
   bool InboundPending();
   void RecycleBatch(XBatch* batch);
+  void RunPostedTasks();
+  void RememberClosed(const Client& client);
   // Drops subscribers that stopped congesting; true while any still does.
   bool UpdateCongestion();
   void UpdateStalls();
@@ -136,6 +153,11 @@ class Shard final : public io::ReactorHandler {
 
   int index_;
   ServerContext* context_;
+  std::shared_ptr<const LiveSettings> settings_;
+  std::mutex posted_mutex_;
+  std::vector<std::function<void()>> posted_;  // guarded by posted_mutex_
+  std::atomic<bool> has_posted_{false};
+  std::deque<ConnInfo> closed_;  // the most recent closed connections, oldest first
   std::unique_ptr<io::Reactor> reactor_;
   Interest interest_;
   ChunkPool chunk_pool_;
@@ -148,6 +170,7 @@ class Shard final : public io::ReactorHandler {
   std::vector<std::pair<Client*, int64_t>> stalled_;  // publishers not being read, since when
   std::vector<Subscription*> auto_unsub_;             // reached their max during this publish
   int64_t now_ns_ = 0;
+  int64_t idle_ns_ = 0;  // time asleep in the reactor since Run() began
   int64_t next_timer_ns_ = 0;
   uint64_t accepted_ = 0;
   bool listening_ = false;

@@ -12,6 +12,7 @@ class ShardSet {
   void Clear(int shard) { bits_[shard >> 6] &= ~(uint64_t{1} << (shard & 63)); }
   bool Test(int shard) const { return bits_[shard >> 6] & (uint64_t{1} << (shard & 63)); }
   bool Any() const { return (bits_[0] | bits_[1]) != 0; }
+  int Count() const { return __builtin_popcountll(bits_[0]) + __builtin_popcountll(bits_[1]); }
   void Reset() { bits_[0] = bits_[1] = 0; }
   ShardSet& operator|=(const ShardSet& other) {
     bits_[0] |= other.bits_[0];

@@ -73,6 +73,13 @@ class SpscRing {
            consumer_.head.load(std::memory_order_relaxed);
   }
 
+  // Any thread: how many items are queued (a snapshot, for monitoring).
+  std::size_t ApproxSize() const {
+    const std::size_t head = consumer_.head.load(std::memory_order_acquire);
+    const std::size_t tail = producer_.tail.load(std::memory_order_acquire);
+    return tail >= head ? tail - head : 0;
+  }
+
   // Either side: a snapshot, exact only for the consumer.
   bool Empty() const {
     return producer_.tail.load(std::memory_order_acquire) ==

@@ -1,6 +1,7 @@
 // tern-server: a NATS-protocol message broker. Flags follow nats-server's.
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "core/options.h"
 #include "core/server.h"
@@ -18,6 +19,7 @@ int main(int argc, char** argv) {
     case tern::core::ParseResult::kRun:
       break;
   }
-  tern::core::Server server(std::move(options), argv[0]);
+  tern::core::Server server(std::move(options), argv[0],
+                            std::vector<std::string>(argv, argv + argc));
   return server.Run();
 }

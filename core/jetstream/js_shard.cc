@@ -1,5 +1,7 @@
 #include "core/jetstream/js_shard.h"
 
+#include <algorithm>
+
 #include "core/jetstream/config_json.h"
 #include "core/jetstream/consumer.h"
 #include "core/jetstream/headers.h"
@@ -425,6 +427,21 @@ void JsShard::StreamNamesOrList(const Request& r, bool list) {
   nlohmann::json out = {{"total", streams.size()}, {"offset", offset}, {"limit", limit}};
   out["streams"] = items.empty() && !list ? nlohmann::json() : std::move(items);
   Reply(r.reply, std::move(out), type);
+}
+
+}  // namespace tern::core::js
+
+namespace tern::core::js {
+
+std::vector<nlohmann::json> JsShard::MonitorStreams(bool with_config, bool with_consumers) const {
+  std::vector<const Stream*> sorted;
+  for (const auto& [name, stream] : streams_) sorted.push_back(stream.get());
+  std::sort(sorted.begin(), sorted.end(),
+            [](const Stream* a, const Stream* b) { return a->name() < b->name(); });
+  std::vector<nlohmann::json> out;
+  for (const Stream* stream : sorted)
+    out.push_back(stream->MonitorDetail(with_config, with_consumers));
+  return out;
 }
 
 }  // namespace tern::core::js

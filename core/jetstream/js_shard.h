@@ -72,6 +72,8 @@ class JsShard final : public InternalSink {
   // Forgets a stream's sync in flight (the stream is going away).
   void CancelSync(uint64_t token) { syncs_.erase(token); }
   void OnSyncDone(uint64_t token, int result);
+  // Monitoring (/jsz), on this shard's thread: this shard's streams in name order.
+  std::vector<nlohmann::json> MonitorStreams(bool with_config, bool with_consumers) const;
 
  private:
   using Request = ApiRequest;

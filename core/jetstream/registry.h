@@ -56,6 +56,8 @@ class Registry {
   std::size_t size() const;
 
   std::atomic<uint64_t> api_total{0}, api_errors{0};
+  // Streams whose store failed (a sync error is sticky): /healthz reports them.
+  std::atomic<uint64_t> failed_streams{0};
 
  private:
   std::string store_dir_;

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <filesystem>
 
+#include "core/clock.h"
 #include "core/jetstream/consumer.h"
 #include "core/jetstream/headers.h"
 #include "core/jetstream/js_shard.h"
@@ -147,6 +148,8 @@ ApiError Stream::Update(const StreamConfig& next) {
 }
 
 void Stream::Destroy() {
+  if (store_failed_) js_->registry()->failed_streams.fetch_sub(1);
+  store_failed_ = false;
   if (sync_in_flight_) js_->CancelSync(sync_token_);
   sync_in_flight_ = false;
   for (auto& [name, consumer] : consumers_) consumer->Shutdown(true);
@@ -404,12 +407,18 @@ void Stream::Turn(int64_t now_ns) {
   // for a sync that is more than appended records (tombstones, new segment files), it
   // is done here and now.
   if (!sync_in_flight_ && log_->NeedsSync()) {
+    sync_started_ns_ = MonotonicNs();
     if (js_->shard()->options().js_sync_in_ring && log_->PrepareAsyncSync(&sync_job_)) {
       sync_in_flight_ = true;
       sync_token_ = js_->StartSync(this, sync_job_.fd);
-    } else if (absl::Status status = log_->Sync(); !status.ok()) {
-      LOG_ERROR("JetStream stream '%s': %s", config_.name.c_str(),
-                std::string(status.message()).c_str());
+    } else {
+      const absl::Status status = log_->Sync();
+      js_->shard()->stats().RecordSync(MonotonicNs() - sync_started_ns_);
+      if (!status.ok()) {
+        LOG_ERROR("JetStream stream '%s': %s", config_.name.c_str(),
+                  std::string(status.message()).c_str());
+        NoteStoreFailure();
+      }
     }
   }
   ReleaseAcks();
@@ -449,11 +458,19 @@ void Stream::Turn(int64_t now_ns) {
 
 void Stream::OnSyncDone(int result) {
   sync_in_flight_ = false;
+  js_->shard()->stats().RecordSync(MonotonicNs() - sync_started_ns_);
   log_->FinishAsyncSync(sync_job_, result);
   if (result != 0) {
     LOG_ERROR("JetStream stream '%s': %s", config_.name.c_str(),
               std::string(log_->failure().message()).c_str());
+    NoteStoreFailure();
   }
+}
+
+void Stream::NoteStoreFailure() {
+  if (store_failed_) return;
+  store_failed_ = true;
+  js_->registry()->failed_streams.fetch_add(1);
 }
 
 bool Stream::Busy() const {

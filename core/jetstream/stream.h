@@ -74,8 +74,11 @@ class Stream final : public InternalSink {
   void MaybeRemoveAcked(uint64_t seq);
   std::size_t consumer_count() const { return consumers_.size(); }
   void PublishFigures();
+  // JetStream figures for /jsz: {name, created, config?, state, consumer_detail?}.
+  nlohmann::json MonitorDetail(bool with_config, bool with_consumers) const;
 
  private:
+  void NoteStoreFailure();
   Stream(JsShard* js, StreamConfig config, int64_t created_ns, std::string dir,
          std::shared_ptr<StreamFigures> figures);
   void OnInternalMessage(const Subscription& sub, std::string_view subject, std::string_view reply,
@@ -151,6 +154,8 @@ class Stream final : public InternalSink {
   int64_t next_figures_ns_ = 0;
   // Group commit through the reactor: at most one fdatasync in flight.
   bool sync_in_flight_ = false;
+  int64_t sync_started_ns_ = 0;  // monotonic, for the sync latency histogram
+  bool store_failed_ = false;    // counted once in Registry::failed_streams
   uint64_t sync_token_ = 0;
   storage::StreamLog::AsyncSync sync_job_;
   bool figures_stale_ = false;  // the log changed since figures_ were last published

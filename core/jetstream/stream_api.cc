@@ -49,6 +49,19 @@ nlohmann::json Stream::Info(const nlohmann::json& request) const {
   return info;
 }
 
+nlohmann::json Stream::MonitorDetail(bool with_config, bool with_consumers) const {
+  nlohmann::json detail = {{"name", config_.name}, {"created", FormatTime(created_ns_)}};
+  if (with_config) detail["config"] = config_.ToJson();
+  detail["state"] = State();
+  if (with_consumers) {
+    detail["consumer_detail"] = nlohmann::json::array();
+    for (const auto& [name, consumer] : consumers_) {
+      detail["consumer_detail"].push_back(consumer->Info());
+    }
+  }
+  return detail;
+}
+
 void Stream::HandleApi(const ApiRequest& r, std::string_view op, std::string_view rest) {
   if (op == "STREAM.INFO") return ApiInfo(r);
   if (op == "STREAM.PURGE") return ApiPurge(r);

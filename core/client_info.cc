@@ -1,0 +1,33 @@
+// Client::Describe: the monitoring view of a connection (see core/conn_info.h).
+#include "core/client.h"
+#include "core/shard.h"
+
+namespace tern::core {
+
+void Client::Describe(ConnInfo* info, bool with_subs) const {
+  info->cid = id_;
+  info->shard = shard_->index();
+  info->ip = ip_;
+  info->port = port_;
+  info->start_unix_ns = start_unix_ns_;
+  // Activity is tracked on the shard's monotonic clock; shown on the wall clock.
+  info->last_activity_unix_ns = start_unix_ns_ + (last_in_ns_ - start_mono_ns_);
+  info->rtt_ns = rtt_ns_;
+  info->pending_bytes = out_.pending_bytes();
+  info->in_msgs = in_msgs_;
+  info->in_bytes = in_bytes_;
+  info->out_msgs = out_msgs_;
+  info->out_bytes = out_bytes_;
+  info->num_subs = static_cast<uint32_t>(subs_.size());
+  info->name = name_;
+  info->lang = lang_;
+  info->version = version_;
+  if (closing_) info->reason = CloseReasonText(close_reason_);
+  info->subs.clear();
+  if (!with_subs) return;
+  for (const auto& [sid, sub] : subs_) {
+    info->subs.push_back(SubInfo{sub->subject, sub->queue, sub->sid, sub->delivered, sub->max});
+  }
+}
+
+}  // namespace tern::core

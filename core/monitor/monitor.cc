@@ -1,0 +1,200 @@
+#include "core/monitor/monitor.h"
+
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "core/clock.h"
+#include "core/jetstream/config_json.h"
+#include "core/jetstream/registry.h"
+#include "core/monitor/format.h"
+
+namespace tern::core::monitor {
+
+io::HttpResponse JsonResponse(const nlohmann::ordered_json& body,
+                              const std::map<std::string, std::string>& query, int status) {
+  std::string text = body.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+  const auto callback = query.find("callback");
+  if (callback != query.end() && !callback->second.empty()) {
+    return {status, "application/javascript", callback->second + "(" + text + ")"};
+  }
+  return {status, "application/json", text};
+}
+
+io::HttpResponse BadRequest(const std::string& text) { return {400, "text/plain", text + "\n"}; }
+
+bool QueryInt(const std::map<std::string, std::string>& query, const std::string& key,
+              int64_t fallback, int64_t* out, io::HttpResponse* error) {
+  const auto it = query.find(key);
+  if (it == query.end() || it->second.empty()) {
+    *out = fallback;
+    return true;
+  }
+  char* end = nullptr;
+  const long long value = std::strtoll(it->second.c_str(), &end, 10);
+  if (*end != '\0' || value < 0) {
+    *error = BadRequest("invalid value for '" + key + "': \"" + it->second + "\"");
+    return false;
+  }
+  *out = value;
+  return true;
+}
+
+bool QueryFlag(const std::map<std::string, std::string>& query, const std::string& key) {
+  const auto it = query.find(key);
+  if (it == query.end()) return false;
+  return it->second == "1" || it->second == "true" || it->second == "detail" || it->second.empty();
+}
+
+Monitor::Monitor(Sources sources)
+    : sources_(std::move(sources)), http_([this](const io::HttpRequest& r) { return Handle(r); }) {}
+
+Monitor::~Monitor() { Stop(); }
+
+bool Monitor::Start(const std::string& host, int port, std::string* error) {
+  return http_.Start(host, port, &bound_port_, error);
+}
+
+void Monitor::Stop() { http_.Stop(); }
+
+io::HttpResponse Monitor::Handle(const io::HttpRequest& request) {
+  if (request.method != "GET" && request.method != "HEAD") {
+    return {405, "text/plain", "only GET and HEAD\n"};
+  }
+  std::string path = request.path;
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  ++http_req_stats_[path];
+  const Query& q = request.query;
+  if (path == "/") return Index();
+  if (path == "/varz") return Varz(q);
+  if (path == "/connz") return Connz(q);
+  if (path == "/subsz" || path == "/subscriptionsz") return Subsz(q);
+  if (path == "/routez") return Routez(q);
+  if (path == "/jsz") return Jsz(q);
+  if (path == "/accountz") return Accountz(q);
+  if (path == "/healthz") return Healthz(q);
+  if (path == "/metrics") return Metrics();
+  --http_req_stats_[path];
+  http_req_stats_.erase(path);
+  return {404, "text/plain", "404 page not found\n"};
+}
+
+io::HttpResponse Monitor::Index() const {
+  std::string body =
+      "<html><head><title>tern-server monitoring</title></head><body>\n"
+      "<h1>tern-server " TERN_VERSION "</h1>\n<ul>\n";
+  for (const char* endpoint :
+       {"varz", "connz", "subsz", "routez", "jsz", "accountz", "healthz", "metrics"}) {
+    body += std::string("<li><a href=\"./") + endpoint + "\">" + endpoint + "</a></li>\n";
+  }
+  body += "</ul>\n</body></html>\n";
+  return {200, "text/html; charset=utf-8", body};
+}
+
+Totals Monitor::SumStats() const {
+  Totals t;
+  for (const auto& s : sources_.context->stats) {
+    t.in_msgs += s->in_msgs.load(std::memory_order_relaxed);
+    t.in_bytes += s->in_bytes.load(std::memory_order_relaxed);
+    t.out_msgs += s->out_msgs.load(std::memory_order_relaxed);
+    t.out_bytes += s->out_bytes.load(std::memory_order_relaxed);
+    t.slow_consumers += s->slow_consumers.load(std::memory_order_relaxed);
+    t.stale_connections += s->stale_connections.load(std::memory_order_relaxed);
+    t.connections += s->connections.load(std::memory_order_relaxed);
+    t.total_connections += s->total_connections.load(std::memory_order_relaxed);
+    t.subscriptions += s->subscriptions.load(std::memory_order_relaxed);
+  }
+  return t;
+}
+
+double Monitor::CpuPercent() {
+  std::ifstream stat("/proc/self/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  // Fields after the command name (which may hold spaces) start after the last ')'.
+  const auto close = text.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream fields(text.substr(close + 2));
+  std::string field;
+  int64_t utime = 0, stime = 0;
+  for (int i = 3; fields >> field; ++i) {
+    if (i == 14) utime = std::stoll(field);
+    if (i == 15) {
+      stime = std::stoll(field);
+      break;
+    }
+  }
+  const int64_t ticks = utime + stime;
+  const int64_t now = MonotonicNs();
+  const int64_t since =
+      last_cpu_wall_ns_ == 0 ? now - sources_.context->start_mono_ns : now - last_cpu_wall_ns_;
+  const int64_t used = last_cpu_wall_ns_ == 0 ? ticks : ticks - last_cpu_ticks_;
+  last_cpu_ticks_ = ticks;
+  last_cpu_wall_ns_ = now;
+  if (since <= 0) return 0;
+  const double used_ns =
+      static_cast<double>(used) * 1e9 / static_cast<double>(sysconf(_SC_CLK_TCK));
+  return static_cast<int64_t>(used_ns / static_cast<double>(since) * 10000.0) / 100.0;
+}
+
+io::HttpResponse Monitor::Routez(const Query& query) {
+  nlohmann::ordered_json body;
+  body["server_id"] = sources_.context->server_id;
+  body["now"] = Rfc3339Nano(WallClockNs());
+  body["num_routes"] = 0;
+  body["routes"] = nlohmann::json::array();
+  return JsonResponse(body, query);
+}
+
+io::HttpResponse Monitor::Accountz(const Query& query) {
+  nlohmann::ordered_json body;
+  body["server_id"] = sources_.context->server_id;
+  body["now"] = Rfc3339Nano(WallClockNs());
+  body["system_account"] = "$SYS";
+  const auto acc = query.find("acc");
+  if (acc == query.end()) {
+    body["accounts"] = {"$G", "$SYS"};
+    return JsonResponse(body, query);
+  }
+  if (acc->second != "$G" && acc->second != "$SYS") {
+    nlohmann::ordered_json error;
+    error["error"] = "Account " + acc->second + " does not exist";
+    return JsonResponse(error, query, 404);
+  }
+  nlohmann::ordered_json detail;
+  detail["account_name"] = acc->second;
+  detail["update_time"] = Rfc3339Nano(sources_.context->start_unix_ns);
+  detail["is_system"] = acc->second == "$SYS";
+  detail["expired"] = false;
+  detail["complete"] = true;
+  detail["jetstream_enabled"] = acc->second == "$G" && sources_.registry != nullptr;
+  detail["leafnode_connections"] = 0;
+  detail["client_connections"] = acc->second == "$G" ? SumStats().connections : 0;
+  detail["subscriptions"] = acc->second == "$G" ? SumStats().subscriptions : 0;
+  body["account_detail"] = detail;
+  return JsonResponse(body, query);
+}
+
+io::HttpResponse Monitor::Healthz(const Query& query) {
+  // Healthy: every shard loop answers, and no stream has a failed (sticky) disk sync.
+  std::vector<int> answers;
+  std::string problem;
+  if (!OnEveryShard<int>([](Shard&, int* v) { *v = 1; }, &answers)) {
+    problem = "a shard loop is not responding";
+  } else if (sources_.registry != nullptr && sources_.registry->failed_streams.load() > 0) {
+    problem = "JetStream: " + std::to_string(sources_.registry->failed_streams.load()) +
+              " stream(s) cannot write to the store";
+  } else if (sources_.context->run_state() == RunState::kStopping) {
+    problem = "server is shutting down";
+  }
+  nlohmann::ordered_json body;
+  if (problem.empty()) {
+    body["status"] = "ok";
+    return JsonResponse(body, query);
+  }
+  body["status"] = "unavailable";
+  body["error"] = problem;
+  return JsonResponse(body, query, 503);
+}
+
+}  // namespace tern::core::monitor

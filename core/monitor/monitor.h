@@ -1,0 +1,133 @@
+#pragma once
+// Monitor: the HTTP monitoring endpoints of nats-server (/varz, /connz, /subsz, /routez,
+// /jsz, /accountz, /healthz, /) and Prometheus' /metrics. It runs on the HTTP server's own
+// thread; figures owned by shards are gathered by posting a task to each shard and
+// waiting for the answers (Shard::Post), so no shard loop ever stops or takes a lock on its
+// message path. Ownership: the Server creates it after the shards run and stops it first.
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+
+#include "core/server_context.h"
+#include "core/shard.h"
+#include "io/http_server.h"
+
+namespace tern::core {
+namespace js {
+class Registry;
+}
+
+namespace monitor {
+
+struct Sources {
+  ServerContext* context = nullptr;
+  js::Registry* registry = nullptr;  // null when JetStream is off
+  // The settings now in force (they change on reload) and when they were loaded.
+  std::function<std::shared_ptr<const LiveSettings>()> settings;
+  std::function<int64_t()> config_load_time_ns;
+};
+
+// Server-wide counters summed over the shards' ShardStats.
+struct Totals {
+  uint64_t in_msgs = 0, in_bytes = 0, out_msgs = 0, out_bytes = 0, slow_consumers = 0,
+           stale_connections = 0, connections = 0, total_connections = 0, subscriptions = 0;
+};
+
+class Monitor {
+ public:
+  explicit Monitor(Sources sources);
+  ~Monitor();
+
+  bool Start(const std::string& host, int port, std::string* error);
+  void Stop();
+  int bound_port() const { return bound_port_; }
+
+  // One request (on the HTTP thread).
+  io::HttpResponse Handle(const io::HttpRequest& request);
+
+ private:
+  using Query = std::map<std::string, std::string>;
+  io::HttpResponse Varz(const Query& query);
+  io::HttpResponse Connz(const Query& query);
+  io::HttpResponse Subsz(const Query& query);
+  io::HttpResponse Routez(const Query& query);
+  io::HttpResponse Jsz(const Query& query);
+  io::HttpResponse Accountz(const Query& query);
+  io::HttpResponse Healthz(const Query& query);
+  io::HttpResponse Metrics();
+  io::HttpResponse Index() const;
+
+  Totals SumStats() const;
+  // The "jetstream" block of /varz and the figures /jsz and /metrics share.
+  nlohmann::ordered_json JetStreamStats() const;
+  // Runs fill(shard, &slot) on every shard's own thread; false if one did not answer in
+  // time (a stuck loop), in which case *out is left alone.
+  template <typename T>
+  bool OnEveryShard(const std::function<void(Shard&, T*)>& fill, std::vector<T>* out) const;
+  // Process CPU use (%) since the previous call.
+  double CpuPercent();
+
+  Sources sources_;
+  io::HttpServer http_;
+  int bound_port_ = 0;
+  std::map<std::string, uint64_t> http_req_stats_;  // HTTP thread only
+  int64_t last_scrape_ns_ = 0;                      // /metrics: when the previous scrape ran
+  std::vector<uint64_t> last_busy_ns_;              // /metrics: shard busy time at that scrape
+  int64_t last_cpu_ticks_ = 0;
+  int64_t last_cpu_wall_ns_ = 0;
+};
+
+// A JSON answer, wrapped as JSONP when the request names a callback.
+io::HttpResponse JsonResponse(const nlohmann::ordered_json& body,
+                              const std::map<std::string, std::string>& query, int status = 200);
+// A 400 with a plain-text reason.
+io::HttpResponse BadRequest(const std::string& text);
+// Reads a non-negative integer query parameter; false (with a 400 prepared) if malformed.
+bool QueryInt(const std::map<std::string, std::string>& query, const std::string& key,
+              int64_t fallback, int64_t* out, io::HttpResponse* error);
+// true for "1", "true", "detail" etc.
+bool QueryFlag(const std::map<std::string, std::string>& query, const std::string& key);
+
+template <typename T>
+bool Monitor::OnEveryShard(const std::function<void(Shard&, T*)>& fill, std::vector<T>* out) const {
+  struct Gathering {
+    std::mutex mutex;
+    std::condition_variable done;
+    std::vector<T> results;
+    std::size_t answered = 0;
+  };
+  // Shared with the tasks: a shard that answers after the timeout writes into it safely.
+  auto gathering = std::make_shared<Gathering>();
+  const std::vector<Shard*>& shards = sources_.context->shards;
+  gathering->results.resize(shards.size());
+  for (std::size_t i = 0; i < shards.size(); ++i) {
+    Shard* shard = shards[i];
+    shard->Post([gathering, fill, shard, i] {
+      T value;
+      fill(*shard, &value);
+      std::lock_guard<std::mutex> lock(gathering->mutex);
+      gathering->results[i] = std::move(value);
+      ++gathering->answered;
+      gathering->done.notify_all();
+    });
+  }
+  std::unique_lock<std::mutex> lock(gathering->mutex);
+  if (!gathering->done.wait_for(lock, std::chrono::seconds(2),
+                                [&] { return gathering->answered == shards.size(); })) {
+    return false;
+  }
+  *out = std::move(gathering->results);
+  return true;
+}
+
+}  // namespace monitor
+}  // namespace tern::core
