@@ -20,7 +20,17 @@ class ConfParser {
     root->column = 1;
     scopes_ = scopes;
     scopes_->push_back(root);
-    const bool ok = ParseEntries(root, '\0', error);
+    // A whole file may be one block, JSON-style: { "port": 4222 }.
+    SkipSpace(true);
+    bool ok;
+    if (Peek() == '{') {
+      Advance();
+      ok = ParseEntries(root, '}', error);
+      SkipSpace(true);
+      if (ok && !AtEnd()) ok = Fail(error, "unexpected text after the closing '}'");
+    } else {
+      ok = ParseEntries(root, '\0', error);
+    }
     scopes_->pop_back();
     return ok;
   }

@@ -109,8 +109,11 @@ class ConfApplier {
   }
 
   bool Duration(const ConfValue& v, const std::string& key, int64_t* ns) {
-    if (v.type == ConfValue::Type::kInteger) {  // plain numbers are seconds
+    if (v.type == ConfValue::Type::kInteger) {  // plain numbers are seconds, as in nats-server
       *ns = v.integer * 1'000'000'000;
+      o_->warnings.push_back(v.Where() + ": '" + key + "' of " + v.text + " is read as " +
+                             std::to_string(v.integer) +
+                             " seconds; write a quoted duration such as \"2m\" or \"10s\"");
       return true;
     }
     if (v.type == ConfValue::Type::kString && ParseDuration(v.text, ns)) return true;

@@ -35,14 +35,15 @@ int64_t NowMs() {
       .count();
 }
 
-// The client port in a ports file: {"nats":["nats://host:port"],...}; 0 if not there yet.
-int PortFromPortsFile(const std::string& text) {
-  const auto url = text.find("nats://");
+// The port of the first `scheme` URL in a ports file:
+// {"nats":["nats://host:port"],"monitoring":["http://host:port"]}; 0 if not there yet.
+int PortFromPortsFile(const std::string& text, const std::string& scheme = "nats://") {
+  const auto url = text.find(scheme);
   if (url == std::string::npos) return 0;
   const auto end = text.find('"', url);
   if (end == std::string::npos) return 0;
   const auto colon = text.rfind(':', end);
-  if (colon == std::string::npos || colon < url + 7) return 0;
+  if (colon == std::string::npos || colon < url + scheme.size()) return 0;
   int port = 0;
   for (std::size_t i = colon + 1; i < end; ++i) {
     if (text[i] < '0' || text[i] > '9') return 0;
@@ -100,6 +101,8 @@ std::unique_ptr<ServerProcess> ServerProcess::Start(const std::vector<std::strin
     const int port = PortFromPortsFile(text.str());
     if (port > 0) {
       server->port_ = port;
+      server->monitor_port_ = PortFromPortsFile(text.str(), "http://");
+      server->ports_file_ = ports_file;
       return server;
     }
     int status;
@@ -122,6 +125,38 @@ ServerProcess::~ServerProcess() {
     waitpid(pid_, nullptr, 0);
   }
   std::system(("rm -rf " + dir_).c_str());
+}
+
+HttpResult HttpGet(int port, const std::string& target) {
+  HttpResult result;
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval timeout{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return result;
+  }
+  const std::string request = "GET " + target + " HTTP/1.1\r\nHost: localhost\r\n\r\n";
+  if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) < 0) {
+    close(fd);
+    return result;
+  }
+  std::string response;
+  char buffer[8192];
+  ssize_t n;
+  while ((n = recv(fd, buffer, sizeof(buffer), 0)) > 0) response.append(buffer, n);
+  close(fd);
+  const auto space = response.find(' ');
+  const auto end = response.find("\r\n\r\n");
+  if (space == std::string::npos || end == std::string::npos) return result;
+  result.status = std::atoi(response.c_str() + space + 1);
+  result.headers = response.substr(0, end);
+  result.body = response.substr(end + 4);
+  return result;
 }
 
 std::string ServerProcess::Log() const {

@@ -21,6 +21,9 @@ class ServerProcess {
   ~ServerProcess();
 
   int port() const { return port_; }
+  // The monitoring port from the ports file (0 unless started with -m).
+  int monitor_port() const { return monitor_port_; }
+  const std::string& ports_file() const { return ports_file_; }
   pid_t pid() const { return pid_; }
   const std::string& dir() const { return dir_; }
   std::string url() const { return "nats://127.0.0.1:" + std::to_string(port_); }
@@ -31,8 +34,18 @@ class ServerProcess {
  private:
   pid_t pid_ = -1;
   int port_ = 0;
+  int monitor_port_ = 0;
+  std::string ports_file_;
   std::string dir_;
 };
+
+// One HTTP GET on 127.0.0.1:port; status 0 if the request failed.
+struct HttpResult {
+  int status = 0;
+  std::string headers;
+  std::string body;
+};
+HttpResult HttpGet(int port, const std::string& target);
 
 // Writes a config file in a fresh temp dir and returns its path.
 std::string WriteConfig(const std::string& text);

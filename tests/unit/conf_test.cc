@@ -75,6 +75,132 @@ TEST(Conf, Include) {
   EXPECT_EQ(root.Find("max_payload")->integer, 4096);
 }
 
+TEST(Conf, QuotingEscapesAndKeyForms) {
+  ConfValue root;
+  std::string error;
+  ASSERT_TRUE(ParseConfText(R"(
+    "quoted key": 1
+    'single': 'raw \n stays'
+    escaped: "tab\there \"q\""
+    spaced   value with spaces
+    url: nats://host:4222
+    hash_in_string: "a # not a comment"
+  )",
+                            "q.conf", &root, &error))
+      << error;
+  EXPECT_EQ(root.Find("quoted key")->integer, 1);
+  EXPECT_EQ(root.Find("single")->text, "raw \\n stays");
+  EXPECT_EQ(root.Find("escaped")->text, "tab\there \"q\"");
+  EXPECT_EQ(root.Find("spaced")->text, "value with spaces");
+  EXPECT_EQ(root.Find("url")->text, "nats://host:4222");
+  EXPECT_EQ(root.Find("hash_in_string")->text, "a # not a comment");
+}
+
+TEST(Conf, NestedBlocksArraysAndScopes) {
+  ConfValue root;
+  std::string error;
+  ASSERT_TRUE(ParseConfText(R"(
+    LIMIT: 5MB
+    outer {
+      INNER: "deep"
+      middle = {
+        value: $INNER       # from the enclosing block
+        size: $LIMIT        # from the top
+        list [
+          { name: a }
+          { name: b, tags: [x, "y"] }
+        ]
+      }
+    }
+  )",
+                            "n.conf", &root, &error))
+      << error;
+  const ConfValue* middle = root.Find("outer")->Find("middle");
+  ASSERT_NE(middle, nullptr);
+  EXPECT_EQ(middle->Find("value")->text, "deep");
+  EXPECT_EQ(middle->Find("size")->integer, 5 << 20);
+  const ConfValue* list = middle->Find("list");
+  ASSERT_EQ(list->array.size(), 2u);
+  EXPECT_EQ(list->array[1].Find("name")->text, "b");
+  EXPECT_EQ(list->array[1].Find("tags")->array.size(), 2u);
+  // A block's variables are not visible outside it.
+  EXPECT_FALSE(ParseConfText("b { X: 1 }\nv: $X\n", "s.conf", &root, &error));
+}
+
+TEST(Conf, SizeSuffixesAndBooleans) {
+  ConfValue root;
+  std::string error;
+  ASSERT_TRUE(
+      ParseConfText("a: 1k\nb: 1kb\nc: 2MB\nd: 3g\ne: 1GB\nf: 1K\n"
+                    "t1: yes\nt2: on\nt3: TRUE\nf1: no\nf2: off\nf3: false\ns: \"true\"\n",
+                    "z.conf", &root, &error))
+      << error;
+  EXPECT_EQ(root.Find("a")->integer, 1000);
+  EXPECT_EQ(root.Find("b")->integer, 1024);
+  EXPECT_EQ(root.Find("c")->integer, 2 << 20);
+  EXPECT_EQ(root.Find("d")->integer, 3'000'000'000);
+  EXPECT_EQ(root.Find("e")->integer, int64_t{1} << 30);
+  EXPECT_EQ(root.Find("f")->integer, 1000);
+  for (const char* key : {"t1", "t2", "t3"}) EXPECT_TRUE(root.Find(key)->boolean) << key;
+  for (const char* key : {"f1", "f2", "f3"}) {
+    EXPECT_EQ(root.Find(key)->type, ConfValue::Type::kBool) << key;
+    EXPECT_FALSE(root.Find(key)->boolean) << key;
+  }
+  EXPECT_EQ(root.Find("s")->type, ConfValue::Type::kString);  // quoted: a string
+}
+
+TEST(Conf, JsonStyleFile) {
+  ConfValue root;
+  std::string error;
+  ASSERT_TRUE(ParseConfText("{\n  \"port\": 4333,\n  \"jetstream\": {\"store_dir\": \"/x\"}\n}\n",
+                            "j.conf", &root, &error))
+      << error;
+  EXPECT_EQ(root.Find("port")->integer, 4333);
+  EXPECT_EQ(root.Find("jetstream")->Find("store_dir")->text, "/x");
+  EXPECT_FALSE(ParseConfText("{ port: 1 } extra: 2\n", "j.conf", &root, &error));
+}
+
+TEST(Conf, IncludesNestRelativeToTheIncludingFileAndReportTheirOwnPositions) {
+  const std::string dir = ::testing::TempDir() + "/incl";
+  std::system(("mkdir -p " + dir + "/sub").c_str());
+  std::ofstream(dir + "/sub/leaf.conf") << "max_pending: 2MB\n";
+  std::ofstream(dir + "/sub/mid.conf") << "include leaf.conf\nmax_payload: 8kb\n";
+  std::ofstream(dir + "/top.conf") << "include 'sub/mid.conf'\nport: 1\n";
+  ConfValue root;
+  std::string error;
+  ASSERT_TRUE(ParseConfFile(dir + "/top.conf", &root, &error)) << error;
+  EXPECT_EQ(root.Find("max_pending")->integer, 2 << 20);
+  EXPECT_EQ(root.Find("max_payload")->integer, 8192);
+  std::ofstream(dir + "/sub/leaf.conf") << "ok: 1\n  broken: [1, 2\n";
+  EXPECT_FALSE(ParseConfFile(dir + "/top.conf", &root, &error));
+  EXPECT_NE(error.find("sub/leaf.conf:"), std::string::npos) << error;
+  std::ofstream(dir + "/loop.conf") << "include loop.conf\n";
+  EXPECT_FALSE(ParseConfFile(dir + "/loop.conf", &root, &error));
+  EXPECT_NE(error.find("too deep"), std::string::npos) << error;
+  EXPECT_FALSE(ParseConfText("include nowhere.conf\n", dir + "/x.conf", &root, &error));
+  EXPECT_NE(error.find("nowhere.conf"), std::string::npos) << error;
+}
+
+TEST(Options, UnknownKeysAreErrorsWithPositionAndUnimplementedOnesWarnings) {
+  const std::string path = ::testing::TempDir() + "/keys.conf";
+  std::ofstream(path) << "port: 4222\n\n  websocket { port: 8080 }\nping_interval: 30\n";
+  ServerOptions o;
+  std::string error;
+  ASSERT_TRUE(LoadConfigFile(path, &o, &error)) << error;
+  ASSERT_EQ(o.warnings.size(), 2u);
+  EXPECT_NE(o.warnings[0].find(path + ":3:3: 'websocket' is not implemented"), std::string::npos)
+      << o.warnings[0];
+  EXPECT_NE(o.warnings[1].find("read as 30 seconds"), std::string::npos) << o.warnings[1];
+  EXPECT_EQ(o.ping_interval_ns, 30'000'000'000);
+  std::ofstream(path) << "port: 4222\n  max_payloda: 1MB\n";
+  EXPECT_FALSE(LoadConfigFile(path, &o, &error));
+  EXPECT_NE(error.find(path + ":2:3: unknown configuration key 'max_payloda'"), std::string::npos)
+      << error;
+  std::ofstream(path) << "max_payload: lots\n";
+  EXPECT_FALSE(LoadConfigFile(path, &o, &error));
+  EXPECT_NE(error.find(":1:1: 'max_payload' expects a number"), std::string::npos) << error;
+}
+
 TEST(Options, ConfigKeysAndFlagsOverride) {
   const std::string path = ::testing::TempDir() + "/server.conf";
   std::ofstream(path) << "listen: 127.0.0.1:5222\nmax_payload: 64KB\nping_interval: \"2s\"\n"

@@ -1,0 +1,115 @@
+// Operating a running server: SIGHUP reloads, `--signal`, and the ports file.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "harness.h"
+
+namespace tern::e2e {
+namespace {
+
+bool WaitForLog(const ServerProcess& server, const std::string& text, int count = 1) {
+  for (int i = 0; i < 250; ++i) {
+    const std::string log = server.Log();
+    int seen = 0;
+    for (auto at = log.find(text); at != std::string::npos; at = log.find(text, at + 1)) ++seen;
+    if (seen >= count) return true;
+    usleep(20000);
+  }
+  return false;
+}
+
+// Runs `tern-server args...` to completion; returns its exit status and output.
+int RunTool(const std::vector<std::string>& args, std::string* output) {
+  std::string command = TERN_SERVER_PATH;
+  for (const std::string& a : args) command += " '" + a + "'";
+  command += " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  char buffer[512];
+  output->clear();
+  while (fgets(buffer, sizeof(buffer), pipe) != nullptr) *output += buffer;
+  const int status = pclose(pipe);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+void Rewrite(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
+
+TEST(Reload, SighupChangesALimitOnALiveServer) {
+  const std::string conf = WriteConfig("max_payload: 1MB\nping_interval: \"2m\"\n");
+  auto server = ServerProcess::Start({"-c", conf, "-m", "-1"});
+  RawConn before(server->port());
+  EXPECT_NE(before.info().find("\"max_payload\":1048576"), std::string::npos) << before.info();
+
+  Rewrite(conf, "max_payload: 2KB\nping_interval: \"2m\"\nmax_connections: 50\n");
+  kill(server->pid(), SIGHUP);
+  ASSERT_TRUE(WaitForLog(*server, "Reloaded server configuration")) << server->Log();
+  EXPECT_NE(server->Log().find("Reloaded: max_payload"), std::string::npos);
+  EXPECT_NE(server->Log().find("Reloaded: max_connections"), std::string::npos);
+
+  // New connections are told the new limit, and it is enforced.
+  RawConn after(server->port());
+  EXPECT_NE(after.info().find("\"max_payload\":2048"), std::string::npos) << after.info();
+  after.Send("CONNECT {\"verbose\":false}\r\nPUB big 3000\r\n" + std::string(3000, 'x') + "\r\n");
+  EXPECT_NE(after.ReadUntil("Maximum Payload").find("-ERR 'Maximum Payload Violation'"),
+            std::string::npos);
+  const HttpResult varz = HttpGet(server->monitor_port(), "/varz");
+  const auto v = nlohmann::json::parse(varz.body);
+  EXPECT_EQ(v["max_payload"], 2048);
+  EXPECT_EQ(v["max_connections"], 50);
+}
+
+TEST(Reload, UnreloadableChangeOrBadFileKeepsTheRunningConfig) {
+  const std::string conf = WriteConfig("max_payload: 4KB\n");
+  auto server = ServerProcess::Start({"-c", conf});
+  // The port cannot change under running clients: nothing is applied.
+  Rewrite(conf, "max_payload: 8KB\nserver_name: other\n");
+  kill(server->pid(), SIGHUP);
+  ASSERT_TRUE(WaitForLog(*server, "config reload not supported for server_name")) << server->Log();
+  RawConn unchanged(server->port());
+  EXPECT_NE(unchanged.info().find("\"max_payload\":4096"), std::string::npos);
+  // A syntax error names file, line and column, and the server keeps serving.
+  Rewrite(conf, "max_payload: 8KB\nbroken {\n");
+  kill(server->pid(), SIGHUP);
+  ASSERT_TRUE(WaitForLog(*server, "Failed to reload server configuration", 2)) << server->Log();
+  EXPECT_NE(server->Log().find(conf + ":"), std::string::npos) << server->Log();
+  RawConn still(server->port());
+  still.Send("CONNECT {\"verbose\":false}\r\nPING\r\n");
+  EXPECT_NE(still.ReadUntil("PONG").find("PONG"), std::string::npos);
+}
+
+TEST(Reload, SignalFlagReachesTheServerByPidOrPidFile) {
+  const std::string conf = WriteConfig("max_payload: 4KB\n");
+  const std::string pid_file = conf.substr(0, conf.rfind('/')) + "/tern.pid";
+  auto server = ServerProcess::Start({"-c", conf, "-P", pid_file});
+  std::string output;
+  Rewrite(conf, "max_payload: 16KB\n");
+  EXPECT_EQ(RunTool({"--signal", "reload=" + pid_file}, &output), 0) << output;
+  ASSERT_TRUE(WaitForLog(*server, "Reloaded: max_payload")) << server->Log();
+  EXPECT_EQ(RunTool({"--signal", "reopen=" + std::to_string(server->pid())}, &output), 0);
+  ASSERT_TRUE(WaitForLog(*server, "Reopened log file")) << server->Log();
+
+  EXPECT_EQ(RunTool({"--signal", "explode=" + std::to_string(server->pid())}, &output), 2);
+  EXPECT_NE(output.find("unknown signal \"explode\""), std::string::npos) << output;
+  EXPECT_EQ(RunTool({"--signal", "reload=/nonexistent/pid"}, &output), 2);
+  EXPECT_NE(output.find("cannot read a pid"), std::string::npos) << output;
+
+  EXPECT_EQ(RunTool({"--signal", "term=" + std::to_string(server->pid())}, &output), 0) << output;
+  EXPECT_EQ(server->Stop(0, 5000), 0);  // graceful: exit status 0
+}
+
+TEST(Reload, PortsFileNamesBothPortsAndGoesAwayAtExit) {
+  auto server = ServerProcess::Start({"-m", "-1"});
+  std::ifstream in(server->ports_file());
+  const auto ports = nlohmann::json::parse(in);
+  EXPECT_EQ(ports["nats"][0], "nats://127.0.0.1:" + std::to_string(server->port()));
+  EXPECT_EQ(ports["monitoring"][0], "http://127.0.0.1:" + std::to_string(server->monitor_port()));
+  EXPECT_EQ(server->Stop(SIGINT), 0);
+  EXPECT_FALSE(std::ifstream(server->ports_file()).good());
+}
+
+}  // namespace
+}  // namespace tern::e2e
