@@ -6,6 +6,7 @@
 #include "core/jetstream/headers.h"
 #include "core/jetstream/js_shard.h"
 #include "core/jetstream/stream.h"
+#include "core/shard.h"
 #include "core/subject.h"
 
 namespace tern::core::js {
@@ -53,6 +54,8 @@ nlohmann::json Stream::MonitorDetail(bool with_config, bool with_consumers) cons
   nlohmann::json detail = {{"name", config_.name}, {"created", FormatTime(created_ns_)}};
   if (with_config) detail["config"] = config_.ToJson();
   detail["state"] = State();
+  // A single server leads every stream it has (nats-server shows the same).
+  detail["cluster"] = {{"leader", js_->shard()->context().server_name}};
   if (with_consumers) {
     detail["consumer_detail"] = nlohmann::json::array();
     for (const auto& [name, consumer] : consumers_) {

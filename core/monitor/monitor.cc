@@ -171,6 +171,14 @@ io::HttpResponse Monitor::Accountz(const Query& query) {
   detail["leafnode_connections"] = 0;
   detail["client_connections"] = acc->second == "$G" ? SumStats().connections : 0;
   detail["subscriptions"] = acc->second == "$G" ? SumStats().subscriptions : 0;
+  detail["imports"] = nlohmann::ordered_json::array();  // no cross-account imports yet
+  nlohmann::ordered_json sublist;
+  SublistFigures figures;
+  if (acc->second == "$G" && !GatherSublist(false, "", &figures)) {
+    return {503, "text/plain", "a shard loop did not answer in time\n"};
+  }
+  figures.AppendStats(&sublist);
+  detail["sublist_stats"] = sublist;
   body["account_detail"] = detail;
   return JsonResponse(body, query);
 }

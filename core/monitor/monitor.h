@@ -17,6 +17,7 @@
 #include <condition_variable>
 #include <mutex>
 
+#include "core/conn_info.h"
 #include "core/server_context.h"
 #include "core/shard.h"
 #include "io/http_server.h"
@@ -40,6 +41,15 @@ struct Sources {
 struct Totals {
   uint64_t in_msgs = 0, in_bytes = 0, out_msgs = 0, out_bytes = 0, slow_consumers = 0,
            stale_connections = 0, connections = 0, total_connections = 0, subscriptions = 0;
+};
+
+// The subscription index's figures summed over the shards (/subsz, /accountz).
+struct SublistFigures {
+  uint64_t count = 0, cache = 0, inserts = 0, removes = 0, hits = 0, misses = 0;
+  uint64_t fanout_total = 0, fanout_max = 0, fanout_samples = 0;
+  std::vector<std::pair<uint64_t, SubInfo>> list;  // (cid, subscription) if asked for
+  // num_subscriptions ... avg_fanout, as nats-server names them.
+  void AppendStats(nlohmann::ordered_json* body) const;
 };
 
 class Monitor {
@@ -67,6 +77,8 @@ class Monitor {
   io::HttpResponse Index() const;
 
   Totals SumStats() const;
+  // Gathers SublistFigures; with `list`, the client subscriptions (matching `test` if set).
+  bool GatherSublist(bool list, const std::string& test, SublistFigures* sum) const;
   // The "jetstream" block of /varz and the figures /jsz and /metrics share.
   nlohmann::ordered_json JetStreamStats() const;
   // Runs fill(shard, &slot) on every shard's own thread; false if one did not answer in

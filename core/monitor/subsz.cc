@@ -9,32 +9,10 @@
 #include "core/subject.h"
 
 namespace tern::core::monitor {
-namespace {
-
-struct ShardSubs {
-  uint64_t count = 0, cache = 0, inserts = 0, removes = 0, hits = 0, misses = 0;
-  uint64_t fanout_total = 0, fanout_max = 0, fanout_samples = 0;
-  std::vector<std::pair<uint64_t, SubInfo>> list;  // (cid, subscription)
-};
-
-}  // namespace
-
-io::HttpResponse Monitor::Subsz(const Query& query) {
-  io::HttpResponse error;
-  int64_t offset, limit;
-  if (!QueryInt(query, "offset", 0, &offset, &error) ||
-      !QueryInt(query, "limit", 1024, &limit, &error)) {
-    return error;
-  }
-  const bool subs = QueryFlag(query, "subs");
-  const std::string test = query.count("test") ? query.at("test") : "";
-  if (!test.empty() && !IsValidLiteralSubject(test)) {
-    return BadRequest("invalid test subject \"" + test + "\": a literal subject is expected");
-  }
-  const bool list = subs || !test.empty();
-  std::vector<ShardSubs> per_shard;
-  const bool ok = OnEveryShard<ShardSubs>(
-      [&](Shard& shard, ShardSubs* out) {
+bool Monitor::GatherSublist(bool list, const std::string& test, SublistFigures* sum) const {
+  std::vector<SublistFigures> per_shard;
+  const bool ok = OnEveryShard<SublistFigures>(
+      [&](Shard& shard, SublistFigures* out) {
         const Interest& interest = shard.interest();
         out->count = interest.local_count();
         out->cache = interest.cache().size();
@@ -60,37 +38,61 @@ io::HttpResponse Monitor::Subsz(const Query& query) {
         });
       },
       &per_shard);
-  if (!ok) return {503, "text/plain", "a shard loop did not answer in time\n"};
-  ShardSubs sum;
-  std::vector<std::pair<uint64_t, SubInfo>> all;
-  for (ShardSubs& s : per_shard) {
-    sum.count += s.count;
-    sum.cache += s.cache;
-    sum.inserts += s.inserts;
-    sum.removes += s.removes;
-    sum.hits += s.hits;
-    sum.misses += s.misses;
-    sum.fanout_total += s.fanout_total;
-    sum.fanout_max = std::max(sum.fanout_max, s.fanout_max);
-    sum.fanout_samples += s.fanout_samples;
-    for (auto& entry : s.list) all.push_back(std::move(entry));
+  if (!ok) return false;
+  for (SublistFigures& s : per_shard) {
+    sum->count += s.count;
+    sum->cache += s.cache;
+    sum->inserts += s.inserts;
+    sum->removes += s.removes;
+    sum->hits += s.hits;
+    sum->misses += s.misses;
+    sum->fanout_total += s.fanout_total;
+    sum->fanout_max = std::max(sum->fanout_max, s.fanout_max);
+    sum->fanout_samples += s.fanout_samples;
+    for (auto& entry : s.list) sum->list.push_back(std::move(entry));
   }
-  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
+  std::sort(sum->list.begin(), sum->list.end(), [](const auto& a, const auto& b) {
     return a.first != b.first ? a.first < b.first : a.second.sid < b.second.sid;
   });
+  return true;
+}
+
+void SublistFigures::AppendStats(nlohmann::ordered_json* body) const {
+  nlohmann::ordered_json& out = *body;
+  out["num_subscriptions"] = count;
+  out["num_cache"] = cache;
+  out["num_inserts"] = inserts;
+  out["num_removes"] = removes;
+  const uint64_t lookups = hits + misses;
+  out["num_matches"] = lookups;
+  out["cache_hit_rate"] = lookups == 0 ? 0.0 : static_cast<double>(hits) / lookups;
+  out["max_fanout"] = fanout_max;
+  out["avg_fanout"] =
+      fanout_samples == 0 ? 0.0 : static_cast<double>(fanout_total) / fanout_samples;
+}
+
+io::HttpResponse Monitor::Subsz(const Query& query) {
+  io::HttpResponse error;
+  int64_t offset, limit;
+  if (!QueryInt(query, "offset", 0, &offset, &error) ||
+      !QueryInt(query, "limit", 1024, &limit, &error)) {
+    return error;
+  }
+  const bool subs = QueryFlag(query, "subs");
+  const std::string test = query.count("test") ? query.at("test") : "";
+  if (!test.empty() && !IsValidLiteralSubject(test)) {
+    return BadRequest("invalid test subject \"" + test + "\": a literal subject is expected");
+  }
+  const bool list = subs || !test.empty();
+  SublistFigures sum;
+  if (!GatherSublist(list, test, &sum)) {
+    return {503, "text/plain", "a shard loop did not answer in time\n"};
+  }
+  const auto& all = sum.list;
   nlohmann::ordered_json body;
   body["server_id"] = sources_.context->server_id;
   body["now"] = Rfc3339Nano(WallClockNs());
-  body["num_subscriptions"] = sum.count;
-  body["num_cache"] = sum.cache;
-  body["num_inserts"] = sum.inserts;
-  body["num_removes"] = sum.removes;
-  body["num_matches"] = sum.hits + sum.misses;
-  const uint64_t lookups = sum.hits + sum.misses;
-  body["cache_hit_rate"] = lookups == 0 ? 0.0 : static_cast<double>(sum.hits) / lookups;
-  body["max_fanout"] = sum.fanout_max;
-  body["avg_fanout"] =
-      sum.fanout_samples == 0 ? 0.0 : static_cast<double>(sum.fanout_total) / sum.fanout_samples;
+  sum.AppendStats(&body);
   body["total"] = list ? all.size() : 0;
   body["offset"] = offset;
   body["limit"] = limit;

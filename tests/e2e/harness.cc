@@ -140,7 +140,8 @@ HttpResult HttpGet(int port, const std::string& target) {
     close(fd);
     return result;
   }
-  const std::string request = "GET " + target + " HTTP/1.1\r\nHost: localhost\r\n\r\n";
+  const std::string request =
+      "GET " + target + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
   if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) < 0) {
     close(fd);
     return result;
@@ -156,6 +157,19 @@ HttpResult HttpGet(int port, const std::string& target) {
   result.status = std::atoi(response.c_str() + space + 1);
   result.headers = response.substr(0, end);
   result.body = response.substr(end + 4);
+  if (result.headers.find("Transfer-Encoding: chunked") != std::string::npos) {
+    std::string body;
+    std::size_t at = 0;
+    while (at < result.body.size()) {
+      const std::size_t line_end = result.body.find("\r\n", at);
+      if (line_end == std::string::npos) break;
+      const std::size_t size = std::stoul(result.body.substr(at, line_end - at), nullptr, 16);
+      if (size == 0) break;
+      body += result.body.substr(line_end + 2, size);
+      at = line_end + 2 + size + 2;
+    }
+    result.body = body;
+  }
   return result;
 }
 

@@ -350,6 +350,79 @@ TEST_F(MonitorJs, JszAndMetricsShowStreamsConsumersAndSyncs) {
   EXPECT_TRUE(samples.count("tern_shard_busy_seconds_total{shard=\"0\"}"));
 }
 
+// Every field nats-server's monitoring JSON has (recursively, with its JSON type), Tern's
+// has too: where `expected` has an object, `actual` has one with at least those keys.
+void ExpectSameShape(const json& expected, const json& actual, const std::string& path) {
+  auto kind = [](const json& j) {
+    return j.is_number() ? std::string("number") : std::string(j.type_name());
+  };
+  if (kind(expected) != kind(actual) && !expected.is_null()) {
+    ADD_FAILURE() << path << ": nats-server has " << kind(expected) << ", Tern has "
+                  << kind(actual);
+    return;
+  }
+  if (expected.is_object()) {
+    for (const auto& [key, value] : expected.items()) {
+      if (!actual.contains(key)) {
+        ADD_FAILURE() << path << "." << key << " is missing";
+        continue;
+      }
+      ExpectSameShape(value, actual[key], path + "." + key);
+    }
+  } else if (expected.is_array() && !expected.empty() && !actual.empty()) {
+    ExpectSameShape(expected[0], actual[0], path + "[0]");
+  }
+}
+
+// The same traffic on both servers: a named client with a plain and a queue subscription,
+// a stream with a durable consumer.
+void DriveTraffic(const ServerProcess& server) {
+  natsOptions* opts = nullptr;
+  natsOptions_Create(&opts);
+  natsOptions_SetName(opts, "shape");
+  static std::vector<std::unique_ptr<NatsConn>> keep;  // open until the process ends
+  keep.push_back(Connect(server, false, opts));
+  natsConnection* nc = keep.back()->nc;
+  natsSubscription *a = nullptr, *b = nullptr;
+  ASSERT_EQ(natsConnection_SubscribeSync(&a, nc, "shape.a"), NATS_OK);
+  ASSERT_EQ(natsConnection_QueueSubscribeSync(&b, nc, "shape.*", "q"), NATS_OK);
+  PublishSome(nc, "shape.a", 3, "abc");
+  jsCtx* js = nullptr;
+  ASSERT_EQ(natsConnection_JetStream(&js, nc, nullptr), NATS_OK);
+  AddStream(js, "SHAPE", {"shaped.>"});
+  PublishOk(js, "shaped.x", "1");
+  jsConsumerConfig cc;
+  jsConsumerConfig_Init(&cc);
+  cc.Durable = "dur";
+  cc.AckPolicy = js_AckExplicit;
+  jsConsumerInfo* ci = nullptr;
+  ASSERT_EQ(js_AddConsumer(&ci, js, "SHAPE", &cc, nullptr, nullptr), NATS_OK);
+  jsConsumerInfo_Destroy(ci);
+  jsCtx_Destroy(js);
+}
+
+TEST(Monitor, SameJsonShapeAsNatsServer) {
+  if (NatsServerPath().empty()) GTEST_SKIP() << "nats-server is not installed";
+  const std::string tern_store = MakeStoreDir();
+  const std::string nats_store = MakeStoreDir();
+  auto tern = ServerProcess::Start({"-m", "-1", "-js", "-sd", tern_store});
+  auto nats = ServerProcess::Start({"-m", "-1", "-js", "-sd", nats_store}, NatsServerPath());
+  ASSERT_GT(nats->monitor_port(), 0);
+  DriveTraffic(*tern);
+  DriveTraffic(*nats);
+  usleep(300000);  // figures published by the shards, and nats-server's own
+  for (const char* target :
+       {"/varz", "/connz?subs=detail", "/connz?subs=1", "/subsz?subs=1", "/routez",
+        "/jsz?consumers=1&config=1", "/healthz", "/accountz", "/accountz?acc=$G"}) {
+    SCOPED_TRACE(target);
+    const HttpResult expected = HttpGet(nats->monitor_port(), target);
+    const HttpResult actual = HttpGet(tern->monitor_port(), target);
+    ASSERT_EQ(expected.status, 200) << expected.body;
+    ASSERT_EQ(actual.status, 200) << actual.body;
+    ExpectSameShape(json::parse(expected.body), json::parse(actual.body), target);
+  }
+}
+
 TEST(Monitor, JszSaysDisabledWithoutJetStream) {
   auto server = ServerProcess::Start({"-m", "-1"});
   EXPECT_EQ(GetJson(*server, "/jsz")["disabled"], true);
