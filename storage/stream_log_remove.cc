@@ -73,11 +73,21 @@ void StreamLog::MaybeCompact(Segment* segment) {
 
 bool StreamLog::Delete(uint64_t seq) { return failure_.ok() && RemoveMessage(seq, true); }
 
+namespace {
+constexpr uint64_t kPurgeFallbackSegmentBytes = format::kSegmentHeaderSize + (64 << 10);
+}  // namespace
+
 absl::StatusOr<uint64_t> StreamLog::PurgeAll(uint64_t next_first) {
   const uint64_t purged = msgs_;
   Segment* active = segments_.back().get();
   if (active->records() > 0 || active->first_seq() != next_first) {
+    // The new segment comes first so that a crash mid-purge never loses the sequence.
+    // On a full disk a purge is what frees space: start with a small segment then (the
+    // next roll, after the old files are gone, gets the full size).
     auto segment = Segment::Create(env_, dir_, next_first, options_.segment_bytes, Now());
+    if (!segment.ok() && absl::IsResourceExhausted(segment.status())) {
+      segment = Segment::Create(env_, dir_, next_first, kPurgeFallbackSegmentBytes, Now());
+    }
     if (!segment.ok()) return segment.status();
     if (absl::Status status = (*segment)->Sync(); !status.ok()) {
       (*segment)->RemoveFiles();

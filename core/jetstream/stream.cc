@@ -148,8 +148,8 @@ ApiError Stream::Update(const StreamConfig& next) {
 }
 
 void Stream::Destroy() {
-  if (store_failed_) js_->registry()->failed_streams.fetch_sub(1);
-  store_failed_ = false;
+  store_failed_ = write_failing_ = false;
+  UpdateHealth();
   if (sync_in_flight_) js_->CancelSync(sync_token_);
   sync_in_flight_ = false;
   for (auto& [name, consumer] : consumers_) consumer->Shutdown(true);
@@ -233,6 +233,14 @@ void Stream::Store(std::string_view subject, std::string_view reply, std::string
     }
   }
   absl::StatusOr<uint64_t> seq = log_->Append(subject, header, payload);
+  // A store that cannot write (disk full, I/O error) makes /healthz report the stream until
+  // a write succeeds again; refusals by the stream's own limits do not.
+  const bool write_failed =
+      !seq.ok() && (absl::IsResourceExhausted(seq.status()) || absl::IsInternal(seq.status()));
+  if (write_failed != write_failing_) {
+    write_failing_ = write_failed;
+    UpdateHealth();
+  }
   if (!seq.ok()) {
     const std::string text(seq.status().message());
     if (ack) {
@@ -468,9 +476,19 @@ void Stream::OnSyncDone(int result) {
 }
 
 void Stream::NoteStoreFailure() {
-  if (store_failed_) return;
   store_failed_ = true;
-  js_->registry()->failed_streams.fetch_add(1);
+  UpdateHealth();
+}
+
+void Stream::UpdateHealth() {
+  const bool unhealthy = store_failed_ || write_failing_;
+  if (unhealthy == counted_unhealthy_) return;
+  counted_unhealthy_ = unhealthy;
+  if (unhealthy) {
+    js_->registry()->failed_streams.fetch_add(1);
+  } else {
+    js_->registry()->failed_streams.fetch_sub(1);
+  }
 }
 
 bool Stream::Busy() const {

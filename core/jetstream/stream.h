@@ -79,6 +79,7 @@ class Stream final : public InternalSink {
 
  private:
   void NoteStoreFailure();
+  void UpdateHealth();
   Stream(JsShard* js, StreamConfig config, int64_t created_ns, std::string dir,
          std::shared_ptr<StreamFigures> figures);
   void OnInternalMessage(const Subscription& sub, std::string_view subject, std::string_view reply,
@@ -155,7 +156,11 @@ class Stream final : public InternalSink {
   // Group commit through the reactor: at most one fdatasync in flight.
   bool sync_in_flight_ = false;
   int64_t sync_started_ns_ = 0;  // monotonic, for the sync latency histogram
-  bool store_failed_ = false;    // counted once in Registry::failed_streams
+  // Health (/healthz): a failed sync is sticky; failing writes clear when one succeeds.
+  // A stream with either is counted once in Registry::failed_streams.
+  bool store_failed_ = false;
+  bool write_failing_ = false;
+  bool counted_unhealthy_ = false;
   uint64_t sync_token_ = 0;
   storage::StreamLog::AsyncSync sync_job_;
   bool figures_stale_ = false;  // the log changed since figures_ were last published

@@ -191,7 +191,7 @@ io::HttpResponse Monitor::Healthz(const Query& query) {
     problem = "a shard loop is not responding";
   } else if (sources_.registry != nullptr && sources_.registry->failed_streams.load() > 0) {
     problem = "JetStream: " + std::to_string(sources_.registry->failed_streams.load()) +
-              " stream(s) cannot write to the store";
+              " stream(s) cannot write to the store (disk full or failing)";
   } else if (sources_.context->run_state() == RunState::kStopping) {
     problem = "server is shutting down";
   }

@@ -2,7 +2,12 @@
 // nats-server's monitoring users (dashboards, the Prometheus NATS exporter) read them.
 #include <gtest/gtest.h>
 #include <nats/nats.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <map>
 #include <nlohmann/json.hpp>
@@ -421,6 +426,42 @@ TEST(Monitor, SameJsonShapeAsNatsServer) {
     ASSERT_EQ(actual.status, 200) << actual.body;
     ExpectSameShape(json::parse(expected.body), json::parse(actual.body), target);
   }
+}
+
+// A full disk: publishes are refused with 10077, /healthz turns 503 and names the
+// problem, and both recover once space is freed. Needs a small tmpfs (root).
+TEST(Monitor, HealthzReportsAStoreThatCannotWrite) {
+  const std::string store = MakeStoreDir() + "/tiny";
+  mkdir(store.c_str(), 0755);
+  if (mount("tmpfs", store.c_str(), "tmpfs", 0, "size=20m") != 0) {
+    GTEST_SKIP() << "cannot mount a tmpfs here: " << strerror(errno);
+  }
+  {
+    auto server = ServerProcess::Start({"-js", "-sd", store, "-m", "-1"});
+    auto conn = Connect(*server);
+    jsCtx* js = nullptr;
+    ASSERT_EQ(natsConnection_JetStream(&js, conn->nc, nullptr), NATS_OK);
+    AddStream(js, "FILL", {"fill"});
+    const std::string payload(1024, 'f');
+    jsErrCode code = static_cast<jsErrCode>(0);
+    int published = 0;
+    for (; published < 40000; ++published) {
+      natsStatus s =
+          js_Publish(nullptr, js, "fill", payload.data(), payload.size(), nullptr, &code);
+      if (s != NATS_OK) break;
+    }
+    EXPECT_LT(published, 40000) << "the 20 MiB store never filled";
+    EXPECT_EQ(code, 10077);
+    json h = GetJson(*server, "/healthz", 503);
+    EXPECT_EQ(h["status"], "unavailable");
+    EXPECT_NE(h["error"].get<std::string>().find("cannot write"), std::string::npos) << h.dump();
+
+    ASSERT_EQ(js_PurgeStream(js, "FILL", nullptr, nullptr), NATS_OK);
+    EXPECT_GT(PublishOk(js, "fill", "after"), 0u);
+    EXPECT_EQ(GetJson(*server, "/healthz")["status"], "ok");
+    jsCtx_Destroy(js);
+  }
+  umount(store.c_str());
 }
 
 TEST(Monitor, JszSaysDisabledWithoutJetStream) {

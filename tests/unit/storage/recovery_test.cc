@@ -187,6 +187,36 @@ TEST_F(RecoveryTest, DiskFullFailsTheAppendAndDamagesNothing) {
   ExpectMessages(*log, stored + 1);
 }
 
+TEST_F(RecoveryTest, PurgeOnAFullDiskFreesItAndTheStreamGoesOn) {
+  segment_bytes_ = 1 << 20;  // larger than the room left below
+  FaultEnv env;
+  auto log = Open(nullptr, &env);
+  env.space_left = 0;
+  uint64_t stored = 0;
+  while (true) {
+    auto seq = log->Append("r", "", PayloadFor(stored + 1));
+    if (!seq.ok()) break;
+    stored = *seq;
+  }
+  ASSERT_GT(stored, 10u);
+  // Room for a small segment only: the purge must not need a full-size one.
+  env.space_left = 128 << 10;
+  auto purged = log->Purge(PurgeRequest{});
+  ASSERT_TRUE(purged.ok()) << purged.status();
+  EXPECT_EQ(*purged, stored);
+  env.space_left = INT64_MAX;             // what the purge removed is free again
+  for (uint64_t i = 1; i <= 3000; ++i) {  // well past the small segment: it rolls
+    auto seq = log->Append("r", "", PayloadFor(stored + i));
+    ASSERT_TRUE(seq.ok()) << seq.status();
+    ASSERT_EQ(*seq, stored + i);
+  }
+  ASSERT_TRUE(log->Close().ok());
+  log.reset();
+  log = Open();
+  EXPECT_EQ(log->State().first_seq, stored + 1);
+  EXPECT_EQ(log->State().last_seq, stored + 3000);
+}
+
 TEST_F(RecoveryTest, FailedSyncIsStickyAndKeepsWhatWasDurable) {
   FaultEnv env;
   auto log = Open(nullptr, &env);
