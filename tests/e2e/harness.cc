@@ -15,7 +15,9 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -27,6 +29,23 @@ std::string MakeTempDir() {
   std::string templ = "/tmp/tern-e2e-XXXXXX";
   if (mkdtemp(templ.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
   return templ;
+}
+
+// Directories removed when the test binary exits (JetStream stores preallocate 16 MiB
+// segments: left behind, a few hundred test runs fill a disk).
+struct ExitCleanup {
+  std::mutex mutex;
+  std::vector<std::string> dirs;
+  ~ExitCleanup() {
+    for (const std::string& dir : dirs) {
+      std::error_code ignored;
+      std::filesystem::remove_all(dir, ignored);
+    }
+  }
+};
+ExitCleanup& Cleanup() {
+  static ExitCleanup cleanup;
+  return cleanup;
 }
 
 int64_t NowMs() {
@@ -195,8 +214,15 @@ int ServerProcess::Stop(int sig, int timeout_ms) {
   return -1;
 }
 
+void RemoveAtExit(const std::string& dir) {
+  std::lock_guard<std::mutex> lock(Cleanup().mutex);
+  Cleanup().dirs.push_back(dir);
+}
+
 std::string WriteConfig(const std::string& text) {
-  const std::string path = MakeTempDir() + "/server.conf";
+  const std::string dir = MakeTempDir();
+  RemoveAtExit(dir);
+  const std::string path = dir + "/server.conf";
   std::ofstream(path) << text;
   return path;
 }

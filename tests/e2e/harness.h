@@ -47,6 +47,9 @@ struct HttpResult {
 };
 HttpResult HttpGet(int port, const std::string& target);
 
+// Removes the directory (recursively) when the test binary exits.
+void RemoveAtExit(const std::string& dir);
+
 // Writes a config file in a fresh temp dir and returns its path.
 std::string WriteConfig(const std::string& text);
 

@@ -32,6 +32,7 @@ void JsFixture::Restart(int sig) {
 std::string MakeStoreDir() {
   std::string templ = "/tmp/tern-js-XXXXXX";
   if (mkdtemp(templ.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  RemoveAtExit(templ);
   return templ;
 }
 

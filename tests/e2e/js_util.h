@@ -27,8 +27,8 @@ class JsFixture : public ::testing::Test {
   jsCtx* js_ = nullptr;
 };
 
-// A fresh directory for a server's -sd (removed by the OS's tmp cleaning, not by us:
-// restart tests reuse it across server processes).
+// A fresh directory for a server's -sd, removed when the test binary exits (restart tests
+// reuse it across server processes).
 std::string MakeStoreDir();
 // Creates a file stream with these subjects.
 void AddStream(jsCtx* js, const char* name, const std::vector<const char*>& subjects);

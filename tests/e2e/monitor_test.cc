@@ -436,6 +436,10 @@ TEST(Monitor, HealthzReportsAStoreThatCannotWrite) {
   if (mount("tmpfs", store.c_str(), "tmpfs", 0, "size=20m") != 0) {
     GTEST_SKIP() << "cannot mount a tmpfs here: " << strerror(errno);
   }
+  struct Unmount {  // also when an assertion ends the test early
+    std::string path;
+    ~Unmount() { umount2(path.c_str(), MNT_DETACH); }
+  } unmount{store};
   {
     auto server = ServerProcess::Start({"-js", "-sd", store, "-m", "-1"});
     auto conn = Connect(*server);
@@ -461,7 +465,6 @@ TEST(Monitor, HealthzReportsAStoreThatCannotWrite) {
     EXPECT_EQ(GetJson(*server, "/healthz")["status"], "ok");
     jsCtx_Destroy(js);
   }
-  umount(store.c_str());
 }
 
 TEST(Monitor, JszSaysDisabledWithoutJetStream) {
