@@ -1,5 +1,8 @@
 // Client::Describe: the monitoring view of a connection (see core/conn_info.h).
 #include "core/client.h"
+
+#include <algorithm>
+
 #include "core/shard.h"
 
 namespace tern::core {
@@ -28,6 +31,10 @@ void Client::Describe(ConnInfo* info, bool with_subs) const {
   for (const auto& [sid, sub] : subs_) {
     info->subs.push_back(SubInfo{sub->subject, sub->queue, sub->sid, sub->delivered, sub->max});
   }
+  // In the order the client made them (sids are usually increasing numbers).
+  std::sort(info->subs.begin(), info->subs.end(), [](const SubInfo& a, const SubInfo& b) {
+    return a.sid.size() != b.sid.size() ? a.sid.size() < b.sid.size() : a.sid < b.sid;
+  });
 }
 
 }  // namespace tern::core
