@@ -67,6 +67,10 @@ const char* CloseReasonText(CloseReason reason) {
       return "Write Error";
     case CloseReason::kServerShutdown:
       return "Server Shutdown";
+    case CloseReason::kAuthenticationFailure:
+      return "Authentication Failure";
+    case CloseReason::kAuthenticationTimeout:
+      return "Authentication Timeout";
   }
   return "Unknown";
 }
@@ -87,6 +91,7 @@ Client::~Client() = default;
 std::string Client::InfoLine(bool lame_duck) const {
   std::string line = "INFO {" + shard_->info_prefix();
   if (lame_duck) line += "\"ldm\":true,";
+  if (!nonce_.empty()) line += "\"nonce\":\"" + nonce_ + "\",";
   line += "\"client_id\":" + std::to_string(id_) + ",\"client_ip\":\"" + ip_ + "\"}\r\n";
   return line;
 }
@@ -97,6 +102,11 @@ void Client::Start(io::IoConn* io, bool over_connection_limit) {
   start_mono_ns_ = last_in_ns_;
   start_unix_ns_ = WallClockNs();
   next_ping_ns_ = last_in_ns_ + shard_->options().ping_interval_ns;
+  const auth::AuthConfig& auth = shard_->options().auth;
+  if (auth.required()) {
+    auth_deadline_ns_ = last_in_ns_ + auth.timeout_ns;
+    if (auth.wants_nonce()) nonce_ = NewNonce();
+  }
   SendText(InfoLine(false));
   if (over_connection_limit) {
     SendErr("maximum connections exceeded");
@@ -161,6 +171,10 @@ bool Client::DeliverMessage(const Subscription& sub, std::string_view subject,
   if (header_len > 0 && !headers_) {
     data.remove_prefix(header_len);
     header_len = 0;
+  }
+  if (permissions_) {  // only users with permissions pay for these checks
+    if (permissions_->has_delivery_filter() && permissions_->DeliveryDenied(subject)) return false;
+    if (permissions_->tracks_responses()) permissions_->NoteRequest(reply, shard_->now_ns());
   }
   AppendMsgFrame(&out_, &scratch_, subject, sub.sid, reply, header_len, data);
   ++out_msgs_;
@@ -280,6 +294,13 @@ bool Client::WantsIoClose() const {
 
 void Client::OnTimer(int64_t now_ns) {
   if (closing_) return;
+  if (!connected_ && auth_deadline_ns_ != 0 && now_ns >= auth_deadline_ns_) {
+    LOG_ERROR("%s:%d - cid:%lu - Authentication Timeout", ip_.c_str(), port_,
+              static_cast<unsigned long>(id_));
+    SendErr("Authentication Timeout");
+    Close(CloseReason::kAuthenticationTimeout, true);
+    return;
+  }
   const ServerOptions& o = shard_->options();
   if (send_started_ns_ != 0 && io_ != nullptr && io_->send_in_flight &&
       now_ns - send_started_ns_ > o.write_deadline_ns) {
@@ -329,6 +350,11 @@ bool Client::OnConnect(std::string_view json) {
   if (object.is_discarded() || !object.is_object()) {
     LOG_ERROR("%s:%d - cid:%lu - CONNECT is not a JSON object", ip_.c_str(), port_,
               static_cast<unsigned long>(id_));
+    if (shard_->options().auth.required()) {  // no credentials can be read from it
+      SendErr("Authorization Violation");
+      Close(CloseReason::kAuthenticationFailure, true);
+      return false;
+    }
     Close(CloseReason::kProtocolViolation, true);
     return false;
   }
@@ -355,6 +381,8 @@ bool Client::OnConnect(std::string_view json) {
     Close(CloseReason::kProtocolViolation, true);
     return false;
   }
+  if (!Authenticate(object)) return false;
+  connected_ = true;
   verbose_ = verbose;
   pedantic_ = pedantic;
   echo_ = echo;
@@ -369,6 +397,7 @@ bool Client::OnConnect(std::string_view json) {
 }
 
 bool Client::OnPub(const PubFrame& frame) {
+  if (!connected_ && RefusedBeforeConnect()) return false;
   if (frame.hpub && !headers_) {
     LOG_ERROR("%s:%d - cid:%lu - HPUB from a connection that did not declare headers", ip_.c_str(),
               port_, static_cast<unsigned long>(id_));
@@ -383,14 +412,23 @@ bool Client::OnPub(const PubFrame& frame) {
   ShardStats::Add(shard_->stats().in_bytes, frame.data.size());
   ++in_msgs_;
   in_bytes_ += frame.data.size();
+  if (permissions_ && !permissions_->CanPublish(frame.subject, shard_->now_ns())) {
+    SendPermissionViolation("Publish", frame.subject);
+    return true;
+  }
   SendOk();  // nats-server acknowledges before delivering (even to the publisher itself)
   shard_->Publish(this, frame);
   return !closing_;
 }
 
 bool Client::OnSub(std::string_view subject, std::string_view queue, std::string_view sid) {
+  if (!connected_ && RefusedBeforeConnect()) return false;
   if (!IsValidSubject(subject)) {
     SendErr("Invalid Subject");
+    return true;
+  }
+  if (permissions_ && !permissions_->CanSubscribe(subject, queue)) {
+    SendPermissionViolation("Subscription", subject, queue);
     return true;
   }
   const int64_t max_subs = shard_->options().max_subscriptions;
@@ -414,6 +452,7 @@ bool Client::OnSub(std::string_view subject, std::string_view queue, std::string
 }
 
 bool Client::OnUnsub(std::string_view sid, int64_t max, bool max_given) {
+  if (!connected_ && RefusedBeforeConnect()) return false;
   auto it = subs_.find(AbslView(sid));
   if (it != subs_.end()) {
     Subscription* sub = it->second.get();
@@ -430,6 +469,7 @@ bool Client::OnUnsub(std::string_view sid, int64_t max, bool max_given) {
 }
 
 bool Client::OnPing() {
+  if (!connected_ && RefusedBeforeConnect()) return false;
   if (needed_epoch_ != 0 && !shard_->EpochAcked(needed_epoch_)) {
     // Hold this PONG (and all output after it) until every shard has applied this
     // client's subscription changes: SUB + PING/PONG is the clients' barrier.

@@ -6,12 +6,15 @@
 // after the reactor releases its IoConn.
 #include <absl/container/flat_hash_map.h>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <cstdint>
 #include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
 
+#include "core/auth/permissions.h"
 #include "core/conn_info.h"
 #include "core/outbound.h"
 #include "core/parser.h"
@@ -33,8 +36,12 @@ enum class CloseReason {
   kStaleConnection,
   kWriteError,
   kServerShutdown,
+  kAuthenticationFailure,
+  kAuthenticationTimeout,
 };
 const char* CloseReasonText(CloseReason reason);
+// A fresh INFO nonce for nkey signatures (11 random bytes, base64url: 15 characters).
+std::string NewNonce();
 
 class Client final : public ParserHandler {
  public:
@@ -108,6 +115,12 @@ class Client final : public ParserHandler {
   bool Paused() const override { return stalled_; }
   void OnParseError(ParseError error, std::string_view detail) override;
 
+  // Authentication: before CONNECT, is this op refused? (Closes the connection if so.)
+  bool RefusedBeforeConnect();
+  bool Authenticate(const nlohmann::json& connect);
+  void SendPermissionViolation(std::string_view what, std::string_view subject,
+                               std::string_view queue = {});
+
   void SendText(std::string_view text);
   void SendErr(std::string_view text);
   void SendOk() {
@@ -137,6 +150,13 @@ class Client final : public ParserHandler {
   // Output held back behind PONGs that wait for a barrier: (stream position, epoch).
   std::deque<std::pair<uint64_t, uint64_t>> holds_;
   uint64_t needed_epoch_ = 0;  // the barrier that covers this client's last SUB/UNSUB
+
+  // Authentication and authorization.
+  bool connected_ = false;        // a CONNECT was accepted
+  int64_t auth_deadline_ns_ = 0;  // when a required CONNECT must have arrived; 0 = none
+  std::string nonce_;             // in INFO, for nkey signatures
+  std::string auth_user_;         // who authenticated (empty: token or no auth)
+  std::unique_ptr<auth::PermissionChecker> permissions_;  // null = may do anything
 
   // Monitoring figures, written only by this client's shard.
   int64_t start_unix_ns_ = 0;

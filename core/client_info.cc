@@ -25,6 +25,7 @@ void Client::Describe(ConnInfo* info, bool with_subs) const {
   info->name = name_;
   info->lang = lang_;
   info->version = version_;
+  info->authorized_user = auth_user_;
   if (closing_) info->reason = CloseReasonText(close_reason_);
   info->subs.clear();
   if (!with_subs) return;

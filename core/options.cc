@@ -13,8 +13,8 @@ namespace {
 // Keys of nats-server's config language that Tern does not serve yet. Those that would
 // weaken security if ignored are refused; the rest are reported as warnings.
 const std::set<std::string> kRefusedKeys = {
-    "authorization", "accounts",       "tls",     "operator",     "resolver", "resolver_preload",
-    "no_auth_user",  "system_account", "trusted", "trusted_keys", "nkeys",    "users"};
+    "accounts",       "tls",     "operator",    "resolver", "resolver_preload",
+    "system_account", "trusted", "trusted_keys"};
 const std::set<std::string> kWarnedKeys = {"cluster",
                                            "gateway",
                                            "leafnodes",
@@ -217,6 +217,12 @@ class ConfApplier {
       }
     } else if (key == "store_dir") {
       return String(v, key, &o_->store_dir);
+    } else if (key == "authorization") {
+      o_->auth_source += "authorization:" + ConfText(v) + ";";
+      return auth::ParseAuthorization(v, &o_->auth, error_);
+    } else if (key == "no_auth_user") {
+      o_->auth_source += "no_auth_user:" + v.text + ";";
+      return String(v, key, &o_->auth.no_auth_user);
     } else if (kRefusedKeys.count(key)) {
       return Fail(v, "'" + key +
                          "' is not supported yet; refusing to start without the security "
@@ -238,6 +244,50 @@ struct Flag {
   std::string value;  // after '=' if present
   bool has_value = false;
 };
+
+// --auth TOKEN, --user U --pass P: they replace what the config file says, as in
+// nats-server.
+bool ApplyAuthFlags(const std::vector<Flag>& flags, ServerOptions* options, std::string* error) {
+  std::string token, user, pass;
+  bool have_token = false, have_user = false, have_pass = false;
+  for (const Flag& f : flags) {
+    if (f.name == "auth") {
+      token = f.value;
+      have_token = true;
+    } else if (f.name == "user") {
+      user = f.value;
+      have_user = true;
+    } else if (f.name == "pass") {
+      pass = f.value;
+      have_pass = true;
+    }
+  }
+  auth::AuthConfig& auth = options->auth;
+  if (have_token) {
+    if (token.empty()) {
+      *error = "--auth needs a token";
+      return false;
+    }
+    auth.token = token;
+    auth.users.clear();
+    options->auth_source += "flag auth:" + token + ";";
+  }
+  if (have_user || have_pass) {
+    if (user.empty() || pass.empty()) {
+      *error = "--user and --pass go together";
+      return false;
+    }
+    if (have_token) {
+      *error = "--auth can not be combined with --user/--pass";
+      return false;
+    }
+    auth.token.clear();
+    auth.users.clear();
+    auth.users.push_back(auth::User{user, pass, "", nullptr});
+    options->auth_source += "flag user:" + user + ":" + pass + ";";
+  }
+  return auth::ValidateAuth(auth, error);
+}
 
 }  // namespace
 
@@ -304,6 +354,11 @@ Server Options:
         --shards <n>                 Shards (threads, one io loop each; default: one per core)
         --io <uring|epoll>           I/O backend (default: uring, epoll if refused)
 
+Authorization Options:
+        --user <user>                User required for connections
+        --pass <password>            Password required for connections
+        --auth <token>               Authorization token required for connections
+
 Logging Options:
     -l, --log <file>                 File to redirect log output
     -D, --debug                      Enable debugging output
@@ -350,11 +405,11 @@ ParseResult ParseCommandLine(int argc, const char* const* argv, ServerOptions* o
                                                     "io",
                                                     "js_sync",
                                                     "signal",
-                                                    "sl"};
-  static const std::set<std::string> kRefusedFlags = {"user",
-                                                      "pass",
-                                                      "auth",
-                                                      "tls",
+                                                    "sl",
+                                                    "user",
+                                                    "pass",
+                                                    "auth"};
+  static const std::set<std::string> kRefusedFlags = {"tls",
                                                       "tlscert",
                                                       "tlskey",
                                                       "tlscacert",
@@ -502,6 +557,7 @@ ParseResult ParseCommandLine(int argc, const char* const* argv, ServerOptions* o
       options->js_sync_in_ring = f.value == "ring";
     }
   }
+  if (!ApplyAuthFlags(resolved, options, error)) return ParseResult::kExitError;
   if (!signal_spec.empty()) {
     if (!SendSignalCommand(signal_spec, options->pid_file, argv[0], error)) {
       return ParseResult::kExitError;

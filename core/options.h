@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/auth/auth_config.h"
 #include "core/conf.h"
 #include "io/reactor.h"
 
@@ -45,6 +46,9 @@ struct ServerOptions {
   // jetstream { streams: [...] }: streams (with their consumers) to create or update at
   // start, as written in the config file (converted by core/jetstream/declared.h).
   std::vector<ConfValue> declared_streams;
+  // Who may connect (authorization block, no_auth_user, --auth/--user/--pass).
+  auth::AuthConfig auth;
+  std::string auth_source;            // what the auth settings were read from, to detect a change
   std::vector<std::string> warnings;  // reported once logging is up
 };
 

@@ -65,6 +65,7 @@ const std::vector<Setting>& ReloadableSettings() {
       Compare("write_deadline", &ServerOptions::write_deadline_ns),
       Compare("lame_duck_duration", &ServerOptions::lame_duck_duration_ns),
       Compare("lame_duck_grace_period", &ServerOptions::lame_duck_grace_period_ns),
+      Compare("authorization", &ServerOptions::auth_source),
   };
   return kReloadable;
 }

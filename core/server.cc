@@ -54,7 +54,8 @@ std::shared_ptr<const LiveSettings> Server::MakeSettings(const ServerOptions& op
       "\",\"proto\":1,\"go\":\"tern " TERN_VERSION "\",\"host\":\"" + JsonEscape(host) +
       "\",\"port\":" + std::to_string(context_.bound_port) +
       ",\"headers\":true,\"max_payload\":" + std::to_string(options.max_payload) + "," +
-      (options.jetstream ? "\"jetstream\":true," : "");
+      (options.jetstream ? "\"jetstream\":true," : "") +
+      (options.auth.required() ? "\"auth_required\":true," : "");
   return settings;
 }
 

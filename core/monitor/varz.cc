@@ -91,7 +91,7 @@ io::HttpResponse Monitor::Varz(const Query& query) {
   v["go"] = "tern " TERN_VERSION;
   v["host"] = o.host.empty() ? "0.0.0.0" : o.host;
   v["port"] = ctx.bound_port;
-  v["auth_required"] = false;
+  v["auth_required"] = o.auth.required();
   v["tls_required"] = false;
   v["tls_verify"] = false;
   v["connect_urls"] = nlohmann::json::array();
@@ -103,7 +103,7 @@ io::HttpResponse Monitor::Varz(const Query& query) {
   v["http_port"] = bound_port_;
   v["http_base_path"] = "";
   v["https_port"] = 0;
-  v["auth_timeout"] = 2;
+  v["auth_timeout"] = static_cast<double>(o.auth.timeout_ns) / 1e9;
   v["max_control_line"] = o.max_control_line;
   v["max_payload"] = o.max_payload;
   v["max_pending"] = o.max_pending;

@@ -214,6 +214,15 @@ int ServerProcess::Stop(int sig, int timeout_ms) {
   return -1;
 }
 
+// libnats' global state is released once, after the last test (a suite that called
+// nats_Close() itself left libnats unusable for the suites after it).
+class LibnatsEnvironment : public ::testing::Environment {
+ public:
+  void TearDown() override { nats_Close(); }
+};
+[[maybe_unused]] const auto* const kLibnatsEnvironment =
+    ::testing::AddGlobalTestEnvironment(new LibnatsEnvironment);
+
 void RemoveAtExit(const std::string& dir) {
   std::lock_guard<std::mutex> lock(Cleanup().mutex);
   Cleanup().dirs.push_back(dir);

@@ -17,7 +17,6 @@ class JsFixture : public ::testing::Test {
  protected:
   void SetUp() override;
   void TearDown() override;
-  static void TearDownTestSuite() { nats_Close(); }
   // Stops the server (signal) and starts a new one on the same store.
   void Restart(int sig);
 

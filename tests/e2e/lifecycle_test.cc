@@ -45,7 +45,7 @@ TEST(Lifecycle, VersionHelpAndBadFlags) {
   std::tie(code, out) = RunOnce("--no-such-flag");
   EXPECT_EQ(code, 2);
   EXPECT_NE(out.find("no-such-flag"), std::string::npos) << out;
-  std::tie(code, out) = RunOnce("--auth secret");
+  std::tie(code, out) = RunOnce("--tlscert server.pem");
   EXPECT_EQ(code, 2) << "an unsupported security flag must not be ignored";
   std::tie(code, out) = RunOnce("-c /nonexistent/tern.conf");
   EXPECT_EQ(code, 2);

@@ -397,17 +397,25 @@ void ExpectSameShape(const json& expected, const json& actual, const std::string
 }
 
 // The same traffic on both servers: a named client with a plain and a queue subscription,
-// a stream with a durable consumer.
-void DriveTraffic(const ServerProcess& server) {
+// a stream with a durable consumer. Kept open while the endpoints are compared.
+struct Traffic {
+  std::unique_ptr<NatsConn> conn;
+  natsSubscription* plain = nullptr;
+  natsSubscription* queue = nullptr;
+  ~Traffic() {
+    natsSubscription_Destroy(plain);
+    natsSubscription_Destroy(queue);
+  }
+};
+
+void DriveTraffic(const ServerProcess& server, Traffic* traffic) {
   natsOptions* opts = nullptr;
   natsOptions_Create(&opts);
   natsOptions_SetName(opts, "shape");
-  static std::vector<std::unique_ptr<NatsConn>> keep;  // open until the process ends
-  keep.push_back(Connect(server, false, opts));
-  natsConnection* nc = keep.back()->nc;
-  natsSubscription *a = nullptr, *b = nullptr;
-  ASSERT_EQ(natsConnection_SubscribeSync(&a, nc, "shape.a"), NATS_OK);
-  ASSERT_EQ(natsConnection_QueueSubscribeSync(&b, nc, "shape.*", "q"), NATS_OK);
+  traffic->conn = Connect(server, false, opts);
+  natsConnection* nc = traffic->conn->nc;
+  ASSERT_EQ(natsConnection_SubscribeSync(&traffic->plain, nc, "shape.a"), NATS_OK);
+  ASSERT_EQ(natsConnection_QueueSubscribeSync(&traffic->queue, nc, "shape.*", "q"), NATS_OK);
   PublishSome(nc, "shape.a", 3, "abc");
   jsCtx* js = nullptr;
   ASSERT_EQ(natsConnection_JetStream(&js, nc, nullptr), NATS_OK);
@@ -430,8 +438,9 @@ TEST(Monitor, SameJsonShapeAsNatsServer) {
   auto tern = ServerProcess::Start({"-m", "-1", "-js", "-sd", tern_store});
   auto nats = ServerProcess::Start({"-m", "-1", "-js", "-sd", nats_store}, NatsServerPath());
   ASSERT_GT(nats->monitor_port(), 0);
-  DriveTraffic(*tern);
-  DriveTraffic(*nats);
+  Traffic tern_traffic, nats_traffic;
+  DriveTraffic(*tern, &tern_traffic);
+  DriveTraffic(*nats, &nats_traffic);
   usleep(300000);  // figures published by the shards, and nats-server's own
   for (const char* target :
        {"/varz", "/connz?subs=detail", "/connz?subs=1", "/subsz?subs=1", "/routez",

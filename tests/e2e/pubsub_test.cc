@@ -17,7 +17,6 @@ namespace {
 class PubSub : public ::testing::Test {
  protected:
   void SetUp() override { server_ = ServerProcess::Start(); }
-  static void TearDownTestSuite() { nats_Close(); }
 
   natsSubscription* SubSync(natsConnection* nc, const char* subject, const char* queue = nullptr) {
     natsSubscription* sub = nullptr;

@@ -234,13 +234,16 @@ TEST(Options, BadInputIsRefused) {
   EXPECT_EQ(parse({"--bogus"}), ParseResult::kExitError);
   EXPECT_EQ(parse({"-p"}), ParseResult::kExitError);
   EXPECT_EQ(parse({"-p", "notaport"}), ParseResult::kExitError);
-  EXPECT_EQ(parse({"--auth", "secret"}), ParseResult::kExitError);  // never silently open
+  EXPECT_EQ(parse({"--tls"}), ParseResult::kExitError);  // never silently open
+  EXPECT_EQ(parse({"--auth", "secret"}), ParseResult::kRun);
+  EXPECT_EQ(parse({"--user", "alice"}), ParseResult::kExitError);  // without --pass
+  EXPECT_EQ(parse({"--auth", "t", "--user", "a", "--pass", "b"}), ParseResult::kExitError);
   EXPECT_EQ(parse({"--shards", "0"}), ParseResult::kExitError);
   EXPECT_EQ(parse({"--io", "kqueue"}), ParseResult::kExitError);
   EXPECT_EQ(parse({"-DV", "-js", "-sd", "/tmp/x", "-m", "8222", "-p", "-1"}), ParseResult::kRun);
 
   const std::string path = ::testing::TempDir() + "/auth.conf";
-  std::ofstream(path) << "authorization { token: s3cr3t }\n";
+  std::ofstream(path) << "accounts { A { users: [{user: a, password: b}] } }\n";
   EXPECT_EQ(parse({"-c", path.c_str()}), ParseResult::kExitError);
   const std::string unknown = ::testing::TempDir() + "/unknown.conf";
   std::ofstream(unknown) << "prot: 4222\n";

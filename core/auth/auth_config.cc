@@ -1,0 +1,235 @@
+#include "core/auth/auth_config.h"
+
+#include "core/auth/nkeys.h"
+#include "core/options.h"
+#include "core/subject.h"
+
+namespace tern::core::auth {
+namespace {
+
+bool Fail(const ConfValue& v, const std::string& what, std::string* error) {
+  *error = v.Where() + ": " + what;
+  return false;
+}
+
+bool ReadString(const ConfValue& v, const std::string& key, std::string* out, std::string* error) {
+  if (v.type == ConfValue::Type::kMap || v.type == ConfValue::Type::kArray) {
+    return Fail(v, "'" + key + "' expects a string", error);
+  }
+  *out = v.text;
+  return true;
+}
+
+// "subject", ["a", "b"], or {allow: ..., deny: ...}.
+bool ReadSubjects(const ConfValue& v, const std::string& key, std::vector<std::string>* out,
+                  std::string* error) {
+  std::vector<const ConfValue*> items;
+  if (v.type == ConfValue::Type::kArray) {
+    for (const ConfValue& item : v.array) items.push_back(&item);
+  } else {
+    items.push_back(&v);
+  }
+  for (const ConfValue* item : items) {
+    if (item->type != ConfValue::Type::kString) {
+      return Fail(*item, "'" + key + "' expects subjects", error);
+    }
+    const std::string subject = item->text.substr(0, item->text.find(' '));
+    if (!IsValidSubject(subject)) {
+      return Fail(*item, "'" + key + "' has an invalid subject \"" + item->text + "\"", error);
+    }
+    out->push_back(item->text);
+  }
+  return true;
+}
+
+bool ReadSubjectPermission(const ConfValue& v, const std::string& key, SubjectPermission* out,
+                           std::string* error) {
+  if (v.type != ConfValue::Type::kMap) {  // a bare list is an allow list
+    out->allow.emplace();
+    return ReadSubjects(v, key, &*out->allow, error);
+  }
+  for (const auto& [k, sub] : v.map) {
+    if (k == "allow") {
+      if (!out->allow) out->allow.emplace();
+      if (!ReadSubjects(sub, key + ".allow", &*out->allow, error)) return false;
+    } else if (k == "deny") {
+      if (!ReadSubjects(sub, key + ".deny", &out->deny, error)) return false;
+    } else {
+      return Fail(sub, "unknown key '" + k + "' in '" + key + "' (allow or deny)", error);
+    }
+  }
+  return true;
+}
+
+bool ReadPermissions(const ConfValue& v, Permissions* out, std::string* error) {
+  if (v.type != ConfValue::Type::kMap) return Fail(v, "'permissions' expects a block", error);
+  for (const auto& [k, sub] : v.map) {
+    if (k == "publish" || k == "pub") {
+      out->publish.emplace();
+      if (!ReadSubjectPermission(sub, "publish", &*out->publish, error)) return false;
+    } else if (k == "subscribe" || k == "sub") {
+      out->subscribe.emplace();
+      if (!ReadSubjectPermission(sub, "subscribe", &*out->subscribe, error)) return false;
+    } else if (k == "allow_responses" || k == "publish_allow_responses") {
+      if (sub.type == ConfValue::Type::kBool) {
+        if (sub.boolean) out->responses.emplace();
+      } else if (sub.type == ConfValue::Type::kMap) {
+        ResponsePermission r;
+        for (const auto& [rk, rv] : sub.map) {
+          if (rk == "max" || rk == "max_msgs" || rk == "max_messages" || rk == "max_responses") {
+            if (rv.type != ConfValue::Type::kInteger || rv.integer < 0) {
+              return Fail(rv, "'allow_responses." + rk + "' expects a number", error);
+            }
+            r.max_msgs = rv.integer == 0 ? 1 : rv.integer;
+          } else if (rk == "expires" || rk == "expiration" || rk == "ttl") {
+            int64_t ns = 0;
+            if (rv.type == ConfValue::Type::kInteger) {
+              ns = rv.integer * 1'000'000'000;
+            } else if (rv.type != ConfValue::Type::kString || !ParseDuration(rv.text, &ns)) {
+              return Fail(rv, "'allow_responses.expires' expects a duration", error);
+            }
+            if (ns > 0) r.expires_ns = ns;
+          } else {
+            return Fail(rv, "unknown key '" + rk + "' in 'allow_responses'", error);
+          }
+        }
+        out->responses = r;
+      } else {
+        return Fail(sub, "'allow_responses' expects true/false or a block", error);
+      }
+    } else {
+      return Fail(sub, "unknown permission '" + k + "'", error);
+    }
+  }
+  out->Normalize();
+  return true;
+}
+
+bool ReadUser(const ConfValue& v, std::shared_ptr<const Permissions> defaults, User* user,
+              std::string* error) {
+  if (v.type != ConfValue::Type::kMap) return Fail(v, "each user expects a block", error);
+  user->permissions = std::move(defaults);
+  for (const auto& [k, sub] : v.map) {
+    if (k == "user" || k == "username") {
+      if (!ReadString(sub, k, &user->name, error)) return false;
+    } else if (k == "password" || k == "pass") {
+      if (!ReadString(sub, k, &user->password, error)) return false;
+    } else if (k == "nkey") {
+      if (!ReadString(sub, k, &user->nkey, error)) return false;
+      std::string raw;
+      if (!DecodePublicKey(user->nkey, KeyRole::kUser, &raw)) {
+        return Fail(sub, "not a valid public user nkey: \"" + user->nkey + "\"", error);
+      }
+    } else if (k == "permissions" || k == "permission") {
+      auto permissions = std::make_shared<Permissions>();
+      if (!ReadPermissions(sub, permissions.get(), error)) return false;
+      user->permissions = std::move(permissions);
+    } else if (k == "account") {
+      return Fail(sub, "'account' needs accounts, which this version does not support", error);
+    } else {
+      return Fail(sub, "unknown user key '" + k + "'", error);
+    }
+  }
+  if (user->nkey.empty() && user->name.empty()) {
+    return Fail(v, "a user needs 'user' (with 'password') or 'nkey'", error);
+  }
+  if (!user->nkey.empty() && !user->password.empty()) {
+    return Fail(v, "an nkey user has no password", error);
+  }
+  if (!user->nkey.empty()) user->name = user->nkey;
+  return true;
+}
+
+}  // namespace
+
+bool AuthConfig::wants_nonce() const {
+  for (const User& u : users) {
+    if (!u.nkey.empty()) return true;
+  }
+  return false;
+}
+
+const User* AuthConfig::FindUser(const std::string& name) const {
+  for (const User& u : users) {
+    if (u.nkey.empty() && u.name == name) return &u;
+  }
+  return nullptr;
+}
+
+const User* AuthConfig::FindNkey(const std::string& nkey) const {
+  for (const User& u : users) {
+    if (!u.nkey.empty() && u.nkey == nkey) return &u;
+  }
+  return nullptr;
+}
+
+bool ParseAuthorization(const ConfValue& block, AuthConfig* config, std::string* error) {
+  if (block.type != ConfValue::Type::kMap) {
+    return Fail(block, "'authorization' expects a block", error);
+  }
+  std::shared_ptr<const Permissions> defaults;
+  if (const ConfValue* d = block.Find("default_permissions")) {
+    auto permissions = std::make_shared<Permissions>();
+    if (!ReadPermissions(*d, permissions.get(), error)) return false;
+    defaults = std::move(permissions);
+  }
+  User single;
+  bool have_single = false;
+  for (const auto& [k, v] : block.map) {
+    if (k == "token" || k == "auth_token") {
+      if (!ReadString(v, k, &config->token, error)) return false;
+    } else if (k == "user" || k == "username") {
+      have_single = true;
+      if (!ReadString(v, k, &single.name, error)) return false;
+    } else if (k == "password" || k == "pass") {
+      have_single = true;
+      if (!ReadString(v, k, &single.password, error)) return false;
+    } else if (k == "timeout") {
+      if (v.type == ConfValue::Type::kInteger) {
+        config->timeout_ns = v.integer * 1'000'000'000;
+      } else if (v.type == ConfValue::Type::kFloat) {
+        config->timeout_ns = static_cast<int64_t>(v.number * 1e9);
+      } else if (v.type != ConfValue::Type::kString ||
+                 !ParseDuration(v.text, &config->timeout_ns)) {
+        return Fail(v, "'timeout' expects seconds or a duration", error);
+      }
+      if (config->timeout_ns <= 0) return Fail(v, "'timeout' must be positive", error);
+    } else if (k == "users") {
+      if (v.type != ConfValue::Type::kArray) return Fail(v, "'users' expects an array", error);
+      for (const ConfValue& entry : v.array) {
+        User user;
+        if (!ReadUser(entry, defaults, &user, error)) return false;
+        config->users.push_back(std::move(user));
+      }
+    } else if (k == "permissions") {
+      auto permissions = std::make_shared<Permissions>();
+      if (!ReadPermissions(v, permissions.get(), error)) return false;
+      single.permissions = std::move(permissions);
+    } else if (k == "default_permissions") {
+      // read above, before the users it applies to
+    } else {
+      return Fail(v, "unknown authorization key '" + k + "'", error);
+    }
+  }
+  if (have_single) {
+    if (!config->users.empty()) {
+      return Fail(block, "can not have a single user/pass and a users array", error);
+    }
+    if (single.name.empty()) return Fail(block, "'password' without 'user'", error);
+    config->users.push_back(std::move(single));
+  }
+  if (!config->token.empty() && !config->users.empty()) {
+    return Fail(block, "can not have a token and a users array", error);
+  }
+  return true;
+}
+
+bool ValidateAuth(const AuthConfig& config, std::string* error) {
+  if (!config.no_auth_user.empty() && config.FindUser(config.no_auth_user) == nullptr) {
+    *error = "no_auth_user: \"" + config.no_auth_user + "\" not present as user in authorization";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace tern::core::auth

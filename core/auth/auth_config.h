@@ -1,0 +1,40 @@
+#pragma once
+// AuthConfig: who may connect, from the `authorization` block, `no_auth_user` and the
+// --auth/--user/--pass flags, in nats-server's forms. Built by the main thread with the
+// other options; immutable afterwards (a reload builds a new one).
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/auth/permissions.h"
+#include "core/conf.h"
+
+namespace tern::core::auth {
+
+struct User {
+  std::string name;      // user name, or the nkey for nkey users
+  std::string password;  // plain text, or a bcrypt hash ("$2a$...", "$2b$...")
+  std::string nkey;      // public user nkey ("U..."), for nkey users
+  std::shared_ptr<const Permissions> permissions;  // null = may do anything
+};
+
+struct AuthConfig {
+  std::string token;  // plain or bcrypt
+  std::vector<User> users;
+  std::string no_auth_user;  // a user from `users` that clients without credentials become
+  int64_t timeout_ns = int64_t{2} * 1'000'000'000;
+
+  bool required() const { return !token.empty() || !users.empty(); }
+  // A nonce goes in INFO when some user signs it (nkeys).
+  bool wants_nonce() const;
+  const User* FindUser(const std::string& name) const;
+  const User* FindNkey(const std::string& nkey) const;
+};
+
+// Reads `authorization { ... }`. False with *error (naming file:line:col) for bad input.
+bool ParseAuthorization(const ConfValue& block, AuthConfig* config, std::string* error);
+// Checks the combination (a token with users, no_auth_user naming nobody, ...).
+bool ValidateAuth(const AuthConfig& config, std::string* error);
+
+}  // namespace tern::core::auth

@@ -1,0 +1,31 @@
+#pragma once
+// Checks a CONNECT's credentials against an AuthConfig: a token, a user and password
+// (either may be stored as a bcrypt hash), or an nkey with its signature of the INFO
+// nonce. Stateless; called by the connection's shard once per CONNECT (bcrypt makes that
+// deliberately slow: a few ms at the usual cost 10-11).
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/auth/auth_config.h"
+
+namespace tern::core::auth {
+
+struct Credentials {
+  std::string auth_token, user, pass, nkey, sig, jwt;
+};
+
+struct AuthResult {
+  bool ok = false;
+  std::string user;  // who connected (empty for a token)
+  std::shared_ptr<const Permissions> permissions;
+  std::string reason;  // why not (for the log; the client only hears "Authorization Violation")
+};
+
+AuthResult Authenticate(const AuthConfig& config, const Credentials& credentials,
+                        std::string_view nonce);
+
+// Compares a secret with what is configured: plain text in constant time, or bcrypt.
+bool SecretMatches(const std::string& configured, const std::string& given);
+
+}  // namespace tern::core::auth

@@ -1,0 +1,89 @@
+// Client: authentication at CONNECT and the permission errors (see core/auth/).
+#include "core/auth/authenticator.h"
+#include "core/auth/nkeys.h"
+#include "core/client.h"
+#include "core/log.h"
+#include "core/shard.h"
+
+#include <nlohmann/json.hpp>
+
+namespace tern::core {
+namespace {
+
+std::string StringField(const nlohmann::json& object, const char* key) {
+  const auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+}  // namespace
+
+bool Client::RefusedBeforeConnect() {
+  if (connected_ || closing_) return false;
+  const auth::AuthConfig& config = shard_->options().auth;
+  if (!config.required()) return false;
+  if (!config.no_auth_user.empty()) {
+    // As nats-server: without credentials the client is the no_auth_user, even before
+    // CONNECT (telnet-style use).
+    const auth::AuthResult result = auth::Authenticate(config, {}, nonce_);
+    if (result.ok) {
+      auth_user_ = result.user;
+      if (result.permissions) {
+        permissions_ = std::make_unique<auth::PermissionChecker>(result.permissions);
+      }
+      connected_ = true;
+      return false;
+    }
+  }
+  LOG_ERROR("%s:%d - cid:%lu - Authorization Violation: an operation before CONNECT", ip_.c_str(),
+            port_, static_cast<unsigned long>(id_));
+  SendErr("Authorization Violation");
+  Close(CloseReason::kAuthenticationFailure, true);
+  return true;
+}
+
+bool Client::Authenticate(const nlohmann::json& connect) {
+  const auth::AuthConfig& config = shard_->options().auth;
+  if (!config.required()) return true;
+  auth::Credentials credentials;
+  credentials.auth_token = StringField(connect, "auth_token");
+  credentials.user = StringField(connect, "user");
+  credentials.pass = StringField(connect, "pass");
+  credentials.nkey = StringField(connect, "nkey");
+  credentials.sig = StringField(connect, "sig");
+  credentials.jwt = StringField(connect, "jwt");
+  const auth::AuthResult result = auth::Authenticate(config, credentials, nonce_);
+  if (!result.ok) {
+    LOG_ERROR("%s:%d - cid:%lu - Authorization Violation: %s", ip_.c_str(), port_,
+              static_cast<unsigned long>(id_), result.reason.c_str());
+    SendErr("Authorization Violation");
+    Close(CloseReason::kAuthenticationFailure, true);
+    return false;
+  }
+  auth_user_ = result.user;
+  permissions_.reset();
+  if (result.permissions) {
+    permissions_ = std::make_unique<auth::PermissionChecker>(result.permissions);
+  }
+  return true;
+}
+
+void Client::SendPermissionViolation(std::string_view what, std::string_view subject,
+                                     std::string_view queue) {
+  std::string text = "Permissions Violation for ";
+  text.append(what);
+  text += " to \"";
+  text.append(subject);
+  text += '"';
+  if (!queue.empty()) {
+    text += " using queue \"";
+    text.append(queue);
+    text += '"';
+  }
+  LOG_ERROR("%s:%d - cid:%lu - %s (user \"%s\")", ip_.c_str(), port_,
+            static_cast<unsigned long>(id_), text.c_str(), auth_user_.c_str());
+  SendErr(text);
+}
+
+std::string NewNonce() { return auth::EncodeBase64Url(auth::RandomBytes(11)); }
+
+}  // namespace tern::core

@@ -1,0 +1,231 @@
+// Authentication building blocks: nkeys text, Ed25519 signatures, secrets (bcrypt), the
+// authorization block, and subject permissions.
+#include <crypt.h>
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+
+#include "core/auth/auth_config.h"
+#include "core/auth/authenticator.h"
+#include "core/auth/nkeys.h"
+#include "core/auth/permissions.h"
+
+namespace tern::core::auth {
+namespace {
+
+std::string FromHex(const std::string& hex) {
+  std::string out;
+  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
+    out.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  }
+  return out;
+}
+
+// An Ed25519 key pair and a signature, made with OpenSSL directly.
+struct KeyPair {
+  std::string seed, public_key;
+  KeyPair() {
+    EVP_PKEY* key = nullptr;
+    EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, nullptr);
+    EVP_PKEY_keygen_init(ctx);
+    EVP_PKEY_keygen(ctx, &key);
+    seed.resize(32);
+    public_key.resize(32);
+    std::size_t n = 32;
+    EVP_PKEY_get_raw_private_key(key, reinterpret_cast<unsigned char*>(seed.data()), &n);
+    n = 32;
+    EVP_PKEY_get_raw_public_key(key, reinterpret_cast<unsigned char*>(public_key.data()), &n);
+    EVP_PKEY_free(key);
+    EVP_PKEY_CTX_free(ctx);
+  }
+  std::string Sign(const std::string& message) const {
+    EVP_PKEY* key = EVP_PKEY_new_raw_private_key(
+        EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(seed.data()), 32);
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    EVP_DigestSignInit(ctx, nullptr, nullptr, nullptr, key);
+    std::string signature(64, '\0');
+    std::size_t n = 64;
+    EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(signature.data()), &n,
+                   reinterpret_cast<const unsigned char*>(message.data()), message.size());
+    EVP_MD_CTX_free(ctx);
+    EVP_PKEY_free(key);
+    return signature;
+  }
+};
+
+TEST(Nkeys, TextFormRoundTripsAndIsChecked) {
+  const KeyPair pair;
+  const std::string user = EncodePublicKey(pair.public_key, KeyRole::kUser);
+  ASSERT_EQ(user.size(), 56u);
+  EXPECT_EQ(user[0], 'U');
+  EXPECT_EQ(EncodePublicKey(pair.public_key, KeyRole::kAccount)[0], 'A');
+  EXPECT_EQ(EncodePublicKey(pair.public_key, KeyRole::kOperator)[0], 'O');
+  const std::string seed = EncodeSeed(pair.seed, KeyRole::kUser);
+  EXPECT_EQ(seed.size(), 58u);
+  EXPECT_EQ(seed.substr(0, 2), "SU");
+  std::string raw;
+  ASSERT_TRUE(DecodePublicKey(user, KeyRole::kUser, &raw));
+  EXPECT_EQ(raw, pair.public_key);
+  EXPECT_FALSE(DecodePublicKey(user, KeyRole::kAccount, &raw));  // wrong role
+  std::string corrupted = user;
+  corrupted[10] = corrupted[10] == 'A' ? 'B' : 'A';
+  EXPECT_FALSE(DecodePublicKey(corrupted, KeyRole::kUser, &raw));  // checksum
+  EXPECT_FALSE(DecodePublicKey(user.substr(1), KeyRole::kUser, &raw));
+  EXPECT_FALSE(DecodePublicKey(std::string(56, '!'), KeyRole::kUser, &raw));
+}
+
+TEST(Nkeys, Ed25519MatchesRfc8032AndRefusesForgeries) {
+  // RFC 8032, section 7.1, test 1 (empty message).
+  const std::string public_key =
+      FromHex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
+  const std::string signature = FromHex(
+      "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9"
+      "b46bd25bf5f0595bbe24655141438e7a100b");
+  EXPECT_TRUE(VerifyEd25519(public_key, "", signature));
+  EXPECT_FALSE(VerifyEd25519(public_key, "x", signature));
+  const KeyPair pair;
+  const std::string nonce = "e6Tu-N0xN-M1wBw";
+  const std::string sig = pair.Sign(nonce);
+  EXPECT_TRUE(VerifyEd25519(pair.public_key, nonce, sig));
+  EXPECT_FALSE(VerifyEd25519(KeyPair().public_key, nonce, sig));
+  EXPECT_FALSE(VerifyEd25519(pair.public_key, nonce, sig.substr(0, 63)));
+  // Signatures arrive as URL-safe or standard base64, padded or not.
+  std::string decoded;
+  ASSERT_TRUE(DecodeBase64Any(EncodeBase64Url(sig), &decoded));
+  EXPECT_EQ(decoded, sig);
+  ASSERT_TRUE(DecodeBase64Any("+/8=", &decoded));
+  EXPECT_EQ(decoded, "\xfb\xff");
+  EXPECT_FALSE(DecodeBase64Any("not base64!", &decoded));
+  EXPECT_EQ(EncodeBase64Url(RandomBytes(11)).size(), 15u);  // the INFO nonce
+}
+
+TEST(Secrets, PlainAndBcrypt) {
+  EXPECT_TRUE(SecretMatches("s3cret", "s3cret"));
+  EXPECT_FALSE(SecretMatches("s3cret", "s3cre"));
+  EXPECT_FALSE(SecretMatches("s3cret", ""));
+  char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+  ASSERT_NE(crypt_gensalt_rn("$2a$", 4, nullptr, 0, salt, sizeof(salt)), nullptr);
+  crypt_data data{};
+  const std::string hash = crypt_r("hunter2", salt, &data);
+  ASSERT_EQ(hash.substr(0, 4), "$2a$");
+  EXPECT_TRUE(SecretMatches(hash, "hunter2"));
+  EXPECT_FALSE(SecretMatches(hash, "hunter3"));
+  EXPECT_FALSE(SecretMatches(hash, hash));  // the hash itself is not the password
+}
+
+AuthConfig Parse(const std::string& text, std::string* error) {
+  ConfValue root;
+  AuthConfig config;
+  *error = "";
+  if (!ParseConfText(text, "a.conf", &root, error)) return config;
+  if (!ParseAuthorization(*root.Find("authorization"), &config, error)) return config;
+  if (const ConfValue* user = root.Find("no_auth_user")) config.no_auth_user = user->text;
+  ValidateAuth(config, error);
+  return config;
+}
+
+TEST(AuthConfig, FormsAndErrors) {
+  std::string error;
+  AuthConfig c = Parse("authorization { token: abc, timeout: 0.5 }", &error);
+  EXPECT_EQ(error, "");
+  EXPECT_EQ(c.token, "abc");
+  EXPECT_EQ(c.timeout_ns, 500'000'000);
+  EXPECT_TRUE(c.required());
+  c = Parse(R"(authorization {
+      default_permissions { subscribe: "_INBOX.>" }
+      users: [
+        { user: alice, password: pw, permissions: { publish: { allow: ["a.>"], deny: "a.b" } } }
+        { user: bob, password: pw2 }
+      ]
+    }
+    no_auth_user: bob)",
+            &error);
+  ASSERT_EQ(error, "");
+  ASSERT_EQ(c.users.size(), 2u);
+  EXPECT_EQ(c.users[0].permissions->publish->deny, std::vector<std::string>{"a.b"});
+  EXPECT_FALSE(c.users[0].permissions->subscribe);  // its own block replaces the defaults
+  ASSERT_TRUE(c.users[1].permissions->subscribe);   // bob gets the defaults
+  EXPECT_EQ(c.no_auth_user, "bob");
+
+  for (const char* bad : {
+           "authorization { token: a, users: [{user: x, password: y}] }",
+           "authorization { user: a, password: b, users: [{user: x, password: y}] }",
+           "authorization { users: [{nkey: UNOTAKEY}] }",
+           "authorization { users: [{user: x, password: y, permissions: {publsh: a}}] }",
+           "authorization { users: [{user: x, password: y, permissions: {publish: \"a..b\"}}] }",
+           "authorization { timeout: -1, token: a }",
+           "authorization { tokn: a }",
+       }) {
+    Parse(bad, &error);
+    EXPECT_NE(error, "") << bad;
+    EXPECT_NE(error.find("a.conf:"), std::string::npos) << error;
+  }
+  Parse("authorization { users: [{user: x}] }\nno_auth_user: y", &error);
+  EXPECT_NE(error.find("no_auth_user: \"y\" not present"), std::string::npos) << error;
+}
+
+TEST(Authenticate, EveryWayInAndOut) {
+  const KeyPair pair;
+  AuthConfig c;
+  c.users.push_back(User{"alice", "pw", "", nullptr});
+  const std::string nkey = EncodePublicKey(pair.public_key, KeyRole::kUser);
+  c.users.push_back(User{nkey, "", nkey, std::make_shared<Permissions>()});
+  EXPECT_TRUE(Authenticate(c, {"", "alice", "pw", "", "", ""}, "").ok);
+  EXPECT_FALSE(Authenticate(c, {"", "alice", "pX", "", "", ""}, "").ok);
+  EXPECT_FALSE(Authenticate(c, {"", "mallory", "pw", "", "", ""}, "").ok);
+  EXPECT_FALSE(Authenticate(c, {}, "").ok);
+  const std::string nonce = "abcdefghijklmno";
+  const AuthResult ok =
+      Authenticate(c, {"", "", "", nkey, EncodeBase64Url(pair.Sign(nonce)), ""}, nonce);
+  EXPECT_TRUE(ok.ok) << ok.reason;
+  EXPECT_NE(ok.permissions, nullptr);
+  EXPECT_FALSE(
+      Authenticate(c, {"", "", "", nkey, EncodeBase64Url(pair.Sign("other")), ""}, nonce).ok);
+  EXPECT_FALSE(Authenticate(c, {"", "", "", nkey, "!!", ""}, nonce).ok);
+  EXPECT_FALSE(Authenticate(c, {"", "", "", nkey, EncodeBase64Url(pair.Sign(nonce)), ""}, "").ok);
+  EXPECT_FALSE(Authenticate(c, {"", "", "", "", "", "eyJhbGciOi.x.y"}, nonce).ok);
+  c.no_auth_user = "alice";
+  EXPECT_EQ(Authenticate(c, {}, "").user, "alice");
+  EXPECT_FALSE(Authenticate(c, {"", "alice", "wrong", "", "", ""}, "").ok);  // no fallback
+}
+
+TEST(Permissions, PublishSubscribeAndResponses) {
+  auto p = std::make_shared<Permissions>();
+  p->publish.emplace();
+  p->publish->allow = std::vector<std::string>{"orders.>", "audit"};
+  p->publish->deny = {"orders.secret.*"};
+  p->subscribe.emplace();
+  p->subscribe->allow = std::vector<std::string>{"updates.>", "jobs.* workers"};
+  p->subscribe->deny = {"updates.private"};
+  PermissionChecker c(p);
+  EXPECT_TRUE(c.CanPublish("orders.new", 0));
+  EXPECT_TRUE(c.CanPublish("audit", 0));
+  EXPECT_FALSE(c.CanPublish("orders.secret.x", 0));
+  EXPECT_FALSE(c.CanPublish("payments", 0));
+  EXPECT_FALSE(c.CanPublish("payments", 0));  // the cached answer is the same
+  EXPECT_TRUE(c.CanSubscribe("updates.*", ""));
+  EXPECT_TRUE(c.CanSubscribe("updates.public", ""));
+  EXPECT_FALSE(c.CanSubscribe("updates.private", ""));
+  EXPECT_FALSE(c.CanSubscribe(">", ""));
+  EXPECT_TRUE(c.CanSubscribe("jobs.a", "workers"));
+  EXPECT_FALSE(c.CanSubscribe("jobs.a", "others"));
+  EXPECT_FALSE(c.CanSubscribe("jobs.a", ""));
+  ASSERT_TRUE(c.has_delivery_filter());
+  EXPECT_TRUE(c.DeliveryDenied("updates.private"));  // reached through updates.*
+  EXPECT_FALSE(c.DeliveryDenied("updates.public"));
+
+  auto service = std::make_shared<Permissions>();
+  service->responses = ResponsePermission{2, 1'000'000'000};
+  service->Normalize();  // responses only: nothing else may be published
+  PermissionChecker s(service);
+  EXPECT_FALSE(s.CanPublish("_INBOX.abc", 0));
+  s.NoteRequest("_INBOX.abc", 100);
+  EXPECT_TRUE(s.CanPublish("_INBOX.abc", 200));
+  EXPECT_TRUE(s.CanPublish("_INBOX.abc", 300));
+  EXPECT_FALSE(s.CanPublish("_INBOX.abc", 400));  // max 2 responses
+  s.NoteRequest("_INBOX.def", 100);
+  EXPECT_FALSE(s.CanPublish("_INBOX.def", 2'000'000'000));  // expired
+  EXPECT_FALSE(s.CanPublish("anything", 0));
+}
+
+}  // namespace
+}  // namespace tern::core::auth
