@@ -97,7 +97,7 @@ class ConfParser {
       value.line = key_line;
       value.column = key_column;
       if (!ParseValue(&value, error)) return false;
-      map->map.emplace_back(key, std::move(value));
+      map->map.push_back(ConfEntry{key, std::move(value)});
     }
   }
 

@@ -12,6 +12,8 @@
 
 namespace tern::core {
 
+struct ConfEntry;
+
 struct ConfValue {
   enum class Type { kString, kInteger, kFloat, kBool, kMap, kArray };
   Type type = Type::kString;
@@ -19,7 +21,8 @@ struct ConfValue {
   int64_t integer = 0;
   double number = 0;
   bool boolean = false;
-  std::vector<std::pair<std::string, ConfValue>> map;  // kMap, in file order
+  // kMap, in file order. (A named pair: std::pair of a still-incomplete type is not allowed.)
+  std::vector<ConfEntry> map;
   std::vector<ConfValue> array;
   std::string file;
   int line = 0;
@@ -27,6 +30,11 @@ struct ConfValue {
 
   const ConfValue* Find(const std::string& key) const;
   std::string Where() const;  // "file:line:col"
+};
+
+struct ConfEntry {
+  std::string first;  // the key
+  ConfValue second;
 };
 
 // The value written out canonically (no positions): equal texts mean equal settings.

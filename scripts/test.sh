@@ -14,9 +14,9 @@ run_ctest() {  # dir, ctest args...
   (cd "$dir" && ctest --output-on-failure "$@")
 }
 
-echo "== Client and deployment test dependencies (nats.go, Sprig, yamllint from Debian; nats.js from npm)"
+echo "== Test dependencies (nats.go, Sprig, yamllint, clang's libFuzzer from Debian; nats.js from npm)"
 client_packages=(golang-go golang-github-nats-io-go-nats-dev golang-github-masterminds-sprig-dev
-                 golang-gopkg-yaml.v3-dev python3-yaml yamllint systemd)
+                 golang-gopkg-yaml.v3-dev python3-yaml yamllint systemd clang libclang-rt-14-dev)
 command -v node >/dev/null && command -v npm >/dev/null || client_packages+=(nodejs npm)
 missing=()
 for p in "${client_packages[@]}"; do
@@ -38,6 +38,8 @@ echo "== Micro-benchmarks (smoke run; numbers are not judged here)"
 TERN_BENCH_DIR="$release" "$release/bench/storage_bench" --benchmark_min_time=0.01
 echo "== Deployment files (systemd unit, Containerfile, Helm chart)"
 /usr/bin/python3 "$root/deploy/check/check.py" "$release/tools/tern-server"
+echo "== Fuzzing: CONNECT and authentication, config and authorization, protocol (libFuzzer)"
+"$root/tests/fuzz/run.sh" 20
 echo "== Side-by-side smoke row against nats-server (delivery is checked, speed is not)"
 "$root/bench/compare" --smoke
 
