@@ -166,7 +166,9 @@ TEST(Monitor, ConnzListsSortsPagesAndRemembersClosedConnections) {
   json c;
   ASSERT_TRUE(Eventually([&] {
     c = GetJson(*server, "/connz?sort=msgs_from&subs=1");
-    return c["num_connections"] == 2 && c["connections"][0]["in_msgs"] == 7;
+    // Deliveries cross shards: wait until the subscriber's side is counted too.
+    return c["num_connections"] == 2 && c["connections"][0]["in_msgs"] == 7 &&
+           c["connections"][1]["out_msgs"] == 14;
   })) << c.dump();
   ExpectFields(c,
                {"server_id", "now", "num_connections", "total", "offset", "limit", "connections"});
