@@ -18,7 +18,7 @@ type server struct {
 	URL string
 }
 
-func startServer(t *testing.T) *server {
+func startServer(t *testing.T, extra ...string) *server {
 	t.Helper()
 	binary := os.Getenv("TERN_SERVER_PATH")
 	if binary == "" {
@@ -28,6 +28,7 @@ func startServer(t *testing.T) *server {
 	args := []string{"-p", "-1", "--ports_file_dir", dir, "-l", filepath.Join(dir, "server.log"),
 		"-js", "-sd", filepath.Join(dir, "store")}
 	args = append(args, strings.Fields(os.Getenv("TERN_TEST_ARGS"))...)
+	args = append(args, extra...)
 	cmd := exec.Command(binary, args...)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {

@@ -10,11 +10,11 @@ const here = dirname(fileURLToPath(import.meta.url));
 const binary =
   process.env.TERN_SERVER_PATH ?? resolve(here, "../../build/release/tools/tern-server");
 
-export async function startServer() {
+export async function startServer(...serverArgs) {
   const dir = mkdtempSync(join(tmpdir(), "tern-js-"));
   const extra = (process.env.TERN_TEST_ARGS ?? "").split(/\s+/).filter(Boolean);
   const args = ["-p", "-1", "--ports_file_dir", dir, "-l", join(dir, "server.log"),
-                "-js", "-sd", join(dir, "store"), ...extra];
+                "-js", "-sd", join(dir, "store"), ...extra, ...serverArgs];
   const child = spawn(binary, args, { stdio: "inherit" });
   const portsFile = join(dir, `tern-server_${child.pid}.ports`);
   const deadline = Date.now() + 10000;
