@@ -71,6 +71,10 @@ const char* CloseReasonText(CloseReason reason) {
       return "Authentication Failure";
     case CloseReason::kAuthenticationTimeout:
       return "Authentication Timeout";
+    case CloseReason::kTlsRequired:
+      return "Secure Connection - TLS Required";
+    case CloseReason::kTlsHandshakeError:
+      return "TLS Handshake Error";
   }
   return "Unknown";
 }
@@ -82,7 +86,8 @@ Client::Client(Shard* shard, uint64_t id, std::string ip, int port)
       port_(port),
       parser_(
           ProtocolParser::Limits{shard->options().max_control_line, shard->options().max_payload}),
-      out_(&shard->chunk_pool()) {
+      out_(&shard->chunk_pool()),
+      cipher_(&shard->chunk_pool()) {
   scratch_.reserve(512);
 }
 
@@ -107,7 +112,15 @@ void Client::Start(io::IoConn* io, bool over_connection_limit) {
     auth_deadline_ns_ = last_in_ns_ + auth.timeout_ns;
     if (auth.wants_nonce()) nonce_ = NewNonce();
   }
-  SendText(InfoLine(false));
+  if (const auto& context = shard_->options().tls_context) {
+    // INFO goes out in clear; the client then starts the handshake.
+    tls_ = std::make_unique<tls::TlsSession>(context);
+    tls_deadline_ns_ = last_in_ns_ + context->config().timeout_ns;
+    cipher_.Append(InfoLine(false));
+    MarkDirty();
+  } else {
+    SendText(InfoLine(false));
+  }
   if (over_connection_limit) {
     SendErr("maximum connections exceeded");
     Close(CloseReason::kMaxConnections, true);
@@ -117,6 +130,31 @@ void Client::Start(io::IoConn* io, bool over_connection_limit) {
 void Client::OnBytes(const char* data, std::size_t len) {
   if (closing_) return;
   last_in_ns_ = shard_->now_ns();
+  if (!tls_) return OnPlainBytes(data, len);
+  if (!tls_started_ && len > 0 && data[0] != 0x16) {
+    // Not a TLS handshake record: a client speaking plaintext to a TLS server.
+    LOG_ERROR("%s:%d - cid:%lu - client did not start TLS", ip_.c_str(), port_,
+              static_cast<unsigned long>(id_));
+    cipher_.Append("-ERR 'Secure Connection - TLS Required'\r\n");
+    MarkDirty();
+    Close(CloseReason::kTlsRequired, true);
+    return;
+  }
+  tls_started_ = true;
+  std::string plain;
+  std::string error;
+  if (!tls_->Receive(std::string_view(data, len), &plain, &error)) {
+    LOG_ERROR("%s:%d - cid:%lu - %s", ip_.c_str(), port_, static_cast<unsigned long>(id_),
+              error.c_str());
+    Close(CloseReason::kTlsHandshakeError, false);
+    return;
+  }
+  if (tls_->has_output()) MarkDirty();
+  if (!plain.empty()) OnPlainBytes(plain.data(), plain.size());
+}
+
+void Client::OnPlainBytes(const char* data, std::size_t len) {
+  if (closing_) return;
   if (stalled_) {  // bytes the kernel had already handed over before reading was paused
     stalled_input_.append(data, len);
     return;
@@ -136,9 +174,9 @@ void Client::OnSendDone(int result) {
     Close(CloseReason::kWriteError, false);
     return;
   }
-  out_.Consume(static_cast<std::size_t>(result));
+  (tls_ ? cipher_ : out_).Consume(static_cast<std::size_t>(result));
   send_started_ns_ = 0;
-  if (!out_.empty()) MarkDirty();
+  if (!out_.empty() || !cipher_.empty()) MarkDirty();
 }
 
 void Client::OnPeerClosed(int err) {
@@ -182,7 +220,7 @@ bool Client::DeliverMessage(const Subscription& sub, std::string_view subject,
   ShardStats::Add(shard_->stats().out_msgs, 1);
   ShardStats::Add(shard_->stats().out_bytes, data.size());
   MarkDirty();
-  const int64_t pending = static_cast<int64_t>(out_.pending_bytes());
+  const int64_t pending = static_cast<int64_t>(PendingBytes());
   const int64_t max_pending = shard_->options().max_pending;
   if (pending > max_pending) {
     LOG_INFO("%s:%d - cid:%lu - Slow Consumer Detected: MaxPending of %ld Exceeded", ip_.c_str(),
@@ -202,8 +240,7 @@ bool Client::DeliverMessage(const Subscription& sub, std::string_view subject,
 
 bool Client::StillCongesting(int64_t now_ns) {
   if (closing_ || congested_since_ns_ == 0) return false;
-  if (static_cast<int64_t>(out_.pending_bytes()) <
-      CongestedAbove(shard_->options().max_pending) / 2) {
+  if (static_cast<int64_t>(PendingBytes()) < CongestedAbove(shard_->options().max_pending) / 2) {
     congested_since_ns_ = 0;
     return false;
   }
@@ -251,10 +288,12 @@ void Client::SendNoResponders(std::string_view sid, std::string_view reply) {
 
 void Client::Flush() {
   dirty = false;
-  if (io_ == nullptr || io_->send_in_flight || io_->closing || out_.empty()) return;
+  if (io_ == nullptr || io_->send_in_flight || io_->closing) return;
+  if (out_.empty() && (!tls_ || (cipher_.empty() && !tls_->has_output()))) return;
   if (closing_ && !close_after_flush_) return;  // aborting: what is queued is dropped
   uint64_t limit = UINT64_MAX;
   if (!holds_.empty()) limit = holds_.front().first - out_.consumed_total();
+  if (tls_) return FlushTls(limit);
   if (limit == 0) return;
   io_->iov_count = out_.FillIovecs(io_->iov, io::IoConn::kMaxIov, limit);
   if (io_->iov_count == 0) return;
@@ -289,11 +328,17 @@ void Client::Close(CloseReason reason, bool flush) {
 bool Client::WantsIoClose() const {
   if (!closing_) return false;
   if (!close_after_flush_) return true;
-  return out_.empty() || shard_->now_ns() >= close_deadline_ns_;
+  return (out_.empty() && cipher_.empty()) || shard_->now_ns() >= close_deadline_ns_;
 }
 
 void Client::OnTimer(int64_t now_ns) {
   if (closing_) return;
+  if (tls_ && !tls_->handshake_done() && now_ns >= tls_deadline_ns_) {
+    LOG_ERROR("%s:%d - cid:%lu - TLS handshake timeout", ip_.c_str(), port_,
+              static_cast<unsigned long>(id_));
+    Close(CloseReason::kTlsHandshakeError, false);
+    return;
+  }
   if (!connected_ && auth_deadline_ns_ != 0 && now_ns >= auth_deadline_ns_) {
     LOG_ERROR("%s:%d - cid:%lu - Authentication Timeout", ip_.c_str(), port_,
               static_cast<unsigned long>(id_));

@@ -19,6 +19,7 @@
 #include "core/outbound.h"
 #include "core/parser.h"
 #include "core/subscription.h"
+#include "core/tls/tls_session.h"
 #include "io/reactor.h"
 
 namespace tern::core {
@@ -38,6 +39,8 @@ enum class CloseReason {
   kServerShutdown,
   kAuthenticationFailure,
   kAuthenticationTimeout,
+  kTlsRequired,
+  kTlsHandshakeError,
 };
 const char* CloseReasonText(CloseReason reason);
 // A fresh INFO nonce for nkey signatures (11 random bytes, base64url: 15 characters).
@@ -50,7 +53,7 @@ class Client final : public ParserHandler {
 
   // Called once by the shard after the socket is adopted.
   void Start(io::IoConn* io, bool over_connection_limit);
-  // Bytes from the socket.
+  // Bytes from the socket (ciphertext on a TLS connection).
   void OnBytes(const char* data, std::size_t len);
   // The reactor finished a send (bytes or -errno).
   void OnSendDone(int result);
@@ -121,6 +124,12 @@ class Client final : public ParserHandler {
   void SendPermissionViolation(std::string_view what, std::string_view subject,
                                std::string_view queue = {});
 
+  // Protocol bytes (decrypted, on a TLS connection) for the parser.
+  void OnPlainBytes(const char* data, std::size_t len);
+  // TLS: encrypts what is queued (up to `limit` bytes) and starts sending ciphertext.
+  void FlushTls(uint64_t limit);
+  uint64_t PendingBytes() const { return out_.pending_bytes() + cipher_.pending_bytes(); }
+
   void SendText(std::string_view text);
   void SendErr(std::string_view text);
   void SendOk() {
@@ -157,6 +166,14 @@ class Client final : public ParserHandler {
   std::string nonce_;             // in INFO, for nkey signatures
   std::string auth_user_;         // who authenticated (empty: token or no auth)
   std::unique_ptr<auth::PermissionChecker> permissions_;  // null = may do anything
+
+  // TLS: the session, and ciphertext waiting for the socket (INFO goes here in clear,
+  // before the handshake). out_ then holds plaintext until FlushTls encrypts it.
+  std::unique_ptr<tls::TlsSession> tls_;
+  OutboundQueue cipher_;
+  int64_t tls_deadline_ns_ = 0;
+  bool tls_started_ = false;  // the first bytes were a TLS handshake record
+  std::string tls_scratch_;
 
   // Monitoring figures, written only by this client's shard.
   int64_t start_unix_ns_ = 0;

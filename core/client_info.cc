@@ -16,7 +16,11 @@ void Client::Describe(ConnInfo* info, bool with_subs) const {
   // Activity is tracked on the shard's monotonic clock; shown on the wall clock.
   info->last_activity_unix_ns = start_unix_ns_ + (last_in_ns_ - start_mono_ns_);
   info->rtt_ns = rtt_ns_;
-  info->pending_bytes = out_.pending_bytes();
+  info->pending_bytes = PendingBytes();
+  if (tls_) {
+    info->tls_version = tls_->version();
+    info->tls_cipher = tls_->cipher();
+  }
   info->in_msgs = in_msgs_;
   info->in_bytes = in_bytes_;
   info->out_msgs = out_msgs_;

@@ -1,6 +1,7 @@
 #include "core/conf.h"
 
 #include <cctype>
+#include <cerrno>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -252,6 +253,7 @@ class ConfParser {
       return;
     }
     char* end = nullptr;
+    errno = 0;
     const long long whole = std::strtoll(raw.c_str(), &end, 10);
     if (end != raw.c_str()) {
       const std::string suffix = lower.substr(end - raw.c_str());
@@ -272,8 +274,15 @@ class ConfParser {
                                                                   {"tb", int64_t{1} << 40}};
       for (const auto& [name, factor] : kSuffixes) {
         if (suffix == name) {
+          // Out of range (strtoll saturated, or the suffix overflows): left as text, so
+          // the setting reading it reports "expects a number".
+          int64_t product;
+          if (errno == ERANGE ||
+              __builtin_mul_overflow(static_cast<int64_t>(whole), factor, &product)) {
+            break;
+          }
           value->type = ConfValue::Type::kInteger;
-          value->integer = whole * factor;
+          value->integer = product;
           return;
         }
       }

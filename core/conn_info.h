@@ -29,9 +29,10 @@ struct ConnInfo {
   uint64_t in_msgs = 0, out_msgs = 0, in_bytes = 0, out_bytes = 0;
   uint32_t num_subs = 0;
   std::string name, lang, version;
-  std::string authorized_user;  // empty without user authentication
-  std::string reason;           // why it closed; empty while open
-  std::vector<SubInfo> subs;    // filled only when asked for (connz subs=1)
+  std::string authorized_user;          // empty without user authentication
+  std::string tls_version, tls_cipher;  // empty on a plaintext connection
+  std::string reason;                   // why it closed; empty while open
+  std::vector<SubInfo> subs;            // filled only when asked for (connz subs=1)
 };
 
 }  // namespace tern::core

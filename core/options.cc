@@ -110,7 +110,9 @@ class ConfApplier {
 
   bool Duration(const ConfValue& v, const std::string& key, int64_t* ns) {
     if (v.type == ConfValue::Type::kInteger) {  // plain numbers are seconds, as in nats-server
-      *ns = v.integer * 1'000'000'000;
+      if (!SecondsToNs(static_cast<double>(v.integer), ns)) {
+        return Fail(v, "'" + key + "' of " + v.text + " seconds is out of range");
+      }
       o_->warnings.push_back(v.Where() + ": '" + key + "' of " + v.text + " is read as " +
                              std::to_string(v.integer) +
                              " seconds; write a quoted duration such as \"2m\" or \"10s\"");
@@ -217,6 +219,9 @@ class ConfApplier {
       }
     } else if (key == "store_dir") {
       return String(v, key, &o_->store_dir);
+    } else if (key == "tls") {
+      o_->tls_source += "tls:" + ConfText(v) + ";";
+      return tls::ParseTlsBlock(v, &o_->tls, error_);
     } else if (key == "authorization") {
       o_->auth_source += "authorization:" + ConfText(v) + ";";
       return auth::ParseAuthorization(v, &o_->auth, error_);
@@ -244,6 +249,40 @@ struct Flag {
   std::string value;  // after '=' if present
   bool has_value = false;
 };
+
+// --tls, --tlscert F, --tlskey F, --tlscacert F, --tlsverify: as nats-server, they
+// replace the file's tls settings. Then the TLS context is built (certificates loaded).
+bool ApplyTlsFlags(const std::vector<Flag>& flags, ServerOptions* options, std::string* error) {
+  tls::TlsConfig& tls = options->tls;
+  bool any = false;
+  for (const Flag& f : flags) {
+    const bool on = !f.has_value || f.value == "true" || f.value == "1";
+    if (f.name == "tlscert") {
+      tls.cert_file = f.value;
+    } else if (f.name == "tlskey") {
+      tls.key_file = f.value;
+    } else if (f.name == "tlscacert") {
+      tls.ca_file = f.value;
+    } else if (f.name == "tlsverify") {
+      tls.verify = on;
+    } else if (f.name != "tls") {
+      continue;
+    }
+    any = true;
+    options->tls_source += "flag " + f.name + ":" + f.value + ";";
+  }
+  if (any && (tls.cert_file.empty() || tls.key_file.empty())) {
+    *error = "TLS needs both --tlscert and --tlskey";
+    return false;
+  }
+  if (tls.verify && tls.ca_file.empty()) {
+    *error = "--tlsverify needs --tlscacert to check client certificates against";
+    return false;
+  }
+  if (!tls.enabled()) return true;
+  options->tls_context = tls::TlsContext::Create(tls, error);
+  return options->tls_context != nullptr;
+}
 
 // --auth TOKEN, --user U --pass P: they replace what the config file says, as in
 // nats-server.
@@ -291,13 +330,17 @@ bool ApplyAuthFlags(const std::vector<Flag>& flags, ServerOptions* options, std:
 
 }  // namespace
 
+bool SecondsToNs(double seconds, int64_t* ns) {
+  const double value = seconds * 1e9;
+  if (!(value >= 0) || value > 9.0e18) return false;  // also rejects NaN
+  *ns = static_cast<int64_t>(value);
+  return true;
+}
+
 bool ParseDuration(const std::string& text, int64_t* ns) {
   if (text.empty()) return false;
   int64_t seconds;
-  if (ParseInt(text, &seconds)) {
-    *ns = seconds * 1'000'000'000;
-    return true;
-  }
+  if (ParseInt(text, &seconds)) return SecondsToNs(static_cast<double>(seconds), ns);
   double total = 0;
   std::size_t i = 0;
   while (i < text.size()) {
@@ -326,6 +369,7 @@ bool ParseDuration(const std::string& text, int64_t* ns) {
     }
     total += amount * factor;
   }
+  if (!(total >= 0) || total > 9.0e18) return false;
   *ns = static_cast<int64_t>(total);
   return true;
 }
@@ -333,6 +377,14 @@ bool ParseDuration(const std::string& text, int64_t* ns) {
 bool LoadConfigFile(const std::string& path, ServerOptions* options, std::string* error) {
   ConfValue root;
   if (!ParseConfFile(path, &root, error)) return false;
+  ConfApplier applier(options, error);
+  return applier.Apply(root);
+}
+
+bool LoadConfigText(const std::string& text, const std::string& name, ServerOptions* options,
+                    std::string* error) {
+  ConfValue root;
+  if (!ParseConfText(text, name, &root, error)) return false;
   ConfApplier applier(options, error);
   return applier.Apply(root);
 }
@@ -359,6 +411,13 @@ Authorization Options:
         --pass <password>            Password required for connections
         --auth <token>               Authorization token required for connections
 
+TLS Options:
+        --tls                        Enable TLS (with --tlscert and --tlskey)
+        --tlscert <file>             Server certificate file
+        --tlskey <file>              Private key for the server certificate
+        --tlsverify                  Require and verify client certificates
+        --tlscacert <file>           Client certificate CA for verification
+
 Logging Options:
     -l, --log <file>                 File to redirect log output
     -D, --debug                      Enable debugging output
@@ -379,9 +438,9 @@ Common Options:
 
 ParseResult ParseCommandLine(int argc, const char* const* argv, ServerOptions* options,
                              std::string* error) {
-  static const std::set<std::string> kBoolFlags = {"D",       "debug",     "V", "trace",  "DV",
-                                                   "js",      "jetstream", "h", "help",   "v",
-                                                   "version", "t",         "T", "logtime"};
+  static const std::set<std::string> kBoolFlags = {
+      "D",    "debug", "V",       "trace", "DV", "js",      "jetstream", "h",
+      "help", "v",     "version", "t",     "T",  "logtime", "tls",       "tlsverify"};
   static const std::set<std::string> kValueFlags = {"a",
                                                     "addr",
                                                     "net",
@@ -408,13 +467,11 @@ ParseResult ParseCommandLine(int argc, const char* const* argv, ServerOptions* o
                                                     "sl",
                                                     "user",
                                                     "pass",
-                                                    "auth"};
-  static const std::set<std::string> kRefusedFlags = {"tls",
-                                                      "tlscert",
-                                                      "tlskey",
-                                                      "tlscacert",
-                                                      "tlsverify",
-                                                      "routes",
+                                                    "auth",
+                                                    "tlscert",
+                                                    "tlskey",
+                                                    "tlscacert"};
+  static const std::set<std::string> kRefusedFlags = {"routes",
                                                       "cluster",
                                                       "cluster_name",
                                                       "cluster_advertise",
@@ -558,6 +615,7 @@ ParseResult ParseCommandLine(int argc, const char* const* argv, ServerOptions* o
     }
   }
   if (!ApplyAuthFlags(resolved, options, error)) return ParseResult::kExitError;
+  if (!ApplyTlsFlags(resolved, options, error)) return ParseResult::kExitError;
   if (!signal_spec.empty()) {
     if (!SendSignalCommand(signal_spec, options->pid_file, argv[0], error)) {
       return ParseResult::kExitError;

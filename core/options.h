@@ -3,11 +3,13 @@
 // a config file and then the command line (flags win). Built once by the main thread
 // before the shards start; read-only afterwards.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "core/auth/auth_config.h"
 #include "core/conf.h"
+#include "core/tls/tls_context.h"
 #include "io/reactor.h"
 
 namespace tern::core {
@@ -48,7 +50,12 @@ struct ServerOptions {
   std::vector<ConfValue> declared_streams;
   // Who may connect (authorization block, no_auth_user, --auth/--user/--pass).
   auth::AuthConfig auth;
-  std::string auth_source;            // what the auth settings were read from, to detect a change
+  std::string auth_source;  // what the auth settings were read from, to detect a change
+  // TLS for client connections (tls block, --tls*); the context is built once the config
+  // and flags are read, so a bad certificate stops the server (or -t) with a message.
+  tls::TlsConfig tls;
+  std::shared_ptr<const tls::TlsContext> tls_context;
+  std::string tls_source;
   std::vector<std::string> warnings;  // reported once logging is up
 };
 
@@ -61,9 +68,15 @@ ParseResult ParseCommandLine(int argc, const char* const* argv, ServerOptions* o
 
 // Applies a config file; unknown-but-NATS keys become warnings, others are errors.
 bool LoadConfigFile(const std::string& path, ServerOptions* options, std::string* error);
+// The same for config text (`name` stands for the file in errors).
+bool LoadConfigText(const std::string& text, const std::string& name, ServerOptions* options,
+                    std::string* error);
 
 // Parses "2m", "10s", "1h30m", "500ms" or a plain number of seconds into nanoseconds.
+// False for anything else, negative, or beyond ~285 years (what int64 nanoseconds hold).
 bool ParseDuration(const std::string& text, int64_t* ns);
+// Whole or fractional seconds as nanoseconds; false if negative or out of range.
+bool SecondsToNs(double seconds, int64_t* ns);
 
 std::string UsageText();
 

@@ -66,6 +66,7 @@ const std::vector<Setting>& ReloadableSettings() {
       Compare("lame_duck_duration", &ServerOptions::lame_duck_duration_ns),
       Compare("lame_duck_grace_period", &ServerOptions::lame_duck_grace_period_ns),
       Compare("authorization", &ServerOptions::auth_source),
+      Compare("tls", &ServerOptions::tls_source),
   };
   return kReloadable;
 }

@@ -55,7 +55,9 @@ std::shared_ptr<const LiveSettings> Server::MakeSettings(const ServerOptions& op
       "\",\"port\":" + std::to_string(context_.bound_port) +
       ",\"headers\":true,\"max_payload\":" + std::to_string(options.max_payload) + "," +
       (options.jetstream ? "\"jetstream\":true," : "") +
-      (options.auth.required() ? "\"auth_required\":true," : "");
+      (options.auth.required() ? "\"auth_required\":true," : "") +
+      (options.tls_context ? "\"tls_required\":true," : "") +
+      (options.tls_context && options.tls.verify ? "\"tls_verify\":true," : "");
   return settings;
 }
 

@@ -84,7 +84,9 @@ bool ReadPermissions(const ConfValue& v, Permissions* out, std::string* error) {
           } else if (rk == "expires" || rk == "expiration" || rk == "ttl") {
             int64_t ns = 0;
             if (rv.type == ConfValue::Type::kInteger) {
-              ns = rv.integer * 1'000'000'000;
+              if (!SecondsToNs(static_cast<double>(rv.integer), &ns)) {
+                return Fail(rv, "'allow_responses.expires' is out of range", error);
+              }
             } else if (rv.type != ConfValue::Type::kString || !ParseDuration(rv.text, &ns)) {
               return Fail(rv, "'allow_responses.expires' expects a duration", error);
             }
@@ -185,10 +187,12 @@ bool ParseAuthorization(const ConfValue& block, AuthConfig* config, std::string*
       have_single = true;
       if (!ReadString(v, k, &single.password, error)) return false;
     } else if (k == "timeout") {
-      if (v.type == ConfValue::Type::kInteger) {
-        config->timeout_ns = v.integer * 1'000'000'000;
-      } else if (v.type == ConfValue::Type::kFloat) {
-        config->timeout_ns = static_cast<int64_t>(v.number * 1e9);
+      if (v.type == ConfValue::Type::kInteger || v.type == ConfValue::Type::kFloat) {
+        const double seconds =
+            v.type == ConfValue::Type::kInteger ? static_cast<double>(v.integer) : v.number;
+        if (!SecondsToNs(seconds, &config->timeout_ns)) {
+          return Fail(v, "'timeout' is out of range", error);
+        }
       } else if (v.type != ConfValue::Type::kString ||
                  !ParseDuration(v.text, &config->timeout_ns)) {
         return Fail(v, "'timeout' expects seconds or a duration", error);

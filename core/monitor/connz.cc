@@ -74,6 +74,10 @@ nlohmann::ordered_json ConnJson(const ConnInfo& c, int64_t now, bool subs, bool 
   if (!c.name.empty()) j["name"] = c.name;
   if (!c.lang.empty()) j["lang"] = c.lang;
   if (!c.version.empty()) j["version"] = c.version;
+  if (!c.tls_version.empty()) {
+    j["tls_version"] = c.tls_version;
+    j["tls_cipher_suite"] = c.tls_cipher;
+  }
   if (!c.authorized_user.empty()) {
     j["authorized_user"] = c.authorized_user;
     j["account"] = "$G";

@@ -92,8 +92,8 @@ io::HttpResponse Monitor::Varz(const Query& query) {
   v["host"] = o.host.empty() ? "0.0.0.0" : o.host;
   v["port"] = ctx.bound_port;
   v["auth_required"] = o.auth.required();
-  v["tls_required"] = false;
-  v["tls_verify"] = false;
+  v["tls_required"] = o.tls_context != nullptr;
+  v["tls_verify"] = o.tls_context != nullptr && o.tls.verify;
   v["connect_urls"] = nlohmann::json::array();
   v["max_connections"] = o.max_connections;
   v["max_subscriptions"] = o.max_subscriptions;
@@ -118,7 +118,7 @@ io::HttpResponse Monitor::Varz(const Query& query) {
   } else {
     v["jetstream"] = nlohmann::ordered_json::object();
   }
-  v["tls_timeout"] = 2;
+  v["tls_timeout"] = static_cast<double>(o.tls.timeout_ns) / 1e9;
   v["write_deadline"] = o.write_deadline_ns;
   v["start"] = Rfc3339Nano(ctx.start_unix_ns);
   v["now"] = Rfc3339Nano(now);

@@ -1,10 +1,12 @@
 // libFuzzer target: config text (the nats-server configuration language) through the
-// parser and the authorization block reader. Errors are fine; crashes and hangs are not.
+// parser, every setting's reader (options, authorization, tls, jetstream) and the
+// authorization block reader. Errors are fine; crashes, UB and hangs are not.
 #include <cstdint>
 #include <string>
 
 #include "core/auth/auth_config.h"
 #include "core/conf.h"
+#include "core/options.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
@@ -18,5 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       (void)tern::core::auth::ValidateAuth(config, &error);
     }
   }
+  tern::core::ServerOptions options;
+  (void)tern::core::LoadConfigText(text, "fuzz.conf", &options, &error);
   return 0;
 }

@@ -9,10 +9,10 @@ out="$root/build/fuzz"
 mkdir -p "$out"
 cxx="clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
 cxx+=" -I$root -DTERN_VERSION=\"fuzz\""
-libs="$(pkg-config --libs absl_flat_hash_map absl_hash) -lcrypto -lcrypt"
+libs="$(pkg-config --libs absl_flat_hash_map absl_hash) -lssl -lcrypto -lcrypt"
 auth="core/auth/authenticator.cc core/auth/nkeys.cc core/auth/permissions.cc
       core/auth/auth_config.cc core/conf.cc core/options.cc core/signal_command.cc core/subject.cc
-      storage/subject_pattern.cc"
+      storage/subject_pattern.cc core/tls/tls_context.cc"
 build() {  # target, sources...
   local target=$1
   shift

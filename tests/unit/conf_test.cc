@@ -262,6 +262,21 @@ TEST(Options, Durations) {
   EXPECT_EQ(ns, 10'000'000'000);
   EXPECT_FALSE(ParseDuration("10 parsecs", &ns));
   EXPECT_FALSE(ParseDuration("", &ns));
+  // Out of range or negative is refused, not wrapped around (found by fuzzing).
+  EXPECT_FALSE(ParseDuration("99999999999999999h", &ns));
+  EXPECT_FALSE(ParseDuration("-5s", &ns));
+  EXPECT_FALSE(ParseDuration("99999999999999999999", &ns));
+  ConfValue root;
+  std::string error;
+  ASSERT_TRUE(ParseConfText("a: 11111111111111111111111m\nb: 9999999999999tb\n", "o.conf", &root,
+                            &error));
+  EXPECT_EQ(root.Find("a")->type, ConfValue::Type::kString);  // too big for a number
+  EXPECT_EQ(root.Find("b")->type, ConfValue::Type::kString);
+  ServerOptions o;
+  EXPECT_FALSE(LoadConfigText("max_payload: 9999999999999tb\n", "o.conf", &o, &error));
+  EXPECT_NE(error.find("o.conf:1:1: 'max_payload' expects a number"), std::string::npos) << error;
+  EXPECT_FALSE(LoadConfigText("ping_interval: 99999999999999\n", "o.conf", &o, &error));
+  EXPECT_NE(error.find("out of range"), std::string::npos) << error;
 }
 
 }  // namespace

@@ -1,0 +1,90 @@
+#include "core/tls/tls_session.h"
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+namespace tern::core::tls {
+namespace {
+
+constexpr std::size_t kReadChunk = 16 * 1024;
+
+}  // namespace
+
+TlsSession::TlsSession(std::shared_ptr<const TlsContext> context) : context_(std::move(context)) {
+  ssl_ = SSL_new(context_->ssl_ctx());
+  BIO* in = BIO_new(BIO_s_mem());
+  BIO* out = BIO_new(BIO_s_mem());
+  BIO_set_mem_eof_return(in, -1);  // "no data yet", not end of file
+  SSL_set_bio(ssl_, in, out);      // the SSL owns both from here
+  SSL_set_accept_state(ssl_);
+}
+
+TlsSession::~TlsSession() { SSL_free(ssl_); }
+
+bool TlsSession::Handshake(std::string* error) {
+  const int rc = SSL_do_handshake(ssl_);
+  if (rc == 1) {
+    handshake_done_ = true;
+    return true;
+  }
+  const int reason = SSL_get_error(ssl_, rc);
+  if (reason == SSL_ERROR_WANT_READ || reason == SSL_ERROR_WANT_WRITE) return true;
+  *error = "TLS handshake error: " + OpenSslErrors();
+  return false;
+}
+
+bool TlsSession::Receive(std::string_view cipher, std::string* plain, std::string* error) {
+  ERR_clear_error();
+  if (!cipher.empty() &&
+      BIO_write(SSL_get_rbio(ssl_), cipher.data(), static_cast<int>(cipher.size())) !=
+          static_cast<int>(cipher.size())) {
+    *error = "TLS: cannot buffer input";
+    return false;
+  }
+  if (!handshake_done_ && (!Handshake(error) || !handshake_done_)) return error->empty();
+  char buffer[kReadChunk];
+  while (true) {
+    const int n = SSL_read(ssl_, buffer, sizeof(buffer));
+    if (n > 0) {
+      plain->append(buffer, static_cast<std::size_t>(n));
+      continue;
+    }
+    const int reason = SSL_get_error(ssl_, n);
+    if (reason == SSL_ERROR_WANT_READ || reason == SSL_ERROR_WANT_WRITE) return true;
+    if (reason == SSL_ERROR_ZERO_RETURN) return true;  // close_notify: the socket end follows
+    *error = "TLS error: " + OpenSslErrors();
+    return false;
+  }
+}
+
+bool TlsSession::Send(std::string_view plain, std::string* error) {
+  ERR_clear_error();
+  while (!plain.empty()) {
+    const int n = SSL_write(ssl_, plain.data(), static_cast<int>(plain.size()));
+    if (n <= 0) {
+      *error = "TLS write error: " + OpenSslErrors();
+      return false;
+    }
+    plain.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+bool TlsSession::has_output() const { return BIO_ctrl_pending(SSL_get_wbio(ssl_)) > 0; }
+
+void TlsSession::TakeOutput(std::string* out) {
+  BIO* wbio = SSL_get_wbio(ssl_);
+  const std::size_t pending = BIO_ctrl_pending(wbio);
+  if (pending == 0) return;
+  const std::size_t at = out->size();
+  out->resize(at + pending);
+  const int n = BIO_read(wbio, out->data() + at, static_cast<int>(pending));
+  out->resize(at + (n > 0 ? static_cast<std::size_t>(n) : 0));
+}
+
+std::string TlsSession::version() const { return handshake_done_ ? SSL_get_version(ssl_) : ""; }
+
+std::string TlsSession::cipher() const { return handshake_done_ ? SSL_get_cipher_name(ssl_) : ""; }
+
+}  // namespace tern::core::tls

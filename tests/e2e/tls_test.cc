@@ -1,0 +1,178 @@
+// TLS through libnats: certificates made at test time with the openssl command; a server
+// certificate alone, then client certificates required and checked; plaintext clients
+// refused; traffic (small and multi-record) over TLS; what /connz and /varz show.
+#include <gtest/gtest.h>
+#include <nats/nats.h>
+
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+
+#include "harness.h"
+
+namespace tern::e2e {
+namespace {
+
+// A CA, a server certificate for localhost/127.0.0.1, and a client certificate, in a
+// directory removed at exit.
+struct Certificates {
+  std::string dir;
+  std::string ca, server_cert, server_key, client_cert, client_key, stranger_cert, stranger_key;
+  Certificates() {
+    const std::string conf = WriteConfig("");
+    dir = conf.substr(0, conf.rfind('/'));
+    const std::string d = dir + "/";
+    ca = d + "ca.pem";
+    server_cert = d + "server.pem";
+    server_key = d + "server.key";
+    client_cert = d + "client.pem";
+    client_key = d + "client.key";
+    stranger_cert = d + "stranger.pem";
+    stranger_key = d + "stranger.key";
+    const std::string ec = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+    const std::string script =
+        "cd " + dir + " && openssl req -x509" + ec +
+        " -days 2 -subj '/CN=Tern Test CA' -keyout ca.key -out ca.pem"
+        " && openssl req" +
+        ec +
+        " -subj '/CN=localhost' -keyout server.key -out server.csr"
+        " && printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > san.ext"
+        " && openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2"
+        " -extfile san.ext -out server.pem"
+        " && openssl req" +
+        ec +
+        " -subj '/CN=client' -keyout client.key -out client.csr"
+        " && openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2"
+        " -out client.pem"
+        " && openssl req -x509" +
+        ec + " -days 2 -subj '/CN=stranger' -keyout stranger.key -out stranger.pem";
+    if (std::system((script + " >/dev/null 2>&1").c_str()) != 0) {
+      throw std::runtime_error("openssl could not make the test certificates");
+    }
+  }
+};
+
+natsOptions* Secure(const Certificates& c, bool with_client_cert = false,
+                    const std::string& cert = "", const std::string& key = "") {
+  natsOptions* opts = nullptr;
+  natsOptions_Create(&opts);
+  natsOptions_SetSecure(opts, true);
+  natsOptions_LoadCATrustedCertificates(opts, c.ca.c_str());
+  natsOptions_SetExpectedHostname(opts, "localhost");
+  if (with_client_cert) {
+    natsOptions_LoadCertificatesChain(opts, cert.empty() ? c.client_cert.c_str() : cert.c_str(),
+                                      key.empty() ? c.client_key.c_str() : key.c_str());
+  }
+  return opts;
+}
+
+natsStatus TryConnect(const ServerProcess& server, natsOptions* opts,
+                      std::unique_ptr<NatsConn>* out = nullptr) {
+  natsOptions_SetURL(opts, server.url().c_str());
+  natsOptions_SetAllowReconnect(opts, false);
+  natsOptions_SetTimeout(opts, 3000);
+  auto conn = std::make_unique<NatsConn>();
+  const natsStatus s = natsConnection_Connect(&conn->nc, opts);
+  natsOptions_Destroy(opts);
+  if (s == NATS_OK && out != nullptr) *out = std::move(conn);
+  return s;
+}
+
+TEST(Tls, ServerCertificateCarriesTrafficAndRefusesPlaintext) {
+  const Certificates certs;
+  auto server = ServerProcess::Start(
+      {"--tlscert", certs.server_cert, "--tlskey", certs.server_key, "-m", "-1"});
+  RawConn raw(server->port());
+  EXPECT_NE(raw.info().find("\"tls_required\":true"), std::string::npos) << raw.info();
+  raw.Send("CONNECT {\"verbose\":false}\r\nPING\r\n");
+  EXPECT_NE(raw.ReadUntil("TLS Required").find("-ERR 'Secure Connection - TLS Required'"),
+            std::string::npos);
+
+  natsOptions* plain = nullptr;
+  natsOptions_Create(&plain);
+  EXPECT_NE(TryConnect(*server, plain), NATS_OK);  // the client sees tls_required
+
+  std::unique_ptr<NatsConn> sub_conn, pub_conn;
+  ASSERT_EQ(TryConnect(*server, Secure(certs), &sub_conn), NATS_OK);
+  ASSERT_EQ(TryConnect(*server, Secure(certs), &pub_conn), NATS_OK);
+  natsSubscription* sub = nullptr;
+  ASSERT_EQ(natsConnection_SubscribeSync(&sub, sub_conn->nc, "secure.>"), NATS_OK);
+  ASSERT_EQ(natsConnection_Flush(sub_conn->nc), NATS_OK);
+  const std::string big(200 * 1024, 'z');  // many TLS records
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_EQ(natsConnection_PublishString(pub_conn->nc, "secure.small", "hello"), NATS_OK);
+  }
+  ASSERT_EQ(
+      natsConnection_Publish(pub_conn->nc, "secure.big", big.data(), static_cast<int>(big.size())),
+      NATS_OK);
+  ASSERT_EQ(natsConnection_Flush(pub_conn->nc), NATS_OK);
+  for (int i = 0; i < 50; ++i) {
+    natsMsg* msg = nullptr;
+    ASSERT_EQ(natsSubscription_NextMsg(&msg, sub, 3000), NATS_OK) << i;
+    EXPECT_EQ(Payload(msg), "hello");
+    natsMsg_Destroy(msg);
+  }
+  natsMsg* msg = nullptr;
+  ASSERT_EQ(natsSubscription_NextMsg(&msg, sub, 3000), NATS_OK);
+  EXPECT_EQ(Payload(msg), big);
+  natsMsg_Destroy(msg);
+  // Request/reply over TLS.
+  natsMsg* reply = nullptr;
+  EXPECT_EQ(natsConnection_RequestString(&reply, pub_conn->nc, "nobody.home", "x", 1000),
+            NATS_NO_RESPONDERS);
+  natsSubscription_Destroy(sub);
+
+  const auto connz = nlohmann::json::parse(HttpGet(server->monitor_port(), "/connz").body);
+  ASSERT_EQ(connz["connections"].size(), 2u);
+  EXPECT_EQ(connz["connections"][0]["tls_version"], "TLSv1.3");
+  EXPECT_FALSE(connz["connections"][0]["tls_cipher_suite"].get<std::string>().empty());
+  EXPECT_EQ(nlohmann::json::parse(HttpGet(server->monitor_port(), "/varz").body)["tls_required"],
+            true);
+}
+
+TEST(Tls, VerifyRequiresAClientCertificateTheCaSigned) {
+  const Certificates certs;
+  auto server = ServerProcess::Start(
+      {"-c", WriteConfig("tls {\n  cert_file: \"" + certs.server_cert + "\"\n  key_file: \"" +
+                         certs.server_key + "\"\n  ca_file: \"" + certs.ca +
+                         "\"\n  verify: true\n  timeout: 1\n}\n")});
+  RawConn raw(server->port());
+  EXPECT_NE(raw.info().find("\"tls_verify\":true"), std::string::npos) << raw.info();
+  EXPECT_NE(TryConnect(*server, Secure(certs)), NATS_OK);  // no client certificate
+  EXPECT_NE(TryConnect(*server, Secure(certs, true, certs.stranger_cert, certs.stranger_key)),
+            NATS_OK);  // self-signed, not by the CA
+  std::unique_ptr<NatsConn> conn;
+  ASSERT_EQ(TryConnect(*server, Secure(certs, true), &conn), NATS_OK);
+  EXPECT_EQ(natsConnection_Flush(conn->nc), NATS_OK);
+  EXPECT_NE(server->Log().find("TLS handshake error"), std::string::npos) << server->Log();
+}
+
+TEST(Tls, HandshakeTimeoutAndBadConfiguration) {
+  const Certificates certs;
+  auto server = ServerProcess::Start(
+      {"-c", WriteConfig("tls { cert_file: \"" + certs.server_cert + "\", key_file: \"" +
+                         certs.server_key + "\", timeout: 0.5 }\n")});
+  RawConn silent(server->port());  // reads INFO, then never starts the handshake
+  silent.ReadFor(1500);
+  EXPECT_TRUE(silent.closed());
+  for (const std::string& conf :
+       {"tls { cert_file: \"/nonexistent.pem\", key_file: \"" + certs.server_key + "\" }\n",
+        "tls { cert_file: \"" + certs.server_cert + "\", key_file: \"" + certs.client_key +
+            "\" }\n",  // a key that does not match the certificate
+        "tls { cert_file: \"" + certs.server_cert + "\" }\n",
+        "tls { cert_file: \"" + certs.server_cert + "\", key_file: \"" + certs.server_key +
+            "\", verify: true }\n",
+        "tls { cert_file: \"" + certs.server_cert + "\", key_file: \"" + certs.server_key +
+            "\", verify_and_map: true }\n"}) {
+    const std::string command =
+        std::string(TERN_SERVER_PATH) + " -t -c " + WriteConfig(conf) + " 2>&1";
+    FILE* pipe = popen(command.c_str(), "r");
+    std::string output;
+    char buffer[512];
+    while (fgets(buffer, sizeof(buffer), pipe) != nullptr) output += buffer;
+    EXPECT_NE(WEXITSTATUS(pclose(pipe)), 0) << conf << output;
+    EXPECT_NE(output.find("tern-server: "), std::string::npos) << output;
+  }
+}
+
+}  // namespace
+}  // namespace tern::e2e
