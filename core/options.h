@@ -75,6 +75,8 @@ bool LoadConfigText(const std::string& text, const std::string& name, ServerOpti
 // Parses "2m", "10s", "1h30m", "500ms" or a plain number of seconds into nanoseconds.
 // False for anything else, negative, or beyond ~285 years (what int64 nanoseconds hold).
 bool ParseDuration(const std::string& text, int64_t* ns);
+// A whole decimal number (the whole text); false otherwise.
+bool ParseInteger(const std::string& text, int64_t* out);
 // Whole or fractional seconds as nanoseconds; false if negative or out of range.
 bool SecondsToNs(double seconds, int64_t* ns);
 
