@@ -52,7 +52,9 @@ void Usage() {
       "Modes: pub (ingest), pubsub (P publishers -> S subscribers), queue (P -> S queue\n"
       "       members), req (C requesters -> R responders, latency),\n"
       "       js-pub (JetStream publish with PubAcks), js-fetch (pull consume with acks)\n"
-      "Options: --server URL (nats://127.0.0.1:4222)  --pubs P (1)  --subs S (1)\n"
+      "Options: --server URL (nats://127.0.0.1:4222; tls://host:port for TLS)\n"
+      "         --tlsca FILE (TLS: verify the server against this CA)\n"
+      "         --pubs P (1)  --subs S (1)\n"
       "         --size BYTES (128)  --count N (100000 messages or requests)\n"
       "         --subjects K (1; publishers cycle over K subjects)  --requesters C (1)\n"
       "         --responders R (1)  --timeout SECONDS (30)  --json\n"
@@ -97,6 +99,10 @@ bool ParseOptions(int argc, char** argv, Options* o) {
         return false;
       }
       o->storage = value;
+      continue;
+    }
+    if (flag == "--tlsca") {
+      o->server.ca_file = value;
       continue;
     }
     if (flag == "--server") {

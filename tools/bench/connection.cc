@@ -8,6 +8,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include <cerrno>
 #include <cstring>
 
@@ -16,7 +19,10 @@ namespace tern::bench {
 bool ParseUrl(const std::string& url, ServerAddress* out) {
   std::string rest = url;
   const auto scheme = rest.find("://");
-  if (scheme != std::string::npos) rest = rest.substr(scheme + 3);
+  if (scheme != std::string::npos) {
+    out->tls = rest.compare(0, scheme, "tls") == 0;
+    rest = rest.substr(scheme + 3);
+  }
   const auto colon = rest.rfind(':');
   std::string port_text = colon == std::string::npos ? rest : rest.substr(colon + 1);
   if (colon != std::string::npos && colon > 0) out->host = rest.substr(0, colon);
@@ -29,7 +35,30 @@ bool ParseUrl(const std::string& url, ServerAddress* out) {
 }
 
 BenchConnection::~BenchConnection() {
+  if (ssl_ != nullptr) SSL_free(ssl_);
   if (fd_ >= 0) close(fd_);
+}
+
+bool BenchConnection::StartTls(const ServerAddress& address, std::string* error) {
+  // One client context per CA file for the whole process (SSL_CTX is shared safely).
+  static SSL_CTX* context = [&] {
+    SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+    if (!address.ca_file.empty()) {
+      SSL_CTX_load_verify_locations(ctx, address.ca_file.c_str(), nullptr);
+      SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+    }
+    return ctx;
+  }();
+  ssl_ = SSL_new(context);
+  SSL_set_fd(ssl_, fd_);
+  SSL_set_tlsext_host_name(ssl_, address.host.c_str());
+  if (SSL_connect(ssl_) != 1) {
+    char text[256];
+    ERR_error_string_n(ERR_get_error(), text, sizeof(text));
+    *error = std::string("TLS handshake: ") + text;
+    return false;
+  }
+  return true;
 }
 
 bool BenchConnection::Open(const ServerAddress& address, std::string* error) {
@@ -63,6 +92,7 @@ bool BenchConnection::Open(const ServerAddress& address, std::string* error) {
       return false;
     }
   }
+  if (address.tls && !StartTls(address, error)) return false;
   if (!WriteAll(
           "CONNECT {\"verbose\":false,\"pedantic\":false,\"headers\":true,\"protocol\":1}\r\n") ||
       !Flush(5000)) {
@@ -74,6 +104,15 @@ bool BenchConnection::Open(const ServerAddress& address, std::string* error) {
 
 bool BenchConnection::WriteAll(std::string_view bytes) {
   while (!bytes.empty()) {
+    if (ssl_ != nullptr) {
+      const int n = SSL_write(ssl_, bytes.data(), static_cast<int>(bytes.size()));
+      if (n <= 0) {
+        error_ = "TLS write failed";
+        return false;
+      }
+      bytes.remove_prefix(static_cast<std::size_t>(n));
+      continue;
+    }
     const ssize_t n = send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -95,16 +134,25 @@ bool BenchConnection::Flush(int timeout_ms) {
 }
 
 bool BenchConnection::ReadSome(int timeout_ms) {
-  pollfd p{fd_, POLLIN, 0};
-  const int ready = poll(&p, 1, timeout_ms);
-  if (ready == 0) {
-    error_ = "timed out";
-    return false;
+  // Decrypted bytes may already wait inside OpenSSL, with nothing left on the socket.
+  if (ssl_ == nullptr || SSL_pending(ssl_) == 0) {
+    pollfd p{fd_, POLLIN, 0};
+    const int ready = poll(&p, 1, timeout_ms);
+    if (ready == 0) {
+      error_ = "timed out";
+      return false;
+    }
   }
   char buffer[256 * 1024];
   const std::size_t want =
       read_limit_ > 0 && read_limit_ < sizeof buffer ? read_limit_ : sizeof buffer;
-  const ssize_t n = recv(fd_, buffer, want, 0);
+  ssize_t n;
+  if (ssl_ != nullptr) {
+    n = SSL_read(ssl_, buffer, static_cast<int>(want));
+    if (n <= 0 && SSL_get_error(ssl_, static_cast<int>(n)) == SSL_ERROR_WANT_READ) return true;
+  } else {
+    n = recv(fd_, buffer, want, 0);
+  }
   if (n <= 0) {
     closed_ = true;
     error_ = n == 0 ? "server closed the connection" : strerror(errno);

@@ -6,13 +6,17 @@
 #include <string>
 #include <string_view>
 
+typedef struct ssl_st SSL;
+
 namespace tern::bench {
 
 struct ServerAddress {
   std::string host = "127.0.0.1";
   int port = 4222;
+  bool tls = false;     // "tls://host:port": TLS after the server's INFO, as clients do
+  std::string ca_file;  // verify the server against this CA (--tlsca); empty = no check
 };
-// Parses "nats://host:port", "host:port" or "port".
+// Parses "nats://host:port", "tls://host:port", "host:port" or "port".
 bool ParseUrl(const std::string& url, ServerAddress* out);
 
 class BenchConnection {
@@ -51,6 +55,9 @@ class BenchConnection {
   void CompleteMessage();
   int fd_ = -1;
   std::string in_;
+  bool StartTls(const ServerAddress& address, std::string* error);
+
+  SSL* ssl_ = nullptr;     // set once TLS is up; then all I/O goes through it
   std::size_t skip_ = 0;  // payload bytes (+CRLF) still to pass over
   uint64_t messages_ = 0;
   uint64_t pongs_ = 0;
