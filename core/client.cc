@@ -141,16 +141,16 @@ void Client::OnBytes(const char* data, std::size_t len) {
     return;
   }
   tls_started_ = true;
-  std::string plain;
   std::string error;
-  if (!tls_->Receive(std::string_view(data, len), &plain, &error)) {
+  tls_plain_.clear();  // reused: no allocation per read once it has grown
+  if (!tls_->Receive(std::string_view(data, len), &tls_plain_, &error)) {
     LOG_ERROR("%s:%d - cid:%lu - %s", ip_.c_str(), port_, static_cast<unsigned long>(id_),
               error.c_str());
     Close(CloseReason::kTlsHandshakeError, false);
     return;
   }
   if (tls_->has_output()) MarkDirty();
-  if (!plain.empty()) OnPlainBytes(plain.data(), plain.size());
+  if (!tls_plain_.empty()) OnPlainBytes(tls_plain_.data(), tls_plain_.size());
 }
 
 void Client::OnPlainBytes(const char* data, std::size_t len) {
