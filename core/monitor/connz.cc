@@ -86,17 +86,7 @@ nlohmann::ordered_json ConnJson(const ConnInfo& c, int64_t now, bool subs, bool 
   if (subs && !c.subs.empty()) {
     if (detail) {
       auto& list = j["subscriptions_list_detail"] = nlohmann::ordered_json::array();
-      for (const SubInfo& s : c.subs) {
-        nlohmann::ordered_json d;
-        d["account"] = "$G";
-        d["subject"] = s.subject;
-        if (!s.queue.empty()) d["qgroup"] = s.queue;
-        d["sid"] = s.sid;
-        d["msgs"] = s.msgs;
-        if (s.max != 0) d["max"] = s.max;
-        d["cid"] = c.cid;
-        list.push_back(d);
-      }
+      for (const SubInfo& s : c.subs) list.push_back(SubDetailJson(s, c.cid));
     } else {
       auto& list = j["subscriptions_list"] = nlohmann::ordered_json::array();
       for (const SubInfo& s : c.subs) list.push_back(s.subject);

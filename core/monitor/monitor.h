@@ -52,6 +52,9 @@ struct SublistFigures {
   void AppendStats(nlohmann::ordered_json* body) const;
 };
 
+// One subscription as /subsz and /connz?subs=detail show it.
+nlohmann::ordered_json SubDetailJson(const SubInfo& sub, uint64_t cid);
+
 class Monitor {
  public:
   explicit Monitor(Sources sources);

@@ -57,6 +57,18 @@ bool Monitor::GatherSublist(bool list, const std::string& test, SublistFigures* 
   return true;
 }
 
+nlohmann::ordered_json SubDetailJson(const SubInfo& s, uint64_t cid) {
+  nlohmann::ordered_json d;
+  d["account"] = "$G";
+  d["subject"] = s.subject;
+  if (!s.queue.empty()) d["qgroup"] = s.queue;
+  d["sid"] = s.sid;
+  d["msgs"] = s.msgs;
+  if (s.max != 0) d["max"] = s.max;
+  d["cid"] = cid;
+  return d;
+}
+
 void SublistFigures::AppendStats(nlohmann::ordered_json* body) const {
   nlohmann::ordered_json& out = *body;
   out["num_subscriptions"] = count;
@@ -102,16 +114,7 @@ io::HttpResponse Monitor::Subsz(const Query& query) {
     const std::size_t last =
         std::min<std::size_t>(first + static_cast<std::size_t>(limit), all.size());
     for (std::size_t i = first; i < last; ++i) {
-      const SubInfo& s = all[i].second;
-      nlohmann::ordered_json d;
-      d["account"] = "$G";
-      d["subject"] = s.subject;
-      if (!s.queue.empty()) d["qgroup"] = s.queue;
-      d["sid"] = s.sid;
-      d["msgs"] = s.msgs;
-      if (s.max != 0) d["max"] = s.max;
-      d["cid"] = all[i].first;
-      out.push_back(d);
+      out.push_back(SubDetailJson(all[i].second, all[i].first));
     }
   }
   return JsonResponse(body, query);

@@ -18,20 +18,6 @@
 namespace tern::e2e {
 namespace {
 
-// Connects with options that set credentials; returns the status (the connection, if
-// any, goes to *out).
-natsStatus TryConnect(const ServerProcess& server, natsOptions* opts,
-                      std::unique_ptr<NatsConn>* out = nullptr) {
-  natsOptions_SetURL(opts, server.url().c_str());
-  natsOptions_SetAllowReconnect(opts, false);
-  natsOptions_SetTimeout(opts, 3000);
-  auto conn = std::make_unique<NatsConn>();
-  const natsStatus s = natsConnection_Connect(&conn->nc, opts);
-  natsOptions_Destroy(opts);
-  if (s == NATS_OK && out != nullptr) *out = std::move(conn);
-  return s;
-}
-
 natsOptions* WithToken(const char* token) {
   natsOptions* opts = nullptr;
   natsOptions_Create(&opts);

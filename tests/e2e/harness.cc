@@ -253,6 +253,18 @@ std::unique_ptr<NatsConn> Connect(const ServerProcess& server, bool no_echo, nat
   return conn;
 }
 
+natsStatus TryConnect(const ServerProcess& server, natsOptions* opts,
+                      std::unique_ptr<NatsConn>* out) {
+  natsOptions_SetURL(opts, server.url().c_str());
+  natsOptions_SetAllowReconnect(opts, false);
+  natsOptions_SetTimeout(opts, 3000);
+  auto conn = std::make_unique<NatsConn>();
+  const natsStatus s = natsConnection_Connect(&conn->nc, opts);
+  natsOptions_Destroy(opts);
+  if (s == NATS_OK && out != nullptr) *out = std::move(conn);
+  return s;
+}
+
 std::string Payload(natsMsg* msg) {
   return std::string(natsMsg_GetData(msg), natsMsg_GetDataLength(msg));
 }

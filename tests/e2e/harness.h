@@ -62,6 +62,11 @@ struct NatsConn {
 std::unique_ptr<NatsConn> Connect(const ServerProcess& server, bool no_echo = false,
                                   natsOptions* extra = nullptr);
 
+// Connects with `opts` (consumed; credentials or TLS set by the caller), reconnects off;
+// returns libnats' status, and the connection in *out if wanted.
+natsStatus TryConnect(const ServerProcess& server, natsOptions* opts,
+                      std::unique_ptr<NatsConn>* out = nullptr);
+
 // A plain TCP connection speaking the raw protocol.
 class RawConn {
  public:

@@ -65,18 +65,6 @@ natsOptions* Secure(const Certificates& c, bool with_client_cert = false,
   return opts;
 }
 
-natsStatus TryConnect(const ServerProcess& server, natsOptions* opts,
-                      std::unique_ptr<NatsConn>* out = nullptr) {
-  natsOptions_SetURL(opts, server.url().c_str());
-  natsOptions_SetAllowReconnect(opts, false);
-  natsOptions_SetTimeout(opts, 3000);
-  auto conn = std::make_unique<NatsConn>();
-  const natsStatus s = natsConnection_Connect(&conn->nc, opts);
-  natsOptions_Destroy(opts);
-  if (s == NATS_OK && out != nullptr) *out = std::move(conn);
-  return s;
-}
-
 TEST(Tls, ServerCertificateCarriesTrafficAndRefusesPlaintext) {
   const Certificates certs;
   auto server = ServerProcess::Start(

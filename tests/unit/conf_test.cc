@@ -268,8 +268,8 @@ TEST(Options, Durations) {
   EXPECT_FALSE(ParseDuration("99999999999999999999", &ns));
   ConfValue root;
   std::string error;
-  ASSERT_TRUE(ParseConfText("a: 11111111111111111111111m\nb: 9999999999999tb\n", "o.conf", &root,
-                            &error));
+  ASSERT_TRUE(
+      ParseConfText("a: 11111111111111111111111m\nb: 9999999999999tb\n", "o.conf", &root, &error));
   EXPECT_EQ(root.Find("a")->type, ConfValue::Type::kString);  // too big for a number
   EXPECT_EQ(root.Find("b")->type, ConfValue::Type::kString);
   ServerOptions o;

@@ -57,7 +57,7 @@ class BenchConnection {
   std::string in_;
   bool StartTls(const ServerAddress& address, std::string* error);
 
-  SSL* ssl_ = nullptr;     // set once TLS is up; then all I/O goes through it
+  SSL* ssl_ = nullptr;    // set once TLS is up; then all I/O goes through it
   std::size_t skip_ = 0;  // payload bytes (+CRLF) still to pass over
   uint64_t messages_ = 0;
   uint64_t pongs_ = 0;
