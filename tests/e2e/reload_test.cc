@@ -101,6 +101,26 @@ TEST(Reload, SignalFlagReachesTheServerByPidOrPidFile) {
   EXPECT_EQ(server->Stop(0, 5000), 0);  // graceful: exit status 0
 }
 
+TEST(Reload, NewCredentialsApplyToNewConnections) {
+  const std::string conf = WriteConfig("authorization { user: alice, password: old }\n");
+  auto server = ServerProcess::Start({"-c", conf});
+  RawConn before(server->port());
+  before.Send("CONNECT {\"verbose\":false,\"user\":\"alice\",\"pass\":\"old\"}\r\nPING\r\n");
+  ASSERT_NE(before.ReadUntil("PONG").find("PONG"), std::string::npos);
+  Rewrite(conf, "authorization { user: alice, password: new }\n");
+  kill(server->pid(), SIGHUP);
+  ASSERT_TRUE(WaitForLog(*server, "Reloaded: authorization")) << server->Log();
+  RawConn refused(server->port());
+  refused.Send("CONNECT {\"verbose\":false,\"user\":\"alice\",\"pass\":\"old\"}\r\nPING\r\n");
+  EXPECT_NE(refused.ReadUntil("Violation").find("Authorization Violation"), std::string::npos);
+  RawConn accepted(server->port());
+  accepted.Send("CONNECT {\"verbose\":false,\"user\":\"alice\",\"pass\":\"new\"}\r\nPING\r\n");
+  EXPECT_NE(accepted.ReadUntil("PONG").find("PONG"), std::string::npos);
+  // The connection made before the reload keeps the identity it was accepted with.
+  before.Send("PING\r\n");
+  EXPECT_NE(before.ReadUntil("PONG").find("PONG"), std::string::npos);
+}
+
 TEST(Reload, PortsFileNamesBothPortsAndGoesAwayAtExit) {
   auto server = ServerProcess::Start({"-m", "-1"});
   std::ifstream in(server->ports_file());
