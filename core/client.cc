@@ -485,6 +485,7 @@ bool Client::OnSub(std::string_view subject, std::string_view queue, std::string
   if (inserted) {  // re-using a sid is a silent no-op, as in nats-server
     auto sub = std::make_unique<Subscription>();
     sub->client = this;
+    sub->account = account_;
     sub->subject.assign(subject);
     sub->queue.assign(queue);
     sub->sid.assign(sid);

@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/auth/accounts.h"
 #include "core/auth/permissions.h"
 #include "core/conn_info.h"
 #include "core/outbound.h"
@@ -94,6 +95,7 @@ class Client final : public ParserHandler {
   bool closing() const { return closing_; }
   bool echo() const { return echo_; }
   bool no_responders() const { return no_responders_; }
+  auth::AccountId account() const { return account_; }
   io::IoConn* io() const { return io_; }
   // Position in the shard's client list (for O(1) removal).
   std::size_t list_index = 0;
@@ -165,6 +167,7 @@ class Client final : public ParserHandler {
   int64_t auth_deadline_ns_ = 0;  // when a required CONNECT must have arrived; 0 = none
   std::string nonce_;             // in INFO, for nkey signatures
   std::string auth_user_;         // who authenticated (empty: token or no auth)
+  auth::AccountId account_ = auth::kGlobalAccount;        // fixed once it has subscriptions
   std::unique_ptr<auth::PermissionChecker> permissions_;  // null = may do anything
 
   // TLS: the session, and ciphertext waiting for the socket (INFO goes here in clear,

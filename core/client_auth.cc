@@ -27,6 +27,7 @@ bool Client::RefusedBeforeConnect() {
     const auth::AuthResult result = auth::Authenticate(config, {}, nonce_);
     if (result.ok) {
       auth_user_ = result.user;
+      account_ = result.account;
       if (result.permissions) {
         permissions_ = std::make_unique<auth::PermissionChecker>(result.permissions);
       }
@@ -59,7 +60,16 @@ bool Client::Authenticate(const nlohmann::json& connect) {
     Close(CloseReason::kAuthenticationFailure, true);
     return false;
   }
+  if (!subs_.empty() && result.account != account_) {
+    // Its subscriptions live in the first account's subject space.
+    LOG_ERROR("%s:%d - cid:%lu - Authorization Violation: a second CONNECT changes the account",
+              ip_.c_str(), port_, static_cast<unsigned long>(id_));
+    SendErr("Authorization Violation");
+    Close(CloseReason::kAuthenticationFailure, true);
+    return false;
+  }
   auth_user_ = result.user;
+  account_ = result.account;
   permissions_.reset();
   if (result.permissions) {
     permissions_ = std::make_unique<auth::PermissionChecker>(result.permissions);

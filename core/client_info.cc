@@ -30,6 +30,8 @@ void Client::Describe(ConnInfo* info, bool with_subs) const {
   info->lang = lang_;
   info->version = version_;
   info->authorized_user = auth_user_;
+  const auth::Accounts& accounts = shard_->options().auth.accounts;
+  info->account = account_ < accounts.size() ? accounts[account_].name : auth::kGlobalAccountName;
   if (closing_) info->reason = CloseReasonText(close_reason_);
   info->subs.clear();
   if (!with_subs) return;

@@ -51,6 +51,11 @@ bool ApplyTlsFlags(const std::vector<Flag>& flags, ServerOptions* options, std::
   return options->tls_context != nullptr;
 }
 
+// Users of configured accounts stay; the flags stand for the global account's.
+void DropGlobalUsers(auth::AuthConfig* auth) {
+  std::erase_if(auth->users, [](const auth::User& u) { return u.account.empty(); });
+}
+
 // --auth TOKEN, --user U --pass P: they replace what the config file says, as in
 // nats-server.
 bool ApplyAuthFlags(const std::vector<Flag>& flags, ServerOptions* options, std::string* error) {
@@ -75,7 +80,7 @@ bool ApplyAuthFlags(const std::vector<Flag>& flags, ServerOptions* options, std:
       return false;
     }
     auth.token = token;
-    auth.users.clear();
+    DropGlobalUsers(&auth);
     options->auth_source += "flag auth:" + token + ";";
   }
   if (have_user || have_pass) {
@@ -88,11 +93,11 @@ bool ApplyAuthFlags(const std::vector<Flag>& flags, ServerOptions* options, std:
       return false;
     }
     auth.token.clear();
-    auth.users.clear();
-    auth.users.push_back(auth::User{user, pass, "", nullptr});
+    DropGlobalUsers(&auth);
+    auth.users.push_back(auth::User{user, pass, "", nullptr, "", auth::kGlobalAccount});
     options->auth_source += "flag user:" + user + ":" + pass + ";";
   }
-  return auth::ValidateAuth(auth, error);
+  return auth::ValidateAuth(&auth, error);
 }
 
 }  // namespace

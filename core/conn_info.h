@@ -30,6 +30,7 @@ struct ConnInfo {
   uint32_t num_subs = 0;
   std::string name, lang, version;
   std::string authorized_user;          // empty without user authentication
+  std::string account;                  // the account's name ($G outside any)
   std::string tls_version, tls_cipher;  // empty on a plaintext connection
   std::string reason;                   // why it closed; empty while open
   std::vector<SubInfo> subs;            // filled only when asked for (connz subs=1)

@@ -62,7 +62,8 @@ bool Interest::AddLocal(Subscription* sub) {
   Changed(sub->subject);
   if (sub->queue.empty()) {
     leaf.local_plain.push_back(sub);
-    return leaf.local_plain.size() == 1;
+    // Other shards hear of the first subscription they may forward for.
+    return !sub->shard_local && ++leaf.shared_plain == 1;
   }
   auto it = std::find_if(leaf.local_queues.begin(), leaf.local_queues.end(),
                          [&](const LocalQueue& q) { return q.name == sub->queue; });
@@ -84,7 +85,7 @@ bool Interest::RemoveLocal(Subscription* sub) {
     if (it != leaf->local_plain.end()) {
       leaf->local_plain.erase(it);
       found = true;
-      announce = leaf->local_plain.empty();
+      announce = !sub->shard_local && --leaf->shared_plain == 0;
     }
   } else {
     for (auto q = leaf->local_queues.begin(); q != leaf->local_queues.end(); ++q) {

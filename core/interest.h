@@ -114,6 +114,7 @@ class Interest {
   };
   struct Leaf {
     std::vector<Subscription*> local_plain;
+    uint32_t shared_plain = 0;  // local_plain minus shard-local ones (what peers know of)
     std::vector<LocalQueue> local_queues;
     ShardSet remote_plain_set;  // shards announce only 0->1 and 1->0 transitions
     std::vector<RemoteQueue> remote_queues;

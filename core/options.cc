@@ -12,9 +12,8 @@ namespace {
 
 // Keys of nats-server's config language that Tern does not serve yet. Those that would
 // weaken security if ignored are refused; the rest are reported as warnings.
-const std::set<std::string> kRefusedKeys = {
-    "accounts",       "tls",     "operator",    "resolver", "resolver_preload",
-    "system_account", "trusted", "trusted_keys"};
+const std::set<std::string> kRefusedKeys = {"operator", "resolver", "resolver_preload", "trusted",
+                                            "trusted_keys"};
 const std::set<std::string> kWarnedKeys = {"cluster",
                                            "gateway",
                                            "leafnodes",
@@ -230,6 +229,13 @@ class ConfApplier {
     } else if (key == "authorization") {
       o_->auth_source += "authorization:" + ConfText(v) + ";";
       return auth::ParseAuthorization(v, &o_->auth, error_);
+    } else if (key == "accounts") {
+      o_->auth_source += "accounts:" + ConfText(v) + ";";
+      o_->accounts_source += ConfText(v);
+      return auth::ParseAccounts(v, &o_->auth.accounts, &o_->auth.users, error_);
+    } else if (key == "system_account" || key == "system") {
+      o_->accounts_source += "system_account:" + v.text + ";";
+      return String(v, key, &o_->auth.accounts.system_name);
     } else if (key == "no_auth_user") {
       o_->auth_source += "no_auth_user:" + v.text + ";";
       return String(v, key, &o_->auth.no_auth_user);

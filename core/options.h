@@ -50,7 +50,8 @@ struct ServerOptions {
   std::vector<ConfValue> declared_streams;
   // Who may connect (authorization block, no_auth_user, --auth/--user/--pass).
   auth::AuthConfig auth;
-  std::string auth_source;  // what the auth settings were read from, to detect a change
+  std::string auth_source;      // what the auth settings were read from, to detect a change
+  std::string accounts_source;  // accounts and system_account: a change needs a restart
   // TLS for client connections (tls block, --tls*); the context is built once the config
   // and flags are read, so a bad certificate stops the server (or -t) with a message.
   tls::TlsConfig tls;

@@ -45,6 +45,7 @@ const std::vector<Setting>& FixedSettings() {
       Compare("shards", &ServerOptions::shards),
       Compare("io", &ServerOptions::io),
       Compare("js_sync", &ServerOptions::js_sync_in_ring),
+      Compare("accounts", &ServerOptions::accounts_source),
       {"jetstream streams", SameDeclaredStreams},
   };
   return kFixed;

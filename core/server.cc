@@ -1,5 +1,7 @@
 #include "core/server.h"
 
+#include "core/auth/nkeys.h"
+
 #include <signal.h>
 #include <time.h>
 #include <unistd.h>
@@ -114,6 +116,12 @@ bool Server::Start(std::string* error) {
     context_.shards.push_back(shards_.back().get());
   }
   if (options_.jetstream && !StartJetStream(error)) return false;
+  // Response routes of service imports are signed with a key of this process: a reply
+  // created on one shard is checked on whichever shard the responder is on.
+  ImportRouter::Key import_key;
+  const std::string random = auth::RandomBytes(import_key.size());
+  std::copy(random.begin(), random.end(), import_key.begin());
+  for (auto& shard : shards_) shard->StartImports(import_key);
   if (!StartShardThreads(error)) return false;
   LOG_INFO("Shards: %d, I/O: %s", context_.shard_count, shards_[0]->backend_name());
   LOG_INFO("Listening for client connections on %s:%d", host, context_.bound_port);
@@ -133,29 +141,60 @@ bool Server::Start(std::string* error) {
 }
 
 bool Server::StartJetStream(std::string* error) {
-  registry_ = std::make_unique<js::Registry>(options_.store_dir, context_.shard_count);
   LOG_INFO("Starting JetStream");
-  LOG_INFO("  Store directory: \"%s\"", registry_->StreamsDir().c_str());
-  std::vector<std::vector<std::string>> internal(shards_.size());
-  for (std::size_t i = 0; i < shards_.size(); ++i) {
-    shards_[i]->EnableJetStream(registry_.get());
-    if (!shards_[i]->jetstream()->Start(&internal[i], error)) return false;
+  // Without an accounts block, the global account has JetStream. With one, the accounts
+  // that enable it have it (and $G when no account says anything about JetStream); the
+  // others answer every API request with "jetstream not enabled for account".
+  const auth::Accounts& accounts = options_.auth.accounts;
+  bool any_set = false;
+  for (const auth::Account& account : accounts.list) any_set |= account.jetstream_set;
+  for (std::size_t id = 0; id < accounts.size(); ++id) {
+    if (id == accounts.system) continue;
+    const auth::Account& account = accounts[static_cast<auth::AccountId>(id)];
+    auth::JetStreamLimits limits = account.jetstream;
+    limits.enabled = accounts.configured && any_set ? limits.enabled : id == auth::kGlobalAccount;
+    if (!accounts.configured && id != auth::kGlobalAccount) continue;
+    registries_.push_back(std::make_unique<js::Registry>(options_.store_dir, context_.shard_count,
+                                                         account.name,
+                                                         static_cast<auth::AccountId>(id), limits));
   }
-  for (const ConfValue& block : options_.declared_streams) {
-    js::DeclaredStream declared;
-    if (!js::ConvertDeclaredStream(block, &declared, error)) return false;
-    const int home = registry_->HomeOf(declared.config["name"].get<std::string>());
-    if (!shards_[home]->jetstream()->ApplyDeclared(declared, &internal[home], error)) return false;
+  for (const auto& registry : registries_) {
+    if (!registry->enabled()) continue;
+    LOG_INFO("  Account \"%s\": store directory \"%s\"", registry->account().c_str(),
+             registry->StreamsDir().c_str());
+    if (registry->account_id() == auth::kGlobalAccount) registry_ = registry.get();
   }
-  for (std::size_t i = 0; i < shards_.size(); ++i) {
-    for (std::size_t j = 0; j < shards_.size(); ++j) {
-      if (i == j) continue;
-      for (const std::string& subject : internal[j]) {
-        shards_[i]->ApplyRemoteInterest(static_cast<int>(j), subject);
+  for (const auto& registry : registries_) {
+    std::vector<std::vector<std::string>> internal(shards_.size());
+    std::vector<js::JsShard*> on_shard;
+    for (std::size_t i = 0; i < shards_.size(); ++i) {
+      on_shard.push_back(shards_[i]->EnableJetStream(registry.get()));
+      if (!on_shard.back()->Start(&internal[i], error)) return false;
+    }
+    if (registry.get() == registry_) {
+      for (const ConfValue& block : options_.declared_streams) {
+        js::DeclaredStream declared;
+        if (!js::ConvertDeclaredStream(block, &declared, error)) return false;
+        const int home = registry->HomeOf(declared.config["name"].get<std::string>());
+        if (!on_shard[home]->ApplyDeclared(declared, &internal[home], error)) return false;
       }
     }
+    for (std::size_t i = 0; i < shards_.size(); ++i) {
+      for (std::size_t j = 0; j < shards_.size(); ++j) {
+        if (i == j) continue;
+        for (const std::string& subject : internal[j]) {
+          shards_[i]->ApplyRemoteInterest(static_cast<int>(j), registry->account_id(), subject);
+        }
+      }
+    }
+    if (registry->enabled()) {
+      LOG_INFO("  Account \"%s\": %zu streams", registry->account().c_str(), registry->size());
+    }
   }
-  LOG_INFO("  Streams: %zu", registry_->size());
+  if (registry_ == nullptr && !options_.declared_streams.empty()) {
+    *error = "jetstream streams are declared for the global account, which has no JetStream";
+    return false;
+  }
   return true;
 }
 
@@ -201,7 +240,9 @@ bool Server::StartShardThreads(std::string* error) {
 bool Server::StartMonitor(std::string* error) {
   monitor::Sources sources;
   sources.context = &context_;
-  sources.registry = registry_.get();
+  for (const auto& registry : registries_) {
+    if (registry->enabled()) sources.registries.push_back(registry.get());
+  }
   sources.settings = [this] { return CurrentSettings(); };
   sources.config_load_time_ns = [this] {
     std::lock_guard<std::mutex> lock(settings_mutex_);

@@ -59,7 +59,9 @@ class Server {
   ServerOptions options_;
   std::string program_name_;
   ServerContext context_;
-  std::unique_ptr<js::Registry> registry_;  // outlives the shards
+  // One per account that has JetStream or answers that it has none; outlive the shards.
+  std::vector<std::unique_ptr<js::Registry>> registries_;
+  js::Registry* registry_ = nullptr;  // the global account's, when it has JetStream
   std::vector<std::string> argv_;
   // Settings now in force; read by the monitor thread, replaced by Reload().
   mutable std::mutex settings_mutex_;

@@ -23,12 +23,18 @@ Shard::Shard(int index, ServerContext* context)
     : index_(index),
       context_(context),
       settings_(context->settings),
-      interest_(index, context->shard_count),
       outboxes_(context->shard_count),
       in_flight_(context->shard_count, 0),
       queue_picks_(context->shard_count),
       acked_(context->shard_count, 0),
-      rng_(static_cast<unsigned>(index * 7919 + 17)) {}
+      rng_(static_cast<unsigned>(index * 7919 + 17)) {
+  // The global account gets the larger match cache; other accounts start smaller.
+  const std::size_t accounts = std::max<std::size_t>(1, settings_->options.auth.accounts.size());
+  for (std::size_t account = 0; account < accounts; ++account) {
+    interests_.push_back(
+        std::make_unique<Interest>(index, context->shard_count, account == 0 ? 8192 : 1024));
+  }
+}
 
 Shard::~Shard() {
   for (Client* c : clients_) delete c;
@@ -113,7 +119,7 @@ void Shard::Run() {
     }
     CheckRunState();
     ProcessCloses();
-    if (jetstream_) jetstream_->Turn(now_ns_);
+    for (auto& js : jetstreams_) js->Turn(now_ns_);
     PushOutboxes();
     FlushClients();
     if (seen_state_ == RunState::kStopping && clients_.empty()) break;
@@ -121,9 +127,9 @@ void Shard::Run() {
     bool backlog = false;
     for (const Outbox& ob : outboxes_) backlog |= !ob.sealed.empty();
     int64_t wake_at = next_timer_ns_;
-    if (jetstream_) {
-      backlog |= jetstream_->Busy();
-      const int64_t deadline = jetstream_->NextDeadline();
+    for (auto& js : jetstreams_) {
+      backlog |= js->Busy();
+      const int64_t deadline = js->NextDeadline();
       if (deadline != 0) wake_at = std::min(wake_at, deadline);
     }
     int64_t timeout = backlog || !dirty_.empty() ? 0 : std::max<int64_t>(1, wake_at - now_ns_);
@@ -191,7 +197,8 @@ void Shard::OnSendDone(io::IoConn* conn, int result) {
 }
 
 void Shard::OnSyncDone(uint64_t token, int result) {
-  if (jetstream_) jetstream_->OnSyncDone(token, result);
+  const uint64_t index = token >> js::JsShard::kTokenIndexShift;
+  if (index < jetstreams_.size()) jetstreams_[index]->OnSyncDone(token, result);
 }
 
 void Shard::OnReleased(io::IoConn* conn) {
@@ -217,11 +224,13 @@ void Shard::OnReleased(io::IoConn* conn) {
 
 // ---------------------------------------------------------------- routing
 
-bool Shard::Route(Client* from, std::string_view subject, std::string_view reply,
-                  std::size_t header_len, std::string_view data, std::string_view display) {
+bool Shard::Route(auth::AccountId account, Client* from, std::string_view subject,
+                  std::string_view reply, std::size_t header_len, std::string_view data,
+                  std::string_view display) {
   if (display.empty()) display = subject;
   const bool echo = from == nullptr || from->echo();
-  const MatchResult& match = interest_.Match(subject);
+  Interest& interest = *interests_[account];
+  const MatchResult& match = interest.Match(subject);
   bool delivered = false;
   bool stall = false;
   for (Subscription* sub : match.plain) {
@@ -271,7 +280,7 @@ bool Shard::Route(Client* from, std::string_view subject, std::string_view reply
       const std::string_view shown = display == subject ? std::string_view() : display;
       const uint32_t size =
           PublishItemSize(subject, reply, queues, queue_count, data.size(), shown);
-      WritePublish(OutboxFor(shard, size), subject, reply, header_len, data, plain, queues,
+      WritePublish(OutboxFor(shard, size), account, subject, reply, header_len, data, plain, queues,
                    queue_count, shown);
       delivered = true;
       stall |= WindowFull(shard);
@@ -279,12 +288,31 @@ bool Shard::Route(Client* from, std::string_view subject, std::string_view reply
   }
   if (stall && from != nullptr) from->Stall();
   if (!delivered && !reply.empty() && from != nullptr && from->no_responders()) {
-    if (Subscription* own = interest_.FindLocalFor(from, reply)) {
+    if (Subscription* own = interest.FindLocalFor(from, reply)) {
       from->SendNoResponders(own->sid, reply);
     }
   }
   FinishAutoUnsubscribes();
+  if (imports_ != nullptr && imports_->HasPending() && !draining_imports_) {
+    draining_imports_ = true;
+    imports_->Drain(from);
+    draining_imports_ = false;
+  }
   return delivered;
+}
+
+void Shard::NoRespondersFor(Client* from, std::string_view reply) {
+  if (from == nullptr || !from->no_responders() || from->closing()) return;
+  if (Subscription* own = interests_[from->account()]->FindLocalFor(from, reply)) {
+    from->SendNoResponders(own->sid, reply);
+  }
+}
+
+void Shard::StartImports(const ImportRouter::Key& key) {
+  const auth::Accounts& accounts = settings_->options.auth.accounts;
+  if (!ImportRouter::Needed(accounts)) return;
+  imports_ = std::make_unique<ImportRouter>(this, accounts, key);
+  imports_->Start();
 }
 
 bool Shard::DeliverLocal(Client* from, std::string_view subject, std::string_view reply,
@@ -333,9 +361,12 @@ void Shard::UpdateStalls() {
 }
 
 void Shard::DeliverForwarded(const XItem& item) {
-  const MatchResult& match = interest_.Match(item.subject);
+  if (item.account >= interests_.size()) return;
+  const MatchResult& match = interests_[item.account]->Match(item.subject);
   if (item.deliver_plain) {
     for (Subscription* sub : match.plain) {
+      // The publishing shard ran its own import subscriptions already.
+      if (sub->shard_local) continue;
       DeliverLocal(nullptr, item.subject, item.reply, item.header_len, item.data, sub,
                    item.display);
     }
@@ -362,33 +393,41 @@ void Shard::FinishAutoUnsubscribes() {
 }
 
 void Shard::AddSubscription(Client* client, Subscription* sub) {
-  if (interest_.AddLocal(sub)) AnnounceInterest(+1, *sub);
-  stats().subscriptions.store(interest_.local_count(), std::memory_order_relaxed);
+  if (interests_[sub->account]->AddLocal(sub)) AnnounceInterest(+1, *sub);
+  CountSubscriptions(+1);
 }
 
 void Shard::AddInternal(Subscription* sub, bool announce) {
-  if (interest_.AddLocal(sub) && announce) AnnounceInterest(+1, *sub);
-  stats().subscriptions.store(interest_.local_count(), std::memory_order_relaxed);
+  if (interests_[sub->account]->AddLocal(sub) && announce && !sub->shard_local) {
+    AnnounceInterest(+1, *sub);
+  }
+  CountSubscriptions(+1);
 }
 
 void Shard::RemoveInternal(Subscription* sub) {
-  if (interest_.RemoveLocal(sub)) AnnounceInterest(-1, *sub);
-  stats().subscriptions.store(interest_.local_count(), std::memory_order_relaxed);
+  if (interests_[sub->account]->RemoveLocal(sub) && !sub->shard_local) AnnounceInterest(-1, *sub);
+  CountSubscriptions(-1);
 }
 
-void Shard::EnableJetStream(js::Registry* registry) {
-  jetstream_ = std::make_unique<js::JsShard>(this, registry);
+void Shard::CountSubscriptions(int delta) {
+  local_subscriptions_ += static_cast<std::size_t>(static_cast<int64_t>(delta));
+  stats().subscriptions.store(local_subscriptions_, std::memory_order_relaxed);
+}
+
+js::JsShard* Shard::EnableJetStream(js::Registry* registry) {
+  jetstreams_.push_back(std::make_unique<js::JsShard>(this, registry, jetstreams_.size()));
+  return jetstreams_.back().get();
 }
 
 void Shard::RemoveSubscription(Client* client, Subscription* sub) {
-  if (interest_.RemoveLocal(sub)) AnnounceInterest(-1, *sub);
-  stats().subscriptions.store(interest_.local_count(), std::memory_order_relaxed);
+  if (interests_[sub->account]->RemoveLocal(sub)) AnnounceInterest(-1, *sub);
+  CountSubscriptions(-1);
 }
 
 void Shard::AnnounceInterest(int delta, const Subscription& sub) {
   for (int shard = 0; shard < context_->shard_count; ++shard) {
     if (shard == index_) continue;
-    WriteInterest(OutboxFor(shard, InterestItemSize(sub.subject, sub.queue)),
+    WriteInterest(OutboxFor(shard, InterestItemSize(sub.subject, sub.queue)), sub.account,
                   static_cast<int8_t>(delta), sub.subject, sub.queue);
     interest_changed_ = true;
   }
@@ -501,7 +540,9 @@ bool Shard::ProcessBatch(const XBatch* batch, int from, uint32_t* offset) {
         if (!congested_.empty()) return *offset >= batch->used;
         break;
       case XKind::kInterest:
-        interest_.ApplyRemote(from, item.delta, item.subject, item.queue);
+        if (item.account < interests_.size()) {
+          interests_[item.account]->ApplyRemote(from, item.delta, item.subject, item.queue);
+        }
         break;
       case XKind::kBarrier:
         WriteEpoch(OutboxFor(from, sizeof(XEpochItem)), XKind::kBarrierAck, item.epoch);

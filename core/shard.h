@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "core/client.h"
+#include "core/imports.h"
 #include "core/interest.h"
 #include "core/outbound.h"
 #include "core/server_context.h"
@@ -60,7 +61,8 @@ class Shard final : public io::ReactorHandler {
   // --- Monitoring, on this shard's thread (from a posted task) ---
   const std::vector<Client*>& clients() const { return clients_; }
   const std::deque<ConnInfo>& closed_connections() const { return closed_; }
-  const Interest& interest() const { return interest_; }
+  // One Interest per account, by AccountId.
+  const std::vector<std::unique_ptr<Interest>>& interests() const { return interests_; }
   void ApplySettings(std::shared_ptr<const LiveSettings> settings) {
     settings_ = std::move(settings);
   }
@@ -74,26 +76,35 @@ class Shard final : public io::ReactorHandler {
 
   // --- Called by this shard's clients ---
   void Publish(Client* from, const PubFrame& frame) {
-    Route(from, frame.subject, frame.reply, frame.header_len, frame.data);
+    Route(from->account(), from, frame.subject, frame.reply, frame.header_len, frame.data);
   }
-  // Routes a message to every subscriber. `from` is null for messages the server itself
-  // publishes; `display` is the subject the MSG line shows when it differs from the one
-  // routed on (JetStream deliveries). Returns true if anyone received it.
-  bool Route(Client* from, std::string_view subject, std::string_view reply, std::size_t header_len,
-             std::string_view data, std::string_view display = {});
+  // Routes a message to every subscriber in the account (and, through imports, to other
+  // accounts). `from` is null for messages the server itself publishes; `display` is the
+  // subject the MSG line shows when it differs from the one routed on (JetStream
+  // deliveries). Returns true if anyone in the account received it.
+  bool Route(auth::AccountId account, Client* from, std::string_view subject,
+             std::string_view reply, std::size_t header_len, std::string_view data,
+             std::string_view display = {});
+  // A service request routed through an import reached no one: tell the requester.
+  void NoRespondersFor(Client* from, std::string_view reply);
   // Internal subscriptions (sink set, no client). `announce` false only before the shards
   // start, when the server tells every shard directly (see Server::Start).
   void AddInternal(Subscription* sub, bool announce = true);
   void RemoveInternal(Subscription* sub);
   // Before the shards start: another shard's internal subscription.
-  void ApplyRemoteInterest(int shard, std::string_view subject) {
-    interest_.ApplyRemote(shard, +1, subject, {});
+  void ApplyRemoteInterest(int shard, auth::AccountId account, std::string_view subject) {
+    interests_[account]->ApplyRemote(shard, +1, subject, {});
   }
-  // Does anyone (on any shard, as far as this shard knows) subscribe to the subject?
-  bool HasInterest(std::string_view subject) { return !interest_.Match(subject).Empty(); }
-  // JetStream on this shard (null when disabled). Created before the shard starts.
-  void EnableJetStream(js::Registry* registry);
-  js::JsShard* jetstream() { return jetstream_.get(); }
+  // Does anyone in the account (on any shard, as far as this shard knows) subscribe to
+  // the subject?
+  bool HasInterest(auth::AccountId account, std::string_view subject) {
+    return !interests_[account]->Match(subject).Empty();
+  }
+  // Before the shards start: the shard-local subscriptions of account imports.
+  void StartImports(const ImportRouter::Key& key);
+  // JetStream on this shard, one per account that has it. Created before the shard starts.
+  js::JsShard* EnableJetStream(js::Registry* registry);
+  const std::vector<std::unique_ptr<js::JsShard>>& jetstreams() const { return jetstreams_; }
   void AddSubscription(Client* client, Subscription* sub);
   void RemoveSubscription(Client* client, Subscription* sub);
   // The barrier epoch that covers every interest change this shard has made so far: the
@@ -135,6 +146,7 @@ class Shard final : public io::ReactorHandler {
                     std::string_view display);
   void FinishAutoUnsubscribes();
   void AnnounceInterest(int delta, const Subscription& sub);
+  void CountSubscriptions(int delta);
   XBatch* OutboxFor(int dest, uint32_t bytes);
   void PushOutboxes();
   void FlushClients();
@@ -159,7 +171,10 @@ class Shard final : public io::ReactorHandler {
   std::atomic<bool> has_posted_{false};
   std::deque<ConnInfo> closed_;  // the most recent closed connections, oldest first
   std::unique_ptr<io::Reactor> reactor_;
-  Interest interest_;
+  std::vector<std::unique_ptr<Interest>> interests_;  // by AccountId
+  std::size_t local_subscriptions_ = 0;
+  std::unique_ptr<ImportRouter> imports_;  // null when no account imports anything
+  bool draining_imports_ = false;
   ChunkPool chunk_pool_;
   std::vector<Client*> clients_;
   std::vector<Client*> dirty_;
@@ -200,7 +215,7 @@ class Shard final : public io::ReactorHandler {
   uint64_t acked_min_ = 0;
 
   std::minstd_rand rng_;
-  std::unique_ptr<js::JsShard> jetstream_;
+  std::vector<std::unique_ptr<js::JsShard>> jetstreams_;  // sync tokens carry the index
 };
 
 }  // namespace tern::core

@@ -22,6 +22,10 @@ class InternalSink {
 };
 
 struct Subscription {
+  uint16_t account = 0;  // the account whose subject space `subject` is in
+  // Seen only by messages published on this shard, never announced to the others (every
+  // shard has its own; account imports).
+  bool shard_local = false;
   Client* client = nullptr;      // null for an internal subscription
   InternalSink* sink = nullptr;  // set for an internal subscription
   int tag = 0;                   // the sink's own label for this subscription

@@ -28,7 +28,7 @@ void XBatch::Destroy(XBatch* batch) {
   ::operator delete (static_cast<void*>(batch), std::align_val_t{64});
 }
 
-void WritePublish(XBatch* batch, std::string_view subject, std::string_view reply,
+void WritePublish(XBatch* batch, uint16_t account, std::string_view subject, std::string_view reply,
                   std::size_t header_len, std::string_view data, bool deliver_plain,
                   const std::string_view* queues, uint16_t queue_count, std::string_view display) {
   char* p =
@@ -36,6 +36,7 @@ void WritePublish(XBatch* batch, std::string_view subject, std::string_view repl
   XPublishHeader h{XKind::kPublish,
                    static_cast<uint8_t>(deliver_plain),
                    queue_count,
+                   account,
                    static_cast<uint32_t>(subject.size()),
                    static_cast<uint32_t>(reply.size()),
                    static_cast<uint32_t>(header_len),
@@ -53,10 +54,11 @@ void WritePublish(XBatch* batch, std::string_view subject, std::string_view repl
   Put(p, data);
 }
 
-void WriteInterest(XBatch* batch, int8_t delta, std::string_view subject, std::string_view queue) {
+void WriteInterest(XBatch* batch, uint16_t account, int8_t delta, std::string_view subject,
+                   std::string_view queue) {
   char* p = batch->Reserve(InterestItemSize(subject, queue));
   XInterestHeader h{XKind::kInterest, delta, static_cast<uint16_t>(queue.size()),
-                    static_cast<uint32_t>(subject.size())};
+                    static_cast<uint32_t>(subject.size()), account};
   std::memcpy(p, &h, sizeof h);
   Put(Put(p + sizeof h, subject), queue);
 }
@@ -97,6 +99,7 @@ bool ReadItem(const XBatch* batch, uint32_t* offset, XItem* item) {
       item->data = std::string_view(q, h.data_len);
       item->header_len = h.header_len;
       item->deliver_plain = h.deliver_plain != 0;
+      item->account = h.account;
       size = static_cast<uint32_t>(q + h.data_len - p);
       break;
     }
@@ -104,6 +107,7 @@ bool ReadItem(const XBatch* batch, uint32_t* offset, XItem* item) {
       XInterestHeader h;
       std::memcpy(&h, p, sizeof h);
       item->delta = h.delta;
+      item->account = h.account;
       item->subject = std::string_view(p + sizeof h, h.subject_len);
       item->queue = std::string_view(p + sizeof h + h.subject_len, h.queue_len);
       size = static_cast<uint32_t>(sizeof h + h.subject_len + h.queue_len);

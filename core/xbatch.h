@@ -15,6 +15,7 @@ struct XPublishHeader {
   XKind kind;
   uint8_t deliver_plain;  // deliver to the receiver's plain subscribers
   uint16_t queue_count;   // queue groups the receiver must serve (one member each)
+  uint16_t account;       // the account whose subject space the subject is in
   uint32_t subject_len;
   uint32_t reply_len;
   uint32_t header_len;
@@ -27,6 +28,7 @@ struct XInterestHeader {
   int8_t delta;  // +1 / -1
   uint16_t queue_len;
   uint32_t subject_len;
+  uint16_t account;
 };
 
 struct XEpochItem {
@@ -67,11 +69,12 @@ inline uint32_t PublishItemSize(std::string_view subject, std::string_view reply
   return static_cast<uint32_t>((size + 7) & ~std::size_t{7});
 }
 
-void WritePublish(XBatch* batch, std::string_view subject, std::string_view reply,
+void WritePublish(XBatch* batch, uint16_t account, std::string_view subject, std::string_view reply,
                   std::size_t header_len, std::string_view data, bool deliver_plain,
                   const std::string_view* queues, uint16_t queue_count,
                   std::string_view display = {});
-void WriteInterest(XBatch* batch, int8_t delta, std::string_view subject, std::string_view queue);
+void WriteInterest(XBatch* batch, uint16_t account, int8_t delta, std::string_view subject,
+                   std::string_view queue);
 void WriteEpoch(XBatch* batch, XKind kind, uint64_t epoch);
 void WriteAdopt(XBatch* batch, int fd, uint64_t client_id);
 inline uint32_t InterestItemSize(std::string_view subject, std::string_view queue) {
@@ -82,6 +85,7 @@ inline uint32_t InterestItemSize(std::string_view subject, std::string_view queu
 // A decoded view of one item.
 struct XItem {
   XKind kind;
+  uint16_t account = 0;  // kPublish, kInterest
   // kPublish
   std::string_view subject, reply, data;
   std::string_view display;  // what the MSG line shows (the subject unless set)

@@ -142,6 +142,7 @@ class StreamLog {
   const StreamLimits& limits() const { return limits_; }
 
   LogState State() const;
+  uint64_t bytes() const { return bytes_; }  // State().bytes, without reading anything
   const absl::Status& failure() const { return failure_; }
   const std::string& dir() const { return dir_; }
   std::size_t segment_count() const { return segments_.size(); }

@@ -127,7 +127,7 @@ bool ReadUser(const ConfValue& v, std::shared_ptr<const Permissions> defaults, U
       if (!ReadPermissions(sub, permissions.get(), error)) return false;
       user->permissions = std::move(permissions);
     } else if (k == "account") {
-      return Fail(sub, "'account' needs accounts, which this version does not support", error);
+      if (!ReadString(sub, k, &user->account, error)) return false;
     } else {
       return Fail(sub, "unknown user key '" + k + "'", error);
     }
@@ -143,6 +143,23 @@ bool ReadUser(const ConfValue& v, std::shared_ptr<const Permissions> defaults, U
 }
 
 }  // namespace
+
+bool ReadUserList(const ConfValue& v, std::shared_ptr<const Permissions> defaults,
+                  const std::string& account, std::vector<User>* out, std::string* error) {
+  if (v.type != ConfValue::Type::kArray) return Fail(v, "'users' expects an array", error);
+  for (const ConfValue& entry : v.array) {
+    User user;
+    if (!ReadUser(entry, defaults, &user, error)) return false;
+    if (!account.empty()) {
+      if (!user.account.empty() && user.account != account) {
+        return Fail(entry, "a user of account \"" + account + "\" names another account", error);
+      }
+      user.account = account;
+    }
+    out->push_back(std::move(user));
+  }
+  return true;
+}
 
 bool AuthConfig::wants_nonce() const {
   for (const User& u : users) {
@@ -199,12 +216,7 @@ bool ParseAuthorization(const ConfValue& block, AuthConfig* config, std::string*
       }
       if (config->timeout_ns <= 0) return Fail(v, "'timeout' must be positive", error);
     } else if (k == "users") {
-      if (v.type != ConfValue::Type::kArray) return Fail(v, "'users' expects an array", error);
-      for (const ConfValue& entry : v.array) {
-        User user;
-        if (!ReadUser(entry, defaults, &user, error)) return false;
-        config->users.push_back(std::move(user));
-      }
+      if (!ReadUserList(v, defaults, "", &config->users, error)) return false;
     } else if (k == "permissions") {
       auto permissions = std::make_shared<Permissions>();
       if (!ReadPermissions(v, permissions.get(), error)) return false;
@@ -228,9 +240,19 @@ bool ParseAuthorization(const ConfValue& block, AuthConfig* config, std::string*
   return true;
 }
 
-bool ValidateAuth(const AuthConfig& config, std::string* error) {
-  if (!config.no_auth_user.empty() && config.FindUser(config.no_auth_user) == nullptr) {
-    *error = "no_auth_user: \"" + config.no_auth_user + "\" not present as user in authorization";
+bool ValidateAuth(AuthConfig* config, std::string* error) {
+  if (!ResolveAccounts(&config->accounts, error)) return false;
+  for (User& user : config->users) {
+    if (user.account.empty()) continue;
+    const int id = config->accounts.Find(user.account);
+    if (id < 0) {
+      *error = "user \"" + user.name + "\" names an unknown account \"" + user.account + "\"";
+      return false;
+    }
+    user.account_id = static_cast<AccountId>(id);
+  }
+  if (!config->no_auth_user.empty() && config->FindUser(config->no_auth_user) == nullptr) {
+    *error = "no_auth_user: \"" + config->no_auth_user + "\" not present as user in authorization";
     return false;
   }
   return true;

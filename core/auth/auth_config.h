@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/auth/accounts.h"
 #include "core/auth/permissions.h"
 #include "core/conf.h"
 
@@ -17,6 +18,8 @@ struct User {
   std::string password;  // plain text, or a bcrypt hash ("$2a$...", "$2b$...")
   std::string nkey;      // public user nkey ("U..."), for nkey users
   std::shared_ptr<const Permissions> permissions;  // null = may do anything
+  std::string account;                             // empty = the global account
+  AccountId account_id = kGlobalAccount;           // resolved by ValidateAuth
 };
 
 struct AuthConfig {
@@ -24,6 +27,7 @@ struct AuthConfig {
   std::vector<User> users;
   std::string no_auth_user;  // a user from `users` that clients without credentials become
   int64_t timeout_ns = int64_t{2} * 1'000'000'000;
+  Accounts accounts;
 
   bool required() const { return !token.empty() || !users.empty(); }
   // A nonce goes in INFO when some user signs it (nkeys).
@@ -34,7 +38,11 @@ struct AuthConfig {
 
 // Reads `authorization { ... }`. False with *error (naming file:line:col) for bad input.
 bool ParseAuthorization(const ConfValue& block, AuthConfig* config, std::string* error);
-// Checks the combination (a token with users, no_auth_user naming nobody, ...).
-bool ValidateAuth(const AuthConfig& config, std::string* error);
+// A `users` list; `account` (may be empty) is the account block it is written in.
+bool ReadUserList(const ConfValue& v, std::shared_ptr<const Permissions> defaults,
+                  const std::string& account, std::vector<User>* out, std::string* error);
+// Resolves accounts (ResolveAccounts) and every user's account, and checks the
+// combination (a token with users, no_auth_user naming nobody, ...).
+bool ValidateAuth(AuthConfig* config, std::string* error);
 
 }  // namespace tern::core::auth

@@ -47,6 +47,7 @@ AuthResult Authenticate(const AuthConfig& config, const Credentials& c, std::str
       result.ok = true;
       result.user = user->name;
       result.permissions = user->permissions;
+      result.account = user->account_id;
     }
     return result;
   }
@@ -69,6 +70,7 @@ AuthResult Authenticate(const AuthConfig& config, const Credentials& c, std::str
   result.ok = true;
   result.user = user->name;
   result.permissions = user->permissions;
+  result.account = user->account_id;
   return result;
 }
 

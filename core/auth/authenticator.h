@@ -19,6 +19,7 @@ struct AuthResult {
   bool ok = false;
   std::string user;  // who connected (empty for a token)
   std::shared_ptr<const Permissions> permissions;
+  AccountId account = kGlobalAccount;
   std::string reason;  // why not (for the log; the client only hears "Authorization Violation")
 };
 

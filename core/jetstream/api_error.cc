@@ -11,6 +11,7 @@ struct Entry {
 
 // nats-server's texts (server/errors.json), as 2.9 clients expect them.
 constexpr Entry kErrors[] = {
+    {err::kAccountResourcesExceeded, 400, "resource limits exceeded for account"},
     {err::kBadRequest, 400, "bad request"},
     {err::kConsumerCreate, 500, "{}"},
     {err::kConsumerNameExists, 400, "consumer name already in use"},
@@ -23,6 +24,8 @@ constexpr Entry kErrors[] = {
      "consumer expected to be ephemeral but a durable name was set in request"},
     {err::kInvalidJson, 400, "invalid JSON"},
     {err::kMaxConsumers, 400, "maximum consumers limit reached"},
+    {err::kMaxStreams, 400, "maximum number of streams reached"},
+    {err::kNotEnabledForAccount, 503, "jetstream not enabled for account"},
     {err::kNoMessageFound, 404, "no message found"},
     {err::kSequenceNotFound, 400, "sequence {} not found"},
     {err::kStreamInvalidConfig, 500, "{}"},

@@ -24,6 +24,7 @@ ApiError MakeError(int err_code, std::string_view detail = {});
 
 // The error codes this server produces, named.
 namespace err {
+inline constexpr int kAccountResourcesExceeded = 10002;
 inline constexpr int kBadRequest = 10003;
 inline constexpr int kConsumerCreate = 10012;
 inline constexpr int kConsumerNameExists = 10013;
@@ -33,6 +34,8 @@ inline constexpr int kConsumerDurableNotSet = 10018;
 inline constexpr int kConsumerEphemeralWithDurable = 10020;
 inline constexpr int kInvalidJson = 10025;
 inline constexpr int kMaxConsumers = 10026;
+inline constexpr int kMaxStreams = 10027;
+inline constexpr int kNotEnabledForAccount = 10039;
 inline constexpr int kNoMessageFound = 10037;
 inline constexpr int kSequenceNotFound = 10043;
 inline constexpr int kStreamInvalidConfig = 10052;

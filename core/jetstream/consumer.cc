@@ -189,8 +189,7 @@ nlohmann::json Consumer::Info() const {
       {"num_redelivered", redelivered_count_},
       {"num_waiting", waiting_.size()},
       {"num_pending", NumPending()}};
-  if (!config_.is_pull() &&
-      const_cast<Consumer*>(this)->stream_->js()->shard()->HasInterest(config_.deliver_subject)) {
+  if (!config_.is_pull() && stream_->js()->HasInterest(config_.deliver_subject)) {
     info["push_bound"] = true;
   }
   return info;
@@ -488,11 +487,10 @@ void Consumer::Deliver(const Candidate& next, std::string_view to) {
 }
 
 void Consumer::DeliverPull(int64_t now) {
-  Shard* shard = stream_->js()->shard();
   bool estimated = false;
   while (!waiting_.empty()) {
     PullRequest& request = waiting_.front();
-    if (!shard->HasInterest(request.reply)) {  // the requester went away
+    if (!stream_->js()->HasInterest(request.reply)) {  // the requester went away
       waiting_.pop_front();
       continue;
     }
@@ -572,7 +570,7 @@ void Consumer::CheckRedeliveries(int64_t now) {
 
 void Consumer::Turn(int64_t now) {
   if (!config_.is_pull()) {
-    const bool bound = stream_->js()->shard()->HasInterest(config_.deliver_subject);
+    const bool bound = stream_->js()->HasInterest(config_.deliver_subject);
     if (bound && !push_bound_) dirty_ = true;  // a subscriber arrived: start pushing
     push_bound_ = bound;
     if (bound) last_active_ = now;
@@ -589,7 +587,7 @@ void Consumer::Turn(int64_t now) {
   }
   if (!config_.is_pull() && config_.idle_heartbeat_ns > 0 &&
       now - last_delivery_ >= config_.idle_heartbeat_ns) {
-    if (stream_->js()->shard()->HasInterest(config_.deliver_subject)) {
+    if (stream_->js()->HasInterest(config_.deliver_subject)) {
       SendHeartbeat(config_.deliver_subject);
     }
     last_delivery_ = now;

@@ -112,6 +112,10 @@ void Stream::ApiConsumerCreate(const ApiRequest& r, std::string_view subject_nam
       static_cast<int64_t>(consumers_.size()) >= config_.max_consumers) {
     return js_->Reply(r.reply, {}, kCreateType, MakeError(err::kMaxConsumers));
   }
+  if (const int64_t limit = js_->registry()->limits().max_consumers;
+      limit >= 0 && static_cast<int64_t>(js_->registry()->ConsumerCount()) >= limit) {
+    return js_->Reply(r.reply, {}, kCreateType, MakeError(err::kMaxConsumers));
+  }
   if (config_.retention == Retention::kWorkQueue) {
     for (const auto& [other_name, other] : consumers_) {
       const std::string& a = other->config().filter_subject;

@@ -67,7 +67,14 @@ const char* TypeFor(std::string_view op) {
 
 }  // namespace
 
-JsShard::JsShard(Shard* shard, Registry* registry) : shard_(shard), registry_(registry) {}
+JsShard::JsShard(Shard* shard, Registry* registry, std::size_t index)
+    : shard_(shard),
+      registry_(registry),
+      next_sync_token_((static_cast<uint64_t>(index) << kTokenIndexShift) + 1) {}
+
+bool JsShard::HasInterest(std::string_view subject) const {
+  return shard_->HasInterest(account(), subject);
+}
 
 JsShard::~JsShard() {
   streams_.clear();  // before syncs_: a stream forgets its sync in flight as it goes
@@ -77,6 +84,7 @@ void JsShard::Subscribe(const std::string& subject, int tag) {
   auto sub = std::make_unique<Subscription>();
   sub->sink = this;
   sub->tag = tag;
+  sub->account = account();
   sub->subject = subject;
   shard_->AddInternal(sub.get(), false);
   api_subs_.push_back(std::move(sub));
@@ -85,6 +93,7 @@ void JsShard::Subscribe(const std::string& subject, int tag) {
 bool JsShard::Start(std::vector<std::string>* internal_subjects, std::string* error) {
   Subscribe("$JS.API.>", 0);
   internal_subjects->push_back("$JS.API.>");
+  if (!registry_->enabled()) return true;
   if (!LoadStreams(error)) return false;
   for (auto& [name, stream] : streams_) stream->Subscribe(false, internal_subjects);
   return true;
@@ -219,7 +228,7 @@ bool JsShard::Send(std::string_view subject, std::string_view reply, std::string
       data = scratch_;
     }
   }
-  return shard_->Route(nullptr, subject, reply, header.size(), data, display);
+  return shard_->Route(account(), nullptr, subject, reply, header.size(), data, display);
 }
 
 void JsShard::Reply(std::string_view reply, nlohmann::json body, const char* type,
@@ -247,6 +256,9 @@ void JsShard::Handle(const Request& r) {
   std::string_view op, stream_name, rest;
   ParseApi(std::string_view(r.subject).substr(kApiPrefix.size()), &op, &stream_name, &rest);
   if (op.empty()) return Reply(r.reply, {}, TypeFor(op), MakeError(err::kBadRequest));
+  if (!registry_->enabled()) {
+    return Reply(r.reply, {}, TypeFor(op), MakeError(err::kNotEnabledForAccount));
+  }
   if (op == "INFO") return AccountInfo(r);
   if (op == "STREAM.NAMES") return StreamNamesOrList(r, false);
   if (op == "STREAM.LIST") return StreamNamesOrList(r, true);
@@ -277,10 +289,10 @@ void JsShard::AccountInfo(const Request& r) {
                          {"streams", streams.size()},
                          {"consumers", consumers},
                          {"limits",
-                          {{"max_memory", -1},
-                           {"max_storage", -1},
-                           {"max_streams", -1},
-                           {"max_consumers", -1},
+                          {{"max_memory", registry_->limits().max_memory},
+                           {"max_storage", registry_->limits().max_file},
+                           {"max_streams", registry_->limits().max_streams},
+                           {"max_consumers", registry_->limits().max_consumers},
                            {"max_ack_pending", -1},
                            {"memory_max_stream_bytes", -1},
                            {"storage_max_stream_bytes", -1},

@@ -38,7 +38,10 @@ struct ApiRequest {
 
 class JsShard final : public InternalSink {
  public:
-  JsShard(Shard* shard, Registry* registry);
+  // Sync tokens: the JsShard's index on its shard above this bit, a counter below.
+  static constexpr int kTokenIndexShift = 48;
+
+  JsShard(Shard* shard, Registry* registry, std::size_t index);
   ~JsShard() override;
 
   // Before the shards start: subscribes the API and opens this shard's streams from the
@@ -58,6 +61,9 @@ class JsShard final : public InternalSink {
 
   Shard* shard() const { return shard_; }
   Registry* registry() const { return registry_; }
+  auth::AccountId account() const { return registry_->account_id(); }
+  // Does anyone in this JetStream's account subscribe to the subject?
+  bool HasInterest(std::string_view subject) const;
   int64_t now_ns() const { return now_ns_; }
   // Publishes a message from the server (replies, deliveries). Not while routing.
   bool Send(std::string_view subject, std::string_view reply, std::string_view header,
@@ -105,7 +111,7 @@ class JsShard final : public InternalSink {
   std::vector<Request> handling_;
   std::string scratch_;
   absl::flat_hash_map<uint64_t, Stream*> syncs_;  // in flight, by token
-  uint64_t next_sync_token_ = 1;
+  uint64_t next_sync_token_;
 };
 
 }  // namespace tern::core::js

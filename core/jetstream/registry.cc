@@ -23,6 +23,9 @@ bool Overlaps(const std::vector<std::string>& a, const std::vector<std::string>&
 
 ApiError Registry::Add(const StreamEntry& entry) {
   std::lock_guard<std::mutex> lock(mutex_);
+  if (limits_.max_streams >= 0 && static_cast<int64_t>(streams_.size()) >= limits_.max_streams) {
+    return MakeError(err::kMaxStreams);
+  }
   for (const StreamEntry& other : streams_) {
     if (other.name == entry.name) return MakeError(err::kStreamNameExists);
     if (Overlaps(other.subjects, entry.subjects)) return MakeError(err::kSubjectOverlap);
@@ -48,8 +51,21 @@ ApiError Registry::Update(const std::string& name, const std::vector<std::string
   return {};
 }
 
+uint64_t Registry::ConsumerCount() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  uint64_t n = 0;
+  for (const StreamEntry& e : streams_) n += e.figures->consumers.load(std::memory_order_relaxed);
+  return n;
+}
+
 void Registry::Remove(const std::string& name) {
   std::lock_guard<std::mutex> lock(mutex_);
+  for (const StreamEntry& e : streams_) {
+    if (e.name == name && e.figures) {
+      AddUsage(e.figures->memory.load(std::memory_order_relaxed),
+               -static_cast<int64_t>(e.figures->bytes.load(std::memory_order_relaxed)));
+    }
+  }
   streams_.erase(std::remove_if(streams_.begin(), streams_.end(),
                                 [&](const StreamEntry& e) { return e.name == name; }),
                  streams_.end());

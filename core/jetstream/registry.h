@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/auth/accounts.h"
 #include "core/jetstream/api_error.h"
 
 namespace tern::core::js {
@@ -33,14 +34,36 @@ struct StreamEntry {
   std::shared_ptr<StreamFigures> figures;
 };
 
+// One per account with JetStream: its streams live in their own directory and count
+// against the account's limits.
 class Registry {
  public:
-  Registry(std::string store_dir, int shard_count)
-      : store_dir_(std::move(store_dir)), shard_count_(shard_count) {}
+  Registry(std::string store_dir, int shard_count, std::string account = auth::kGlobalAccountName,
+           auth::AccountId account_id = auth::kGlobalAccount, auth::JetStreamLimits limits = {})
+      : store_dir_(std::move(store_dir)),
+        shard_count_(shard_count),
+        account_(std::move(account)),
+        account_id_(account_id),
+        limits_(limits) {}
 
   const std::string& store_dir() const { return store_dir_; }
+  const std::string& account() const { return account_; }
+  auth::AccountId account_id() const { return account_id_; }
+  const auth::JetStreamLimits& limits() const { return limits_; }
+  // False: the account has no JetStream and its API answers so.
+  bool enabled() const { return limits_.enabled; }
   // The directory of the account's streams.
-  std::string StreamsDir() const { return store_dir_ + "/jetstream/$G/streams"; }
+  std::string StreamsDir() const { return store_dir_ + "/jetstream/" + account_ + "/streams"; }
+
+  // Bytes stored by the account's streams of one kind, as their figures last said.
+  uint64_t usage(bool memory) const { return usage_[memory].load(std::memory_order_relaxed); }
+  void AddUsage(bool memory, int64_t delta) {
+    usage_[memory].fetch_add(static_cast<uint64_t>(delta), std::memory_order_relaxed);
+  }
+  // The account's byte limit for the kind; -1 = none.
+  int64_t max_bytes(bool memory) const { return memory ? limits_.max_memory : limits_.max_file; }
+  // The consumers of all the account's streams, as their figures last said.
+  uint64_t ConsumerCount() const;
   // The shard a stream (by name) lives on; stable for a given shard count.
   int HomeOf(std::string_view stream_name) const;
 
@@ -62,6 +85,10 @@ class Registry {
  private:
   std::string store_dir_;
   int shard_count_;
+  std::string account_;
+  auth::AccountId account_id_;
+  auth::JetStreamLimits limits_;
+  std::atomic<uint64_t> usage_[2] = {};  // [memory]
   mutable std::mutex mutex_;
   std::vector<StreamEntry> streams_;
 };

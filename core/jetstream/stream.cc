@@ -113,6 +113,7 @@ void Stream::Subscribe(bool announce, std::vector<std::string>* subjects) {
     auto sub = std::make_unique<Subscription>();
     sub->sink = this;
     sub->tag = tag;
+    sub->account = js_->account();
     sub->subject = std::move(subject);
     js_->shard()->AddInternal(sub.get(), announce);
     if (subjects != nullptr) subjects->push_back(sub->subject);
@@ -232,6 +233,10 @@ void Stream::Store(std::string_view subject, std::string_view reply, std::string
       }
     }
   }
+  if (AccountFull(subject.size() + header.size() + payload.size())) {
+    if (ack) QueueError(reply, MakeError(err::kAccountResourcesExceeded));
+    return;
+  }
   absl::StatusOr<uint64_t> seq = log_->Append(subject, header, payload);
   // A store that cannot write (disk full, I/O error) makes /healthz report the stream until
   // a write succeeds again; refusals by the stream's own limits do not.
@@ -264,6 +269,16 @@ void Stream::Store(std::string_view subject, std::string_view reply, std::string
   has_new_ = true;
   js_->MarkBusy();
   if (config_.retention == Retention::kInterest && consumers_.empty()) log_->Delete(*seq);
+}
+
+bool Stream::AccountFull(std::size_t adding) const {
+  const bool memory = figures_->memory.load(std::memory_order_relaxed);
+  const int64_t limit = js_->registry()->max_bytes(memory);
+  if (limit < 0) return false;
+  // Other streams as their figures last said (a few ms old at most), this one exactly.
+  const uint64_t others =
+      js_->registry()->usage(memory) - figures_->bytes.load(std::memory_order_relaxed);
+  return others + log_->bytes() + adding > static_cast<uint64_t>(limit);
 }
 
 ApiError Stream::CheckExpectations(std::string_view subject, std::string_view header,
@@ -522,7 +537,9 @@ void Stream::PublishFigures() {
   const storage::LogState s = log_->State();
   StreamFigures& f = *figures_;
   f.msgs.store(s.msgs, std::memory_order_relaxed);
-  f.bytes.store(s.bytes, std::memory_order_relaxed);
+  const uint64_t before = f.bytes.exchange(s.bytes, std::memory_order_relaxed);
+  js_->registry()->AddUsage(f.memory.load(std::memory_order_relaxed),
+                            static_cast<int64_t>(s.bytes) - static_cast<int64_t>(before));
   f.first_seq.store(s.last_seq == 0 ? 0 : s.first_seq, std::memory_order_relaxed);
   f.last_seq.store(s.last_seq, std::memory_order_relaxed);
   f.first_ts.store(s.msgs == 0 ? 0 : s.first_time, std::memory_order_relaxed);

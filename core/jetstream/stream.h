@@ -86,6 +86,8 @@ class Stream final : public InternalSink {
                          std::size_t header_len, std::string_view data) override;
   void Store(std::string_view subject, std::string_view reply, std::string_view header,
              std::string_view payload);
+  // Would storing `adding` more bytes pass the account's limit for this storage kind?
+  bool AccountFull(std::size_t adding) const;
   ApiError CheckExpectations(std::string_view subject, std::string_view header,
                              std::string_view msg_id) const;
   void QueueAck(std::string_view reply, uint64_t seq, bool duplicate);

@@ -78,10 +78,8 @@ nlohmann::ordered_json ConnJson(const ConnInfo& c, int64_t now, bool subs, bool 
     j["tls_version"] = c.tls_version;
     j["tls_cipher_suite"] = c.tls_cipher;
   }
-  if (!c.authorized_user.empty()) {
-    j["authorized_user"] = c.authorized_user;
-    j["account"] = "$G";
-  }
+  if (!c.authorized_user.empty()) j["authorized_user"] = c.authorized_user;
+  if (!c.authorized_user.empty() || c.account != auth::kGlobalAccountName) j["account"] = c.account;
   j["shard"] = c.shard;  // Tern: which shard serves the connection
   if (subs && !c.subs.empty()) {
     if (detail) {
@@ -138,8 +136,14 @@ io::HttpResponse Monitor::Connz(const Query& query) {
       },
       &per_shard);
   if (!ok) return {503, "text/plain", "a shard loop did not answer in time\n"};
+  // acc=NAME: only that account's connections.
+  const std::string account = query.count("acc") ? query.at("acc") : "";
   std::vector<ConnInfo> all;
   for (ShardConns& s : per_shard) {
+    if (!account.empty()) {
+      std::erase_if(s.open, [&](const ConnInfo& c) { return c.account != account; });
+      std::erase_if(s.closed, [&](const ConnInfo& c) { return c.account != account; });
+    }
     for (ConnInfo& c : s.open) all.push_back(std::move(c));
     for (ConnInfo& c : s.closed) all.push_back(std::move(c));
   }

@@ -8,11 +8,18 @@
 
 namespace tern::core::monitor {
 
+uint64_t Monitor::FailedStreams() const {
+  uint64_t failed = 0;
+  for (const js::Registry* registry : sources_.registries)
+    failed += registry->failed_streams.load();
+  return failed;
+}
+
 io::HttpResponse Monitor::Jsz(const Query& query) {
   nlohmann::ordered_json body;
   body["server_id"] = sources_.context->server_id;
   body["now"] = Rfc3339Nano(WallClockNs());
-  if (sources_.registry == nullptr) {
+  if (sources_.registries.empty()) {
     body["disabled"] = true;
     return JsonResponse(body, query);
   }
@@ -24,9 +31,13 @@ io::HttpResponse Monitor::Jsz(const Query& query) {
   }
   const bool consumers = QueryFlag(query, "consumers");
   const bool streams = consumers || QueryFlag(query, "streams");
-  const bool accounts = streams || QueryFlag(query, "accounts");
+  const bool accounts = streams || QueryFlag(query, "accounts") || query.count("acc");
   const bool with_config = QueryFlag(query, "config");
-  if (query.count("acc") && query.at("acc") != "$G") {
+  std::vector<const js::Registry*> shown;
+  for (const js::Registry* registry : sources_.registries) {
+    if (!query.count("acc") || query.at("acc") == registry->account()) shown.push_back(registry);
+  }
+  if (query.count("acc") && shown.empty()) {
     return BadRequest("account \"" + query.at("acc") + "\" not found");
   }
   nlohmann::ordered_json js = JetStreamStats();
@@ -38,42 +49,59 @@ io::HttpResponse Monitor::Jsz(const Query& query) {
   body["bytes"] = js["bytes"];
   if (!accounts) return JsonResponse(body, query);
 
-  nlohmann::ordered_json account;
-  account["name"] = "$G";
-  account["id"] = "$G";
-  account["memory"] = js["stats"]["memory"];
-  account["storage"] = js["stats"]["storage"];
-  account["reserved_memory"] = 0;
-  account["reserved_storage"] = 0;
-  account["accounts"] = 1;
-  account["ha_assets"] = 0;
-  account["api"] = js["stats"]["api"];
+  // Stream detail from every shard, tagged with its account.
+  std::vector<std::vector<std::pair<auth::AccountId, nlohmann::json>>> per_shard;
   if (streams) {
-    std::vector<std::vector<nlohmann::json>> per_shard;
-    const bool ok = OnEveryShard<std::vector<nlohmann::json>>(
-        [&](Shard& shard, std::vector<nlohmann::json>* out) {
-          if (shard.jetstream() != nullptr)
-            *out = shard.jetstream()->MonitorStreams(with_config, consumers);
+    const bool ok = OnEveryShard<std::vector<std::pair<auth::AccountId, nlohmann::json>>>(
+        [&](Shard& shard, std::vector<std::pair<auth::AccountId, nlohmann::json>>* out) {
+          for (const auto& js_shard : shard.jetstreams()) {
+            for (auto& s : js_shard->MonitorStreams(with_config, consumers)) {
+              out->emplace_back(js_shard->account(), std::move(s));
+            }
+          }
         },
         &per_shard);
     if (!ok) return {503, "text/plain", "a shard loop did not answer in time\n"};
-    std::vector<nlohmann::json> all;
-    for (auto& list : per_shard)
-      for (auto& s : list) all.push_back(std::move(s));
-    std::sort(all.begin(), all.end(), [](const nlohmann::json& a, const nlohmann::json& b) {
-      return a["name"] < b["name"];
-    });
-    auto& detail = account["stream_detail"] = nlohmann::ordered_json::array();
-    const std::size_t first = std::min<std::size_t>(static_cast<std::size_t>(offset), all.size());
-    const std::size_t last =
-        std::min<std::size_t>(first + static_cast<std::size_t>(limit), all.size());
-    // Stream details are built as (unordered) json on the shards; re-read in order.
-    for (std::size_t i = first; i < last; ++i) {
-      detail.push_back(nlohmann::ordered_json::parse(
-          all[i].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
-    }
   }
-  body["account_details"] = nlohmann::ordered_json::array({account});
+  auto& details = body["account_details"] = nlohmann::ordered_json::array();
+  for (const js::Registry* registry : shown) {
+    uint64_t memory = 0, storage = 0;
+    for (const js::StreamEntry& entry : registry->List("")) {
+      const uint64_t bytes = entry.figures->bytes.load(std::memory_order_relaxed);
+      (entry.figures->memory.load(std::memory_order_relaxed) ? memory : storage) += bytes;
+    }
+    nlohmann::ordered_json account;
+    account["name"] = registry->account();
+    account["id"] = registry->account();
+    account["memory"] = memory;
+    account["storage"] = storage;
+    account["reserved_memory"] =
+        registry->limits().max_memory < 0 ? 0 : registry->limits().max_memory;
+    account["reserved_storage"] = registry->limits().max_file < 0 ? 0 : registry->limits().max_file;
+    account["accounts"] = 1;
+    account["ha_assets"] = 0;
+    account["api"] = {{"total", registry->api_total.load()},
+                      {"errors", registry->api_errors.load()}};
+    if (streams) {
+      std::vector<nlohmann::json> all;
+      for (auto& list : per_shard)
+        for (auto& [id, s] : list)
+          if (id == registry->account_id()) all.push_back(s);
+      std::sort(all.begin(), all.end(), [](const nlohmann::json& a, const nlohmann::json& b) {
+        return a["name"] < b["name"];
+      });
+      auto& detail = account["stream_detail"] = nlohmann::ordered_json::array();
+      const std::size_t first = std::min<std::size_t>(static_cast<std::size_t>(offset), all.size());
+      const std::size_t last =
+          std::min<std::size_t>(first + static_cast<std::size_t>(limit), all.size());
+      // Stream details are built as (unordered) json on the shards; re-read in order.
+      for (std::size_t i = first; i < last; ++i) {
+        detail.push_back(nlohmann::ordered_json::parse(
+            all[i].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
+      }
+    }
+    details.push_back(std::move(account));
+  }
   return JsonResponse(body, query);
 }
 

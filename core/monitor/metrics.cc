@@ -106,7 +106,7 @@ io::HttpResponse Monitor::Metrics() {
     }
   }
 
-  if (sources_.registry != nullptr) {
+  if (!sources_.registries.empty()) {
     const nlohmann::ordered_json js = JetStreamStats();
     e.One("tern_jetstream_streams", "gauge", "JetStream streams.", js["streams"].get<double>());
     e.One("tern_jetstream_consumers", "gauge", "JetStream consumers.",
@@ -122,7 +122,7 @@ io::HttpResponse Monitor::Metrics() {
           "JetStream API requests answered with an error.",
           js["stats"]["api"]["errors"].get<double>());
     e.One("tern_jetstream_failed_streams", "gauge", "Streams whose store failed (see /healthz).",
-          static_cast<double>(sources_.registry->failed_streams.load()));
+          static_cast<double>(FailedStreams()));
     // The group-commit fdatasync latency, summed over the shards.
     e.Family("tern_jetstream_sync_seconds", "histogram",
              "Latency of the group-commit fdatasync behind every PubAck.");

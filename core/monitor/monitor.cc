@@ -147,36 +147,76 @@ io::HttpResponse Monitor::Routez(const Query& query) {
 }
 
 io::HttpResponse Monitor::Accountz(const Query& query) {
+  const std::shared_ptr<const LiveSettings> settings = sources_.settings();
+  const auth::Accounts& accounts = settings->options.auth.accounts;
   nlohmann::ordered_json body;
   body["server_id"] = sources_.context->server_id;
   body["now"] = Rfc3339Nano(WallClockNs());
-  body["system_account"] = "$SYS";
+  body["system_account"] = accounts[accounts.system].name;
   const auto acc = query.find("acc");
   if (acc == query.end()) {
-    body["accounts"] = {"$G", "$SYS"};
+    auto& names = body["accounts"] = nlohmann::ordered_json::array();
+    for (const auth::Account& account : accounts.list) names.push_back(account.name);
     return JsonResponse(body, query);
   }
-  if (acc->second != "$G" && acc->second != "$SYS") {
+  const int id = accounts.Find(acc->second);
+  if (id < 0) {
     nlohmann::ordered_json error;
     error["error"] = "Account " + acc->second + " does not exist";
     return JsonResponse(error, query, 404);
   }
-  nlohmann::ordered_json detail;
-  detail["account_name"] = acc->second;
-  detail["update_time"] = Rfc3339Nano(sources_.context->start_unix_ns);
-  detail["is_system"] = acc->second == "$SYS";
-  detail["expired"] = false;
-  detail["complete"] = true;
-  detail["jetstream_enabled"] = acc->second == "$G" && sources_.registry != nullptr;
-  detail["leafnode_connections"] = 0;
-  detail["client_connections"] = acc->second == "$G" ? SumStats().connections : 0;
-  detail["subscriptions"] = acc->second == "$G" ? SumStats().subscriptions : 0;
-  detail["imports"] = nlohmann::ordered_json::array();  // no cross-account imports yet
-  nlohmann::ordered_json sublist;
+  const auth::Account& account = accounts[static_cast<auth::AccountId>(id)];
+  std::vector<uint64_t> connections;
   SublistFigures figures;
-  if (acc->second == "$G" && !GatherSublist(false, "", &figures)) {
+  if (!OnEveryShard<uint64_t>(
+          [id](Shard& shard, uint64_t* n) {
+            *n = 0;
+            for (const Client* c : shard.clients()) *n += c->account() == id;
+          },
+          &connections) ||
+      !GatherSublist(false, "", &figures, id)) {
     return {503, "text/plain", "a shard loop did not answer in time\n"};
   }
+  uint64_t connection_count = 0;
+  for (uint64_t n : connections) connection_count += n;
+  nlohmann::ordered_json detail;
+  detail["account_name"] = account.name;
+  detail["update_time"] = Rfc3339Nano(sources_.context->start_unix_ns);
+  detail["is_system"] = id == accounts.system;
+  detail["expired"] = false;
+  detail["complete"] = true;
+  bool jetstream = false;
+  for (const js::Registry* registry : sources_.registries)
+    jetstream |= registry->account_id() == id;
+  detail["jetstream_enabled"] = jetstream;
+  detail["leafnode_connections"] = 0;
+  detail["client_connections"] = connection_count;
+  detail["subscriptions"] = figures.count;
+  auto kind = [](auth::ExchangeKind k) {
+    return k == auth::ExchangeKind::kStream ? "stream" : "service";
+  };
+  auto& imports = detail["imports"] = nlohmann::ordered_json::array();
+  for (const auth::Import& import : account.imports) {
+    nlohmann::ordered_json entry;
+    entry["subject"] = import.subject;
+    entry["type"] = kind(import.kind);
+    entry["account"] = import.account;
+    entry["local_subject"] = import.to.empty() ? import.subject : import.to;
+    entry["share"] = false;
+    entry["tracking"] = false;
+    entry["invalid"] = false;
+    imports.push_back(std::move(entry));
+  }
+  auto& exports = detail["exports"] = nlohmann::ordered_json::array();
+  for (const auth::Export& e : account.exports) {
+    nlohmann::ordered_json entry;
+    entry["subject"] = e.subject;
+    entry["type"] = kind(e.kind);
+    if (e.kind == auth::ExchangeKind::kService) entry["response_type"] = e.response_type;
+    if (!e.accounts.empty()) entry["approved_accounts"] = e.accounts;
+    exports.push_back(std::move(entry));
+  }
+  nlohmann::ordered_json sublist;
   figures.AppendStats(&sublist);
   detail["sublist_stats"] = sublist;
   body["account_detail"] = detail;
@@ -189,8 +229,8 @@ io::HttpResponse Monitor::Healthz(const Query& query) {
   std::string problem;
   if (!OnEveryShard<int>([](Shard&, int* v) { *v = 1; }, &answers)) {
     problem = "a shard loop is not responding";
-  } else if (sources_.registry != nullptr && sources_.registry->failed_streams.load() > 0) {
-    problem = "JetStream: " + std::to_string(sources_.registry->failed_streams.load()) +
+  } else if (const uint64_t failed = FailedStreams(); failed > 0) {
+    problem = "JetStream: " + std::to_string(failed) +
               " stream(s) cannot write to the store (disk full or failing)";
   } else if (sources_.context->run_state() == RunState::kStopping) {
     problem = "server is shutting down";

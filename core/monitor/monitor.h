@@ -31,7 +31,8 @@ namespace monitor {
 
 struct Sources {
   ServerContext* context = nullptr;
-  js::Registry* registry = nullptr;  // null when JetStream is off
+  // The accounts with JetStream enabled ($G first when it has it); empty when it is off.
+  std::vector<js::Registry*> registries;
   // The settings now in force (they change on reload) and when they were loaded.
   std::function<std::shared_ptr<const LiveSettings>()> settings;
   std::function<int64_t()> config_load_time_ns;
@@ -81,9 +82,13 @@ class Monitor {
 
   Totals SumStats() const;
   // Gathers SublistFigures; with `list`, the client subscriptions (matching `test` if set).
-  bool GatherSublist(bool list, const std::string& test, SublistFigures* sum) const;
+  // `account` >= 0: only that account's subject space.
+  bool GatherSublist(bool list, const std::string& test, SublistFigures* sum,
+                     int account = -1) const;
   // The "jetstream" block of /varz and the figures /jsz and /metrics share.
   nlohmann::ordered_json JetStreamStats() const;
+  // Streams whose store failed, over every account.
+  uint64_t FailedStreams() const;
   // Runs fill(shard, &slot) on every shard's own thread; false if one did not answer in
   // time (a stuck loop), in which case *out is left alone.
   template <typename T>

@@ -9,33 +9,37 @@
 #include "core/subject.h"
 
 namespace tern::core::monitor {
-bool Monitor::GatherSublist(bool list, const std::string& test, SublistFigures* sum) const {
+bool Monitor::GatherSublist(bool list, const std::string& test, SublistFigures* sum,
+                            int account) const {
   std::vector<SublistFigures> per_shard;
   const bool ok = OnEveryShard<SublistFigures>(
       [&](Shard& shard, SublistFigures* out) {
-        const Interest& interest = shard.interest();
-        out->count = interest.local_count();
-        out->cache = interest.cache().size();
-        out->inserts = interest.inserts();
-        out->removes = interest.removes();
-        out->hits = interest.cache().hits();
-        out->misses = interest.cache().misses();
-        interest.cache().ForEachValid([&](const MatchResult& r) {
-          uint64_t fanout = r.plain.size();
-          for (const QueueMatch& q : r.queues)
-            fanout += q.local.empty() && q.remote_total == 0 ? 0 : 1;
-          fanout += r.remote_plain.Count();
-          out->fanout_total += fanout;
-          out->fanout_max = std::max(out->fanout_max, fanout);
-          ++out->fanout_samples;
-        });
-        if (!list) return;
-        interest.ForEachLocal([&](const Subscription* s) {
-          if (s->client == nullptr) return;  // server-internal (JetStream)
-          if (!test.empty() && !SubjectMatches(s->subject, test)) return;
-          out->list.emplace_back(s->client->id(),
-                                 SubInfo{s->subject, s->queue, s->sid, s->delivered, s->max});
-        });
+        for (std::size_t id = 0; id < shard.interests().size(); ++id) {
+          if (account >= 0 && id != static_cast<std::size_t>(account)) continue;
+          const Interest& interest = *shard.interests()[id];
+          out->count += interest.local_count();
+          out->cache += interest.cache().size();
+          out->inserts += interest.inserts();
+          out->removes += interest.removes();
+          out->hits += interest.cache().hits();
+          out->misses += interest.cache().misses();
+          interest.cache().ForEachValid([&](const MatchResult& r) {
+            uint64_t fanout = r.plain.size();
+            for (const QueueMatch& q : r.queues)
+              fanout += q.local.empty() && q.remote_total == 0 ? 0 : 1;
+            fanout += r.remote_plain.Count();
+            out->fanout_total += fanout;
+            out->fanout_max = std::max(out->fanout_max, fanout);
+            ++out->fanout_samples;
+          });
+          if (!list) continue;
+          interest.ForEachLocal([&](const Subscription* s) {
+            if (s->client == nullptr) return;  // server-internal (JetStream, imports)
+            if (!test.empty() && !SubjectMatches(s->subject, test)) return;
+            out->list.emplace_back(s->client->id(),
+                                   SubInfo{s->subject, s->queue, s->sid, s->delivered, s->max});
+          });
+        }
       },
       &per_shard);
   if (!ok) return false;

@@ -34,7 +34,8 @@ nlohmann::ordered_json EmptyBlock(bool with_port) {
 
 nlohmann::ordered_json Monitor::JetStreamStats() const {
   nlohmann::ordered_json js;
-  const js::Registry* registry = sources_.registry;
+  const js::Registry* registry =
+      sources_.registries.empty() ? nullptr : sources_.registries.front();
   // nats-server's defaults: 75% of memory, 75% of the store's free disk space.
   const int64_t memory = sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE);
   int64_t disk = 0;
@@ -49,8 +50,11 @@ nlohmann::ordered_json Monitor::JetStreamStats() const {
   config["sync_interval"] = 0;  // every acknowledged publish is synced (group commit)
   js["config"] = config;
   uint64_t memory_bytes = 0, storage_bytes = 0, messages = 0, consumers = 0, streams = 0;
-  if (registry != nullptr) {
-    for (const js::StreamEntry& entry : registry->List("")) {
+  uint64_t api_total = 0, api_errors = 0;
+  for (const js::Registry* account : sources_.registries) {
+    api_total += account->api_total.load();
+    api_errors += account->api_errors.load();
+    for (const js::StreamEntry& entry : account->List("")) {
       const js::StreamFigures& f = *entry.figures;
       const uint64_t bytes = f.bytes.load(std::memory_order_relaxed);
       (f.memory.load(std::memory_order_relaxed) ? memory_bytes : storage_bytes) += bytes;
@@ -64,10 +68,9 @@ nlohmann::ordered_json Monitor::JetStreamStats() const {
   stats["storage"] = storage_bytes;
   stats["reserved_memory"] = 0;
   stats["reserved_storage"] = 0;
-  stats["accounts"] = registry != nullptr ? 1 : 0;
+  stats["accounts"] = sources_.registries.size();
   stats["ha_assets"] = 0;
-  stats["api"] = {{"total", registry != nullptr ? registry->api_total.load() : 0},
-                  {"errors", registry != nullptr ? registry->api_errors.load() : 0}};
+  stats["api"] = {{"total", api_total}, {"errors", api_errors}};
   js["stats"] = stats;
   js["streams"] = streams;
   js["consumers"] = consumers;
@@ -112,7 +115,7 @@ io::HttpResponse Monitor::Varz(const Query& query) {
   v["leaf"] = EmptyBlock(false);
   v["mqtt"] = EmptyBlock(false);
   v["websocket"] = EmptyBlock(false);
-  if (sources_.registry != nullptr) {
+  if (!sources_.registries.empty()) {
     nlohmann::ordered_json js = JetStreamStats();
     v["jetstream"] = {{"config", js["config"]}, {"stats", js["stats"]}};
   } else {

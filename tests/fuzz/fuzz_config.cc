@@ -17,7 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (const tern::core::ConfValue* block = root.Find("authorization")) {
     tern::core::auth::AuthConfig config;
     if (tern::core::auth::ParseAuthorization(*block, &config, &error)) {
-      (void)tern::core::auth::ValidateAuth(config, &error);
+      (void)tern::core::auth::ValidateAuth(&config, &error);
     }
   }
   tern::core::ServerOptions options;

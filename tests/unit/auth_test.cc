@@ -119,7 +119,7 @@ AuthConfig Parse(const std::string& text, std::string* error) {
   if (!ParseConfText(text, "a.conf", &root, error)) return config;
   if (!ParseAuthorization(*root.Find("authorization"), &config, error)) return config;
   if (const ConfValue* user = root.Find("no_auth_user")) config.no_auth_user = user->text;
-  ValidateAuth(config, error);
+  ValidateAuth(&config, error);
   return config;
 }
 
@@ -166,9 +166,9 @@ TEST(AuthConfig, FormsAndErrors) {
 TEST(Authenticate, EveryWayInAndOut) {
   const KeyPair pair;
   AuthConfig c;
-  c.users.push_back(User{"alice", "pw", "", nullptr});
+  c.users.push_back(User{"alice", "pw", "", nullptr, "", kGlobalAccount});
   const std::string nkey = EncodePublicKey(pair.public_key, KeyRole::kUser);
-  c.users.push_back(User{nkey, "", nkey, std::make_shared<Permissions>()});
+  c.users.push_back(User{nkey, "", nkey, std::make_shared<Permissions>(), "", kGlobalAccount});
   EXPECT_TRUE(Authenticate(c, {"", "alice", "pw", "", "", ""}, "").ok);
   EXPECT_FALSE(Authenticate(c, {"", "alice", "pX", "", "", ""}, "").ok);
   EXPECT_FALSE(Authenticate(c, {"", "mallory", "pw", "", "", ""}, "").ok);

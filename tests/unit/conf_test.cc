@@ -244,7 +244,9 @@ TEST(Options, BadInputIsRefused) {
 
   const std::string path = ::testing::TempDir() + "/auth.conf";
   std::ofstream(path) << "accounts { A { users: [{user: a, password: b}] } }\n";
-  EXPECT_EQ(parse({"-c", path.c_str()}), ParseResult::kExitError);
+  EXPECT_EQ(parse({"-c", path.c_str()}), ParseResult::kRun);
+  std::ofstream(path) << "accounts { A { imports: [{stream: {account: B, subject: x}}] } }\n";
+  EXPECT_EQ(parse({"-c", path.c_str()}), ParseResult::kExitError);  // no account B
   const std::string unknown = ::testing::TempDir() + "/unknown.conf";
   std::ofstream(unknown) << "prot: 4222\n";
   EXPECT_EQ(parse({"-c", unknown.c_str()}), ParseResult::kExitError);

@@ -1,0 +1,204 @@
+#include "core/imports.h"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <cstring>
+
+#include "core/auth/nkeys.h"
+#include "core/client.h"
+#include "core/log.h"
+#include "core/shard.h"
+
+namespace tern::core {
+namespace {
+
+constexpr std::string_view kResponsePrefix = "_R_.";
+constexpr std::size_t kTagBytes = 12;  // 96 bits: 16 characters of base64url
+
+bool ParseAccountId(std::string_view text, std::size_t limit, auth::AccountId* out) {
+  if (text.empty() || text.size() > 5) return false;
+  std::size_t n = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+    n = n * 10 + static_cast<std::size_t>(c - '0');
+  }
+  if (n >= limit) return false;
+  *out = static_cast<auth::AccountId>(n);
+  return true;
+}
+
+}  // namespace
+
+ImportRouter::ImportRouter(Shard* shard, const auth::Accounts& accounts, const Key& key)
+    : shard_(shard), key_(key), account_count_(accounts.size()) {
+  std::vector<bool> exports_service(accounts.size(), false);
+  for (std::size_t importer = 0; importer < accounts.size(); ++importer) {
+    for (const auth::Import& import : accounts[static_cast<auth::AccountId>(importer)].imports) {
+      Route route;
+      route.service = import.kind == auth::ExchangeKind::kService;
+      std::string error;  // the config was checked by ResolveAccounts
+      auto sub = std::make_unique<Subscription>();
+      sub->sink = this;
+      sub->shard_local = true;
+      sub->tag = static_cast<int>(routes_.size());
+      if (route.service) {
+        const std::string& local = import.to.empty() ? import.subject : import.to;
+        route.from = static_cast<auth::AccountId>(importer);
+        route.to = import.from;
+        SubjectTransform::Make(local, import.subject, &route.transform, &error);
+        sub->account = route.from;
+        sub->subject = local;
+        exports_service[import.from] = true;
+      } else {
+        route.from = import.from;
+        route.to = static_cast<auth::AccountId>(importer);
+        SubjectTransform::Make(import.subject, import.to, &route.transform, &error);
+        sub->account = route.from;
+        sub->subject = import.subject;
+      }
+      routes_.push_back(std::move(route));
+      subs_.push_back(std::move(sub));
+    }
+  }
+  for (std::size_t exporter = 0; exporter < exports_service.size(); ++exporter) {
+    if (!exports_service[exporter]) continue;
+    auto sub = std::make_unique<Subscription>();
+    sub->sink = this;
+    sub->shard_local = true;
+    sub->tag = kResponseTag;
+    sub->account = static_cast<auth::AccountId>(exporter);
+    sub->subject = std::string(kResponsePrefix) + ">";
+    subs_.push_back(std::move(sub));
+  }
+}
+
+ImportRouter::~ImportRouter() = default;
+
+bool ImportRouter::Needed(const auth::Accounts& accounts) {
+  for (const auth::Account& account : accounts.list) {
+    if (!account.imports.empty()) return true;
+  }
+  return false;
+}
+
+void ImportRouter::Start() {
+  for (auto& sub : subs_) shard_->AddInternal(sub.get(), false);
+}
+
+std::string ImportRouter::Tag(auth::AccountId importer, auth::AccountId exporter,
+                              std::string_view reply) const {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int digest_len = 0;
+  std::string message(4 + reply.size(), '\0');
+  std::memcpy(message.data(), &importer, 2);
+  std::memcpy(message.data() + 2, &exporter, 2);
+  std::memcpy(message.data() + 4, reply.data(), reply.size());
+  HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()),
+       reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest, &digest_len);
+  return auth::EncodeBase64Url(std::string_view(reinterpret_cast<const char*>(digest), kTagBytes));
+}
+
+uint32_t ImportRouter::Put(std::string_view bytes) {
+  const auto at = static_cast<uint32_t>(arena_.size());
+  arena_.append(bytes);
+  return at;
+}
+
+void ImportRouter::Queue(auth::AccountId account, std::string_view subject, std::string_view reply,
+                         std::size_t header_len, std::string_view data,
+                         std::string_view request_reply) {
+  if (hops_ >= kMaxHops) {
+    LOG_DEBUG("import chain longer than %d hops dropped at \"%.*s\"", kMaxHops,
+              static_cast<int>(subject.size()), subject.data());
+    return;
+  }
+  Pending p{};
+  p.account = account;
+  p.subject_at = Put(subject);
+  p.subject_len = static_cast<uint32_t>(subject.size());
+  p.reply_at = Put(reply);
+  p.reply_len = static_cast<uint32_t>(reply.size());
+  p.data_at = Put(data);
+  p.data_len = static_cast<uint32_t>(data.size());
+  p.header_len = static_cast<uint32_t>(header_len);
+  p.request_reply_at = Put(request_reply);
+  p.request_reply_len = static_cast<uint32_t>(request_reply.size());
+  p.hops = hops_ + 1;
+  p.service_request = !request_reply.empty();
+  pending_.push_back(p);
+}
+
+void ImportRouter::OnInternalMessage(const Subscription& sub, std::string_view subject,
+                                     std::string_view reply, std::size_t header_len,
+                                     std::string_view data) {
+  if (sub.tag == kResponseTag) {
+    OnResponse(sub, subject, reply, header_len, data);
+    return;
+  }
+  const Route& route = routes_[static_cast<std::size_t>(sub.tag)];
+  route.transform.Apply(subject, &mapped_);
+  if (!route.service) {
+    Queue(route.to, mapped_, reply, header_len, data, {});
+    return;
+  }
+  std::string routed_reply;
+  if (!reply.empty()) {
+    routed_reply.reserve(kResponsePrefix.size() + 24 + reply.size());
+    routed_reply.append(kResponsePrefix);
+    routed_reply += std::to_string(route.from);
+    routed_reply += '.';
+    routed_reply += Tag(route.from, route.to, reply);
+    routed_reply += '.';
+    routed_reply.append(reply);
+  }
+  Queue(route.to, mapped_, routed_reply, header_len, data, reply);
+}
+
+void ImportRouter::OnResponse(const Subscription& sub, std::string_view subject,
+                              std::string_view reply, std::size_t header_len,
+                              std::string_view data) {
+  // _R_.<importer>.<tag>.<original reply>
+  std::string_view rest = subject.substr(kResponsePrefix.size());
+  const auto dot1 = rest.find('.');
+  if (dot1 == std::string_view::npos) return;
+  const auto dot2 = rest.find('.', dot1 + 1);
+  if (dot2 == std::string_view::npos) return;
+  auth::AccountId importer = 0;
+  if (!ParseAccountId(rest.substr(0, dot1), account_count_, &importer)) return;
+  const std::string_view tag = rest.substr(dot1 + 1, dot2 - dot1 - 1);
+  const std::string_view original = rest.substr(dot2 + 1);
+  if (original.empty() || importer == sub.account) return;
+  if (tag != Tag(importer, sub.account, original)) {
+    LOG_DEBUG("a response to \"%.*s\" with a forged or stale route was dropped",
+              static_cast<int>(subject.size()), subject.data());
+    return;
+  }
+  Queue(importer, original, reply, header_len, data, {});
+}
+
+void ImportRouter::Drain(Client* from) {
+  // Routing a queued message may queue more (chains) into the other arena, whose bytes
+  // stay put while this one is read; both keep their capacity between messages.
+  while (!pending_.empty()) {
+    draining_.swap(pending_);
+    draining_arena_.swap(arena_);
+    for (const Pending& p : draining_) {
+      hops_ = p.hops;
+      const auto at = [&](uint32_t offset, uint32_t len) {
+        return std::string_view(draining_arena_.data() + offset, len);
+      };
+      const bool delivered =
+          shard_->Route(p.account, from, at(p.subject_at, p.subject_len),
+                        at(p.reply_at, p.reply_len), p.header_len, at(p.data_at, p.data_len));
+      if (!delivered && p.service_request && p.hops == 1) {
+        shard_->NoRespondersFor(from, at(p.request_reply_at, p.request_reply_len));
+      }
+    }
+    draining_.clear();
+    draining_arena_.clear();
+  }
+  hops_ = 0;
+}
+
+}  // namespace tern::core

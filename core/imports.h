@@ -1,0 +1,85 @@
+#pragma once
+// ImportRouter: one shard's side of account exports and imports. It owns shard-local
+// internal subscriptions (never announced: every shard has the same set and handles the
+// messages its own connections publish):
+//   - stream import: in the exporter, on the imported subject; the message is routed
+//     again in the importer, on the mapped subject;
+//   - service import: in the importer, on its local subject; the request is routed in
+//     the exporter with its reply rewritten to `_R_.<importer>.<tag>.<reply>`;
+//   - responses: in every exporter of a service, on `_R_.>`; a reply published there goes
+//     back to the importer on the original reply subject. The tag is a keyed hash of the
+//     importer, exporter and reply, so nobody can forge a route into another account.
+// Routing must not nest inside a match, so messages are copied into a reused arena and
+// routed by the shard when the outer Route is done (Drain). Ownership: its shard only.
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/auth/accounts.h"
+#include "core/subject_transform.h"
+#include "core/subscription.h"
+
+namespace tern::core {
+
+class Client;
+class Shard;
+
+class ImportRouter final : public InternalSink {
+ public:
+  using Key = std::array<unsigned char, 32>;
+  // A chain of imports longer than this is dropped (configured cycles end here).
+  static constexpr int kMaxHops = 4;
+
+  ImportRouter(Shard* shard, const auth::Accounts& accounts, const Key& key);
+  ~ImportRouter() override;
+  // Does any account import anything? (Otherwise no router is needed.)
+  static bool Needed(const auth::Accounts& accounts);
+
+  // Before the shard starts: adds the shard-local subscriptions.
+  void Start();
+  bool HasPending() const { return !pending_.empty(); }
+  // Routes every queued message (and what those cause, up to kMaxHops). `from` is the
+  // connection whose publish started it, or null.
+  void Drain(Client* from);
+
+ private:
+  struct Route {
+    bool service = false;  // a service import (else a stream import)
+    auth::AccountId from = 0, to = 0;
+    SubjectTransform transform;
+  };
+  struct Pending {
+    auth::AccountId account;
+    uint32_t subject_at, subject_len, reply_at, reply_len, data_at, data_len;
+    uint32_t header_len;
+    uint32_t request_reply_at = 0, request_reply_len = 0;  // a service request's own reply
+    int hops;
+    bool service_request;
+  };
+  static constexpr int kResponseTag = -1;
+
+  void OnInternalMessage(const Subscription& sub, std::string_view subject, std::string_view reply,
+                         std::size_t header_len, std::string_view data) override;
+  void OnResponse(const Subscription& sub, std::string_view subject, std::string_view reply,
+                  std::size_t header_len, std::string_view data);
+  // The tag of a response route: base64url of a keyed hash.
+  std::string Tag(auth::AccountId importer, auth::AccountId exporter, std::string_view reply) const;
+  uint32_t Put(std::string_view bytes);
+  void Queue(auth::AccountId account, std::string_view subject, std::string_view reply,
+             std::size_t header_len, std::string_view data, std::string_view request_reply);
+
+  Shard* shard_;
+  Key key_;
+  std::size_t account_count_;
+  std::vector<Route> routes_;
+  std::vector<std::unique_ptr<Subscription>> subs_;
+  std::vector<Pending> pending_, draining_;
+  std::string arena_, draining_arena_;
+  std::string mapped_;  // scratch
+  int hops_ = 0;        // of the message being routed by Drain
+};
+
+}  // namespace tern::core
