@@ -427,6 +427,7 @@ bool Client::OnConnect(std::string_view json) {
     return false;
   }
   if (!Authenticate(object)) return false;
+  const bool was_connected = connected_;
   connected_ = true;
   verbose_ = verbose;
   pedantic_ = pedantic;
@@ -438,6 +439,11 @@ bool Client::OnConnect(std::string_view json) {
   lang_ = std::move(lang);
   version_ = std::move(version);
   SendOk();
+  if (!was_connected) {
+    ConnInfo info;
+    Describe(&info, false);
+    shard_->PublishClientEvent(info, true);
+  }
   return true;
 }
 

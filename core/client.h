@@ -93,6 +93,7 @@ class Client final : public ParserHandler {
 
   uint64_t id() const { return id_; }
   bool closing() const { return closing_; }
+  bool connected() const { return connected_; }  // CONNECT accepted (authenticated)
   bool echo() const { return echo_; }
   bool no_responders() const { return no_responders_; }
   auth::AccountId account() const { return account_; }

@@ -1,5 +1,7 @@
 #include "core/shard.h"
 
+#include "core/system_events.h"
+
 #include <time.h>
 #include <unistd.h>
 
@@ -90,6 +92,16 @@ void Shard::RememberClosed(const Client& client) {
   client.Describe(&closed_.back(), false);
   closed_.back().stop_unix_ns = WallClockNs();
   if (closed_.back().reason.empty()) closed_.back().reason = "Client Closed";
+  if (client.connected()) PublishClientEvent(closed_.back(), false);
+}
+
+void Shard::PublishClientEvent(const ConnInfo& info, bool connect) {
+  const auth::AccountId system = settings_->options.auth.accounts.system;
+  if (system >= interests_.size()) return;
+  const std::string subject = ClientEventSubject(info, connect);
+  if (!HasInterest(system, subject)) return;
+  const std::string event = ClientEventJson(info, *context_, connect, ++event_seq_);
+  Route(system, nullptr, subject, {}, 0, event);
 }
 
 void Shard::Run() {

@@ -85,6 +85,8 @@ class Shard final : public io::ReactorHandler {
   bool Route(auth::AccountId account, Client* from, std::string_view subject,
              std::string_view reply, std::size_t header_len, std::string_view data,
              std::string_view display = {});
+  // A system account advisory about a client (when anyone there listens for it).
+  void PublishClientEvent(const ConnInfo& info, bool connect);
   // A service request routed through an import reached no one: tell the requester.
   void NoRespondersFor(Client* from, std::string_view reply);
   // Internal subscriptions (sink set, no client). `announce` false only before the shards
@@ -175,6 +177,7 @@ class Shard final : public io::ReactorHandler {
   std::size_t local_subscriptions_ = 0;
   std::unique_ptr<ImportRouter> imports_;  // null when no account imports anything
   bool draining_imports_ = false;
+  uint64_t event_seq_ = 0;
   ChunkPool chunk_pool_;
   std::vector<Client*> clients_;
   std::vector<Client*> dirty_;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -232,6 +233,42 @@ TEST(Accounts, JetStreamPerAccountWithItsLimits) {
   // Each account's streams live in their own directory.
   EXPECT_EQ(access((store + "/jetstream/A/streams/S").c_str(), F_OK), 0);
   EXPECT_EQ(access((store + "/jetstream/C/streams/S").c_str(), F_OK), 0);
+}
+
+TEST(Accounts, TheSystemAccountHearsClientsComeAndGo) {
+  auto server = ServerProcess::Start({"-c", WriteConfig(kAccountsConfig)});
+  auto sys = As(*server, "sys");
+  natsSubscription* events = Sub(*sys, "$SYS.ACCOUNT.*.*");
+  {
+    auto a = As(*server, "a");
+    ASSERT_EQ(natsConnection_PublishString(a->nc, "x", "1"), NATS_OK);
+    ASSERT_EQ(natsConnection_PublishString(a->nc, "x", "2"), NATS_OK);
+    ASSERT_EQ(natsConnection_Flush(a->nc), NATS_OK);
+  }  // closed
+  // Nobody else sees system events: B subscribing to the same subjects gets nothing.
+  auto b = As(*server, "b");
+  natsSubscription* b_events = Sub(*b, "$SYS.>");
+  // Events of different shards may interleave: collect them by subject.
+  std::map<std::string, nlohmann::json> seen;
+  for (int i = 0; i < 3; ++i) {
+    natsMsg* msg = nullptr;
+    ASSERT_EQ(natsSubscription_NextMsg(&msg, events, 2000), NATS_OK) << i;
+    seen[natsMsg_GetSubject(msg)] = nlohmann::json::parse(Payload(msg));
+    natsMsg_Destroy(msg);
+  }
+  const nlohmann::json& connect = seen["$SYS.ACCOUNT.A.CONNECT"];
+  EXPECT_EQ(connect["type"], "io.nats.server.advisory.v1.client_connect");
+  EXPECT_EQ(connect["client"]["acc"], "A");
+  EXPECT_EQ(connect["client"]["user"], "a");
+  const nlohmann::json& disconnect = seen["$SYS.ACCOUNT.A.DISCONNECT"];
+  EXPECT_EQ(disconnect["type"], "io.nats.server.advisory.v1.client_disconnect");
+  EXPECT_EQ(disconnect["received"]["msgs"], 2) << disconnect.dump();
+  EXPECT_EQ(disconnect["reason"], "Client Closed");
+  EXPECT_EQ(disconnect["client"]["id"], connect["client"]["id"]);
+  EXPECT_EQ(seen["$SYS.ACCOUNT.B.CONNECT"]["client"]["user"], "b");
+  EXPECT_TRUE(Drain(b_events, 200).empty());
+  natsSubscription_Destroy(events);
+  natsSubscription_Destroy(b_events);
 }
 
 TEST(Accounts, MonitoringListsAccountsAndWhoIsInThem) {
