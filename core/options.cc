@@ -3,8 +3,11 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <set>
+#include <sstream>
 
+#include "core/auth/jwt.h"
 #include "core/conf.h"
 
 namespace tern::core {
@@ -12,8 +15,7 @@ namespace {
 
 // Keys of nats-server's config language that Tern does not serve yet. Those that would
 // weaken security if ignored are refused; the rest are reported as warnings.
-const std::set<std::string> kRefusedKeys = {"operator", "resolver", "resolver_preload", "trusted",
-                                            "trusted_keys"};
+const std::set<std::string> kRefusedKeys = {"trusted", "trusted_keys"};
 const std::set<std::string> kWarnedKeys = {"cluster",
                                            "gateway",
                                            "leafnodes",
@@ -101,6 +103,22 @@ class ConfApplier {
   bool Fail(const ConfValue& v, const std::string& what) {
     *error_ = v.Where() + ": " + what;
     return false;
+  }
+
+  // An operator JWT: the token itself, or the path of a file holding it.
+  bool ReadJwtSetting(const ConfValue& v, std::string* jwt) {
+    if (v.type != ConfValue::Type::kString) return Fail(v, "'operator' expects a JWT or a file");
+    if (v.text.rfind("eyJ", 0) == 0) {
+      *jwt = v.text;
+      return true;
+    }
+    std::ifstream file(v.text);
+    if (!file) return Fail(v, "can not read operator JWT file \"" + v.text + "\"");
+    std::stringstream text;
+    text << file.rdbuf();
+    *jwt = auth::ExtractJwt(text.str());
+    if (jwt->empty()) return Fail(v, "no JWT in \"" + v.text + "\"");
+    return true;
   }
 
   bool Size(const ConfValue& v, const std::string& key, int64_t* out) {
@@ -233,6 +251,32 @@ class ConfApplier {
       o_->auth_source += "accounts:" + ConfText(v) + ";";
       o_->accounts_source += ConfText(v);
       return auth::ParseAccounts(v, &o_->auth.accounts, &o_->auth.users, error_);
+    } else if (key == "operator" || key == "operators" || key == "operator_jwt") {
+      o_->accounts_source += "operator:" + ConfText(v) + ";";
+      std::vector<const ConfValue*> items;
+      if (v.type == ConfValue::Type::kArray) {
+        for (const ConfValue& item : v.array) items.push_back(&item);
+      } else {
+        items.push_back(&v);
+      }
+      for (const ConfValue* item : items) {
+        std::string jwt;
+        if (!ReadJwtSetting(*item, &jwt)) return false;
+        o_->auth.op.operator_jwts.push_back(jwt);
+      }
+    } else if (key == "resolver") {
+      o_->accounts_source += "resolver:" + ConfText(v) + ";";
+      if (v.type != ConfValue::Type::kString) {
+        return Fail(v, "resolver: only MEMORY is supported (with resolver_preload)");
+      }
+      o_->auth.op.resolver = v.text;
+    } else if (key == "resolver_preload") {
+      o_->accounts_source += "resolver_preload:" + ConfText(v) + ";";
+      if (v.type != ConfValue::Type::kMap) return Fail(v, "'resolver_preload' expects a block");
+      for (const auto& [account, jwt] : v.map) {
+        if (jwt.type != ConfValue::Type::kString) return Fail(jwt, "expects an account JWT");
+        o_->auth.op.preload.emplace_back(account, auth::ExtractJwt(jwt.text));
+      }
     } else if (key == "system_account" || key == "system") {
       o_->accounts_source += "system_account:" + v.text + ";";
       return String(v, key, &o_->auth.accounts.system_name);

@@ -39,7 +39,7 @@ TERN_BENCH_DIR="$release" "$release/bench/storage_bench" --benchmark_min_time=0.
 echo "== Deployment files (systemd unit, Containerfile, Helm chart)"
 /usr/bin/python3 "$root/deploy/check/check.py" "$release/tools/tern-server"
 echo "== Fuzzing: CONNECT and authentication, config and authorization, protocol (libFuzzer)"
-"$root/tests/fuzz/run.sh" 20
+"$root/tests/fuzz/run.sh" 15
 echo "== Side-by-side smoke row against nats-server (delivery is checked, speed is not)"
 "$root/bench/compare" --smoke
 

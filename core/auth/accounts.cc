@@ -1,8 +1,11 @@
 #include "core/auth/accounts.h"
 
+#include <algorithm>
 #include <cctype>
+#include <ctime>
 
 #include "core/auth/auth_config.h"
+#include "core/auth/jwt.h"
 #include "core/subject.h"
 #include "core/subject_transform.h"
 
@@ -201,6 +204,26 @@ bool MayImport(const Export& e, const std::string& importer) {
   return false;
 }
 
+// A JWT import of a token-only export: the exporter's activation token names the
+// importer and covers the subject.
+bool Activated(const Import& import, const Account& exporter, const std::string& importer) {
+  if (import.activation.empty()) return false;
+  JwtClaims claims;
+  std::string problem;
+  if (!DecodeJwt(ExtractJwt(import.activation), &claims, &problem) ||
+      !JwtTimely(claims, static_cast<int64_t>(std::time(nullptr)), &problem)) {
+    return false;
+  }
+  const bool issued_by_exporter =
+      claims.issuer == exporter.name ||
+      std::find(exporter.signing_keys.begin(), exporter.signing_keys.end(), claims.issuer) !=
+          exporter.signing_keys.end();
+  const auto subject = claims.nats.find("subject");
+  return claims.type == "activation" && issued_by_exporter && claims.subject == importer &&
+         subject != claims.nats.end() && subject->is_string() &&
+         SubjectIsSubsetOf(import.subject, subject->get<std::string>());
+}
+
 }  // namespace
 
 int Accounts::Find(std::string_view name) const {
@@ -254,7 +277,7 @@ bool ResolveAccounts(Accounts* accounts, std::string* error) {
   for (Account& account : accounts->list) {
     for (const Export& e : account.exports) {
       for (const std::string& name : e.accounts) {
-        if (accounts->Find(name) < 0) {
+        if (!name.empty() && accounts->Find(name) < 0) {
           *error = "account \"" + account.name + "\" exports \"" + e.subject +
                    "\" to an unknown account \"" + name + "\"";
           return false;
@@ -276,9 +299,10 @@ bool ResolveAccounts(Accounts* accounts, std::string* error) {
       }
       import.from = static_cast<AccountId>(from);
       bool exported = false;
-      for (const Export& e : accounts->list[from].exports) {
+      const Account& exporter = accounts->list[from];
+      for (const Export& e : exporter.exports) {
         if (e.kind == import.kind && SubjectIsSubsetOf(import.subject, e.subject) &&
-            MayImport(e, account.name)) {
+            (MayImport(e, account.name) || Activated(import, exporter, account.name))) {
           exported = true;
           break;
         }

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/auth/permissions.h"
 #include "core/conf.h"
 
 namespace tern::core::auth {
@@ -25,16 +26,19 @@ enum class ExchangeKind { kStream, kService };
 struct Export {
   ExchangeKind kind = ExchangeKind::kStream;
   std::string subject;
-  std::vector<std::string> accounts;  // who may import; empty = anyone
+  // Who may import; empty = anyone. "" stands for "whoever holds an activation token"
+  // (JWT exports with token_req).
+  std::vector<std::string> accounts;
   std::string response_type = "Singleton";
 };
 
 struct Import {
   ExchangeKind kind = ExchangeKind::kStream;
-  std::string account;  // the exporter
-  AccountId from = 0;   // resolved
-  std::string subject;  // in the exporter's subject space
-  std::string to;       // in the importer's; empty = the same as subject
+  std::string account;     // the exporter
+  AccountId from = 0;      // resolved
+  std::string subject;     // in the exporter's subject space
+  std::string to;          // in the importer's; empty = the same as subject
+  std::string activation;  // JWT accounts: the exporter's activation token, if any
 };
 
 struct JetStreamLimits {
@@ -51,6 +55,10 @@ struct Account {
   std::vector<Import> imports;
   JetStreamLimits jetstream;
   bool jetstream_set = false;  // the account block said something about jetstream
+  // JWT accounts (operator mode): the keys that may sign its users besides its own (its
+  // name); scoped keys also fix the permissions of the users they sign.
+  std::vector<std::string> signing_keys;
+  std::vector<std::pair<std::string, std::shared_ptr<const Permissions>>> scoped_keys;
 };
 
 struct Accounts {

@@ -162,6 +162,7 @@ bool ReadUserList(const ConfValue& v, std::shared_ptr<const Permissions> default
 }
 
 bool AuthConfig::wants_nonce() const {
+  if (op.enabled()) return true;
   for (const User& u : users) {
     if (!u.nkey.empty()) return true;
   }
@@ -241,6 +242,14 @@ bool ParseAuthorization(const ConfValue& block, AuthConfig* config, std::string*
 }
 
 bool ValidateAuth(AuthConfig* config, std::string* error) {
+  if (config->op.enabled() && !config->op.resolved) {
+    if (!config->users.empty() || !config->token.empty() || config->accounts.configured) {
+      *error = "operator mode can not be combined with users, a token or an accounts block";
+      return false;
+    }
+    if (!ResolveOperator(&config->op, &config->accounts, error)) return false;
+    config->op.resolved = true;
+  }
   if (!ResolveAccounts(&config->accounts, error)) return false;
   for (User& user : config->users) {
     if (user.account.empty()) continue;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/auth/accounts.h"
+#include "core/auth/operator.h"
 #include "core/auth/permissions.h"
 #include "core/conf.h"
 
@@ -28,8 +29,9 @@ struct AuthConfig {
   std::string no_auth_user;  // a user from `users` that clients without credentials become
   int64_t timeout_ns = int64_t{2} * 1'000'000'000;
   Accounts accounts;
+  OperatorConfig op;  // operator mode: users come with JWTs
 
-  bool required() const { return !token.empty() || !users.empty(); }
+  bool required() const { return !token.empty() || !users.empty() || op.enabled(); }
   // A nonce goes in INFO when some user signs it (nkeys).
   bool wants_nonce() const;
   const User* FindUser(const std::string& name) const;

@@ -2,6 +2,9 @@
 
 #include <crypt.h>
 
+#include <ctime>
+
+#include "core/auth/jwt.h"
 #include "core/auth/nkeys.h"
 
 namespace tern::core::auth {
@@ -19,6 +22,66 @@ bool ConstantTimeEqual(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
+// Operator mode: a user JWT signed by a known account (or its signing key), valid now,
+// and the nonce signed by the user's key (unless the JWT is a bearer token).
+AuthResult AuthenticateJwt(const AuthConfig& config, const Credentials& c, std::string_view nonce) {
+  AuthResult result;
+  if (c.jwt.empty()) {
+    result.reason = "operator mode: no user JWT";
+    return result;
+  }
+  JwtClaims claims;
+  std::string problem;
+  if (!DecodeJwt(c.jwt, &claims, &problem) ||
+      !JwtTimely(claims, static_cast<int64_t>(std::time(nullptr)), &problem)) {
+    result.reason = "user JWT: " + problem;
+    return result;
+  }
+  if (claims.type != "user" || claims.subject.empty() || claims.subject[0] != 'U') {
+    result.reason = "the JWT is not a user JWT";
+    return result;
+  }
+  const auto issuer_account = claims.nats.find("issuer_account");
+  const std::string account_key = issuer_account != claims.nats.end() &&
+                                          issuer_account->is_string() &&
+                                          !issuer_account->get<std::string>().empty()
+                                      ? issuer_account->get<std::string>()
+                                      : claims.issuer;
+  const int id = config.accounts.Find(account_key);
+  if (id <= 0 || account_key[0] != 'A') {
+    result.reason = "user JWT: account " + account_key + " is not known";
+    return result;
+  }
+  const Account& account = config.accounts[static_cast<AccountId>(id)];
+  std::shared_ptr<const Permissions> permissions;
+  bool signer_known = claims.issuer == account.name;
+  for (const std::string& key : account.signing_keys) signer_known |= claims.issuer == key;
+  bool scoped = false;
+  for (const auto& [key, scope] : account.scoped_keys) {
+    if (claims.issuer == key) {
+      signer_known = scoped = true;
+      permissions = scope;
+    }
+  }
+  if (!signer_known) {
+    result.reason = "user JWT: signed by " + claims.issuer + ", not by account " + account.name;
+    return result;
+  }
+  if (!claims.nats.value("bearer_token", false)) {
+    std::string raw_key, signature;
+    if (nonce.empty() || !DecodePublicKey(claims.subject, KeyRole::kUser, &raw_key) ||
+        !DecodeBase64Any(c.sig, &signature) || !VerifyEd25519(raw_key, nonce, signature)) {
+      result.reason = "user JWT: the nonce signature does not verify";
+      return result;
+    }
+  }
+  result.ok = true;
+  result.user = claims.subject;
+  result.account = static_cast<AccountId>(id);
+  result.permissions = scoped ? permissions : PermissionsFromClaims(claims.nats);
+  return result;
+}
+
 }  // namespace
 
 bool SecretMatches(const std::string& configured, const std::string& given) {
@@ -29,9 +92,10 @@ bool SecretMatches(const std::string& configured, const std::string& given) {
 }
 
 AuthResult Authenticate(const AuthConfig& config, const Credentials& c, std::string_view nonce) {
+  if (config.op.enabled()) return AuthenticateJwt(config, c, nonce);
   AuthResult result;
   if (!c.jwt.empty()) {
-    result.reason = "JWT authentication needs operator mode, which this version does not support";
+    result.reason = "a JWT was given but the server is not in operator mode";
     return result;
   }
   if (!c.nkey.empty()) {

@@ -330,4 +330,15 @@ std::string RawConn::ReadFor(int timeout_ms) {
   return ReadUntil(std::string("\x01\x02\x03never", 9), timeout_ms);
 }
 
+std::pair<int, std::string> RunServerOnce(const std::string& args) {
+  const std::string command = std::string(TERN_SERVER_PATH) + " " + args + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  std::string out;
+  char buffer[4096];
+  std::size_t n;
+  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) out.append(buffer, n);
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
 }  // namespace tern::e2e

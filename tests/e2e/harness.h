@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace tern::e2e {
@@ -46,6 +47,10 @@ struct HttpResult {
   std::string body;
 };
 HttpResult HttpGet(int port, const std::string& target);
+
+// Runs tern-server once with `args` (a shell word list); returns its exit code (-1 if it
+// did not exit normally) and what it printed on stdout and stderr.
+std::pair<int, std::string> RunServerOnce(const std::string& args);
 
 // Removes the directory (recursively) when the test binary exits.
 void RemoveAtExit(const std::string& dir);

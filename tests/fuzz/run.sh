@@ -10,7 +10,8 @@ mkdir -p "$out"
 cxx="clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
 cxx+=" -I$root -DTERN_VERSION=\"fuzz\""
 libs="$(pkg-config --libs absl_flat_hash_map absl_hash) -lssl -lcrypto -lcrypt"
-auth="core/auth/authenticator.cc core/auth/nkeys.cc core/auth/permissions.cc
+auth="core/auth/authenticator.cc core/auth/nkeys.cc core/auth/permissions.cc core/auth/jwt.cc
+      core/auth/operator.cc core/auth/accounts.cc core/subject_transform.cc
       core/auth/auth_config.cc core/conf.cc core/options.cc core/signal_command.cc core/subject.cc
       storage/subject_pattern.cc core/tls/tls_context.cc"
 build() {  # target, sources...
@@ -20,8 +21,9 @@ build() {  # target, sources...
 }
 build fuzz_connect $auth
 build fuzz_config $auth
+build fuzz_jwt $auth
 build fuzz_protocol core/parser.cc core/subject.cc storage/subject_pattern.cc
-for target in fuzz_connect fuzz_config fuzz_protocol; do
+for target in fuzz_connect fuzz_config fuzz_jwt fuzz_protocol; do
   corpus="$out/corpus-$target"
   mkdir -p "$corpus"
   cp -n "$root/tests/fuzz/corpus/${target#fuzz_}/"* "$corpus/" 2>/dev/null || true

@@ -2,10 +2,13 @@
 // authorization block, and subject permissions.
 #include <crypt.h>
 #include <gtest/gtest.h>
+
 #include <openssl/evp.h>
+#include <nlohmann/json.hpp>
 
 #include "core/auth/auth_config.h"
 #include "core/auth/authenticator.h"
+#include "core/auth/jwt.h"
 #include "core/auth/nkeys.h"
 #include "core/auth/permissions.h"
 
@@ -225,6 +228,78 @@ TEST(Permissions, PublishSubscribeAndResponses) {
   s.NoteRequest("_INBOX.def", 100);
   EXPECT_FALSE(s.CanPublish("_INBOX.def", 2'000'000'000));  // expired
   EXPECT_FALSE(s.CanPublish("anything", 0));
+}
+
+// A JWT of either layout: version 2 signs "header.claims", version 1 the claims alone.
+std::string MakeJwt(const KeyPair& issuer, KeyRole role, const nlohmann::json& claims, bool v2) {
+  const std::string header =
+      v2 ? R"({"typ":"JWT","alg":"ed25519-nkey"})" : R"({"typ":"jwt","alg":"ed25519"})";
+  nlohmann::json body = claims;
+  body["iss"] = EncodePublicKey(issuer.public_key, role);
+  const std::string h = EncodeBase64Url(header), c = EncodeBase64Url(body.dump());
+  return h + "." + c + "." + EncodeBase64Url(issuer.Sign(v2 ? h + "." + c : c));
+}
+
+TEST(Jwt, BothLayoutsDecodeAndVerify) {
+  const KeyPair account;
+  const nlohmann::json v2 = {{"sub", "UABC"}, {"exp", 100}, {"nats", {{"type", "user"}}}};
+  const nlohmann::json v1 = {{"sub", "UABC"}, {"type", "user"}, {"nats", nlohmann::json::object()}};
+  for (const auto& [claims, layout] : {std::pair{v2, true}, std::pair{v1, false}}) {
+    JwtClaims decoded;
+    std::string error;
+    ASSERT_TRUE(DecodeJwt(MakeJwt(account, KeyRole::kAccount, claims, layout), &decoded, &error))
+        << error;
+    EXPECT_EQ(decoded.type, "user");
+    EXPECT_EQ(decoded.subject, "UABC");
+    EXPECT_EQ(decoded.issuer, EncodePublicKey(account.public_key, KeyRole::kAccount));
+  }
+  JwtClaims decoded;
+  std::string error;
+  ASSERT_TRUE(DecodeJwt(MakeJwt(account, KeyRole::kAccount, v2, true), &decoded, &error));
+  EXPECT_TRUE(JwtTimely(decoded, 99, &error));
+  EXPECT_FALSE(JwtTimely(decoded, 100, &error));
+  EXPECT_EQ(error, "JWT expired");
+  // A version 2 header on a version 1 signature does not verify (and vice versa).
+  std::string mixed = MakeJwt(account, KeyRole::kAccount, v1, false);
+  mixed.replace(0, mixed.find('.'), EncodeBase64Url(R"({"typ":"JWT","alg":"ed25519-nkey"})"));
+  EXPECT_FALSE(DecodeJwt(mixed, &decoded, &error));
+  EXPECT_EQ(error, "JWT signature does not verify");
+}
+
+TEST(Jwt, MalformedTokensAreRefusedWithAReason) {
+  const KeyPair account;
+  const std::string good =
+      MakeJwt(account, KeyRole::kAccount, {{"sub", "U"}, {"nats", {{"type", "user"}}}}, true);
+  const std::pair<std::string, std::string> cases[] = {
+      {"", "three parts"},
+      {"a.b", "three parts"},
+      {"a.b.c.d", "three parts"},
+      {"!!.e30.AA", "base64url"},
+      {EncodeBase64Url("[1]") + ".e30.AA", "JSON objects"},
+      {EncodeBase64Url(R"({"alg":"HS256"})") + ".e30.AA", "not supported"},
+      {EncodeBase64Url(R"({"alg":"ed25519-nkey"})") + "." + EncodeBase64Url(R"({"iss":"x"})") +
+           ".AA",
+       "not a public nkey"},
+      {good.substr(0, good.rfind('.')) + ".AAAA", "does not verify"},
+      {std::string(70000, 'a'), "too long"},
+  };
+  for (const auto& [token, expected] : cases) {
+    JwtClaims claims;
+    std::string error;
+    EXPECT_FALSE(DecodeJwt(token, &claims, &error)) << token.substr(0, 40);
+    EXPECT_NE(error.find(expected), std::string::npos) << error;
+  }
+}
+
+TEST(Jwt, CredsFilesAndBareTokens) {
+  EXPECT_EQ(ExtractJwt("  eyJabc.def.ghi \n"), "eyJabc.def.ghi");
+  EXPECT_EQ(ExtractJwt("-----BEGIN NATS USER JWT-----\neyJ.a.b\n------END NATS USER JWT------\n"
+                       "\n-----BEGIN USER NKEY SEED-----\nSUAX\n------END USER NKEY SEED------\n"),
+            "eyJ.a.b");
+  EXPECT_EQ(
+      ExtractJwt("-----BEGIN NATS OPERATOR JWT-----\neyJ.o.p\n-----END NATS OPERATOR JWT-----"),
+      "eyJ.o.p");
+  EXPECT_EQ(ExtractJwt("-----BEGIN NATS USER JWT-----\nno end"), "");
 }
 
 }  // namespace

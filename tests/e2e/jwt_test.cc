@@ -1,0 +1,263 @@
+// Operator mode through libnats .creds files: an operator, accounts preloaded into the
+// MEMORY resolver, users signed by their account or its signing key. Every way in, every
+// way refused (expired, unknown account, foreign signer, tampered token, wrong seed, no
+// credentials), JWT permissions and imports, JetStream from the account's limits, and the
+// same credentials checked by Debian's nats-server to prove the test's JWTs are real ones.
+#include <gtest/gtest.h>
+#include <nats/nats.h>
+#include <sys/wait.h>
+
+#include <ctime>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "harness.h"
+#include "js_util.h"
+#include "jwt_util.h"
+
+namespace tern::e2e {
+namespace {
+
+using core::auth::KeyRole;
+
+// What nsc writes for an account without limits (nats-server reads a missing limit as 0).
+const nlohmann::json kNoLimits = {{"subs", -1},        {"data", -1},    {"payload", -1},
+                                  {"imports", -1},     {"exports", -1}, {"wildcards", true},
+                                  {"conn", -1},        {"leaf", -1},    {"mem_storage", 0},
+                                  {"disk_storage", 0}, {"streams", 0},  {"consumer", 0}};
+
+// An operator with a system account, account A (JetStream, a signing key, a stream
+// export) and account B (importing A's feed under "a.feed.>").
+struct World {
+  TestKey op = NewKey(KeyRole::kOperator);
+  TestKey sys = NewKey(KeyRole::kAccount);
+  TestKey a = NewKey(KeyRole::kAccount);
+  TestKey a_signer = NewKey(KeyRole::kAccount);
+  TestKey b = NewKey(KeyRole::kAccount);
+  std::string op_jwt, sys_jwt, a_jwt, b_jwt;
+
+  World() {
+    op_jwt = SignJwt(op, op.public_key, "operator", {{"system_account", sys.public_key}});
+    sys_jwt = SignJwt(op, sys.public_key, "account", {{"limits", kNoLimits}});
+    nlohmann::json limits = kNoLimits;
+    limits.update({{"mem_storage", -1}, {"disk_storage", -1}, {"streams", 2}, {"consumer", -1}});
+    a_jwt = SignJwt(op, a.public_key, "account",
+                    {{"limits", limits},
+                     {"signing_keys", {a_signer.public_key}},
+                     {"exports", {{{"subject", "feed.>"}, {"type", "stream"}}}}});
+    b_jwt = SignJwt(op, b.public_key, "account",
+                    {{"limits", kNoLimits},
+                     {"imports",
+                      {{{"subject", "feed.>"},
+                        {"account", a.public_key},
+                        {"type", "stream"},
+                        {"local_subject", "a.feed.>"}}}}});
+  }
+
+  std::string Config(const std::string& account_jwt_for_a = "") const {
+    const std::string dir = WriteConfig("");
+    const std::string op_file = dir.substr(0, dir.rfind('/')) + "/operator.jwt";
+    std::ofstream(op_file) << op_jwt << "\n";
+    return WriteConfig("operator: " + op_file + "\nresolver: MEMORY\nresolver_preload: {\n  " +
+                       sys.public_key + ": " + sys_jwt + "\n  " + a.public_key + ": " +
+                       (account_jwt_for_a.empty() ? a_jwt : account_jwt_for_a) + "\n  " +
+                       b.public_key + ": " + b_jwt + "\n}\n");
+  }
+
+  // A user of `account` signed by `signer`, as a .creds file.
+  std::string User(const TestKey& signer, const TestKey& account,
+                   nlohmann::json nats = nlohmann::json::object(), int64_t exp = 0,
+                   TestKey* user_out = nullptr) const {
+    const TestKey user = NewKey(KeyRole::kUser);
+    if (signer.public_key != account.public_key) nats["issuer_account"] = account.public_key;
+    for (const char* limit : {"subs", "data", "payload"}) {
+      if (!nats.contains(limit)) nats[limit] = -1;  // as nsc writes a user without limits
+    }
+    if (user_out != nullptr) *user_out = user;
+    return WriteCreds(SignJwt(signer, user.public_key, "user", nats, exp), user);
+  }
+};
+
+natsStatus ConnectWithCreds(const ServerProcess& server, const std::string& creds,
+                            std::unique_ptr<NatsConn>* out = nullptr) {
+  natsOptions* opts = nullptr;
+  natsOptions_Create(&opts);
+  natsOptions_SetUserCredentialsFromFiles(opts, creds.c_str(), nullptr);
+  return TryConnect(server, opts, out);
+}
+
+bool Delivered(NatsConn& from, const char* subject, natsSubscription* sub) {
+  natsConnection_PublishString(from.nc, subject, "x");
+  natsConnection_Flush(from.nc);
+  natsMsg* msg = nullptr;
+  if (natsSubscription_NextMsg(&msg, sub, 400) != NATS_OK) return false;
+  natsMsg_Destroy(msg);
+  return true;
+}
+
+TEST(Jwt, UsersOfTwoAccountsWithAnImport) {
+  const World w;
+  auto server = ServerProcess::Start({"-m", "-1", "-c", w.Config()});
+  std::unique_ptr<NatsConn> a1, a2, b1;
+  ASSERT_EQ(ConnectWithCreds(*server, w.User(w.a, w.a), &a1), NATS_OK);
+  ASSERT_EQ(ConnectWithCreds(*server, w.User(w.a_signer, w.a), &a2), NATS_OK);  // signing key
+  ASSERT_EQ(ConnectWithCreds(*server, w.User(w.b, w.b), &b1), NATS_OK);
+  natsSubscription *a_sub = nullptr, *b_private = nullptr, *b_feed = nullptr;
+  ASSERT_EQ(natsConnection_SubscribeSync(&a_sub, a2->nc, "private"), NATS_OK);
+  ASSERT_EQ(natsConnection_SubscribeSync(&b_private, b1->nc, "private"), NATS_OK);
+  ASSERT_EQ(natsConnection_SubscribeSync(&b_feed, b1->nc, "a.feed.>"), NATS_OK);
+  natsConnection_Flush(a2->nc);
+  natsConnection_Flush(b1->nc);
+  EXPECT_TRUE(Delivered(*a1, "private", a_sub));
+  EXPECT_FALSE(Delivered(*a1, "private", b_private));  // isolated
+  EXPECT_TRUE(Delivered(*a1, "feed.prices", b_feed));  // imported, mapped
+  // The account is named by its public key on /connz and /accountz.
+  const auto connz = nlohmann::json::parse(HttpGet(server->monitor_port(), "/connz").body);
+  bool saw_a = false;
+  for (const auto& c : connz["connections"]) saw_a |= c["account"] == w.a.public_key;
+  EXPECT_TRUE(saw_a) << connz.dump();
+  const auto accountz = nlohmann::json::parse(HttpGet(server->monitor_port(), "/accountz").body);
+  EXPECT_EQ(accountz["system_account"], w.sys.public_key);
+  natsSubscription_Destroy(a_sub);
+  natsSubscription_Destroy(b_private);
+  natsSubscription_Destroy(b_feed);
+}
+
+TEST(Jwt, EveryWayRefused) {
+  const World w;
+  auto server = ServerProcess::Start({"-c", w.Config()});
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  // Expired.
+  EXPECT_NE(ConnectWithCreds(*server, w.User(w.a, w.a, nlohmann::json::object(), now - 5)),
+            NATS_OK);
+  // Not yet expired works (the same path with a future exp).
+  EXPECT_EQ(ConnectWithCreds(*server, w.User(w.a, w.a, nlohmann::json::object(), now + 600)),
+            NATS_OK);
+  // Signed by an account the resolver does not know.
+  const TestKey stranger = NewKey(KeyRole::kAccount);
+  EXPECT_NE(ConnectWithCreds(*server, w.User(stranger, stranger)), NATS_OK);
+  // Signed by B's key but claiming to be A's user.
+  EXPECT_NE(ConnectWithCreds(*server, w.User(w.b, w.a)), NATS_OK);
+  // A user JWT with a claim changed after signing (its permissions removed).
+  const TestKey user = NewKey(KeyRole::kUser);
+  const std::string jwt = SignJwt(w.a, user.public_key, "user", {{"pub", {{"allow", {"x"}}}}});
+  const auto dot1 = jwt.find('.'), dot2 = jwt.rfind('.');
+  std::string claims_text;
+  ASSERT_TRUE(core::auth::DecodeBase64Any(jwt.substr(dot1 + 1, dot2 - dot1 - 1), &claims_text));
+  auto claims = nlohmann::json::parse(claims_text);
+  claims["nats"].erase("pub");
+  const std::string tampered =
+      jwt.substr(0, dot1 + 1) + core::auth::EncodeBase64Url(claims.dump()) + jwt.substr(dot2);
+  EXPECT_NE(ConnectWithCreds(*server, WriteCreds(tampered, user)), NATS_OK);
+  // The right JWT with another user's seed: the nonce signature fails.
+  const TestKey other = NewKey(KeyRole::kUser);
+  EXPECT_NE(ConnectWithCreds(*server, WriteCreds(jwt, other)), NATS_OK);
+  // No credentials, or a password.
+  natsOptions* none = nullptr;
+  natsOptions_Create(&none);
+  EXPECT_NE(TryConnect(*server, none), NATS_OK);
+  natsOptions* password = nullptr;
+  natsOptions_Create(&password);
+  natsOptions_SetUserInfo(password, "a", "a");
+  EXPECT_NE(TryConnect(*server, password), NATS_OK);
+  // The server kept going and logged why.
+  EXPECT_EQ(ConnectWithCreds(*server, w.User(w.a, w.a)), NATS_OK);
+  const std::string log = server->Log();
+  EXPECT_NE(log.find("user JWT: JWT expired"), std::string::npos) << log;
+  EXPECT_NE(log.find("is not known"), std::string::npos);
+  EXPECT_NE(log.find("JWT signature does not verify"), std::string::npos);
+  EXPECT_NE(log.find("nonce signature does not verify"), std::string::npos);
+}
+
+TEST(Jwt, PermissionsInTheUserJwt) {
+  const World w;
+  auto server = ServerProcess::Start({"-c", w.Config()});
+  std::unique_ptr<NatsConn> limited, watcher;
+  ASSERT_EQ(
+      ConnectWithCreds(
+          *server,
+          w.User(w.a, w.a, {{"pub", {{"allow", {"ok.>"}}}}, {"sub", {{"deny", {"secret.>"}}}}}),
+          &limited),
+      NATS_OK);
+  ASSERT_EQ(ConnectWithCreds(*server, w.User(w.a, w.a), &watcher), NATS_OK);
+  natsSubscription* all = nullptr;
+  ASSERT_EQ(natsConnection_SubscribeSync(&all, watcher->nc, ">"), NATS_OK);
+  natsConnection_Flush(watcher->nc);
+  EXPECT_TRUE(Delivered(*limited, "ok.1", all));
+  EXPECT_FALSE(Delivered(*limited, "not.ok", all));
+  natsSubscription* denied = nullptr;
+  ASSERT_EQ(natsConnection_SubscribeSync(&denied, limited->nc, "secret.x"), NATS_OK);
+  natsConnection_Flush(limited->nc);
+  EXPECT_FALSE(Delivered(*watcher, "secret.x", denied));
+  natsSubscription_Destroy(all);
+  natsSubscription_Destroy(denied);
+}
+
+TEST(Jwt, JetStreamFollowsTheAccountLimits) {
+  const World w;
+  const std::string store = MakeStoreDir();
+  auto server = ServerProcess::Start({"-js", "-sd", store, "-c", w.Config()});
+  std::unique_ptr<NatsConn> a, b;
+  ASSERT_EQ(ConnectWithCreds(*server, w.User(w.a, w.a), &a), NATS_OK);
+  ASSERT_EQ(ConnectWithCreds(*server, w.User(w.b, w.b), &b), NATS_OK);
+  auto request = [](NatsConn& c, const char* subject, const char* body) {
+    natsMsg* reply = nullptr;
+    EXPECT_EQ(natsConnection_RequestString(&reply, c.nc, subject, body, 3000), NATS_OK);
+    nlohmann::json j = reply ? nlohmann::json::parse(Payload(reply)) : nlohmann::json();
+    natsMsg_Destroy(reply);
+    return j;
+  };
+  const auto info = request(*a, "$JS.API.INFO", "");
+  EXPECT_EQ(info["limits"]["max_streams"], 2) << info.dump();
+  EXPECT_EQ(request(*b, "$JS.API.INFO", "")["error"]["err_code"], 10039);
+  for (const char* name : {"S1", "S2", "S3"}) {
+    const std::string subject = std::string("$JS.API.STREAM.CREATE.") + name;
+    const std::string body =
+        std::string(R"({"name":")") + name + R"(","subjects":[")" + name + R"("]})";
+    const auto created = request(*a, subject.c_str(), body.c_str());
+    if (std::string(name) == "S3") {
+      EXPECT_EQ(created["error"]["err_code"], 10027) << created.dump();
+    } else {
+      EXPECT_FALSE(created.contains("error")) << created.dump();
+    }
+  }
+}
+
+TEST(Jwt, UntrustedOrExpiredAccountsStopTheServer) {
+  const World w;
+  const TestKey rogue = NewKey(KeyRole::kOperator);
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  const std::pair<std::string, std::string> cases[] = {
+      {SignJwt(rogue, w.a.public_key, "account", nlohmann::json::object()), "no trusted operator"},
+      {SignJwt(w.op, w.a.public_key, "account", nlohmann::json::object(), now - 1), "expired"},
+      {SignJwt(w.op, w.b.public_key, "account", nlohmann::json::object()), "not that account"},
+  };
+  for (const auto& [account_jwt, expected] : cases) {
+    const auto [code, output] = RunServerOnce("-c " + w.Config(account_jwt) + " -t");
+    EXPECT_NE(code, 0) << output;
+    EXPECT_NE(output.find(expected), std::string::npos) << output;
+  }
+  const auto [code, output] = RunServerOnce("-c " + w.Config() + " -t");
+  EXPECT_EQ(code, 0) << output;
+}
+
+TEST(Jwt, DebiansNatsServerAgreesOnTheTestCredentials) {
+  const std::string nats_server = NatsServerPath();
+  if (nats_server.empty()) GTEST_SKIP() << "nats-server is not installed";
+  const World w;
+  auto reference = ServerProcess::Start({"-c", w.Config()}, nats_server);
+  auto tern = ServerProcess::Start({"-c", w.Config()});
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  const std::string valid = w.User(w.a_signer, w.a);
+  const std::string expired = w.User(w.a, w.a, nlohmann::json::object(), now - 5);
+  const TestKey stranger = NewKey(KeyRole::kAccount);
+  const std::string unknown = w.User(stranger, stranger);
+  for (const ServerProcess* server : {reference.get(), tern.get()}) {
+    EXPECT_EQ(ConnectWithCreds(*server, valid), NATS_OK);
+    EXPECT_NE(ConnectWithCreds(*server, expired), NATS_OK);
+    EXPECT_NE(ConnectWithCreds(*server, unknown), NATS_OK);
+  }
+}
+
+}  // namespace
+}  // namespace tern::e2e
