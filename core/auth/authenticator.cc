@@ -106,7 +106,9 @@ AuthResult Authenticate(const AuthConfig& config, const Credentials& c, std::str
     } else if (nonce.empty() || !DecodePublicKey(c.nkey, KeyRole::kUser, &raw_key)) {
       result.reason = "nkey given without a nonce to sign";
     } else if (!DecodeBase64Any(c.sig, &signature) || !VerifyEd25519(raw_key, nonce, signature)) {
-      result.reason = "nkey signature does not verify";
+      // Both are public (the nonce went out in INFO): logged to diagnose a client's signing.
+      result.reason = "nkey signature does not verify (nonce \"" + std::string(nonce) +
+                      "\", sig \"" + c.sig.substr(0, 128) + "\")";
     } else {
       result.ok = true;
       result.user = user->name;
