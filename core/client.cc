@@ -113,11 +113,15 @@ void Client::Start(io::IoConn* io, bool over_connection_limit) {
     if (auth.wants_nonce()) nonce_ = NewNonce();
   }
   if (const auto& context = shard_->options().tls_context) {
-    // INFO goes out in clear; the client then starts the handshake.
     tls_ = std::make_unique<tls::TlsSession>(context);
     tls_deadline_ns_ = last_in_ns_ + context->config().timeout_ns;
-    cipher_.Append(InfoLine(false));
-    MarkDirty();
+    if (context->config().handshake_first) {
+      info_after_handshake_ = true;  // the client speaks first; INFO follows, encrypted
+    } else {
+      // INFO goes out in clear; the client then starts the handshake.
+      cipher_.Append(InfoLine(false));
+      MarkDirty();
+    }
   } else {
     SendText(InfoLine(false));
   }
@@ -150,6 +154,10 @@ void Client::OnBytes(const char* data, std::size_t len) {
     return;
   }
   if (tls_->has_output()) MarkDirty();
+  if (info_after_handshake_ && tls_->handshake_done()) {
+    info_after_handshake_ = false;
+    SendText(InfoLine(false));
+  }
   if (!tls_plain_.empty()) OnPlainBytes(tls_plain_.data(), tls_plain_.size());
 }
 

@@ -176,9 +176,10 @@ class Client final : public ParserHandler {
   std::unique_ptr<tls::TlsSession> tls_;
   OutboundQueue cipher_;
   int64_t tls_deadline_ns_ = 0;
-  bool tls_started_ = false;  // the first bytes were a TLS handshake record
-  std::string tls_scratch_;   // ciphertext on its way to cipher_ (reused)
-  std::string tls_plain_;     // decrypted input on its way to the parser (reused)
+  bool tls_started_ = false;           // the first bytes were a TLS handshake record
+  bool info_after_handshake_ = false;  // TLS first: INFO waits for the handshake
+  std::string tls_scratch_;            // ciphertext on its way to cipher_ (reused)
+  std::string tls_plain_;              // decrypted input on its way to the parser (reused)
 
   // Monitoring figures, written only by this client's shard.
   int64_t start_unix_ns_ = 0;

@@ -60,9 +60,17 @@ bool ParseTlsBlock(const ConfValue& block, TlsConfig* config, std::string* error
         if (!config->cipher_suites.empty()) config->cipher_suites += ":";
         config->cipher_suites += suite.text;
       }
-    } else if (key == "verify_and_map" || key == "handshake_first" ||
-               key == "verify_cert_and_check_known_urls" || key == "pinned_certs" ||
-               key == "ocsp_peer" || key == "cert_store" || key == "cert_match") {
+    } else if (key == "handshake_first" || key == "first") {
+      if (v.type != ConfValue::Type::kBool) {
+        // nats-server also takes a delay after which it falls back to INFO first.
+        return Fail(v,
+                    "'handshake_first' expects true or false (a fallback delay is not supported)",
+                    error);
+      }
+      config->handshake_first = v.boolean;
+    } else if (key == "verify_and_map" || key == "verify_cert_and_check_known_urls" ||
+               key == "pinned_certs" || key == "ocsp_peer" || key == "cert_store" ||
+               key == "cert_match") {
       return Fail(v, "tls option '" + key + "' is not supported yet; refusing to start without it",
                   error);
     } else if (key == "curve_preferences" || key == "insecure") {

@@ -19,6 +19,9 @@ struct TlsConfig {
   int64_t timeout_ns = int64_t{2} * 1'000'000'000;  // handshake deadline
   std::string min_version;                          // "1.2" (default) or "1.3"
   std::string cipher_suites;  // OpenSSL cipher list for TLS 1.2; empty = OpenSSL's
+  // The client starts the handshake before the server says anything; INFO then goes out
+  // encrypted (the clients' "TLS first" option).
+  bool handshake_first = false;
   bool enabled() const { return !cert_file.empty() || !key_file.empty(); }
 };
 
