@@ -52,7 +52,12 @@ bool Client::Authenticate(const nlohmann::json& connect) {
   credentials.nkey = StringField(connect, "nkey");
   credentials.sig = StringField(connect, "sig");
   credentials.jwt = StringField(connect, "jwt");
-  const auth::AuthResult result = auth::Authenticate(config, credentials, nonce_);
+
+  std::vector<std::string> identities;
+  const bool map = tls_ != nullptr && shard_->options().tls.verify_and_map;
+  if (map) identities = tls_->PeerIdentities();
+  const auth::AuthResult result =
+      auth::Authenticate(config, credentials, nonce_, map ? &identities : nullptr);
   if (!result.ok) {
     LOG_ERROR("%s:%d - cid:%lu - Authorization Violation: %s", ip_.c_str(), port_,
               static_cast<unsigned long>(id_), result.reason.c_str());

@@ -329,6 +329,10 @@ ParseResult ParseCommandLine(int argc, const char* const* argv, ServerOptions* o
   }
   if (!ApplyAuthFlags(resolved, options, error)) return ParseResult::kExitError;
   if (!ApplyTlsFlags(resolved, options, error)) return ParseResult::kExitError;
+  if (options->tls.verify_and_map && options->auth.users.empty()) {
+    *error = "tls verify_and_map needs users (named as the client certificates name them)";
+    return ParseResult::kExitError;
+  }
   if (!signal_spec.empty()) {
     if (!SendSignalCommand(signal_spec, options->pid_file, argv[0], error)) {
       return ParseResult::kExitError;

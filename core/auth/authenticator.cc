@@ -91,9 +91,23 @@ bool SecretMatches(const std::string& configured, const std::string& given) {
   return hashed != nullptr && hashed[0] != '*' && ConstantTimeEqual(hashed, configured);
 }
 
-AuthResult Authenticate(const AuthConfig& config, const Credentials& c, std::string_view nonce) {
+AuthResult Authenticate(const AuthConfig& config, const Credentials& c, std::string_view nonce,
+                        const std::vector<std::string>* certificate_identities) {
   if (config.op.enabled()) return AuthenticateJwt(config, c, nonce);
   AuthResult result;
+  if (certificate_identities != nullptr) {
+    for (const std::string& identity : *certificate_identities) {
+      if (const User* user = config.FindUser(identity)) {
+        result.ok = true;
+        result.user = user->name;
+        result.permissions = user->permissions;
+        result.account = user->account_id;
+        return result;
+      }
+    }
+    result.reason = "no user matches the client certificate";
+    return result;
+  }
   if (!c.jwt.empty()) {
     result.reason = "a JWT was given but the server is not in operator mode";
     return result;

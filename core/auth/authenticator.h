@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/auth/auth_config.h"
 
@@ -23,8 +24,12 @@ struct AuthResult {
   std::string reason;  // why not (for the log; the client only hears "Authorization Violation")
 };
 
+// `certificate_identities` (TLS verify_and_map) are the names the client's verified
+// certificate carries: the first that is a configured user is who connected, and the
+// CONNECT's credentials are not consulted.
 AuthResult Authenticate(const AuthConfig& config, const Credentials& credentials,
-                        std::string_view nonce);
+                        std::string_view nonce,
+                        const std::vector<std::string>* certificate_identities = nullptr);
 
 // Compares a secret with what is configured: plain text in constant time, or bcrypt.
 bool SecretMatches(const std::string& configured, const std::string& given);

@@ -68,9 +68,13 @@ bool ParseTlsBlock(const ConfValue& block, TlsConfig* config, std::string* error
                     error);
       }
       config->handshake_first = v.boolean;
-    } else if (key == "verify_and_map" || key == "verify_cert_and_check_known_urls" ||
-               key == "pinned_certs" || key == "ocsp_peer" || key == "cert_store" ||
-               key == "cert_match") {
+    } else if (key == "verify_and_map") {
+      if (v.type != ConfValue::Type::kBool)
+        return Fail(v, "'verify_and_map' expects true/false", error);
+      config->verify_and_map = v.boolean;
+      if (v.boolean) config->verify = true;
+    } else if (key == "verify_cert_and_check_known_urls" || key == "pinned_certs" ||
+               key == "ocsp_peer" || key == "cert_store" || key == "cert_match") {
       return Fail(v, "tls option '" + key + "' is not supported yet; refusing to start without it",
                   error);
     } else if (key == "curve_preferences" || key == "insecure") {

@@ -15,7 +15,8 @@ namespace tern::core::tls {
 
 struct TlsConfig {
   std::string cert_file, key_file, ca_file;
-  bool verify = false;  // clients must present a certificate the CA signed
+  bool verify = false;          // clients must present a certificate the CA signed
+  bool verify_and_map = false;  // ... and it names the user (no password)
   int64_t timeout_ns = int64_t{2} * 1'000'000'000;  // handshake deadline
   std::string min_version;                          // "1.2" (default) or "1.3"
   std::string cipher_suites;  // OpenSSL cipher list for TLS 1.2; empty = OpenSSL's

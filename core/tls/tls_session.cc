@@ -3,6 +3,7 @@
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 namespace tern::core::tls {
 namespace {
@@ -81,6 +82,32 @@ void TlsSession::TakeOutput(std::string* out) {
   out->resize(at + pending);
   const int n = BIO_read(wbio, out->data() + at, static_cast<int>(pending));
   out->resize(at + (n > 0 ? static_cast<std::size_t>(n) : 0));
+}
+
+std::vector<std::string> TlsSession::PeerIdentities() const {
+  std::vector<std::string> out;
+  X509* cert = handshake_done_ ? SSL_get0_peer_certificate(ssl_) : nullptr;
+  if (cert == nullptr) return out;
+  auto* names =
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  for (int kind : {GEN_EMAIL, GEN_DNS, GEN_URI}) {
+    for (int i = 0; names != nullptr && i < sk_GENERAL_NAME_num(names); ++i) {
+      const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
+      if (name->type != kind) continue;
+      const ASN1_IA5STRING* text = name->d.ia5;  // rfc822Name, dNSName, uniformResourceIdentifier
+      out.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(text)),
+                       static_cast<std::size_t>(ASN1_STRING_length(text)));
+    }
+  }
+  GENERAL_NAMES_free(names);
+  BIO* bio = BIO_new(BIO_s_mem());
+  if (X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253) >= 0) {
+    char* data = nullptr;
+    const long len = BIO_get_mem_data(bio, &data);
+    if (len > 0) out.emplace_back(data, static_cast<std::size_t>(len));
+  }
+  BIO_free(bio);
+  return out;
 }
 
 std::string TlsSession::version() const { return handshake_done_ ? SSL_get_version(ssl_) : ""; }

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/tls/tls_context.h"
 
@@ -32,6 +33,9 @@ class TlsSession {
   bool handshake_done() const { return handshake_done_; }
   std::string version() const;
   std::string cipher() const;
+  // What the client's certificate says it is, in the order verify_and_map tries them
+  // (as nats-server): e-mail, DNS and URI names, then the subject in RFC 2253 form.
+  std::vector<std::string> PeerIdentities() const;
 
  private:
   bool Handshake(std::string* error);

@@ -134,6 +134,70 @@ TEST(Tls, VerifyRequiresAClientCertificateTheCaSigned) {
   EXPECT_NE(server->Log().find("TLS handshake error"), std::string::npos) << server->Log();
 }
 
+// A client certificate the fixture's CA signs, with `san` as its subjectAltName extension
+// (may be empty); returns {cert, key}.
+std::pair<std::string, std::string> SignedClientCert(const Certificates& c, const std::string& name,
+                                                     const std::string& subject,
+                                                     const std::string& san) {
+  const std::string base = c.dir + "/" + name;
+  std::string script = "cd " + c.dir +
+                       " && openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+                       " -subj '" +
+                       subject + "' -keyout " + base + ".key -out " + base + ".csr";
+  std::string ext;
+  if (!san.empty()) {
+    script += " && printf 'subjectAltName=" + san + "\\n' > " + base + ".ext";
+    ext = " -extfile " + base + ".ext";
+  }
+  script += " && openssl x509 -req -in " + base + ".csr -CA ca.pem -CAkey ca.key -CAcreateserial" +
+            " -days 2" + ext + " -out " + base + ".pem";
+  EXPECT_EQ(std::system((script + " >/dev/null 2>&1").c_str()), 0) << script;
+  return {base + ".pem", base + ".key"};
+}
+
+TEST(Tls, VerifyAndMapNamesTheUserByItsCertificate) {
+  const Certificates certs;
+  const auto service = SignedClientCert(certs, "svc", "/CN=svc", "email:svc@example.com");
+  const auto nobody = SignedClientCert(certs, "nobody", "/O=Elsewhere/CN=nobody", "");
+  auto server = ServerProcess::Start(
+      {"-m", "-1", "-c",
+       WriteConfig("tls {\n  cert_file: \"" + certs.server_cert + "\"\n  key_file: \"" +
+                   certs.server_key + "\"\n  ca_file: \"" + certs.ca +
+                   "\"\n  verify_and_map: true\n  timeout: 1\n}\n"
+                   "authorization { users: [\n  {user: \"CN=client\"}\n"
+                   "  {user: \"svc@example.com\", permissions: {publish: \"svc.>\"}}\n] }\n")});
+  std::unique_ptr<NatsConn> client, svc;
+  ASSERT_EQ(TryConnect(*server, Secure(certs, true), &client), NATS_OK);  // by its subject
+  ASSERT_EQ(TryConnect(*server, Secure(certs, true, service.first, service.second), &svc),
+            NATS_OK);  // by its e-mail name
+  EXPECT_NE(TryConnect(*server, Secure(certs, true, nobody.first, nobody.second)), NATS_OK);
+  EXPECT_NE(TryConnect(*server, Secure(certs)), NATS_OK);  // no certificate at all
+  // The mapped user's permissions apply.
+  natsSubscription* all = nullptr;
+  ASSERT_EQ(natsConnection_SubscribeSync(&all, client->nc, ">"), NATS_OK);
+  ASSERT_EQ(natsConnection_Flush(client->nc), NATS_OK);
+  ASSERT_EQ(natsConnection_PublishString(svc->nc, "other.thing", "no"), NATS_OK);
+  ASSERT_EQ(natsConnection_PublishString(svc->nc, "svc.ok", "yes"), NATS_OK);
+  ASSERT_EQ(natsConnection_Flush(svc->nc), NATS_OK);
+  natsMsg* msg = nullptr;
+  ASSERT_EQ(natsSubscription_NextMsg(&msg, all, 2000), NATS_OK);
+  EXPECT_STREQ(natsMsg_GetSubject(msg), "svc.ok");
+  natsMsg_Destroy(msg);
+  natsSubscription_Destroy(all);
+  const auto connz = nlohmann::json::parse(HttpGet(server->monitor_port(), "/connz").body);
+  std::vector<std::string> users;
+  for (const auto& c : connz["connections"]) users.push_back(c.value("authorized_user", ""));
+  EXPECT_EQ(users, (std::vector<std::string>{"CN=client", "svc@example.com"})) << connz.dump();
+  EXPECT_NE(server->Log().find("no user matches the client certificate"), std::string::npos);
+  // Without users to map to, the setting is refused.
+  const auto [code, output] = RunServerOnce(
+      "-t -c " + WriteConfig("tls { cert_file: \"" + certs.server_cert + "\", key_file: \"" +
+                             certs.server_key + "\", ca_file: \"" + certs.ca +
+                             "\", verify_and_map: true }\n"));
+  EXPECT_NE(code, 0);
+  EXPECT_NE(output.find("verify_and_map needs users"), std::string::npos) << output;
+}
+
 TEST(Tls, HandshakeTimeoutAndBadConfiguration) {
   const Certificates certs;
   auto server = ServerProcess::Start(
