@@ -278,6 +278,7 @@ TEST(Accounts, MonitoringListsAccountsAndWhoIsInThem) {
   const int port = server->monitor_port();
   const auto list = nlohmann::json::parse(HttpGet(port, "/accountz").body);
   EXPECT_EQ(list["system_account"], "SYS");
+  EXPECT_EQ(nlohmann::json::parse(HttpGet(port, "/varz").body)["system_account"], "SYS");
   EXPECT_EQ(list["accounts"], nlohmann::json({"$G", "A", "B", "C", "SYS"}));
   const auto detail = nlohmann::json::parse(HttpGet(port, "/accountz?acc=B").body);
   const auto& account = detail["account_detail"];
