@@ -271,6 +271,24 @@ TEST(Accounts, TheSystemAccountHearsClientsComeAndGo) {
   natsSubscription_Destroy(b_events);
 }
 
+TEST(Accounts, NoAuthUserPutsAnonymousClientsInItsAccount) {
+  auto server = ServerProcess::Start(
+      {"-m", "-1", "-c", WriteConfig(std::string(kAccountsConfig) + "no_auth_user: b2\n")});
+  auto anonymous = Connect(*server);  // no credentials: becomes b2, in account B
+  auto a = As(*server, "a");
+  natsSubscription* imported = Sub(*anonymous, "fromA.events.>");
+  natsSubscription* own = Sub(*anonymous, "events.>");
+  ASSERT_EQ(natsConnection_PublishString(a->nc, "events.x", "1"), NATS_OK);
+  ASSERT_EQ(natsConnection_Flush(a->nc), NATS_OK);
+  EXPECT_EQ(Drain(imported), std::vector<std::string>{"fromA.events.x=1"});
+  EXPECT_TRUE(Drain(own, 100).empty());
+  const auto connz = nlohmann::json::parse(HttpGet(server->monitor_port(), "/connz?acc=B").body);
+  ASSERT_EQ(connz["connections"].size(), 1u) << connz.dump();
+  EXPECT_EQ(connz["connections"][0]["authorized_user"], "b2");
+  natsSubscription_Destroy(imported);
+  natsSubscription_Destroy(own);
+}
+
 TEST(Accounts, MonitoringListsAccountsAndWhoIsInThem) {
   auto server = ServerProcess::Start({"-m", "-1", "-c", WriteConfig(kAccountsConfig)});
   auto a = As(*server, "a"), b = As(*server, "b"), b2 = As(*server, "b2");
