@@ -121,7 +121,7 @@ bool Server::Start(std::string* error) {
   ImportRouter::Key import_key;
   const std::string random = auth::RandomBytes(import_key.size());
   std::copy(random.begin(), random.end(), import_key.begin());
-  for (auto& shard : shards_) shard->StartImports(import_key);
+  for (auto& shard : shards_) shard->StartAccountServices(import_key);
   if (!StartShardThreads(error)) return false;
   LOG_INFO("Shards: %d, I/O: %s", context_.shard_count, shards_[0]->backend_name());
   LOG_INFO("Listening for client connections on %s:%d", host, context_.bound_port);

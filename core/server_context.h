@@ -91,4 +91,11 @@ struct ServerContext {
   RunState run_state() const { return static_cast<RunState>(state.load()); }
 };
 
+// Server-wide counters summed over the shards' ShardStats (any thread).
+struct Totals {
+  uint64_t in_msgs = 0, in_bytes = 0, out_msgs = 0, out_bytes = 0, slow_consumers = 0,
+           stale_connections = 0, connections = 0, total_connections = 0, subscriptions = 0;
+};
+Totals SumStats(const ServerContext& context);
+
 }  // namespace tern::core

@@ -132,6 +132,7 @@ void Shard::Run() {
     CheckRunState();
     ProcessCloses();
     for (auto& js : jetstreams_) js->Turn(now_ns_);
+    system_service_.Turn();
     PushOutboxes();
     FlushClients();
     if (seen_state_ == RunState::kStopping && clients_.empty()) break;
@@ -139,6 +140,7 @@ void Shard::Run() {
     bool backlog = false;
     for (const Outbox& ob : outboxes_) backlog |= !ob.sealed.empty();
     int64_t wake_at = next_timer_ns_;
+    backlog |= system_service_.Busy();
     for (auto& js : jetstreams_) {
       backlog |= js->Busy();
       const int64_t deadline = js->NextDeadline();
@@ -320,7 +322,8 @@ void Shard::NoRespondersFor(Client* from, std::string_view reply) {
   }
 }
 
-void Shard::StartImports(const ImportRouter::Key& key) {
+void Shard::StartAccountServices(const ImportRouter::Key& key) {
+  system_service_.Start();
   const auth::Accounts& accounts = settings_->options.auth.accounts;
   if (!ImportRouter::Needed(accounts)) return;
   imports_ = std::make_unique<ImportRouter>(this, accounts, key);

@@ -27,6 +27,7 @@
 #include "core/interest.h"
 #include "core/outbound.h"
 #include "core/server_context.h"
+#include "core/system_service.h"
 #include "core/xbatch.h"
 #include "io/reactor.h"
 
@@ -102,8 +103,9 @@ class Shard final : public io::ReactorHandler {
   bool HasInterest(auth::AccountId account, std::string_view subject) {
     return !interests_[account]->Match(subject).Empty();
   }
-  // Before the shards start: the shard-local subscriptions of account imports.
-  void StartImports(const ImportRouter::Key& key);
+  // Before the shards start: the shard-local subscriptions of account imports and of the
+  // system account's requests.
+  void StartAccountServices(const ImportRouter::Key& key);
   // JetStream on this shard, one per account that has it. Created before the shard starts.
   js::JsShard* EnableJetStream(js::Registry* registry);
   const std::vector<std::unique_ptr<js::JsShard>>& jetstreams() const { return jetstreams_; }
@@ -178,6 +180,7 @@ class Shard final : public io::ReactorHandler {
   std::unique_ptr<ImportRouter> imports_;  // null when no account imports anything
   bool draining_imports_ = false;
   uint64_t event_seq_ = 0;
+  SystemService system_service_{this};
   ChunkPool chunk_pool_;
   std::vector<Client*> clients_;
   std::vector<Client*> dirty_;

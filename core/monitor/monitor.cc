@@ -92,21 +92,7 @@ io::HttpResponse Monitor::Index() const {
   return {200, "text/html; charset=utf-8", body};
 }
 
-Totals Monitor::SumStats() const {
-  Totals t;
-  for (const auto& s : sources_.context->stats) {
-    t.in_msgs += s->in_msgs.load(std::memory_order_relaxed);
-    t.in_bytes += s->in_bytes.load(std::memory_order_relaxed);
-    t.out_msgs += s->out_msgs.load(std::memory_order_relaxed);
-    t.out_bytes += s->out_bytes.load(std::memory_order_relaxed);
-    t.slow_consumers += s->slow_consumers.load(std::memory_order_relaxed);
-    t.stale_connections += s->stale_connections.load(std::memory_order_relaxed);
-    t.connections += s->connections.load(std::memory_order_relaxed);
-    t.total_connections += s->total_connections.load(std::memory_order_relaxed);
-    t.subscriptions += s->subscriptions.load(std::memory_order_relaxed);
-  }
-  return t;
-}
+Totals Monitor::SumStats() const { return core::SumStats(*sources_.context); }
 
 double Monitor::CpuPercent() {
   std::ifstream stat("/proc/self/stat");

@@ -38,12 +38,6 @@ struct Sources {
   std::function<int64_t()> config_load_time_ns;
 };
 
-// Server-wide counters summed over the shards' ShardStats.
-struct Totals {
-  uint64_t in_msgs = 0, in_bytes = 0, out_msgs = 0, out_bytes = 0, slow_consumers = 0,
-           stale_connections = 0, connections = 0, total_connections = 0, subscriptions = 0;
-};
-
 // The subscription index's figures summed over the shards (/subsz, /accountz).
 struct SublistFigures {
   uint64_t count = 0, cache = 0, inserts = 0, removes = 0, hits = 0, misses = 0;

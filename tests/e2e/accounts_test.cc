@@ -271,6 +271,26 @@ TEST(Accounts, TheSystemAccountHearsClientsComeAndGo) {
   natsSubscription_Destroy(b_events);
 }
 
+TEST(Accounts, TheSystemAccountAnswersServerPings) {
+  auto server = ServerProcess::Start({"-c", WriteConfig(kAccountsConfig)});
+  auto sys = As(*server, "sys"), a = As(*server, "a"), a2 = As(*server, "a2");
+  natsMsg* reply = nullptr;
+  ASSERT_EQ(natsConnection_RequestString(&reply, sys->nc, "$SYS.REQ.SERVER.PING", "", 2000),
+            NATS_OK);
+  const auto statsz = nlohmann::json::parse(Payload(reply));
+  natsMsg_Destroy(reply);
+  EXPECT_EQ(statsz["server"]["id"].get<std::string>().size(), 56u) << statsz.dump();
+  EXPECT_EQ(statsz["statsz"]["connections"], 3);
+  // Addressed to this server by its id, too.
+  const std::string by_id =
+      "$SYS.REQ.SERVER." + statsz["server"]["id"].get<std::string>() + ".STATSZ";
+  ASSERT_EQ(natsConnection_RequestString(&reply, sys->nc, by_id.c_str(), "", 2000), NATS_OK);
+  natsMsg_Destroy(reply);
+  // Outside the system account nobody answers.
+  EXPECT_EQ(natsConnection_RequestString(&reply, a->nc, "$SYS.REQ.SERVER.PING", "", 1000),
+            NATS_NO_RESPONDERS);
+}
+
 TEST(Accounts, NoAuthUserPutsAnonymousClientsInItsAccount) {
   auto server = ServerProcess::Start(
       {"-m", "-1", "-c", WriteConfig(std::string(kAccountsConfig) + "no_auth_user: b2\n")});
