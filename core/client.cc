@@ -91,7 +91,7 @@ Client::Client(Shard* shard, uint64_t id, std::string ip, int port)
   scratch_.reserve(512);
 }
 
-Client::~Client() = default;
+Client::~Client() { LeaveAccount(); }
 
 std::string Client::InfoLine(bool lame_duck) const {
   std::string line = "INFO {" + shard_->info_prefix();
@@ -490,8 +490,11 @@ bool Client::OnSub(std::string_view subject, std::string_view queue, std::string
     SendPermissionViolation("Subscription", subject, queue);
     return true;
   }
-  const int64_t max_subs = shard_->options().max_subscriptions;
-  if (max_subs > 0 && static_cast<int64_t>(subs_.size()) >= max_subs) {
+  const int64_t server_max = shard_->options().max_subscriptions;
+  const bool over_server = server_max > 0 && static_cast<int64_t>(subs_.size()) >= server_max;
+  const bool over_user =
+      max_subscriptions_ >= 0 && static_cast<int64_t>(subs_.size()) >= max_subscriptions_;
+  if (over_server || over_user) {
     SendErr("maximum subscriptions exceeded");
     return true;
   }

@@ -124,6 +124,11 @@ class Client final : public ParserHandler {
   // Authentication: before CONNECT, is this op refused? (Closes the connection if so.)
   bool RefusedBeforeConnect();
   bool Authenticate(const nlohmann::json& connect);
+  // Counts the connection in its account; false (and closing) past the account's limit.
+  bool JoinAccount(auth::AccountId account);
+  void LeaveAccount();
+  // The tighter of the server's and the account's and user's limits.
+  void ApplyLimits(int64_t user_max_subscriptions, int64_t user_max_payload);
   void SendPermissionViolation(std::string_view what, std::string_view subject,
                                std::string_view queue = {});
 
@@ -178,6 +183,8 @@ class Client final : public ParserHandler {
   int64_t tls_deadline_ns_ = 0;
   bool tls_started_ = false;           // the first bytes were a TLS handshake record
   bool info_after_handshake_ = false;  // TLS first: INFO waits for the handshake
+  bool counted_in_account_ = false;    // in ServerContext::account_connections
+  int64_t max_subscriptions_ = -1;     // a user JWT's own limit; -1 = none
   std::string tls_scratch_;            // ciphertext on its way to cipher_ (reused)
   std::string tls_plain_;              // decrypted input on its way to the parser (reused)
 

@@ -26,6 +26,7 @@ bool Client::RefusedBeforeConnect() {
     // CONNECT (telnet-style use).
     const auth::AuthResult result = auth::Authenticate(config, {}, nonce_);
     if (result.ok) {
+      if (!JoinAccount(result.account)) return true;
       auth_user_ = result.user;
       account_ = result.account;
       if (result.permissions) {
@@ -73,12 +74,14 @@ bool Client::Authenticate(const nlohmann::json& connect) {
     Close(CloseReason::kAuthenticationFailure, true);
     return false;
   }
+  if (!JoinAccount(result.account)) return false;
   auth_user_ = result.user;
   account_ = result.account;
   permissions_.reset();
   if (result.permissions) {
     permissions_ = std::make_unique<auth::PermissionChecker>(result.permissions);
   }
+  ApplyLimits(result.max_subscriptions, result.max_payload);
   return true;
 }
 
@@ -97,6 +100,42 @@ void Client::SendPermissionViolation(std::string_view what, std::string_view sub
   LOG_ERROR("%s:%d - cid:%lu - %s (user \"%s\")", ip_.c_str(), port_,
             static_cast<unsigned long>(id_), text.c_str(), auth_user_.c_str());
   SendErr(text);
+}
+
+bool Client::JoinAccount(auth::AccountId account) {
+  if (counted_in_account_ && account == account_) return true;  // a repeated CONNECT
+  LeaveAccount();
+  const auth::Accounts& accounts = shard_->options().auth.accounts;
+  if (account >= accounts.size()) return true;
+  const int64_t limit = accounts[account].max_connections;
+  std::atomic<int64_t>& open = shard_->context().account_connections[account];
+  if (limit >= 0 && open.fetch_add(1) + 1 > limit) {
+    open.fetch_sub(1);
+    LOG_ERROR("%s:%d - cid:%lu - account \"%s\" is at its limit of %lld connections", ip_.c_str(),
+              port_, static_cast<unsigned long>(id_), accounts[account].name.c_str(),
+              static_cast<long long>(limit));
+    SendErr("maximum account active connections exceeded");
+    Close(CloseReason::kMaxConnections, true);
+    return false;
+  }
+  if (limit < 0) open.fetch_add(1);
+  counted_in_account_ = true;
+  return true;
+}
+
+void Client::LeaveAccount() {
+  if (!counted_in_account_) return;
+  shard_->context().account_connections[account_].fetch_sub(1);
+  counted_in_account_ = false;
+}
+
+void Client::ApplyLimits(int64_t user_max_subscriptions, int64_t user_max_payload) {
+  const auth::Accounts& accounts = shard_->options().auth.accounts;
+  const auto tighter = [](int64_t a, int64_t b) { return a < 0 ? b : b < 0 ? a : std::min(a, b); };
+  max_subscriptions_ = user_max_subscriptions;
+  int64_t payload = tighter(shard_->options().max_payload, user_max_payload);
+  if (account_ < accounts.size()) payload = tighter(payload, accounts[account_].max_payload);
+  parser_.set_limits({shard_->options().max_control_line, payload});
 }
 
 std::string NewNonce() { return auth::EncodeBase64Url(auth::RandomBytes(11)); }

@@ -107,6 +107,8 @@ bool Server::Start(std::string* error) {
   settings_ = context_.settings;
   config_load_time_ns_ = WallClockNs();
 
+  context_.account_connections.reset(
+      new std::atomic<int64_t>[std::max<std::size_t>(1, options_.auth.accounts.size())]());
   context_.mesh = std::make_unique<ShardMesh>(context_.shard_count);
   for (int i = 0; i < context_.shard_count; ++i) {
     context_.stats.push_back(std::make_unique<ShardStats>());

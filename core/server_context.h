@@ -87,6 +87,8 @@ struct ServerContext {
   std::atomic<int64_t> lame_duck_start_ns{0};
   int64_t start_unix_ns = 0;
   int64_t start_mono_ns = 0;
+  // Open connections per account (by AccountId), for accounts' connection limits.
+  std::unique_ptr<std::atomic<int64_t>[]> account_connections;
 
   RunState run_state() const { return static_cast<RunState>(state.load()); }
 };

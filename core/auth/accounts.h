@@ -59,6 +59,9 @@ struct Account {
   // name); scoped keys also fix the permissions of the users they sign.
   std::vector<std::string> signing_keys;
   std::vector<std::pair<std::string, std::shared_ptr<const Permissions>>> scoped_keys;
+  // JWT account limits; -1 = none.
+  int64_t max_connections = -1;
+  int64_t max_payload = -1;
 };
 
 struct Accounts {

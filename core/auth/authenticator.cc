@@ -67,7 +67,8 @@ AuthResult AuthenticateJwt(const AuthConfig& config, const Credentials& c, std::
     result.reason = "user JWT: signed by " + claims.issuer + ", not by account " + account.name;
     return result;
   }
-  if (!claims.nats.value("bearer_token", false)) {
+  const auto bearer = claims.nats.find("bearer_token");
+  if (bearer == claims.nats.end() || *bearer != true) {
     std::string raw_key, signature;
     if (nonce.empty() || !DecodePublicKey(claims.subject, KeyRole::kUser, &raw_key) ||
         !DecodeBase64Any(c.sig, &signature) || !VerifyEd25519(raw_key, nonce, signature)) {
@@ -79,6 +80,13 @@ AuthResult AuthenticateJwt(const AuthConfig& config, const Credentials& c, std::
   result.user = claims.subject;
   result.account = static_cast<AccountId>(id);
   result.permissions = scoped ? permissions : PermissionsFromClaims(claims.nats);
+  // Version 1 JWTs leave limits out: only a limit that is there counts.
+  const auto limit = [&](const char* key) {
+    const auto it = claims.nats.find(key);
+    return it != claims.nats.end() && it->is_number_integer() ? it->get<int64_t>() : -1;
+  };
+  result.max_subscriptions = limit("subs");
+  result.max_payload = limit("payload");
   return result;
 }
 

@@ -21,6 +21,9 @@ struct AuthResult {
   std::string user;  // who connected (empty for a token)
   std::shared_ptr<const Permissions> permissions;
   AccountId account = kGlobalAccount;
+  // A user JWT's own limits; -1 = none (the server's and the account's still apply).
+  int64_t max_subscriptions = -1;
+  int64_t max_payload = -1;
   std::string reason;  // why not (for the log; the client only hears "Authorization Violation")
 };
 

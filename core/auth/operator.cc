@@ -85,6 +85,8 @@ bool ReadAccountJwt(const std::string& key, const std::string& token,
     js.max_consumers = Number(*limits, "consumer", -1);
     js.enabled = js.max_memory != 0 || js.max_file != 0;
     account->jetstream_set = true;
+    account->max_connections = Number(*limits, "conn", -1);
+    account->max_payload = Number(*limits, "payload", -1);
   }
   if (const auto exports = nats.find("exports"); exports != nats.end() && exports->is_array()) {
     for (const auto& e : *exports) {
@@ -100,7 +102,9 @@ bool ReadAccountJwt(const std::string& key, const std::string& token,
       }
       // An export that requires a token admits only imports that carry one (checked when
       // imports are resolved): no account is approved by name.
-      if (e.value("token_req", false)) out.accounts.push_back("");
+      if (const auto req = e.find("token_req"); req != e.end() && *req == true) {
+        out.accounts.push_back("");
+      }
       account->exports.push_back(std::move(out));
     }
   }

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <nats/nats.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <ctime>
 #include <fstream>
@@ -34,7 +35,8 @@ struct World {
   TestKey a = NewKey(KeyRole::kAccount);
   TestKey a_signer = NewKey(KeyRole::kAccount);
   TestKey b = NewKey(KeyRole::kAccount);
-  std::string op_jwt, sys_jwt, a_jwt, b_jwt;
+  TestKey c = NewKey(KeyRole::kAccount);  // one connection, 64-byte payloads
+  std::string op_jwt, sys_jwt, a_jwt, b_jwt, c_jwt;
 
   World() {
     op_jwt = SignJwt(op, op.public_key, "operator", {{"system_account", sys.public_key}});
@@ -45,6 +47,9 @@ struct World {
                     {{"limits", limits},
                      {"signing_keys", {a_signer.public_key}},
                      {"exports", {{{"subject", "feed.>"}, {"type", "stream"}}}}});
+    nlohmann::json tight = kNoLimits;
+    tight.update({{"conn", 1}, {"payload", 64}});
+    c_jwt = SignJwt(op, c.public_key, "account", {{"limits", tight}});
     b_jwt = SignJwt(op, b.public_key, "account",
                     {{"limits", kNoLimits},
                      {"imports",
@@ -61,7 +66,8 @@ struct World {
     return WriteConfig("operator: " + op_file + "\nresolver: MEMORY\nresolver_preload: {\n  " +
                        sys.public_key + ": " + sys_jwt + "\n  " + a.public_key + ": " +
                        (account_jwt_for_a.empty() ? a_jwt : account_jwt_for_a) + "\n  " +
-                       b.public_key + ": " + b_jwt + "\n}\n");
+                       b.public_key + ": " + b_jwt + "\n  " + c.public_key + ": " + c_jwt +
+                       "\n}\n");
   }
 
   // A user of `account` signed by `signer`, as a .creds file.
@@ -191,6 +197,48 @@ TEST(Jwt, PermissionsInTheUserJwt) {
   EXPECT_FALSE(Delivered(*watcher, "secret.x", denied));
   natsSubscription_Destroy(all);
   natsSubscription_Destroy(denied);
+}
+
+TEST(Jwt, AccountAndUserLimits) {
+  const World w;
+  auto server = ServerProcess::Start({"-c", w.Config()});
+  // Account C allows one connection at a time.
+  std::unique_ptr<NatsConn> first;
+  ASSERT_EQ(ConnectWithCreds(*server, w.User(w.c, w.c), &first), NATS_OK);
+  EXPECT_NE(ConnectWithCreds(*server, w.User(w.c, w.c)), NATS_OK);
+  EXPECT_NE(server->Log().find("is at its limit of 1 connections"), std::string::npos);
+  // ... and 64-byte payloads: a bigger publish ends the connection.
+  const std::string big(100, 'x');
+  natsConnection_PublishString(first->nc, "p", big.c_str());
+  natsConnection_Flush(first->nc);
+  for (int i = 0; i < 100 && !natsConnection_IsClosed(first->nc); ++i) usleep(20000);
+  EXPECT_TRUE(natsConnection_IsClosed(first->nc));
+  first.reset();
+  // Its slot is free again once it is gone.
+  natsStatus again = NATS_ERR;
+  for (int i = 0; i < 50 && again != NATS_OK; ++i) {
+    again = ConnectWithCreds(*server, w.User(w.c, w.c));
+    if (again != NATS_OK) usleep(50000);
+  }
+  EXPECT_EQ(again, NATS_OK);
+  // A user JWT allowing one subscription: the second is refused, the first still works.
+  std::unique_ptr<NatsConn> one_sub, sender;
+  ASSERT_EQ(ConnectWithCreds(*server, w.User(w.a, w.a, {{"subs", 1}}), &one_sub), NATS_OK);
+  ASSERT_EQ(ConnectWithCreds(*server, w.User(w.a, w.a), &sender), NATS_OK);
+  natsSubscription *kept = nullptr, *refused = nullptr;
+  ASSERT_EQ(natsConnection_SubscribeSync(&kept, one_sub->nc, "kept"), NATS_OK);
+  natsConnection_Flush(one_sub->nc);
+  EXPECT_TRUE(Delivered(*sender, "kept", kept));
+  ASSERT_EQ(natsConnection_SubscribeSync(&refused, one_sub->nc, "refused"), NATS_OK);
+  natsConnection_Flush(one_sub->nc);
+  EXPECT_FALSE(Delivered(*sender, "refused", refused));
+  // libnats reports the server's -ERR (and, unlike nats.go, treats it as fatal).
+  const char* last = nullptr;
+  natsConnection_GetLastError(one_sub->nc, &last);
+  EXPECT_NE(std::string(last != nullptr ? last : "").find("maximum subscriptions exceeded"),
+            std::string::npos);
+  natsSubscription_Destroy(kept);
+  natsSubscription_Destroy(refused);
 }
 
 TEST(Jwt, JetStreamFollowsTheAccountLimits) {
