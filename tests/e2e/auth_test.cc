@@ -358,14 +358,8 @@ TEST(Auth, BadConfigurationIsRefusedAtStart) {
         std::string("authorization { users: [{user: b, password: c}] }\nno_auth_user: z\n"),
         std::string("authorization { users: [{nkey: UBADKEY}] }\n"),
         std::string("authorization { users: [{user: b, permissions: {publish: {allw: x}}}] }\n")}) {
-    std::string output;
-    const std::string command =
-        std::string(TERN_SERVER_PATH) + " -c " + WriteConfig(conf) + " -t 2>&1";
-    FILE* pipe = popen(command.c_str(), "r");
-    char buffer[512];
-    while (fgets(buffer, sizeof(buffer), pipe) != nullptr) output += buffer;
-    const int status = pclose(pipe);
-    EXPECT_NE(WEXITSTATUS(status), 0) << conf << output;
+    const auto [code, output] = RunServerOnce("-c " + WriteConfig(conf) + " -t");
+    EXPECT_NE(code, 0) << conf << output;
     EXPECT_NE(output.find("tern-server: "), std::string::npos) << output;
   }
 }

@@ -17,44 +17,32 @@
 namespace tern::e2e {
 namespace {
 
-// Runs tern-server with arguments, returns {exit code, stdout+stderr}.
-std::pair<int, std::string> RunOnce(const std::string& args) {
-  const std::string cmd = std::string(TERN_SERVER_PATH) + " " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  std::size_t n;
-  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
 bool Exists(const std::string& path) {
   struct stat st;
   return stat(path.c_str(), &st) == 0;
 }
 
 TEST(Lifecycle, VersionHelpAndBadFlags) {
-  auto [code, out] = RunOnce("-v");
+  auto [code, out] = RunServerOnce("-v");
   EXPECT_EQ(code, 0);
   EXPECT_EQ(out.rfind("tern-server: v", 0), 0u) << out;
   EXPECT_NE(out.find("NATS protocol level 2.9"), std::string::npos) << out;
-  std::tie(code, out) = RunOnce("--help");
+  std::tie(code, out) = RunServerOnce("--help");
   EXPECT_EQ(code, 0);
   EXPECT_NE(out.find("--port"), std::string::npos);
-  std::tie(code, out) = RunOnce("--no-such-flag");
+  std::tie(code, out) = RunServerOnce("--no-such-flag");
   EXPECT_EQ(code, 2);
   EXPECT_NE(out.find("no-such-flag"), std::string::npos) << out;
-  std::tie(code, out) = RunOnce("--tlscert server.pem");
+  std::tie(code, out) = RunServerOnce("--tlscert server.pem");
   EXPECT_EQ(code, 2) << "an unsupported security flag must not be ignored";
-  std::tie(code, out) = RunOnce("-c /nonexistent/tern.conf");
+  std::tie(code, out) = RunServerOnce("-c /nonexistent/tern.conf");
   EXPECT_EQ(code, 2);
   EXPECT_NE(out.find("/nonexistent/tern.conf"), std::string::npos) << out;
   const std::string bad = WriteConfig("port: 4222\nmax_payload: lots\n");
-  std::tie(code, out) = RunOnce("-c " + bad);
+  std::tie(code, out) = RunServerOnce("-c " + bad);
   EXPECT_EQ(code, 2);
   EXPECT_NE(out.find(":2:1"), std::string::npos) << "error names line and column: " << out;
-  std::tie(code, out) = RunOnce("-t -c " + WriteConfig("port: 4333\n"));
+  std::tie(code, out) = RunServerOnce("-t -c " + WriteConfig("port: 4333\n"));
   EXPECT_EQ(code, 0) << out;
 }
 

@@ -6,6 +6,7 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "harness.h"
 
@@ -25,15 +26,11 @@ bool WaitForLog(const ServerProcess& server, const std::string& text, int count 
 
 // Runs `tern-server args...` to completion; returns its exit status and output.
 int RunTool(const std::vector<std::string>& args, std::string* output) {
-  std::string command = TERN_SERVER_PATH;
-  for (const std::string& a : args) command += " '" + a + "'";
-  command += " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  char buffer[512];
-  output->clear();
-  while (fgets(buffer, sizeof(buffer), pipe) != nullptr) *output += buffer;
-  const int status = pclose(pipe);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::string words;
+  for (const std::string& a : args) words += " '" + a + "'";
+  int code = 0;
+  std::tie(code, *output) = RunServerOnce(words);
+  return code;
 }
 
 void Rewrite(const std::string& path, const std::string& text) { std::ofstream(path) << text; }

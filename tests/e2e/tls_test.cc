@@ -215,13 +215,8 @@ TEST(Tls, HandshakeTimeoutAndBadConfiguration) {
             "\", verify: true }\n",
         "tls { cert_file: \"" + certs.server_cert + "\", key_file: \"" + certs.server_key +
             "\", verify_and_map: true }\n"}) {
-    const std::string command =
-        std::string(TERN_SERVER_PATH) + " -t -c " + WriteConfig(conf) + " 2>&1";
-    FILE* pipe = popen(command.c_str(), "r");
-    std::string output;
-    char buffer[512];
-    while (fgets(buffer, sizeof(buffer), pipe) != nullptr) output += buffer;
-    EXPECT_NE(WEXITSTATUS(pclose(pipe)), 0) << conf << output;
+    const auto [code, output] = RunServerOnce("-t -c " + WriteConfig(conf));
+    EXPECT_NE(code, 0) << conf << output;
     EXPECT_NE(output.find("tern-server: "), std::string::npos) << output;
   }
 }
