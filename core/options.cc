@@ -249,7 +249,14 @@ class ConfApplier {
       return auth::ParseAuthorization(v, &o_->auth, error_);
     } else if (key == "accounts") {
       o_->auth_source += "accounts:" + ConfText(v) + ";";
-      o_->accounts_source += ConfText(v);
+      // Users may change on reload; the accounts themselves (names and order, exports,
+      // imports, JetStream) are what every shard's routing was built for.
+      for (const auto& [name, block] : v.map) {
+        o_->accounts_source += "account " + name + ":";
+        for (const auto& [k, sub] : block.map) {
+          if (k != "users") o_->accounts_source += k + "=" + ConfText(sub) + ";";
+        }
+      }
       return auth::ParseAccounts(v, &o_->auth.accounts, &o_->auth.users, error_);
     } else if (key == "operator" || key == "operators" || key == "operator_jwt") {
       o_->accounts_source += "operator:" + ConfText(v) + ";";

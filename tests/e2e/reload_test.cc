@@ -118,6 +118,33 @@ TEST(Reload, NewCredentialsApplyToNewConnections) {
   EXPECT_NE(before.ReadUntil("PONG").find("PONG"), std::string::npos);
 }
 
+TEST(Reload, AccountUsersReloadButAccountsNeedARestart) {
+  auto text = [](const std::string& extra_user, const std::string& extra_account) {
+    return "accounts {\n  A { users: [{user: a, password: a}" + extra_user +
+           "], exports: [{stream: x}] }\n"
+           "  B { users: [{user: b, password: b}], imports: [{stream: {account: A, subject: x}}] "
+           "}\n" +
+           extra_account + "}\n";
+  };
+  const std::string conf = WriteConfig(text("", ""));
+  auto server = ServerProcess::Start({"-c", conf});
+  // A new user of A: reloaded, and the user lands in A (it receives A's messages).
+  Rewrite(conf, text(", {user: a2, password: a2}", ""));
+  kill(server->pid(), SIGHUP);
+  ASSERT_TRUE(WaitForLog(*server, "Reloaded: authorization")) << server->Log();
+  RawConn a2(server->port());
+  a2.Send("CONNECT {\"verbose\":false,\"user\":\"a2\",\"pass\":\"a2\"}\r\nSUB x 1\r\nPING\r\n");
+  ASSERT_NE(a2.ReadUntil("PONG").find("PONG"), std::string::npos);
+  RawConn a(server->port());
+  a.Send("CONNECT {\"verbose\":false,\"user\":\"a\",\"pass\":\"a\"}\r\nPUB x 2\r\nhi\r\nPING\r\n");
+  ASSERT_NE(a.ReadUntil("PONG").find("PONG"), std::string::npos);
+  EXPECT_NE(a2.ReadUntil("hi").find("MSG x 1 2\r\nhi"), std::string::npos);
+  // A new account changes what routing was built for: refused until a restart.
+  Rewrite(conf, text(", {user: a2, password: a2}", "  C {}\n"));
+  kill(server->pid(), SIGHUP);
+  ASSERT_TRUE(WaitForLog(*server, "config reload not supported for accounts")) << server->Log();
+}
+
 TEST(Reload, PortsFileNamesBothPortsAndGoesAwayAtExit) {
   auto server = ServerProcess::Start({"-m", "-1"});
   std::ifstream in(server->ports_file());
