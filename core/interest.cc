@@ -57,7 +57,7 @@ void Interest::Changed(std::string_view pattern) {
 
 bool Interest::AddLocal(Subscription* sub) {
   Leaf& leaf = trie_.Insert(sub->subject);
-  ++local_count_;
+  if (!sub->shard_local) ++local_count_;  // per-shard copies of one server subscription
   ++inserts_;
   Changed(sub->subject);
   if (sub->queue.empty()) {
@@ -100,7 +100,7 @@ bool Interest::RemoveLocal(Subscription* sub) {
     }
   }
   if (!found) return false;
-  --local_count_;
+  if (!sub->shard_local) --local_count_;
   ++removes_;
   Changed(sub->subject);
   if (leaf->Empty()) trie_.Prune(sub->subject);

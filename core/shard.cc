@@ -416,12 +416,13 @@ void Shard::AddInternal(Subscription* sub, bool announce) {
   if (interests_[sub->account]->AddLocal(sub) && announce && !sub->shard_local) {
     AnnounceInterest(+1, *sub);
   }
-  CountSubscriptions(+1);
+  // Shard-local ones are per-shard copies of one server subscription: not counted.
+  if (!sub->shard_local) CountSubscriptions(+1);
 }
 
 void Shard::RemoveInternal(Subscription* sub) {
   if (interests_[sub->account]->RemoveLocal(sub) && !sub->shard_local) AnnounceInterest(-1, *sub);
-  CountSubscriptions(-1);
+  if (!sub->shard_local) CountSubscriptions(-1);
 }
 
 void Shard::CountSubscriptions(int delta) {
