@@ -191,6 +191,12 @@ bool ResolveOperator(OperatorConfig* op, Accounts* accounts, std::string* error)
   accounts->configured = true;  // the accounts are the preloaded ones
   if (accounts->system_name.empty() && !system_account.empty()) {
     accounts->system_name = system_account;
+    if (accounts->Find(system_account) < 0) {
+      // Named by the operator but not preloaded: it exists, with no users of its own.
+      Account system;
+      system.name = system_account;
+      accounts->list.push_back(std::move(system));
+    }
   }
   return true;
 }

@@ -291,6 +291,45 @@ TEST(Jwt, MalformedTokensAreRefusedWithAReason) {
   }
 }
 
+TEST(Jwt, OperatorModeResolvesPreloadedAccountsAndTheSystemAccount) {
+  const KeyPair op, account, system;
+  const std::string op_key = EncodePublicKey(op.public_key, KeyRole::kOperator);
+  const std::string account_key = EncodePublicKey(account.public_key, KeyRole::kAccount);
+  const std::string system_key = EncodePublicKey(system.public_key, KeyRole::kAccount);
+  AuthConfig config;
+  config.op.resolver = "MEMORY";
+  config.op.operator_jwts = {MakeJwt(
+      op, KeyRole::kOperator,
+      {{"sub", op_key}, {"nats", {{"type", "operator"}, {"system_account", system_key}}}}, true)};
+  config.op.preload = {
+      {account_key,
+       MakeJwt(op, KeyRole::kOperator,
+               {{"sub", account_key},
+                {"nats", {{"type", "account"}, {"limits", {{"disk_storage", -1}, {"conn", 3}}}}}},
+               true)}};
+  std::string error;
+  ASSERT_TRUE(ValidateAuth(&config, &error)) << error;
+  // $G, the preloaded account, and the operator's system account (not preloaded).
+  ASSERT_EQ(config.accounts.size(), 3u);
+  const int id = config.accounts.Find(account_key);
+  ASSERT_GT(id, 0);
+  EXPECT_TRUE(config.accounts[id].jetstream.enabled);
+  EXPECT_EQ(config.accounts[id].max_connections, 3);
+  EXPECT_EQ(config.accounts[config.accounts.system].name, system_key);
+  EXPECT_TRUE(config.required());
+  EXPECT_TRUE(config.wants_nonce());
+  // An account the operator did not sign stops the server.
+  AuthConfig rogue = config;
+  rogue.accounts = Accounts();
+  rogue.op.resolved = false;
+  const KeyPair stranger;
+  rogue.op.preload = {
+      {account_key, MakeJwt(stranger, KeyRole::kOperator,
+                            {{"sub", account_key}, {"nats", {{"type", "account"}}}}, true)}};
+  EXPECT_FALSE(ValidateAuth(&rogue, &error));
+  EXPECT_NE(error.find("which no trusted operator names"), std::string::npos) << error;
+}
+
 TEST(Jwt, CredsFilesAndBareTokens) {
   EXPECT_EQ(ExtractJwt("  eyJabc.def.ghi \n"), "eyJabc.def.ghi");
   EXPECT_EQ(ExtractJwt("-----BEGIN NATS USER JWT-----\neyJ.a.b\n------END NATS USER JWT------\n"
