@@ -8,13 +8,14 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup.sh"
 export TERN_REQUIRE_NATS_SERVER=1  # the conformance test must compare against the real one
 
+stage() { echo "== $1 (at ${SECONDS}s)"; }
 run_ctest() {  # dir, ctest args...
   local dir=$1
   shift
   (cd "$dir" && ctest --output-on-failure "$@")
 }
 
-echo "== Test dependencies (nats.go, Sprig, yamllint, clang's libFuzzer from Debian; nats.js from npm)"
+stage "Test dependencies (nats.go, Sprig, yamllint, clang's libFuzzer from Debian; nats.js from npm)"
 client_packages=(golang-go golang-github-nats-io-go-nats-dev golang-github-nats-io-jwt-dev
                  golang-github-masterminds-sprig-dev
                  golang-gopkg-yaml.v3-dev python3-yaml yamllint systemd clang libclang-rt-14-dev)
@@ -31,28 +32,31 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 (cd "$root/tests/js" && npm ci --no-audit --no-fund --loglevel=error)
 
-echo "== Release build"
+stage "Release build"
 release=$("$root/scripts/build.sh" release)
 run_ctest "$release"
-echo "== Micro-benchmarks (smoke run; numbers are not judged here)"
+stage "Micro-benchmarks (smoke run; numbers are not judged here)"
 "$release/bench/micro_bench" --benchmark_min_time=0.01
 TERN_BENCH_DIR="$release" "$release/bench/storage_bench" --benchmark_min_time=0.01
-echo "== Deployment files (systemd unit, Containerfile, Helm chart)"
+stage "Deployment files (systemd unit, Containerfile, Helm chart)"
 /usr/bin/python3 "$root/deploy/check/check.py" "$release/tools/tern-server"
-echo "== Fuzzing: CONNECT and authentication, config and authorization, protocol (libFuzzer)"
+stage "Fuzzing: CONNECT and authentication, config, JWTs, protocol (libFuzzer)"
 "$root/tests/fuzz/run.sh" 15
-echo "== Side-by-side smoke row against nats-server (delivery is checked, speed is not)"
+stage "Side-by-side smoke row against nats-server (delivery is checked, speed is not)"
 "$root/bench/compare" --smoke
 
-echo "== ASan + UBSan build"
+stage "ASan + UBSan build"
 asan=$("$root/scripts/build.sh" asan)
+# Every suite once, each shard count and I/O backend once (the Release stage ran them all):
+# keeps the whole run inside CI's 30 minutes on 2 cores.
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-  run_ctest "$asan"
+  run_ctest "$asan" -R 'unit|storage|e2e_uring_1|e2e_epoll_2|e2e_uring_4|e2e_js_sync_ring|js_client_2|go_client_4'
 
-echo "== TSan build"
+
+stage "TSan build"
 tsan=$("$root/scripts/build.sh" tsan)
 # The TLS tests are left out here: libnats (the test's client) reads and writes one SSL from
 # two threads, which TSan reports inside libssl. The server's TLS runs under ASan/UBSan.
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" GTEST_FILTER='-Tls*' \
   run_ctest "$tsan" -R 'unit|storage|e2e_uring_4|e2e_epoll_2'
-echo "All test suites passed."
+echo "All test suites passed in ${SECONDS}s."
