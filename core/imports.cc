@@ -115,6 +115,8 @@ void ImportRouter::Queue(auth::AccountId account, std::string_view subject, std:
   }
   Pending p{};
   p.account = account;
+  arena_.reserve(arena_.size() + subject.size() + reply.size() + data.size() +
+                 request_reply.size());
   p.subject_at = Put(subject);
   p.subject_len = static_cast<uint32_t>(subject.size());
   p.reply_at = Put(reply);

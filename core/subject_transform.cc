@@ -2,6 +2,8 @@
 
 #include "core/subject.h"
 
+#include <algorithm>
+
 namespace tern::core {
 namespace {
 
@@ -88,6 +90,15 @@ bool SubjectTransform::Make(std::string_view from, std::string_view to, SubjectT
     }
     out->parts_.push_back(std::move(part));
   }
+  for (const Part& part : out->parts_) {
+    if (part.kind == Part::kWildcard) {
+      out->needed_tokens_ = std::max(
+          out->needed_tokens_, static_cast<std::size_t>(out->star_positions_[part.wildcard]) + 1);
+    } else if (part.kind == Part::kRest) {
+      out->needed_tokens_ =
+          std::max(out->needed_tokens_, static_cast<std::size_t>(out->rest_position_) + 1);
+    }
+  }
   if (out->rest_position_ >= 0 && out->parts_.back().kind != Part::kRest) {
     *error = "mapping destination \"" + std::string(to) + "\" must end in '>' like \"" +
              std::string(from) + "\"";
@@ -102,9 +113,25 @@ void SubjectTransform::Apply(std::string_view subject, std::string* out) const {
     out->append(subject);
     return;
   }
-  std::string_view tokens[kMaxTokens];
-  std::size_t count = Tokenize(subject, tokens, kMaxTokens);
-  if (count > kMaxTokens) count = kMaxTokens;  // beyond what a pattern can reach
+  // Token start offsets, only as far as the parts need (no per-call initialization: this
+  // runs for every message an import carries).
+  uint32_t starts[kMaxTokens + 1];
+  std::size_t count = 0;
+  const std::size_t wanted = needed_tokens_;
+  std::size_t position = 0;
+  while (count < wanted && position <= subject.size()) {
+    starts[count++] = static_cast<uint32_t>(position);
+    const auto dot = subject.find('.', position);
+    if (dot == std::string_view::npos) {
+      position = subject.size() + 1;
+      break;
+    }
+    position = dot + 1;
+  }
+  starts[count] = static_cast<uint32_t>(position);  // one past the dot ending the last token
+  const auto token = [&](std::size_t i) {           // i < count
+    return subject.substr(starts[i], starts[i + 1] - 1 - starts[i]);
+  };
   for (const Part& part : parts_) {
     if (!out->empty()) out->push_back('.');
     switch (part.kind) {
@@ -112,17 +139,13 @@ void SubjectTransform::Apply(std::string_view subject, std::string* out) const {
         out->append(part.literal);
         break;
       case Part::kWildcard: {
-        const auto position = static_cast<std::size_t>(star_positions_[part.wildcard]);
-        if (position < count) out->append(tokens[position]);
+        const auto at = static_cast<std::size_t>(star_positions_[part.wildcard]);
+        if (at < count) out->append(token(at));
         break;
       }
       case Part::kRest: {
-        const auto position = static_cast<std::size_t>(rest_position_);
-        if (position < count) {
-          const std::size_t start =
-              static_cast<std::size_t>(tokens[position].data() - subject.data());
-          out->append(subject.substr(start));
-        }
+        const auto at = static_cast<std::size_t>(rest_position_);
+        if (at < count) out->append(subject.substr(starts[at]));
         break;
       }
     }

@@ -4,6 +4,7 @@
 // next `*` wildcard's token of the source in order, `$N` or `{{wildcard(N)}}` takes the
 // Nth, and a final `>` takes what the source's `>` matched. Immutable once made; used by
 // every shard's import routing.
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,6 +29,7 @@ class SubjectTransform {
   std::vector<int> star_positions_;  // token positions of the source's `*`
   int rest_position_ = -1;           // token position of the source's `>`, or -1
   std::vector<Part> parts_;
+  std::size_t needed_tokens_ = 0;  // how many leading tokens of a subject Apply reads
   bool identity_ = true;
 };
 

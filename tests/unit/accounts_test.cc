@@ -44,6 +44,10 @@ TEST(SubjectTransform, MapsWildcardsInOrderOrByNumber) {
   EXPECT_EQ(Map("foo.*.*", "bar.{{wildcard(2)}}.x", "foo.a.b"), "bar.b.x");
   EXPECT_EQ(Map("req", "svc.req", "req"), "svc.req");
   EXPECT_EQ(Map("a.*.>", "p.a.*.>", "a.1.2.3"), "p.a.1.2.3");
+  EXPECT_EQ(Map("foo.>", "bar.>", "foo.a"), "bar.a");
+  EXPECT_EQ(Map("*", "x.$1", "q"), "x.q");
+  EXPECT_EQ(Map("a.*.b.*", "$2.$1", "a.X.b.Y"), "Y.X");
+  EXPECT_EQ(Map("a.*.b.*", "$2.$1", "a.longer-token.b.last"), "last.longer-token");
 }
 
 TEST(SubjectTransform, RefusesWildcardsTheSourceLacks) {

@@ -23,6 +23,13 @@ bool ParseUrl(const std::string& url, ServerAddress* out) {
     out->tls = rest.compare(0, scheme, "tls") == 0;
     rest = rest.substr(scheme + 3);
   }
+  if (const auto at = rest.rfind('@'); at != std::string::npos) {
+    const std::string userinfo = rest.substr(0, at);
+    const auto split = userinfo.find(':');
+    out->user = userinfo.substr(0, split);
+    out->pass = split == std::string::npos ? "" : userinfo.substr(split + 1);
+    rest = rest.substr(at + 1);
+  }
   const auto colon = rest.rfind(':');
   std::string port_text = colon == std::string::npos ? rest : rest.substr(colon + 1);
   if (colon != std::string::npos && colon > 0) out->host = rest.substr(0, colon);
@@ -93,8 +100,13 @@ bool BenchConnection::Open(const ServerAddress& address, std::string* error) {
     }
   }
   if (address.tls && !StartTls(address, error)) return false;
-  if (!WriteAll(
-          "CONNECT {\"verbose\":false,\"pedantic\":false,\"headers\":true,\"protocol\":1}\r\n") ||
+  // Benchmark credentials are plain identifiers (no JSON escaping needed).
+  std::string credentials;
+  if (!address.user.empty()) {
+    credentials = ",\"user\":\"" + address.user + "\",\"pass\":\"" + address.pass + "\"";
+  }
+  if (!WriteAll("CONNECT {\"verbose\":false,\"pedantic\":false,\"headers\":true,\"protocol\":1" +
+                credentials + "}\r\n") ||
       !Flush(5000)) {
     *error = "handshake failed: " + error_;
     return false;

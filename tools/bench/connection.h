@@ -13,10 +13,12 @@ namespace tern::bench {
 struct ServerAddress {
   std::string host = "127.0.0.1";
   int port = 4222;
-  bool tls = false;     // "tls://host:port": TLS after the server's INFO, as clients do
-  std::string ca_file;  // verify the server against this CA (--tlsca); empty = no check
+  bool tls = false;        // "tls://host:port": TLS after the server's INFO, as clients do
+  std::string ca_file;     // verify the server against this CA (--tlsca); empty = no check
+  std::string user, pass;  // "nats://user:pass@host:port": sent in CONNECT
 };
-// Parses "nats://host:port", "tls://host:port", "host:port" or "port".
+// Parses "nats://host:port", "tls://host:port", "host:port" or "port", each with an
+// optional "user:pass@" before the host.
 bool ParseUrl(const std::string& url, ServerAddress* out);
 
 class BenchConnection {
