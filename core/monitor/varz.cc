@@ -145,8 +145,8 @@ io::HttpResponse Monitor::Varz(const Query& query) {
   v["http_req_stats"] = http_req_stats_;
   v["config_load_time"] = Rfc3339Nano(sources_.config_load_time_ns());
   v["system_account"] = o.auth.accounts.size() > o.auth.accounts.system
-                             ? o.auth.accounts[o.auth.accounts.system].name
-                             : auth::kDefaultSystemAccountName;
+                            ? o.auth.accounts[o.auth.accounts.system].name
+                            : auth::kDefaultSystemAccountName;
   v["shards"] = ctx.shard_count;  // Tern: not in nats-server's /varz
   return JsonResponse(v, query);
 }

@@ -14,6 +14,7 @@
 
 #include "core/auth/nkeys.h"
 #include "harness.h"
+#include "jwt_util.h"
 
 namespace tern::e2e {
 namespace {
@@ -159,22 +160,12 @@ struct NkeyUser {
 };
 
 NkeyUser MakeNkeyUser() {
-  EVP_PKEY* key = nullptr;
-  EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, nullptr);
-  EVP_PKEY_keygen_init(ctx);
-  EVP_PKEY_keygen(ctx, &key);
-  std::string seed(32, '\0'), pub(32, '\0');
-  std::size_t n = 32;
-  EVP_PKEY_get_raw_private_key(key, reinterpret_cast<unsigned char*>(seed.data()), &n);
-  n = 32;
-  EVP_PKEY_get_raw_public_key(key, reinterpret_cast<unsigned char*>(pub.data()), &n);
-  EVP_PKEY_free(key);
-  EVP_PKEY_CTX_free(ctx);
+  const TestKey key = NewKey(core::auth::KeyRole::kUser);
   NkeyUser user;
-  user.public_key = core::auth::EncodePublicKey(pub, core::auth::KeyRole::kUser);
+  user.public_key = key.public_key;
   const std::string conf = WriteConfig("");
   user.seed_file = conf.substr(0, conf.rfind('/')) + "/user.nk";
-  std::ofstream(user.seed_file) << core::auth::EncodeSeed(seed, core::auth::KeyRole::kUser) << "\n";
+  std::ofstream(user.seed_file) << key.seed << "\n";
   return user;
 }
 

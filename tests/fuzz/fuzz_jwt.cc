@@ -3,8 +3,6 @@
 // claims of a user JWT, which the target signs with a known account's key so the claims
 // reach every check after the signature. Must never crash, and never let a user in
 // without a nonce signature unless the claims say it is a bearer token.
-#include <openssl/evp.h>
-
 #include <cstdint>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
@@ -13,35 +11,15 @@
 #include "core/auth/authenticator.h"
 #include "core/auth/jwt.h"
 #include "core/auth/nkeys.h"
+#include "tests/support/ed25519_key.h"
 
 namespace {
 
 using namespace tern::core::auth;
 
-const std::string kSeed(32, '\x2a');
-
-std::string AccountKey() {
-  EVP_PKEY* key = EVP_PKEY_new_raw_private_key(
-      EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(kSeed.data()), 32);
-  std::string pub(32, '\0');
-  std::size_t n = 32;
-  EVP_PKEY_get_raw_public_key(key, reinterpret_cast<unsigned char*>(pub.data()), &n);
-  EVP_PKEY_free(key);
-  return EncodePublicKey(pub, KeyRole::kAccount);
-}
-
-std::string Sign(const std::string& message) {
-  EVP_PKEY* key = EVP_PKEY_new_raw_private_key(
-      EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(kSeed.data()), 32);
-  EVP_MD_CTX* md = EVP_MD_CTX_new();
-  std::string signature(64, '\0');
-  std::size_t len = 64;
-  EVP_DigestSignInit(md, nullptr, nullptr, nullptr, key);
-  EVP_DigestSign(md, reinterpret_cast<unsigned char*>(signature.data()), &len,
-                 reinterpret_cast<const unsigned char*>(message.data()), message.size());
-  EVP_MD_CTX_free(md);
-  EVP_PKEY_free(key);
-  return signature;
+const tern::testing::Ed25519Key& AccountKey() {
+  static const tern::testing::Ed25519Key key(std::string(32, '\x2a'));
+  return key;
 }
 
 const AuthConfig& OperatorMode() {
@@ -51,7 +29,7 @@ const AuthConfig& OperatorMode() {
     c.op.resolved = true;
     c.accounts.list.resize(2);
     c.accounts.list[0].name = kGlobalAccountName;
-    c.accounts.list[1].name = AccountKey();
+    c.accounts.list[1].name = EncodePublicKey(AccountKey().public_key, KeyRole::kAccount);
     return c;
   }();
   return config;
@@ -80,7 +58,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string signed_part =
       EncodeBase64Url(R"({"typ":"JWT","alg":"ed25519-nkey"})") + "." + EncodeBase64Url(claims_text);
   Credentials c;
-  c.jwt = signed_part + "." + EncodeBase64Url(Sign(signed_part));
+  c.jwt = signed_part + "." + EncodeBase64Url(AccountKey().Sign(signed_part));
   c.sig = EncodeBase64Url(std::string(64, '\x01'));
   const AuthResult result = Authenticate(OperatorMode(), c, "nonce");
   if (result.ok) {

@@ -11,6 +11,7 @@
 #include "core/auth/jwt.h"
 #include "core/auth/nkeys.h"
 #include "core/auth/permissions.h"
+#include "tests/support/ed25519_key.h"
 
 namespace tern::core::auth {
 namespace {
@@ -23,37 +24,7 @@ std::string FromHex(const std::string& hex) {
   return out;
 }
 
-// An Ed25519 key pair and a signature, made with OpenSSL directly.
-struct KeyPair {
-  std::string seed, public_key;
-  KeyPair() {
-    EVP_PKEY* key = nullptr;
-    EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, nullptr);
-    EVP_PKEY_keygen_init(ctx);
-    EVP_PKEY_keygen(ctx, &key);
-    seed.resize(32);
-    public_key.resize(32);
-    std::size_t n = 32;
-    EVP_PKEY_get_raw_private_key(key, reinterpret_cast<unsigned char*>(seed.data()), &n);
-    n = 32;
-    EVP_PKEY_get_raw_public_key(key, reinterpret_cast<unsigned char*>(public_key.data()), &n);
-    EVP_PKEY_free(key);
-    EVP_PKEY_CTX_free(ctx);
-  }
-  std::string Sign(const std::string& message) const {
-    EVP_PKEY* key = EVP_PKEY_new_raw_private_key(
-        EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(seed.data()), 32);
-    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-    EVP_DigestSignInit(ctx, nullptr, nullptr, nullptr, key);
-    std::string signature(64, '\0');
-    std::size_t n = 64;
-    EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(signature.data()), &n,
-                   reinterpret_cast<const unsigned char*>(message.data()), message.size());
-    EVP_MD_CTX_free(ctx);
-    EVP_PKEY_free(key);
-    return signature;
-  }
-};
+using KeyPair = tern::testing::Ed25519Key;
 
 TEST(Nkeys, TextFormRoundTripsAndIsChecked) {
   const KeyPair pair;
