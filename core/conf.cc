@@ -355,4 +355,28 @@ bool ParseConfFile(const std::string& path, ConfValue* root, std::string* error)
   return ParseConfText(buffer.str(), path, root, error);
 }
 
+bool ConfFail(const ConfValue& value, const std::string& what, std::string* error) {
+  *error = value.Where() + ": " + what;
+  return false;
+}
+
+bool ConfString(const ConfValue& value, const std::string& key, std::string* out,
+                std::string* error) {
+  if (value.type == ConfValue::Type::kMap || value.type == ConfValue::Type::kArray) {
+    return ConfFail(value, "'" + key + "' expects a string", error);
+  }
+  *out = value.text;
+  return true;
+}
+
+std::vector<const ConfValue*> ConfItems(const ConfValue& value) {
+  std::vector<const ConfValue*> items;
+  if (value.type == ConfValue::Type::kArray) {
+    for (const ConfValue& item : value.array) items.push_back(&item);
+  } else {
+    items.push_back(&value);
+  }
+  return items;
+}
+
 }  // namespace tern::core

@@ -40,6 +40,14 @@ struct ConfEntry {
 // The value written out canonically (no positions): equal texts mean equal settings.
 std::string ConfText(const ConfValue& value);
 
+// Helpers for the readers of settings blocks. ConfFail sets *error to "file:line:col: what"
+// and returns false; ConfString reads a scalar as text (false for a block or a list);
+// ConfItems gives a list's items, or the value itself when it is not a list.
+bool ConfFail(const ConfValue& value, const std::string& what, std::string* error);
+bool ConfString(const ConfValue& value, const std::string& key, std::string* out,
+                std::string* error);
+std::vector<const ConfValue*> ConfItems(const ConfValue& value);
+
 // Parses a file. On failure returns false with *error naming file, line and column.
 bool ParseConfFile(const std::string& path, ConfValue* root, std::string* error);
 bool ParseConfText(const std::string& text, const std::string& name, ConfValue* root,

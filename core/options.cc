@@ -260,13 +260,7 @@ class ConfApplier {
       return auth::ParseAccounts(v, &o_->auth.accounts, &o_->auth.users, error_);
     } else if (key == "operator" || key == "operators" || key == "operator_jwt") {
       o_->accounts_source += "operator:" + ConfText(v) + ";";
-      std::vector<const ConfValue*> items;
-      if (v.type == ConfValue::Type::kArray) {
-        for (const ConfValue& item : v.array) items.push_back(&item);
-      } else {
-        items.push_back(&v);
-      }
-      for (const ConfValue* item : items) {
+      for (const ConfValue* item : ConfItems(v)) {
         std::string jwt;
         if (!ReadJwtSetting(*item, &jwt)) return false;
         o_->auth.op.operator_jwts.push_back(jwt);

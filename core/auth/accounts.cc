@@ -12,45 +12,33 @@
 namespace tern::core::auth {
 namespace {
 
-bool Fail(const ConfValue& v, const std::string& what, std::string* error) {
-  *error = v.Where() + ": " + what;
-  return false;
-}
-
-bool ReadText(const ConfValue& v, const std::string& key, std::string* out, std::string* error) {
-  if (v.type == ConfValue::Type::kMap || v.type == ConfValue::Type::kArray) {
-    return Fail(v, "'" + key + "' expects a string", error);
-  }
-  *out = v.text;
-  return true;
-}
-
 bool ReadSubjectText(const ConfValue& v, const std::string& key, std::string* out,
                      std::string* error) {
-  if (!ReadText(v, key, out, error)) return false;
-  if (!IsValidSubject(*out)) return Fail(v, "'" + key + "' is not a valid subject", error);
+  if (!ConfString(v, key, out, error)) return false;
+  if (!IsValidSubject(*out)) return ConfFail(v, "'" + key + "' is not a valid subject", error);
   return true;
 }
 
 bool ReadExport(const ConfValue& v, Export* out, std::string* error) {
-  if (v.type != ConfValue::Type::kMap) return Fail(v, "each export expects a block", error);
+  if (v.type != ConfValue::Type::kMap) return ConfFail(v, "each export expects a block", error);
   bool have_subject = false;
   for (const auto& [k, sub] : v.map) {
     if (k == "stream" || k == "service") {
-      if (have_subject) return Fail(sub, "an export is a stream or a service, not both", error);
+      if (have_subject) return ConfFail(sub, "an export is a stream or a service, not both", error);
       have_subject = true;
       out->kind = k == "stream" ? ExchangeKind::kStream : ExchangeKind::kService;
       if (!ReadSubjectText(sub, k, &out->subject, error)) return false;
     } else if (k == "accounts") {
-      if (sub.type != ConfValue::Type::kArray) return Fail(sub, "'accounts' expects a list", error);
+      if (sub.type != ConfValue::Type::kArray)
+        return ConfFail(sub, "'accounts' expects a list", error);
       for (const ConfValue& name : sub.array) {
         std::string account;
-        if (!ReadText(name, "accounts", &account, error)) return false;
+        if (!ConfString(name, "accounts", &account, error)) return false;
         out->accounts.push_back(account);
       }
     } else if (k == "response_type" || k == "response") {
       std::string type;
-      if (!ReadText(sub, k, &type, error)) return false;
+      if (!ConfString(sub, k, &type, error)) return false;
       for (char& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       if (type == "singleton") {
         out->response_type = "Singleton";
@@ -59,64 +47,66 @@ bool ReadExport(const ConfValue& v, Export* out, std::string* error) {
       } else if (type == "chunked") {
         out->response_type = "Chunked";
       } else {
-        return Fail(sub, "'response_type' is singleton, stream or chunked", error);
+        return ConfFail(sub, "'response_type' is singleton, stream or chunked", error);
       }
     } else if (k == "response_threshold" || k == "threshold" || k == "latency" ||
                k == "account_token_position" || k == "advertise") {
       // Accepted as nats-server does; responses are not timed or tracked here.
     } else {
-      return Fail(sub, "unknown export key '" + k + "'", error);
+      return ConfFail(sub, "unknown export key '" + k + "'", error);
     }
   }
-  if (!have_subject) return Fail(v, "an export needs 'stream' or 'service'", error);
+  if (!have_subject) return ConfFail(v, "an export needs 'stream' or 'service'", error);
   if (out->kind == ExchangeKind::kStream && out->response_type != "Singleton") {
-    return Fail(v, "'response_type' is for service exports", error);
+    return ConfFail(v, "'response_type' is for service exports", error);
   }
   return true;
 }
 
 bool ReadImport(const ConfValue& v, Import* out, std::string* error) {
-  if (v.type != ConfValue::Type::kMap) return Fail(v, "each import expects a block", error);
+  if (v.type != ConfValue::Type::kMap) return ConfFail(v, "each import expects a block", error);
   bool have_source = false;
   std::string prefix;
   for (const auto& [k, sub] : v.map) {
     if (k == "stream" || k == "service") {
-      if (have_source) return Fail(sub, "an import is a stream or a service, not both", error);
+      if (have_source) return ConfFail(sub, "an import is a stream or a service, not both", error);
       have_source = true;
       out->kind = k == "stream" ? ExchangeKind::kStream : ExchangeKind::kService;
       if (sub.type != ConfValue::Type::kMap) {
-        return Fail(sub, "'" + k + "' expects {account: ..., subject: ...}", error);
+        return ConfFail(sub, "'" + k + "' expects {account: ..., subject: ...}", error);
       }
       for (const auto& [sk, sv] : sub.map) {
         if (sk == "account") {
-          if (!ReadText(sv, sk, &out->account, error)) return false;
+          if (!ConfString(sv, sk, &out->account, error)) return false;
         } else if (sk == "subject") {
           if (!ReadSubjectText(sv, sk, &out->subject, error)) return false;
         } else {
-          return Fail(sv, "unknown key '" + sk + "' in an import's source", error);
+          return ConfFail(sv, "unknown key '" + sk + "' in an import's source", error);
         }
       }
       if (out->account.empty() || out->subject.empty()) {
-        return Fail(sub, "an import's source needs 'account' and 'subject'", error);
+        return ConfFail(sub, "an import's source needs 'account' and 'subject'", error);
       }
     } else if (k == "to" || k == "local_subject") {
-      if (!ReadText(sub, k, &out->to, error)) return false;
-      if (!IsValidSubject(out->to)) return Fail(sub, "'" + k + "' is not a valid subject", error);
+      if (!ConfString(sub, k, &out->to, error)) return false;
+      if (!IsValidSubject(out->to))
+        return ConfFail(sub, "'" + k + "' is not a valid subject", error);
     } else if (k == "prefix") {
-      if (!ReadText(sub, k, &prefix, error)) return false;
+      if (!ConfString(sub, k, &prefix, error)) return false;
       if (prefix.empty() || !IsValidLiteralSubject(prefix)) {
-        return Fail(sub, "'prefix' must be a literal subject", error);
+        return ConfFail(sub, "'prefix' must be a literal subject", error);
       }
     } else if (k == "share" || k == "allow_trace") {
       // Latency sharing and tracing are not served; accepting them changes no access.
     } else {
-      return Fail(sub, "unknown import key '" + k + "'", error);
+      return ConfFail(sub, "unknown import key '" + k + "'", error);
     }
   }
-  if (!have_source) return Fail(v, "an import needs 'stream' or 'service'", error);
+  if (!have_source) return ConfFail(v, "an import needs 'stream' or 'service'", error);
   if (!prefix.empty()) {
-    if (out->kind != ExchangeKind::kStream) return Fail(v, "'prefix' is for stream imports", error);
-    if (!out->to.empty()) return Fail(v, "an import has 'prefix' or 'to', not both", error);
+    if (out->kind != ExchangeKind::kStream)
+      return ConfFail(v, "'prefix' is for stream imports", error);
+    if (!out->to.empty()) return ConfFail(v, "an import has 'prefix' or 'to', not both", error);
     out->to = prefix + "." + out->subject;
   }
   return true;
@@ -124,7 +114,7 @@ bool ReadImport(const ConfValue& v, Import* out, std::string* error) {
 
 bool ReadLimit(const ConfValue& v, const std::string& key, int64_t* out, std::string* error) {
   if (v.type != ConfValue::Type::kInteger || v.integer < -1) {
-    return Fail(v, "'" + key + "' expects a size or -1", error);
+    return ConfFail(v, "'" + key + "' expects a size or -1", error);
   }
   *out = v.integer;
   return true;
@@ -146,7 +136,7 @@ bool ReadJetStream(const ConfValue& v, JetStreamLimits* out, std::string* error)
     }
   }
   if (v.type != ConfValue::Type::kMap) {
-    return Fail(v, "'jetstream' expects enabled/disabled or a block of limits", error);
+    return ConfFail(v, "'jetstream' expects enabled/disabled or a block of limits", error);
   }
   out->enabled = true;
   for (const auto& [k, sub] : v.map) {
@@ -159,7 +149,7 @@ bool ReadJetStream(const ConfValue& v, JetStreamLimits* out, std::string* error)
     } else if (k == "max_consumers" || k == "consumers") {
       if (!ReadLimit(sub, k, &out->max_consumers, error)) return false;
     } else {
-      return Fail(sub, "unknown jetstream limit '" + k + "'", error);
+      return ConfFail(sub, "unknown jetstream limit '" + k + "'", error);
     }
   }
   return true;
@@ -169,19 +159,21 @@ bool ReadAccount(const std::string& name, const ConfValue& v, Account* account,
                  std::vector<User>* users, std::string* error) {
   account->name = name;
   if (v.type != ConfValue::Type::kMap) {
-    return Fail(v, "account \"" + name + "\" expects a block", error);
+    return ConfFail(v, "account \"" + name + "\" expects a block", error);
   }
   for (const auto& [k, sub] : v.map) {
     if (k == "users") {
       if (!ReadUserList(sub, nullptr, name, users, error)) return false;
     } else if (k == "exports") {
-      if (sub.type != ConfValue::Type::kArray) return Fail(sub, "'exports' expects a list", error);
+      if (sub.type != ConfValue::Type::kArray)
+        return ConfFail(sub, "'exports' expects a list", error);
       for (const ConfValue& entry : sub.array) {
         account->exports.emplace_back();
         if (!ReadExport(entry, &account->exports.back(), error)) return false;
       }
     } else if (k == "imports") {
-      if (sub.type != ConfValue::Type::kArray) return Fail(sub, "'imports' expects a list", error);
+      if (sub.type != ConfValue::Type::kArray)
+        return ConfFail(sub, "'imports' expects a list", error);
       for (const ConfValue& entry : sub.array) {
         account->imports.emplace_back();
         if (!ReadImport(entry, &account->imports.back(), error)) return false;
@@ -190,7 +182,7 @@ bool ReadAccount(const std::string& name, const ConfValue& v, Account* account,
       account->jetstream_set = true;
       if (!ReadJetStream(sub, &account->jetstream, error)) return false;
     } else {
-      return Fail(sub, "unknown key '" + k + "' in account \"" + name + "\"", error);
+      return ConfFail(sub, "unknown key '" + k + "' in account \"" + name + "\"", error);
     }
   }
   return true;
@@ -235,15 +227,17 @@ int Accounts::Find(std::string_view name) const {
 
 bool ParseAccounts(const ConfValue& block, Accounts* accounts, std::vector<User>* users,
                    std::string* error) {
-  if (block.type != ConfValue::Type::kMap) return Fail(block, "'accounts' expects a block", error);
+  if (block.type != ConfValue::Type::kMap)
+    return ConfFail(block, "'accounts' expects a block", error);
   accounts->configured = true;
   for (const auto& [name, v] : block.map) {
     if (name.empty() || name.find_first_of(" \t.*>") != std::string::npos) {
-      return Fail(v, "invalid account name \"" + name + "\"", error);
+      return ConfFail(v, "invalid account name \"" + name + "\"", error);
     }
-    if (name == kGlobalAccountName) return Fail(v, "\"$G\" is the global account's name", error);
+    if (name == kGlobalAccountName)
+      return ConfFail(v, "\"$G\" is the global account's name", error);
     if (accounts->Find(name) >= 0)
-      return Fail(v, "account \"" + name + "\" is defined twice", error);
+      return ConfFail(v, "account \"" + name + "\" is defined twice", error);
     accounts->list.emplace_back();
     if (!ReadAccount(name, v, &accounts->list.back(), users, error)) return false;
   }

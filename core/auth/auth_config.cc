@@ -7,35 +7,16 @@
 namespace tern::core::auth {
 namespace {
 
-bool Fail(const ConfValue& v, const std::string& what, std::string* error) {
-  *error = v.Where() + ": " + what;
-  return false;
-}
-
-bool ReadString(const ConfValue& v, const std::string& key, std::string* out, std::string* error) {
-  if (v.type == ConfValue::Type::kMap || v.type == ConfValue::Type::kArray) {
-    return Fail(v, "'" + key + "' expects a string", error);
-  }
-  *out = v.text;
-  return true;
-}
-
 // "subject", ["a", "b"], or {allow: ..., deny: ...}.
 bool ReadSubjects(const ConfValue& v, const std::string& key, std::vector<std::string>* out,
                   std::string* error) {
-  std::vector<const ConfValue*> items;
-  if (v.type == ConfValue::Type::kArray) {
-    for (const ConfValue& item : v.array) items.push_back(&item);
-  } else {
-    items.push_back(&v);
-  }
-  for (const ConfValue* item : items) {
+  for (const ConfValue* item : ConfItems(v)) {
     if (item->type != ConfValue::Type::kString) {
-      return Fail(*item, "'" + key + "' expects subjects", error);
+      return ConfFail(*item, "'" + key + "' expects subjects", error);
     }
     const std::string subject = item->text.substr(0, item->text.find(' '));
     if (!IsValidSubject(subject)) {
-      return Fail(*item, "'" + key + "' has an invalid subject \"" + item->text + "\"", error);
+      return ConfFail(*item, "'" + key + "' has an invalid subject \"" + item->text + "\"", error);
     }
     out->push_back(item->text);
   }
@@ -55,14 +36,14 @@ bool ReadSubjectPermission(const ConfValue& v, const std::string& key, SubjectPe
     } else if (k == "deny") {
       if (!ReadSubjects(sub, key + ".deny", &out->deny, error)) return false;
     } else {
-      return Fail(sub, "unknown key '" + k + "' in '" + key + "' (allow or deny)", error);
+      return ConfFail(sub, "unknown key '" + k + "' in '" + key + "' (allow or deny)", error);
     }
   }
   return true;
 }
 
 bool ReadPermissions(const ConfValue& v, Permissions* out, std::string* error) {
-  if (v.type != ConfValue::Type::kMap) return Fail(v, "'permissions' expects a block", error);
+  if (v.type != ConfValue::Type::kMap) return ConfFail(v, "'permissions' expects a block", error);
   for (const auto& [k, sub] : v.map) {
     if (k == "publish" || k == "pub") {
       out->publish.emplace();
@@ -78,29 +59,29 @@ bool ReadPermissions(const ConfValue& v, Permissions* out, std::string* error) {
         for (const auto& [rk, rv] : sub.map) {
           if (rk == "max" || rk == "max_msgs" || rk == "max_messages" || rk == "max_responses") {
             if (rv.type != ConfValue::Type::kInteger || rv.integer < 0) {
-              return Fail(rv, "'allow_responses." + rk + "' expects a number", error);
+              return ConfFail(rv, "'allow_responses." + rk + "' expects a number", error);
             }
             r.max_msgs = rv.integer == 0 ? 1 : rv.integer;
           } else if (rk == "expires" || rk == "expiration" || rk == "ttl") {
             int64_t ns = 0;
             if (rv.type == ConfValue::Type::kInteger) {
               if (!SecondsToNs(static_cast<double>(rv.integer), &ns)) {
-                return Fail(rv, "'allow_responses.expires' is out of range", error);
+                return ConfFail(rv, "'allow_responses.expires' is out of range", error);
               }
             } else if (rv.type != ConfValue::Type::kString || !ParseDuration(rv.text, &ns)) {
-              return Fail(rv, "'allow_responses.expires' expects a duration", error);
+              return ConfFail(rv, "'allow_responses.expires' expects a duration", error);
             }
             if (ns > 0) r.expires_ns = ns;
           } else {
-            return Fail(rv, "unknown key '" + rk + "' in 'allow_responses'", error);
+            return ConfFail(rv, "unknown key '" + rk + "' in 'allow_responses'", error);
           }
         }
         out->responses = r;
       } else {
-        return Fail(sub, "'allow_responses' expects true/false or a block", error);
+        return ConfFail(sub, "'allow_responses' expects true/false or a block", error);
       }
     } else {
-      return Fail(sub, "unknown permission '" + k + "'", error);
+      return ConfFail(sub, "unknown permission '" + k + "'", error);
     }
   }
   out->Normalize();
@@ -109,34 +90,34 @@ bool ReadPermissions(const ConfValue& v, Permissions* out, std::string* error) {
 
 bool ReadUser(const ConfValue& v, std::shared_ptr<const Permissions> defaults, User* user,
               std::string* error) {
-  if (v.type != ConfValue::Type::kMap) return Fail(v, "each user expects a block", error);
+  if (v.type != ConfValue::Type::kMap) return ConfFail(v, "each user expects a block", error);
   user->permissions = std::move(defaults);
   for (const auto& [k, sub] : v.map) {
     if (k == "user" || k == "username") {
-      if (!ReadString(sub, k, &user->name, error)) return false;
+      if (!ConfString(sub, k, &user->name, error)) return false;
     } else if (k == "password" || k == "pass") {
-      if (!ReadString(sub, k, &user->password, error)) return false;
+      if (!ConfString(sub, k, &user->password, error)) return false;
     } else if (k == "nkey") {
-      if (!ReadString(sub, k, &user->nkey, error)) return false;
+      if (!ConfString(sub, k, &user->nkey, error)) return false;
       std::string raw;
       if (!DecodePublicKey(user->nkey, KeyRole::kUser, &raw)) {
-        return Fail(sub, "not a valid public user nkey: \"" + user->nkey + "\"", error);
+        return ConfFail(sub, "not a valid public user nkey: \"" + user->nkey + "\"", error);
       }
     } else if (k == "permissions" || k == "permission") {
       auto permissions = std::make_shared<Permissions>();
       if (!ReadPermissions(sub, permissions.get(), error)) return false;
       user->permissions = std::move(permissions);
     } else if (k == "account") {
-      if (!ReadString(sub, k, &user->account, error)) return false;
+      if (!ConfString(sub, k, &user->account, error)) return false;
     } else {
-      return Fail(sub, "unknown user key '" + k + "'", error);
+      return ConfFail(sub, "unknown user key '" + k + "'", error);
     }
   }
   if (user->nkey.empty() && user->name.empty()) {
-    return Fail(v, "a user needs 'user' (with 'password') or 'nkey'", error);
+    return ConfFail(v, "a user needs 'user' (with 'password') or 'nkey'", error);
   }
   if (!user->nkey.empty() && !user->password.empty()) {
-    return Fail(v, "an nkey user has no password", error);
+    return ConfFail(v, "an nkey user has no password", error);
   }
   if (!user->nkey.empty()) user->name = user->nkey;
   return true;
@@ -146,13 +127,14 @@ bool ReadUser(const ConfValue& v, std::shared_ptr<const Permissions> defaults, U
 
 bool ReadUserList(const ConfValue& v, std::shared_ptr<const Permissions> defaults,
                   const std::string& account, std::vector<User>* out, std::string* error) {
-  if (v.type != ConfValue::Type::kArray) return Fail(v, "'users' expects an array", error);
+  if (v.type != ConfValue::Type::kArray) return ConfFail(v, "'users' expects an array", error);
   for (const ConfValue& entry : v.array) {
     User user;
     if (!ReadUser(entry, defaults, &user, error)) return false;
     if (!account.empty()) {
       if (!user.account.empty() && user.account != account) {
-        return Fail(entry, "a user of account \"" + account + "\" names another account", error);
+        return ConfFail(entry, "a user of account \"" + account + "\" names another account",
+                        error);
       }
       user.account = account;
     }
@@ -185,7 +167,7 @@ const User* AuthConfig::FindNkey(const std::string& nkey) const {
 
 bool ParseAuthorization(const ConfValue& block, AuthConfig* config, std::string* error) {
   if (block.type != ConfValue::Type::kMap) {
-    return Fail(block, "'authorization' expects a block", error);
+    return ConfFail(block, "'authorization' expects a block", error);
   }
   std::shared_ptr<const Permissions> defaults;
   if (const ConfValue* d = block.Find("default_permissions")) {
@@ -197,25 +179,25 @@ bool ParseAuthorization(const ConfValue& block, AuthConfig* config, std::string*
   bool have_single = false;
   for (const auto& [k, v] : block.map) {
     if (k == "token" || k == "auth_token") {
-      if (!ReadString(v, k, &config->token, error)) return false;
+      if (!ConfString(v, k, &config->token, error)) return false;
     } else if (k == "user" || k == "username") {
       have_single = true;
-      if (!ReadString(v, k, &single.name, error)) return false;
+      if (!ConfString(v, k, &single.name, error)) return false;
     } else if (k == "password" || k == "pass") {
       have_single = true;
-      if (!ReadString(v, k, &single.password, error)) return false;
+      if (!ConfString(v, k, &single.password, error)) return false;
     } else if (k == "timeout") {
       if (v.type == ConfValue::Type::kInteger || v.type == ConfValue::Type::kFloat) {
         const double seconds =
             v.type == ConfValue::Type::kInteger ? static_cast<double>(v.integer) : v.number;
         if (!SecondsToNs(seconds, &config->timeout_ns)) {
-          return Fail(v, "'timeout' is out of range", error);
+          return ConfFail(v, "'timeout' is out of range", error);
         }
       } else if (v.type != ConfValue::Type::kString ||
                  !ParseDuration(v.text, &config->timeout_ns)) {
-        return Fail(v, "'timeout' expects seconds or a duration", error);
+        return ConfFail(v, "'timeout' expects seconds or a duration", error);
       }
-      if (config->timeout_ns <= 0) return Fail(v, "'timeout' must be positive", error);
+      if (config->timeout_ns <= 0) return ConfFail(v, "'timeout' must be positive", error);
     } else if (k == "users") {
       if (!ReadUserList(v, defaults, "", &config->users, error)) return false;
     } else if (k == "permissions") {
@@ -225,18 +207,18 @@ bool ParseAuthorization(const ConfValue& block, AuthConfig* config, std::string*
     } else if (k == "default_permissions") {
       // read above, before the users it applies to
     } else {
-      return Fail(v, "unknown authorization key '" + k + "'", error);
+      return ConfFail(v, "unknown authorization key '" + k + "'", error);
     }
   }
   if (have_single) {
     if (!config->users.empty()) {
-      return Fail(block, "can not have a single user/pass and a users array", error);
+      return ConfFail(block, "can not have a single user/pass and a users array", error);
     }
-    if (single.name.empty()) return Fail(block, "'password' without 'user'", error);
+    if (single.name.empty()) return ConfFail(block, "'password' without 'user'", error);
     config->users.push_back(std::move(single));
   }
   if (!config->token.empty() && !config->users.empty()) {
-    return Fail(block, "can not have a token and a users array", error);
+    return ConfFail(block, "can not have a token and a users array", error);
   }
   return true;
 }
