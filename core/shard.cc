@@ -30,11 +30,14 @@ Shard::Shard(int index, ServerContext* context)
       queue_picks_(context->shard_count),
       acked_(context->shard_count, 0),
       rng_(static_cast<unsigned>(index * 7919 + 17)) {
-  // The global account gets the larger match cache; other accounts start smaller.
+  // The global account gets the large match cache; other accounts a small one each (its
+  // slots are allocated up front: ~30 KB per account per shard), so that hundreds of JWT
+  // accounts stay cheap.
+  constexpr std::size_t kGlobalCacheSlots = 8192, kAccountCacheSlots = 256;
   const std::size_t accounts = std::max<std::size_t>(1, settings_->options.auth.accounts.size());
   for (std::size_t account = 0; account < accounts; ++account) {
-    interests_.push_back(
-        std::make_unique<Interest>(index, context->shard_count, account == 0 ? 8192 : 1024));
+    interests_.push_back(std::make_unique<Interest>(
+        index, context->shard_count, account == 0 ? kGlobalCacheSlots : kAccountCacheSlots));
   }
 }
 
