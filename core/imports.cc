@@ -5,7 +5,6 @@
 
 #include <cstring>
 
-#include "core/auth/nkeys.h"
 #include "core/client.h"
 #include "core/log.h"
 #include "core/shard.h"
@@ -14,7 +13,6 @@ namespace tern::core {
 namespace {
 
 constexpr std::string_view kResponsePrefix = "_R_.";
-constexpr std::size_t kTagBytes = 12;  // 96 bits: 16 characters of base64url
 
 bool ParseAccountId(std::string_view text, std::size_t limit, auth::AccountId* out) {
   if (text.empty() || text.size() > 5) return false;
@@ -86,17 +84,26 @@ void ImportRouter::Start() {
   for (auto& sub : subs_) shard_->AddInternal(sub.get(), false);
 }
 
-std::string ImportRouter::Tag(auth::AccountId importer, auth::AccountId exporter,
-                              std::string_view reply) const {
+std::string_view ImportRouter::Tag(auth::AccountId importer, auth::AccountId exporter,
+                                   std::string_view reply, char (&out)[kTagChars]) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int digest_len = 0;
-  std::string message(4 + reply.size(), '\0');
-  std::memcpy(message.data(), &importer, 2);
-  std::memcpy(message.data() + 2, &exporter, 2);
-  std::memcpy(message.data() + 4, reply.data(), reply.size());
+  hmac_input_.resize(4);  // reused: no allocation per request once it has grown
+  std::memcpy(hmac_input_.data(), &importer, 2);
+  std::memcpy(hmac_input_.data() + 2, &exporter, 2);
+  hmac_input_.append(reply);
   HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()),
-       reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest, &digest_len);
-  return auth::EncodeBase64Url(std::string_view(reinterpret_cast<const char*>(digest), kTagBytes));
+       reinterpret_cast<const unsigned char*>(hmac_input_.data()), hmac_input_.size(), digest,
+       &digest_len);
+  // base64url of the first 12 bytes: 4 groups of 3 bytes, 16 characters.
+  for (std::size_t group = 0; group < kTagBytes / 3; ++group) {
+    const uint32_t bits = (uint32_t{digest[3 * group]} << 16) |
+                          (uint32_t{digest[3 * group + 1]} << 8) | digest[3 * group + 2];
+    for (std::size_t i = 0; i < 4; ++i) out[4 * group + i] = kAlphabet[(bits >> (18 - 6 * i)) & 63];
+  }
+  return {out, kTagChars};
 }
 
 uint32_t ImportRouter::Put(std::string_view bytes) {
@@ -144,17 +151,17 @@ void ImportRouter::OnInternalMessage(const Subscription& sub, std::string_view s
     Queue(route.to, mapped_, reply, header_len, data, {});
     return;
   }
-  std::string routed_reply;
+  routed_reply_.clear();  // reused, like mapped_
   if (!reply.empty()) {
-    routed_reply.reserve(kResponsePrefix.size() + 24 + reply.size());
-    routed_reply.append(kResponsePrefix);
-    routed_reply += std::to_string(route.from);
-    routed_reply += '.';
-    routed_reply += Tag(route.from, route.to, reply);
-    routed_reply += '.';
-    routed_reply.append(reply);
+    char tag[kTagChars];
+    routed_reply_.append(kResponsePrefix);
+    routed_reply_ += std::to_string(route.from);  // at most 4 digits: no allocation
+    routed_reply_ += '.';
+    routed_reply_.append(Tag(route.from, route.to, reply, tag));
+    routed_reply_ += '.';
+    routed_reply_.append(reply);
   }
-  Queue(route.to, mapped_, routed_reply, header_len, data, reply);
+  Queue(route.to, mapped_, routed_reply_, header_len, data, reply);
 }
 
 void ImportRouter::OnResponse(const Subscription& sub, std::string_view subject,
@@ -171,7 +178,8 @@ void ImportRouter::OnResponse(const Subscription& sub, std::string_view subject,
   const std::string_view tag = rest.substr(dot1 + 1, dot2 - dot1 - 1);
   const std::string_view original = rest.substr(dot2 + 1);
   if (original.empty() || importer == sub.account) return;
-  if (tag != Tag(importer, sub.account, original)) {
+  char expected[kTagChars];
+  if (tag != Tag(importer, sub.account, original, expected)) {
     LOG_DEBUG("a response to \"%.*s\" with a forged or stale route was dropped",
               static_cast<int>(subject.size()), subject.data());
     return;

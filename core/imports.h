@@ -65,8 +65,11 @@ class ImportRouter final : public InternalSink {
                          std::size_t header_len, std::string_view data) override;
   void OnResponse(const Subscription& sub, std::string_view subject, std::string_view reply,
                   std::size_t header_len, std::string_view data);
-  // The tag of a response route: base64url of a keyed hash.
-  std::string Tag(auth::AccountId importer, auth::AccountId exporter, std::string_view reply) const;
+  // The tag of a response route: base64url of 96 bits of a keyed hash, written to `out`.
+  static constexpr std::size_t kTagBytes = 12;
+  static constexpr std::size_t kTagChars = 16;
+  std::string_view Tag(auth::AccountId importer, auth::AccountId exporter, std::string_view reply,
+                       char (&out)[kTagChars]);
   uint32_t Put(std::string_view bytes);
   void Queue(auth::AccountId account, std::string_view subject, std::string_view reply,
              std::size_t header_len, std::string_view data, std::string_view request_reply);
@@ -78,8 +81,10 @@ class ImportRouter final : public InternalSink {
   std::vector<std::unique_ptr<Subscription>> subs_;
   std::vector<Pending> pending_, draining_;
   std::string arena_, draining_arena_;
-  std::string mapped_;  // scratch
-  int hops_ = 0;        // of the message being routed by Drain
+  std::string mapped_;        // scratch: the mapped subject
+  std::string routed_reply_;  // scratch: a service request's rewritten reply
+  std::string hmac_input_;    // scratch: what a route's tag is computed over
+  int hops_ = 0;              // of the message being routed by Drain
 };
 
 }  // namespace tern::core
