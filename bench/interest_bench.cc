@@ -30,7 +30,7 @@ std::vector<std::unique_ptr<Subscription>> Populate(Interest* interest, int coun
 
 // Measures: repeated lookups of one literal subject (match-cache hit), N subscriptions.
 void BM_MatchCacheHit(benchmark::State& state) {
-  Interest interest(0, 4);
+  Interest interest(4);
   auto subs = Populate(&interest, static_cast<int>(state.range(0)));
   for (auto _ : state)
     benchmark::DoNotOptimize(interest.Match("fleet.vehicle.7.position").plain.size());
@@ -39,7 +39,7 @@ BENCHMARK(BM_MatchCacheHit)->Arg(10'000)->Arg(100'000)->Arg(1'000'000);
 
 // Measures: lookups over many distinct subjects (cache misses and evictions, trie walks).
 void BM_MatchManySubjects(benchmark::State& state) {
-  Interest interest(0, 4, 4096);
+  Interest interest(4, 4096);
   auto subs = Populate(&interest, static_cast<int>(state.range(0)));
   std::vector<std::string> subjects;
   for (int i = 0; i < 65536; ++i)
@@ -55,7 +55,7 @@ BENCHMARK(BM_MatchManySubjects)->Arg(10'000)->Arg(100'000)->Arg(1'000'000);
 
 // Measures: a wildcard subscription matched by many literal subjects.
 void BM_MatchWildcard(benchmark::State& state) {
-  Interest interest(0, 4);
+  Interest interest(4);
   auto subs = Populate(&interest, 10'000);
   for (auto _ : state)
     benchmark::DoNotOptimize(interest.Match("fleet.truck.9.alerts").plain.size());

@@ -43,8 +43,8 @@ void MatchCache::Invalidate(std::string_view subject) {
   if (it != index_.end()) slots_[it->second].generation = 0;
 }
 
-Interest::Interest(int self, int shard_count, std::size_t cache_capacity)
-    : self_(self), shard_count_(shard_count), cache_(cache_capacity) {}
+Interest::Interest(int shard_count, std::size_t cache_capacity)
+    : shard_count_(shard_count), cache_(cache_capacity) {}
 
 void Interest::Changed(std::string_view pattern) {
   // A literal pattern can only appear in the cache entry for itself.

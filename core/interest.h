@@ -71,7 +71,7 @@ class MatchCache {
 
 class Interest {
  public:
-  Interest(int self, int shard_count, std::size_t cache_capacity = 8192);
+  Interest(int shard_count, std::size_t cache_capacity = 8192);
 
   // Adds a local subscription. Returns true if the other shards must be told (+1).
   bool AddLocal(Subscription* sub);
@@ -127,7 +127,6 @@ class Interest {
   void Changed(std::string_view pattern);
   void Collect(const Leaf& leaf, MatchResult* out) const;
 
-  int self_;
   int shard_count_;
   SubjectTrie<Leaf> trie_;
   MatchCache cache_;

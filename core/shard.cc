@@ -37,7 +37,7 @@ Shard::Shard(int index, ServerContext* context)
   const std::size_t accounts = std::max<std::size_t>(1, settings_->options.auth.accounts.size());
   for (std::size_t account = 0; account < accounts; ++account) {
     interests_.push_back(std::make_unique<Interest>(
-        index, context->shard_count, account == 0 ? kGlobalCacheSlots : kAccountCacheSlots));
+        context->shard_count, account == 0 ? kGlobalCacheSlots : kAccountCacheSlots));
   }
 }
 

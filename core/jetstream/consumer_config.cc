@@ -87,8 +87,9 @@ ApiError ParseConsumerConfig(const nlohmann::json& j, const StreamConfig& stream
   }
   c.opt_start_seq = static_cast<uint64_t>(opt_start_seq);
   for (const auto& [key, value] : j.items()) {
+    const std::string_view name = key;  // a structured binding can not be captured (clang 14)
     if (std::find_if(std::begin(kKnown), std::end(kKnown),
-                     [&](const char* k) { return key == k; }) == std::end(kKnown) &&
+                     [name](const char* k) { return name == k; }) == std::end(kKnown) &&
         !value.is_null()) {
       c.kept[key] = value;
     }

@@ -88,8 +88,9 @@ ApiError ParseStreamConfig(const nlohmann::json& body, StreamConfig* out) {
   if (storage != "file" && storage != "memory") return MakeError(err::kInvalidJson);
   c.storage = storage == "file" ? StorageKind::kFile : StorageKind::kMemory;
   for (const auto& [key, value] : body.items()) {
+    const std::string_view name = key;  // a structured binding can not be captured (clang 14)
     if (std::find_if(std::begin(kKnown), std::end(kKnown),
-                     [&](const char* k) { return key == k; }) == std::end(kKnown) &&
+                     [name](const char* k) { return name == k; }) == std::end(kKnown) &&
         !value.is_null()) {
       c.kept[key] = value;
     }

@@ -16,7 +16,7 @@ std::unique_ptr<Subscription> Sub(const char* subject, const char* queue = "") {
 }
 
 TEST(Interest, PlainTransitionsAreAnnouncedOnce) {
-  Interest interest(0, 2);
+  Interest interest(2);
   auto a = Sub("foo");
   auto b = Sub("foo");
   EXPECT_TRUE(interest.AddLocal(a.get()));   // 0 -> 1
@@ -28,7 +28,7 @@ TEST(Interest, PlainTransitionsAreAnnouncedOnce) {
 }
 
 TEST(Interest, QueueChangesAreAlwaysAnnounced) {
-  Interest interest(0, 2);
+  Interest interest(2);
   auto a = Sub("foo", "q");
   auto b = Sub("foo", "q");
   EXPECT_TRUE(interest.AddLocal(a.get()));
@@ -37,7 +37,7 @@ TEST(Interest, QueueChangesAreAlwaysAnnounced) {
 }
 
 TEST(Interest, MatchCombinesLocalRemoteAndQueues) {
-  Interest interest(0, 3);
+  Interest interest(3);
   auto plain = Sub("orders.*");
   auto q1 = Sub("orders.new", "workers");
   interest.AddLocal(plain.get());
@@ -59,7 +59,7 @@ TEST(Interest, MatchCombinesLocalRemoteAndQueues) {
 }
 
 TEST(Interest, CacheIsInvalidatedByWildcardInsertAndRemove) {
-  Interest interest(0, 1);
+  Interest interest(1);
   auto literal = Sub("a.b");
   interest.AddLocal(literal.get());
   EXPECT_EQ(interest.Match("a.b").plain.size(), 1u);
@@ -80,7 +80,7 @@ TEST(Interest, CacheIsInvalidatedByWildcardInsertAndRemove) {
 }
 
 TEST(Interest, RemoteInterestComesAndGoes) {
-  Interest interest(0, 2);
+  Interest interest(2);
   EXPECT_FALSE(interest.Match("x.y").remote_plain.Any());
   interest.ApplyRemote(1, +1, "x.*", "");
   EXPECT_TRUE(interest.Match("x.y").remote_plain.Test(1));
