@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Tern builds and tests with, if any are missing.
 set -euo pipefail
-PACKAGES=(build-essential cmake pkg-config clang-format liburing-dev libmimalloc-dev libabsl-dev
-          nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev libnats-dev nats-server
+PACKAGES=(build-essential cmake ninja-build pkg-config clang-format liburing-dev libmimalloc-dev
+          libabsl-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev libnats-dev nats-server
           libssl-dev libcrypt-dev openssl python3)
 missing=()
 for p in "${PACKAGES[@]}"; do

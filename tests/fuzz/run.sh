@@ -7,22 +7,32 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 seconds=${1:-20}
 out="$root/build/fuzz"
 mkdir -p "$out"
-cxx="clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
-cxx+=" -I$root -DTERN_VERSION=\"fuzz\""
+cflags="-std=c++20 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all"
+cflags+=" -I$root -DTERN_VERSION=\"fuzz\""
 libs="$(pkg-config --libs absl_flat_hash_map absl_hash) -lssl -lcrypto -lcrypt"
 auth="core/auth/authenticator.cc core/auth/nkeys.cc core/auth/permissions.cc core/auth/jwt.cc
       core/auth/operator.cc core/auth/accounts.cc core/subject_transform.cc
       core/auth/auth_config.cc core/conf.cc core/options.cc core/signal_command.cc core/subject.cc
       storage/subject_pattern.cc core/tls/tls_context.cc"
+protocol="core/parser.cc core/subject.cc storage/subject_pattern.cc"
+# Each source is compiled once (coverage-instrumented, in parallel) and shared by the targets.
+mkdir -p "$out/obj"
+object() { echo "$out/obj/$(echo "$1" | tr / _).o"; }
+export root out cflags
+# shellcheck disable=SC2016
+printf '%s\n' $auth $protocol | sort -u | xargs -P "$(nproc)" -I{} sh -c \
+  'cd "$root" && clang++ $cflags -fsanitize=fuzzer-no-link -c {} -o "$out/obj/$(echo {} | tr / _).o"'
 build() {  # target, sources...
-  local target=$1
+  local target=$1 objects=()
   shift
-  (cd "$root" && $cxx -o "$out/$target" "tests/fuzz/$target.cc" "$@" $libs)
+  for source in "$@"; do objects+=("$(object "$source")"); done
+  (cd "$root" && clang++ $cflags -fsanitize=fuzzer -o "$out/$target" "tests/fuzz/$target.cc" \
+     "${objects[@]}" $libs)
 }
 build fuzz_connect $auth
 build fuzz_config $auth
 build fuzz_jwt $auth
-build fuzz_protocol core/parser.cc core/subject.cc storage/subject_pattern.cc
+build fuzz_protocol $protocol
 for target in fuzz_connect fuzz_config fuzz_jwt fuzz_protocol; do
   corpus="$out/corpus-$target"
   mkdir -p "$corpus"
