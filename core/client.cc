@@ -71,6 +71,8 @@ const char* CloseReasonText(CloseReason reason) {
       return "Authentication Failure";
     case CloseReason::kAuthenticationTimeout:
       return "Authentication Timeout";
+    case CloseReason::kAuthenticationExpired:
+      return "Authentication Expired";
     case CloseReason::kTlsRequired:
       return "Secure Connection - TLS Required";
     case CloseReason::kTlsHandshakeError:
@@ -352,6 +354,13 @@ void Client::OnTimer(int64_t now_ns) {
               static_cast<unsigned long>(id_));
     SendErr("Authentication Timeout");
     Close(CloseReason::kAuthenticationTimeout, true);
+    return;
+  }
+  if (auth_expires_ns_ != 0 && now_ns >= auth_expires_ns_) {
+    LOG_INFO("%s:%d - cid:%lu - User Authentication Expired (user \"%s\")", ip_.c_str(), port_,
+             static_cast<unsigned long>(id_), auth_user_.c_str());
+    SendErr("User Authentication Expired");
+    Close(CloseReason::kAuthenticationExpired, true);
     return;
   }
   const ServerOptions& o = shard_->options();

@@ -40,6 +40,7 @@ enum class CloseReason {
   kServerShutdown,
   kAuthenticationFailure,
   kAuthenticationTimeout,
+  kAuthenticationExpired,
   kTlsRequired,
   kTlsHandshakeError,
 };
@@ -171,6 +172,7 @@ class Client final : public ParserHandler {
   // Authentication and authorization.
   bool connected_ = false;        // a CONNECT was accepted
   int64_t auth_deadline_ns_ = 0;  // when a required CONNECT must have arrived; 0 = none
+  int64_t auth_expires_ns_ = 0;   // when the user's JWT or connect window ends; 0 = never
   std::string nonce_;             // in INFO, for nkey signatures
   std::string auth_user_;         // who authenticated (empty: token or no auth)
   auth::AccountId account_ = auth::kGlobalAccount;        // fixed once it has subscriptions

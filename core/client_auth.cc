@@ -5,6 +5,9 @@
 #include "core/log.h"
 #include "core/shard.h"
 
+#include <algorithm>
+#include <ctime>
+
 #include <nlohmann/json.hpp>
 
 namespace tern::core {
@@ -53,6 +56,7 @@ bool Client::Authenticate(const nlohmann::json& connect) {
   credentials.nkey = StringField(connect, "nkey");
   credentials.sig = StringField(connect, "sig");
   credentials.jwt = StringField(connect, "jwt");
+  credentials.client_ip = ip_;
 
   std::vector<std::string> identities;
   const bool map = tls_ != nullptr && shard_->options().tls.verify_and_map;
@@ -82,6 +86,11 @@ bool Client::Authenticate(const nlohmann::json& connect) {
     permissions_ = std::make_unique<auth::PermissionChecker>(result.permissions);
   }
   ApplyLimits(result.max_subscriptions, result.max_payload);
+  auth_expires_ns_ = 0;
+  if (result.expires_at != 0) {
+    const int64_t left_s = result.expires_at - static_cast<int64_t>(std::time(nullptr));
+    auth_expires_ns_ = shard_->now_ns() + std::max<int64_t>(0, left_s) * 1'000'000'000;
+  }
   return true;
 }
 

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include <absl/container/flat_hash_map.h>
+
 #include "core/auth/permissions.h"
 #include "core/conf.h"
 
@@ -59,6 +61,9 @@ struct Account {
   // name); scoped keys also fix the permissions of the users they sign.
   std::vector<std::string> signing_keys;
   std::vector<std::pair<std::string, std::shared_ptr<const Permissions>>> scoped_keys;
+  // JWT accounts: user keys (or "*", every user) whose JWTs issued at or before the time
+  // (unix seconds) are revoked.
+  absl::flat_hash_map<std::string, int64_t> revoked_users;
   // JWT account limits; -1 = none.
   int64_t max_connections = -1;
   int64_t max_payload = -1;

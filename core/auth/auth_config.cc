@@ -1,6 +1,7 @@
 #include "core/auth/auth_config.h"
 
 #include "core/auth/nkeys.h"
+#include "core/auth/user_limits.h"
 #include "core/options.h"
 #include "core/subject.h"
 
@@ -88,6 +89,23 @@ bool ReadPermissions(const ConfValue& v, Permissions* out, std::string* error) {
   return true;
 }
 
+bool ReadConnectionTypes(const ConfValue& v, const std::string& key, std::vector<std::string>* out,
+                         std::string* error) {
+  const std::vector<ConfValue> one{v};  // a single type may stand alone
+  if (v.type != ConfValue::Type::kArray && v.type != ConfValue::Type::kString) {
+    return ConfFail(v, "'" + key + "' expects a list of connection types", error);
+  }
+  for (const ConfValue& item : v.type == ConfValue::Type::kArray ? v.array : one) {
+    std::string type;
+    if (!ConfString(item, key, &type, error)) return false;
+    if (!IsConnectionType(type)) {
+      return ConfFail(item, "unknown connection type \"" + type + "\"", error);
+    }
+    out->push_back(std::move(type));
+  }
+  return true;
+}
+
 bool ReadUser(const ConfValue& v, std::shared_ptr<const Permissions> defaults, User* user,
               std::string* error) {
   if (v.type != ConfValue::Type::kMap) return ConfFail(v, "each user expects a block", error);
@@ -109,6 +127,8 @@ bool ReadUser(const ConfValue& v, std::shared_ptr<const Permissions> defaults, U
       user->permissions = std::move(permissions);
     } else if (k == "account") {
       if (!ConfString(sub, k, &user->account, error)) return false;
+    } else if (k == "allowed_connection_types" || k == "connection_types" || k == "clients") {
+      if (!ReadConnectionTypes(sub, k, &user->connection_types, error)) return false;
     } else {
       return ConfFail(sub, "unknown user key '" + k + "'", error);
     }

@@ -21,6 +21,7 @@ struct User {
   std::shared_ptr<const Permissions> permissions;  // null = may do anything
   std::string account;                             // empty = the global account
   AccountId account_id = kGlobalAccount;           // resolved by ValidateAuth
+  std::vector<std::string> connection_types;       // allowed_connection_types; empty = all
 };
 
 struct AuthConfig {

@@ -6,6 +6,7 @@
 
 #include "core/auth/jwt.h"
 #include "core/auth/nkeys.h"
+#include "core/auth/user_limits.h"
 
 namespace tern::core::auth {
 namespace {
@@ -22,6 +23,32 @@ bool ConstantTimeEqual(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
+const nlohmann::json& Claim(const nlohmann::json& nats, const char* key) {
+  static const nlohmann::json kNull;
+  const auto it = nats.find(key);
+  return it != nats.end() ? *it : kNull;
+}
+
+// As nats-server: revoked when the account lists the user's key, or "*", at or after the
+// time the JWT was issued.
+bool IsRevoked(const Account& account, const JwtClaims& claims) {
+  for (const std::string& key : {claims.subject, std::string("*")}) {
+    const auto it = account.revoked_users.find(key);
+    if (it != account.revoked_users.end() && it->second >= claims.issued_at) return true;
+  }
+  return false;
+}
+
+bool ConnectionTypesAllowStandard(const nlohmann::json& nats) {
+  const nlohmann::json& types = Claim(nats, "allowed_connection_types");
+  if (!types.is_array()) return true;
+  std::vector<std::string> list;
+  for (const auto& type : types) {
+    if (type.is_string()) list.push_back(type.get<std::string>());
+  }
+  return StandardConnectionAllowed(list);
+}
+
 // Operator mode: a user JWT signed by a known account (or its signing key), valid now,
 // and the nonce signed by the user's key (unless the JWT is a bearer token).
 AuthResult AuthenticateJwt(const AuthConfig& config, const Credentials& c, std::string_view nonce) {
@@ -32,8 +59,8 @@ AuthResult AuthenticateJwt(const AuthConfig& config, const Credentials& c, std::
   }
   JwtClaims claims;
   std::string problem;
-  if (!DecodeJwt(c.jwt, &claims, &problem) ||
-      !JwtTimely(claims, static_cast<int64_t>(std::time(nullptr)), &problem)) {
+  const auto now = static_cast<int64_t>(std::time(nullptr));
+  if (!DecodeJwt(c.jwt, &claims, &problem) || !JwtTimely(claims, now, &problem)) {
     result.reason = "user JWT: " + problem;
     return result;
   }
@@ -76,6 +103,32 @@ AuthResult AuthenticateJwt(const AuthConfig& config, const Credentials& c, std::
       return result;
     }
   }
+  if (IsRevoked(account, claims)) {
+    result.reason = "user JWT: revoked by account " + account.name;
+    return result;
+  }
+  if (!ConnectionTypesAllowStandard(claims.nats)) {
+    result.reason = "user JWT: allowed_connection_types leaves out STANDARD";
+    return result;
+  }
+  if (!SourceAllowed(Claim(claims.nats, "src"), c.client_ip)) {
+    result.reason = "user JWT: " + c.client_ip + " is not in its src networks";
+    return result;
+  }
+  int64_t window_end = 0;
+  const auto location = claims.nats.find("times_location");
+  if (!WithinTimes(Claim(claims.nats, "times"),
+                   location != claims.nats.end() && location->is_string()
+                       ? location->get_ref<const std::string&>()
+                       : std::string_view(),
+                   now, &window_end, &problem)) {
+    result.reason = "user JWT: " + problem;
+    return result;
+  }
+  result.expires_at = claims.expires;
+  if (window_end != 0 && (result.expires_at == 0 || window_end < result.expires_at)) {
+    result.expires_at = window_end;
+  }
   result.ok = true;
   result.user = claims.subject;
   result.account = static_cast<AccountId>(id);
@@ -105,7 +158,8 @@ AuthResult Authenticate(const AuthConfig& config, const Credentials& c, std::str
   AuthResult result;
   if (certificate_identities != nullptr) {
     for (const std::string& identity : *certificate_identities) {
-      if (const User* user = config.FindUser(identity)) {
+      if (const User* user = config.FindUser(identity);
+          user != nullptr && StandardConnectionAllowed(user->connection_types)) {
         result.ok = true;
         result.user = user->name;
         result.permissions = user->permissions;
@@ -131,6 +185,8 @@ AuthResult Authenticate(const AuthConfig& config, const Credentials& c, std::str
       // Both are public (the nonce went out in INFO): logged to diagnose a client's signing.
       result.reason = "nkey signature does not verify (nonce \"" + std::string(nonce) +
                       "\", sig \"" + c.sig.substr(0, 128) + "\")";
+    } else if (!StandardConnectionAllowed(user->connection_types)) {
+      result.reason = "allowed_connection_types of " + user->name + " leaves out STANDARD";
     } else {
       result.ok = true;
       result.user = user->name;
@@ -153,6 +209,10 @@ AuthResult Authenticate(const AuthConfig& config, const Credentials& c, std::str
   }
   if (user == nullptr) {
     result.reason = c.user.empty() ? "no credentials" : "bad user or password for " + c.user;
+    return result;
+  }
+  if (!StandardConnectionAllowed(user->connection_types)) {
+    result.reason = "allowed_connection_types of " + user->name + " leaves out STANDARD";
     return result;
   }
   result.ok = true;

@@ -14,6 +14,7 @@ namespace tern::core::auth {
 
 struct Credentials {
   std::string auth_token, user, pass, nkey, sig, jwt;
+  std::string client_ip;  // where the connection comes from (a JWT's `src`)
 };
 
 struct AuthResult {
@@ -24,6 +25,9 @@ struct AuthResult {
   // A user JWT's own limits; -1 = none (the server's and the account's still apply).
   int64_t max_subscriptions = -1;
   int64_t max_payload = -1;
+  // When the user's right to stay connected ends (unix seconds; 0 = never): the user JWT's
+  // expiry or the end of its connect-time window, whichever is first.
+  int64_t expires_at = 0;
   std::string reason;  // why not (for the log; the client only hears "Authorization Violation")
 };
 

@@ -88,6 +88,12 @@ bool ReadAccountJwt(const std::string& key, const std::string& token,
     account->max_connections = Number(*limits, "conn", -1);
     account->max_payload = Number(*limits, "payload", -1);
   }
+  if (const auto revoked = nats.find("revocations");
+      revoked != nats.end() && revoked->is_object()) {
+    for (const auto& [user, at] : revoked->items()) {
+      if (at.is_number_integer()) account->revoked_users[user] = at.get<int64_t>();
+    }
+  }
   if (const auto exports = nats.find("exports"); exports != nats.end() && exports->is_array()) {
     for (const auto& e : *exports) {
       Export out;

@@ -15,13 +15,13 @@ TestKey NewKey(core::auth::KeyRole role) {
 }
 
 std::string SignJwt(const TestKey& issuer, const std::string& subject, const std::string& type,
-                    nlohmann::json nats, int64_t exp) {
+                    nlohmann::json nats, int64_t exp, int64_t iat) {
   using core::auth::EncodeBase64Url;
   const nlohmann::json header = {{"typ", "JWT"}, {"alg", "ed25519-nkey"}};
   nats["type"] = type;
   nats["version"] = 2;
   nlohmann::json claims = {{"jti", EncodeBase64Url(core::auth::RandomBytes(20))},
-                           {"iat", static_cast<int64_t>(std::time(nullptr))},
+                           {"iat", iat != 0 ? iat : static_cast<int64_t>(std::time(nullptr))},
                            {"iss", issuer.public_key},
                            {"name", type + "-" + subject.substr(0, 6)},
                            {"sub", subject},

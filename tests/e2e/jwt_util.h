@@ -18,9 +18,9 @@ struct TestKey {
 
 TestKey NewKey(core::auth::KeyRole role);
 // A version 2 JWT about `subject`, issued (signed) by `issuer`. `nats` gets type and
-// version; `exp` (unix seconds) is set when non-zero.
+// version; `exp` (unix seconds) is set when non-zero; `iat` is now unless given.
 std::string SignJwt(const TestKey& issuer, const std::string& subject, const std::string& type,
-                    nlohmann::json nats, int64_t exp = 0);
+                    nlohmann::json nats, int64_t exp = 0, int64_t iat = 0);
 // Writes a .creds file (user JWT and seed) in a fresh directory; returns its path.
 std::string WriteCreds(const std::string& user_jwt, const TestKey& user);
 

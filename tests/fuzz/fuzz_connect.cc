@@ -35,8 +35,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
   const nlohmann::json connect = nlohmann::json::parse(text, nullptr, false);
   if (connect.is_discarded() || !connect.is_object()) return 0;
-  Credentials c{Field(connect, "auth_token"), Field(connect, "user"), Field(connect, "pass"),
-                Field(connect, "nkey"),       Field(connect, "sig"),  Field(connect, "jwt")};
+  Credentials c{Field(connect, "auth_token"),
+                Field(connect, "user"),
+                Field(connect, "pass"),
+                Field(connect, "nkey"),
+                Field(connect, "sig"),
+                Field(connect, "jwt"),
+                "127.0.0.1"};
   const AuthResult users = Authenticate(Users(), c, "nonce-nonce-123");
   if (users.ok && !(c.user == "alice" && c.pass == "pw" && c.nkey.empty() && c.jwt.empty())) {
     std::abort();  // in without alice's password: a hole

@@ -60,6 +60,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Credentials c;
   c.jwt = signed_part + "." + EncodeBase64Url(AccountKey().Sign(signed_part));
   c.sig = EncodeBase64Url(std::string(64, '\x01'));
+  c.client_ip = "10.1.2.3";  // reaches the src check
   const AuthResult result = Authenticate(OperatorMode(), c, "nonce");
   if (result.ok) {
     const auto nats = claims.is_object() ? claims.find("nats") : claims.end();

@@ -13,7 +13,8 @@ libs="$(pkg-config --libs absl_flat_hash_map absl_hash) -lssl -lcrypto -lcrypt"
 auth="core/auth/authenticator.cc core/auth/nkeys.cc core/auth/permissions.cc core/auth/jwt.cc
       core/auth/operator.cc core/auth/accounts.cc core/subject_transform.cc
       core/auth/auth_config.cc core/conf.cc core/options.cc core/signal_command.cc core/subject.cc
-      storage/subject_pattern.cc core/tls/tls_context.cc"
+      storage/subject_pattern.cc core/tls/tls_context.cc core/auth/time_zone.cc
+      core/auth/user_limits.cc"
 protocol="core/parser.cc core/subject.cc storage/subject_pattern.cc"
 # Each source is compiled once (coverage-instrumented, in parallel) and shared by the targets.
 mkdir -p "$out/obj"

@@ -140,26 +140,31 @@ TEST(AuthConfig, FormsAndErrors) {
 TEST(Authenticate, EveryWayInAndOut) {
   const KeyPair pair;
   AuthConfig c;
-  c.users.push_back(User{"alice", "pw", "", nullptr, "", kGlobalAccount});
+  c.users.push_back(User{"alice", "pw", "", nullptr, "", kGlobalAccount, {}});
   const std::string nkey = EncodePublicKey(pair.public_key, KeyRole::kUser);
-  c.users.push_back(User{nkey, "", nkey, std::make_shared<Permissions>(), "", kGlobalAccount});
-  EXPECT_TRUE(Authenticate(c, {"", "alice", "pw", "", "", ""}, "").ok);
-  EXPECT_FALSE(Authenticate(c, {"", "alice", "pX", "", "", ""}, "").ok);
-  EXPECT_FALSE(Authenticate(c, {"", "mallory", "pw", "", "", ""}, "").ok);
+  c.users.push_back(User{nkey, "", nkey, std::make_shared<Permissions>(), "", kGlobalAccount, {}});
+  EXPECT_TRUE(Authenticate(c, {"", "alice", "pw", "", "", "", "127.0.0.1"}, "").ok);
+  EXPECT_FALSE(Authenticate(c, {"", "alice", "pX", "", "", "", "127.0.0.1"}, "").ok);
+  EXPECT_FALSE(Authenticate(c, {"", "mallory", "pw", "", "", "", "127.0.0.1"}, "").ok);
   EXPECT_FALSE(Authenticate(c, {}, "").ok);
   const std::string nonce = "abcdefghijklmno";
-  const AuthResult ok =
-      Authenticate(c, {"", "", "", nkey, EncodeBase64Url(pair.Sign(nonce)), ""}, nonce);
+  const AuthResult ok = Authenticate(
+      c, {"", "", "", nkey, EncodeBase64Url(pair.Sign(nonce)), "", "127.0.0.1"}, nonce);
   EXPECT_TRUE(ok.ok) << ok.reason;
   EXPECT_NE(ok.permissions, nullptr);
   EXPECT_FALSE(
-      Authenticate(c, {"", "", "", nkey, EncodeBase64Url(pair.Sign("other")), ""}, nonce).ok);
-  EXPECT_FALSE(Authenticate(c, {"", "", "", nkey, "!!", ""}, nonce).ok);
-  EXPECT_FALSE(Authenticate(c, {"", "", "", nkey, EncodeBase64Url(pair.Sign(nonce)), ""}, "").ok);
-  EXPECT_FALSE(Authenticate(c, {"", "", "", "", "", "eyJhbGciOi.x.y"}, nonce).ok);
+      Authenticate(c, {"", "", "", nkey, EncodeBase64Url(pair.Sign("other")), "", "127.0.0.1"},
+                   nonce)
+          .ok);
+  EXPECT_FALSE(Authenticate(c, {"", "", "", nkey, "!!", "", "127.0.0.1"}, nonce).ok);
+  EXPECT_FALSE(
+      Authenticate(c, {"", "", "", nkey, EncodeBase64Url(pair.Sign(nonce)), "", "127.0.0.1"}, "")
+          .ok);
+  EXPECT_FALSE(Authenticate(c, {"", "", "", "", "", "eyJhbGciOi.x.y", "127.0.0.1"}, nonce).ok);
   c.no_auth_user = "alice";
   EXPECT_EQ(Authenticate(c, {}, "").user, "alice");
-  EXPECT_FALSE(Authenticate(c, {"", "alice", "wrong", "", "", ""}, "").ok);  // no fallback
+  EXPECT_FALSE(
+      Authenticate(c, {"", "alice", "wrong", "", "", "", "127.0.0.1"}, "").ok);  // no fallback
 }
 
 TEST(Permissions, PublishSubscribeAndResponses) {
