@@ -126,7 +126,7 @@ TEST(JwtLimits, UnknownTimeZoneAdmitsNobody) {
 
 TEST(JwtLimits, ExpiryAndTheEndOfTheWindowDisconnect) {
   const World w;
-  auto server = ServerProcess::Start({"-c", w.Config()});
+  auto server = ServerProcess::Start({"-m", "-1", "-c", w.Config()});
   std::unique_ptr<NatsConn> expiring, windowed, lasting;
   ASSERT_EQ(
       ConnectWithCreds(*server, w.User(w.a, w.a, nlohmann::json::object(), Now() + 2), &expiring),
@@ -146,6 +146,11 @@ TEST(JwtLimits, ExpiryAndTheEndOfTheWindowDisconnect) {
   EXPECT_FALSE(natsConnection_IsClosed(lasting->nc));
   EXPECT_EQ(natsConnection_FlushTimeout(lasting->nc, 1000), NATS_OK);
   EXPECT_NE(server->Log().find("User Authentication Expired"), std::string::npos);
+  const auto closed =
+      nlohmann::json::parse(HttpGet(server->monitor_port(), "/connz?state=closed").body);
+  int expired = 0;
+  for (const auto& c : closed["connections"]) expired += c["reason"] == "Authentication Expired";
+  EXPECT_EQ(expired, 2) << closed.dump();
 }
 
 }  // namespace
