@@ -11,10 +11,12 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 export TERN_REQUIRE_NATS_SERVER=1  # the conformance test must compare against the real one
 
 stage() { echo "== $1 (at ${SECONDS}s)"; }
+# The end-to-end runs mostly wait (timeouts, redelivery, expiry): one per core halves the
+# stage, and each run's servers listen on ports of their own.
 run_ctest() {  # dir, ctest args...
   local dir=$1
   shift
-  (cd "$dir" && ctest --output-on-failure "$@")
+  (cd "$dir" && ctest --output-on-failure --parallel "$(nproc)" "$@")
 }
 
 stage "Test dependencies (nats.go, Sprig, yamllint, clang's libFuzzer from Debian; nats.js from npm)"
