@@ -3,10 +3,12 @@
 // caller-defined contents at every pattern. Match() visits the leaf of every pattern that
 // matches a literal subject. Ownership: one shard; not thread-safe.
 #include <absl/container/flat_hash_map.h>
+#include <absl/container/inlined_vector.h>
 
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "core/strings.h"
 #include "core/subject.h"
@@ -16,8 +18,6 @@ namespace tern::core {
 template <typename Leaf>  // Leaf must provide bool Empty() const
 class SubjectTrie {
  public:
-  static constexpr std::size_t kMaxTokens = 256;
-
   // Returns the leaf for the pattern, creating the path if needed.
   Leaf& Insert(std::string_view pattern) {
     Level* level = &root_;
@@ -46,22 +46,74 @@ class SubjectTrie {
     return missing || node == nullptr ? nullptr : &node->leaf;
   }
 
-  // Removes the nodes along the pattern's path that hold nothing any more.
+  // Removes the nodes along the pattern's path that hold nothing any more. Any number of
+  // tokens: a path that Insert() made can always be pruned (no fixed-size token array).
   void Prune(std::string_view pattern) {
-    std::string_view tokens[kMaxTokens];
-    const std::size_t n = Tokenize(pattern, tokens, kMaxTokens);
-    if (n > kMaxTokens) return;
-    PruneLevel(&root_, tokens, n);
+    absl::InlinedVector<std::pair<Level*, std::string_view>, 16> path;
+    Level* level = &root_;
+    bool missing = false;
+    ForEachToken(pattern, [&](std::string_view token) {
+      if (missing) return;
+      Node* node = ExistingChild(level, token);
+      if (node == nullptr) {
+        missing = true;
+        return;
+      }
+      path.emplace_back(level, token);
+      level = &node->next;
+    });
+    // Deepest first: a node goes once its leaf and everything below it are empty.
+    for (std::size_t i = path.size(); i-- > 0;) {
+      auto [parent, token] = path[i];
+      std::unique_ptr<Node>* slot = Slot(parent, token, false);
+      if (!(*slot)->leaf.Empty() || !(*slot)->next.Empty()) break;
+      if (token == "*" || token == ">") {
+        slot->reset();
+      } else {
+        parent->literal.erase(AbslView(token));
+      }
+    }
   }
 
-  // Calls fn(const Leaf&) for every pattern matching the literal subject.
+  // Calls fn(const Leaf&) for every pattern matching the literal subject, however many
+  // tokens it has. Iterative (an explicit stack of branches), so a subject of thousands of
+  // tokens cannot exhaust the thread's stack.
   template <typename Fn>
   void Match(std::string_view subject, Fn&& fn) const {
-    std::string_view tokens[kMaxTokens];
-    const std::size_t n = Tokenize(subject, tokens, kMaxTokens);
-    if (n == 0 || n > kMaxTokens) return;
-    MatchLevel(root_, tokens, n, fn);
+    if (subject.empty()) return;
+    // Each entry: a level and the offset in `subject` of the token it must match.
+    absl::InlinedVector<std::pair<const Level*, std::size_t>, 8> pending;
+    pending.emplace_back(&root_, 0);
+    while (!pending.empty()) {
+      auto [level, start] = pending.back();
+      pending.pop_back();
+      while (level != nullptr) {
+        if (level->tail) fn(level->tail->leaf);
+        const std::size_t dot = subject.find('.', start);
+        const bool last = dot == std::string_view::npos;
+        const std::string_view token =
+            subject.substr(start, last ? std::string_view::npos : dot - start);
+        if (level->star) {
+          if (last) {
+            fn(level->star->leaf);
+          } else {
+            pending.emplace_back(&level->star->next, dot + 1);
+          }
+        }
+        auto it = level->literal.find(AbslView(token));
+        if (it == level->literal.end()) break;
+        if (last) {
+          fn(it->second->leaf);
+          break;
+        }
+        level = &it->second->next;
+        start = dot + 1;
+      }
+    }
   }
+
+  // True when no pattern is held (every path was pruned).
+  bool Empty() const { return root_.Empty(); }
 
   // Calls fn(pattern, const Leaf&) for every non-empty leaf (monitoring, tests).
   template <typename Fn>
@@ -112,43 +164,6 @@ class SubjectTrie {
   static Node* ExistingChild(Level* level, std::string_view token) {
     std::unique_ptr<Node>* slot = Slot(level, token, false);
     return slot == nullptr ? nullptr : slot->get();
-  }
-
-  // Returns true if the level is now empty.
-  static bool PruneLevel(Level* level, const std::string_view* tokens, std::size_t n) {
-    std::unique_ptr<Node>* slot = Slot(level, tokens[0], false);
-    if (slot == nullptr || !*slot) return level->Empty();
-    Node* node = slot->get();
-    if (n > 1) PruneLevel(&node->next, tokens + 1, n - 1);
-    if (node->leaf.Empty() && node->next.Empty()) {
-      if (tokens[0] == "*" || tokens[0] == ">") {
-        slot->reset();
-      } else {
-        level->literal.erase(AbslView(tokens[0]));
-      }
-    }
-    return level->Empty();
-  }
-
-  template <typename Fn>
-  static void MatchLevel(const Level& level, const std::string_view* tokens, std::size_t n,
-                         Fn& fn) {
-    if (level.tail) fn(level.tail->leaf);
-    if (level.star) {
-      if (n == 1) {
-        fn(level.star->leaf);
-      } else {
-        MatchLevel(level.star->next, tokens + 1, n - 1, fn);
-      }
-    }
-    auto it = level.literal.find(AbslView(tokens[0]));
-    if (it != level.literal.end()) {
-      if (n == 1) {
-        fn(it->second->leaf);
-      } else {
-        MatchLevel(it->second->next, tokens + 1, n - 1, fn);
-      }
-    }
   }
 
   template <typename Fn>

@@ -83,6 +83,37 @@ TEST(SubjectTrie, PruneRemovesEmptyPaths) {
   EXPECT_EQ(visited, 0);
 }
 
+std::string LongSubject(int tokens, std::string_view last) {
+  std::string subject;
+  for (int i = 0; i + 1 < tokens; ++i) subject += "t" + std::to_string(i) + ".";
+  return subject.append(last);
+}
+
+// Subjects far past any fixed token count match like short ones (nats-server has no limit).
+TEST(SubjectTrie, SubjectsOfThousandsOfTokensMatch) {
+  SubjectTrie<TestLeaf> trie;
+  const std::string subject = LongSubject(3000, "end");
+  for (const std::string& p : {std::string(">"), std::string("t0.>"), subject,
+                               LongSubject(3000, "*"), LongSubject(2999, "*")}) {
+    trie.Insert(p).items.insert(p);
+  }
+  EXPECT_EQ(MatchAll(trie, subject),
+            (std::set<std::string>{">", "t0.>", subject, LongSubject(3000, "*")}));
+}
+
+// Unsubscribing a long subject frees its whole path, so unique long subjects do not grow
+// the trie without bound.
+TEST(SubjectTrie, PruneFreesLongPaths) {
+  SubjectTrie<TestLeaf> trie;
+  for (int round = 0; round < 3; ++round) {
+    const std::string subject = LongSubject(400 + round, "x" + std::to_string(round));
+    trie.Insert(subject).items.insert("s");
+    trie.Find(subject)->items.clear();
+    trie.Prune(subject);
+    EXPECT_TRUE(trie.Empty()) << "round " << round;
+  }
+}
+
 TEST(SubjectTrie, ForEachReportsPatterns) {
   SubjectTrie<TestLeaf> trie;
   trie.Insert("a.*.c").items.insert("x");
