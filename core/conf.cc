@@ -209,6 +209,13 @@ class ConfParser {
       Interpret(env, value);
       return true;
     }
+    // As nats-server: an unquoted bcrypt hash ("$2a$10$...", as `nats server passwd`
+    // prints it) is not a variable but the string itself.
+    if (name.rfind("2a$", 0) == 0 || name.rfind("2b$", 0) == 0 || name.rfind("2y$", 0) == 0) {
+      value->type = ConfValue::Type::kString;
+      value->text = "$" + name;
+      return true;
+    }
     return Fail(error, "variable reference for '" + name + "' on line " +
                            std::to_string(value->line) + " can not be found");
   }

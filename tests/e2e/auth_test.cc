@@ -98,6 +98,30 @@ TEST(Auth, TokenFromFlagAndBcryptTokenFromConfig) {
   EXPECT_NE(TryConnect(*hashed, WithToken("t0ken!")), NATS_OK);
 }
 
+// Unquoted, as nats-server's documentation writes them and `nats server passwd` prints them:
+// a "$2a$..." value is the hash itself, not a variable reference.
+TEST(Auth, UnquotedBcryptSecretsInTheConfigFile) {
+  auto token = ServerProcess::Start(
+      {"-c", WriteConfig("authorization { token: " + Bcrypt("t0ken") + " }\n")});
+  EXPECT_EQ(TryConnect(*token, WithToken("t0ken")), NATS_OK);
+  EXPECT_NE(TryConnect(*token, WithToken("other")), NATS_OK);
+  auto single = ServerProcess::Start(
+      {"-c", WriteConfig("authorization {\n  user: u\n  password: " + Bcrypt("pw") + "\n}\n")});
+  EXPECT_EQ(TryConnect(*single, WithUser("u", "pw")), NATS_OK);
+  EXPECT_NE(TryConnect(*single, WithUser("u", "px")), NATS_OK);
+  auto users = ServerProcess::Start(
+      {"-c", WriteConfig("authorization {\n  users: [\n    {user: a, password: " + Bcrypt("one") +
+                         "}\n    {user: b, password: " + Bcrypt("two") + "}\n  ]\n}\n")});
+  EXPECT_EQ(TryConnect(*users, WithUser("a", "one")), NATS_OK);
+  EXPECT_EQ(TryConnect(*users, WithUser("b", "two")), NATS_OK);
+  EXPECT_NE(TryConnect(*users, WithUser("a", "two")), NATS_OK);
+  // Any other undefined variable is still an error naming it.
+  const auto [code, output] =
+      RunServerOnce("-t -c " + WriteConfig("authorization { token: $nope }\n"));
+  EXPECT_NE(code, 0);
+  EXPECT_NE(output.find("variable reference for 'nope'"), std::string::npos) << output;
+}
+
 TEST(Auth, UsersWithPlainAndBcryptPasswords) {
   auto server = ServerProcess::Start(
       {"-m", "-1", "-c",
