@@ -130,7 +130,29 @@ void Client::Start(io::IoConn* io, bool over_connection_limit) {
   if (over_connection_limit) {
     SendErr("maximum connections exceeded");
     Close(CloseReason::kMaxConnections, true);
+    return;
   }
+  ArmTimer();
+}
+
+void Client::ArmTimer() {
+  const int64_t at = NextDeadline();
+  if (at != 0 && (!timer.queued() || at < timer.at)) shard_->ArmTimer(this, at);
+}
+
+int64_t Client::NextDeadline() const {
+  if (closing_) return 0;
+  int64_t next = next_ping_ns_;
+  auto consider = [&next](int64_t at) {
+    if (at != 0 && (next == 0 || at < next)) next = at;
+  };
+  if (tls_ && !tls_->handshake_done()) consider(tls_deadline_ns_);
+  if (!connected_) consider(auth_deadline_ns_);
+  consider(auth_expires_ns_);
+  if (send_started_ns_ != 0 && io_ != nullptr && io_->send_in_flight) {
+    consider(send_started_ns_ + shard_->options().write_deadline_ns);
+  }
+  return next;
 }
 
 void Client::OnBytes(const char* data, std::size_t len) {
@@ -309,6 +331,7 @@ void Client::Flush() {
   if (io_->iov_count == 0) return;
   send_started_ns_ = shard_->now_ns();
   shard_->ReactorSend(io_);
+  ArmTimer();  // the write deadline
 }
 
 void Client::ReleaseHolds(uint64_t acked_epoch) {
@@ -382,8 +405,11 @@ void Client::OnTimer(int64_t now_ns) {
     Close(CloseReason::kStaleConnection, true);
     return;
   }
-  // A client that spoke within the interval is alive; no need to ask.
-  if (now_ns - last_in_ns_ < o.ping_interval_ns && pings_out_ == 0) return;
+  // A client that spoke within the interval is alive; no need to ask, once its round trip
+  // is known (nats-server measures it with the first PING and again every hour).
+  constexpr int64_t kRttMeasurementInterval = int64_t{3600} * 1'000'000'000;
+  const bool need_rtt = rtt_ns_ == 0 || now_ns - rtt_measured_ns_ > kRttMeasurementInterval;
+  if (now_ns - last_in_ns_ < o.ping_interval_ns && pings_out_ == 0 && !need_rtt) return;
   ++pings_out_;
   if (ping_sent_ns_ == 0) ping_sent_ns_ = now_ns;
   SendText("PING\r\n");
@@ -449,7 +475,7 @@ bool Client::OnConnect(std::string_view json) {
   verbose_ = verbose;
   pedantic_ = pedantic;
   echo_ = echo;
-  headers_ = headers;
+  headers_ = headers && !shard_->options().no_header_support;
   no_responders_ = no_responders;
   protocol_ = protocol;
   name_ = std::move(name);
@@ -555,13 +581,20 @@ bool Client::OnPing() {
 bool Client::OnPong() {
   pings_out_ = 0;
   if (ping_sent_ns_ != 0) {
-    rtt_ns_ = shard_->now_ns() - ping_sent_ns_;
+    rtt_ns_ = std::max<int64_t>(1, shard_->now_ns() - ping_sent_ns_);
+    rtt_measured_ns_ = shard_->now_ns();
     ping_sent_ns_ = 0;
   }
   return true;
 }
 
 void Client::OnParseError(ParseError error, std::string_view detail) {
+  // As nats-server: with authentication required, a first byte other than CONNECT's 'C' is
+  // an authorization violation before it is a protocol error.
+  const bool starts_connect = !detail.empty() && (detail[0] == 'C' || detail[0] == 'c');
+  if (error == ParseError::kUnknownOp && !connected_ && !starts_connect && RefusedBeforeConnect()) {
+    return;
+  }
   switch (error) {
     case ParseError::kUnknownOp:
       SendErr("Unknown Protocol Operation");

@@ -22,6 +22,7 @@
 #include "core/subscription.h"
 #include "core/tls/tls_session.h"
 #include "io/reactor.h"
+#include "io/timer_heap.h"
 
 namespace tern::core {
 
@@ -83,8 +84,11 @@ class Client final : public ParserHandler {
   void Unstall();
   bool stalled() const { return stalled_; }
 
-  // Periodic checks: pings, stale connection, write deadline, close deadline.
+  // The client's timer fired: pings, stale connection, write deadline, auth and TLS
+  // timeouts, credential expiry.
   void OnTimer(int64_t now_ns);
+  // The earliest of those deadlines still ahead (0 = none): the shard arms its timer there.
+  int64_t NextDeadline() const;
   // Sends an async INFO (protocol >= 1 clients only).
   void SendLameDuckInfo();
   // Starts closing. With flush, what is queued (e.g. an -ERR) is sent first.
@@ -102,6 +106,7 @@ class Client final : public ParserHandler {
   // Position in the shard's client list (for O(1) removal).
   std::size_t list_index = 0;
   bool dirty = false;
+  io::TimerSlot timer;  // in the shard's TimerHeap
 
   // Removes every subscription (at close) and tells the shard.
   void DropSubscriptions();
@@ -112,6 +117,10 @@ class Client final : public ParserHandler {
   void Describe(ConnInfo* info, bool with_subs) const;
 
  private:
+  // A deadline may have moved earlier: make sure the shard's timer fires by then. (Later
+  // deadlines are found when the timer fires and NextDeadline() is asked again.)
+  void ArmTimer();
+
   // ParserHandler
   bool OnConnect(std::string_view json) override;
   bool OnPub(const PubFrame& frame) override;
@@ -196,6 +205,7 @@ class Client final : public ParserHandler {
   uint64_t in_msgs_ = 0, in_bytes_ = 0, out_msgs_ = 0, out_bytes_ = 0;
   int64_t ping_sent_ns_ = 0;  // when the server's outstanding PING left; 0 = none
   int64_t rtt_ns_ = 0;
+  int64_t rtt_measured_ns_ = 0;  // when rtt_ns_ was last measured
   CloseReason close_reason_ = CloseReason::kClientClosed;
 
   bool closing_ = false;

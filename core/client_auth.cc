@@ -90,6 +90,7 @@ bool Client::Authenticate(const nlohmann::json& connect) {
   if (result.expires_at != 0) {
     const int64_t left_s = result.expires_at - static_cast<int64_t>(std::time(nullptr));
     auth_expires_ns_ = shard_->now_ns() + std::max<int64_t>(0, left_s) * 1'000'000'000;
+    ArmTimer();
   }
   return true;
 }

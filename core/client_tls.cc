@@ -35,6 +35,7 @@ void Client::FlushTls(uint64_t limit) {
   if (io_->iov_count == 0) return;
   send_started_ns_ = shard_->now_ns();
   shard_->ReactorSend(io_);
+  ArmTimer();  // the write deadline
   // More plaintext than one pass encrypted: come back next turn.
   if (!out_.empty() && limit > 0) MarkDirty();
 }

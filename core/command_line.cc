@@ -162,6 +162,7 @@ ParseResult ParseCommandLine(int argc, const char* const* argv, ServerOptions* o
                                                     "n",
                                                     "name",
                                                     "server_name",
+                                                    "client_advertise",
                                                     "l",
                                                     "log",
                                                     "P",
@@ -197,7 +198,6 @@ ParseResult ParseCommandLine(int argc, const char* const* argv, ServerOptions* o
                                                       "remote_syslog",
                                                       "VV",
                                                       "DVV",
-                                                      "client_advertise",
                                                       "log_size_limit",
                                                       "max_traced_msg_len",
                                                       "help_tls"};
@@ -280,6 +280,14 @@ ParseResult ParseCommandLine(int argc, const char* const* argv, ServerOptions* o
       options->port = static_cast<int>(number);
     } else if (n == "n" || n == "name" || n == "server_name") {
       options->server_name = f.value;
+    } else if (n == "client_advertise") {
+      std::string host;
+      int port = 0;
+      if (!ParseAdvertise(f.value, 1, &host, &port)) {
+        *error = "invalid client_advertise \"" + f.value + "\"";
+        return ParseResult::kExitError;
+      }
+      options->client_advertise = f.value;
     } else if (n == "l" || n == "log") {
       options->log_file = f.value;
     } else if (n == "P" || n == "pid") {

@@ -30,8 +30,6 @@ const std::set<std::string> kWarnedKeys = {"cluster",
                                            "reconnect_error_reports",
                                            "https_port",
                                            "http_base_path",
-                                           "client_advertise",
-                                           "no_header_support",
                                            "disable_sublist_cache",
                                            "max_closed_clients",
                                            "prof_port",
@@ -48,6 +46,43 @@ const std::set<std::string> kWarnedKeys = {"cluster",
                                            "mappings",
                                            "syslog_name",
                                            "host_name"};
+
+}  // namespace
+
+bool ParseAdvertise(const std::string& text, int default_port, std::string* host, int* port) {
+  std::string rest = text;
+  const auto scheme = rest.find("://");
+  if (scheme != std::string::npos) rest = rest.substr(scheme + 3);
+  std::string port_text;
+  if (!rest.empty() && rest[0] == '[') {
+    const auto close = rest.find(']');
+    if (close == std::string::npos) return false;
+    *host = rest.substr(1, close - 1);
+    if (close + 1 < rest.size()) {
+      if (rest[close + 1] != ':') return false;
+      port_text = rest.substr(close + 2);
+    }
+  } else {
+    const auto colon = rest.find(':');
+    *host = rest.substr(0, colon);
+    if (colon != std::string::npos) port_text = rest.substr(colon + 1);
+  }
+  if (host->empty()) return false;
+  if (port_text.empty()) {
+    *port = default_port;
+    return true;
+  }
+  int value = 0;
+  for (char c : port_text) {
+    if (c < '0' || c > '9' || value > 65535) return false;
+    value = value * 10 + (c - '0');
+  }
+  if (value < 1 || value > 65535) return false;
+  *port = value;
+  return true;
+}
+
+namespace {
 
 bool ParseSizeText(const std::string& text, int64_t* out) {
   ConfValue value;
@@ -171,6 +206,15 @@ class ConfApplier {
       return String(v, key, &o_->host);
     } else if (key == "server_name") {
       return String(v, key, &o_->server_name);
+    } else if (key == "client_advertise") {
+      if (!String(v, key, &o_->client_advertise)) return false;
+      std::string host;
+      int port = 0;
+      if (!ParseAdvertise(o_->client_advertise, 1, &host, &port)) {
+        return Fail(v, "invalid client_advertise \"" + o_->client_advertise + "\"");
+      }
+    } else if (key == "no_header_support") {
+      return Bool(v, key, &o_->no_header_support);
     } else if (key == "max_payload") {
       if (!Size(v, key, &o_->max_payload)) return false;
       if (o_->max_payload <= 0) return Fail(v, "max_payload must be positive");

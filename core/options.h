@@ -16,10 +16,17 @@ namespace tern::core {
 
 inline constexpr const char* kNatsProtocolVersion = "2.9.25";  // what INFO advertises
 
+// Splits client_advertise's "host[:port]" ("[v6]:port" too); the port is `default_port`
+// when none is given. False if the port is not a number in 1..65535.
+bool ParseAdvertise(const std::string& text, int default_port, std::string* host, int* port);
+
 struct ServerOptions {
   std::string host = "0.0.0.0";
   int port = 4222;  // -1 = random
   std::string server_name;
+  // client_advertise: the host[:port] INFO tells clients instead of the listen address.
+  std::string client_advertise;
+  bool no_header_support = false;  // INFO says headers:false; HPUB is refused
   std::string log_file;
   std::string pid_file;
   std::string ports_file_dir;

@@ -1,5 +1,6 @@
 #include "core/parser.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace tern::core {
@@ -33,6 +34,26 @@ std::size_t SplitArgs(std::string_view text, std::string_view* args) {
     args[count++] = text.substr(start, i - start);
   }
   return count;
+}
+
+// Could these bytes, which hold no end of line yet, still become an operation? nats-server
+// reads byte by byte and refuses the first byte that cannot continue any verb, so a client
+// that sends "ZZZ" and waits hears at once that it is wrong.
+bool CouldStartFrame(std::string_view text) {
+  struct Verb {
+    std::string_view word;
+    bool needs_space;  // arguments follow after a space or tab; else anything may follow
+  };
+  static constexpr Verb kVerbs[] = {
+      {"PUB", true},   {"HPUB", true},     {"SUB", true},   {"UNSUB", true}, {"PING", false},
+      {"PONG", false}, {"CONNECT", false}, {"INFO", false}, {"+OK", false},  {"-ERR", true}};
+  for (const Verb& verb : kVerbs) {
+    const std::size_t common = std::min(text.size(), verb.word.size());
+    if (!StartsWithWord(text.substr(0, common), verb.word.substr(0, common))) continue;
+    if (text.size() <= verb.word.size()) return true;
+    if (!verb.needs_space || IsSpace(text[verb.word.size()])) return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -109,6 +130,11 @@ ProtocolParser::Step ProtocolParser::ParseFrame(const char* p, std::size_t n,
     // The verb plus its argument must fit in max_control_line; allow for the verb.
     if (n > limits_.max_control_line + 16) {
       handler.OnParseError(ParseError::kControlLine, "no end of line");
+      return Step::kStop;
+    }
+    if (!CouldStartFrame(std::string_view(p, n))) {
+      handler.OnParseError(ParseError::kUnknownOp,
+                           std::string_view(p, std::min<std::size_t>(n, 32)));
       return Step::kStop;
     }
     *need = 0;

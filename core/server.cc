@@ -49,17 +49,23 @@ std::string BaseName(const std::string& path) {
 std::shared_ptr<const LiveSettings> Server::MakeSettings(const ServerOptions& options) const {
   auto settings = std::make_shared<LiveSettings>();
   settings->options = options;
-  const char* host = options.host.empty() ? "0.0.0.0" : options.host.c_str();
-  settings->info_prefix =
-      "\"server_id\":\"" + context_.server_id + "\",\"server_name\":\"" +
-      JsonEscape(context_.server_name) + "\",\"version\":\"" + kNatsProtocolVersion +
-      "\",\"proto\":1,\"go\":\"tern " TERN_VERSION "\",\"host\":\"" + JsonEscape(host) +
-      "\",\"port\":" + std::to_string(context_.bound_port) +
-      ",\"headers\":true,\"max_payload\":" + std::to_string(options.max_payload) + "," +
-      (options.jetstream ? "\"jetstream\":true," : "") +
-      (options.auth.required() ? "\"auth_required\":true," : "") +
-      (options.tls_context ? "\"tls_required\":true," : "") +
-      (options.tls_context && options.tls.verify ? "\"tls_verify\":true," : "");
+  // INFO's host and port: client_advertise when set (its port defaulting to the bound one).
+  std::string host = options.host.empty() ? "0.0.0.0" : options.host;
+  int port = context_.bound_port;
+  if (!options.client_advertise.empty()) {
+    ParseAdvertise(options.client_advertise, context_.bound_port, &host, &port);
+  }
+  settings->info_prefix = "\"server_id\":\"" + context_.server_id + "\",\"server_name\":\"" +
+                          JsonEscape(context_.server_name) + "\",\"version\":\"" +
+                          kNatsProtocolVersion +
+                          "\",\"proto\":1,\"go\":\"tern " TERN_VERSION "\",\"host\":\"" +
+                          JsonEscape(host) + "\",\"port\":" + std::to_string(port) +
+                          (options.no_header_support ? ",\"headers\":false" : ",\"headers\":true") +
+                          ",\"max_payload\":" + std::to_string(options.max_payload) + "," +
+                          (options.jetstream ? "\"jetstream\":true," : "") +
+                          (options.auth.required() ? "\"auth_required\":true," : "") +
+                          (options.tls_context ? "\"tls_required\":true," : "") +
+                          (options.tls_context && options.tls.verify ? "\"tls_verify\":true," : "");
   return settings;
 }
 
@@ -287,6 +293,12 @@ int Server::Run() {
   if (!Start(&error)) {
     LOG_ERROR("%s", error.c_str());
     std::fprintf(stderr, "tern-server: %s\n", error.c_str());
+    // A failure after the shards started (monitor port, pid file): stop them in order, or
+    // their threads would end the process with an abort instead of exit status 1.
+    if (!threads_.empty()) {
+      RequestStop();
+      Shutdown();
+    }
     return 1;
   }
   LOG_INFO("Server is ready");

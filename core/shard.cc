@@ -18,6 +18,14 @@ namespace {
 constexpr int64_t kTimerTickNs = 100'000'000;
 constexpr int64_t kStopGraceNs = 2'000'000'000;
 constexpr std::size_t kMaxPooledBatches = 256;
+constexpr uint8_t kMaxQueueHops = 8;
+
+// May this queue member take a message? Not if its connection is closing (the message
+// would be dropped with it), nor if it is the publisher and the publisher asked for no echo.
+bool QueueEligible(const Subscription& sub, const Client* from, bool echo) {
+  if (sub.sink == nullptr && sub.client->closing()) return false;
+  return sub.client != from || echo;
+}
 
 }  // namespace
 
@@ -126,6 +134,7 @@ void Shard::Run() {
     // while; their windows fill and they stall their own publishers in turn.
     if (!UpdateCongestion()) DrainRings();
     UpdateStalls();
+    RunClientTimers();
     if (now_ns_ >= next_timer_ns_) {
       next_timer_ns_ = now_ns_ + kTimerTickNs;
       RunTimers();
@@ -143,6 +152,7 @@ void Shard::Run() {
     bool backlog = false;
     for (const Outbox& ob : outboxes_) backlog |= !ob.sealed.empty();
     int64_t wake_at = next_timer_ns_;
+    if (timers_.NextDeadline() != 0) wake_at = std::min(wake_at, timers_.NextDeadline());
     backlog |= system_service_.Busy();
     for (auto& js : jetstreams_) {
       backlog |= js->Busy();
@@ -224,6 +234,7 @@ void Shard::OnReleased(io::IoConn* conn) {
   clients_[i] = clients_.back();
   clients_[i]->list_index = i;
   clients_.pop_back();
+  timers_.Cancel(client);
   auto dirty = std::find(dirty_.begin(), dirty_.end(), client);
   if (dirty != dirty_.end()) dirty_.erase(dirty);
   auto held = std::find(held_.begin(), held_.end(), client);
@@ -257,16 +268,16 @@ bool Shard::Route(auth::AccountId account, Client* from, std::string_view subjec
   }
   bool picked_remote = false;
   for (const QueueMatch& group : match.queues) {
-    // Exactly one member of each group, chosen uniformly over all shards' members.
+    // Exactly one member of each group, chosen uniformly over all shards' live members.
     uint32_t local = 0;
-    for (Subscription* s : group.local) local += (s->client != from || echo);
+    for (Subscription* s : group.local) local += QueueEligible(*s, from, echo);
     const uint32_t total = local + group.remote_total;
     if (total == 0) continue;
     uint32_t pick = static_cast<uint32_t>(rng_() % total);
     delivered = true;
     if (pick < local) {
       for (Subscription* s : group.local) {
-        if (s->client == from && !echo) continue;
+        if (!QueueEligible(*s, from, echo)) continue;
         if (pick-- == 0) {
           stall |= DeliverLocal(from, subject, reply, header_len, data, s, display);
           break;
@@ -274,18 +285,12 @@ bool Shard::Route(auth::AccountId account, Client* from, std::string_view subjec
       }
       continue;
     }
-    pick -= local;
-    for (int shard = 0; shard < context_->shard_count; ++shard) {
-      if (pick < group.remote[shard]) {
-        if (!picked_remote) {
-          for (auto& picks : queue_picks_) picks.clear();
-          picked_remote = true;
-        }
-        queue_picks_[shard].push_back(group.name);
-        break;
-      }
-      pick -= group.remote[shard];
+    const int shard = PickRemoteMember(group, pick - local);
+    if (!picked_remote) {
+      for (auto& picks : queue_picks_) picks.clear();
+      picked_remote = true;
     }
+    queue_picks_[shard].push_back(group.name);
   }
   if (match.remote_plain.Any() || picked_remote) {
     for (int shard = 0; shard < context_->shard_count; ++shard) {
@@ -390,14 +395,47 @@ void Shard::DeliverForwarded(const XItem& item) {
     }
   }
   ForEachQueue(item, [&](std::string_view name) {
+    const QueueMatch* found = nullptr;
     for (const QueueMatch& group : match.queues) {
-      if (group.name != name || group.local.empty()) continue;
-      Subscription* s = group.local[rng_() % group.local.size()];
-      DeliverLocal(nullptr, item.subject, item.reply, item.header_len, item.data, s, item.display);
-      break;
+      if (group.name == name) found = &group;
     }
+    uint32_t live = 0;
+    if (found != nullptr) {
+      for (Subscription* s : found->local) live += QueueEligible(*s, nullptr, true);
+    }
+    if (live > 0) {
+      uint32_t pick = static_cast<uint32_t>(rng_() % live);
+      for (Subscription* s : found->local) {
+        if (QueueEligible(*s, nullptr, true) && pick-- == 0) {
+          DeliverLocal(nullptr, item.subject, item.reply, item.header_len, item.data, s,
+                       item.display);
+          break;
+        }
+      }
+      return;
+    }
+    // The member the publishing shard picked is gone (its UNSUB or close had not reached
+    // that shard yet). A queue message must reach a live member if one exists anywhere:
+    // pick again among the others this shard knows of. Each hop carries fresher interest
+    // (a shard's deltas travel in order with its messages); the hop bound stops a loop
+    // while every view is stale at once.
+    if (found == nullptr || found->remote_total == 0 || item.hops >= kMaxQueueHops) return;
+    const int shard = PickRemoteMember(*found, static_cast<uint32_t>(rng_() % found->remote_total));
+    const std::string_view shown = item.display == item.subject ? std::string_view() : item.display;
+    const uint32_t size =
+        PublishItemSize(item.subject, item.reply, &name, 1, item.data.size(), shown);
+    WritePublish(OutboxFor(shard, size), item.account, item.subject, item.reply, item.header_len,
+                 item.data, false, &name, 1, shown, static_cast<uint8_t>(item.hops + 1));
   });
   FinishAutoUnsubscribes();
+}
+
+int Shard::PickRemoteMember(const QueueMatch& group, uint32_t pick) const {
+  for (int shard = 0; shard < context_->shard_count; ++shard) {
+    if (pick < group.remote[shard]) return shard;
+    pick -= group.remote[shard];
+  }
+  return context_->shard_count - 1;  // unreachable while pick < remote_total
 }
 
 void Shard::FinishAutoUnsubscribes() {
@@ -625,8 +663,15 @@ void Shard::ProcessCloses() {
   closing_.resize(kept);
 }
 
+void Shard::RunClientTimers() {
+  while (Client* client = timers_.PopDue(now_ns_)) {
+    client->OnTimer(now_ns_);
+    const int64_t next = client->NextDeadline();
+    if (next != 0) timers_.Schedule(client, std::max(next, now_ns_ + 1));
+  }
+}
+
 void Shard::RunTimers() {
-  for (std::size_t i = 0; i < clients_.size(); ++i) clients_[i]->OnTimer(now_ns_);
   // Lame duck: after the grace period, close connections spread over the duration.
   if (seen_state_ == RunState::kLameDuck && now_ns_ >= lame_duck_close_at_ns_ &&
       !clients_.empty()) {

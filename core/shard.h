@@ -6,7 +6,8 @@
 //
 // Loop order, once per turn (see Run()):
 //   1. drain the inbound rings (messages, interest changes, barriers, sockets to adopt)
-//   2. timers (pings, deadlines) and run-state changes (lame duck, stop)
+//   2. client timers that are due (pings, deadlines: each fires at its own time), the
+//      shard's 100 ms tick, and run-state changes (lame duck, stop)
 //   3. finish closing connections (drop their interest)
 //   4. push this turn's batches onto the rings; wake sleeping peers
 //   5. start one gathered send per connection that has output
@@ -23,6 +24,7 @@
 #include <vector>
 
 #include "core/client.h"
+#include "core/clock.h"
 #include "core/imports.h"
 #include "core/interest.h"
 #include "core/outbound.h"
@@ -120,6 +122,8 @@ class Shard final : public io::ReactorHandler {
   bool EpochAcked(uint64_t epoch) const { return epoch <= acked_min_; }
   void HoldUntilAcked(Client* client) { held_.push_back(client); }
   void MarkDirty(Client* client);
+  // The client's timer fires at `at` (moved there if armed already).
+  void ArmTimer(Client* client, int64_t at) { timers_.Schedule(client, at); }
   void ReactorSend(io::IoConn* conn) { reactor_->Send(conn); }
   void ScheduleClose(Client* client);
   void AddCongested(Client* client) { congested_.push_back(client); }
@@ -138,6 +142,7 @@ class Shard final : public io::ReactorHandler {
   void OnSendDone(io::IoConn* conn, int result) override;
   void OnReleased(io::IoConn* conn) override;
   void OnSyncDone(uint64_t token, int result) override;
+  void OnWoken() override { now_ns_ = MonotonicNs(); }
 
   void AdoptSocket(int fd, uint64_t client_id);
   void DrainRings();
@@ -145,6 +150,8 @@ class Shard final : public io::ReactorHandler {
   bool ProcessBatch(const XBatch* batch, int from, uint32_t* offset);
   void FinishInbound(XBatch* batch, int from);
   void DeliverForwarded(const XItem& item);
+  // The shard of the pick-th remote member of the group (pick < group.remote_total).
+  int PickRemoteMember(const QueueMatch& group, uint32_t pick) const;
   bool DeliverLocal(Client* from, std::string_view subject, std::string_view reply,
                     std::size_t header_len, std::string_view data, Subscription* sub,
                     std::string_view display);
@@ -156,6 +163,7 @@ class Shard final : public io::ReactorHandler {
   void FlushClients();
   void ProcessCloses();
   void RunTimers();
+  void RunClientTimers();
   void CheckRunState();
   void ReleaseHeldClients();
   bool InboundPending();
@@ -191,8 +199,9 @@ class Shard final : public io::ReactorHandler {
   std::vector<std::pair<Client*, int64_t>> stalled_;  // publishers not being read, since when
   std::vector<Subscription*> auto_unsub_;             // reached their max during this publish
   int64_t now_ns_ = 0;
-  int64_t idle_ns_ = 0;  // time asleep in the reactor since Run() began
-  int64_t next_timer_ns_ = 0;
+  int64_t idle_ns_ = 0;        // time asleep in the reactor since Run() began
+  int64_t next_timer_ns_ = 0;  // the shard's own tick: lame duck, stop, busy time
+  io::TimerHeap<Client, &Client::timer> timers_;  // each client's next deadline
   uint64_t accepted_ = 0;
   bool listening_ = false;
   int listen_fd_ = -1;

@@ -30,13 +30,15 @@ void XBatch::Destroy(XBatch* batch) {
 
 void WritePublish(XBatch* batch, uint16_t account, std::string_view subject, std::string_view reply,
                   std::size_t header_len, std::string_view data, bool deliver_plain,
-                  const std::string_view* queues, uint16_t queue_count, std::string_view display) {
+                  const std::string_view* queues, uint16_t queue_count, std::string_view display,
+                  uint8_t hops) {
   char* p =
       batch->Reserve(PublishItemSize(subject, reply, queues, queue_count, data.size(), display));
   XPublishHeader h{XKind::kPublish,
                    static_cast<uint8_t>(deliver_plain),
                    queue_count,
                    account,
+                   hops,
                    static_cast<uint32_t>(subject.size()),
                    static_cast<uint32_t>(reply.size()),
                    static_cast<uint32_t>(header_len),
@@ -100,6 +102,7 @@ bool ReadItem(const XBatch* batch, uint32_t* offset, XItem* item) {
       item->header_len = h.header_len;
       item->deliver_plain = h.deliver_plain != 0;
       item->account = h.account;
+      item->hops = h.hops;
       size = static_cast<uint32_t>(q + h.data_len - p);
       break;
     }

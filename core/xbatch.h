@@ -16,6 +16,7 @@ struct XPublishHeader {
   uint8_t deliver_plain;  // deliver to the receiver's plain subscribers
   uint16_t queue_count;   // queue groups the receiver must serve (one member each)
   uint16_t account;       // the account whose subject space the subject is in
+  uint8_t hops;           // times a queue message was sent on because its pick was gone
   uint32_t subject_len;
   uint32_t reply_len;
   uint32_t header_len;
@@ -72,7 +73,7 @@ inline uint32_t PublishItemSize(std::string_view subject, std::string_view reply
 void WritePublish(XBatch* batch, uint16_t account, std::string_view subject, std::string_view reply,
                   std::size_t header_len, std::string_view data, bool deliver_plain,
                   const std::string_view* queues, uint16_t queue_count,
-                  std::string_view display = {});
+                  std::string_view display = {}, uint8_t hops = 0);
 void WriteInterest(XBatch* batch, uint16_t account, int8_t delta, std::string_view subject,
                    std::string_view queue);
 void WriteEpoch(XBatch* batch, XKind kind, uint64_t epoch);
@@ -91,6 +92,7 @@ struct XItem {
   std::string_view display;  // what the MSG line shows (the subject unless set)
   std::size_t header_len = 0;
   bool deliver_plain = false;
+  uint8_t hops = 0;
   uint16_t queue_count = 0;
   const char* queues = nullptr;  // queue_count x (u16 len, bytes)
   // kInterest

@@ -120,6 +120,7 @@ class EpollReactor final : public Reactor {
     }
     epoll_event events[kMaxEvents];
     const int n = epoll_wait(epoll_fd_, events, kMaxEvents, timeout_ms);
+    if (timeout_ms != 0) handler_->OnWoken();
     for (int i = 0; i < n; ++i) Dispatch(events[i]);
     if (!synced_.empty()) {
       std::vector<std::pair<uint64_t, int>> done;

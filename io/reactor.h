@@ -47,6 +47,9 @@ class ReactorHandler {
   virtual void OnReleased(IoConn* conn) = 0;
   // A SyncData() finished: 0 or -errno.
   virtual void OnSyncDone(uint64_t token, int result) {}
+  // Poll() slept and is about to dispatch what woke it: time has moved on since the
+  // caller last read the clock.
+  virtual void OnWoken() {}
 };
 
 class Reactor {

@@ -150,6 +150,7 @@ class UringReactor final : public Reactor {
       ts.tv_sec = timeout_ns / 1'000'000'000;
       ts.tv_nsec = timeout_ns % 1'000'000'000;
       io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, timeout_ns < 0 ? nullptr : &ts, nullptr);
+      handler_->OnWoken();
     }
     // Completions may queue more work and more completions; drain a bounded number of
     // rounds so one busy loop turn cannot starve the shard's other phases.

@@ -1,7 +1,10 @@
 // The server process as a user drives it: flags, config file, pid and ports files,
 // signals, lame duck mode.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -44,6 +47,33 @@ TEST(Lifecycle, VersionHelpAndBadFlags) {
   EXPECT_NE(out.find(":2:1"), std::string::npos) << "error names line and column: " << out;
   std::tie(code, out) = RunServerOnce("-t -c " + WriteConfig("port: 4333\n"));
   EXPECT_EQ(code, 0) << out;
+}
+
+// Start-up failures after the shards run (monitor port taken, pid file not writable) exit
+// with status 1 and the reason, as nats-server does: never an abort.
+TEST(Lifecycle, StartUpFailuresExitWithStatusOneAndTheReason) {
+  const int holder = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(holder, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(holder, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(listen(holder, 1), 0);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(getsockname(holder, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const std::string taken = std::to_string(ntohs(addr.sin_port));
+  for (const std::string shards : {"1", "2"}) {
+    auto [code, out] = RunServerOnce("-a 127.0.0.1 -p -1 --shards " + shards + " -m " + taken);
+    EXPECT_EQ(code, 1) << out;
+    EXPECT_NE(out.find("monitoring"), std::string::npos) << out;
+    EXPECT_EQ(out.find("terminate called"), std::string::npos) << out;
+    std::tie(code, out) =
+        RunServerOnce("-a 127.0.0.1 -p -1 --shards " + shards + " -P /nonexistent/dir/tern.pid");
+    EXPECT_EQ(code, 1) << out;
+    EXPECT_NE(out.find("/nonexistent/dir/tern.pid"), std::string::npos) << out;
+    EXPECT_EQ(out.find("terminate called"), std::string::npos) << out;
+  }
+  close(holder);
 }
 
 TEST(Lifecycle, ConfigFileSettingsReachClients) {

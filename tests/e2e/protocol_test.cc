@@ -3,9 +3,15 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <time.h>
+
+#include <algorithm>
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "harness.h"
 
@@ -94,6 +100,59 @@ TEST(Protocol, SlowConsumerIsCutOffWhileHealthySubscriberKeepsUp) {
   EXPECT_TRUE(slow.closed()) << server->Log();
   EXPECT_LT(drained.size(), static_cast<std::size_t>(kMessages) * 1024);
   EXPECT_NE(server->Log().find("Slow Consumer Detected"), std::string::npos);
+}
+
+int64_t NowMs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1'000'000;
+}
+
+// A server PING goes out at ping_interval after the connection, not on a coarse tick: over
+// connections opened across 100 ms (any tick phase), the median delay past the interval
+// is a few milliseconds (nats-server: within ~10 ms).
+TEST(Protocol, PingsArriveAtTheirInterval) {
+  auto server = ServerProcess::Start({"-c", WriteConfig("ping_interval: \"200ms\"\n")});
+  constexpr int kConnections = 8;
+  std::vector<std::unique_ptr<RawConn>> conns;
+  std::vector<int64_t> opened;
+  for (int i = 0; i < kConnections; ++i) {
+    opened.push_back(NowMs());
+    conns.push_back(std::make_unique<RawConn>(server->port()));
+    conns.back()->Send(kConnect);
+    usleep(12'000);
+  }
+  std::vector<int64_t> late;
+  for (int i = 0; i < kConnections; ++i) {
+    ASSERT_NE(conns[i]->ReadUntil("PING\r\n", 2000).find("PING"), std::string::npos);
+    // Reading in order: a later connection's PING may have waited in the socket, so its
+    // time is an upper bound; the median is still what the server did.
+    late.push_back(NowMs() - opened[i] - 200);
+  }
+  std::sort(late.begin(), late.end());
+  EXPECT_GE(late.front(), -2) << "a PING came before its interval";
+  EXPECT_LT(late[kConnections / 2], 30) << "median lateness (ms)";
+}
+
+// The first PING always goes out (it measures the round trip); after that a client that
+// keeps talking, here with PINGs of its own, is not asked: as nats-server does.
+TEST(Protocol, ClientPingsSuppressServerPingsAfterTheFirst) {
+  auto server = ServerProcess::Start({"-c", WriteConfig("ping_interval: \"300ms\"\n")});
+  RawConn conn(server->port());
+  conn.Send(kConnect);
+  int server_pings = 0;
+  const int64_t start = NowMs();
+  while (NowMs() - start < 1500) {
+    conn.Send("PING\r\n");
+    const std::string got = conn.ReadFor(50);
+    for (std::size_t at = got.find("PING"); at != std::string::npos;
+         at = got.find("PING", at + 1)) {
+      ++server_pings;
+      conn.Send("PONG\r\n");
+    }
+  }
+  EXPECT_EQ(server_pings, 1);
+  EXPECT_FALSE(conn.closed());
 }
 
 TEST(Protocol, StaleConnectionIsClosedAndLiveOneIsNot) {
@@ -239,6 +298,11 @@ TEST(Protocol, TranscriptsMatchNatsServer) {
       H + "SUB a* 1\r\nPUB a* 1\r\nx\r\nPING\r\n",
       H + " PING\r\n",
       H + "SUB a 1\r\nPUB a 1 \r\nx\r\nPING\r\n",
+      // No end of line: bytes that cannot start an operation are refused at once.
+      "ZZZ",
+      C + "ZZZ",
+      C + "PUBX",
+      C + "SUB a 1\r\nCONNX",
   };
   for (const std::string& t : transcripts) {
     RawConn want_conn(reference->port());
@@ -250,6 +314,71 @@ TEST(Protocol, TranscriptsMatchNatsServer) {
     EXPECT_EQ(got, want) << "transcript: " << t.substr(0, 120);
     EXPECT_EQ(got_conn.closed(), want_conn.closed()) << "transcript: " << t.substr(0, 120);
   }
+}
+
+// With authentication required, nats-server refuses any first byte but CONNECT's as an
+// authorization violation, with or without an end of line.
+TEST(Protocol, GarbageBeforeConnectWithAuthMatchesNatsServer) {
+  const std::string nats_server = NatsServerPath();
+  if (nats_server.empty()) {
+    if (std::getenv("TERN_REQUIRE_NATS_SERVER") != nullptr) FAIL() << "nats-server not found";
+    GTEST_SKIP() << "nats-server is not installed";
+  }
+  auto reference = ServerProcess::Start({"--auth", "s3cret"}, nats_server);
+  auto tern = ServerProcess::Start({"--auth", "s3cret"});
+  for (const std::string& t : {std::string("ZZZ"), std::string("FOO\r\n"), std::string("CONNX"),
+                               std::string("PING\r\n")}) {
+    RawConn want_conn(reference->port());
+    RawConn got_conn(tern->port());
+    want_conn.Send(t);
+    got_conn.Send(t);
+    const std::string want = want_conn.ReadUntil("never");
+    EXPECT_NE(want, "") << t;
+    EXPECT_EQ(got_conn.ReadUntil("never"), want) << "transcript: " << t;
+    EXPECT_EQ(got_conn.closed(), want_conn.closed()) << "transcript: " << t;
+  }
+}
+
+// client_advertise and no_header_support, side by side with nats-server: the INFO a client
+// reads, and what a header publish gets when headers are off.
+TEST(Protocol, ClientAdvertiseAndNoHeaderSupportMatchNatsServer) {
+  const std::string nats_server = NatsServerPath();
+  if (nats_server.empty()) {
+    if (std::getenv("TERN_REQUIRE_NATS_SERVER") != nullptr) FAIL() << "nats-server not found";
+    GTEST_SKIP() << "nats-server is not installed";
+  }
+  auto info_of = [](const RawConn& conn) {
+    const std::string& line = conn.info();
+    return nlohmann::json::parse(line.substr(line.find('{'), line.rfind('}') - line.find('{') + 1));
+  };
+  const std::string conf =
+      WriteConfig("client_advertise: \"edge.example.com:5222\"\nno_header_support: true\n");
+  auto reference = ServerProcess::Start({"-c", conf}, nats_server);
+  auto tern = ServerProcess::Start({"-c", conf});
+  RawConn want(reference->port());
+  RawConn got(tern->port());
+  for (const char* key : {"host", "port", "headers"}) {
+    EXPECT_EQ(info_of(got)[key], info_of(want)[key]) << key << " in " << got.info();
+  }
+  EXPECT_EQ(info_of(got)["host"], "edge.example.com");
+  EXPECT_EQ(info_of(got)["port"], 5222);
+  EXPECT_EQ(info_of(got)["headers"], false);
+  // A client that asks for headers anyway: HPUB is refused as nats-server refuses it.
+  const std::string t = kConnect + "SUB a 1\r\nHPUB a 12 14\r\nNATS/1.0\r\n\r\nhi\r\nPING\r\n";
+  want.Send(t);
+  got.Send(t);
+  EXPECT_EQ(got.ReadUntil("PONG\r\n"), want.ReadUntil("PONG\r\n"));
+  EXPECT_EQ(got.closed(), want.closed());
+
+  // Without a port, the advertised host comes with the port the server listens on.
+  auto host_only = ServerProcess::Start({"--client_advertise", "edge.example.com"});
+  RawConn plain(host_only->port());
+  EXPECT_EQ(info_of(plain)["host"], "edge.example.com");
+  EXPECT_EQ(info_of(plain)["port"], host_only->port());
+  EXPECT_EQ(info_of(plain)["headers"], true);
+  const auto [code, out] = RunServerOnce("-t --client_advertise edge:99999");
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_NE(out.find("client_advertise"), std::string::npos) << out;
 }
 
 }  // namespace

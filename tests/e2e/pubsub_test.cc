@@ -332,5 +332,53 @@ TEST_F(PubSub, SubscriptionIsVisibleEverywhereAfterFlush) {
   }
 }
 
+// A queue member that unsubscribes and leaves while the publisher's shard still counts it
+// must not take messages with it: every message reaches the member that stays.
+TEST_F(PubSub, QueueMessagesReachTheRemainingMemberAfterAnotherLeaves) {
+  auto publisher = Connect(*server_);
+  for (int round = 0; round < 20; ++round) {
+    auto stays = Connect(*server_);
+    auto leaves = Connect(*server_);
+    const std::string subject = "work." + std::to_string(round);
+    natsSubscription* kept = SubSync(stays->nc, subject.c_str(), "workers");
+    natsSubscription* gone = nullptr;
+    ASSERT_EQ(natsConnection_QueueSubscribeSync(&gone, leaves->nc, subject.c_str(), "workers"),
+              NATS_OK);
+    ASSERT_EQ(natsConnection_Flush(stays->nc), NATS_OK);
+    ASSERT_EQ(natsConnection_Flush(leaves->nc), NATS_OK);
+    ASSERT_EQ(natsConnection_Flush(publisher->nc), NATS_OK);
+    ASSERT_EQ(natsSubscription_Unsubscribe(gone), NATS_OK);
+    ASSERT_EQ(natsConnection_Flush(leaves->nc), NATS_OK);
+    natsSubscription_Destroy(gone);
+    leaves.reset();
+    for (int i = 0; i < 200; ++i) {
+      ASSERT_EQ(natsConnection_PublishString(publisher->nc, subject.c_str(), "m"), NATS_OK);
+    }
+    ASSERT_EQ(natsConnection_Flush(publisher->nc), NATS_OK);
+    EXPECT_EQ(Drain(kept, 1000, 200).size(), 200u) << "round " << round;
+    EXPECT_TRUE(Drain(kept, 50).empty()) << "round " << round << ": a duplicate";
+  }
+}
+
+// A subject of hundreds of tokens still reaches wildcard subscribers (nats-server sets no
+// token limit), across shards.
+TEST_F(PubSub, SubjectsOfManyTokensReachWildcardSubscribers) {
+  auto sub_conn = Connect(*server_);
+  auto pub_conn = Connect(*server_);
+  natsSubscription* all = SubSync(sub_conn->nc, ">");
+  natsSubscription* prefixed = SubSync(sub_conn->nc, "t0.*.>");
+  ASSERT_EQ(natsConnection_Flush(sub_conn->nc), NATS_OK);
+  std::string subject = "t0";
+  for (int i = 1; i < 600; ++i) subject += ".t" + std::to_string(i);
+  ASSERT_EQ(natsConnection_PublishString(pub_conn->nc, subject.c_str(), "deep"), NATS_OK);
+  ASSERT_EQ(natsConnection_Flush(pub_conn->nc), NATS_OK);
+  for (natsSubscription* sub : {all, prefixed}) {
+    natsMsg* msg = nullptr;
+    ASSERT_EQ(natsSubscription_NextMsg(&msg, sub, 2000), NATS_OK);
+    EXPECT_EQ(natsMsg_GetSubject(msg), subject);
+    natsMsg_Destroy(msg);
+  }
+}
+
 }  // namespace
 }  // namespace tern::e2e

@@ -117,6 +117,18 @@ TEST(Parser, UnknownOperations) {
   EXPECT_EQ(ParseAll("PUB\r\n"), std::vector<std::string>{Err(ParseError::kUnknownOp)});
 }
 
+// Bytes that cannot begin any operation are refused before their line ends; bytes that
+// still can wait for more (nats-server reads byte by byte and does the same).
+TEST(Parser, UnknownOperationWithoutNewlineIsRefusedAtOnce) {
+  for (const char* junk : {"ZZZ", "PUBX", "SUBX", "PIX", "CONNX", "HPUB-", "-ERRX", " ", "\r"}) {
+    EXPECT_EQ(ParseAll(junk), std::vector<std::string>{Err(ParseError::kUnknownOp)}) << junk;
+  }
+  for (const char* partial : {"P", "pu", "PUB", "PUB foo", "HPU", "SUB a", "UNSU", "PINGXYZ",
+                              "CONNECT {", "+O", "-ERR 'x", "i", "INFO"}) {
+    EXPECT_TRUE(ParseAll(partial).empty()) << partial;
+  }
+}
+
 TEST(Parser, StopsAtTheFirstError) {
   EXPECT_EQ(ParseAll("PING\r\nXX\r\nPING\r\n"),
             (std::vector<std::string>{"PING", Err(ParseError::kUnknownOp)}));
