@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "core/clock.h"
 #include "core/jetstream/js_shard.h"
@@ -135,6 +136,10 @@ void Shard::Run() {
     if (!UpdateCongestion()) DrainRings();
     UpdateStalls();
     RunClientTimers();
+    if (accept_resume_ns_ != 0 && now_ns_ >= accept_resume_ns_) {
+      accept_resume_ns_ = 0;
+      reactor_->ResumeAccept();
+    }
     if (now_ns_ >= next_timer_ns_) {
       next_timer_ns_ = now_ns_ + kTimerTickNs;
       RunTimers();
@@ -153,6 +158,7 @@ void Shard::Run() {
     for (const Outbox& ob : outboxes_) backlog |= !ob.sealed.empty();
     int64_t wake_at = next_timer_ns_;
     if (timers_.NextDeadline() != 0) wake_at = std::min(wake_at, timers_.NextDeadline());
+    if (accept_resume_ns_ != 0) wake_at = std::min(wake_at, accept_resume_ns_);
     backlog |= system_service_.Busy();
     for (auto& js : jetstreams_) {
       backlog |= js->Busy();
@@ -183,11 +189,30 @@ bool Shard::InboundPending() {
 
 // ---------------------------------------------------------------- reactor callbacks
 
+void Shard::OnAcceptError(int err) {
+  constexpr int64_t kMinBackoffNs = 10'000'000, kMaxBackoffNs = 1'000'000'000;
+  accept_backoff_ns_ =
+      accept_backoff_ns_ == 0 ? kMinBackoffNs : std::min(kMaxBackoffNs, accept_backoff_ns_ * 2);
+  accept_resume_ns_ = now_ns_ + accept_backoff_ns_;
+  LOG_ERROR("Temporary Accept Error(accept: %s), sleeping %ldms", strerror(err),
+            static_cast<long>(accept_backoff_ns_ / 1'000'000));
+}
+
+void Shard::OnIoError(const char* what, int err) {
+  ++io_errors_unlogged_;
+  if (io_error_logged_ns_ != 0 && now_ns_ - io_error_logged_ns_ < 1'000'000'000) return;
+  io_error_logged_ns_ = now_ns_;
+  LOG_ERROR("Shard %d: %s failed: %s (%lu such errors since the last report)", index_, what,
+            strerror(err), static_cast<unsigned long>(io_errors_unlogged_));
+  io_errors_unlogged_ = 0;
+}
+
 void Shard::OnAccept(int fd) {
   if (seen_state_ != RunState::kRunning) {
     close(fd);
     return;
   }
+  accept_backoff_ns_ = 0;
   io::ConfigureAccepted(fd);
   const uint64_t client_id = context_->next_client_id.fetch_add(1) + 1;
   const int target = static_cast<int>(accepted_++ % context_->shard_count);

@@ -143,6 +143,8 @@ class Shard final : public io::ReactorHandler {
   void OnReleased(io::IoConn* conn) override;
   void OnSyncDone(uint64_t token, int result) override;
   void OnWoken() override { now_ns_ = MonotonicNs(); }
+  void OnAcceptError(int err) override;
+  void OnIoError(const char* what, int err) override;
 
   void AdoptSocket(int fd, uint64_t client_id);
   void DrainRings();
@@ -201,6 +203,12 @@ class Shard final : public io::ReactorHandler {
   int64_t now_ns_ = 0;
   int64_t idle_ns_ = 0;        // time asleep in the reactor since Run() began
   int64_t next_timer_ns_ = 0;  // the shard's own tick: lame duck, stop, busy time
+  // Accepting paused after an accept error (fd limit): when to resume, and the next
+  // back-off (doubling from 10 ms to 1 s, as nats-server; reset by a successful accept).
+  int64_t accept_resume_ns_ = 0;
+  int64_t accept_backoff_ns_ = 0;
+  int64_t io_error_logged_ns_ = 0;  // I/O errors are logged at most once a second
+  uint64_t io_errors_unlogged_ = 0;
   io::TimerHeap<Client, &Client::timer> timers_;  // each client's next deadline
   uint64_t accepted_ = 0;
   bool listening_ = false;

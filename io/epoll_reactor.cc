@@ -39,7 +39,10 @@ class EpollReactor final : public Reactor {
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.ptr = &wake_fd_;
-    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev) < 0) {
+      *error = std::string("epoll_ctl(eventfd): ") + strerror(errno);
+      return false;
+    }
     return true;
   }
 
@@ -59,8 +62,21 @@ class EpollReactor final : public Reactor {
 
   void StopListening() override {
     if (listen_fd_ < 0) return;
-    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+    if (!accept_paused_) epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
     listen_fd_ = -1;
+  }
+
+  void ResumeAccept() override {
+    if (!accept_paused_) return;
+    accept_paused_ = false;
+    if (listen_fd_ < 0) return;
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.ptr = &listen_fd_;
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev) < 0) {
+      handler_->OnIoError("epoll_ctl(listener)", errno);
+      PauseAccept(errno);  // try again after the handler's next back-off
+    }
   }
 
   IoConn* Adopt(int fd, void* user) override {
@@ -71,7 +87,7 @@ class EpollReactor final : public Reactor {
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLRDHUP;
     ev.data.ptr = conn;
-    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) < 0) Fail(conn, "epoll_ctl(add)", errno);
     return conn;
   }
 
@@ -115,13 +131,20 @@ class EpollReactor final : public Reactor {
   void Poll(int64_t timeout_ns) override {
     StartSends();
     int timeout_ms = 0;
-    if (pending_sends_.empty() && released_.empty() && synced_.empty()) {
+    if (pending_sends_.empty() && released_.empty() && synced_.empty() && failed_.empty()) {
       timeout_ms = timeout_ns < 0 ? -1 : static_cast<int>((timeout_ns + 999'999) / 1'000'000);
     }
     epoll_event events[kMaxEvents];
     const int n = epoll_wait(epoll_fd_, events, kMaxEvents, timeout_ms);
     if (timeout_ms != 0) handler_->OnWoken();
     for (int i = 0; i < n; ++i) Dispatch(events[i]);
+    if (!failed_.empty()) {
+      std::vector<std::pair<IoConn*, int>> failed;
+      failed.swap(failed_);
+      for (const auto& [conn, err] : failed) {
+        if (!conn->closing) handler_->OnRecvEnd(conn, err);
+      }
+    }
     if (!synced_.empty()) {
       std::vector<std::pair<uint64_t, int>> done;
       done.swap(synced_);
@@ -160,10 +183,32 @@ class EpollReactor final : public Reactor {
   }
 
   void AcceptAll() {
-    for (int i = 0; i < 64 && listen_fd_ >= 0; ++i) {
+    for (int i = 0; i < 64 && listen_fd_ >= 0 && !accept_paused_; ++i) {
       int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (fd < 0) return;
-      handler_->OnAccept(fd);
+      if (fd >= 0) {
+        handler_->OnAccept(fd);
+        continue;
+      }
+      // The listener stays readable while accept fails for lack of fds: stop watching it
+      // (a level-triggered loop would spin) until the handler's back-off resumes it.
+      if (IsAcceptPause(errno)) PauseAccept(errno);
+      if (errno != ECONNABORTED && errno != EINTR) return;
+    }
+  }
+
+  void PauseAccept(int err) {
+    accept_paused_ = true;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+    handler_->OnAcceptError(err);
+  }
+
+  // The kernel refused to watch or re-arm a connection: it could never be read again, so
+  // it ends now (from the next Poll, as a completion would).
+  void Fail(IoConn* conn, const char* what, int err) {
+    handler_->OnIoError(what, err);
+    if (conn->recv_armed) {
+      conn->recv_armed = false;
+      failed_.emplace_back(conn, err);
     }
   }
 
@@ -213,7 +258,9 @@ class EpollReactor final : public Reactor {
     epoll_event ev{};
     ev.events = events;
     ev.data.ptr = conn;
-    epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, conn->fd, &ev);
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, conn->fd, &ev) < 0 && !conn->closing) {
+      Fail(conn, "epoll_ctl(mod)", errno);
+    }
   }
 
   void ReleaseClosed() { ReleaseConnections(&released_, handler_); }
@@ -226,6 +273,8 @@ class EpollReactor final : public Reactor {
   std::vector<IoConn*> pending_sends_;
   std::vector<IoConn*> released_;
   std::vector<std::pair<uint64_t, int>> synced_;  // (token, result) for the next Poll
+  std::vector<std::pair<IoConn*, int>> failed_;   // connections the kernel would not watch
+  bool accept_paused_ = false;                    // after OnAcceptError, until ResumeAccept()
 };
 
 }  // namespace

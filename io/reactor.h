@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -50,6 +51,12 @@ class ReactorHandler {
   // Poll() slept and is about to dispatch what woke it: time has moved on since the
   // caller last read the clock.
   virtual void OnWoken() {}
+  // accept() failed for a reason that does not go away by retrying at once (the fd limit,
+  // out of memory): the reactor stopped accepting until ResumeAccept(). err is an errno.
+  virtual void OnAcceptError(int err) {}
+  // Something the loop cannot do was refused by the kernel (an epoll_ctl, an io_uring
+  // submission). The affected connection, if any, also gets OnRecvEnd.
+  virtual void OnIoError(const char* what, int err) {}
 };
 
 class Reactor {
@@ -60,6 +67,8 @@ class Reactor {
   virtual bool Listen(int listen_fd, std::string* error) = 0;
   // Stops accepting (lame duck, shutdown).
   virtual void StopListening() = 0;
+  // Accepts again after OnAcceptError (no-op if not paused or no longer listening).
+  virtual void ResumeAccept() = 0;
   // Takes ownership of a connected socket and starts receiving from it.
   virtual IoConn* Adopt(int fd, void* user) = 0;
   // Writes conn->iov[0..iov_count). At most one send per connection may be in flight;
@@ -82,6 +91,12 @@ class Reactor {
   // Interrupts a blocking Poll(). Thread-safe.
   virtual void Wake() = 0;
 };
+
+// For backends: accept() errors that last (fd limits, memory), as opposed to a peer that
+// went away before it was accepted.
+inline bool IsAcceptPause(int err) {
+  return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
+}
 
 // For backends: reports every connection in *released to the handler and frees it. The
 // handler may close more connections meanwhile; those are released too.

@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <deque>
 #include <vector>
 
 namespace tern::io {
@@ -80,10 +81,14 @@ class UringReactor final : public Reactor {
 
   void StopListening() override {
     if (listen_fd_ < 0) return;
-    io_uring_sqe* sqe = GetSqe();
-    io_uring_prep_cancel64(sqe, Tag(this, kAccept), 0);
-    io_uring_sqe_set_data64(sqe, kIgnore);
+    if (accept_armed_) CancelAccept();
     listen_fd_ = -1;
+  }
+
+  void ResumeAccept() override {
+    if (!accept_paused_) return;
+    accept_paused_ = false;
+    if (listen_fd_ >= 0 && !accept_armed_) ArmAccept();
   }
 
   IoConn* Adopt(int fd, void* user) override {
@@ -142,6 +147,7 @@ class UringReactor final : public Reactor {
   }
 
   void Poll(int64_t timeout_ns) override {
+    SubmitOverflow();
     if (timeout_ns == 0) {
       io_uring_submit_and_get_events(&ring_);
     } else {
@@ -156,6 +162,7 @@ class UringReactor final : public Reactor {
     // rounds so one busy loop turn cannot starve the shard's other phases.
     for (int round = 0; round < 4; ++round) {
       if (DispatchCompletions() == 0) break;
+      SubmitOverflow();
       io_uring_submit_and_get_events(&ring_);
     }
     ReleaseClosed();
@@ -198,16 +205,43 @@ class UringReactor final : public Reactor {
     return true;
   }
 
+  // A submission slot. When the queue is full, what is queued goes to the kernel first; if
+  // the kernel refuses (-EBUSY while its completion queue is full, -EAGAIN), the request is
+  // prepared in an overflow slot and submitted after the next completions are taken,
+  // instead of retrying in a loop that can never end.
   io_uring_sqe* GetSqe() {
-    io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
-    while (sqe == nullptr) {  // submission queue full: hand what we have to the kernel
-      io_uring_submit(&ring_);
-      sqe = io_uring_get_sqe(&ring_);
+    if (overflow_.empty()) {
+      if (io_uring_sqe* sqe = io_uring_get_sqe(&ring_)) return sqe;
+      const int rc = io_uring_submit(&ring_);
+      if (rc >= 0) {
+        if (io_uring_sqe* sqe = io_uring_get_sqe(&ring_)) return sqe;
+      } else {
+        handler_->OnIoError("io_uring_submit (requests held until completions are taken)", -rc);
+      }
     }
-    return sqe;
+    overflow_.emplace_back();
+    std::memset(&overflow_.back(), 0, sizeof(io_uring_sqe));
+    return &overflow_.back();
+  }
+
+  // Moves held requests into the submission queue, in order, as far as it has room.
+  void SubmitOverflow() {
+    while (!overflow_.empty()) {
+      io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+      if (sqe == nullptr) return;
+      *sqe = overflow_.front();
+      overflow_.pop_front();
+    }
+  }
+
+  void CancelAccept() {
+    io_uring_sqe* sqe = GetSqe();
+    io_uring_prep_cancel64(sqe, Tag(this, kAccept), 0);
+    io_uring_sqe_set_data64(sqe, kIgnore);
   }
 
   void ArmAccept() {
+    accept_armed_ = true;
     io_uring_sqe* sqe = GetSqe();
     io_uring_prep_multishot_accept(sqe, listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
     io_uring_sqe_set_data64(sqe, Tag(this, kAccept));
@@ -281,14 +315,21 @@ class UringReactor final : public Reactor {
         break;
       }
       case kAccept:
+        if (!more) accept_armed_ = false;
         if (cqe->res >= 0) {
           if (listen_fd_ >= 0) {
             handler_->OnAccept(cqe->res);
           } else {
             close(cqe->res);
           }
+        } else if (IsAcceptPause(-cqe->res) && listen_fd_ >= 0 && !accept_paused_) {
+          // At the fd limit a re-armed accept fails again at once: stop, let the handler
+          // back off, and accept again on ResumeAccept().
+          accept_paused_ = true;
+          if (accept_armed_) CancelAccept();
+          handler_->OnAcceptError(-cqe->res);
         }
-        if (!more && listen_fd_ >= 0) ArmAccept();
+        if (!accept_armed_ && !accept_paused_ && listen_fd_ >= 0) ArmAccept();
         break;
       case kWakeRead:
         ArmWakeRead();
@@ -319,6 +360,9 @@ class UringReactor final : public Reactor {
   int wake_fd_ = -1;
   uint64_t wake_value_ = 0;
   int listen_fd_ = -1;
+  bool accept_armed_ = false;          // a multishot accept is in the kernel
+  bool accept_paused_ = false;         // after OnAcceptError, until ResumeAccept()
+  std::deque<io_uring_sqe> overflow_;  // requests prepared while the queue was refused
   std::vector<IoConn*> released_;
 };
 

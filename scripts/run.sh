@@ -4,6 +4,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup.sh"
-dir=$("$root/scripts/build.sh" release)
+# Only the server: the tests and benchmarks are test.sh's to build.
+dir=$("$root/scripts/build.sh" release tern-server)
 mkdir -p "$root/data/jetstream"
 exec "$dir/tools/tern-server" -js -sd "$root/data/jetstream" "$@"

@@ -280,6 +280,7 @@ void Consumer::OnPullRequest(std::string_view reply, std::string_view body) {
   if (!config_.is_pull()) return SendStatus(reply, 409, "Consumer is push based", -1, -1);
   PullRequest request;
   request.reply.assign(reply);
+  request.into_own_stream = StoredByOwnStream(reply);
   body = Trim(body);
   if (!body.empty() && body.front() == '{') {
     nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
@@ -435,8 +436,22 @@ std::size_t Consumer::DeliverySize(const Candidate& next) const {
          (config_.headers_only ? 0 : next.msg.payload.size());
 }
 
-void Consumer::Deliver(const Candidate& next, std::string_view to) {
-  const storage::StoredMessage& msg = next.msg;
+bool Consumer::StoredByOwnStream(std::string_view subject) const {
+  for (const std::string& pattern : stream_->config().subjects) {
+    if (SubjectMatches(pattern, subject)) return true;
+  }
+  return false;
+}
+
+void Consumer::Deliver(const Candidate& next, std::string_view to, bool copy) {
+  storage::StoredMessage msg = next.msg;
+  if (copy) {
+    delivery_copy_.assign(msg.subject).append(msg.header).append(msg.payload);
+    const std::string_view all = delivery_copy_;
+    msg.subject = all.substr(0, msg.subject.size());
+    msg.header = all.substr(msg.subject.size(), msg.header.size());
+    msg.payload = all.substr(msg.subject.size() + msg.header.size());
+  }
   const int64_t now = stream_->js()->now_ns();
   uint64_t consumer_seq;
   if (next.source == Source::kRedelivery) {
@@ -513,7 +528,7 @@ void Consumer::DeliverPull(int64_t now) {
         request.delivered = request.batch;  // ends the request
         break;
       }
-      Deliver(next, request.reply);
+      Deliver(next, request.reply, request.into_own_stream);
       ++request.delivered;
       request.bytes += size;
       if (request.heartbeat_ns > 0) request.next_heartbeat = now + request.heartbeat_ns;

@@ -72,6 +72,8 @@ class Consumer {
     int64_t next_heartbeat = 0;
     int64_t delivered = 0;
     int64_t bytes = 0;
+    // The reply subject is one this consumer's own stream stores: see Deliver().
+    bool into_own_stream = false;
   };
 
   enum class Source { kRedelivery, kLastPerSubject, kNew };
@@ -82,7 +84,10 @@ class Consumer {
   };
   // The next message to deliver, without taking it (so a request's max_bytes can refuse).
   bool Peek(Candidate* next);
-  void Deliver(const Candidate& next, std::string_view to);
+  // Sends the message to `to`. With `copy`, from a copy: a delivery the stream itself
+  // stores may evict (and unmap) the segment the message is read from while it is routed.
+  void Deliver(const Candidate& next, std::string_view to, bool copy = false);
+  bool StoredByOwnStream(std::string_view subject) const;
   // replay_policy original: is a message stored at stored_ns due now?
   bool ReplayDue(int64_t stored_ns);
   std::size_t DeliverySize(const Candidate& next) const;
@@ -128,7 +133,8 @@ class Consumer {
   int64_t replay_base_now_ = 0;     // original-pace replay: when it started (monotonic)
   int64_t replay_base_stored_ = 0;  // and the stored time of its first message
   int64_t replay_wait_until_ = 0;
-  std::string ack_reply_;  // reused per delivery
+  std::string ack_reply_;      // reused per delivery
+  std::string delivery_copy_;  // reused: deliveries into the consumer's own stream
 };
 
 }  // namespace tern::core::js

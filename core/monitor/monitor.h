@@ -18,6 +18,7 @@
 #include <mutex>
 
 #include "core/conn_info.h"
+#include "core/monitor/gather.h"
 #include "core/server_context.h"
 #include "core/shard.h"
 #include "io/http_server.h"
@@ -113,34 +114,14 @@ bool QueryFlag(const std::map<std::string, std::string>& query, const std::strin
 
 template <typename T>
 bool Monitor::OnEveryShard(const std::function<void(Shard&, T*)>& fill, std::vector<T>* out) const {
-  struct Gathering {
-    std::mutex mutex;
-    std::condition_variable done;
-    std::vector<T> results;
-    std::size_t answered = 0;
-  };
-  // Shared with the tasks: a shard that answers after the timeout writes into it safely.
-  auto gathering = std::make_shared<Gathering>();
   const std::vector<Shard*>& shards = sources_.context->shards;
-  gathering->results.resize(shards.size());
-  for (std::size_t i = 0; i < shards.size(); ++i) {
-    Shard* shard = shards[i];
-    shard->Post([gathering, fill, shard, i] {
-      T value;
-      fill(*shard, &value);
-      std::lock_guard<std::mutex> lock(gathering->mutex);
-      gathering->results[i] = std::move(value);
-      ++gathering->answered;
-      gathering->done.notify_all();
-    });
-  }
-  std::unique_lock<std::mutex> lock(gathering->mutex);
-  if (!gathering->done.wait_for(lock, std::chrono::seconds(2),
-                                [&] { return gathering->answered == shards.size(); })) {
-    return false;
-  }
-  *out = std::move(gathering->results);
-  return true;
+  const std::function<void(std::size_t, T*)> fill_shard = [&](std::size_t i, T* value) {
+    fill(*shards[i], value);
+  };
+  return Gather<T>(
+      shards.size(),
+      [&](std::size_t i, std::function<void()> task) { shards[i]->Post(std::move(task)); },
+      fill_shard, std::chrono::seconds(2), out);
 }
 
 }  // namespace monitor

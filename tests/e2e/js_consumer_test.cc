@@ -431,5 +431,38 @@ TEST_F(JsConsumer, MemoryStreamsWorkAndAreNotKeptAcrossRestart) {
   EXPECT_EQ(Api("$JS.API.STREAM.INFO.MEM")["error"]["err_code"], 10059);
 }
 
+// A pull request whose reply subject the consumer's own stream stores: the delivery is
+// stored again, and with max_msgs 1 that evicts the message being delivered, the last live
+// one of its (full) segment, so the segment goes while the message is still being routed.
+// Every receiver must still get the message intact.
+TEST_F(JsConsumer, PullDeliveryIntoItsOwnStreamArrivesIntact) {
+  Create("CYC", R"({"name":"CYC","subjects":["cyc.>"],"max_msgs":1,"storage":"file"})");
+  // 1,000,000 bytes each: sixteen fill the first 16 MiB segment, a seventeenth would not fit.
+  constexpr int kMessages = 16;
+  std::string last;
+  for (int i = 1; i <= kMessages; ++i) {
+    last.assign(1'000'000, static_cast<char>('a' + i % 26));
+    ASSERT_GT(PublishOk(js_, "cyc.data." + std::to_string(i), last), 0u) << i;
+  }
+  Consumer("CYC", "C", R"({"durable_name":"C","ack_policy":"none","filter_subject":"cyc.data.>"})");
+  natsSubscription* sub = nullptr;
+  ASSERT_EQ(natsConnection_SubscribeSync(&sub, conn_->nc, "cyc.inbox"), NATS_OK);
+  natsSubscription_SetPendingLimits(sub, -1, -1);
+  ASSERT_EQ(natsConnection_Flush(conn_->nc), NATS_OK);
+  ASSERT_EQ(natsConnection_PublishRequestString(conn_->nc, "$JS.API.CONSUMER.MSG.NEXT.CYC.C",
+                                                "cyc.inbox", R"({"batch":1})"),
+            NATS_OK);
+  natsMsg* msg = nullptr;
+  ASSERT_EQ(natsSubscription_NextMsg(&msg, sub, 5000), NATS_OK);
+  EXPECT_STREQ(natsMsg_GetSubject(msg), "cyc.data.16");
+  EXPECT_TRUE(Payload(msg) == last) << "payload damaged in delivery";
+  natsMsg_Destroy(msg);
+  natsSubscription_Destroy(sub);
+  // The server is alive and stored the delivery as the stream's newest message.
+  const json info = Api("$JS.API.STREAM.INFO.CYC");
+  EXPECT_EQ(info["state"]["last_seq"], kMessages + 1) << info.dump();
+  EXPECT_EQ(info["state"]["messages"], 1) << info.dump();
+}
+
 }  // namespace
 }  // namespace tern::e2e
