@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "core/auth/accounts.h"
+#include "core/auth/authenticator.h"
 #include "core/auth/permissions.h"
 #include "core/conn_info.h"
 #include "core/outbound.h"
@@ -108,6 +109,11 @@ class Client final : public ParserHandler {
   bool dirty = false;
   io::TimerSlot timer;  // in the shard's TimerHeap
 
+  // After a reload changed the authorization: checks the credentials of the accepted
+  // CONNECT again, as nats-server does. A client no longer allowed in is closed with
+  // 'Authorization Violation'; one moved to another account is closed; the others get the
+  // new permissions, and lose (with an -ERR each) the subscriptions those no longer allow.
+  void Reauthorize();
   // Removes every subscription (at close) and tells the shard.
   void DropSubscriptions();
   // Removes one subscription after its auto-unsubscribe limit was reached.
@@ -186,6 +192,7 @@ class Client final : public ParserHandler {
   std::string auth_user_;         // who authenticated (empty: token or no auth)
   auth::AccountId account_ = auth::kGlobalAccount;        // fixed once it has subscriptions
   std::unique_ptr<auth::PermissionChecker> permissions_;  // null = may do anything
+  auth::Credentials credentials_;  // from the accepted CONNECT, to check again on reload
 
   // TLS: the session, and ciphertext waiting for the socket (INFO goes here in clear,
   // before the handshake). out_ then holds plaintext until FlushTls encrypts it.

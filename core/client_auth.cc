@@ -70,6 +70,7 @@ bool Client::Authenticate(const nlohmann::json& connect) {
     Close(CloseReason::kAuthenticationFailure, true);
     return false;
   }
+  credentials_ = std::move(credentials);
   if (!subs_.empty() && result.account != account_) {
     // Its subscriptions live in the first account's subject space.
     LOG_ERROR("%s:%d - cid:%lu - Authorization Violation: a second CONNECT changes the account",
@@ -93,6 +94,68 @@ bool Client::Authenticate(const nlohmann::json& connect) {
     ArmTimer();
   }
   return true;
+}
+
+void Client::Reauthorize() {
+  if (!connected_ || closing_) return;
+  const auth::AuthConfig& config = shard_->options().auth;
+  if (!config.required()) {
+    permissions_.reset();  // no authorization any more: everyone may do anything
+    return;
+  }
+  // As nats-server: a connection of a named user (or nkey) that the new configuration no
+  // longer lists, or lists in another account, is closed without an error; a connection
+  // whose credentials no longer pass gets 'Authorization Violation'.
+  if (!config.op.enabled() && (!credentials_.nkey.empty() || !credentials_.user.empty())) {
+    const auth::User* user = !credentials_.nkey.empty() ? config.FindNkey(credentials_.nkey)
+                             : config.single_user       ? nullptr
+                                                        : config.FindUser(credentials_.user);
+    if (user == nullptr || user->account_id != account_) {
+      LOG_INFO("%s:%d - cid:%lu - closed: user \"%s\" is gone or in another account after reload",
+               ip_.c_str(), port_, static_cast<unsigned long>(id_), auth_user_.c_str());
+      Close(CloseReason::kClientClosed, true);
+      return;
+    }
+  }
+  std::vector<std::string> identities;
+  const bool map = tls_ != nullptr && shard_->options().tls.verify_and_map;
+  if (map) identities = tls_->PeerIdentities();
+  const auth::AuthResult result =
+      auth::Authenticate(config, credentials_, nonce_, map ? &identities : nullptr);
+  if (!result.ok) {
+    LOG_ERROR("%s:%d - cid:%lu - Authorization Violation after reload: %s", ip_.c_str(), port_,
+              static_cast<unsigned long>(id_), result.reason.c_str());
+    SendErr("Authorization Violation");
+    Close(CloseReason::kAuthenticationFailure, true);
+    return;
+  }
+  if (result.account != account_) {
+    LOG_INFO("%s:%d - cid:%lu - closed: its user moved to account \"%s\" in the reload",
+             ip_.c_str(), port_, static_cast<unsigned long>(id_),
+             shard_->options().auth.accounts[result.account].name.c_str());
+    Close(CloseReason::kClientClosed, true);
+    return;
+  }
+  auth_user_ = result.user;
+  permissions_.reset();
+  if (result.permissions) {
+    permissions_ = std::make_unique<auth::PermissionChecker>(result.permissions);
+  }
+  ApplyLimits(result.max_subscriptions, result.max_payload);
+  if (!permissions_) return;
+  std::vector<std::string> refused;
+  for (const auto& [sid, sub] : subs_) {
+    if (!permissions_->CanSubscribe(sub->subject, sub->queue)) refused.push_back(sid);
+  }
+  for (const std::string& sid : refused) {
+    const Subscription& sub = *subs_.at(sid);
+    const std::string text =
+        "Permissions Violation for Subscription to \"" + sub.subject + "\" (sid \"" + sid + "\")";
+    LOG_INFO("%s:%d - cid:%lu - Removed sub \"%s\" (sid \"%s\"): not authorized after reload",
+             ip_.c_str(), port_, static_cast<unsigned long>(id_), sub.subject.c_str(), sid.c_str());
+    RemoveSubscription(sid);
+    SendErr(text);
+  }
 }
 
 void Client::SendPermissionViolation(std::string_view what, std::string_view subject,

@@ -95,6 +95,7 @@ bool ApplyAuthFlags(const std::vector<Flag>& flags, ServerOptions* options, std:
     auth.token.clear();
     DropGlobalUsers(&auth);
     auth.users.push_back(auth::User{user, pass, "", nullptr, "", auth::kGlobalAccount, {}});
+    auth.single_user = auth.users.size() == 1;
     options->auth_source += "flag user:" + user + ":" + pass + ";";
   }
   return auth::ValidateAuth(&auth, error);

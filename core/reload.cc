@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "core/clock.h"
+#include "core/gather.h"
 #include "core/log.h"
 #include "core/server.h"
 
@@ -124,6 +125,19 @@ void Server::Reload() {
   for (auto& shard : shards_) {
     Shard* s = shard.get();
     s->Post([s, settings] { s->ApplySettings(settings); });
+  }
+  // Report the reload only once it is in force everywhere: a shard runs posted tasks in
+  // order, so its answer to this (empty) task means it has applied the settings, and a
+  // connection accepted from now on sees them.
+  std::vector<int> confirmed;
+  const std::function<void(std::size_t, int*)> confirm = [](std::size_t, int* done) { *done = 1; };
+  if (!Gather<int>(
+          shards_.size(),
+          [this](std::size_t i, std::function<void()> task) { shards_[i]->Post(std::move(task)); },
+          confirm, std::chrono::seconds(10), &confirmed)) {
+    LOG_WARN(
+        "Reload: a shard has not applied the new configuration within 10s; it will when "
+        "its loop turns");
   }
   LOG_INFO("Reloaded server configuration (%d setting%s changed)", changed,
            changed == 1 ? "" : "s");

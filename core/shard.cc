@@ -86,6 +86,15 @@ void Shard::Post(std::function<void()> task) {
   Wake();
 }
 
+void Shard::ApplySettings(std::shared_ptr<const LiveSettings> settings) {
+  const bool auth_changed = settings->options.auth_source != settings_->options.auth_source;
+  settings_ = std::move(settings);
+  if (!auth_changed) return;
+  // Reauthorize may close a client or drop its subscriptions: walk a copy of the list.
+  const std::vector<Client*> clients = clients_;
+  for (Client* client : clients) client->Reauthorize();
+}
+
 void Shard::RunPostedTasks() {
   std::vector<std::function<void()>> tasks;
   {

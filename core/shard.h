@@ -66,9 +66,9 @@ class Shard final : public io::ReactorHandler {
   const std::deque<ConnInfo>& closed_connections() const { return closed_; }
   // One Interest per account, by AccountId.
   const std::vector<std::unique_ptr<Interest>>& interests() const { return interests_; }
-  void ApplySettings(std::shared_ptr<const LiveSettings> settings) {
-    settings_ = std::move(settings);
-  }
+  // A reload: new settings from the next message on. When the authorization changed, every
+  // connection is checked again (see Client::Reauthorize).
+  void ApplySettings(std::shared_ptr<const LiveSettings> settings);
   const char* backend_name() const { return reactor_->name(); }
   const ServerOptions& options() const { return settings_->options; }
   const std::string& info_prefix() const { return settings_->info_prefix; }

@@ -236,6 +236,7 @@ bool ParseAuthorization(const ConfValue& block, AuthConfig* config, std::string*
     }
     if (single.name.empty()) return ConfFail(block, "'password' without 'user'", error);
     config->users.push_back(std::move(single));
+    config->single_user = true;
   }
   if (!config->token.empty() && !config->users.empty()) {
     return ConfFail(block, "can not have a token and a users array", error);

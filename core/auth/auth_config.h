@@ -31,6 +31,10 @@ struct AuthConfig {
   int64_t timeout_ns = int64_t{2} * 1'000'000'000;
   Accounts accounts;
   OperatorConfig op;  // operator mode: users come with JWTs
+  // The user came from `authorization { user, password }` or --user/--pass, not a `users`
+  // list. nats-server keeps no user table then: on a reload, connections of a named user
+  // are closed as users that no longer exist.
+  bool single_user = false;
 
   bool required() const { return !token.empty() || !users.empty() || op.enabled(); }
   // A nonce goes in INFO when some user signs it (nkeys).

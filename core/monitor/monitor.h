@@ -18,7 +18,7 @@
 #include <mutex>
 
 #include "core/conn_info.h"
-#include "core/monitor/gather.h"
+#include "core/gather.h"
 #include "core/server_context.h"
 #include "core/shard.h"
 #include "io/http_server.h"

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <tuple>
@@ -47,7 +48,13 @@ TEST(Reload, SighupChangesALimitOnALiveServer) {
   EXPECT_NE(server->Log().find("Reloaded: max_payload"), std::string::npos);
   EXPECT_NE(server->Log().find("Reloaded: max_connections"), std::string::npos);
 
-  // New connections are told the new limit, and it is enforced.
+  // The reload is reported once it is in force: every connection from now on, whichever
+  // shard takes it, is told the new limit.
+  for (int i = 0; i < 8; ++i) {
+    RawConn next(server->port());
+    EXPECT_NE(next.info().find("\"max_payload\":2048"), std::string::npos) << i << next.info();
+  }
+  // And it is enforced.
   RawConn after(server->port());
   EXPECT_NE(after.info().find("\"max_payload\":2048"), std::string::npos) << after.info();
   after.Send("CONNECT {\"verbose\":false}\r\nPUB big 3000\r\n" + std::string(3000, 'x') + "\r\n");
@@ -113,9 +120,70 @@ TEST(Reload, NewCredentialsApplyToNewConnections) {
   RawConn accepted(server->port());
   accepted.Send("CONNECT {\"verbose\":false,\"user\":\"alice\",\"pass\":\"new\"}\r\nPING\r\n");
   EXPECT_NE(accepted.ReadUntil("PONG").find("PONG"), std::string::npos);
-  // The connection made before the reload keeps the identity it was accepted with.
-  before.Send("PING\r\n");
-  EXPECT_NE(before.ReadUntil("PONG").find("PONG"), std::string::npos);
+  // The connection made with the old password is closed (nats-server keeps no user table
+  // for a single user: it closes it as a user that no longer exists, without an -ERR).
+  EXPECT_EQ(before.ReadUntil("never"), "");
+  EXPECT_TRUE(before.closed());
+}
+
+// A reload that removes a user closes that user's connections; one that narrows a user's
+// permissions applies them to the live connection and drops the subscriptions they no
+// longer allow. Side by side with nats-server, byte for byte.
+TEST(Reload, RemovedUsersAreDisconnectedAndNewPermissionsApplyToLiveConnections) {
+  const std::string nats_server = NatsServerPath();
+  if (nats_server.empty()) {
+    if (std::getenv("TERN_REQUIRE_NATS_SERVER") != nullptr) FAIL() << "nats-server not found";
+    GTEST_SKIP() << "nats-server is not installed";
+  }
+  const std::string before_text =
+      "authorization {\n  users: [\n    {user: alice, password: a}\n"
+      "    {user: bob, password: b}\n    {user: carol, password: c}\n  ]\n}\n";
+  const std::string after_text =
+      "authorization {\n  users: [\n    {user: alice, password: a, permissions: "
+      "{publish: \"a.>\", subscribe: \"a.>\"}}\n    {user: carol, password: c2}\n  ]\n}\n";
+  struct Seen {
+    std::string alice, bob, carol, alice_publish;
+    bool bob_closed = false, carol_closed = false, alice_closed = false;
+  };
+  auto run = [&](const std::string& binary) {
+    Seen seen;
+    const std::string conf = WriteConfig(before_text);
+    auto server = ServerProcess::Start({"-c", conf}, binary);
+    RawConn alice(server->port());
+    alice.Send(
+        "CONNECT {\"verbose\":false,\"user\":\"alice\",\"pass\":\"a\"}\r\n"
+        "SUB a.x 1\r\nSUB secret.x 2\r\nPING\r\n");
+    EXPECT_NE(alice.ReadUntil("PONG\r\n").find("PONG"), std::string::npos);
+    RawConn bob(server->port());
+    bob.Send("CONNECT {\"verbose\":false,\"user\":\"bob\",\"pass\":\"b\"}\r\nPING\r\n");
+    EXPECT_NE(bob.ReadUntil("PONG\r\n").find("PONG"), std::string::npos);
+    RawConn carol(server->port());
+    carol.Send("CONNECT {\"verbose\":false,\"user\":\"carol\",\"pass\":\"c\"}\r\nPING\r\n");
+    EXPECT_NE(carol.ReadUntil("PONG\r\n").find("PONG"), std::string::npos);
+    Rewrite(conf, after_text);
+    kill(server->pid(), SIGHUP);
+    EXPECT_TRUE(WaitForLog(*server, "Reloaded server configuration")) << server->Log();
+    seen.bob = bob.ReadUntil("never", 2000);
+    seen.bob_closed = bob.closed();
+    seen.carol = carol.ReadUntil("never", 2000);
+    seen.carol_closed = carol.closed();
+    seen.alice = alice.ReadUntil("\r\n", 2000);
+    alice.Send("PUB secret.y 1\r\nz\r\nPUB a.x 2\r\nok\r\nPING\r\n");
+    seen.alice_publish = alice.ReadUntil("PONG\r\n", 2000);
+    seen.alice_closed = alice.closed();
+    return seen;
+  };
+  const Seen want = run(nats_server);
+  const Seen got = run(TERN_SERVER_PATH);
+  EXPECT_TRUE(want.bob_closed);  // the removed user: closed, without an -ERR
+  EXPECT_EQ(got.bob, want.bob);
+  EXPECT_EQ(got.bob_closed, want.bob_closed);
+  EXPECT_EQ(want.carol, "-ERR 'Authorization Violation'\r\n");  // a changed password
+  EXPECT_EQ(got.carol, want.carol);
+  EXPECT_EQ(got.carol_closed, want.carol_closed);
+  EXPECT_EQ(got.alice, want.alice);
+  EXPECT_EQ(got.alice_publish, want.alice_publish);
+  EXPECT_EQ(got.alice_closed, want.alice_closed);
 }
 
 TEST(Reload, AccountUsersReloadButAccountsNeedARestart) {

@@ -1,6 +1,6 @@
 // Gather: results from every shard's thread, and a late shard that never touches the
 // asking thread's stack frame after it gave up.
-#include "core/monitor/gather.h"
+#include "core/gather.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-namespace tern::core::monitor {
+namespace tern::core {
 namespace {
 
 using namespace std::chrono_literals;
@@ -66,4 +66,4 @@ TEST(Gather, ALateShardDoesNotRunFillAfterTheCallerGaveUp) {
 }
 
 }  // namespace
-}  // namespace tern::core::monitor
+}  // namespace tern::core

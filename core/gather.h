@@ -13,7 +13,7 @@
 #include <mutex>
 #include <vector>
 
-namespace tern::core::monitor {
+namespace tern::core {
 
 // post(i, task) must run `task` on shard i's thread (or never, if that shard is gone).
 template <typename T, typename PostFn>
@@ -57,4 +57,4 @@ bool Gather(std::size_t count, PostFn&& post, const std::function<void(std::size
   return true;
 }
 
-}  // namespace tern::core::monitor
+}  // namespace tern::core
