@@ -31,7 +31,6 @@ const std::set<std::string> kWarnedKeys = {"cluster",
                                            "https_port",
                                            "http_base_path",
                                            "disable_sublist_cache",
-                                           "max_closed_clients",
                                            "prof_port",
                                            "server_tags",
                                            "default_js_domain",
@@ -218,6 +217,9 @@ class ConfApplier {
     } else if (key == "max_payload") {
       if (!Size(v, key, &o_->max_payload)) return false;
       if (o_->max_payload <= 0) return Fail(v, "max_payload must be positive");
+    } else if (key == "max_closed_clients") {
+      if (!Size(v, key, &o_->max_closed_clients)) return false;
+      if (o_->max_closed_clients == 0) o_->max_closed_clients = 10000;  // as nats-server
     } else if (key == "max_connections" || key == "max_conn") {
       return Size(v, key, &o_->max_connections);
     } else if (key == "max_subscriptions" || key == "max_subs") {

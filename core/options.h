@@ -41,6 +41,7 @@ struct ServerOptions {
   int64_t max_connections = 64 * 1024;
   int64_t max_subscriptions = 0;  // per connection; 0 = unlimited
   int64_t max_pending = int64_t{64} << 20;
+  int64_t max_closed_clients = 10000;  // closed connections /connz remembers (all shards)
   std::size_t max_control_line = 4096;
   int64_t ping_interval_ns = int64_t{120} * 1'000'000'000;
   int ping_max = 2;

@@ -69,17 +69,11 @@ void OutboundQueue::Consume(std::size_t n) {
       return;
     }
     n -= len;
-    // A fully sent head chunk goes back to the pool, unless it is also the tail that
-    // later appends will fill: then just rewind it.
-    if (chunks_.size() == 1) {
-      head.begin = head.end = 0;
-      return;
-    }
+    // Every fully sent chunk goes back to the shard's pool, the last one too: an idle
+    // connection holds no output memory (10,000 idle connections would otherwise keep a
+    // chunk each), and the next append takes a chunk from the pool, as cheap as reusing it.
     pool_->Put(head.data);
     chunks_.pop_front();
-  }
-  if (!chunks_.empty() && chunks_.size() == 1 && chunks_.front().begin == chunks_.front().end) {
-    chunks_.front().begin = chunks_.front().end = 0;
   }
 }
 

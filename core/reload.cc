@@ -61,6 +61,7 @@ const std::vector<Setting>& ReloadableSettings() {
       Compare("client_advertise", &ServerOptions::client_advertise),
       Compare("max_payload", &ServerOptions::max_payload),
       Compare("max_connections", &ServerOptions::max_connections),
+      Compare("max_closed_clients", &ServerOptions::max_closed_clients),
       Compare("max_subscriptions", &ServerOptions::max_subscriptions),
       Compare("max_pending", &ServerOptions::max_pending),
       Compare("max_control_line", &ServerOptions::max_control_line),

@@ -107,8 +107,9 @@ void Shard::RunPostedTasks() {
 
 void Shard::RememberClosed(const Client& client) {
   // nats-server keeps max_closed_clients (10000) in all; each shard keeps its share.
-  const std::size_t keep = std::max<std::size_t>(1, 10000 / context_->shard_count);
-  if (closed_.size() >= keep) closed_.pop_front();
+  const auto keep = static_cast<std::size_t>(
+      std::max<int64_t>(1, options().max_closed_clients / context_->shard_count));
+  while (closed_.size() >= keep) closed_.pop_front();
   closed_.emplace_back();
   client.Describe(&closed_.back(), false);
   closed_.back().stop_unix_ns = WallClockNs();

@@ -38,12 +38,35 @@ bool ReadStrings(const nlohmann::json& obj, const char* key, std::vector<std::st
   return true;
 }
 
+nlohmann::json ParseClientJson(std::string_view text) {
+  // Count bracket depth outside strings first: cheap, and nothing deep is ever built.
+  int depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > kMaxJsonDepth) return nlohmann::json(nlohmann::json::value_t::discarded);
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  return nlohmann::json::parse(text, nullptr, false);
+}
+
 bool ParseRequestBody(const std::string& payload, nlohmann::json* out) {
   if (payload.empty()) {
     *out = nlohmann::json::object();
     return true;
   }
-  *out = nlohmann::json::parse(payload, nullptr, false);
+  *out = ParseClientJson(payload);
   return !out->is_discarded() && out->is_object();
 }
 

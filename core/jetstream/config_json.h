@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tern::core::js {
@@ -15,6 +16,11 @@ bool ReadBool(const nlohmann::json& obj, const char* key, bool* out);
 bool ReadString(const nlohmann::json& obj, const char* key, std::string* out);
 bool ReadStrings(const nlohmann::json& obj, const char* key, std::vector<std::string>* out);
 
+// Parses JSON from a client, refusing nesting deeper than kMaxJsonDepth: deeper documents
+// would exhaust a shard's stack when copied (nlohmann copies recursively). The result is
+// discarded (is_discarded()) when the text is not JSON or too deep.
+inline constexpr int kMaxJsonDepth = 64;
+nlohmann::json ParseClientJson(std::string_view text);
 // An API request body: empty means {}; otherwise it must be a JSON object.
 bool ParseRequestBody(const std::string& payload, nlohmann::json* out);
 

@@ -239,12 +239,13 @@ void Consumer::OnAck(uint64_t seq, std::string_view reply, std::string_view payl
       int64_t delay = 0;
       std::string_view rest = Trim(payload.substr(4));
       if (!rest.empty() && rest.front() == '{') {
-        nlohmann::json body = nlohmann::json::parse(rest, nullptr, false);
+        nlohmann::json body = ParseClientJson(rest);
         if (body.is_object() && body.contains("delay") && body["delay"].is_number_integer())
           delay = body["delay"].get<int64_t>();
       } else if (!rest.empty()) {
         ParseDuration(std::string(rest), &delay);
       }
+      delay = std::min(delay, int64_t{100} * 365 * 24 * 3600 * 1'000'000'000);  // no overflow
       if (delay <= 0) {
         redeliver_.insert(seq);
       } else {
@@ -283,24 +284,26 @@ void Consumer::OnPullRequest(std::string_view reply, std::string_view body) {
   request.into_own_stream = StoredByOwnStream(reply);
   body = Trim(body);
   if (!body.empty() && body.front() == '{') {
-    nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
+    nlohmann::json j = ParseClientJson(body);
     if (j.is_discarded() || !j.is_object()) {
       return SendStatus(reply, 400, "Bad Request - invalid JSON", -1, -1);
     }
     int64_t expires = 0;
-    try {
-      request.batch = j.value("batch", int64_t{0});
-      request.max_bytes = j.value("max_bytes", int64_t{0});
-      expires = j.value("expires", int64_t{0});
-      request.no_wait = j.value("no_wait", false);
-      request.heartbeat_ns = j.value("idle_heartbeat", int64_t{0});
-    } catch (const nlohmann::json::exception&) {
+    // Typed reads: a float or a string where a number belongs is invalid JSON (a float
+    // converted unchecked is undefined behaviour).
+    if (!ReadInt(j, "batch", &request.batch) || !ReadInt(j, "max_bytes", &request.max_bytes) ||
+        !ReadInt(j, "expires", &expires) || !ReadBool(j, "no_wait", &request.no_wait) ||
+        !ReadInt(j, "idle_heartbeat", &request.heartbeat_ns)) {
       return SendStatus(reply, 400, "Bad Request - invalid JSON", -1, -1);
     }
     if (request.batch <= 0) request.batch = 1;
     if (expires < 0 || request.max_bytes < 0 || request.heartbeat_ns < 0) {
       return SendStatus(reply, 400, "Bad Request", -1, -1);
     }
+    // Durations past a century are a century: deadlines stay far from int64's end.
+    constexpr int64_t kLongestNs = int64_t{100} * 365 * 24 * 3600 * 1'000'000'000;
+    expires = std::min(expires, kLongestNs);
+    request.heartbeat_ns = std::min(request.heartbeat_ns, kLongestNs);
     if (request.heartbeat_ns > 0 && (expires == 0 || request.heartbeat_ns * 2 > expires)) {
       return SendStatus(reply, 400, "Bad Request - heartbeat value too large", -1, -1);
     }

@@ -32,7 +32,7 @@ std::string RandomName() {
 
 void Stream::ApiConsumerCreate(const ApiRequest& r, std::string_view subject_name,
                                std::string_view subject_filter, bool legacy_durable) {
-  nlohmann::json body = nlohmann::json::parse(r.payload, nullptr, false);
+  nlohmann::json body = ParseClientJson(r.payload);
   if (body.is_discarded() || !body.is_object()) {
     return js_->Reply(r.reply, {}, kCreateType, MakeError(err::kInvalidJson));
   }
@@ -177,7 +177,7 @@ void Stream::RemoveConsumer(const std::string& name, bool deleted) {
 void Stream::ApiConsumerNamesOrList(const ApiRequest& r, bool list) {
   int64_t offset = 0;
   if (!r.payload.empty()) {
-    nlohmann::json body = nlohmann::json::parse(r.payload, nullptr, false);
+    nlohmann::json body = ParseClientJson(r.payload);
     if (body.is_discarded() || !body.is_object() || !ReadInt(body, "offset", &offset) ||
         offset < 0) {
       return js_->Reply(r.reply, {}, list ? kListType : kNamesType, MakeError(err::kInvalidJson));

@@ -212,6 +212,11 @@ ApiError ParseConsumerConfig(const nlohmann::json& j, const StreamConfig& stream
   if (c.ack_wait_ns < 0 || c.max_ack_pending < -1) return MakeError(err::kBadRequest);
   if (c.max_deliver == 0) c.max_deliver = -1;
   if (!c.backoff_ns.empty()) {
+    for (int64_t backoff : c.backoff_ns) {
+      // A backoff becomes the ack wait: it must be a positive duration (a stored config
+      // with a negative ack wait would not load again after a restart).
+      if (backoff <= 0) return MakeError(err::kConsumerCreate, "backoff values must be positive");
+    }
     if (c.max_deliver != -1 && c.max_deliver <= static_cast<int64_t>(c.backoff_ns.size())) {
       return MakeError(err::kConsumerCreate,
                        "max deliver is required to be > length of backoff values");

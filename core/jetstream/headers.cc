@@ -109,7 +109,13 @@ bool ParseTime(std::string_view text, int64_t* unix_ns) {
   parts.tm_min = minute;
   parts.tm_sec = second;
   const int64_t seconds = static_cast<int64_t>(timegm(&parts)) - offset;
-  *unix_ns = seconds * 1'000'000'000 + fraction;
+  // Nanoseconds since 1970 fit an int64 until 2262: later times are refused, not wrapped.
+  int64_t ns = 0;
+  if (__builtin_mul_overflow(seconds, int64_t{1'000'000'000}, &ns) ||
+      __builtin_add_overflow(ns, fraction, &ns)) {
+    return false;
+  }
+  *unix_ns = ns;
   return true;
 }
 

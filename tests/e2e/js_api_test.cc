@@ -231,6 +231,30 @@ TEST_F(JsApi, PullRequestStatuses) {
             std::string::npos);
 }
 
+// Hostile request bodies get an error and the server carries on (found by fuzz_js_api):
+// a start time past 2262, a negative backoff, a float batch, JSON nested 100,000 deep.
+TEST_F(JsApi, HostileBodiesGetErrorsNotCrashes) {
+  ASSERT_EQ(ErrCode("$JS.API.STREAM.CREATE.H", R"({"name":"H","subjects":["h"]})"), 0);
+  EXPECT_NE(ErrCode("$JS.API.CONSUMER.CREATE.H",
+                    R"({"stream_name":"H","config":{"deliver_policy":"by_start_time",)"
+                    R"("opt_start_time":"9999-01-01T00:00:00Z"}})"),
+            0);
+  EXPECT_NE(ErrCode("$JS.API.CONSUMER.CREATE.H.b",
+                    R"({"stream_name":"H","config":{"durable_name":"b","ack_policy":"explicit",)"
+                    R"("backoff":[-1]}})"),
+            0);
+  ASSERT_EQ(ErrCode("$JS.API.CONSUMER.CREATE.H.w",
+                    R"({"stream_name":"H","config":{"durable_name":"w","ack_policy":"explicit"}})"),
+            0);
+  EXPECT_NE(RawRequest("$JS.API.CONSUMER.MSG.NEXT.H.w", R"({"batch":1e300})", "400")
+                .find("400 Bad Request"),
+            std::string::npos);
+  const std::string deep =
+      R"({"name":"D","metadata":)" + std::string(100000, '[') + std::string(100000, ']') + "}";
+  EXPECT_EQ(ErrCode("$JS.API.STREAM.CREATE.D", deep), 10025);  // invalid JSON
+  EXPECT_EQ(ErrCode("$JS.API.STREAM.INFO.H"), 0);              // still serving
+}
+
 TEST_F(JsApi, DirectGetReturnsRawMessageWithHeaders) {
   ASSERT_EQ(
       ErrCode("$JS.API.STREAM.CREATE.D", R"({"name":"D","subjects":["d.*"],"allow_direct":true})"),

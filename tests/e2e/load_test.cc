@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -88,6 +89,55 @@ TEST(Load, AtTheFdLimitNewConnectionsWaitAndExistingOnesWork) {
   EXPECT_TRUE(RoundTrip(late->nc, late_sub, "late"));
   natsSubscription_Destroy(late_sub);
   natsSubscription_Destroy(sub);
+}
+
+// Ten thousand client connections, dealt across the shards, each subscribing to one of a
+// hundred subjects; one publish per subject reaches every one of them exactly once, and
+// the server keeps answering. The test raises its own fd limit (and the server's, which
+// inherits it) as far as the hard limit allows.
+TEST(Load, TenThousandConnectionsEachGetTheirMessage) {
+  rlimit limit{};
+  getrlimit(RLIMIT_NOFILE, &limit);
+  const rlimit saved = limit;
+  limit.rlim_cur = limit.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &limit);
+  const int connections =
+      static_cast<int>(std::min<rlim_t>(10000, limit.rlim_cur > 200 ? limit.rlim_cur - 200 : 0));
+  ASSERT_GE(connections, 1000) << "the hard fd limit is too low for this test";
+  auto server = ServerProcess::Start();
+  constexpr int kSubjects = 100;
+  std::vector<std::unique_ptr<RawConn>> subscribers;
+  subscribers.reserve(connections);
+  for (int i = 0; i < connections; ++i) {
+    subscribers.push_back(std::make_unique<RawConn>(server->port()));
+    subscribers.back()->Send("CONNECT {\"verbose\":false}\r\nSUB many." +
+                             std::to_string(i % kSubjects) + " 1\r\nPING\r\n");
+  }
+  // Every PONG: every subscription is known to every shard.
+  for (int i = 0; i < connections; ++i) {
+    ASSERT_NE(subscribers[i]->ReadUntil("PONG\r\n", 10000).find("PONG"), std::string::npos) << i;
+  }
+  auto publisher = Connect(*server);
+  for (int k = 0; k < kSubjects; ++k) {
+    const std::string subject = "many." + std::to_string(k);
+    ASSERT_EQ(natsConnection_PublishString(publisher->nc, subject.c_str(), subject.c_str()),
+              NATS_OK);
+  }
+  ASSERT_EQ(natsConnection_Flush(publisher->nc), NATS_OK);
+  int missing = 0;
+  for (int i = 0; i < connections; ++i) {
+    const std::string subject = "many." + std::to_string(i % kSubjects);
+    const std::string want =
+        "MSG " + subject + " 1 " + std::to_string(subject.size()) + "\r\n" + subject + "\r\n";
+    if (subscribers[i]->ReadUntil(want, 10000).find(want) == std::string::npos) ++missing;
+  }
+  EXPECT_EQ(missing, 0) << "of " << connections << " subscribers";
+  subscribers.clear();
+  natsSubscription* sub = nullptr;
+  ASSERT_EQ(natsConnection_SubscribeSync(&sub, publisher->nc, "after"), NATS_OK);
+  EXPECT_TRUE(RoundTrip(publisher->nc, sub, "after"));
+  natsSubscription_Destroy(sub);
+  setrlimit(RLIMIT_NOFILE, &saved);
 }
 
 }  // namespace
