@@ -53,6 +53,7 @@ class MemoryFile final : public File {
   void Unmap() override { data_->mapped = false; }
 
   absl::Status Append(std::string_view data) override {
+    if (data.empty()) return absl::OkStatus();  // a new file has no buffer to memcpy into
     if (data_->size + data.size() > data_->capacity) {
       if (data_->mapped) return absl::InternalError("memory file grown while mapped");
       Reserve(std::max<uint64_t>(data_->size + data.size(), data_->capacity * 2));

@@ -161,6 +161,7 @@ absl::Status Segment::OpenTombstones(SegmentReport* report) {
   std::vector<uint64_t> seqs;
   const std::size_t good = DecodeTombstones(bytes, &seqs);
   deleted_.insert(seqs.begin(), seqs.end());  // moved aside by Open, matched to the records
+  for (const uint64_t seq : seqs) max_tombstone_ = std::max(max_tombstone_, seq);
   report->tombstones = deleted_.size();
   if (good < bytes.size()) return tombstone_file_->Truncate(good);  // torn entry
   return absl::OkStatus();
@@ -297,6 +298,15 @@ absl::Status Segment::Compact() {
   return ReplaceFile(keep, false);
 }
 
+absl::Status Segment::DropFrom(uint64_t seq) {
+  std::vector<IndexEntry> keep;  // deleted records too, like a repair of damage
+  ScanSegment(data_, data_end_, first_seq_, false,
+              [&](const StoredMessage& m, uint64_t offset, uint64_t) {
+                if (m.seq < seq) keep.push_back({m.seq, offset});
+              });
+  return ReplaceFile(keep, true);
+}
+
 absl::Status Segment::ReplaceFile(const std::vector<IndexEntry>& keep, bool keep_tombstones) {
   const std::string path = SegmentPath(dir_, first_seq_, "seg");
   const std::string temp = path + ".tmp";
@@ -352,6 +362,7 @@ absl::Status Segment::ReplaceFile(const std::vector<IndexEntry>& keep, bool keep
   records_ = 0;
   live_bytes_ = 0;
   last_seq_ = first_seq_ - 1;
+  first_time_ = last_time_ = 0;
   index_.clear();
   cursor_ = {};
   deleted_.clear();

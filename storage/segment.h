@@ -84,6 +84,9 @@ class Segment {
   bool ForEachFrom(uint64_t from, Visit&& visit) const;
 
   bool IsDeleted(uint64_t seq) const { return deleted_.contains(seq); }
+  // The highest sequence the tombstone file named when the segment was opened (0: none),
+  // whether or not its record is still here: that sequence was used.
+  uint64_t max_tombstone() const { return max_tombstone_; }
   // Live records with a sequence >= from, without walking records when the segment's
   // sequences have no physical gaps (always, unless it was compacted). -1 if unknown.
   int64_t LiveFromFast(uint64_t from) const {
@@ -117,6 +120,9 @@ class Segment {
   void RemoveFiles();
   // Writes a new file holding only the live records and swaps it in. Sealed segments only.
   absl::Status Compact();
+  // Recovery: writes a new file without the records with a sequence >= seq (they belong to
+  // the next segment) and swaps it in. Tombstones are kept.
+  absl::Status DropFrom(uint64_t seq);
 
  private:
   Segment(Env* env, std::string dir, uint64_t first_seq);
@@ -149,6 +155,7 @@ class Segment {
   // The last record Read found: sequential reads continue from it instead of the index.
   mutable IndexEntry cursor_;
   absl::flat_hash_set<uint64_t> deleted_;
+  uint64_t max_tombstone_ = 0;
   std::string pending_tombstones_;
   bool tombstones_unsynced_ = false;  // written to the .del file, not yet synced
   bool tombstones_urgent_ = false;    // a durable delete is among them

@@ -16,9 +16,9 @@ int64_t RealtimeNs() {
   return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
 }
 
-// "00000000000000000042.seg" -> 42; 0 for any other name.
-uint64_t SegmentNameToSeq(const std::string& name) {
-  if (name.size() != 24 || name.compare(20, 4, ".seg") != 0) return 0;
+// "00000000000000000042.seg" -> 42 (with extension ".seg"); 0 for any other name.
+uint64_t SegmentNameToSeq(const std::string& name, const char* extension = ".seg") {
+  if (name.size() != 24 || name.compare(20, 4, extension) != 0) return 0;
   uint64_t seq = 0;
   for (int i = 0; i < 20; ++i) {
     if (name[i] < '0' || name[i] > '9') return 0;
@@ -58,9 +58,12 @@ absl::Status StreamLog::Recover(RecoveryReport* report) {
   if (status.ok()) status = env_->ListDir(dir_, &names);
   if (!status.ok()) return status;
   std::vector<uint64_t> firsts;
+  std::vector<uint64_t> tombstone_files;
   for (const std::string& name : names) {
     if (const uint64_t first = SegmentNameToSeq(name); first != 0) {
       firsts.push_back(first);
+    } else if (const uint64_t del = SegmentNameToSeq(name, ".del"); del != 0) {
+      tombstone_files.push_back(del);
     } else if (name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0) {
       (void)env_->RemoveFile(absl::StrCat(dir_, "/", name));  // an interrupted rewrite
       report->problems.push_back(absl::StrCat("removed unfinished file ", name));
@@ -73,11 +76,7 @@ absl::Status StreamLog::Recover(RecoveryReport* report) {
     const bool active = i + 1 == firsts.size();
     auto segment = Segment::Open(
         env_, dir_, firsts[i], active, !options_.verify_sealed_on_open, options_.segment_bytes,
-        [&](const StoredMessage& message, uint64_t, uint64_t) {
-          if (i + 1 < firsts.size() && message.seq >= firsts[i + 1]) return;  // overlap
-          Track(message);
-        },
-        &segment_report);
+        [&](const StoredMessage& message, uint64_t, uint64_t) { Track(message); }, &segment_report);
     if (!segment.ok()) return segment.status();
     const std::string name = SegmentPath(dir_, firsts[i], "seg");
     if (segment_report.header_damaged) {
@@ -95,13 +94,48 @@ absl::Status StreamLog::Recover(RecoveryReport* report) {
     if (segment_report.index_rebuilt) {
       report->problems.push_back(absl::StrCat(name, ": index rebuilt"));
     }
-    last_seq_ = std::max(last_seq_, (*segment)->last_seq());
-    last_time_ = std::max(last_time_, (*segment)->last_time());
     segments_.push_back(std::move(*segment));
     report->segments.push_back(std::move(segment_report));
   }
+  auto separated = SeparateSegments(report);
+  if (!separated.ok()) return separated.status();
+  if (*separated) {  // the walk above counted records that are no longer served
+    msgs_ = bytes_ = 0;
+    subjects_.Clear();
+    for (const auto& segment : segments_) {
+      segment->ForEachFrom(segment->first_seq(), [&](const StoredMessage& message) {
+        Track(message);
+        return true;
+      });
+    }
+  }
+  // Sequences are never reused: not those of the records found, nor one a segment's name
+  // says was passed (an empty segment after a purge), nor one a tombstone names, even if its
+  // record was lost with its segment's data (a reused sequence would be deleted by it).
+  uint64_t max_tombstone = 0;
+  for (const auto& segment : segments_) {
+    last_seq_ = std::max(last_seq_, segment->last_seq());
+    last_time_ = std::max(last_time_, segment->last_time());
+    max_tombstone = std::max(max_tombstone, segment->max_tombstone());
+  }
+  for (const uint64_t first : tombstone_files) {  // tombstones of a segment that is gone
+    if (std::binary_search(firsts.begin(), firsts.end(), first)) continue;
+    std::unique_ptr<File> file;
+    std::string bytes;
+    std::vector<uint64_t> seqs;
+    status = env_->OpenFile(SegmentPath(dir_, first, "del"), false, &file);
+    if (status.ok()) status = file->ReadAll(&bytes);
+    if (!status.ok()) return status;
+    DecodeTombstones(bytes, &seqs);
+    for (const uint64_t seq : seqs) max_tombstone = std::max(max_tombstone, seq);
+  }
+  if (max_tombstone > last_seq_) {
+    report->problems.push_back(absl::StrCat(dir_, ": tombstones name sequences up to ",
+                                            max_tombstone, ", past the last record found"));
+    last_seq_ = max_tombstone;
+  }
   if (segments_.empty()) {
-    auto segment = Segment::Create(env_, dir_, 1, options_.segment_bytes, now);
+    auto segment = Segment::Create(env_, dir_, last_seq_ + 1, options_.segment_bytes, now);
     if (!segment.ok()) return segment.status();
     segments_.push_back(std::move(*segment));
     status = segments_.back()->Sync();
@@ -117,6 +151,44 @@ absl::Status StreamLog::Recover(RecoveryReport* report) {
   report->msgs = msgs_;
   report->last_seq = last_seq_;
   return absl::OkStatus();
+}
+
+absl::StatusOr<bool> StreamLog::SeparateSegments(RecoveryReport* report) {
+  bool changed = false;
+  uint64_t bound = UINT64_MAX;     // the first sequence of the next segment holding records
+  std::vector<std::size_t> empty;  // the segments between this one and that, descending
+  for (std::size_t i = segments_.size(); i-- > 0;) {
+    Segment& segment = *segments_[i];
+    const std::string name = SegmentPath(dir_, segment.first_seq(), "seg");
+    if (segment.records() > 0 && segment.last_seq() >= bound) {
+      const uint64_t records = segment.records();
+      if (absl::Status status = segment.DropFrom(bound); !status.ok()) return status;
+      report->problems.push_back(absl::StrCat(name, ": ", records - segment.records(),
+                                              " records at or past sequence ", bound,
+                                              ", where the next segment starts, dropped"));
+      changed = true;
+    }
+    if (segment.records() == 0) {
+      empty.push_back(i);
+      continue;
+    }
+    for (const std::size_t later : empty) {  // erasing one leaves the lower indexes valid
+      Segment& stray = *segments_[later];
+      if (stray.first_seq() > segment.last_seq()) continue;
+      report->problems.push_back(absl::StrCat(
+          SegmentPath(dir_, stray.first_seq(), "seg"),
+          ": holds no record of its own, named inside the records of ", name, ": removed"));
+      stray.RemoveFiles();
+      segments_.erase(segments_.begin() + static_cast<std::ptrdiff_t>(later));
+      changed = true;
+    }
+    empty.clear();
+    bound = segment.first_seq();
+  }
+  if (changed) {
+    if (absl::Status status = env_->SyncDir(dir_); !status.ok()) return status;
+  }
+  return changed;
 }
 
 void StreamLog::Track(const StoredMessage& message) {

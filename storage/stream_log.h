@@ -152,6 +152,9 @@ class StreamLog {
  private:
   StreamLog(Env* env, std::string dir, LogOptions options, StreamLimits limits);
   absl::Status Recover(RecoveryReport* report);
+  // Recovery: makes every segment hold only sequences below the next one's first (see
+  // docs/STORAGE.md, Recovery). True when it dropped records or removed a segment.
+  absl::StatusOr<bool> SeparateSegments(RecoveryReport* report);
   // `force` also syncs the tombstones of removals by limits (before limits change).
   absl::Status SyncAll(bool force);
   absl::Status Roll(uint64_t record_size, int64_t now);

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <numeric>
 #include <string>
+#include <vector>
 
 #include "storage/format.h"
 #include "storage/segment_index.h"
@@ -33,7 +35,7 @@ class RecoveryTest : public ::testing::Test {
     LogOptions options;
     options.segment_bytes = segment_bytes_;
     options.verify_sealed_on_open = verify_sealed;
-    auto log = StreamLog::Open(env, dir(), options, {}, report);
+    auto log = StreamLog::Open(env, dir(), options, limits_, report);
     EXPECT_TRUE(log.ok()) << log.status();
     return log.ok() ? std::move(*log) : nullptr;
   }
@@ -59,6 +61,7 @@ class RecoveryTest : public ::testing::Test {
 
   TempDir temp_;
   uint64_t segment_bytes_ = 64 * 1024;
+  StreamLimits limits_;
 };
 
 TEST_F(RecoveryTest, TornLastRecordAtEveryByteIsCutAndTheRestKept) {
@@ -265,6 +268,131 @@ TEST_F(RecoveryTest, LeftoverTemporaryFilesAreRemoved) {
   EXPECT_FALSE(std::filesystem::exists(SegmentPath(dir(), 1, "seg") + ".tmp"));
   EXPECT_EQ(report.problems.size(), 1u);
   ExpectMessages(*log, 10);
+}
+
+// Reads the log every way: Read, ReadNext, NumPending and State() must agree that exactly
+// messages 1..count are there, each once, in order, with its own payload.
+void ExpectConsistent(const StreamLog& log, uint64_t count) {
+  const LogState state = log.State();
+  EXPECT_EQ(state.msgs, count);
+  EXPECT_EQ(state.first_seq, 1u);
+  EXPECT_EQ(state.last_seq, count);
+  for (uint64_t seq = 1; seq <= count; ++seq) {
+    StoredMessage m;
+    ASSERT_TRUE(log.Read(seq, &m)) << seq;
+    EXPECT_EQ(m.payload, PayloadFor(seq)) << seq;
+  }
+  std::vector<uint64_t> walked;
+  StoredMessage m;
+  for (uint64_t from = 0; log.ReadNext(from, ">", &m); from = m.seq + 1) walked.push_back(m.seq);
+  std::vector<uint64_t> expected(count);
+  std::iota(expected.begin(), expected.end(), 1);
+  EXPECT_EQ(walked, expected);
+  for (uint64_t from = 1; from <= count + 1; ++from) {
+    EXPECT_EQ(log.NumPending(from, ">"), count + 1 - from) << from;
+  }
+}
+
+// A segment file under a name inside another segment's range (a copy, a misplaced file)
+// never makes the log serve a message twice, out of order, or not at all while an intact
+// segment holds it.
+TEST_F(RecoveryTest, OverlappingSegmentFilesAreResolved) {
+  // Ten records per segment: files 1 (1..10), 11 (11..20) and 21 (21..25).
+  segment_bytes_ = format::kSegmentHeaderSize + 10 * format::RecordSize(1, 0, PayloadFor(1).size());
+  struct Case {
+    uint64_t stray;    // the name the copy gets
+    uint64_t copy_of;  // the segment copied
+    bool stray_kept;   // it holds records of its own range (1.seg is cut), or lies past all
+  };
+  const Case cases[] = {{4, 21, false}, {4, 11, false}, {15, 21, false}, {12, 1, false},
+                        {22, 1, false}, {5, 1, true},   {26, 1, true}};
+  for (bool verify_sealed : {true, false}) {
+    for (const Case& c : cases) {
+      SCOPED_TRACE(::testing::Message() << "copy of " << c.copy_of << " as " << c.stray
+                                        << (verify_sealed ? ", verified" : ", trusted"));
+      std::filesystem::remove_all(dir());
+      Fill(25);
+      ASSERT_TRUE(std::filesystem::exists(SegmentPath(dir(), 21, "seg")));
+      std::filesystem::copy_file(SegmentPath(dir(), c.copy_of, "seg"),
+                                 SegmentPath(dir(), c.stray, "seg"));
+      RecoveryReport report;
+      auto log = Open(&report, Env::Posix(), verify_sealed);
+      ASSERT_NE(log, nullptr);
+      EXPECT_FALSE(report.problems.empty());
+      ExpectConsistent(*log, 25);
+      EXPECT_EQ(std::filesystem::exists(SegmentPath(dir(), c.stray, "seg")), c.stray_kept);
+      auto seq = log->Append("r", "", PayloadFor(26));
+      ASSERT_TRUE(seq.ok());
+      EXPECT_EQ(*seq, 26u);
+      ASSERT_TRUE(log->Close().ok());
+      log.reset();
+      RecoveryReport again;
+      log = Open(&again, Env::Posix(), verify_sealed);
+      EXPECT_TRUE(again.problems.empty()) << again.problems.front();
+      ExpectConsistent(*log, 26);
+    }
+  }
+  // The limits hold on what recovery kept.
+  std::filesystem::remove_all(dir());
+  Fill(25);
+  std::filesystem::copy_file(SegmentPath(dir(), 21, "seg"), SegmentPath(dir(), 4, "seg"));
+  limits_.max_msgs = 5;
+  auto log = Open();
+  EXPECT_EQ(log->State().msgs, 5u);
+  EXPECT_EQ(log->State().first_seq, 21u);
+  EXPECT_EQ(log->NumPending(1, ">"), 5u);
+  StoredMessage m;
+  ASSERT_TRUE(log->ReadNext(1, ">", &m));
+  EXPECT_EQ(m.seq, 21u);
+  EXPECT_EQ(m.payload, PayloadFor(21));
+}
+
+// A tombstone whose message was lost with its segment's data names a sequence that was
+// used: the log must not hand it out again, or the old tombstone deletes the new message.
+TEST_F(RecoveryTest, TombstoneOfALostMessageNeverDeletesANewOne) {
+  const uint64_t record = format::RecordSize(1, 0, PayloadFor(1).size());
+  // How much of 1.seg survives: -1 the file is gone (its .del stays), else whole records.
+  for (int survivors : {0, 3, -1}) {
+    SCOPED_TRACE(::testing::Message() << survivors << " records survive");
+    std::filesystem::remove_all(dir());
+    Fill(5);
+    {
+      auto log = Open();
+      for (uint64_t seq : {1, 4, 5}) ASSERT_TRUE(log->Delete(seq));
+      ASSERT_TRUE(log->Close().ok());
+    }
+    const std::string path = SegmentPath(dir(), 1, "seg");
+    if (survivors < 0) {
+      std::filesystem::remove(path);
+    } else {
+      WriteFileBytes(path, ReadFileBytes(path).substr(
+                               0, survivors == 0 ? 0
+                                                 : format::kSegmentHeaderSize +
+                                                       static_cast<uint64_t>(survivors) * record));
+    }
+    const uint64_t live = survivors == 3 ? 2 : 0;  // 2 and 3
+    auto log = Open();
+    EXPECT_EQ(log->State().msgs, live);
+    EXPECT_EQ(log->State().last_seq, 5u);
+    auto seq = log->Append("r", "", PayloadFor(6));
+    ASSERT_TRUE(seq.ok());
+    EXPECT_EQ(*seq, 6u);
+    ASSERT_TRUE(log->Close().ok());
+    log.reset();
+    RecoveryReport report;
+    log = Open(&report);
+    EXPECT_TRUE(report.problems.empty()) << report.problems.front();
+    EXPECT_EQ(log->State().msgs, live + 1);
+    EXPECT_EQ(log->State().last_seq, 6u);
+    StoredMessage m;
+    ASSERT_TRUE(log->Read(6, &m));
+    EXPECT_EQ(m.payload, PayloadFor(6));
+    EXPECT_FALSE(log->Read(1, &m));
+    for (uint64_t i = 2; i <= live + 1; ++i) {
+      ASSERT_TRUE(log->Read(i, &m)) << i;
+      EXPECT_EQ(m.payload, PayloadFor(i));
+    }
+  }
 }
 
 }  // namespace

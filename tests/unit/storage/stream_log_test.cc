@@ -310,5 +310,19 @@ TEST_P(StreamLogTest, PendingCountMatchesAWalkFromEverySequence) {
   }
 }
 
+// Appending nothing to a new memory file (no buffer yet) is a no-op, not a memcpy to null.
+TEST(MemoryEnv, AppendingNothingToANewFile) {
+  auto env = NewMemoryEnv();
+  std::unique_ptr<File> file;
+  ASSERT_TRUE(env->OpenFile("/d/f", true, &file).ok());
+  ASSERT_TRUE(file->Append("").ok());
+  EXPECT_EQ(file->Size(), 0u);
+  ASSERT_TRUE(file->Append("abc").ok());
+  ASSERT_TRUE(file->Append("").ok());
+  std::string bytes;
+  ASSERT_TRUE(file->ReadAll(&bytes).ok());
+  EXPECT_EQ(bytes, "abc");
+}
+
 }  // namespace
 }  // namespace tern::storage
