@@ -140,6 +140,8 @@ class Client final : public ParserHandler {
   // Authentication: before CONNECT, is this op refused? (Closes the connection if so.)
   bool RefusedBeforeConnect();
   bool Authenticate(const nlohmann::json& connect);
+  auth::AuthResult Check(const auth::AuthConfig& config,
+                         const auth::Credentials& credentials) const;
   // Counts the connection in its account; false (and closing) past the account's limit.
   bool JoinAccount(auth::AccountId account);
   void LeaveAccount();

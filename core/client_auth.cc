@@ -20,6 +20,16 @@ std::string StringField(const nlohmann::json& object, const char* key) {
 
 }  // namespace
 
+// Authenticates with the connection's nonce and, under verify_and_map, the names in its
+// TLS certificate: at CONNECT and again after a reload.
+auth::AuthResult Client::Check(const auth::AuthConfig& config,
+                               const auth::Credentials& credentials) const {
+  std::vector<std::string> identities;
+  const bool map = tls_ != nullptr && shard_->options().tls.verify_and_map;
+  if (map) identities = tls_->PeerIdentities();
+  return auth::Authenticate(config, credentials, nonce_, map ? &identities : nullptr);
+}
+
 bool Client::RefusedBeforeConnect() {
   if (connected_ || closing_) return false;
   const auth::AuthConfig& config = shard_->options().auth;
@@ -58,11 +68,7 @@ bool Client::Authenticate(const nlohmann::json& connect) {
   credentials.jwt = StringField(connect, "jwt");
   credentials.client_ip = ip_;
 
-  std::vector<std::string> identities;
-  const bool map = tls_ != nullptr && shard_->options().tls.verify_and_map;
-  if (map) identities = tls_->PeerIdentities();
-  const auth::AuthResult result =
-      auth::Authenticate(config, credentials, nonce_, map ? &identities : nullptr);
+  const auth::AuthResult result = Check(config, credentials);
   if (!result.ok) {
     LOG_ERROR("%s:%d - cid:%lu - Authorization Violation: %s", ip_.c_str(), port_,
               static_cast<unsigned long>(id_), result.reason.c_str());
@@ -117,11 +123,7 @@ void Client::Reauthorize() {
       return;
     }
   }
-  std::vector<std::string> identities;
-  const bool map = tls_ != nullptr && shard_->options().tls.verify_and_map;
-  if (map) identities = tls_->PeerIdentities();
-  const auth::AuthResult result =
-      auth::Authenticate(config, credentials_, nonce_, map ? &identities : nullptr);
+  const auth::AuthResult result = Check(config, credentials_);
   if (!result.ok) {
     LOG_ERROR("%s:%d - cid:%lu - Authorization Violation after reload: %s", ip_.c_str(), port_,
               static_cast<unsigned long>(id_), result.reason.c_str());
