@@ -54,6 +54,26 @@ absl::Status Segment::MapForAppend(uint64_t capacity) {
   return status;
 }
 
+absl::Status Segment::GrowEmpty(uint64_t capacity) {
+  if (records_ != 0 || sealed_) return absl::FailedPreconditionError("segment is not empty");
+  if (capacity <= capacity_) return absl::OkStatus();
+  // Nothing points into the mapping (no records): it may move. On a full disk the old size
+  // is mapped again and nothing changed.
+  file_->Unmap();
+  data_ = nullptr;
+  absl::Status status = file_->Allocate(capacity);
+  if (status.ok()) {
+    status = file_->Map(capacity, true, &data_);
+    if (status.ok()) capacity_ = capacity;
+  }
+  if (!status.ok()) {
+    if (absl::Status again = file_->Map(capacity_, true, &data_); !again.ok()) {
+      return absl::InternalError(absl::StrCat("segment not mapped again: ", again.message()));
+    }
+  }
+  return status;
+}
+
 absl::StatusOr<std::unique_ptr<Segment>> Segment::Open(Env* env, const std::string& dir,
                                                        uint64_t first_seq, bool active,
                                                        bool trust_index, uint64_t capacity,

@@ -114,6 +114,10 @@ class Segment {
   int data_fd() const { return file_->native_handle(); }
   // An fdatasync of data_fd() begun when data_end() was `end` succeeded.
   void MarkDurable(uint64_t end) { durable_end_ = std::max(durable_end_, end); }
+  // An active segment that holds no record yet is made large enough for `capacity` bytes
+  // (a first record bigger than a segment): same file, same first sequence. Internal error:
+  // the segment could not be mapped again and is unusable.
+  absl::Status GrowEmpty(uint64_t capacity);
   // Ends appends: trims the file to its data, writes the index, maps it read-only.
   absl::Status Seal();
   // Deletes the segment's files; the object must not be used afterwards.

@@ -222,7 +222,11 @@ absl::StatusOr<uint64_t> StreamLog::AppendAt(int64_t time_ns, std::string_view s
   absl::Status status = CheckDiscardNew(subject, size);
   if (!status.ok()) return status;
   const int64_t time = std::max(time_ns, last_time_);
-  if (!segments_.back()->HasRoom(size)) {
+  const Segment& active = *segments_.back();
+  const uint64_t deleted = active.records() - active.live_records();
+  const bool mostly_deleted =
+      deleted >= options_.roll_after_deleted && deleted >= active.live_records();
+  if (!active.HasRoom(size) || mostly_deleted) {
     status = Roll(size, time);
     if (!status.ok()) return status;
   }
@@ -258,18 +262,34 @@ absl::Status StreamLog::CheckDiscardNew(std::string_view subject, uint64_t recor
 }
 
 absl::Status StreamLog::Roll(uint64_t record_size, int64_t now) {
+  const uint64_t capacity =
+      std::max<uint64_t>(options_.segment_bytes, format::kSegmentHeaderSize + record_size);
+  if (segments_.back()->records() == 0) {
+    // A new (or purged) log whose first record is larger than a segment: a second segment
+    // would have the same first sequence, so the empty one grows instead.
+    absl::Status status = segments_.back()->GrowEmpty(capacity);
+    if (absl::IsInternal(status)) {  // the segment is unusable now; a full disk is not that
+      failure_ = absl::InternalError(absl::StrCat("storage failed: ", status.message()));
+      return failure_;
+    }
+    return status;
+  }
   absl::Status status = segments_.back()->Seal();
   if (!status.ok()) {
     failure_ = absl::InternalError(absl::StrCat("storage failed: ", status.message()));
     return failure_;
   }
-  const uint64_t capacity =
-      std::max<uint64_t>(options_.segment_bytes, format::kSegmentHeaderSize + record_size);
   auto segment = Segment::Create(env_, dir_, last_seq_ + 1, capacity, now);
   if (!segment.ok()) return segment.status();  // e.g. disk full: nothing stored changed
   segments_.push_back(std::move(*segment));
   unsynced_ = true;
   return absl::OkStatus();
+}
+
+uint64_t StreamLog::tracked_deletes() const {
+  uint64_t deleted = 0;
+  for (const auto& segment : segments_) deleted += segment->records() - segment->live_records();
+  return deleted;
 }
 
 bool StreamLog::NeedsSync() const {

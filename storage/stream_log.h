@@ -50,6 +50,11 @@ struct LogOptions {
   bool verify_sealed_on_open = true;
   // A sealed segment whose live bytes fall below this fraction is rewritten.
   double compact_below = 0.5;
+  // The active segment is sealed early once this many of its records are deleted and they
+  // outnumber the live ones: a stream whose limits keep few messages would otherwise track
+  // every deleted sequence of a 16 MiB segment in memory (hundreds of thousands of small
+  // messages) until the segment fills. Sealed, it drains and is dropped as a whole.
+  uint64_t roll_after_deleted = 16384;
   // Wall clock in ns since the epoch (tests inject one).
   std::function<int64_t()> clock;
 };
@@ -146,6 +151,8 @@ class StreamLog {
   const absl::Status& failure() const { return failure_; }
   const std::string& dir() const { return dir_; }
   std::size_t segment_count() const { return segments_.size(); }
+  // Deleted sequences the segments track in memory (bounded by roll_after_deleted).
+  uint64_t tracked_deletes() const;
   // Makes everything durable. The log is reopenable after a crash at any point anyway.
   absl::Status Close();
 

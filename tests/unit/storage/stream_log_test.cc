@@ -24,6 +24,7 @@ class StreamLogTest : public ::testing::TestWithParam<bool> {
   std::unique_ptr<StreamLog> Open(StreamLimits limits = {}, RecoveryReport* report = nullptr) {
     LogOptions options;
     options.segment_bytes = segment_bytes_;
+    options.roll_after_deleted = roll_after_deleted_;
     options.sync = in_memory() ? SyncPolicy::kNone : SyncPolicy::kAlways;
     options.clock = [this] { return now_; };
     auto log = StreamLog::Open(env(), dir(), options, limits, report);
@@ -47,6 +48,7 @@ class StreamLogTest : public ::testing::TestWithParam<bool> {
   TempDir temp_;
   std::unique_ptr<Env> memory_env_ = NewMemoryEnv();
   uint64_t segment_bytes_ = 4096;
+  uint64_t roll_after_deleted_ = LogOptions{}.roll_after_deleted;
   int64_t now_ = 1'700'000'000'000'000'000;
 };
 
@@ -88,6 +90,67 @@ TEST_P(StreamLogTest, MessageLargerThanASegmentGetsItsOwn) {
   log = Open();
   EXPECT_EQ(PayloadOf(*log, 2), big);
   EXPECT_EQ(log->State().msgs, 3u);
+}
+
+// The first record of a new or purged log larger than a segment: the empty segment grows
+// (a second one would have the same first sequence and share its files). Everything stays
+// readable across restarts and while limits drop the oldest messages.
+TEST_P(StreamLogTest, FirstMessageLargerThanASegment) {
+  const std::string big(20000, 'b');
+  {
+    auto log = Open();
+    EXPECT_EQ(Put(*log, "a", big), 1u);
+    EXPECT_EQ(log->segment_count(), 1u);
+    for (int i = 2; i <= 60; ++i) EXPECT_EQ(Put(*log, "a", std::to_string(i)), uint64_t(i));
+    EXPECT_EQ(PayloadOf(*log, 1), big);
+    ASSERT_TRUE(log->Sync().ok());
+    ASSERT_TRUE(log->Close().ok());
+  }
+  RecoveryReport report;
+  auto log = Open({}, &report);
+  EXPECT_TRUE(report.problems.empty()) << report.problems.front();
+  EXPECT_EQ(log->State().msgs, 60u);
+  EXPECT_EQ(PayloadOf(*log, 1), big);
+  EXPECT_EQ(PayloadOf(*log, 60), "60");
+
+  ASSERT_TRUE(log->Purge({}).ok());
+  EXPECT_EQ(Put(*log, "a", big), 61u);
+  EXPECT_EQ(Put(*log, "a", "62"), 62u);
+  ASSERT_TRUE(log->Delete(61));  // the grown segment goes; the one after keeps its files
+  ASSERT_TRUE(log->Sync().ok());
+  ASSERT_TRUE(log->Close().ok());
+  log.reset();
+  log = Open({}, &report);
+  EXPECT_EQ(log->State().first_seq, 62u);
+  EXPECT_EQ(log->State().msgs, 1u);
+  EXPECT_EQ(PayloadOf(*log, 62), "62");
+  EXPECT_EQ(Put(*log, "a", "63"), 63u);
+}
+
+// A stream that keeps few messages (max_msgs) of many small ones: the deleted sequences
+// tracked in memory stay bounded (the active segment is sealed once mostly deleted, then
+// drains and goes), instead of growing with every message a large segment can hold.
+TEST_P(StreamLogTest, DeletedSequencesTrackedStayBounded) {
+  segment_bytes_ = 16 << 20;
+  StreamLimits limits;
+  limits.max_msgs = 100;
+  roll_after_deleted_ = 1000;
+  auto log = Open(limits);
+  for (int i = 1; i <= 20000; ++i) Put(*log, "s." + std::to_string(i % 5), std::to_string(i));
+  EXPECT_EQ(log->State().msgs, 100u);
+  EXPECT_EQ(log->State().first_seq, 19901u);
+  EXPECT_LE(log->tracked_deletes(), 2u * 1000 + 100);
+  EXPECT_LE(log->segment_count(), 3u);
+  EXPECT_EQ(PayloadOf(*log, 19901), "19901");
+  ASSERT_TRUE(log->Sync().ok());
+  ASSERT_TRUE(log->Close().ok());
+  log.reset();
+  RecoveryReport report;
+  log = Open(limits, &report);
+  EXPECT_TRUE(report.problems.empty()) << report.problems.front();
+  EXPECT_EQ(log->State().msgs, 100u);
+  EXPECT_EQ(log->State().first_seq, 19901u);
+  EXPECT_EQ(Put(*log, "s.x", "next"), 20001u);
 }
 
 TEST_P(StreamLogTest, ReopenKeepsEverythingAndContinuesTheSequence) {
