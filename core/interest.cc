@@ -17,6 +17,9 @@ MatchResult* MatchCache::Find(std::string_view subject) {
 }
 
 MatchResult* MatchCache::Assign(std::string_view subject) {
+  // A slot taken over by another subject keeps its buffers, but not a large fan-out's (or a
+  // long subject's): over time every slot would hold the largest result any subject had.
+  constexpr std::size_t kKeptMatches = 16, kKeptQueues = 4, kKeptKeyBytes = 256;
   uint32_t slot_index;
   auto it = index_.find(AbslView(subject));
   if (it != index_.end()) {
@@ -26,6 +29,13 @@ MatchResult* MatchCache::Assign(std::string_view subject) {
     hand_ = (hand_ + 1) % slots_.size();
     Slot& victim = slots_[slot_index];
     if (victim.in_use) index_.erase(AbslView(victim.key));
+    if (victim.key.capacity() > kKeptKeyBytes) std::string().swap(victim.key);
+    if (victim.result.plain.capacity() > kKeptMatches) {
+      std::vector<Subscription*>().swap(victim.result.plain);
+    }
+    if (victim.result.queues.capacity() > kKeptQueues) {
+      std::vector<QueueMatch>().swap(victim.result.queues);
+    }
     victim.key.assign(subject);
     victim.in_use = true;
     index_.emplace(AbslView(victim.key), slot_index);

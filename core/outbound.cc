@@ -5,24 +5,9 @@
 
 namespace tern::core {
 
-ChunkPool::~ChunkPool() {
-  for (char* chunk : free_) ::operator delete(chunk);
-}
+char* ChunkPool::Allocate() { return static_cast<char*>(::operator new(kChunkSize)); }
 
-char* ChunkPool::Get() {
-  if (free_.empty()) return static_cast<char*>(::operator new(kChunkSize));
-  char* chunk = free_.back();
-  free_.pop_back();
-  return chunk;
-}
-
-void ChunkPool::Put(char* chunk) {
-  if (free_.size() >= max_pooled_) {
-    ::operator delete(chunk);
-    return;
-  }
-  free_.push_back(chunk);
-}
+void ChunkPool::Release(char* chunk) { ::operator delete(chunk); }
 
 OutboundQueue::~OutboundQueue() {
   for (Chunk& c : chunks_) pool_->Put(c.data);

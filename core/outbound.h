@@ -11,22 +11,31 @@
 #include <string_view>
 #include <vector>
 
+#include "core/idle_trimmed_pool.h"
+
 namespace tern::core {
 
+// The shard's output chunks. Up to 1024 (64 MiB) are kept for bursts; what a burst left
+// behind goes back to the allocator after about a second unused (TrimIdle), keeping a
+// reserve for a healthy shard's steady output. Owned by one shard.
 class ChunkPool {
  public:
   static constexpr std::size_t kChunkSize = 64 * 1024;
-  explicit ChunkPool(std::size_t max_pooled = 1024) : max_pooled_(max_pooled) {}
-  ~ChunkPool();
-  ChunkPool(const ChunkPool&) = delete;
-  ChunkPool& operator=(const ChunkPool&) = delete;
+  explicit ChunkPool(std::size_t max_pooled = 1024, std::size_t reserve = 16)
+      : free_(max_pooled, reserve) {}
 
-  char* Get();
-  void Put(char* chunk);
+  char* Get() { return free_.empty() ? Allocate() : free_.Take(); }
+  void Put(char* chunk) {
+    if (!free_.Give(chunk)) Release(chunk);
+  }
+  // Called about once a second by the owning shard.
+  void TrimIdle() { free_.Trim(); }
+  std::size_t pooled() const { return free_.size(); }
 
  private:
-  std::vector<char*> free_;
-  std::size_t max_pooled_;
+  static char* Allocate();
+  static void Release(char* chunk);
+  IdleTrimmedPool<char*, &ChunkPool::Release> free_;
 };
 
 class OutboundQueue {

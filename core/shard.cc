@@ -18,7 +18,7 @@ namespace {
 
 constexpr int64_t kTimerTickNs = 100'000'000;
 constexpr int64_t kStopGraceNs = 2'000'000'000;
-constexpr std::size_t kMaxPooledBatches = 256;
+constexpr int64_t kPoolTrimNs = 1'000'000'000;
 constexpr uint8_t kMaxQueueHops = 8;
 
 // May this queue member take a message? Not if its connection is closing (the message
@@ -52,7 +52,6 @@ Shard::Shard(int index, ServerContext* context)
 
 Shard::~Shard() {
   for (Client* c : clients_) delete c;
-  for (XBatch* b : batch_pool_) XBatch::Destroy(b);
   if (partial_ != nullptr) XBatch::Destroy(partial_);
   for (Outbox& ob : outboxes_) {
     if (ob.filling != nullptr) XBatch::Destroy(ob.filling);
@@ -532,8 +531,7 @@ XBatch* Shard::OutboxFor(int dest, uint32_t bytes) {
   if (ob.filling != nullptr && ob.filling->space() >= bytes) return ob.filling;
   if (ob.filling != nullptr) ob.sealed.push_back(ob.filling);
   if (bytes <= XBatch::kStandardCapacity && !batch_pool_.empty()) {
-    ob.filling = batch_pool_.back();
-    batch_pool_.pop_back();
+    ob.filling = batch_pool_.Take();
   } else {
     ob.filling = XBatch::Create(static_cast<uint16_t>(index_),
                                 std::max<uint32_t>(bytes, XBatch::kStandardCapacity));
@@ -544,9 +542,7 @@ XBatch* Shard::OutboxFor(int dest, uint32_t bytes) {
 }
 
 void Shard::RecycleBatch(XBatch* batch) {
-  if (batch->capacity == XBatch::kStandardCapacity && batch_pool_.size() < kMaxPooledBatches) {
-    batch_pool_.push_back(batch);
-  } else {
+  if (batch->capacity != XBatch::kStandardCapacity || !batch_pool_.Give(batch)) {
     XBatch::Destroy(batch);
   }
 }
@@ -707,6 +703,11 @@ void Shard::RunClientTimers() {
 }
 
 void Shard::RunTimers() {
+  if (now_ns_ >= next_pool_trim_ns_) {
+    next_pool_trim_ns_ = now_ns_ + kPoolTrimNs;
+    chunk_pool_.TrimIdle();
+    batch_pool_.Trim();
+  }
   // Lame duck: after the grace period, close connections spread over the duration.
   if (seen_state_ == RunState::kLameDuck && now_ns_ >= lame_duck_close_at_ns_ &&
       !clients_.empty()) {

@@ -223,7 +223,10 @@ class Shard final : public io::ReactorHandler {
     std::deque<XBatch*> sealed;
   };
   std::vector<Outbox> outboxes_;
-  std::vector<XBatch*> batch_pool_;
+  // Standard-size batches between uses: up to 256 (16 MiB) for bursts, trimmed back to 8
+  // about once a second when unused.
+  IdleTrimmedPool<XBatch*, &XBatch::Destroy> batch_pool_{256, 8};
+  int64_t next_pool_trim_ns_ = 0;
   std::vector<uint64_t> in_flight_;  // per destination: bytes pushed and not yet returned
   // A batch whose processing stopped part-way because subscribers congested.
   XBatch* partial_ = nullptr;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 namespace tern::core {
 namespace {
@@ -50,6 +51,41 @@ TEST(ChunkPool, ReusesChunks) {
   pool.Put(a);
   EXPECT_EQ(pool.Get(), a);
   pool.Put(a);
+}
+
+// A burst's chunks stay pooled while they are used, and go back to the allocator once a
+// trim period passes without them being taken, down to the reserve.
+TEST(ChunkPool, GivesBackWhatABurstLeftIdle) {
+  ChunkPool pool(/*max_pooled=*/100, /*reserve=*/4);
+  std::vector<char*> burst;
+  for (int i = 0; i < 40; ++i) burst.push_back(pool.Get());
+  for (char* chunk : burst) pool.Put(chunk);
+  EXPECT_EQ(pool.pooled(), 40u);
+  pool.TrimIdle();  // the burst took them all during this period: nothing was idle
+  EXPECT_EQ(pool.pooled(), 40u);
+  // Steady use of 6 chunks at a time during the next period.
+  for (int round = 0; round < 10; ++round) {
+    char* held[6];
+    for (char*& chunk : held) chunk = pool.Get();
+    for (char* chunk : held) pool.Put(chunk);
+  }
+  pool.TrimIdle();  // 34 were never taken: they go, but for a reserve of 4
+  EXPECT_EQ(pool.pooled(), 6u + 4u);
+  pool.TrimIdle();  // an idle period: down to the reserve
+  EXPECT_EQ(pool.pooled(), 4u);
+  pool.TrimIdle();
+  EXPECT_EQ(pool.pooled(), 4u);
+}
+
+TEST(ChunkPool, ReleasesWhatDoesNotFit) {
+  ChunkPool pool(/*max_pooled=*/2, /*reserve=*/0);
+  char* a = pool.Get();
+  char* b = pool.Get();
+  char* c = pool.Get();
+  pool.Put(a);
+  pool.Put(b);
+  pool.Put(c);  // over the cap: freed (ASan would report a leak otherwise)
+  EXPECT_EQ(pool.pooled(), 2u);
 }
 
 }  // namespace
