@@ -339,7 +339,7 @@ TEST(Soak, EveryMessageCheckedWhileClientsChurn) {
   // jump around. The floor of each window (its lowest sample, every 250 ms) is what the
   // server keeps for itself: the floor of the window after warm-up (30-40 % of the run)
   // against the floor of the last tenth. A leak raises every sample, the floor too.
-  // The trajectory (MiB, each tenth's floor) goes to the log for a reader of a failed run.
+  // The trajectory (KiB, each tenth's floor) goes to the log for a reader of a failed run.
   const auto start = Clock::now();
   std::vector<long> floors(10, -1);
   for (auto now = start; now < start + std::chrono::seconds(seconds); now = Clock::now()) {
@@ -349,8 +349,8 @@ TEST(Soak, EveryMessageCheckedWhileClientsChurn) {
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
   std::string trajectory;
-  for (long kib : floors) trajectory += " " + std::to_string(kib / 1024);
-  std::printf("soak: RssAnon floor (MiB) in each tenth of the run:%s\n", trajectory.c_str());
+  for (long kib : floors) trajectory += " " + std::to_string(kib);
+  std::printf("soak: RssAnon floor (KiB) in each tenth of the run:%s\n", trajectory.c_str());
   const long warm_kib = floors[3];
   const long end_kib = floors[9];
   stop = true;

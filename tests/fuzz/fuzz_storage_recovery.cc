@@ -37,6 +37,7 @@
 #include "storage/env.h"
 #include "storage/segment.h"
 #include "storage/stream_log.h"
+#include "storage/subject_pattern.h"
 
 namespace {
 
@@ -283,11 +284,7 @@ std::map<uint64_t, Copy> ReadEverything(const StreamLog& log) {
   Require(state.msgs == read.size(), "State().msgs counts the readable messages");
   // ReadNext walks the same messages, for every filter kind; NumPending counts them.
   for (const char* filter : {">", "a", "orders.*.y", "*"}) {
-    auto matches = [filter](const std::string& subject) {
-      return filter == std::string_view(">") || subject == filter ||
-             (filter == std::string_view("orders.*.y") && subject == "orders.x.y") ||
-             (filter == std::string_view("*") && subject.find('.') == std::string::npos);
-    };
+    auto matches = [filter](const std::string& subject) { return PatternMatches(filter, subject); };
     auto expect = read.begin();
     auto skip = [&] {
       while (expect != read.end() && !matches(expect->second.subject)) ++expect;

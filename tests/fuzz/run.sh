@@ -9,19 +9,28 @@ out="$root/build/fuzz"
 mkdir -p "$out"
 cflags="-std=c++20 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all"
 cflags+=" -I$root -DTERN_VERSION=\"fuzz\""
-libs="$(pkg-config --libs absl_flat_hash_map absl_hash) -lssl -lcrypto -lcrypt"
+libs="$(pkg-config --libs absl_flat_hash_map absl_flat_hash_set absl_hash absl_status absl_statusor \
+        absl_strings) -lssl -lcrypto -lcrypt"
 auth="core/auth/authenticator.cc core/auth/nkeys.cc core/auth/permissions.cc core/auth/jwt.cc
       core/auth/operator.cc core/auth/accounts.cc core/subject_transform.cc
       core/auth/auth_config.cc core/conf.cc core/options.cc core/signal_command.cc core/subject.cc
       storage/subject_pattern.cc core/tls/tls_context.cc core/auth/time_zone.cc
       core/auth/user_limits.cc"
 protocol="core/parser.cc core/subject.cc storage/subject_pattern.cc"
+js_api="core/jetstream/api_error.cc core/jetstream/config_json.cc core/jetstream/consumer_config.cc
+        core/jetstream/headers.cc core/jetstream/stream_config.cc core/subject.cc
+        storage/subject_pattern.cc"
+storage="storage/crc32c.cc storage/env_memory.cc storage/env_posix.cc storage/record.cc
+         storage/segment.cc storage/segment_index.cc storage/segment_scan.cc storage/stream_log.cc
+         storage/stream_log_read.cc storage/stream_log_remove.cc storage/subject_index.cc
+         storage/subject_pattern.cc"
+targets="fuzz_connect fuzz_config fuzz_jwt fuzz_protocol fuzz_js_api fuzz_storage_recovery"
 # Each source is compiled once (coverage-instrumented, in parallel) and shared by the targets.
 mkdir -p "$out/obj"
 object() { echo "$out/obj/$(echo "$1" | tr / _).o"; }
 export root out cflags
 # shellcheck disable=SC2016
-printf '%s\n' $auth $protocol | sort -u | xargs -P "$(nproc)" -I{} sh -c \
+printf '%s\n' $auth $protocol $js_api $storage | sort -u | xargs -P "$(nproc)" -I{} sh -c \
   'cd "$root" && clang++ $cflags -fsanitize=fuzzer-no-link -c {} -o "$out/obj/$(echo {} | tr / _).o"'
 build() {  # target, sources...
   local target=$1 objects=()
@@ -34,13 +43,19 @@ build fuzz_connect $auth
 build fuzz_config $auth
 build fuzz_jwt $auth
 build fuzz_protocol $protocol
-for target in fuzz_connect fuzz_config fuzz_jwt fuzz_protocol; do
+build fuzz_js_api $js_api
+build fuzz_storage_recovery $storage
+for target in $targets; do
   corpus="$out/corpus-$target"
   mkdir -p "$corpus"
   cp -n "$root/tests/fuzz/corpus/${target#fuzz_}/"* "$corpus/" 2>/dev/null || true
   log="$out/$target.log"
+  dict=()  # a target's dictionary (tokens its input format uses), where it has one
+  if [ -f "$root/tests/fuzz/${target#fuzz_}.dict" ]; then
+    dict=("-dict=$root/tests/fuzz/${target#fuzz_}.dict")
+  fi
   if ! (cd "$out" && "./$target" -max_total_time="$seconds" -timeout=5 -rss_limit_mb=2048 \
-          -max_len=8192 -print_final_stats=1 "$corpus" >"$log" 2>&1); then
+          -max_len=8192 -print_final_stats=1 "${dict[@]}" "$corpus" >"$log" 2>&1); then
     echo "fuzz: $target FAILED (reproducer and log in $out):"
     tail -40 "$log"
     exit 1
