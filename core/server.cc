@@ -176,7 +176,9 @@ bool Server::StartJetStream(std::string* error) {
     std::vector<std::vector<std::string>> internal(shards_.size());
     std::vector<js::JsShard*> on_shard;
     for (std::size_t i = 0; i < shards_.size(); ++i) {
-      on_shard.push_back(shards_[i]->EnableJetStream(registry.get()));
+      auto js = std::make_unique<js::JsShard>(shards_[i].get(), registry.get());
+      on_shard.push_back(js.get());
+      shards_[i]->AddService(std::move(js));
       if (!on_shard.back()->Start(&internal[i], error)) return false;
     }
     if (registry.get() == registry_) {

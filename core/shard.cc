@@ -9,7 +9,6 @@
 #include <cstring>
 
 #include "core/clock.h"
-#include "core/jetstream/js_shard.h"
 #include "core/log.h"
 #include "io/socket.h"
 
@@ -48,6 +47,7 @@ Shard::Shard(int index, ServerContext* context)
     interests_.push_back(std::make_unique<Interest>(
         context->shard_count, account == 0 ? kGlobalCacheSlots : kAccountCacheSlots));
   }
+  system_service_ = static_cast<SystemService*>(AddService(std::make_unique<SystemService>(this)));
 }
 
 Shard::~Shard() {
@@ -157,8 +157,7 @@ void Shard::Run() {
     }
     CheckRunState();
     ProcessCloses();
-    for (auto& js : jetstreams_) js->Turn(now_ns_);
-    system_service_.Turn();
+    for (auto& service : services_) service->Turn(now_ns_);
     PushOutboxes();
     FlushClients();
     if (seen_state_ == RunState::kStopping && clients_.empty()) break;
@@ -168,10 +167,9 @@ void Shard::Run() {
     int64_t wake_at = next_timer_ns_;
     if (timers_.NextDeadline() != 0) wake_at = std::min(wake_at, timers_.NextDeadline());
     if (accept_resume_ns_ != 0) wake_at = std::min(wake_at, accept_resume_ns_);
-    backlog |= system_service_.Busy();
-    for (auto& js : jetstreams_) {
-      backlog |= js->Busy();
-      const int64_t deadline = js->NextDeadline();
+    for (const auto& service : services_) {
+      backlog |= service->Busy();
+      const int64_t deadline = service->NextDeadline();
       if (deadline != 0) wake_at = std::min(wake_at, deadline);
     }
     int64_t timeout = backlog || !dirty_.empty() ? 0 : std::max<int64_t>(1, wake_at - now_ns_);
@@ -257,9 +255,20 @@ void Shard::OnSendDone(io::IoConn* conn, int result) {
   static_cast<Client*>(conn->user)->OnSendDone(result);
 }
 
+namespace {
+constexpr int kServiceTokenShift = 48;
+}  // namespace
+
+void Shard::SyncData(const LoopService& service, int fd, uint64_t tag) {
+  reactor_->SyncData(fd, (static_cast<uint64_t>(service.service_id()) << kServiceTokenShift) |
+                             (tag & ((uint64_t{1} << kServiceTokenShift) - 1)));
+}
+
 void Shard::OnSyncDone(uint64_t token, int result) {
-  const uint64_t index = token >> js::JsShard::kTokenIndexShift;
-  if (index < jetstreams_.size()) jetstreams_[index]->OnSyncDone(token, result);
+  const uint64_t index = token >> kServiceTokenShift;
+  if (index < services_.size()) {
+    services_[index]->OnCompletion(token & ((uint64_t{1} << kServiceTokenShift) - 1), result);
+  }
 }
 
 void Shard::OnReleased(io::IoConn* conn) {
@@ -365,7 +374,7 @@ void Shard::NoRespondersFor(Client* from, std::string_view reply) {
 }
 
 void Shard::StartAccountServices(const ImportRouter::Key& key) {
-  system_service_.Start();
+  system_service_->Start();
   const auth::Accounts& accounts = settings_->options.auth.accounts;
   if (!ImportRouter::Needed(accounts)) return;
   imports_ = std::make_unique<ImportRouter>(this, accounts, key);
@@ -505,9 +514,10 @@ void Shard::CountSubscriptions(int delta) {
   stats().subscriptions.store(local_subscriptions_, std::memory_order_relaxed);
 }
 
-js::JsShard* Shard::EnableJetStream(js::Registry* registry) {
-  jetstreams_.push_back(std::make_unique<js::JsShard>(this, registry, jetstreams_.size()));
-  return jetstreams_.back().get();
+LoopService* Shard::AddService(std::unique_ptr<LoopService> service) {
+  service->AttachToShard(static_cast<uint32_t>(services_.size()));
+  services_.push_back(std::move(service));
+  return services_.back().get();
 }
 
 void Shard::RemoveSubscription(Client* client, Subscription* sub) {

@@ -9,6 +9,7 @@
 //   2. client timers that are due (pings, deadlines: each fires at its own time), the
 //      shard's 100 ms tick, and run-state changes (lame duck, stop)
 //   3. finish closing connections (drop their interest)
+//   3b. each loop service's Turn (core/loop_service.h: JetStream, the system service)
 //   4. push this turn's batches onto the rings; wake sleeping peers
 //   5. start one gathered send per connection that has output
 //   6. poll the reactor: submit everything, sleep if idle, dispatch completions
@@ -27,6 +28,7 @@
 #include "core/clock.h"
 #include "core/imports.h"
 #include "core/interest.h"
+#include "core/loop_service.h"
 #include "core/outbound.h"
 #include "core/server_context.h"
 #include "core/system_service.h"
@@ -34,11 +36,6 @@
 #include "io/reactor.h"
 
 namespace tern::core {
-
-namespace js {
-class JsShard;
-class Registry;
-}  // namespace js
 
 class Shard final : public io::ReactorHandler {
  public:
@@ -109,8 +106,14 @@ class Shard final : public io::ReactorHandler {
   // system account's requests.
   void StartAccountServices(const ImportRouter::Key& key);
   // JetStream on this shard, one per account that has it. Created before the shard starts.
-  js::JsShard* EnableJetStream(js::Registry* registry);
-  const std::vector<std::unique_ptr<js::JsShard>>& jetstreams() const { return jetstreams_; }
+  // Takes a loop service (core/loop_service.h): its turn, busy flag, deadline and
+  // completions join the loop. Before the shard runs, or on its thread.
+  LoopService* AddService(std::unique_ptr<LoopService> service);
+  // Visits the services (monitoring finds its kind by type). On this shard's thread.
+  template <typename Fn>
+  void ForEachService(Fn&& fn) const {
+    for (const auto& service : services_) fn(*service);
+  }
   void AddSubscription(Client* client, Subscription* sub);
   void RemoveSubscription(Client* client, Subscription* sub);
   // The barrier epoch that covers every interest change this shard has made so far: the
@@ -129,8 +132,9 @@ class Shard final : public io::ReactorHandler {
   void AddCongested(Client* client) { congested_.push_back(client); }
   void AddStalled(Client* client);
   void ResumeReading(io::IoConn* conn) { reactor_->ResumeRecv(conn); }
-  // fdatasync through the reactor; JsShard::OnSyncDone(token, result) follows.
-  void SyncData(int fd, uint64_t token) { reactor_->SyncData(fd, token); }
+  // fdatasync through the reactor; service.OnCompletion(tag, result) follows. Tags below
+  // 2^48.
+  void SyncData(const LoopService& service, int fd, uint64_t tag);
   void CountSlowConsumer() { ShardStats::Add(stats().slow_consumers, 1); }
   void CountStale() { ShardStats::Add(stats().stale_connections, 1); }
 
@@ -190,7 +194,7 @@ class Shard final : public io::ReactorHandler {
   std::unique_ptr<ImportRouter> imports_;  // null when no account imports anything
   bool draining_imports_ = false;
   uint64_t event_seq_ = 0;
-  SystemService system_service_{this};
+  SystemService* system_service_ = nullptr;  // one of services_
   ChunkPool chunk_pool_;
   std::vector<Client*> clients_;
   std::vector<Client*> dirty_;
@@ -241,7 +245,8 @@ class Shard final : public io::ReactorHandler {
   uint64_t acked_min_ = 0;
 
   std::minstd_rand rng_;
-  std::vector<std::unique_ptr<js::JsShard>> jetstreams_;  // sync tokens carry the index
+  // Loop services, in turn order; a completion token carries the index above bit 48.
+  std::vector<std::unique_ptr<LoopService>> services_;
 };
 
 }  // namespace tern::core

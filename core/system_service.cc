@@ -50,7 +50,7 @@ void SystemService::OnInternalMessage(const Subscription&, std::string_view, std
   if (!reply.empty() && replies_.size() < kMaxQueued) replies_.emplace_back(reply);
 }
 
-void SystemService::Turn() {
+void SystemService::Turn(int64_t /*now_ns*/) {
   if (replies_.empty()) return;
   const std::string body = StatszJson();
   const auth::AccountId system = shard_->options().auth.accounts.system;

@@ -9,21 +9,22 @@
 #include <string_view>
 #include <vector>
 
+#include "core/loop_service.h"
 #include "core/subscription.h"
 
 namespace tern::core {
 
 class Shard;
 
-class SystemService final : public InternalSink {
+class SystemService final : public InternalSink, public LoopService {
  public:
   explicit SystemService(Shard* shard);
   ~SystemService() override;
   // Before the shard starts: subscribes in the system account.
   void Start();
   // Once per loop turn: answers what arrived.
-  void Turn();
-  bool Busy() const { return !replies_.empty(); }
+  void Turn(int64_t now_ns) override;
+  bool Busy() const override { return !replies_.empty(); }
 
  private:
   void OnInternalMessage(const Subscription& sub, std::string_view subject, std::string_view reply,

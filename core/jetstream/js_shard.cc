@@ -67,10 +67,7 @@ const char* TypeFor(std::string_view op) {
 
 }  // namespace
 
-JsShard::JsShard(Shard* shard, Registry* registry, std::size_t index)
-    : shard_(shard),
-      registry_(registry),
-      next_sync_token_((static_cast<uint64_t>(index) << kTokenIndexShift) + 1) {}
+JsShard::JsShard(Shard* shard, Registry* registry) : shard_(shard), registry_(registry) {}
 
 bool JsShard::HasInterest(std::string_view subject) const {
   return shard_->HasInterest(account(), subject);
@@ -203,11 +200,11 @@ int64_t JsShard::NextDeadline() const {
 uint64_t JsShard::StartSync(Stream* stream, int fd) {
   const uint64_t token = next_sync_token_++;
   syncs_[token] = stream;
-  shard_->SyncData(fd, token);
+  shard_->SyncData(*this, fd, token);
   return token;
 }
 
-void JsShard::OnSyncDone(uint64_t token, int result) {
+void JsShard::OnCompletion(uint64_t token, int result) {
   auto it = syncs_.find(token);
   if (it == syncs_.end()) return;
   Stream* stream = it->second;

@@ -17,6 +17,7 @@
 #include "core/jetstream/api_error.h"
 #include "core/jetstream/registry.h"
 #include "core/jetstream/stream_config.h"
+#include "core/loop_service.h"
 #include "core/subscription.h"
 
 namespace tern::core {
@@ -36,12 +37,9 @@ struct ApiRequest {
   std::string payload;
 };
 
-class JsShard final : public InternalSink {
+class JsShard final : public InternalSink, public LoopService {
  public:
-  // Sync tokens: the JsShard's index on its shard above this bit, a counter below.
-  static constexpr int kTokenIndexShift = 48;
-
-  JsShard(Shard* shard, Registry* registry, std::size_t index);
+  JsShard(Shard* shard, Registry* registry);
   ~JsShard() override;
 
   // Before the shards start: subscribes the API and opens this shard's streams from the
@@ -53,11 +51,11 @@ class JsShard final : public InternalSink {
   // allow is logged and the stored configuration is kept.
   bool ApplyDeclared(const DeclaredStream& declared, std::vector<std::string>* internal_subjects,
                      std::string* error);
-  void Turn(int64_t now_ns);
+  void Turn(int64_t now_ns) override;
   // Work is waiting that must not sleep (unsynced appends, queued requests).
-  bool Busy() const;
+  bool Busy() const override;
   // The earliest timer (monotonic ns) any stream or consumer waits for; 0 if none.
-  int64_t NextDeadline() const;
+  int64_t NextDeadline() const override;
 
   Shard* shard() const { return shard_; }
   Registry* registry() const { return registry_; }
@@ -77,7 +75,8 @@ class JsShard final : public InternalSink {
   uint64_t StartSync(Stream* stream, int fd);
   // Forgets a stream's sync in flight (the stream is going away).
   void CancelSync(uint64_t token) { syncs_.erase(token); }
-  void OnSyncDone(uint64_t token, int result);
+  // A stream's fdatasync finished.
+  void OnCompletion(uint64_t token, int result) override;
   // Monitoring (/jsz), on this shard's thread: this shard's streams in name order.
   std::vector<nlohmann::json> MonitorStreams(bool with_config, bool with_consumers) const;
 
@@ -111,7 +110,7 @@ class JsShard final : public InternalSink {
   std::vector<Request> handling_;
   std::string scratch_;
   absl::flat_hash_map<uint64_t, Stream*> syncs_;  // in flight, by token
-  uint64_t next_sync_token_;
+  uint64_t next_sync_token_ = 1;
 };
 
 }  // namespace tern::core::js

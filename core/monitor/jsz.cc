@@ -54,11 +54,13 @@ io::HttpResponse Monitor::Jsz(const Query& query) {
   if (streams) {
     const bool ok = OnEveryShard<std::vector<std::pair<auth::AccountId, nlohmann::json>>>(
         [&](Shard& shard, std::vector<std::pair<auth::AccountId, nlohmann::json>>* out) {
-          for (const auto& js_shard : shard.jetstreams()) {
+          shard.ForEachService([&](const LoopService& service) {
+            const auto* js_shard = dynamic_cast<const js::JsShard*>(&service);
+            if (js_shard == nullptr) return;
             for (auto& s : js_shard->MonitorStreams(with_config, consumers)) {
               out->emplace_back(js_shard->account(), std::move(s));
             }
-          }
+          });
         },
         &per_shard);
     if (!ok) return {503, "text/plain", "a shard loop did not answer in time\n"};
