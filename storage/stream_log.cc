@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "storage/format.h"
+#include "storage/store_error.h"
 #include "storage/subject_pattern.h"
 
 namespace tern::storage {
@@ -212,11 +213,13 @@ absl::StatusOr<uint64_t> StreamLog::AppendAt(int64_t time_ns, std::string_view s
                                              std::string_view header, std::string_view payload) {
   if (!failure_.ok()) return failure_;
   if (subject.empty() || subject.size() > format::kMaxSubjectLength) {
-    return absl::InvalidArgumentError("invalid subject");
+    return MakeStoreError(absl::StatusCode::kInvalidArgument, StoreError::kInvalidSubject,
+                          "invalid subject");
   }
   if (limits_.max_msg_size >= 0 && subject.size() + header.size() + payload.size() >
                                        static_cast<uint64_t>(limits_.max_msg_size)) {
-    return absl::FailedPreconditionError("message size exceeds maximum allowed");
+    return MakeStoreError(absl::StatusCode::kFailedPrecondition, StoreError::kMessageTooLarge,
+                          "message size exceeds maximum allowed");
   }
   const uint64_t size = format::RecordSize(subject.size(), header.size(), payload.size());
   absl::Status status = CheckDiscardNew(subject, size);
@@ -248,15 +251,18 @@ absl::Status StreamLog::CheckDiscardNew(std::string_view subject, uint64_t recor
       limits_.discard == Discard::kNew) {
     const SubjectInfo* info = subjects_.Find(subject);
     if (info != nullptr && info->count >= static_cast<uint64_t>(limits_.max_msgs_per_subject)) {
-      return absl::FailedPreconditionError("maximum messages per subject exceeded");
+      return MakeStoreError(absl::StatusCode::kFailedPrecondition, StoreError::kSubjectLimit,
+                            "maximum messages per subject exceeded");
     }
   }
   if (limits_.discard != Discard::kNew) return absl::OkStatus();
   if (limits_.max_msgs > 0 && msgs_ + 1 > static_cast<uint64_t>(limits_.max_msgs)) {
-    return absl::FailedPreconditionError("maximum messages exceeded");
+    return MakeStoreError(absl::StatusCode::kFailedPrecondition, StoreError::kMsgsLimit,
+                          "maximum messages exceeded");
   }
   if (limits_.max_bytes > 0 && bytes_ + record_size > static_cast<uint64_t>(limits_.max_bytes)) {
-    return absl::FailedPreconditionError("maximum bytes exceeded");
+    return MakeStoreError(absl::StatusCode::kFailedPrecondition, StoreError::kBytesLimit,
+                          "maximum bytes exceeded");
   }
   return absl::OkStatus();
 }

@@ -18,6 +18,7 @@
 #include "storage/env.h"
 #include "storage/record.h"
 #include "storage/segment.h"
+#include "storage/store_error.h"
 #include "storage/subject_index.h"
 
 namespace tern::storage {

@@ -9,6 +9,7 @@
 #include "core/jetstream/js_shard.h"
 #include "core/log.h"
 #include "core/shard.h"
+#include "storage/store_error.h"
 
 namespace tern::core::js {
 namespace {
@@ -247,11 +248,10 @@ void Stream::Store(std::string_view subject, std::string_view reply, std::string
     UpdateHealth();
   }
   if (!seq.ok()) {
-    const std::string text(seq.status().message());
     if (ack) {
-      QueueError(reply, text == "message size exceeds maximum allowed"
+      QueueError(reply, storage::StoreErrorOf(seq.status()) == storage::StoreError::kMessageTooLarge
                             ? MakeError(err::kMessageTooBig)
-                            : MakeError(err::kStoreFailed, text));
+                            : MakeError(err::kStoreFailed, std::string(seq.status().message())));
     }
     return;
   }

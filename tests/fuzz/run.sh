@@ -22,7 +22,7 @@ js_api="core/jetstream/api_error.cc core/jetstream/config_json.cc core/jetstream
         storage/subject_pattern.cc"
 storage="storage/crc32c.cc storage/env_memory.cc storage/env_posix.cc storage/record.cc
          storage/segment.cc storage/segment_index.cc storage/segment_scan.cc storage/stream_log.cc
-         storage/stream_log_read.cc storage/stream_log_remove.cc storage/subject_index.cc
+         storage/stream_log_read.cc storage/stream_log_remove.cc storage/store_error.cc storage/subject_index.cc
          storage/subject_pattern.cc"
 targets="fuzz_connect fuzz_config fuzz_jwt fuzz_protocol fuzz_js_api fuzz_storage_recovery"
 # Each source is compiled once (coverage-instrumented, in parallel) and shared by the targets.

@@ -51,6 +51,7 @@ TEST_F(RetentionTest, DiscardNewRefusesWithTheStoreErrors) {
   auto refused = log->Append("a", "", "x");
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(refused.status().message(), "maximum messages exceeded");
+  EXPECT_EQ(StoreErrorOf(refused.status()), StoreError::kMsgsLimit);
   EXPECT_EQ(log->State().last_seq, 3u);  // a refusal takes no sequence
 
   log.reset();
@@ -58,8 +59,10 @@ TEST_F(RetentionTest, DiscardNewRefusesWithTheStoreErrors) {
   auto by_bytes = StreamLog::Open(Env::Posix(), other.path() + "/b", {},
                                   {.max_bytes = 100, .discard = Discard::kNew}, nullptr);
   ASSERT_TRUE(by_bytes.ok());
-  EXPECT_EQ((*by_bytes)->Append("a", "", std::string(200, 'x')).status().message(),
-            "maximum bytes exceeded");
+  const absl::Status by_bytes_refused =
+      (*by_bytes)->Append("a", "", std::string(200, 'x')).status();
+  EXPECT_EQ(by_bytes_refused.message(), "maximum bytes exceeded");
+  EXPECT_EQ(StoreErrorOf(by_bytes_refused), StoreError::kBytesLimit);
 }
 
 TEST_F(RetentionTest, PerSubjectLimitKeepsTheNewestOfEachSubject) {
@@ -90,7 +93,9 @@ TEST_F(RetentionTest, DiscardNewPerSubject) {
       Open({.max_msgs_per_subject = 2, .discard = Discard::kNew, .discard_new_per_subject = true});
   ASSERT_TRUE(log->Append("k", "", "1").ok());
   ASSERT_TRUE(log->Append("k", "", "2").ok());
-  EXPECT_EQ(log->Append("k", "", "3").status().message(), "maximum messages per subject exceeded");
+  const absl::Status refused = log->Append("k", "", "3").status();
+  EXPECT_EQ(refused.message(), "maximum messages per subject exceeded");
+  EXPECT_EQ(StoreErrorOf(refused), StoreError::kSubjectLimit);
   EXPECT_TRUE(log->Append("other", "", "1").ok());
 }
 

@@ -342,10 +342,16 @@ TEST_P(StreamLogTest, GroupCommitAcknowledgesOnlyAfterSync) {
 
 TEST_P(StreamLogTest, RejectsInvalidInput) {
   auto log = Open({.max_msg_size = 10});
-  EXPECT_EQ(log->Append("", "", "x").status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(log->Append("a", "", std::string(10, 'x')).status().code(),
-            absl::StatusCode::kFailedPrecondition);
+  const absl::Status no_subject = log->Append("", "", "x").status();
+  EXPECT_EQ(no_subject.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(StoreErrorOf(no_subject), StoreError::kInvalidSubject);
+  const absl::Status too_large = log->Append("a", "", std::string(10, 'x')).status();
+  EXPECT_EQ(too_large.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(StoreErrorOf(too_large), StoreError::kMessageTooLarge);
   EXPECT_TRUE(log->Append("a", "", "123456789").ok());
+  // A status from elsewhere carries no store code.
+  EXPECT_EQ(StoreErrorOf(absl::InternalError("x")), StoreError::kNone);
+  EXPECT_EQ(StoreErrorOf(absl::OkStatus()), StoreError::kNone);
 }
 
 }  // namespace
