@@ -19,7 +19,9 @@ namespace {
 
 constexpr unsigned kRingEntries = 4096;
 constexpr unsigned kCqEntries = 65536;
-constexpr unsigned kBufferCount = 512;       // power of two
+// 256 x 32 KiB = 8 MiB per shard, all of it resident under load (the ring is used in order):
+// 512 measured no faster (docs/BENCHMARKS.md, "Memory per row").
+constexpr unsigned kBufferCount = 256;       // power of two
 constexpr unsigned kBufferSize = 32 * 1024;  // per receive completion
 constexpr uint16_t kBufferGroup = 0;
 
