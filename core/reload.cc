@@ -3,6 +3,7 @@
 // turn boundary); if any other setting changed, nothing is applied and the error says
 // which, as nats-server does.
 #include <functional>
+#include <vector>
 
 #include "core/clock.h"
 #include "core/gather.h"
@@ -110,11 +111,9 @@ void Server::Reload() {
     return;
   }
   for (const std::string& warning : fresh.warnings) LOG_WARN("%s", warning.c_str());
-  int changed = 0;
+  std::vector<const char*> changed;
   for (const Setting& s : ReloadableSettings()) {
-    if (s.same(options_, fresh)) continue;
-    LOG_INFO("Reloaded: %s", s.name);
-    ++changed;
+    if (!s.same(options_, fresh)) changed.push_back(s.name);
   }
   options_ = std::move(fresh);
   auto settings = MakeSettings(options_);
@@ -140,8 +139,11 @@ void Server::Reload() {
         "Reload: a shard has not applied the new configuration within 10s; it will when "
         "its loop turns");
   }
-  LOG_INFO("Reloaded server configuration (%d setting%s changed)", changed,
-           changed == 1 ? "" : "s");
+  // Each changed setting is named only now too: a client that waits for "Reloaded: X"
+  // and then connects must meet X.
+  for (const char* name : changed) LOG_INFO("Reloaded: %s", name);
+  LOG_INFO("Reloaded server configuration (%zu setting%s changed)", changed.size(),
+           changed.size() == 1 ? "" : "s");
 }
 
 std::shared_ptr<const LiveSettings> Server::CurrentSettings() const {
