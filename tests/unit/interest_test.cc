@@ -101,5 +101,19 @@ TEST(MatchCache, BoundedWithClockEviction) {
   EXPECT_EQ(cache.Find("s9"), nullptr);
 }
 
+// A slot that a large fan-out's subject held keeps no large buffer once another subject
+// takes it over (the cache's memory is bounded by slots, not slots x the largest fan-out);
+// the same subject refilled keeps its buffer.
+TEST(MatchCache, ReusedSlotDropsALargeFanOutsBuffer) {
+  MatchCache cache(1);
+  std::vector<Subscription> subs(100);
+  MatchResult* wide = cache.Assign("wide");
+  for (Subscription& sub : subs) wide->plain.push_back(&sub);
+  EXPECT_GE(cache.Assign("wide")->plain.capacity(), 100u);  // same subject: kept
+  MatchResult* next = cache.Assign("narrow");               // evicts "wide"
+  EXPECT_LE(next->plain.capacity(), 16u);
+  EXPECT_TRUE(next->plain.empty());
+}
+
 }  // namespace
 }  // namespace tern::core
