@@ -116,7 +116,7 @@ void Server::Reload() {
     if (!s.same(options_, fresh)) changed.push_back(s.name);
   }
   options_ = std::move(fresh);
-  auto settings = MakeSettings(options_);
+  auto settings = MakeLiveSettings(options_, context_);
   {
     std::lock_guard<std::mutex> lock(settings_mutex_);
     settings_ = settings;

@@ -46,17 +46,18 @@ std::string BaseName(const std::string& path) {
 
 }  // namespace
 
-std::shared_ptr<const LiveSettings> Server::MakeSettings(const ServerOptions& options) const {
+std::shared_ptr<const LiveSettings> MakeLiveSettings(const ServerOptions& options,
+                                                     const ServerContext& context) {
   auto settings = std::make_shared<LiveSettings>();
   settings->options = options;
   // INFO's host and port: client_advertise when set (its port defaulting to the bound one).
   std::string host = options.host.empty() ? "0.0.0.0" : options.host;
-  int port = context_.bound_port;
+  int port = context.bound_port;
   if (!options.client_advertise.empty()) {
-    ParseAdvertise(options.client_advertise, context_.bound_port, &host, &port);
+    ParseAdvertise(options.client_advertise, context.bound_port, &host, &port);
   }
-  settings->info_prefix = "\"server_id\":\"" + context_.server_id + "\",\"server_name\":\"" +
-                          JsonEscape(context_.server_name) + "\",\"version\":\"" +
+  settings->info_prefix = "\"server_id\":\"" + context.server_id + "\",\"server_name\":\"" +
+                          JsonEscape(context.server_name) + "\",\"version\":\"" +
                           kNatsProtocolVersion +
                           "\",\"proto\":1,\"go\":\"tern " TERN_VERSION "\",\"host\":\"" +
                           JsonEscape(host) + "\",\"port\":" + std::to_string(port) +
@@ -109,7 +110,7 @@ bool Server::Start(std::string* error) {
 
   const char* host = options_.host.empty() ? "0.0.0.0" : options_.host.c_str();
   if (options_.jetstream && options_.store_dir.empty()) options_.store_dir = "/tmp/tern";
-  context_.settings = MakeSettings(options_);
+  context_.settings = MakeLiveSettings(options_, context_);
   settings_ = context_.settings;
   config_load_time_ns_ = WallClockNs();
 

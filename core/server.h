@@ -18,6 +18,11 @@
 
 namespace tern::core {
 
+// The settings shards read: the options plus the INFO prefix built from them and from the
+// context's identity and bound port.
+std::shared_ptr<const LiveSettings> MakeLiveSettings(const ServerOptions& options,
+                                                     const ServerContext& context);
+
 class Server {
  public:
   // `argv` is kept so that a reload (SIGHUP) reads the config file and then the same
@@ -43,8 +48,6 @@ class Server {
   // SIGHUP: re-reads the config; applies it if only reloadable settings changed.
   void Reload();
   std::shared_ptr<const LiveSettings> CurrentSettings() const;
-  // The settings shards read (options plus the INFO prefix built from them).
-  std::shared_ptr<const LiveSettings> MakeSettings(const ServerOptions& options) const;
 
   // Shard threads report their set-up here and wait for the go.
   struct StartUp {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/options.h"
 #include "core/xbatch.h"
 #include "io/spsc_ring.h"
@@ -87,6 +88,8 @@ struct ServerContext {
   std::atomic<int64_t> lame_duck_start_ns{0};
   int64_t start_unix_ns = 0;
   int64_t start_mono_ns = 0;
+  // The shards' loop clock: the system's, or a test's hand-stepped one.
+  const Clock* clock = &SystemClock::Get();
   // Open connections per account (by AccountId), for accounts' connection limits.
   std::unique_ptr<std::atomic<int64_t>[]> account_connections;
 

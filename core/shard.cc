@@ -68,6 +68,8 @@ bool Shard::Init(io::Backend backend, std::string* note, std::string* error) {
   return true;
 }
 
+void Shard::Init(const ReactorFactory& make_reactor) { reactor_ = make_reactor(this); }
+
 bool Shard::Listen(int listen_fd, std::string* error) {
   listen_fd_ = listen_fd;
   listening_ = reactor_->Listen(listen_fd, error);
@@ -126,65 +128,77 @@ void Shard::PublishClientEvent(const ConnInfo& info, bool connect) {
 }
 
 void Shard::Run() {
-  now_ns_ = MonotonicNs();
-  next_timer_ns_ = now_ns_ + kTimerTickNs;
-  ShardMesh& mesh = *context_->mesh;
-  const int64_t loop_started_ns = now_ns_;
-  stats().loop_started_ns.store(static_cast<uint64_t>(now_ns_), std::memory_order_relaxed);
-  int64_t sleep_started_ns = 0;
-  while (true) {
-    now_ns_ = MonotonicNs();
-    if (sleep_started_ns != 0) {
-      // Busy time = everything but the reactor's sleep (clock read only around sleeps).
-      idle_ns_ += now_ns_ - sleep_started_ns;
-      sleep_started_ns = 0;
-    }
-    if (has_posted_.load(std::memory_order_acquire)) RunPostedTasks();
-    // A shard whose subscribers are congested stops taking messages from its peers for a
-    // while; their windows fill and they stall their own publishers in turn.
-    if (!UpdateCongestion()) DrainRings();
-    UpdateStalls();
-    RunClientTimers();
-    if (accept_resume_ns_ != 0 && now_ns_ >= accept_resume_ns_) {
-      accept_resume_ns_ = 0;
-      reactor_->ResumeAccept();
-    }
-    if (now_ns_ >= next_timer_ns_) {
-      next_timer_ns_ = now_ns_ + kTimerTickNs;
-      RunTimers();
-      stats().busy_ns.store(static_cast<uint64_t>(now_ns_ - loop_started_ns - idle_ns_),
-                            std::memory_order_relaxed);
-    }
-    CheckRunState();
-    ProcessCloses();
-    for (auto& service : services_) service->Turn(now_ns_);
-    PushOutboxes();
-    FlushClients();
-    if (seen_state_ == RunState::kStopping && clients_.empty()) break;
-
-    bool backlog = false;
-    for (const Outbox& ob : outboxes_) backlog |= !ob.sealed.empty();
-    int64_t wake_at = next_timer_ns_;
-    if (timers_.NextDeadline() != 0) wake_at = std::min(wake_at, timers_.NextDeadline());
-    if (accept_resume_ns_ != 0) wake_at = std::min(wake_at, accept_resume_ns_);
-    for (const auto& service : services_) {
-      backlog |= service->Busy();
-      const int64_t deadline = service->NextDeadline();
-      if (deadline != 0) wake_at = std::min(wake_at, deadline);
-    }
-    int64_t timeout = backlog || !dirty_.empty() ? 0 : std::max<int64_t>(1, wake_at - now_ns_);
-    if (timeout > 0) {
-      // Announce sleep, then look once more: a peer that pushed before seeing the flag
-      // is caught here; one that pushes after will see it and ring the doorbell.
-      mesh.sleeping(index_).store(true, std::memory_order_seq_cst);
-      if (InboundPending() || has_posted_.load(std::memory_order_acquire)) timeout = 0;
-      sleep_started_ns = MonotonicNs();
-    }
-    reactor_->Poll(timeout);
-    mesh.sleeping(index_).store(false, std::memory_order_relaxed);
+  BeginLoop();
+  while (Step()) {
   }
+  EndLoop();
+}
+
+void Shard::BeginLoop() {
+  now_ns_ = context_->clock->MonotonicNs();
+  next_timer_ns_ = now_ns_ + kTimerTickNs;
+  loop_started_ns_ = now_ns_;
+  stats().loop_started_ns.store(static_cast<uint64_t>(now_ns_), std::memory_order_relaxed);
+}
+
+void Shard::EndLoop() {
   // Give the kernel's last completions (closes) a chance before the shard goes away.
   reactor_->Poll(0);
+}
+
+bool Shard::Step(int64_t* slept_for_ns) {
+  now_ns_ = context_->clock->MonotonicNs();
+  if (sleep_started_ns_ != 0) {
+    // Busy time = everything but the reactor's sleep (clock read only around sleeps).
+    idle_ns_ += now_ns_ - sleep_started_ns_;
+    sleep_started_ns_ = 0;
+  }
+  if (has_posted_.load(std::memory_order_acquire)) RunPostedTasks();
+  // A shard whose subscribers are congested stops taking messages from its peers for a
+  // while; their windows fill and they stall their own publishers in turn.
+  if (!UpdateCongestion()) DrainRings();
+  UpdateStalls();
+  RunClientTimers();
+  if (accept_resume_ns_ != 0 && now_ns_ >= accept_resume_ns_) {
+    accept_resume_ns_ = 0;
+    reactor_->ResumeAccept();
+  }
+  if (now_ns_ >= next_timer_ns_) {
+    next_timer_ns_ = now_ns_ + kTimerTickNs;
+    RunTimers();
+    stats().busy_ns.store(static_cast<uint64_t>(now_ns_ - loop_started_ns_ - idle_ns_),
+                          std::memory_order_relaxed);
+  }
+  CheckRunState();
+  ProcessCloses();
+  for (auto& service : services_) service->Turn(now_ns_);
+  PushOutboxes();
+  FlushClients();
+  if (seen_state_ == RunState::kStopping && clients_.empty()) return false;
+
+  bool backlog = false;
+  for (const Outbox& ob : outboxes_) backlog |= !ob.sealed.empty();
+  int64_t wake_at = next_timer_ns_;
+  if (timers_.NextDeadline() != 0) wake_at = std::min(wake_at, timers_.NextDeadline());
+  if (accept_resume_ns_ != 0) wake_at = std::min(wake_at, accept_resume_ns_);
+  for (const auto& service : services_) {
+    backlog |= service->Busy();
+    const int64_t deadline = service->NextDeadline();
+    if (deadline != 0) wake_at = std::min(wake_at, deadline);
+  }
+  int64_t timeout = backlog || !dirty_.empty() ? 0 : std::max<int64_t>(1, wake_at - now_ns_);
+  ShardMesh& mesh = *context_->mesh;
+  if (timeout > 0) {
+    // Announce sleep, then look once more: a peer that pushed before seeing the flag
+    // is caught here; one that pushes after will see it and ring the doorbell.
+    mesh.sleeping(index_).store(true, std::memory_order_seq_cst);
+    if (InboundPending() || has_posted_.load(std::memory_order_acquire)) timeout = 0;
+    sleep_started_ns_ = context_->clock->MonotonicNs();
+  }
+  if (slept_for_ns != nullptr) *slept_for_ns = timeout;
+  reactor_->Poll(timeout);
+  mesh.sleeping(index_).store(false, std::memory_order_relaxed);
+  return true;
 }
 
 bool Shard::InboundPending() {

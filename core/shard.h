@@ -4,7 +4,7 @@
 // shards get one copy per shard in an XBatch over the SPSC rings. Ownership: everything a
 // Shard holds is touched only by its own thread; other threads may only call Wake().
 //
-// Loop order, once per turn (see Run()):
+// Loop order, once per turn (see Step()):
 //   1. drain the inbound rings (messages, interest changes, barriers, sockets to adopt)
 //   2. client timers that are due (pings, deadlines: each fires at its own time), the
 //      shard's 100 ms tick, and run-state changes (lame duck, stop)
@@ -48,9 +48,19 @@ class Shard final : public io::ReactorHandler {
   ~Shard() override;
 
   bool Init(io::Backend backend, std::string* note, std::string* error);
+  // Tests: a reactor of the caller's making (a fake one that never sleeps).
+  using ReactorFactory = std::function<std::unique_ptr<io::Reactor>(io::ReactorHandler*)>;
+  void Init(const ReactorFactory& make_reactor);
   // Shard 0 owns the listener and deals accepted sockets round-robin to all shards.
   bool Listen(int listen_fd, std::string* error);
+  // The loop, on the shard's own thread: BeginLoop, Step until it returns false, EndLoop.
   void Run();
+  // The same a turn at a time, for tests that step several shards from one thread. Step
+  // returns false once the shard has stopped; *slept_for_ns gets the timeout it gave the
+  // reactor (0: work is waiting; else time to its next deadline).
+  void BeginLoop();
+  bool Step(int64_t* slept_for_ns = nullptr);
+  void EndLoop();
   void Wake() { reactor_->Wake(); }
 
   int index() const { return index_; }
@@ -146,7 +156,7 @@ class Shard final : public io::ReactorHandler {
   void OnSendDone(io::IoConn* conn, int result) override;
   void OnReleased(io::IoConn* conn) override;
   void OnSyncDone(uint64_t token, int result) override;
-  void OnWoken() override { now_ns_ = MonotonicNs(); }
+  void OnWoken() override { now_ns_ = context_->clock->MonotonicNs(); }
   void OnAcceptError(int err) override;
   void OnIoError(const char* what, int err) override;
 
@@ -205,8 +215,10 @@ class Shard final : public io::ReactorHandler {
   std::vector<std::pair<Client*, int64_t>> stalled_;  // publishers not being read, since when
   std::vector<Subscription*> auto_unsub_;             // reached their max during this publish
   int64_t now_ns_ = 0;
-  int64_t idle_ns_ = 0;        // time asleep in the reactor since Run() began
-  int64_t next_timer_ns_ = 0;  // the shard's own tick: lame duck, stop, busy time
+  int64_t idle_ns_ = 0;  // time asleep in the reactor since Run() began
+  int64_t loop_started_ns_ = 0;
+  int64_t sleep_started_ns_ = 0;  // set while the reactor may sleep
+  int64_t next_timer_ns_ = 0;     // the shard's own tick: lame duck, stop, busy time
   // Accepting paused after an accept error (fd limit): when to resume, and the next
   // back-off (doubling from 10 ms to 1 s, as nats-server; reset by a successful accept).
   int64_t accept_resume_ns_ = 0;
