@@ -18,6 +18,9 @@ namespace {
 constexpr int64_t kTimerTickNs = 100'000'000;
 constexpr int64_t kStopGraceNs = 2'000'000'000;
 constexpr int64_t kPoolTrimNs = 1'000'000'000;
+// While subscribers congest, how often the shard re-judges them (their drain rate is judged
+// over 20 ms; see Client::StillCongesting).
+constexpr int64_t kCongestionRecheckNs = 5'000'000;
 constexpr uint8_t kMaxQueueHops = 8;
 
 // May this queue member take a message? Not if its connection is closing (the message
@@ -186,13 +189,21 @@ bool Shard::Step(int64_t* slept_for_ns) {
     const int64_t deadline = service->NextDeadline();
     if (deadline != 0) wake_at = std::min(wake_at, deadline);
   }
+  // Congestion and stalls end with time too: look again at their checkpoints. A congested
+  // shard leaves its inbound batches waiting, so they do not keep it awake meanwhile (a
+  // send completion wakes it when the subscriber drains).
+  const bool congested = !congested_.empty();
+  if (congested) wake_at = std::min(wake_at, now_ns_ + kCongestionRecheckNs);
+  for (const auto& [client, since] : stalled_) wake_at = std::min(wake_at, since + kStallBudgetNs);
   int64_t timeout = backlog || !dirty_.empty() ? 0 : std::max<int64_t>(1, wake_at - now_ns_);
   ShardMesh& mesh = *context_->mesh;
   if (timeout > 0) {
     // Announce sleep, then look once more: a peer that pushed before seeing the flag
     // is caught here; one that pushes after will see it and ring the doorbell.
     mesh.sleeping(index_).store(true, std::memory_order_seq_cst);
-    if (InboundPending() || has_posted_.load(std::memory_order_acquire)) timeout = 0;
+    if ((!congested && InboundPending()) || has_posted_.load(std::memory_order_acquire)) {
+      timeout = 0;
+    }
     sleep_started_ns_ = context_->clock->MonotonicNs();
   }
   if (slept_for_ns != nullptr) *slept_for_ns = timeout;

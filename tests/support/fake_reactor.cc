@@ -131,8 +131,10 @@ void FakeReactor::Poll(int64_t timeout_ns) {
     io::IoConn* conn = peer->conn;
     if (conn == nullptr || conn->closing || !conn->recv_armed || conn->recv_paused) continue;
     if (!peer->inbound.empty()) {
-      std::string bytes;
-      bytes.swap(peer->inbound);
+      // One receive buffer's worth per connection per Poll, as the kernel hands them over.
+      const std::size_t n = std::min(peer->inbound.size(), kReadChunk);
+      std::string bytes = peer->inbound.substr(0, n);
+      peer->inbound.erase(0, n);
       ++dispatched_;
       handler_->OnData(conn, bytes.data(), bytes.size());
       peer = Find(fd);  // the map does not move entries, but be plain about it

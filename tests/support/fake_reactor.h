@@ -17,6 +17,8 @@ namespace tern::testing {
 
 class FakeReactor final : public io::Reactor {
  public:
+  static constexpr std::size_t kReadChunk = 32 * 1024;  // bytes per OnData, as a receive buffer
+
   explicit FakeReactor(io::ReactorHandler* handler) : handler_(handler) {}
   ~FakeReactor() override;
 

@@ -28,8 +28,10 @@ class ManualClock final : public core::Clock {
 
 class ShardHarness {
  public:
-  // `flags` as tern-server's command line takes them (without the program name).
-  explicit ShardHarness(int shards, const std::vector<std::string>& flags = {});
+  // `flags` as tern-server's command line takes them (without the program name); `config`,
+  // when given, is the text of a config file read before the flags.
+  explicit ShardHarness(int shards, const std::vector<std::string>& flags = {},
+                        std::string_view config = {});
   ~ShardHarness();
 
   // A client connects: accepted by shard 0 and dealt round-robin, as in a server. Returns
