@@ -11,8 +11,7 @@
 #include <random>
 
 #include "core/clock.h"
-#include "core/jetstream/declared.h"
-#include "core/jetstream/js_shard.h"
+#include "core/jetstream_start.h"
 #include "core/log.h"
 #include "io/socket.h"
 
@@ -124,7 +123,8 @@ bool Server::Start(std::string* error) {
     shards_.push_back(std::make_unique<Shard>(i, &context_));
     context_.shards.push_back(shards_.back().get());
   }
-  if (options_.jetstream && !StartJetStream(error)) return false;
+  if (options_.jetstream && !StartJetStream(options_, context_.shards, &registries_, error))
+    return false;
   // Response routes of service imports are signed with a key of this process: a reply
   // created on one shard is checked on whichever shard the responder is on.
   ImportRouter::Key import_key;
@@ -146,66 +146,6 @@ bool Server::Start(std::string* error) {
     pid_file_written_ = true;
   }
   WritePortsFile();
-  return true;
-}
-
-bool Server::StartJetStream(std::string* error) {
-  LOG_INFO("Starting JetStream");
-  // Without an accounts block, the global account has JetStream. With one, the accounts
-  // that enable it have it (and $G when no account says anything about JetStream); the
-  // others answer every API request with "jetstream not enabled for account".
-  const auth::Accounts& accounts = options_.auth.accounts;
-  bool any_set = false;
-  for (const auth::Account& account : accounts.list) any_set |= account.jetstream_set;
-  for (std::size_t id = 0; id < accounts.size(); ++id) {
-    if (id == accounts.system) continue;
-    const auth::Account& account = accounts[static_cast<auth::AccountId>(id)];
-    auth::JetStreamLimits limits = account.jetstream;
-    limits.enabled = accounts.configured && any_set ? limits.enabled : id == auth::kGlobalAccount;
-    if (!accounts.configured && id != auth::kGlobalAccount) continue;
-    registries_.push_back(std::make_unique<js::Registry>(options_.store_dir, context_.shard_count,
-                                                         account.name,
-                                                         static_cast<auth::AccountId>(id), limits));
-  }
-  for (const auto& registry : registries_) {
-    if (!registry->enabled()) continue;
-    LOG_INFO("  Account \"%s\": store directory \"%s\"", registry->account().c_str(),
-             registry->StreamsDir().c_str());
-    if (registry->account_id() == auth::kGlobalAccount) registry_ = registry.get();
-  }
-  for (const auto& registry : registries_) {
-    std::vector<std::vector<std::string>> internal(shards_.size());
-    std::vector<js::JsShard*> on_shard;
-    for (std::size_t i = 0; i < shards_.size(); ++i) {
-      auto js = std::make_unique<js::JsShard>(shards_[i].get(), registry.get());
-      on_shard.push_back(js.get());
-      shards_[i]->AddService(std::move(js));
-      if (!on_shard.back()->Start(&internal[i], error)) return false;
-    }
-    if (registry.get() == registry_) {
-      for (const ConfValue& block : options_.declared_streams) {
-        js::DeclaredStream declared;
-        if (!js::ConvertDeclaredStream(block, &declared, error)) return false;
-        const int home = registry->HomeOf(declared.config["name"].get<std::string>());
-        if (!on_shard[home]->ApplyDeclared(declared, &internal[home], error)) return false;
-      }
-    }
-    for (std::size_t i = 0; i < shards_.size(); ++i) {
-      for (std::size_t j = 0; j < shards_.size(); ++j) {
-        if (i == j) continue;
-        for (const std::string& subject : internal[j]) {
-          shards_[i]->ApplyRemoteInterest(static_cast<int>(j), registry->account_id(), subject);
-        }
-      }
-    }
-    if (registry->enabled()) {
-      LOG_INFO("  Account \"%s\": %zu streams", registry->account().c_str(), registry->size());
-    }
-  }
-  if (registry_ == nullptr && !options_.declared_streams.empty()) {
-    *error = "jetstream streams are declared for the global account, which has no JetStream";
-    return false;
-  }
   return true;
 }
 

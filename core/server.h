@@ -38,9 +38,6 @@ class Server {
  private:
   bool Start(std::string* error);
   bool StartShardThreads(std::string* error);
-  // Opens the store and each shard's streams, and tells every shard about every other
-  // shard's internal subscriptions before any client can connect.
-  bool StartJetStream(std::string* error);
   void WaitForSignals();
   void Shutdown();
   void WritePortsFile();
@@ -64,7 +61,6 @@ class Server {
   ServerContext context_;
   // One per account that has JetStream or answers that it has none; outlive the shards.
   std::vector<std::unique_ptr<js::Registry>> registries_;
-  js::Registry* registry_ = nullptr;  // the global account's, when it has JetStream
   std::vector<std::string> argv_;
   // Settings now in force; read by the monitor thread, replaced by Reload().
   mutable std::mutex settings_mutex_;

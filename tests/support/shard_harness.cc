@@ -5,6 +5,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <filesystem>
+
+#include "core/jetstream_start.h"
 #include "core/options.h"
 #include "core/server.h"
 
@@ -36,6 +39,12 @@ ShardHarness::ShardHarness(int shards, const std::vector<std::string>& flags,
   context_.shard_count = shards;
   context_.bound_port = 4222;
   context_.start_mono_ns = clock_.MonotonicNs();
+  if (options.jetstream && options.store_dir.empty()) {
+    char dir[] = "/tmp/tern-harness-js-XXXXXX";
+    EXPECT_NE(mkdtemp(dir), nullptr);
+    store_dir_ = dir;
+    options.store_dir = store_dir_;
+  }
   context_.settings = core::MakeLiveSettings(options, context_);
   context_.account_connections.reset(
       new std::atomic<int64_t>[std::max<std::size_t>(1, options.auth.accounts.size())]());
@@ -44,6 +53,11 @@ ShardHarness::ShardHarness(int shards, const std::vector<std::string>& flags,
   for (int i = 0; i < shards; ++i) {
     shards_.push_back(std::make_unique<core::Shard>(i, &context_));
     context_.shards.push_back(shards_.back().get());
+  }
+  if (options.jetstream) {
+    if (!core::StartJetStream(options, context_.shards, &registries_, &error)) {
+      ADD_FAILURE() << "jetstream: " << error;
+    }
   }
   const core::ImportRouter::Key key{};
   for (auto& shard : shards_) {
@@ -60,6 +74,8 @@ ShardHarness::ShardHarness(int shards, const std::vector<std::string>& flags,
 ShardHarness::~ShardHarness() {
   // Batches still in the rings belong to nobody once the shards are gone.
   shards_.clear();
+  registries_.clear();
+  if (!store_dir_.empty()) std::filesystem::remove_all(store_dir_);
   for (int from = 0; from < context_.shard_count; ++from) {
     for (int to = 0; to < context_.shard_count; ++to) {
       core::XBatch* batch;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/jetstream/registry.h"
 #include "core/server_context.h"
 #include "core/shard.h"
 #include "tests/support/fake_reactor.h"
@@ -64,7 +65,9 @@ class ShardHarness {
   ManualClock clock_;
   core::ServerContext context_;
   std::vector<std::unique_ptr<core::Shard>> shards_;
-  std::vector<FakeReactor*> reactors_;  // owned by the shards
+  std::vector<FakeReactor*> reactors_;                           // owned by the shards
+  std::vector<std::unique_ptr<core::js::Registry>> registries_;  // JetStream; outlive the shards
+  std::string store_dir_;  // a temporary JetStream store, removed at the end
 };
 
 }  // namespace tern::testing

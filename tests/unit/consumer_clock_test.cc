@@ -1,0 +1,248 @@
+// JetStream consumers under the hand-moved clock (tests/support/shard_harness.h): ack
+// wait, backoff, max_deliver, max_ack_pending, pull request expiry and idle heartbeats,
+// each checked at its instant, with no sleeping. The stream and the clients may be on
+// different shards, as in a server.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tests/support/shard_harness.h"
+
+namespace tern::testing {
+namespace {
+
+constexpr int64_t kMs = 1'000'000;
+
+// One MSG or HMSG frame a client was sent.
+struct Frame {
+  std::string subject, sid, reply, header, payload;
+};
+
+std::vector<Frame> ParseFrames(const std::string& out) {
+  std::vector<Frame> frames;
+  std::size_t pos = 0;
+  while (pos < out.size()) {
+    const std::size_t eol = out.find("\r\n", pos);
+    if (eol == std::string::npos) break;
+    std::istringstream line(out.substr(pos, eol - pos));
+    pos = eol + 2;
+    std::string op;
+    line >> op;
+    if (op != "MSG" && op != "HMSG") continue;
+    std::vector<std::string> args;
+    for (std::string arg; line >> arg;) args.push_back(arg);
+    Frame f;
+    f.subject = args[0];
+    f.sid = args[1];
+    const std::size_t total = std::stoul(args.back());
+    const std::size_t header = op == "HMSG" ? std::stoul(args[args.size() - 2]) : 0;
+    const std::size_t fixed = op == "HMSG" ? 4 : 3;
+    if (args.size() > fixed) f.reply = args[2];
+    f.header = out.substr(pos, header);
+    f.payload = out.substr(pos + header, total - header);
+    pos += total + 2;
+    frames.push_back(f);
+  }
+  return frames;
+}
+
+std::string Pub(const std::string& subject, const std::string& reply, const std::string& payload) {
+  return "PUB " + subject + (reply.empty() ? "" : " " + reply) + " " +
+         std::to_string(payload.size()) + "\r\n" + payload + "\r\n";
+}
+
+class ConsumerClock : public ::testing::TestWithParam<int> {
+ protected:
+  // Status messages (408, heartbeats) are header-only: the client must take headers.
+  static constexpr const char* kConnect = R"({"verbose":false,"pedantic":false,"headers":true})";
+
+  ConsumerClock() : h_(GetParam(), {"-js"}) {
+    api_ = h_.Connect(kConnect);
+    h_.Send(api_, "SUB _R.* 1\r\n");
+    app_ = h_.Connect(kConnect);  // on another shard than api_ when there are several
+    h_.Settle();
+  }
+
+  // An API request and its JSON answer.
+  nlohmann::json Api(const std::string& subject, const nlohmann::json& body) {
+    const std::string reply = "_R." + std::to_string(++requests_);
+    h_.Send(api_, Pub(subject, reply, body.dump()));
+    h_.Settle();
+    const std::vector<Frame> frames = ParseFrames(h_.Read(api_));
+    EXPECT_EQ(frames.size(), 1u);
+    if (frames.empty()) return {};
+    return nlohmann::json::parse(frames[0].payload);
+  }
+
+  void CreateStream() {
+    const auto info = Api("$JS.API.STREAM.CREATE.S", {{"name", "S"}, {"subjects", {"s.>"}}});
+    ASSERT_FALSE(info.contains("error")) << info.dump();
+  }
+
+  void CreateConsumer(nlohmann::json config) {
+    config["durable_name"] = "C";
+    const auto info =
+        Api("$JS.API.CONSUMER.DURABLE.CREATE.S.C", {{"stream_name", "S"}, {"config", config}});
+    ASSERT_FALSE(info.contains("error")) << info.dump();
+  }
+
+  void Publish(int n) {
+    std::string bytes;
+    for (int i = 0; i < n; ++i) bytes += Pub("s.x", "", "m" + std::to_string(i));
+    h_.Send(app_, bytes);
+    h_.Settle();
+  }
+
+  std::vector<Frame> Deliveries() { return ParseFrames(h_.Read(app_)); }
+
+  ShardHarness h_;
+  int api_ = 0, app_ = 0;
+  int requests_ = 0;
+};
+
+INSTANTIATE_TEST_SUITE_P(Shards, ConsumerClock, ::testing::Values(1, 2),
+                         [](const auto& info) { return std::to_string(info.param) + "shards"; });
+
+// The number of deliveries the ack reply subject carries: $JS.ACK.<stream>.<consumer>.
+// <delivered>.<sseq>.<cseq>.<ts>.<pending>
+int DeliveryCount(const Frame& f) {
+  std::vector<std::string> tokens;
+  std::istringstream in(f.reply);
+  for (std::string t; std::getline(in, t, '.');) tokens.push_back(t);
+  return tokens.size() >= 9 ? std::stoi(tokens[4]) : -1;
+}
+
+TEST_P(ConsumerClock, UnackedMessageIsRedeliveredAtAckWaitUntilMaxDeliver) {
+  CreateStream();
+  h_.Send(app_, "SUB deliver 7\r\n");
+  CreateConsumer({{"deliver_subject", "deliver"},
+                  {"ack_policy", "explicit"},
+                  {"ack_wait", 1'000 * kMs},
+                  {"max_deliver", 3}});
+  Publish(1);
+  auto got = Deliveries();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(DeliveryCount(got[0]), 1);
+  for (int delivery = 2; delivery <= 3; ++delivery) {
+    h_.Advance(999 * kMs, kMs);
+    EXPECT_TRUE(Deliveries().empty()) << "redelivered before ack_wait";
+    h_.Advance(1 * kMs, kMs);
+    got = Deliveries();
+    ASSERT_EQ(got.size(), 1u) << "delivery " << delivery;
+    EXPECT_EQ(DeliveryCount(got[0]), delivery);
+    EXPECT_EQ(got[0].payload, "m0");
+  }
+  h_.Advance(5'000 * kMs, 100 * kMs);
+  EXPECT_TRUE(Deliveries().empty()) << "delivered more than max_deliver times";
+}
+
+TEST_P(ConsumerClock, AckStopsRedelivery) {
+  CreateStream();
+  h_.Send(app_, "SUB deliver 7\r\n");
+  CreateConsumer(
+      {{"deliver_subject", "deliver"}, {"ack_policy", "explicit"}, {"ack_wait", 1'000 * kMs}});
+  Publish(1);
+  auto got = Deliveries();
+  ASSERT_EQ(got.size(), 1u);
+  h_.Send(app_, Pub(got[0].reply, "", "+ACK"));
+  h_.Advance(3'000 * kMs, 100 * kMs);
+  EXPECT_TRUE(Deliveries().empty());
+}
+
+TEST_P(ConsumerClock, BackoffSpacesRedeliveries) {
+  CreateStream();
+  h_.Send(app_, "SUB deliver 7\r\n");
+  CreateConsumer({{"deliver_subject", "deliver"},
+                  {"ack_policy", "explicit"},
+                  {"backoff", {500 * kMs, 2'000 * kMs}},
+                  {"max_deliver", 4}});
+  Publish(1);
+  ASSERT_EQ(Deliveries().size(), 1u);
+  // First redelivery after backoff[0], then backoff[1], and backoff's last value after.
+  for (int64_t wait : {500 * kMs, 2'000 * kMs, 2'000 * kMs}) {
+    h_.Advance(wait - kMs, kMs);
+    EXPECT_TRUE(Deliveries().empty()) << "redelivered before " << wait / kMs << " ms";
+    h_.Advance(kMs, kMs);
+    EXPECT_EQ(Deliveries().size(), 1u) << "not redelivered at " << wait / kMs << " ms";
+  }
+}
+
+TEST_P(ConsumerClock, MaxAckPendingHoldsDeliveriesUntilAcks) {
+  CreateStream();
+  h_.Send(app_, "SUB deliver 7\r\n");
+  CreateConsumer({{"deliver_subject", "deliver"},
+                  {"ack_policy", "explicit"},
+                  {"ack_wait", 30'000 * kMs},
+                  {"max_ack_pending", 2}});
+  Publish(5);
+  auto got = Deliveries();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].payload, "m0");
+  EXPECT_EQ(got[1].payload, "m1");
+  h_.Send(app_, Pub(got[0].reply, "", "+ACK"));
+  h_.Settle();
+  got = Deliveries();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].payload, "m2");
+}
+
+TEST_P(ConsumerClock, PullRequestExpiresWithA408) {
+  CreateStream();
+  CreateConsumer({{"ack_policy", "explicit"}});
+  h_.Send(app_, "SUB inbox 9\r\n");
+  h_.Send(app_, Pub("$JS.API.CONSUMER.MSG.NEXT.S.C", "inbox",
+                    nlohmann::json{{"batch", 5}, {"expires", 500 * kMs}}.dump()));
+  h_.Settle();
+  h_.Advance(499 * kMs, kMs);
+  EXPECT_TRUE(Deliveries().empty());
+  h_.Advance(kMs, kMs);
+  const auto got = Deliveries();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].header.rfind("NATS/1.0 408 Request Timeout\r\n", 0), 0u) << got[0].header;
+  // A message published after the request expired waits for the next request.
+  Publish(1);
+  EXPECT_TRUE(Deliveries().empty());
+}
+
+TEST_P(ConsumerClock, PullRequestIsServedWhenAMessageArrives) {
+  CreateStream();
+  CreateConsumer({{"ack_policy", "explicit"}});
+  h_.Send(app_, "SUB inbox 9\r\n");
+  h_.Send(app_, Pub("$JS.API.CONSUMER.MSG.NEXT.S.C", "inbox",
+                    nlohmann::json{{"batch", 1}, {"expires", 5'000 * kMs}}.dump()));
+  h_.Settle();
+  h_.Advance(1'000 * kMs, 100 * kMs);
+  Publish(1);
+  const auto got = Deliveries();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].payload, "m0");
+}
+
+TEST_P(ConsumerClock, IdleHeartbeatsAtTheInterval) {
+  CreateStream();
+  h_.Send(app_, "SUB deliver 7\r\n");
+  CreateConsumer({{"deliver_subject", "deliver"},
+                  {"ack_policy", "none"},
+                  {"idle_heartbeat", 1'000 * kMs},
+                  {"flow_control", true}});
+  h_.Advance(999 * kMs, kMs);
+  EXPECT_TRUE(Deliveries().empty());
+  h_.Advance(kMs, kMs);
+  auto got = Deliveries();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].header.rfind("NATS/1.0 100 Idle Heartbeat\r\n", 0), 0u) << got[0].header;
+  // A delivery resets the idle time.
+  h_.Advance(500 * kMs, kMs);
+  Publish(1);
+  ASSERT_EQ(Deliveries().size(), 1u);
+  h_.Advance(999 * kMs, kMs);
+  EXPECT_TRUE(Deliveries().empty());
+  h_.Advance(kMs, kMs);
+  EXPECT_EQ(Deliveries().size(), 1u);
+}
+
+}  // namespace
+}  // namespace tern::testing
