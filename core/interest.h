@@ -83,6 +83,9 @@ class Interest {
   // Who wants this literal subject. The reference stays valid until the next change of
   // interest or the next Match() call.
   const MatchResult& Match(std::string_view subject);
+  // Changes whenever a reference Match() returned may have become invalid: a caller that
+  // holds one checks (TERN_DCHECK) that this did not move while it used it.
+  uint64_t match_stamp() const { return match_stamp_; }
 
   // A local subscription of the given client that matches the subject (uncached).
   Subscription* FindLocalFor(const Client* client, std::string_view subject) const;
@@ -131,6 +134,7 @@ class Interest {
   SubjectTrie<Leaf> trie_;
   MatchCache cache_;
   std::size_t local_count_ = 0;
+  uint64_t match_stamp_ = 0;
   uint64_t inserts_ = 0;
   uint64_t removes_ = 0;
 };

@@ -8,12 +8,20 @@
 #include <algorithm>
 #include <cstring>
 
+#include "base/check.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "io/socket.h"
 
 namespace tern::core {
 namespace {
+
+// Counts nested Route calls for the routing-depth check.
+struct RouteDepth {
+  explicit RouteDepth(int* depth) : depth_(depth) { ++*depth_; }
+  ~RouteDepth() { --*depth_; }
+  int* depth_;
+};
 
 constexpr int64_t kTimerTickNs = 100'000'000;
 constexpr int64_t kStopGraceNs = 2'000'000'000;
@@ -299,6 +307,7 @@ void Shard::OnSyncDone(uint64_t token, int result) {
 void Shard::OnReleased(io::IoConn* conn) {
   auto* client = static_cast<Client*>(conn->user);
   const std::size_t i = client->list_index;
+  TERN_DCHECK(i < clients_.size() && clients_[i] == client);
   clients_[i] = clients_.back();
   clients_[i]->list_index = i;
   clients_.pop_back();
@@ -323,10 +332,16 @@ void Shard::OnReleased(io::IoConn* conn) {
 bool Shard::Route(auth::AccountId account, Client* from, std::string_view subject,
                   std::string_view reply, std::size_t header_len, std::string_view data,
                   std::string_view display) {
+  // A sink runs inside a match and must not route (subscription.h); routing nests only
+  // once, for the messages account imports queued (ImportRouter::Drain).
+  TERN_DCHECK(!in_sink_);
+  TERN_DCHECK(route_depth_ < 2);
+  RouteDepth depth(&route_depth_);
   if (display.empty()) display = subject;
   const bool echo = from == nullptr || from->echo();
   Interest& interest = *interests_[account];
   const MatchResult& match = interest.Match(subject);
+  const uint64_t match_stamp = interest.match_stamp();
   bool delivered = false;
   bool stall = false;
   for (Subscription* sub : match.plain) {
@@ -376,6 +391,8 @@ bool Shard::Route(auth::AccountId account, Client* from, std::string_view subjec
       stall |= WindowFull(shard);
     }
   }
+  // Deliveries must leave the match alone: no interest change, no nested Match.
+  TERN_DCHECK(interest.match_stamp() == match_stamp);
   if (stall && from != nullptr) from->Stall();
   if (!delivered && !reply.empty() && from != nullptr && from->no_responders()) {
     if (Subscription* own = interest.FindLocalFor(from, reply)) {
@@ -410,7 +427,9 @@ bool Shard::DeliverLocal(Client* from, std::string_view subject, std::string_vie
                          std::size_t header_len, std::string_view data, Subscription* sub,
                          std::string_view display) {
   if (sub->sink != nullptr) {
+    if constexpr (base::kDChecks) in_sink_ = true;
     sub->sink->OnInternalMessage(*sub, subject, reply, header_len, data);
+    if constexpr (base::kDChecks) in_sink_ = false;
     return false;
   }
   if (sub->client->closing()) return false;
@@ -453,7 +472,10 @@ void Shard::UpdateStalls() {
 
 void Shard::DeliverForwarded(const XItem& item) {
   if (item.account >= interests_.size()) return;
+  TERN_DCHECK(!in_sink_);
+  const Interest& interest = *interests_[item.account];
   const MatchResult& match = interests_[item.account]->Match(item.subject);
+  const uint64_t match_stamp = interest.match_stamp();
   if (item.deliver_plain) {
     for (Subscription* sub : match.plain) {
       // The publishing shard ran its own import subscriptions already.
@@ -495,6 +517,7 @@ void Shard::DeliverForwarded(const XItem& item) {
     WritePublish(OutboxFor(shard, size), item.account, item.subject, item.reply, item.header_len,
                  item.data, false, &name, 1, shown, static_cast<uint8_t>(item.hops + 1));
   });
+  TERN_DCHECK(interest.match_stamp() == match_stamp);
   FinishAutoUnsubscribes();
 }
 
@@ -517,11 +540,13 @@ void Shard::FinishAutoUnsubscribes() {
 }
 
 void Shard::AddSubscription(Client* client, Subscription* sub) {
+  TERN_DCHECK(!in_sink_);
   if (interests_[sub->account]->AddLocal(sub)) AnnounceInterest(+1, *sub);
   CountSubscriptions(+1);
 }
 
 void Shard::AddInternal(Subscription* sub, bool announce) {
+  TERN_DCHECK(!in_sink_);
   if (interests_[sub->account]->AddLocal(sub) && announce && !sub->shard_local) {
     AnnounceInterest(+1, *sub);
   }
@@ -530,6 +555,7 @@ void Shard::AddInternal(Subscription* sub, bool announce) {
 }
 
 void Shard::RemoveInternal(Subscription* sub) {
+  TERN_DCHECK(!in_sink_);
   if (interests_[sub->account]->RemoveLocal(sub) && !sub->shard_local) AnnounceInterest(-1, *sub);
   if (!sub->shard_local) CountSubscriptions(-1);
 }
@@ -546,6 +572,7 @@ LoopService* Shard::AddService(std::unique_ptr<LoopService> service) {
 }
 
 void Shard::RemoveSubscription(Client* client, Subscription* sub) {
+  TERN_DCHECK(!in_sink_);
   if (interests_[sub->account]->RemoveLocal(sub)) AnnounceInterest(-1, *sub);
   CountSubscriptions(-1);
 }

@@ -257,6 +257,9 @@ class Shard final : public io::ReactorHandler {
   uint64_t acked_min_ = 0;
 
   std::minstd_rand rng_;
+  // Invariant checks (TERN_DCHECK): inside an internal sink's callback; Route nesting.
+  bool in_sink_ = false;
+  int route_depth_ = 0;
   // Loop services, in turn order; a completion token carries the index above bit 48.
   std::vector<std::unique_ptr<LoopService>> services_;
 };

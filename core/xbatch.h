@@ -7,6 +7,8 @@
 #include <cstring>
 #include <string_view>
 
+#include "base/check.h"
+
 namespace tern::core {
 
 enum class XKind : uint8_t { kPublish = 1, kInterest, kBarrier, kBarrierAck, kAdopt };
@@ -55,8 +57,10 @@ struct XBatch {
   static void Destroy(XBatch* batch);
   uint32_t space() const { return capacity - used; }
   char* Reserve(uint32_t bytes) {  // bytes must fit
+    const uint32_t rounded = (bytes + 7u) & ~7u;
+    TERN_DCHECK(rounded <= capacity - used);
     char* p = data + used;
-    used += (bytes + 7u) & ~7u;
+    used += rounded;
     return p;
   }
 };

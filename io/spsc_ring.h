@@ -8,6 +8,8 @@
 #include <memory>
 #include <new>
 
+#include "base/check.h"
+
 namespace tern::io {
 
 inline constexpr std::size_t kCacheLine = 64;
@@ -40,6 +42,7 @@ class SpscRing {
       producer_.cached_head = consumer_.head.load(std::memory_order_acquire);
       free_slots = capacity() - (tail - producer_.cached_head);
     }
+    TERN_DCHECK(free_slots <= capacity());  // the consumer never passes the producer
     const std::size_t count = n < free_slots ? n : free_slots;
     for (std::size_t i = 0; i < count; ++i) slots_[(tail + i) & mask_] = items[i];
     // seq_cst (not just release): this store is the producer's half of the sleep
@@ -59,6 +62,7 @@ class SpscRing {
       consumer_.cached_tail = producer_.tail.load(std::memory_order_acquire);
       available = consumer_.cached_tail - head;
     }
+    TERN_DCHECK(available <= capacity());  // the producer never laps the consumer
     const std::size_t count = n < available ? n : available;
     for (std::size_t i = 0; i < count; ++i) out[i] = slots_[(head + i) & mask_];
     consumer_.head.store(head + count, std::memory_order_release);

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "base/check.h"
 #include "storage/format.h"
 
 namespace tern::storage {
@@ -188,6 +189,10 @@ absl::Status Segment::OpenTombstones(SegmentReport* report) {
 }
 
 void Segment::NoteRecord(const StoredMessage& message, uint64_t offset, uint64_t size) {
+  // Records go in sequence order at rising offsets: the sparse index's binary searches
+  // (by sequence and by offset) depend on it.
+  TERN_DCHECK(records_ == 0 || message.seq > last_seq_);
+  TERN_DCHECK(index_.empty() || offset > index_.back().offset);
   if (records_ == 0) first_time_ = message.time_ns;
   last_seq_ = message.seq;
   last_time_ = message.time_ns;
