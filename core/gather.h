@@ -6,12 +6,14 @@
 // return while a task that did start is still running it. Ownership: the calling thread;
 // the shared state lives until the last task has run.
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 
 namespace tern::core {
 
@@ -20,40 +22,46 @@ template <typename T, typename PostFn>
 bool Gather(std::size_t count, PostFn&& post, const std::function<void(std::size_t, T*)>& fill,
             std::chrono::milliseconds timeout, std::vector<T>* out) {
   struct State {
-    std::mutex mutex;
-    std::condition_variable changed;
-    std::vector<T> results;
-    std::size_t answered = 0;
-    std::size_t running = 0;
-    bool abandoned = false;
+    absl::Mutex mutex;
+    std::vector<T> results ABSL_GUARDED_BY(mutex);
+    std::size_t answered ABSL_GUARDED_BY(mutex) = 0;
+    std::size_t running ABSL_GUARDED_BY(mutex) = 0;
+    bool abandoned ABSL_GUARDED_BY(mutex) = false;
   };
   auto state = std::make_shared<State>();
-  state->results.resize(count);
+  {
+    absl::MutexLock lock(&state->mutex);
+    state->results.resize(count);
+  }
   const auto* fill_ptr = &fill;  // dereferenced only while the caller is known to wait
   for (std::size_t i = 0; i < count; ++i) {
     post(i, [state, fill_ptr, i] {
       {
-        std::lock_guard<std::mutex> lock(state->mutex);
+        absl::MutexLock lock(&state->mutex);
         if (state->abandoned) return;
         ++state->running;
       }
       T value{};
       (*fill_ptr)(i, &value);
-      std::lock_guard<std::mutex> lock(state->mutex);
+      absl::MutexLock lock(&state->mutex);
       state->results[i] = std::move(value);
       --state->running;
       ++state->answered;
-      state->changed.notify_all();
     });
   }
-  std::unique_lock<std::mutex> lock(state->mutex);
-  if (!state->changed.wait_for(lock, timeout, [&] { return state->answered == count; })) {
-    state->abandoned = true;
+  State& s = *state;
+  absl::MutexLock lock(&s.mutex);
+  const auto all_answered = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mutex) {
+    return s.answered == count;
+  };
+  const auto none_running = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mutex) { return s.running == 0; };
+  if (!s.mutex.AwaitWithTimeout(absl::Condition(&all_answered), absl::FromChrono(timeout))) {
+    s.abandoned = true;
     // A task that started before now still uses fill: its shard is answering, just late.
-    state->changed.wait(lock, [&] { return state->running == 0; });
+    s.mutex.Await(absl::Condition(&none_running));
     return false;
   }
-  *out = std::move(state->results);
+  *out = std::move(s.results);
   return true;
 }
 

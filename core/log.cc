@@ -7,14 +7,16 @@
 #include <cstdarg>
 #include <cstdio>
 #include <ctime>
-#include <mutex>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 
 namespace tern::core {
 namespace {
 
-std::mutex g_mutex;
-FILE* g_out = nullptr;  // nullptr = stderr
-std::string g_path;
+absl::Mutex g_mutex;
+FILE* g_out ABSL_GUARDED_BY(g_mutex) = nullptr;  // nullptr = stderr
+std::string g_path ABSL_GUARDED_BY(g_mutex);
 std::atomic<LogLevel> g_min{LogLevel::kInfo};  // read without the mutex; reload changes it
 
 const char* Tag(LogLevel level) {
@@ -38,7 +40,7 @@ const char* Tag(LogLevel level) {
 }  // namespace
 
 bool ConfigureLog(const std::string& path, bool debug, bool trace, std::string* error) {
-  std::lock_guard<std::mutex> lock(g_mutex);
+  absl::MutexLock lock(&g_mutex);
   g_min.store(trace   ? LogLevel::kTrace
               : debug ? LogLevel::kDebug
                       : LogLevel::kInfo,
@@ -62,7 +64,7 @@ bool ConfigureLog(const std::string& path, bool debug, bool trace, std::string* 
 }
 
 void ReopenLog() {
-  std::lock_guard<std::mutex> lock(g_mutex);
+  absl::MutexLock lock(&g_mutex);
   if (g_path.empty()) return;
   if (FILE* f = std::fopen(g_path.c_str(), "a")) {
     std::fclose(g_out);
@@ -84,7 +86,7 @@ void Log(LogLevel level, const char* format, ...) {
   va_start(args, format);
   std::vsnprintf(text, sizeof text, format, args);
   va_end(args);
-  std::lock_guard<std::mutex> lock(g_mutex);
+  absl::MutexLock lock(&g_mutex);
   FILE* out = g_out != nullptr ? g_out : stderr;
   std::fprintf(out, "[%d] %s.%06ld [%s] %s\n", static_cast<int>(getpid()), stamp,
                static_cast<long>(tv.tv_usec), Tag(level), text);

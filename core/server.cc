@@ -110,8 +110,11 @@ bool Server::Start(std::string* error) {
   const char* host = options_.host.empty() ? "0.0.0.0" : options_.host.c_str();
   if (options_.jetstream && options_.store_dir.empty()) options_.store_dir = "/tmp/tern";
   context_.settings = MakeLiveSettings(options_, context_);
-  settings_ = context_.settings;
-  config_load_time_ns_ = WallClockNs();
+  {
+    absl::MutexLock lock(&settings_mutex_);
+    settings_ = context_.settings;
+    config_load_time_ns_ = WallClockNs();
+  }
 
   context_.account_connections.reset(
       new std::atomic<int64_t>[std::max<std::size_t>(1, options_.auth.accounts.size())]());
@@ -161,26 +164,32 @@ bool Server::StartShardThreads(std::string* error) {
       bool ok = s->Init(options_.io, &note, &failure);
       if (ok && s->index() == 0) ok = s->Listen(listen_fd_, &failure);
       if (!note.empty() && s->index() == 0) LOG_WARN("%s", note.c_str());
-      std::unique_lock<std::mutex> lock(startup.mutex);
-      if (!ok && !startup.failed) {
-        startup.failed = true;
-        startup.error = failure;
+      bool run = false;
+      {
+        absl::MutexLock lock(&startup.mutex);
+        if (!ok && !startup.failed) {
+          startup.failed = true;
+          startup.error = failure;
+        }
+        ++startup.reported;
+        startup.mutex.Await(absl::Condition(&startup.go));
+        run = !startup.failed;
       }
-      ++startup.reported;
-      startup.changed.notify_all();
-      startup.changed.wait(lock, [&] { return startup.go; });
-      const bool run = !startup.failed;
-      lock.unlock();
       if (run) s->Run();
     });
   }
-  std::unique_lock<std::mutex> lock(startup.mutex);
-  startup.changed.wait(lock, [&] { return startup.reported == static_cast<int>(shards_.size()); });
-  startup.go = true;
-  startup.changed.notify_all();
-  if (startup.failed) {
-    *error = startup.error;
-    lock.unlock();
+  bool failed = false;
+  {
+    absl::MutexLock lock(&startup.mutex);
+    const auto all_reported = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(startup.mutex) {
+      return startup.reported == static_cast<int>(shards_.size());
+    };
+    startup.mutex.Await(absl::Condition(&all_reported));
+    startup.go = true;
+    failed = startup.failed;
+    if (failed) *error = startup.error;
+  }
+  if (failed) {
     for (auto& thread : threads_) thread.join();
     threads_.clear();
     return false;
@@ -196,7 +205,7 @@ bool Server::StartMonitor(std::string* error) {
   }
   sources.settings = [this] { return CurrentSettings(); };
   sources.config_load_time_ns = [this] {
-    std::lock_guard<std::mutex> lock(settings_mutex_);
+    absl::MutexLock lock(&settings_mutex_);
     return config_load_time_ns_;
   };
   monitor_ = std::make_unique<monitor::Monitor>(std::move(sources));

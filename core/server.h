@@ -3,13 +3,13 @@
 // listener, starts one thread per shard, and turns signals into run-state changes
 // (SIGINT/SIGTERM stop, SIGUSR2 lame duck, SIGUSR1 reopen log). Ownership: the main
 // thread; it owns the shards and joins their threads before returning.
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "core/jetstream/registry.h"
 #include "core/monitor/monitor.h"
 #include "core/options.h"
@@ -48,12 +48,11 @@ class Server {
 
   // Shard threads report their set-up here and wait for the go.
   struct StartUp {
-    std::mutex mutex;
-    std::condition_variable changed;
-    int reported = 0;
-    bool go = false;
-    bool failed = false;
-    std::string error;
+    absl::Mutex mutex;
+    int reported ABSL_GUARDED_BY(mutex) = 0;
+    bool go ABSL_GUARDED_BY(mutex) = false;
+    bool failed ABSL_GUARDED_BY(mutex) = false;
+    std::string error ABSL_GUARDED_BY(mutex);
   };
 
   ServerOptions options_;
@@ -63,9 +62,9 @@ class Server {
   std::vector<std::unique_ptr<js::Registry>> registries_;
   std::vector<std::string> argv_;
   // Settings now in force; read by the monitor thread, replaced by Reload().
-  mutable std::mutex settings_mutex_;
-  std::shared_ptr<const LiveSettings> settings_;
-  int64_t config_load_time_ns_ = 0;  // guarded by settings_mutex_
+  mutable absl::Mutex settings_mutex_;
+  std::shared_ptr<const LiveSettings> settings_ ABSL_GUARDED_BY(settings_mutex_);
+  int64_t config_load_time_ns_ ABSL_GUARDED_BY(settings_mutex_) = 0;
   std::unique_ptr<monitor::Monitor> monitor_;
   std::vector<std::unique_ptr<Shard>> shards_;
   std::vector<std::thread> threads_;

@@ -18,12 +18,13 @@
 #include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <random>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "core/client.h"
 #include "core/clock.h"
 #include "core/imports.h"
@@ -194,8 +195,8 @@ class Shard final : public io::ReactorHandler {
   int index_;
   ServerContext* context_;
   std::shared_ptr<const LiveSettings> settings_;
-  std::mutex posted_mutex_;
-  std::vector<std::function<void()>> posted_;  // guarded by posted_mutex_
+  absl::Mutex posted_mutex_;
+  std::vector<std::function<void()>> posted_ ABSL_GUARDED_BY(posted_mutex_);
   std::atomic<bool> has_posted_{false};
   std::deque<ConnInfo> closed_;  // the most recent closed connections, oldest first
   std::unique_ptr<io::Reactor> reactor_;

@@ -7,7 +7,6 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -89,8 +88,8 @@ class Registry {
   auth::AccountId account_id_;
   auth::JetStreamLimits limits_;
   std::atomic<uint64_t> usage_[2] = {};  // [memory]
-  mutable std::mutex mutex_;
-  std::vector<StreamEntry> streams_;
+  mutable absl::Mutex mutex_;
+  std::vector<StreamEntry> streams_ ABSL_GUARDED_BY(mutex_);
 };
 
 }  // namespace tern::core::js
