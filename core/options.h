@@ -10,6 +10,7 @@
 #include "core/auth/auth_config.h"
 #include "core/conf.h"
 #include "core/tls/tls_context.h"
+#include "core/units.h"
 #include "io/reactor.h"
 
 namespace tern::core {
@@ -80,14 +81,6 @@ bool LoadConfigFile(const std::string& path, ServerOptions* options, std::string
 // The same for config text (`name` stands for the file in errors).
 bool LoadConfigText(const std::string& text, const std::string& name, ServerOptions* options,
                     std::string* error);
-
-// Parses "2m", "10s", "1h30m", "500ms" or a plain number of seconds into nanoseconds.
-// False for anything else, negative, or beyond ~285 years (what int64 nanoseconds hold).
-bool ParseDuration(const std::string& text, int64_t* ns);
-// A whole decimal number (the whole text); false otherwise.
-bool ParseInteger(const std::string& text, int64_t* out);
-// Whole or fractional seconds as nanoseconds; false if negative or out of range.
-bool SecondsToNs(double seconds, int64_t* ns);
 
 std::string UsageText();
 

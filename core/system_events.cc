@@ -4,7 +4,7 @@
 
 #include "core/auth/nkeys.h"
 #include "core/clock.h"
-#include "core/monitor/format.h"
+#include "core/time_format.h"
 
 namespace tern::core {
 
@@ -19,7 +19,7 @@ std::string ClientEventJson(const ConnInfo& info, const ServerContext& context, 
   event["type"] = connect ? "io.nats.server.advisory.v1.client_connect"
                           : "io.nats.server.advisory.v1.client_disconnect";
   event["id"] = auth::EncodeBase64Url(auth::RandomBytes(16));
-  event["timestamp"] = monitor::Rfc3339Nano(now);
+  event["timestamp"] = Rfc3339Nano(now);
   nlohmann::ordered_json server;
   server["name"] = context.server_name;
   server["host"] = context.settings->options.host;
@@ -27,11 +27,11 @@ std::string ClientEventJson(const ConnInfo& info, const ServerContext& context, 
   server["ver"] = kNatsProtocolVersion;
   server["seq"] = seq;
   server["jetstream"] = context.settings->options.jetstream;
-  server["time"] = monitor::Rfc3339Nano(now);
+  server["time"] = Rfc3339Nano(now);
   event["server"] = server;
   nlohmann::ordered_json client;
-  client["start"] = monitor::Rfc3339Nano(info.start_unix_ns);
-  if (!connect) client["stop"] = monitor::Rfc3339Nano(info.stop_unix_ns);
+  client["start"] = Rfc3339Nano(info.start_unix_ns);
+  if (!connect) client["stop"] = Rfc3339Nano(info.stop_unix_ns);
   client["host"] = info.ip;
   client["id"] = info.cid;
   client["acc"] = info.account;

@@ -4,8 +4,8 @@
 #include <thread>
 
 #include "core/clock.h"
-#include "core/monitor/format.h"
 #include "core/shard.h"
+#include "core/time_format.h"
 
 namespace tern::core {
 
@@ -71,9 +71,9 @@ std::string SystemService::StatszJson() {
   server["jetstream"] = shard_->options().jetstream;
   server["flags"] = shard_->options().jetstream ? 1 : 0;
   server["seq"] = ++seq_;
-  server["time"] = monitor::Rfc3339Nano(now);
+  server["time"] = Rfc3339Nano(now);
   nlohmann::ordered_json stats;
-  stats["start"] = monitor::Rfc3339Nano(context.start_unix_ns);
+  stats["start"] = Rfc3339Nano(context.start_unix_ns);
   stats["cores"] = std::thread::hardware_concurrency();
   stats["connections"] = t.connections;
   stats["total_connections"] = t.total_connections;

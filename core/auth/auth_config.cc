@@ -2,8 +2,8 @@
 
 #include "core/auth/nkeys.h"
 #include "core/auth/user_limits.h"
-#include "core/options.h"
 #include "core/subject.h"
+#include "core/units.h"
 
 namespace tern::core::auth {
 namespace {

@@ -9,9 +9,9 @@
 #include "core/jetstream/js_shard.h"
 #include "core/jetstream/stream.h"
 #include "core/log.h"
-#include "core/options.h"
 #include "core/shard.h"
 #include "core/subject.h"
+#include "core/units.h"
 
 namespace tern::core::js {
 namespace {

@@ -7,8 +7,8 @@
 #include "core/jetstream/js_shard.h"
 #include "core/jetstream/stream.h"
 #include "core/log.h"
-#include "core/options.h"
 #include "core/shard.h"
+#include "core/units.h"
 
 namespace tern::core::js {
 namespace {

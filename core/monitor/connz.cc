@@ -2,8 +2,8 @@
 #include <algorithm>
 
 #include "core/clock.h"
-#include "core/monitor/format.h"
 #include "core/monitor/monitor.h"
+#include "core/time_format.h"
 
 namespace tern::core::monitor {
 namespace {

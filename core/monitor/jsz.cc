@@ -3,8 +3,8 @@
 #include "core/clock.h"
 #include "core/jetstream/js_shard.h"
 #include "core/jetstream/registry.h"
-#include "core/monitor/format.h"
 #include "core/monitor/monitor.h"
+#include "core/time_format.h"
 
 namespace tern::core::monitor {
 

@@ -8,7 +8,7 @@
 #include "core/clock.h"
 #include "core/jetstream/config_json.h"
 #include "core/jetstream/registry.h"
-#include "core/monitor/format.h"
+#include "core/time_format.h"
 
 namespace tern::core::monitor {
 

@@ -4,9 +4,9 @@
 
 #include "core/client.h"
 #include "core/clock.h"
-#include "core/monitor/format.h"
 #include "core/monitor/monitor.h"
 #include "core/subject.h"
+#include "core/time_format.h"
 
 namespace tern::core::monitor {
 bool Monitor::GatherSublist(bool list, const std::string& test, SublistFigures* sum,

@@ -7,9 +7,9 @@
 
 #include "core/clock.h"
 #include "core/jetstream/registry.h"
-#include "core/monitor/format.h"
 #include "core/monitor/monitor.h"
 #include "core/options.h"
+#include "core/time_format.h"
 
 namespace tern::core::monitor {
 namespace {

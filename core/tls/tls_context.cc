@@ -3,7 +3,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "core/options.h"
+#include "core/units.h"
 
 namespace tern::core::tls {
 namespace {

@@ -1,14 +1,14 @@
 // Monitoring's text forms (times, uptimes, durations) and the HTTP request line.
 #include <gtest/gtest.h>
 
-#include "core/monitor/format.h"
+#include "core/time_format.h"
 #include "io/http_server.h"
 
 namespace tern {
 namespace {
 
 TEST(MonitorFormat, TimesAndDurationsAsNatsServerWritesThem) {
-  using namespace core::monitor;
+  using namespace core;
   EXPECT_EQ(Rfc3339Nano(int64_t{1700000000} * 1'000'000'000 + 5), "2023-11-14T22:13:20.000000005Z");
   EXPECT_EQ(Uptime(0), "0s");
   EXPECT_EQ(Uptime(int64_t{4} * 1'000'000'000), "4s");

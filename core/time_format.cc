@@ -1,10 +1,10 @@
-#include "core/monitor/format.h"
+#include "core/time_format.h"
 
 #include <time.h>
 
 #include <cstdio>
 
-namespace tern::core::monitor {
+namespace tern::core {
 
 std::string Rfc3339Nano(int64_t unix_ns) {
   const time_t seconds = static_cast<time_t>(unix_ns / 1'000'000'000);
@@ -69,4 +69,4 @@ std::string GoDuration(int64_t ns) {
   return out + Trimmed(seconds, 9) + "s";
 }
 
-}  // namespace tern::core::monitor
+}  // namespace tern::core
