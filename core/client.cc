@@ -7,7 +7,6 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/msg_encode.h"
-#include "core/shard.h"
 #include "core/strings.h"
 #include "core/subject.h"
 
@@ -81,9 +80,9 @@ const char* CloseReasonText(CloseReason reason) {
   return "Unknown";
 }
 
-Client::Client(Shard* shard, uint64_t id, std::string ip, int port)
-    : shard_(shard),
-      id_(id),
+Client::Client(ShardPort* shard, uint64_t id, std::string ip, int port)
+    : Connection(ConnectionKind::kClient, id),
+      shard_(shard),
       ip_(std::move(ip)),
       port_(port),
       parser_(
@@ -285,7 +284,7 @@ bool Client::StillCongesting(int64_t now_ns) {
       return false;
     }
   }
-  return now_ns - congested_since_ns_ < Shard::kStallBudgetNs;
+  return now_ns - congested_since_ns_ < ShardPort::kStallBudgetNs;
 }
 
 void Client::Stall() {
@@ -330,7 +329,7 @@ void Client::Flush() {
   io_->iov_count = out_.FillIovecs(io_->iov, io::IoConn::kMaxIov, limit);
   if (io_->iov_count == 0) return;
   send_started_ns_ = shard_->now_ns();
-  shard_->ReactorSend(io_);
+  shard_->Send(io_);
   ArmTimer();  // the write deadline
 }
 
@@ -511,7 +510,7 @@ bool Client::OnPub(const PubFrame& frame) {
     return true;
   }
   SendOk();  // nats-server acknowledges before delivering (even to the publisher itself)
-  shard_->Publish(this, frame);
+  shard_->Publish(this, frame.subject, frame.reply, frame.header_len, frame.data);
   return !closing_;
 }
 
@@ -536,7 +535,7 @@ bool Client::OnSub(std::string_view subject, std::string_view queue, std::string
   auto [it, inserted] = subs_.try_emplace(std::string(sid));
   if (inserted) {  // re-using a sid is a silent no-op, as in nats-server
     auto sub = std::make_unique<Subscription>();
-    sub->client = this;
+    sub->conn = this;
     sub->account = account_;
     sub->subject.assign(subject);
     sub->queue.assign(queue);

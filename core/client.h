@@ -1,9 +1,10 @@
 #pragma once
-// Client: one client connection. It parses what the connection sends, keeps its
-// subscriptions (by sid), encodes what it is sent into its OutboundQueue, and holds back
-// a PONG until every shard knows the subscriptions made before the PING. Ownership: the
-// shard that adopted the socket, for the connection's whole life; the Shard deletes it
-// after the reactor releases its IoConn.
+// Client: one client connection (the NATS client protocol), a Connection kind. It parses
+// what the connection sends, keeps its subscriptions (by sid), encodes what it is sent
+// into its OutboundQueue, and holds back a PONG until every shard knows the subscriptions
+// made before the PING. It reaches its shard only through ShardPort. Ownership: the shard
+// that adopted the socket, for the connection's whole life; the shard deletes it after
+// the reactor releases its IoConn.
 #include <absl/container/flat_hash_map.h>
 
 #include <nlohmann/json_fwd.hpp>
@@ -18,109 +19,77 @@
 #include "core/auth/authenticator.h"
 #include "core/auth/permissions.h"
 #include "core/conn_info.h"
+#include "core/connection.h"
 #include "core/outbound.h"
 #include "core/parser.h"
+#include "core/shard_port.h"
 #include "core/subscription.h"
 #include "core/tls/tls_session.h"
 #include "io/reactor.h"
-#include "io/timer_heap.h"
 
 namespace tern::core {
 
-class Shard;
-
-enum class CloseReason {
-  kClientClosed,
-  kProtocolViolation,
-  kParseError,
-  kMaxPayload,
-  kMaxConnections,
-  kSlowConsumerPending,
-  kSlowConsumerDeadline,
-  kStaleConnection,
-  kWriteError,
-  kServerShutdown,
-  kAuthenticationFailure,
-  kAuthenticationTimeout,
-  kAuthenticationExpired,
-  kTlsRequired,
-  kTlsHandshakeError,
-};
-const char* CloseReasonText(CloseReason reason);
 // A fresh INFO nonce for nkey signatures (11 random bytes, base64url: 15 characters).
 std::string NewNonce();
 
-class Client final : public ParserHandler {
+class Client final : public Connection, public ParserHandler {
  public:
-  Client(Shard* shard, uint64_t id, std::string ip, int port);
+  Client(ShardPort* shard, uint64_t id, std::string ip, int port);
   ~Client() override;
 
   // Called once by the shard after the socket is adopted.
-  void Start(io::IoConn* io, bool over_connection_limit);
+  void Start(io::IoConn* io, bool over_connection_limit) override;
   // Bytes from the socket (ciphertext on a TLS connection).
-  void OnBytes(const char* data, std::size_t len);
+  void OnBytes(const char* data, std::size_t len) override;
   // The reactor finished a send (bytes or -errno).
-  void OnSendDone(int result);
+  void OnSendDone(int result) override;
   // The peer closed its side, or the socket failed.
-  void OnPeerClosed(int err);
+  void OnPeerClosed(int err) override;
 
   // --- Called by the shard while routing (hot path) ---
   // Appends a MSG/HMSG for the subscription; may close the client as a slow consumer.
   // Returns true if this client is falling behind and the publisher should be stalled.
   bool DeliverMessage(const Subscription& sub, std::string_view subject, std::string_view reply,
-                      std::size_t header_len, std::string_view data);
-  void SendNoResponders(std::string_view sid, std::string_view reply);
+                      std::size_t header_len, std::string_view data) override;
+  void SendNoResponders(std::string_view sid, std::string_view reply) override;
   // Starts a send if output is waiting and none is in flight.
-  void Flush();
+  void Flush() override;
   // Barrier epochs up to acked_epoch are known to all shards: release held PONGs.
-  void ReleaseHolds(uint64_t acked_epoch);
-  bool has_holds() const { return !holds_.empty(); }
+  void ReleaseHolds(uint64_t acked_epoch) override;
+  bool has_holds() const override { return !holds_.empty(); }
 
   // Back-pressure. A subscriber with over 1 MiB queued (3/4 of max_pending if smaller) is
   // "congested" and may hold its
   // publishers back for a bounded time; past max_pending it is cut off regardless.
-  bool StillCongesting(int64_t now_ns);
+  bool StillCongesting(int64_t now_ns) override;
   // The publisher side: stop / restart reading this client's socket.
-  void Stall();
-  void Unstall();
-  bool stalled() const { return stalled_; }
+  void Stall() override;
+  void Unstall() override;
 
   // The client's timer fired: pings, stale connection, write deadline, auth and TLS
   // timeouts, credential expiry.
-  void OnTimer(int64_t now_ns);
+  void OnTimer(int64_t now_ns) override;
   // The earliest of those deadlines still ahead (0 = none): the shard arms its timer there.
-  int64_t NextDeadline() const;
+  int64_t NextDeadline() const override;
   // Sends an async INFO (protocol >= 1 clients only).
-  void SendLameDuckInfo();
+  void SendLameDuckInfo() override;
   // Starts closing. With flush, what is queued (e.g. an -ERR) is sent first.
-  void Close(CloseReason reason, bool flush);
+  void Close(CloseReason reason, bool flush) override;
   // True once the socket itself may be closed (flushed, or gave up waiting).
-  bool WantsIoClose() const;
-
-  uint64_t id() const { return id_; }
-  bool closing() const { return closing_; }
-  bool connected() const { return connected_; }  // CONNECT accepted (authenticated)
-  bool echo() const { return echo_; }
-  bool no_responders() const { return no_responders_; }
-  auth::AccountId account() const { return account_; }
-  io::IoConn* io() const { return io_; }
-  // Position in the shard's client list (for O(1) removal).
-  std::size_t list_index = 0;
-  bool dirty = false;
-  io::TimerSlot timer;  // in the shard's TimerHeap
+  bool WantsIoClose() const override;
 
   // After a reload changed the authorization: checks the credentials of the accepted
   // CONNECT again, as nats-server does. A client no longer allowed in is closed with
   // 'Authorization Violation'; one moved to another account is closed; the others get the
   // new permissions, and lose (with an -ERR each) the subscriptions those no longer allow.
-  void Reauthorize();
+  void Reauthorize() override;
   // Removes every subscription (at close) and tells the shard.
-  void DropSubscriptions();
+  void DropSubscriptions() override;
   // Removes one subscription after its auto-unsubscribe limit was reached.
-  void RemoveSubscription(const std::string& sid);
+  void RemoveSubscription(const std::string& sid) override;
 
   // Monitoring: a copy of what /connz shows (client_info.cc); subscriptions if asked.
-  void Describe(ConnInfo* info, bool with_subs) const;
+  void Describe(ConnInfo* info, bool with_subs) const override;
 
  private:
   // A deadline may have moved earlier: make sure the shard's timer fires by then. (Later
@@ -164,9 +133,7 @@ class Client final : public ParserHandler {
   void MarkDirty();
   std::string InfoLine(bool lame_duck) const;
 
-  Shard* shard_;
-  io::IoConn* io_ = nullptr;
-  uint64_t id_;
+  ShardPort* shard_;
   std::string ip_;
   int port_;
   ProtocolParser parser_;
@@ -176,9 +143,7 @@ class Client final : public ParserHandler {
   // CONNECT options; the defaults are what nats-server assumes before CONNECT.
   bool verbose_ = true;
   bool pedantic_ = true;
-  bool echo_ = true;
   bool headers_ = false;
-  bool no_responders_ = false;
   int protocol_ = 0;
   std::string name_, lang_, version_;
 
@@ -187,12 +152,10 @@ class Client final : public ParserHandler {
   uint64_t needed_epoch_ = 0;  // the barrier that covers this client's last SUB/UNSUB
 
   // Authentication and authorization.
-  bool connected_ = false;        // a CONNECT was accepted
   int64_t auth_deadline_ns_ = 0;  // when a required CONNECT must have arrived; 0 = none
   int64_t auth_expires_ns_ = 0;   // when the user's JWT or connect window ends; 0 = never
   std::string nonce_;             // in INFO, for nkey signatures
   std::string auth_user_;         // who authenticated (empty: token or no auth)
-  auth::AccountId account_ = auth::kGlobalAccount;        // fixed once it has subscriptions
   std::unique_ptr<auth::PermissionChecker> permissions_;  // null = may do anything
   auth::Credentials credentials_;  // from the accepted CONNECT, to check again on reload
 
@@ -217,7 +180,6 @@ class Client final : public ParserHandler {
   int64_t rtt_measured_ns_ = 0;  // when rtt_ns_ was last measured
   CloseReason close_reason_ = CloseReason::kClientClosed;
 
-  bool closing_ = false;
   bool close_after_flush_ = false;
   int64_t close_deadline_ns_ = 0;
   int64_t send_started_ns_ = 0;
@@ -226,9 +188,8 @@ class Client final : public ParserHandler {
   int pings_out_ = 0;
   int64_t congested_since_ns_ = 0;   // 0 = not congested
   uint64_t congested_consumed_ = 0;  // bytes sent when the congestion began
-  bool stalled_ = false;
-  std::string stalled_input_;  // received while stalled, parsed when released
-  std::string scratch_;        // MSG control line being built (reused, no per-message allocation)
+  std::string stalled_input_;        // received while stalled, parsed when released
+  std::string scratch_;  // MSG control line being built (reused, no per-message allocation)
 };
 
 }  // namespace tern::core

@@ -3,7 +3,6 @@
 #include "core/auth/nkeys.h"
 #include "core/client.h"
 #include "core/log.h"
-#include "core/shard.h"
 
 #include <algorithm>
 #include <ctime>

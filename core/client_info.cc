@@ -3,8 +3,6 @@
 
 #include <algorithm>
 
-#include "core/shard.h"
-
 namespace tern::core {
 
 void Client::Describe(ConnInfo* info, bool with_subs) const {

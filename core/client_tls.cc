@@ -3,7 +3,6 @@
 // reactor sends.
 #include "core/client.h"
 #include "core/log.h"
-#include "core/shard.h"
 
 namespace tern::core {
 
@@ -34,7 +33,7 @@ void Client::FlushTls(uint64_t limit) {
   io_->iov_count = cipher_.FillIovecs(io_->iov, io::IoConn::kMaxIov, UINT64_MAX);
   if (io_->iov_count == 0) return;
   send_started_ns_ = shard_->now_ns();
-  shard_->ReactorSend(io_);
+  shard_->Send(io_);
   ArmTimer();  // the write deadline
   // More plaintext than one pass encrypted: come back next turn.
   if (!out_.empty() && limit > 0) MarkDirty();

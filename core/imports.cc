@@ -5,7 +5,7 @@
 
 #include <cstring>
 
-#include "core/client.h"
+#include "core/connection.h"
 #include "core/log.h"
 #include "core/shard.h"
 
@@ -187,7 +187,7 @@ void ImportRouter::OnResponse(const Subscription& sub, std::string_view subject,
   Queue(importer, original, reply, header_len, data, {});
 }
 
-void ImportRouter::Drain(Client* from) {
+void ImportRouter::Drain(Connection* from) {
   // Routing a queued message may queue more (chains) into the other arena, whose bytes
   // stay put while this one is read; both keep their capacity between messages.
   while (!pending_.empty()) {

@@ -24,7 +24,7 @@
 
 namespace tern::core {
 
-class Client;
+class Connection;
 class Shard;
 
 class ImportRouter final : public InternalSink {
@@ -43,7 +43,7 @@ class ImportRouter final : public InternalSink {
   bool HasPending() const { return !pending_.empty(); }
   // Routes every queued message (and what those cause, up to kMaxHops). `from` is the
   // connection whose publish started it, or null.
-  void Drain(Client* from);
+  void Drain(Connection* from);
 
  private:
   struct Route {

@@ -178,19 +178,19 @@ const MatchResult& Interest::Match(std::string_view subject) {
   return *result;
 }
 
-Subscription* Interest::FindLocalFor(const Client* client, std::string_view subject) const {
+Subscription* Interest::FindLocalFor(const Connection* conn, std::string_view subject) const {
   Subscription* found = nullptr;
   trie_.Match(subject, [&](const Leaf& leaf) {
     if (found != nullptr) return;
     for (Subscription* s : leaf.local_plain) {
-      if (s->client == client) {
+      if (s->conn == conn) {
         found = s;
         return;
       }
     }
     for (const LocalQueue& q : leaf.local_queues) {
       for (Subscription* s : q.members) {
-        if (s->client == client) {
+        if (s->conn == conn) {
           found = s;
           return;
         }

@@ -88,7 +88,7 @@ class Interest {
   uint64_t match_stamp() const { return match_stamp_; }
 
   // A local subscription of the given client that matches the subject (uncached).
-  Subscription* FindLocalFor(const Client* client, std::string_view subject) const;
+  Subscription* FindLocalFor(const Connection* conn, std::string_view subject) const;
 
   std::size_t local_count() const { return local_count_; }
   uint64_t inserts() const { return inserts_; }

@@ -1,5 +1,6 @@
 #include "core/shard.h"
 
+#include "core/client.h"
 #include "core/system_events.h"
 
 #include <time.h>
@@ -31,11 +32,25 @@ constexpr int64_t kPoolTrimNs = 1'000'000'000;
 constexpr int64_t kCongestionRecheckNs = 5'000'000;
 constexpr uint8_t kMaxQueueHops = 8;
 
-// May this queue member take a message? Not if its connection is closing (the message
-// would be dropped with it), nor if it is the publisher and the publisher asked for no echo.
-bool QueueEligible(const Subscription& sub, const Client* from, bool echo) {
-  if (sub.sink == nullptr && sub.client->closing()) return false;
-  return sub.client != from || echo;
+// The kind of connection a message came in on; the server's own messages count as a
+// client's.
+ConnectionKind KindOf(const Connection* from) {
+  return from == nullptr ? ConnectionKind::kClient : from->kind();
+}
+
+// May this subscriber take a message from `from` at all? The per-kind rule (connection.h,
+// MayForward) and no echo to a publisher that asked for none. Internal sinks always may.
+bool MayReceive(const Subscription& sub, const Connection* from, bool echo) {
+  if (sub.sink != nullptr) return true;
+  if (!MayForward(KindOf(from), sub.conn->kind())) return false;
+  return sub.conn != from || echo;
+}
+
+// May this queue member take a message? As MayReceive, and not if its connection is
+// closing (the message would be dropped with it).
+bool QueueEligible(const Subscription& sub, const Connection* from, bool echo) {
+  if (sub.sink == nullptr && sub.conn->closing()) return false;
+  return MayReceive(sub, from, echo);
 }
 
 }  // namespace
@@ -62,7 +77,7 @@ Shard::Shard(int index, ServerContext* context)
 }
 
 Shard::~Shard() {
-  for (Client* c : clients_) delete c;
+  for (Connection* c : clients_) delete c;
   if (partial_ != nullptr) XBatch::Destroy(partial_);
   for (Outbox& ob : outboxes_) {
     if (ob.filling != nullptr) XBatch::Destroy(ob.filling);
@@ -103,8 +118,8 @@ void Shard::ApplySettings(std::shared_ptr<const LiveSettings> settings) {
   settings_ = std::move(settings);
   if (!auth_changed) return;
   // Reauthorize may close a client or drop its subscriptions: walk a copy of the list.
-  const std::vector<Client*> clients = clients_;
-  for (Client* client : clients) client->Reauthorize();
+  const std::vector<Connection*> clients = clients_;
+  for (Connection* client : clients) client->Reauthorize();
 }
 
 void Shard::RunPostedTasks() {
@@ -117,7 +132,7 @@ void Shard::RunPostedTasks() {
   for (auto& task : tasks) task();
 }
 
-void Shard::RememberClosed(const Client& client) {
+void Shard::RememberClosed(const Connection& client) {
   // nats-server keeps max_closed_clients (10000) in all; each shard keeps its share.
   const auto keep = static_cast<std::size_t>(
       std::max<int64_t>(1, options().max_closed_clients / context_->shard_count));
@@ -267,7 +282,7 @@ void Shard::AdoptSocket(int fd, uint64_t client_id) {
   std::string ip;
   int port = 0;
   io::PeerAddress(fd, &ip, &port);
-  auto* client = new Client(this, client_id, std::move(ip), port);
+  Connection* client = new Client(this, client_id, std::move(ip), port);
   const bool over_limit = context_->connections.fetch_add(1) >= options().max_connections;
   client->list_index = clients_.size();
   clients_.push_back(client);
@@ -277,15 +292,15 @@ void Shard::AdoptSocket(int fd, uint64_t client_id) {
 }
 
 void Shard::OnData(io::IoConn* conn, const char* data, std::size_t len) {
-  static_cast<Client*>(conn->user)->OnBytes(data, len);
+  static_cast<Connection*>(conn->user)->OnBytes(data, len);
 }
 
 void Shard::OnRecvEnd(io::IoConn* conn, int err) {
-  static_cast<Client*>(conn->user)->OnPeerClosed(err);
+  static_cast<Connection*>(conn->user)->OnPeerClosed(err);
 }
 
 void Shard::OnSendDone(io::IoConn* conn, int result) {
-  static_cast<Client*>(conn->user)->OnSendDone(result);
+  static_cast<Connection*>(conn->user)->OnSendDone(result);
 }
 
 namespace {
@@ -305,7 +320,7 @@ void Shard::OnSyncDone(uint64_t token, int result) {
 }
 
 void Shard::OnReleased(io::IoConn* conn) {
-  auto* client = static_cast<Client*>(conn->user);
+  auto* client = static_cast<Connection*>(conn->user);
   const std::size_t i = client->list_index;
   TERN_DCHECK(i < clients_.size() && clients_[i] == client);
   clients_[i] = clients_.back();
@@ -329,7 +344,7 @@ void Shard::OnReleased(io::IoConn* conn) {
 
 // ---------------------------------------------------------------- routing
 
-bool Shard::Route(auth::AccountId account, Client* from, std::string_view subject,
+bool Shard::Route(auth::AccountId account, Connection* from, std::string_view subject,
                   std::string_view reply, std::size_t header_len, std::string_view data,
                   std::string_view display) {
   // A sink runs inside a match and must not route (subscription.h); routing nests only
@@ -345,7 +360,7 @@ bool Shard::Route(auth::AccountId account, Client* from, std::string_view subjec
   bool delivered = false;
   bool stall = false;
   for (Subscription* sub : match.plain) {
-    if (sub->client == from && !echo) continue;
+    if (!MayReceive(*sub, from, echo)) continue;
     stall |= DeliverLocal(from, subject, reply, header_len, data, sub, display);
     delivered = true;
   }
@@ -408,7 +423,7 @@ bool Shard::Route(auth::AccountId account, Client* from, std::string_view subjec
   return delivered;
 }
 
-void Shard::NoRespondersFor(Client* from, std::string_view reply) {
+void Shard::NoRespondersFor(Connection* from, std::string_view reply) {
   if (from == nullptr || !from->no_responders() || from->closing()) return;
   if (Subscription* own = interests_[from->account()]->FindLocalFor(from, reply)) {
     from->SendNoResponders(own->sid, reply);
@@ -423,7 +438,7 @@ void Shard::StartAccountServices(const ImportRouter::Key& key) {
   imports_->Start();
 }
 
-bool Shard::DeliverLocal(Client* from, std::string_view subject, std::string_view reply,
+bool Shard::DeliverLocal(Connection* from, std::string_view subject, std::string_view reply,
                          std::size_t header_len, std::string_view data, Subscription* sub,
                          std::string_view display) {
   if (sub->sink != nullptr) {
@@ -432,8 +447,8 @@ bool Shard::DeliverLocal(Client* from, std::string_view subject, std::string_vie
     if constexpr (base::kDChecks) in_sink_ = false;
     return false;
   }
-  if (sub->client->closing()) return false;
-  const bool congested = sub->client->DeliverMessage(*sub, display, reply, header_len, data);
+  if (sub->conn->closing()) return false;
+  const bool congested = sub->conn->DeliverMessage(*sub, display, reply, header_len, data);
   ++sub->delivered;
   if (sub->max != 0 && sub->delivered >= sub->max) auto_unsub_.push_back(sub);
   return congested;
@@ -441,14 +456,14 @@ bool Shard::DeliverLocal(Client* from, std::string_view subject, std::string_vie
 
 bool Shard::UpdateCongestion() {
   std::size_t kept = 0;
-  for (Client* client : congested_) {
+  for (Connection* client : congested_) {
     if (client->StillCongesting(now_ns_)) congested_[kept++] = client;
   }
   congested_.resize(kept);
   return !congested_.empty();
 }
 
-void Shard::AddStalled(Client* client) {
+void Shard::AddStalled(Connection* client) {
   reactor_->PauseRecv(client->io());
   stalled_.emplace_back(client, now_ns_);
 }
@@ -459,7 +474,7 @@ void Shard::UpdateStalls() {
   for (int shard = 0; shard < context_->shard_count; ++shard) window_full |= WindowFull(shard);
   const bool release_all = congested_.empty() && !window_full;
   // Unstall() parses buffered input, which may stall the client again (AddStalled).
-  std::vector<std::pair<Client*, int64_t>> current;
+  std::vector<std::pair<Connection*, int64_t>> current;
   current.swap(stalled_);
   for (const auto& [client, since] : current) {
     if (release_all || now_ns_ - since >= kStallBudgetNs) {
@@ -535,11 +550,11 @@ void Shard::FinishAutoUnsubscribes() {
   done.swap(auto_unsub_);
   for (Subscription* sub : done) {
     const std::string sid = sub->sid;
-    sub->client->RemoveSubscription(sid);
+    sub->conn->RemoveSubscription(sid);
   }
 }
 
-void Shard::AddSubscription(Client* client, Subscription* sub) {
+void Shard::AddSubscription(Connection* client, Subscription* sub) {
   TERN_DCHECK(!in_sink_);
   if (interests_[sub->account]->AddLocal(sub)) AnnounceInterest(+1, *sub);
   CountSubscriptions(+1);
@@ -571,7 +586,7 @@ LoopService* Shard::AddService(std::unique_ptr<LoopService> service) {
   return services_.back().get();
 }
 
-void Shard::RemoveSubscription(Client* client, Subscription* sub) {
+void Shard::RemoveSubscription(Connection* client, Subscription* sub) {
   TERN_DCHECK(!in_sink_);
   if (interests_[sub->account]->RemoveLocal(sub)) AnnounceInterest(-1, *sub);
   CountSubscriptions(-1);
@@ -721,7 +736,7 @@ bool Shard::ProcessBatch(const XBatch* batch, int from, uint32_t* offset) {
 
 void Shard::ReleaseHeldClients() {
   std::size_t kept = 0;
-  for (Client* client : held_) {
+  for (Connection* client : held_) {
     client->ReleaseHolds(acked_min_);
     if (client->has_holds()) held_[kept++] = client;
   }
@@ -730,22 +745,22 @@ void Shard::ReleaseHeldClients() {
 
 // ---------------------------------------------------------------- output, closes, timers
 
-void Shard::MarkDirty(Client* client) { dirty_.push_back(client); }
+void Shard::MarkDirty(Connection* client) { dirty_.push_back(client); }
 
 void Shard::FlushClients() {
   if (dirty_.empty()) return;
   flushing_.swap(dirty_);  // both keep their capacity: no allocation per turn
-  for (Client* client : flushing_) client->Flush();
+  for (Connection* client : flushing_) client->Flush();
   flushing_.clear();
 }
 
-void Shard::ScheduleClose(Client* client) { closing_.push_back(client); }
+void Shard::ScheduleClose(Connection* client) { closing_.push_back(client); }
 
 void Shard::ProcessCloses() {
   if (closing_.empty()) return;
   std::size_t kept = 0;
   for (std::size_t i = 0; i < closing_.size(); ++i) {
-    Client* client = closing_[i];
+    Connection* client = closing_[i];
     client->DropSubscriptions();
     if (client->WantsIoClose()) {
       reactor_->Close(client->io());
@@ -757,7 +772,7 @@ void Shard::ProcessCloses() {
 }
 
 void Shard::RunClientTimers() {
-  while (Client* client = timers_.PopDue(now_ns_)) {
+  while (Connection* client = timers_.PopDue(now_ns_)) {
     client->OnTimer(now_ns_);
     const int64_t next = client->NextDeadline();
     if (next != 0) timers_.Schedule(client, std::max(next, now_ns_ + 1));
@@ -786,7 +801,7 @@ void Shard::RunTimers() {
     }
   }
   if (seen_state_ == RunState::kStopping && now_ns_ >= stop_deadline_ns_) {
-    for (Client* c : clients_) c->Close(CloseReason::kServerShutdown, false);
+    for (Connection* c : clients_) c->Close(CloseReason::kServerShutdown, false);
   }
 }
 
@@ -799,10 +814,10 @@ void Shard::CheckRunState() {
     listening_ = false;
   }
   if (state == RunState::kLameDuck) {
-    for (Client* c : clients_) c->SendLameDuckInfo();
+    for (Connection* c : clients_) c->SendLameDuckInfo();
     lame_duck_close_at_ns_ = now_ns_ + options().lame_duck_grace_period_ns;
   } else if (state == RunState::kStopping) {
-    for (Client* c : clients_) c->Close(CloseReason::kServerShutdown, true);
+    for (Connection* c : clients_) c->Close(CloseReason::kServerShutdown, true);
     stop_deadline_ns_ = now_ns_ + kStopGraceNs;
   }
 }

@@ -25,23 +25,23 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
-#include "core/client.h"
 #include "core/clock.h"
+#include "core/connection.h"
 #include "core/imports.h"
 #include "core/interest.h"
 #include "core/loop_service.h"
 #include "core/outbound.h"
 #include "core/server_context.h"
+#include "core/shard_port.h"
 #include "core/system_service.h"
 #include "core/xbatch.h"
 #include "io/reactor.h"
 
 namespace tern::core {
 
-class Shard final : public io::ReactorHandler {
+// The shard is its connections' ShardPort: they call it through that interface only.
+class Shard final : public io::ReactorHandler, public ShardPort {
  public:
-  // How long a congested subscriber may hold its publishers back per episode.
-  static constexpr int64_t kStallBudgetNs = 250'000'000;
   // Bytes of batches one shard may have in flight to another before its publishers stall.
   static constexpr uint64_t kCrossShardWindow = 4u << 20;
 
@@ -64,42 +64,43 @@ class Shard final : public io::ReactorHandler {
   void EndLoop();
   void Wake() { reactor_->Wake(); }
 
-  int index() const { return index_; }
+  int index() const override { return index_; }
   // Any thread: runs `task` on this shard's thread at the start of its next turn. For
   // monitoring and reloads, never for messages.
   void Post(std::function<void()> task);
 
   // --- Monitoring, on this shard's thread (from a posted task) ---
-  const std::vector<Client*>& clients() const { return clients_; }
+  const std::vector<Connection*>& clients() const { return clients_; }
   const std::deque<ConnInfo>& closed_connections() const { return closed_; }
   // One Interest per account, by AccountId.
   const std::vector<std::unique_ptr<Interest>>& interests() const { return interests_; }
   // A reload: new settings from the next message on. When the authorization changed, every
-  // connection is checked again (see Client::Reauthorize).
+  // connection is checked again (see Connection::Reauthorize).
   void ApplySettings(std::shared_ptr<const LiveSettings> settings);
   const char* backend_name() const { return reactor_->name(); }
-  const ServerOptions& options() const { return settings_->options; }
-  const std::string& info_prefix() const { return settings_->info_prefix; }
-  ServerContext& context() { return *context_; }
-  ShardStats& stats() { return *context_->stats[index_]; }
-  ChunkPool& chunk_pool() { return chunk_pool_; }
-  int64_t now_ns() const { return now_ns_; }
+  const ServerOptions& options() const override { return settings_->options; }
+  const std::string& info_prefix() const override { return settings_->info_prefix; }
+  ServerContext& context() override { return *context_; }
+  ShardStats& stats() override { return *context_->stats[index_]; }
+  ChunkPool& chunk_pool() override { return chunk_pool_; }
+  int64_t now_ns() const override { return now_ns_; }
 
-  // --- Called by this shard's clients ---
-  void Publish(Client* from, const PubFrame& frame) {
-    Route(from->account(), from, frame.subject, frame.reply, frame.header_len, frame.data);
+  // --- ShardPort: called by this shard's connections ---
+  bool Publish(Connection* from, std::string_view subject, std::string_view reply,
+               std::size_t header_len, std::string_view data) override {
+    return Route(from->account(), from, subject, reply, header_len, data);
   }
   // Routes a message to every subscriber in the account (and, through imports, to other
   // accounts). `from` is null for messages the server itself publishes; `display` is the
   // subject the MSG line shows when it differs from the one routed on (JetStream
   // deliveries). Returns true if anyone in the account received it.
-  bool Route(auth::AccountId account, Client* from, std::string_view subject,
+  bool Route(auth::AccountId account, Connection* from, std::string_view subject,
              std::string_view reply, std::size_t header_len, std::string_view data,
              std::string_view display = {});
   // A system account advisory about a client (when anyone there listens for it).
-  void PublishClientEvent(const ConnInfo& info, bool connect);
+  void PublishClientEvent(const ConnInfo& info, bool connect) override;
   // A service request routed through an import reached no one: tell the requester.
-  void NoRespondersFor(Client* from, std::string_view reply);
+  void NoRespondersFor(Connection* from, std::string_view reply);
   // Internal subscriptions (sink set, no client). `announce` false only before the shards
   // start, when the server tells every shard directly (see Server::Start).
   void AddInternal(Subscription* sub, bool announce = true);
@@ -125,29 +126,29 @@ class Shard final : public io::ReactorHandler {
   void ForEachService(Fn&& fn) const {
     for (const auto& service : services_) fn(*service);
   }
-  void AddSubscription(Client* client, Subscription* sub);
-  void RemoveSubscription(Client* client, Subscription* sub);
+  void AddSubscription(Connection* conn, Subscription* sub) override;
+  void RemoveSubscription(Connection* conn, Subscription* sub) override;
   // The barrier epoch that covers every interest change this shard has made so far: the
   // one about to be issued if interest changed this turn, else the last one issued.
-  uint64_t CoveringEpoch() const {
+  uint64_t CoveringEpoch() const override {
     if (context_->shard_count == 1) return 0;
     return interest_changed_ ? next_epoch_ : next_epoch_ - 1;
   }
-  bool EpochAcked(uint64_t epoch) const { return epoch <= acked_min_; }
-  void HoldUntilAcked(Client* client) { held_.push_back(client); }
-  void MarkDirty(Client* client);
-  // The client's timer fires at `at` (moved there if armed already).
-  void ArmTimer(Client* client, int64_t at) { timers_.Schedule(client, at); }
-  void ReactorSend(io::IoConn* conn) { reactor_->Send(conn); }
-  void ScheduleClose(Client* client);
-  void AddCongested(Client* client) { congested_.push_back(client); }
-  void AddStalled(Client* client);
-  void ResumeReading(io::IoConn* conn) { reactor_->ResumeRecv(conn); }
+  bool EpochAcked(uint64_t epoch) const override { return epoch <= acked_min_; }
+  void HoldUntilAcked(Connection* conn) override { held_.push_back(conn); }
+  void MarkDirty(Connection* conn) override;
+  // The connection's timer fires at `at` (moved there if armed already).
+  void ArmTimer(Connection* conn, int64_t at) override { timers_.Schedule(conn, at); }
+  void Send(io::IoConn* io) override { reactor_->Send(io); }
+  void ScheduleClose(Connection* conn) override;
+  void AddCongested(Connection* conn) override { congested_.push_back(conn); }
+  void AddStalled(Connection* conn) override;
+  void ResumeReading(io::IoConn* io) override { reactor_->ResumeRecv(io); }
   // fdatasync through the reactor; service.OnCompletion(tag, result) follows. Tags below
   // 2^48.
   void SyncData(const LoopService& service, int fd, uint64_t tag);
-  void CountSlowConsumer() { ShardStats::Add(stats().slow_consumers, 1); }
-  void CountStale() { ShardStats::Add(stats().stale_connections, 1); }
+  void CountSlowConsumer() override { ShardStats::Add(stats().slow_consumers, 1); }
+  void CountStale() override { ShardStats::Add(stats().stale_connections, 1); }
 
  private:
   // ReactorHandler
@@ -169,7 +170,7 @@ class Shard final : public io::ReactorHandler {
   void DeliverForwarded(const XItem& item);
   // The shard of the pick-th remote member of the group (pick < group.remote_total).
   int PickRemoteMember(const QueueMatch& group, uint32_t pick) const;
-  bool DeliverLocal(Client* from, std::string_view subject, std::string_view reply,
+  bool DeliverLocal(Connection* from, std::string_view subject, std::string_view reply,
                     std::size_t header_len, std::string_view data, Subscription* sub,
                     std::string_view display);
   void FinishAutoUnsubscribes();
@@ -186,7 +187,7 @@ class Shard final : public io::ReactorHandler {
   bool InboundPending();
   void RecycleBatch(XBatch* batch);
   void RunPostedTasks();
-  void RememberClosed(const Client& client);
+  void RememberClosed(const Connection& conn);
   // Drops subscribers that stopped congesting; true while any still does.
   bool UpdateCongestion();
   void UpdateStalls();
@@ -207,14 +208,14 @@ class Shard final : public io::ReactorHandler {
   uint64_t event_seq_ = 0;
   SystemService* system_service_ = nullptr;  // one of services_
   ChunkPool chunk_pool_;
-  std::vector<Client*> clients_;
-  std::vector<Client*> dirty_;
-  std::vector<Client*> flushing_;
-  std::vector<Client*> closing_;
-  std::vector<Client*> held_;
-  std::vector<Client*> congested_;                    // local subscribers past 3/4 of max_pending
-  std::vector<std::pair<Client*, int64_t>> stalled_;  // publishers not being read, since when
-  std::vector<Subscription*> auto_unsub_;             // reached their max during this publish
+  std::vector<Connection*> clients_;  // every connection, of every kind
+  std::vector<Connection*> dirty_;
+  std::vector<Connection*> flushing_;
+  std::vector<Connection*> closing_;
+  std::vector<Connection*> held_;
+  std::vector<Connection*> congested_;  // local subscribers past 3/4 of max_pending
+  std::vector<std::pair<Connection*, int64_t>> stalled_;  // publishers not being read, since
+  std::vector<Subscription*> auto_unsub_;                 // reached their max during this publish
   int64_t now_ns_ = 0;
   int64_t idle_ns_ = 0;  // time asleep in the reactor since Run() began
   int64_t loop_started_ns_ = 0;
@@ -226,7 +227,7 @@ class Shard final : public io::ReactorHandler {
   int64_t accept_backoff_ns_ = 0;
   int64_t io_error_logged_ns_ = 0;  // I/O errors are logged at most once a second
   uint64_t io_errors_unlogged_ = 0;
-  io::TimerHeap<Client, &Client::timer> timers_;  // each client's next deadline
+  io::TimerHeap<Connection, &Connection::timer> timers_;  // each connection's next deadline
   uint64_t accepted_ = 0;
   bool listening_ = false;
   int listen_fd_ = -1;

@@ -1,5 +1,5 @@
 #pragma once
-// Subscription: one SUB of one connection, owned by its Client (by sid), or a server-internal
+// Subscription: one SUB of one connection, owned by its connection (by sid), or a server-internal
 // subscription owned by its InternalSink. Lives on its owner's shard only.
 #include <cstdint>
 #include <string>
@@ -7,7 +7,7 @@
 
 namespace tern::core {
 
-class Client;
+class Connection;
 struct Subscription;
 
 // The receiver of a server-internal subscription (JetStream's API, a stream's subjects,
@@ -26,7 +26,7 @@ struct Subscription {
   // Seen only by messages published on this shard, never announced to the others (every
   // shard has its own; account imports).
   bool shard_local = false;
-  Client* client = nullptr;      // null for an internal subscription
+  Connection* conn = nullptr;    // who subscribed; null for an internal subscription
   InternalSink* sink = nullptr;  // set for an internal subscription
   int tag = 0;                   // the sink's own label for this subscription
   std::string subject;

@@ -123,7 +123,7 @@ io::HttpResponse Monitor::Connz(const Query& query) {
   const bool want_closed = state != "open";
   const bool ok = OnEveryShard<ShardConns>(
       [&](Shard& shard, ShardConns* out) {
-        for (const Client* client : shard.clients()) {
+        for (const Connection* client : shard.clients()) {
           if (cid != 0 && client->id() != static_cast<uint64_t>(cid)) continue;
           if (!want_open || client->closing()) continue;
           out->open.emplace_back();

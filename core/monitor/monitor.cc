@@ -157,7 +157,7 @@ io::HttpResponse Monitor::Accountz(const Query& query) {
   if (!OnEveryShard<uint64_t>(
           [id](Shard& shard, uint64_t* n) {
             *n = 0;
-            for (const Client* c : shard.clients()) *n += c->account() == id;
+            for (const Connection* c : shard.clients()) *n += c->account() == id;
           },
           &connections) ||
       !GatherSublist(false, "", &figures, id)) {

@@ -2,8 +2,8 @@
 // subscriptions themselves (subs=1), filtered to those a subject would reach (test=).
 #include <algorithm>
 
-#include "core/client.h"
 #include "core/clock.h"
+#include "core/connection.h"
 #include "core/monitor/monitor.h"
 #include "core/subject.h"
 #include "core/time_format.h"
@@ -34,9 +34,9 @@ bool Monitor::GatherSublist(bool list, const std::string& test, SublistFigures* 
           });
           if (!list) continue;
           interest.ForEachLocal([&](const Subscription* s) {
-            if (s->client == nullptr) return;  // server-internal (JetStream, imports)
+            if (s->conn == nullptr) return;  // server-internal (JetStream, imports)
             if (!test.empty() && !SubjectMatches(s->subject, test)) return;
-            out->list.emplace_back(s->client->id(),
+            out->list.emplace_back(s->conn->id(),
                                    SubInfo{s->subject, s->queue, s->sid, s->delivered, s->max});
           });
         }

@@ -1,0 +1,129 @@
+#pragma once
+// Connection: what the shard keeps its connections by, whatever their kind. A kind (the
+// client today; routes, leafnodes, gateways, MQTT and WebSocket next) is a subclass with
+// its own parser and encoder; it reaches its shard only through ShardPort. The shard sees
+// the state below (read on the message path without a virtual call) and the virtual
+// interface (I/O events, deliveries, timers, closing, monitoring). Ownership: the shard
+// that adopted the socket, for the connection's whole life; the shard deletes it after the
+// reactor releases its IoConn.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/auth/accounts.h"
+#include "core/conn_info.h"
+#include "core/subscription.h"
+#include "io/reactor.h"
+#include "io/timer_heap.h"
+
+namespace tern::core {
+
+enum class ConnectionKind : uint8_t { kClient };
+
+// Why a connection closed (what /connz and the logs show).
+enum class CloseReason {
+  kClientClosed,
+  kProtocolViolation,
+  kParseError,
+  kMaxPayload,
+  kMaxConnections,
+  kSlowConsumerPending,
+  kSlowConsumerDeadline,
+  kStaleConnection,
+  kWriteError,
+  kServerShutdown,
+  kAuthenticationFailure,
+  kAuthenticationTimeout,
+  kAuthenticationExpired,
+  kTlsRequired,
+  kTlsHandshakeError,
+};
+const char* CloseReasonText(CloseReason reason);
+
+// May a message that came in on a connection of kind `from` go out on one of kind `to`?
+// The one place where routing differs by kind (a message from a route never goes back out
+// on a route, when routes come). `from` is kClient for messages the server publishes.
+constexpr bool MayForward(ConnectionKind from, ConnectionKind to) { return true; }
+
+class Connection {
+ public:
+  Connection(ConnectionKind kind, uint64_t id) : kind_(kind), id_(id) {}
+  virtual ~Connection() = default;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // --- I/O events, from the shard's reactor callbacks ---
+  // Called once after the socket is adopted.
+  virtual void Start(io::IoConn* io, bool over_connection_limit) = 0;
+  virtual void OnBytes(const char* data, std::size_t len) = 0;
+  virtual void OnSendDone(int result) = 0;
+  virtual void OnPeerClosed(int err) = 0;
+
+  // --- While routing (hot path) ---
+  // Queues the message for the subscription; true if this connection is falling behind
+  // and the publisher should be stalled. May close it as a slow consumer.
+  virtual bool DeliverMessage(const Subscription& sub, std::string_view subject,
+                              std::string_view reply, std::size_t header_len,
+                              std::string_view data) = 0;
+  // A request it published reached no one (it asked to be told).
+  virtual void SendNoResponders(std::string_view sid, std::string_view reply) = 0;
+  // Starts a send if output is waiting and none is in flight.
+  virtual void Flush() = 0;
+
+  // --- Barrier, back-pressure, timers ---
+  // Barrier epochs up to acked_epoch are known to all shards: release what waited for it.
+  virtual void ReleaseHolds(uint64_t acked_epoch) = 0;
+  virtual bool has_holds() const = 0;
+  virtual bool StillCongesting(int64_t now_ns) = 0;
+  // Stop / restart reading this connection (it publishes faster than others drain).
+  virtual void Stall() = 0;
+  virtual void Unstall() = 0;
+  virtual void OnTimer(int64_t now_ns) = 0;
+  virtual int64_t NextDeadline() const = 0;
+
+  // --- Lifetime, reload, monitoring ---
+  virtual void SendLameDuckInfo() = 0;
+  // Starts closing; with flush, what is queued (an -ERR) is sent first.
+  virtual void Close(CloseReason reason, bool flush) = 0;
+  // True once the socket itself may be closed (flushed, or gave up waiting).
+  virtual bool WantsIoClose() const = 0;
+  // The authorization changed (reload): check this connection again.
+  virtual void Reauthorize() = 0;
+  // Removes every subscription (at close) and tells the shard.
+  virtual void DropSubscriptions() = 0;
+  // Removes one subscription after its auto-unsubscribe limit was reached.
+  virtual void RemoveSubscription(const std::string& sid) = 0;
+  // What /connz shows; subscriptions if asked.
+  virtual void Describe(ConnInfo* info, bool with_subs) const = 0;
+
+  // --- State the shard reads on the message path ---
+  ConnectionKind kind() const { return kind_; }
+  uint64_t id() const { return id_; }
+  bool closing() const { return closing_; }
+  bool connected() const { return connected_; }  // past its handshake (CONNECT accepted)
+  bool echo() const { return echo_; }
+  bool no_responders() const { return no_responders_; }
+  bool stalled() const { return stalled_; }
+  auth::AccountId account() const { return account_; }
+  io::IoConn* io() const { return io_; }
+
+  // The shard's bookkeeping: position in its list (O(1) removal), in its dirty list, and
+  // the slot in its TimerHeap.
+  std::size_t list_index = 0;
+  bool dirty = false;
+  io::TimerSlot timer;
+
+ protected:
+  const ConnectionKind kind_;
+  const uint64_t id_;
+  io::IoConn* io_ = nullptr;
+  bool closing_ = false;
+  bool connected_ = false;
+  bool echo_ = true;
+  bool no_responders_ = false;
+  bool stalled_ = false;
+  auth::AccountId account_ = auth::kGlobalAccount;
+};
+
+}  // namespace tern::core
