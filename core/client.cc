@@ -234,8 +234,11 @@ void Client::SendErr(std::string_view text) {
   SendText(line);
 }
 
-bool Client::DeliverMessage(const Subscription& sub, std::string_view subject,
-                            std::string_view reply, std::size_t header_len, std::string_view data) {
+bool Client::DeliverMessage(const Subscription& sub, const Message& msg) {
+  const std::string_view subject = msg.shown_subject();
+  const std::string_view reply = msg.reply;
+  std::string_view data = msg.data;
+  std::size_t header_len = msg.header_len;
   // A client that did not declare headers gets the payload alone, as plain MSG.
   if (header_len > 0 && !headers_) {
     data.remove_prefix(header_len);
@@ -510,7 +513,12 @@ bool Client::OnPub(const PubFrame& frame) {
     return true;
   }
   SendOk();  // nats-server acknowledges before delivering (even to the publisher itself)
-  shard_->Publish(this, frame.subject, frame.reply, frame.header_len, frame.data);
+  shard_->Publish(this, Message{.subject = frame.subject,
+                                .reply = frame.reply,
+                                .data = frame.data,
+                                .header_len = frame.header_len,
+                                .account = account_,
+                                .origin = kind_});
   return !closing_;
 }
 

@@ -49,8 +49,7 @@ class Client final : public Connection, public ParserHandler {
   // --- Called by the shard while routing (hot path) ---
   // Appends a MSG/HMSG for the subscription; may close the client as a slow consumer.
   // Returns true if this client is falling behind and the publisher should be stalled.
-  bool DeliverMessage(const Subscription& sub, std::string_view subject, std::string_view reply,
-                      std::size_t header_len, std::string_view data) override;
+  bool DeliverMessage(const Subscription& sub, const Message& msg) override;
   void SendNoResponders(std::string_view sid, std::string_view reply) override;
   // Starts a send if output is waiting and none is in flight.
   void Flush() override;

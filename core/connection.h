@@ -13,13 +13,12 @@
 
 #include "core/auth/accounts.h"
 #include "core/conn_info.h"
+#include "core/message.h"
 #include "core/subscription.h"
 #include "io/reactor.h"
 #include "io/timer_heap.h"
 
 namespace tern::core {
-
-enum class ConnectionKind : uint8_t { kClient };
 
 // Why a connection closed (what /connz and the logs show).
 enum class CloseReason {
@@ -63,9 +62,7 @@ class Connection {
   // --- While routing (hot path) ---
   // Queues the message for the subscription; true if this connection is falling behind
   // and the publisher should be stalled. May close it as a slow consumer.
-  virtual bool DeliverMessage(const Subscription& sub, std::string_view subject,
-                              std::string_view reply, std::size_t header_len,
-                              std::string_view data) = 0;
+  virtual bool DeliverMessage(const Subscription& sub, const Message& msg) = 0;
   // A request it published reached no one (it asked to be told).
   virtual void SendNoResponders(std::string_view sid, std::string_view reply) = 0;
   // Starts a send if output is waiting and none is in flight.

@@ -113,8 +113,9 @@ uint32_t ImportRouter::Put(std::string_view bytes) {
 }
 
 void ImportRouter::Queue(auth::AccountId account, std::string_view subject, std::string_view reply,
-                         std::size_t header_len, std::string_view data,
-                         std::string_view request_reply) {
+                         const Message& msg, std::string_view request_reply) {
+  const std::size_t header_len = msg.header_len;
+  const std::string_view data = msg.data;
   if (hops_ >= kMaxHops) {
     LOG_DEBUG("import chain longer than %d hops dropped at \"%.*s\"", kMaxHops,
               static_cast<int>(subject.size()), subject.data());
@@ -135,20 +136,21 @@ void ImportRouter::Queue(auth::AccountId account, std::string_view subject, std:
   p.request_reply_len = static_cast<uint32_t>(request_reply.size());
   p.hops = hops_ + 1;
   p.service_request = !request_reply.empty();
+  p.origin = msg.origin;
   pending_.push_back(p);
 }
 
-void ImportRouter::OnInternalMessage(const Subscription& sub, std::string_view subject,
-                                     std::string_view reply, std::size_t header_len,
-                                     std::string_view data) {
+void ImportRouter::OnInternalMessage(const Subscription& sub, const Message& msg) {
   if (sub.tag == kResponseTag) {
-    OnResponse(sub, subject, reply, header_len, data);
+    OnResponse(sub, msg);
     return;
   }
+  const std::string_view subject = msg.subject;
+  const std::string_view reply = msg.reply;
   const Route& route = routes_[static_cast<std::size_t>(sub.tag)];
   route.transform.Apply(subject, &mapped_);
   if (!route.service) {
-    Queue(route.to, mapped_, reply, header_len, data, {});
+    Queue(route.to, mapped_, reply, msg, {});
     return;
   }
   routed_reply_.clear();  // reused, like mapped_
@@ -161,12 +163,11 @@ void ImportRouter::OnInternalMessage(const Subscription& sub, std::string_view s
     routed_reply_ += '.';
     routed_reply_.append(reply);
   }
-  Queue(route.to, mapped_, routed_reply_, header_len, data, reply);
+  Queue(route.to, mapped_, routed_reply_, msg, reply);
 }
 
-void ImportRouter::OnResponse(const Subscription& sub, std::string_view subject,
-                              std::string_view reply, std::size_t header_len,
-                              std::string_view data) {
+void ImportRouter::OnResponse(const Subscription& sub, const Message& msg) {
+  const std::string_view subject = msg.subject;
   // _R_.<importer>.<tag>.<original reply>
   std::string_view rest = subject.substr(kResponsePrefix.size());
   const auto dot1 = rest.find('.');
@@ -184,7 +185,7 @@ void ImportRouter::OnResponse(const Subscription& sub, std::string_view subject,
               static_cast<int>(subject.size()), subject.data());
     return;
   }
-  Queue(importer, original, reply, header_len, data, {});
+  Queue(importer, original, msg.reply, msg, {});
 }
 
 void ImportRouter::Drain(Connection* from) {
@@ -198,9 +199,13 @@ void ImportRouter::Drain(Connection* from) {
       const auto at = [&](uint32_t offset, uint32_t len) {
         return std::string_view(draining_arena_.data() + offset, len);
       };
-      const bool delivered =
-          shard_->Route(p.account, from, at(p.subject_at, p.subject_len),
-                        at(p.reply_at, p.reply_len), p.header_len, at(p.data_at, p.data_len));
+      const bool delivered = shard_->Route(Message{.subject = at(p.subject_at, p.subject_len),
+                                                   .reply = at(p.reply_at, p.reply_len),
+                                                   .data = at(p.data_at, p.data_len),
+                                                   .header_len = p.header_len,
+                                                   .account = p.account,
+                                                   .origin = p.origin},
+                                           from);
       if (!delivered && p.service_request && p.hops == 1) {
         shard_->NoRespondersFor(from, at(p.request_reply_at, p.request_reply_len));
       }

@@ -58,21 +58,21 @@ class ImportRouter final : public InternalSink {
     uint32_t request_reply_at = 0, request_reply_len = 0;  // a service request's own reply
     int hops;
     bool service_request;
+    ConnectionKind origin;  // of the message that was imported
   };
   static constexpr int kResponseTag = -1;
 
-  void OnInternalMessage(const Subscription& sub, std::string_view subject, std::string_view reply,
-                         std::size_t header_len, std::string_view data) override;
-  void OnResponse(const Subscription& sub, std::string_view subject, std::string_view reply,
-                  std::size_t header_len, std::string_view data);
+  void OnInternalMessage(const Subscription& sub, const Message& msg) override;
+  void OnResponse(const Subscription& sub, const Message& msg);
   // The tag of a response route: base64url of 96 bits of a keyed hash, written to `out`.
   static constexpr std::size_t kTagBytes = 12;
   static constexpr std::size_t kTagChars = 16;
   std::string_view Tag(auth::AccountId importer, auth::AccountId exporter, std::string_view reply,
                        char (&out)[kTagChars]);
   uint32_t Put(std::string_view bytes);
+  // Queues `msg` for account `account` under `subject` and `reply` (mapped, rewritten).
   void Queue(auth::AccountId account, std::string_view subject, std::string_view reply,
-             std::size_t header_len, std::string_view data, std::string_view request_reply);
+             const Message& msg, std::string_view request_reply);
 
   Shard* shard_;
   Key key_;

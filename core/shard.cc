@@ -32,25 +32,21 @@ constexpr int64_t kPoolTrimNs = 1'000'000'000;
 constexpr int64_t kCongestionRecheckNs = 5'000'000;
 constexpr uint8_t kMaxQueueHops = 8;
 
-// The kind of connection a message came in on; the server's own messages count as a
-// client's.
-ConnectionKind KindOf(const Connection* from) {
-  return from == nullptr ? ConnectionKind::kClient : from->kind();
-}
-
-// May this subscriber take a message from `from` at all? The per-kind rule (connection.h,
-// MayForward) and no echo to a publisher that asked for none. Internal sinks always may.
-bool MayReceive(const Subscription& sub, const Connection* from, bool echo) {
+// May this subscriber take a message that came in on a connection of kind `origin`
+// (`from`, when it is on this shard)? The per-kind rule (connection.h, MayForward) and no
+// echo to a publisher that asked for none. Internal sinks always may.
+bool MayReceive(const Subscription& sub, ConnectionKind origin, const Connection* from, bool echo) {
   if (sub.sink != nullptr) return true;
-  if (!MayForward(KindOf(from), sub.conn->kind())) return false;
+  if (!MayForward(origin, sub.conn->kind())) return false;
   return sub.conn != from || echo;
 }
 
 // May this queue member take a message? As MayReceive, and not if its connection is
 // closing (the message would be dropped with it).
-bool QueueEligible(const Subscription& sub, const Connection* from, bool echo) {
+bool QueueEligible(const Subscription& sub, ConnectionKind origin, const Connection* from,
+                   bool echo) {
   if (sub.sink == nullptr && sub.conn->closing()) return false;
-  return MayReceive(sub, from, echo);
+  return MayReceive(sub, origin, from, echo);
 }
 
 }  // namespace
@@ -150,7 +146,7 @@ void Shard::PublishClientEvent(const ConnInfo& info, bool connect) {
   const std::string subject = ClientEventSubject(info, connect);
   if (!HasInterest(system, subject)) return;
   const std::string event = ClientEventJson(info, *context_, connect, ++event_seq_);
-  Route(system, nullptr, subject, {}, 0, event);
+  Route(Message{.subject = subject, .data = event, .account = system}, nullptr);
 }
 
 void Shard::Run() {
@@ -344,40 +340,37 @@ void Shard::OnReleased(io::IoConn* conn) {
 
 // ---------------------------------------------------------------- routing
 
-bool Shard::Route(auth::AccountId account, Connection* from, std::string_view subject,
-                  std::string_view reply, std::size_t header_len, std::string_view data,
-                  std::string_view display) {
+bool Shard::Route(const Message& msg, Connection* from) {
   // A sink runs inside a match and must not route (subscription.h); routing nests only
   // once, for the messages account imports queued (ImportRouter::Drain).
   TERN_DCHECK(!in_sink_);
   TERN_DCHECK(route_depth_ < 2);
   RouteDepth depth(&route_depth_);
-  if (display.empty()) display = subject;
   const bool echo = from == nullptr || from->echo();
-  Interest& interest = *interests_[account];
-  const MatchResult& match = interest.Match(subject);
+  Interest& interest = *interests_[msg.account];
+  const MatchResult& match = interest.Match(msg.subject);
   const uint64_t match_stamp = interest.match_stamp();
   bool delivered = false;
   bool stall = false;
   for (Subscription* sub : match.plain) {
-    if (!MayReceive(*sub, from, echo)) continue;
-    stall |= DeliverLocal(from, subject, reply, header_len, data, sub, display);
+    if (!MayReceive(*sub, msg.origin, from, echo)) continue;
+    stall |= DeliverLocal(msg, sub);
     delivered = true;
   }
   bool picked_remote = false;
   for (const QueueMatch& group : match.queues) {
     // Exactly one member of each group, chosen uniformly over all shards' live members.
     uint32_t local = 0;
-    for (Subscription* s : group.local) local += QueueEligible(*s, from, echo);
+    for (Subscription* s : group.local) local += QueueEligible(*s, msg.origin, from, echo);
     const uint32_t total = local + group.remote_total;
     if (total == 0) continue;
     uint32_t pick = static_cast<uint32_t>(rng_() % total);
     delivered = true;
     if (pick < local) {
       for (Subscription* s : group.local) {
-        if (!QueueEligible(*s, from, echo)) continue;
+        if (!QueueEligible(*s, msg.origin, from, echo)) continue;
         if (pick-- == 0) {
-          stall |= DeliverLocal(from, subject, reply, header_len, data, s, display);
+          stall |= DeliverLocal(msg, s);
           break;
         }
       }
@@ -397,11 +390,8 @@ bool Shard::Route(auth::AccountId account, Connection* from, std::string_view su
       const uint16_t queue_count = picks ? static_cast<uint16_t>(picks->size()) : 0;
       if (!plain && queue_count == 0) continue;
       const std::string_view* queues = queue_count ? picks->data() : nullptr;
-      const std::string_view shown = display == subject ? std::string_view() : display;
-      const uint32_t size =
-          PublishItemSize(subject, reply, queues, queue_count, data.size(), shown);
-      WritePublish(OutboxFor(shard, size), account, subject, reply, header_len, data, plain, queues,
-                   queue_count, shown);
+      const uint32_t size = PublishItemSize(msg, queues, queue_count);
+      WritePublish(OutboxFor(shard, size), msg, plain, queues, queue_count);
       delivered = true;
       stall |= WindowFull(shard);
     }
@@ -409,9 +399,9 @@ bool Shard::Route(auth::AccountId account, Connection* from, std::string_view su
   // Deliveries must leave the match alone: no interest change, no nested Match.
   TERN_DCHECK(interest.match_stamp() == match_stamp);
   if (stall && from != nullptr) from->Stall();
-  if (!delivered && !reply.empty() && from != nullptr && from->no_responders()) {
-    if (Subscription* own = interest.FindLocalFor(from, reply)) {
-      from->SendNoResponders(own->sid, reply);
+  if (!delivered && !msg.reply.empty() && from != nullptr && from->no_responders()) {
+    if (Subscription* own = interest.FindLocalFor(from, msg.reply)) {
+      from->SendNoResponders(own->sid, msg.reply);
     }
   }
   FinishAutoUnsubscribes();
@@ -438,17 +428,15 @@ void Shard::StartAccountServices(const ImportRouter::Key& key) {
   imports_->Start();
 }
 
-bool Shard::DeliverLocal(Connection* from, std::string_view subject, std::string_view reply,
-                         std::size_t header_len, std::string_view data, Subscription* sub,
-                         std::string_view display) {
+bool Shard::DeliverLocal(const Message& msg, Subscription* sub) {
   if (sub->sink != nullptr) {
     if constexpr (base::kDChecks) in_sink_ = true;
-    sub->sink->OnInternalMessage(*sub, subject, reply, header_len, data);
+    sub->sink->OnInternalMessage(*sub, msg);
     if constexpr (base::kDChecks) in_sink_ = false;
     return false;
   }
   if (sub->conn->closing()) return false;
-  const bool congested = sub->conn->DeliverMessage(*sub, display, reply, header_len, data);
+  const bool congested = sub->conn->DeliverMessage(*sub, msg);
   ++sub->delivered;
   if (sub->max != 0 && sub->delivered >= sub->max) auto_unsub_.push_back(sub);
   return congested;
@@ -486,17 +474,17 @@ void Shard::UpdateStalls() {
 }
 
 void Shard::DeliverForwarded(const XItem& item) {
-  if (item.account >= interests_.size()) return;
+  const Message& msg = item.msg;
+  if (msg.account >= interests_.size()) return;
   TERN_DCHECK(!in_sink_);
-  const Interest& interest = *interests_[item.account];
-  const MatchResult& match = interests_[item.account]->Match(item.subject);
+  const Interest& interest = *interests_[msg.account];
+  const MatchResult& match = interests_[msg.account]->Match(msg.subject);
   const uint64_t match_stamp = interest.match_stamp();
   if (item.deliver_plain) {
     for (Subscription* sub : match.plain) {
       // The publishing shard ran its own import subscriptions already.
-      if (sub->shard_local) continue;
-      DeliverLocal(nullptr, item.subject, item.reply, item.header_len, item.data, sub,
-                   item.display);
+      if (sub->shard_local || !MayReceive(*sub, msg.origin, nullptr, true)) continue;
+      DeliverLocal(msg, sub);
     }
   }
   ForEachQueue(item, [&](std::string_view name) {
@@ -506,14 +494,13 @@ void Shard::DeliverForwarded(const XItem& item) {
     }
     uint32_t live = 0;
     if (found != nullptr) {
-      for (Subscription* s : found->local) live += QueueEligible(*s, nullptr, true);
+      for (Subscription* s : found->local) live += QueueEligible(*s, msg.origin, nullptr, true);
     }
     if (live > 0) {
       uint32_t pick = static_cast<uint32_t>(rng_() % live);
       for (Subscription* s : found->local) {
-        if (QueueEligible(*s, nullptr, true) && pick-- == 0) {
-          DeliverLocal(nullptr, item.subject, item.reply, item.header_len, item.data, s,
-                       item.display);
+        if (QueueEligible(*s, msg.origin, nullptr, true) && pick-- == 0) {
+          DeliverLocal(msg, s);
           break;
         }
       }
@@ -526,11 +513,8 @@ void Shard::DeliverForwarded(const XItem& item) {
     // while every view is stale at once.
     if (found == nullptr || found->remote_total == 0 || item.hops >= kMaxQueueHops) return;
     const int shard = PickRemoteMember(*found, static_cast<uint32_t>(rng_() % found->remote_total));
-    const std::string_view shown = item.display == item.subject ? std::string_view() : item.display;
-    const uint32_t size =
-        PublishItemSize(item.subject, item.reply, &name, 1, item.data.size(), shown);
-    WritePublish(OutboxFor(shard, size), item.account, item.subject, item.reply, item.header_len,
-                 item.data, false, &name, 1, shown, static_cast<uint8_t>(item.hops + 1));
+    WritePublish(OutboxFor(shard, PublishItemSize(msg, &name, 1)), msg, false, &name, 1,
+                 static_cast<uint8_t>(item.hops + 1));
   });
   TERN_DCHECK(interest.match_stamp() == match_stamp);
   FinishAutoUnsubscribes();

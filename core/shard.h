@@ -86,17 +86,12 @@ class Shard final : public io::ReactorHandler, public ShardPort {
   int64_t now_ns() const override { return now_ns_; }
 
   // --- ShardPort: called by this shard's connections ---
-  bool Publish(Connection* from, std::string_view subject, std::string_view reply,
-               std::size_t header_len, std::string_view data) override {
-    return Route(from->account(), from, subject, reply, header_len, data);
-  }
-  // Routes a message to every subscriber in the account (and, through imports, to other
-  // accounts). `from` is null for messages the server itself publishes; `display` is the
-  // subject the MSG line shows when it differs from the one routed on (JetStream
-  // deliveries). Returns true if anyone in the account received it.
-  bool Route(auth::AccountId account, Connection* from, std::string_view subject,
-             std::string_view reply, std::size_t header_len, std::string_view data,
-             std::string_view display = {});
+  bool Publish(Connection* from, const Message& msg) override { return Route(msg, from); }
+  // Routes a message to every subscriber in its account (and, through imports, to other
+  // accounts) that may receive it (MayForward). `from` is the connection it came in on
+  // when that is on this shard, null for messages the server itself publishes. Returns
+  // true if anyone in the account received it.
+  bool Route(const Message& msg, Connection* from);
   // A system account advisory about a client (when anyone there listens for it).
   void PublishClientEvent(const ConnInfo& info, bool connect) override;
   // A service request routed through an import reached no one: tell the requester.
@@ -170,9 +165,7 @@ class Shard final : public io::ReactorHandler, public ShardPort {
   void DeliverForwarded(const XItem& item);
   // The shard of the pick-th remote member of the group (pick < group.remote_total).
   int PickRemoteMember(const QueueMatch& group, uint32_t pick) const;
-  bool DeliverLocal(Connection* from, std::string_view subject, std::string_view reply,
-                    std::size_t header_len, std::string_view data, Subscription* sub,
-                    std::string_view display);
+  bool DeliverLocal(const Message& msg, Subscription* sub);
   void FinishAutoUnsubscribes();
   void AnnounceInterest(int delta, const Subscription& sub);
   void CountSubscriptions(int delta);

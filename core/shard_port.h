@@ -11,6 +11,7 @@
 
 #include "core/auth/accounts.h"
 #include "core/conn_info.h"
+#include "core/message.h"
 #include "core/outbound.h"
 #include "core/server_context.h"
 #include "core/subscription.h"
@@ -34,9 +35,8 @@ class ShardPort {
   virtual ChunkPool& chunk_pool() = 0;
   virtual int index() const = 0;
 
-  // Routes a message published by `from` in its account (core/shard.h, Route).
-  virtual bool Publish(Connection* from, std::string_view subject, std::string_view reply,
-                       std::size_t header_len, std::string_view data) = 0;
+  // Routes a message that came in on `from` (core/shard.h, Route).
+  virtual bool Publish(Connection* from, const Message& msg) = 0;
   virtual void AddSubscription(Connection* conn, Subscription* sub) = 0;
   virtual void RemoveSubscription(Connection* conn, Subscription* sub) = 0;
   // A system account advisory about a connection (when anyone there listens for it).

@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/message.h"
+
 namespace tern::core {
 
 class Connection;
@@ -16,9 +18,7 @@ struct Subscription;
 class InternalSink {
  public:
   virtual ~InternalSink() = default;
-  virtual void OnInternalMessage(const Subscription& sub, std::string_view subject,
-                                 std::string_view reply, std::size_t header_len,
-                                 std::string_view data) = 0;
+  virtual void OnInternalMessage(const Subscription& sub, const Message& msg) = 0;
 };
 
 struct Subscription {

@@ -44,10 +44,9 @@ void SystemService::Start() {
   }
 }
 
-void SystemService::OnInternalMessage(const Subscription&, std::string_view, std::string_view reply,
-                                      std::size_t, std::string_view) {
+void SystemService::OnInternalMessage(const Subscription&, const Message& msg) {
   constexpr std::size_t kMaxQueued = 1024;  // a flood of pings gets the first answers
-  if (!reply.empty() && replies_.size() < kMaxQueued) replies_.emplace_back(reply);
+  if (!msg.reply.empty() && replies_.size() < kMaxQueued) replies_.emplace_back(msg.reply);
 }
 
 void SystemService::Turn(int64_t /*now_ns*/) {
@@ -56,7 +55,9 @@ void SystemService::Turn(int64_t /*now_ns*/) {
   const auth::AccountId system = shard_->options().auth.accounts.system;
   std::vector<std::string> replies;
   replies.swap(replies_);
-  for (const std::string& reply : replies) shard_->Route(system, nullptr, reply, {}, 0, body);
+  for (const std::string& reply : replies) {
+    shard_->Route(Message{.subject = reply, .data = body, .account = system}, nullptr);
+  }
 }
 
 std::string SystemService::StatszJson() {

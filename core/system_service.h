@@ -27,8 +27,7 @@ class SystemService final : public InternalSink, public LoopService {
   bool Busy() const override { return !replies_.empty(); }
 
  private:
-  void OnInternalMessage(const Subscription& sub, std::string_view subject, std::string_view reply,
-                         std::size_t header_len, std::string_view data) override;
+  void OnInternalMessage(const Subscription& sub, const Message& msg) override;
   std::string StatszJson();
 
   Shard* shard_;

@@ -28,32 +28,31 @@ void XBatch::Destroy(XBatch* batch) {
   ::operator delete (static_cast<void*>(batch), std::align_val_t{64});
 }
 
-void WritePublish(XBatch* batch, uint16_t account, std::string_view subject, std::string_view reply,
-                  std::size_t header_len, std::string_view data, bool deliver_plain,
-                  const std::string_view* queues, uint16_t queue_count, std::string_view display,
-                  uint8_t hops) {
-  char* p =
-      batch->Reserve(PublishItemSize(subject, reply, queues, queue_count, data.size(), display));
+void WritePublish(XBatch* batch, const Message& msg, bool deliver_plain,
+                  const std::string_view* queues, uint16_t queue_count, uint8_t hops) {
+  char* p = batch->Reserve(PublishItemSize(msg, queues, queue_count));
   XPublishHeader h{XKind::kPublish,
                    static_cast<uint8_t>(deliver_plain),
                    queue_count,
-                   account,
+                   msg.account,
                    hops,
-                   static_cast<uint32_t>(subject.size()),
-                   static_cast<uint32_t>(reply.size()),
-                   static_cast<uint32_t>(header_len),
-                   static_cast<uint32_t>(data.size()),
-                   static_cast<uint32_t>(display.size())};
+                   msg.origin,
+                   msg.link,
+                   static_cast<uint32_t>(msg.subject.size()),
+                   static_cast<uint32_t>(msg.reply.size()),
+                   static_cast<uint32_t>(msg.header_len),
+                   static_cast<uint32_t>(msg.data.size()),
+                   static_cast<uint32_t>(msg.display.size())};
   std::memcpy(p, &h, sizeof h);
-  p = Put(p + sizeof h, subject);
-  p = Put(p, display);
-  p = Put(p, reply);
+  p = Put(p + sizeof h, msg.subject);
+  p = Put(p, msg.display);
+  p = Put(p, msg.reply);
   for (uint16_t i = 0; i < queue_count; ++i) {
     const auto len = static_cast<uint16_t>(queues[i].size());
     std::memcpy(p, &len, 2);
     p = Put(p + 2, queues[i]);
   }
-  Put(p, data);
+  Put(p, msg.data);
 }
 
 void WriteInterest(XBatch* batch, uint16_t account, int8_t delta, std::string_view subject,
@@ -85,11 +84,12 @@ bool ReadItem(const XBatch* batch, uint32_t* offset, XItem* item) {
       XPublishHeader h;
       std::memcpy(&h, p, sizeof h);
       const char* q = p + sizeof h;
-      item->subject = std::string_view(q, h.subject_len);
+      Message& msg = item->msg;
+      msg.subject = std::string_view(q, h.subject_len);
       q += h.subject_len;
-      item->display = h.display_len == 0 ? item->subject : std::string_view(q, h.display_len);
+      msg.display = std::string_view(q, h.display_len);
       q += h.display_len;
-      item->reply = std::string_view(q, h.reply_len);
+      msg.reply = std::string_view(q, h.reply_len);
       q += h.reply_len;
       item->queues = q;
       item->queue_count = h.queue_count;
@@ -98,10 +98,12 @@ bool ReadItem(const XBatch* batch, uint32_t* offset, XItem* item) {
         std::memcpy(&len, q, 2);
         q += 2 + len;
       }
-      item->data = std::string_view(q, h.data_len);
-      item->header_len = h.header_len;
+      msg.data = std::string_view(q, h.data_len);
+      msg.header_len = h.header_len;
+      msg.account = h.account;
+      msg.origin = h.origin;
+      msg.link = h.link;
       item->deliver_plain = h.deliver_plain != 0;
-      item->account = h.account;
       item->hops = h.hops;
       size = static_cast<uint32_t>(q + h.data_len - p);
       break;

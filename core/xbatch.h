@@ -8,17 +8,22 @@
 #include <string_view>
 
 #include "base/check.h"
+#include "core/message.h"
 
 namespace tern::core {
 
 enum class XKind : uint8_t { kPublish = 1, kInterest, kBarrier, kBarrierAck, kAdopt };
 
+// A Message (core/message.h) as a batch item: this header, then subject, display, reply,
+// the queue names and the data. Each Message field has its place here.
 struct XPublishHeader {
   XKind kind;
   uint8_t deliver_plain;  // deliver to the receiver's plain subscribers
   uint16_t queue_count;   // queue groups the receiver must serve (one member each)
   uint16_t account;       // the account whose subject space the subject is in
   uint8_t hops;           // times a queue message was sent on because its pick was gone
+  ConnectionKind origin;  // the kind of connection it came in on
+  uint32_t link;          // the link it came in on (0 = none)
   uint32_t subject_len;
   uint32_t reply_len;
   uint32_t header_len;
@@ -65,19 +70,18 @@ struct XBatch {
   }
 };
 
-inline uint32_t PublishItemSize(std::string_view subject, std::string_view reply,
-                                const std::string_view* queues, uint16_t queue_count,
-                                std::size_t data_len, std::string_view display = {}) {
-  std::size_t size =
-      sizeof(XPublishHeader) + subject.size() + reply.size() + data_len + display.size();
+inline uint32_t PublishItemSize(const Message& msg, const std::string_view* queues,
+                                uint16_t queue_count) {
+  std::size_t size = sizeof(XPublishHeader) + msg.subject.size() + msg.reply.size() +
+                     msg.data.size() + msg.display.size();
   for (uint16_t i = 0; i < queue_count; ++i) size += 2 + queues[i].size();
   return static_cast<uint32_t>((size + 7) & ~std::size_t{7});
 }
 
-void WritePublish(XBatch* batch, uint16_t account, std::string_view subject, std::string_view reply,
-                  std::size_t header_len, std::string_view data, bool deliver_plain,
-                  const std::string_view* queues, uint16_t queue_count,
-                  std::string_view display = {}, uint8_t hops = 0);
+// `deliver_plain`: the receiver serves its plain subscribers; `queues`: the groups it must
+// serve one member each of; `hops`: times a queue message was already sent on.
+void WritePublish(XBatch* batch, const Message& msg, bool deliver_plain,
+                  const std::string_view* queues, uint16_t queue_count, uint8_t hops = 0);
 void WriteInterest(XBatch* batch, uint16_t account, int8_t delta, std::string_view subject,
                    std::string_view queue);
 void WriteEpoch(XBatch* batch, XKind kind, uint64_t epoch);
@@ -90,16 +94,15 @@ inline uint32_t InterestItemSize(std::string_view subject, std::string_view queu
 // A decoded view of one item.
 struct XItem {
   XKind kind;
-  uint16_t account = 0;  // kPublish, kInterest
   // kPublish
-  std::string_view subject, reply, data;
-  std::string_view display;  // what the MSG line shows (the subject unless set)
-  std::size_t header_len = 0;
+  Message msg;
   bool deliver_plain = false;
   uint8_t hops = 0;
   uint16_t queue_count = 0;
   const char* queues = nullptr;  // queue_count x (u16 len, bytes)
   // kInterest
+  uint16_t account = 0;
+  std::string_view subject;
   int8_t delta = 0;
   std::string_view queue;
   // kBarrier / kBarrierAck / kAdopt

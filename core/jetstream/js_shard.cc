@@ -159,14 +159,11 @@ int JsShard::OwnerOf(std::string_view api) const {
   return registry_->HomeOf(stream);
 }
 
-void JsShard::OnInternalMessage(const Subscription&, std::string_view subject,
-                                std::string_view reply, std::size_t header_len,
-                                std::string_view data) {
-  if (reply.empty() || subject.size() <= kApiPrefix.size()) return;
-  if (OwnerOf(subject.substr(kApiPrefix.size())) != shard_->index()) return;
-  requests_.push_back(Request{std::string(subject), std::string(reply),
-                              std::string(data.substr(0, header_len)),
-                              std::string(data.substr(header_len))});
+void JsShard::OnInternalMessage(const Subscription&, const Message& msg) {
+  if (msg.reply.empty() || msg.subject.size() <= kApiPrefix.size()) return;
+  if (OwnerOf(msg.subject.substr(kApiPrefix.size())) != shard_->index()) return;
+  requests_.push_back(Request{std::string(msg.subject), std::string(msg.reply),
+                              std::string(msg.header()), std::string(msg.payload())});
 }
 
 void JsShard::Turn(int64_t now_ns) {
@@ -225,7 +222,13 @@ bool JsShard::Send(std::string_view subject, std::string_view reply, std::string
       data = scratch_;
     }
   }
-  return shard_->Route(account(), nullptr, subject, reply, header.size(), data, display);
+  return shard_->Route(Message{.subject = subject,
+                               .reply = reply,
+                               .data = data,
+                               .header_len = header.size(),
+                               .display = display,
+                               .account = account()},
+                       nullptr);
 }
 
 void JsShard::Reply(std::string_view reply, nlohmann::json body, const char* type,

@@ -82,8 +82,7 @@ class JsShard final : public InternalSink, public LoopService {
 
  private:
   using Request = ApiRequest;
-  void OnInternalMessage(const Subscription& sub, std::string_view subject, std::string_view reply,
-                         std::size_t header_len, std::string_view data) override;
+  void OnInternalMessage(const Subscription& sub, const Message& msg) override;
   int OwnerOf(std::string_view api) const;
   void Handle(const Request& request);
   void AccountInfo(const Request& r);

@@ -167,15 +167,14 @@ void Stream::Destroy() {
 
 // ---------------------------------------------------------------- publish path
 
-void Stream::OnInternalMessage(const Subscription& sub, std::string_view subject,
-                               std::string_view reply, std::size_t header_len,
-                               std::string_view data) {
+void Stream::OnInternalMessage(const Subscription& sub, const Message& msg) {
+  const std::string_view subject = msg.subject;
   switch (sub.tag) {
     case kSubjectTag:
-      Store(subject, reply, data.substr(0, header_len), data.substr(header_len));
+      Store(subject, msg.reply, msg.header(), msg.payload());
       break;
     case kAckTag:
-      OnAck(subject, reply, data.substr(header_len));
+      OnAck(subject, msg.reply, msg.payload());
       break;
     case kFlowControlTag: {
       // $JS.FC.<stream>.<consumer>.<id>

@@ -82,8 +82,7 @@ class Stream final : public InternalSink {
   void UpdateHealth();
   Stream(JsShard* js, StreamConfig config, int64_t created_ns, std::string dir,
          std::shared_ptr<StreamFigures> figures);
-  void OnInternalMessage(const Subscription& sub, std::string_view subject, std::string_view reply,
-                         std::size_t header_len, std::string_view data) override;
+  void OnInternalMessage(const Subscription& sub, const Message& msg) override;
   void Store(std::string_view subject, std::string_view reply, std::string_view header,
              std::string_view payload);
   // Would storing `adding` more bytes pass the account's limit for this storage kind?

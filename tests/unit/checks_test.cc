@@ -29,9 +29,8 @@ TEST(ChecksDeathTest, BatchReservationPastCapacity) {
 class RoutingSink final : public core::InternalSink {
  public:
   explicit RoutingSink(core::Shard* shard) : shard_(shard) {}
-  void OnInternalMessage(const core::Subscription&, std::string_view, std::string_view, std::size_t,
-                         std::string_view) override {
-    shard_->Route(0, nullptr, "elsewhere", {}, 0, "x");
+  void OnInternalMessage(const core::Subscription&, const core::Message&) override {
+    shard_->Route(core::Message{.subject = "elsewhere", .data = "x"}, nullptr);
   }
 
  private:

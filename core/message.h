@@ -1,0 +1,38 @@
+#pragma once
+// Message: one message on its way through the broker, passed by reference: subject,
+// reply, the header block and payload, the account whose subject space it is in, and where
+// it came from (the kind of connection and, for links, which one). A connection's parser
+// frame becomes one, Shard::Route takes one, the cross-shard batch (xbatch) carries one
+// and gives one back, internal sinks (JetStream, imports) and connections' encoders receive
+// one. A field added here travels everywhere through this struct and the XBatch codec.
+// Ownership: the views point into whoever produced the message (a receive buffer, a batch,
+// a stream's record) and are valid for the call that receives it.
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace tern::core {
+
+// The kinds of connection (core/connection.h). Routes, leafnodes, gateways, MQTT and
+// WebSocket join the client here.
+enum class ConnectionKind : uint8_t { kClient };
+
+struct Message {
+  std::string_view subject;
+  std::string_view reply;  // empty if none
+  std::string_view data;   // the header block, then the payload
+  std::size_t header_len = 0;
+  // The subject a MSG line shows when it is not `subject` (JetStream deliveries); empty =
+  // the subject.
+  std::string_view display;
+  uint16_t account = 0;  // an auth::AccountId
+  // Where it came in: the server's own messages count as a client's.
+  ConnectionKind origin = ConnectionKind::kClient;
+  uint32_t link = 0;  // which link (route, leafnode, gateway) it came in on; 0 = none
+
+  std::string_view header() const { return data.substr(0, header_len); }
+  std::string_view payload() const { return data.substr(header_len); }
+  std::string_view shown_subject() const { return display.empty() ? subject : display; }
+};
+
+}  // namespace tern::core
