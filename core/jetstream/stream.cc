@@ -171,7 +171,7 @@ void Stream::OnInternalMessage(const Subscription& sub, const Message& msg) {
   const std::string_view subject = msg.subject;
   switch (sub.tag) {
     case kSubjectTag:
-      Store(subject, msg.reply, msg.header(), msg.payload());
+      Store(msg);
       break;
     case kAckTag:
       OnAck(subject, msg.reply, msg.payload());
@@ -192,8 +192,9 @@ void Stream::OnInternalMessage(const Subscription& sub, const Message& msg) {
   }
 }
 
-void Stream::Store(std::string_view subject, std::string_view reply, std::string_view header,
-                   std::string_view payload) {
+void Stream::Store(const Message& msg) {
+  const std::string_view subject = msg.subject, reply = msg.reply;
+  const std::string_view header = msg.header(), payload = msg.payload();
   const bool ack = !reply.empty() && !config_.no_ack;
   if (config_.sealed) {
     if (ack) QueueError(reply, MakeError(err::kStreamSealed));

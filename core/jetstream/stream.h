@@ -83,8 +83,7 @@ class Stream final : public InternalSink {
   Stream(JsShard* js, StreamConfig config, int64_t created_ns, std::string dir,
          std::shared_ptr<StreamFigures> figures);
   void OnInternalMessage(const Subscription& sub, const Message& msg) override;
-  void Store(std::string_view subject, std::string_view reply, std::string_view header,
-             std::string_view payload);
+  void Store(const Message& msg);
   // Would storing `adding` more bytes pass the account's limit for this storage kind?
   bool AccountFull(std::size_t adding) const;
   ApiError CheckExpectations(std::string_view subject, std::string_view header,
