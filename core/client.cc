@@ -80,6 +80,10 @@ const char* CloseReasonText(CloseReason reason) {
   return "Unknown";
 }
 
+Connection* MakeClient(ShardPort* shard, uint64_t id, std::string ip, int port) {
+  return new Client(shard, id, std::move(ip), port);
+}
+
 Client::Client(ShardPort* shard, uint64_t id, std::string ip, int port)
     : Connection(ConnectionKind::kClient, id),
       shard_(shard),

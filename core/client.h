@@ -32,6 +32,11 @@ namespace tern::core {
 // A fresh INFO nonce for nkey signatures (11 random bytes, base64url: 15 characters).
 std::string NewNonce();
 
+// The listener id of the client port, and the factory that makes its connections
+// (Shard::SetConnectionFactory).
+inline constexpr uint32_t kClientListener = 0;
+Connection* MakeClient(ShardPort* shard, uint64_t id, std::string ip, int port);
+
 class Client final : public Connection, public ParserHandler {
  public:
   Client(ShardPort* shard, uint64_t id, std::string ip, int port);

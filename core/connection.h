@@ -8,6 +8,7 @@
 // reactor releases its IoConn.
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -44,6 +45,15 @@ const char* CloseReasonText(CloseReason reason);
 // The one place where routing differs by kind (a message from a route never goes back out
 // on a route, when routes come). `from` is kClient for messages the server publishes.
 constexpr bool MayForward(ConnectionKind from, ConnectionKind to) { return true; }
+
+class Connection;
+class ShardPort;
+
+// Makes the connection for a socket a listener accepted (a kind per listener: clients on
+// the client port, routes on the cluster port...). Called on the shard that adopts it;
+// the shard owns (and deletes) what it returns.
+using ConnectionFactory =
+    std::function<Connection*(ShardPort* shard, uint64_t id, std::string ip, int port)>;
 
 class Connection {
  public:

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <random>
 
+#include "core/client.h"
 #include "core/clock.h"
 #include "core/jetstream_start.h"
 #include "core/log.h"
@@ -133,7 +134,10 @@ bool Server::Start(std::string* error) {
   ImportRouter::Key import_key;
   const std::string random = auth::RandomBytes(import_key.size());
   std::copy(random.begin(), random.end(), import_key.begin());
-  for (auto& shard : shards_) shard->StartAccountServices(import_key);
+  for (auto& shard : shards_) {
+    shard->StartAccountServices(import_key);
+    shard->SetConnectionFactory(kClientListener, MakeClient);
+  }
   if (!StartShardThreads(error)) return false;
   LOG_INFO("Shards: %d, I/O: %s", context_.shard_count, shards_[0]->backend_name());
   LOG_INFO("Listening for client connections on %s:%d", host, context_.bound_port);
@@ -162,7 +166,7 @@ bool Server::StartShardThreads(std::string* error) {
       std::string note;
       std::string failure;
       bool ok = s->Init(options_.io, &note, &failure);
-      if (ok && s->index() == 0) ok = s->Listen(listen_fd_, &failure);
+      if (ok && s->index() == 0) ok = s->Listen(listen_fd_, kClientListener, &failure);
       if (!note.empty() && s->index() == 0) LOG_WARN("%s", note.c_str());
       bool run = false;
       {

@@ -1,6 +1,5 @@
 #include "core/shard.h"
 
-#include "core/client.h"
 #include "core/system_events.h"
 
 #include <time.h>
@@ -92,10 +91,15 @@ bool Shard::Init(io::Backend backend, std::string* note, std::string* error) {
 
 void Shard::Init(const ReactorFactory& make_reactor) { reactor_ = make_reactor(this); }
 
-bool Shard::Listen(int listen_fd, std::string* error) {
-  listen_fd_ = listen_fd;
-  listening_ = reactor_->Listen(listen_fd, error);
-  return listening_;
+void Shard::SetConnectionFactory(uint32_t listener, ConnectionFactory make) {
+  if (factories_.size() <= listener) factories_.resize(listener + 1);
+  factories_[listener] = std::move(make);
+}
+
+bool Shard::Listen(int listen_fd, uint32_t listener, std::string* error) {
+  if (!reactor_->Listen(listen_fd, listener, error)) return false;
+  listening_ = true;
+  return true;
 }
 
 // ---------------------------------------------------------------- the loop
@@ -258,7 +262,7 @@ void Shard::OnIoError(const char* what, int err) {
   io_errors_unlogged_ = 0;
 }
 
-void Shard::OnAccept(int fd) {
+void Shard::OnAccept(int fd, uint32_t listener) {
   if (seen_state_ != RunState::kRunning) {
     close(fd);
     return;
@@ -268,17 +272,22 @@ void Shard::OnAccept(int fd) {
   const uint64_t client_id = context_->next_client_id.fetch_add(1) + 1;
   const int target = static_cast<int>(accepted_++ % context_->shard_count);
   if (target == index_) {
-    AdoptSocket(fd, client_id);
+    AdoptSocket(fd, listener, client_id);
   } else {
-    WriteAdopt(OutboxFor(target, sizeof(XAdoptItem)), fd, client_id);
+    WriteAdopt(OutboxFor(target, sizeof(XAdoptItem)), fd, listener, client_id);
   }
 }
 
-void Shard::AdoptSocket(int fd, uint64_t client_id) {
+void Shard::AdoptSocket(int fd, uint32_t listener, uint64_t client_id) {
+  if (listener >= factories_.size() || !factories_[listener]) {
+    LOG_ERROR("Shard %d: no connection kind for listener %u", index_, listener);
+    close(fd);
+    return;
+  }
   std::string ip;
   int port = 0;
   io::PeerAddress(fd, &ip, &port);
-  Connection* client = new Client(this, client_id, std::move(ip), port);
+  Connection* client = factories_[listener](this, client_id, std::move(ip), port);
   const bool over_limit = context_->connections.fetch_add(1) >= options().max_connections;
   client->list_index = clients_.size();
   clients_.push_back(client);
@@ -708,7 +717,7 @@ bool Shard::ProcessBatch(const XBatch* batch, int from, uint32_t* offset) {
       }
       case XKind::kAdopt:
         if (seen_state_ == RunState::kRunning) {
-          AdoptSocket(item.fd, item.client_id);
+          AdoptSocket(item.fd, item.listener, item.client_id);
         } else {
           close(item.fd);
         }

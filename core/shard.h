@@ -52,8 +52,12 @@ class Shard final : public io::ReactorHandler, public ShardPort {
   // Tests: a reactor of the caller's making (a fake one that never sleeps).
   using ReactorFactory = std::function<std::unique_ptr<io::Reactor>(io::ReactorHandler*)>;
   void Init(const ReactorFactory& make_reactor);
-  // Shard 0 owns the listener and deals accepted sockets round-robin to all shards.
-  bool Listen(int listen_fd, std::string* error);
+  // Before the shards run, on every shard: how a socket accepted on `listener` becomes a
+  // connection (its kind). A new kind of connection registers here; the shard creates it
+  // through the factory and talks to it as a Connection.
+  void SetConnectionFactory(uint32_t listener, ConnectionFactory make);
+  // Shard 0 owns the listeners and deals accepted sockets round-robin to all shards.
+  bool Listen(int listen_fd, uint32_t listener, std::string* error);
   // The loop, on the shard's own thread: BeginLoop, Step until it returns false, EndLoop.
   void Run();
   // The same a turn at a time, for tests that step several shards from one thread. Step
@@ -147,7 +151,7 @@ class Shard final : public io::ReactorHandler, public ShardPort {
 
  private:
   // ReactorHandler
-  void OnAccept(int fd) override;
+  void OnAccept(int fd, uint32_t listener) override;
   void OnData(io::IoConn* conn, const char* data, std::size_t len) override;
   void OnRecvEnd(io::IoConn* conn, int err) override;
   void OnSendDone(io::IoConn* conn, int result) override;
@@ -157,7 +161,7 @@ class Shard final : public io::ReactorHandler, public ShardPort {
   void OnAcceptError(int err) override;
   void OnIoError(const char* what, int err) override;
 
-  void AdoptSocket(int fd, uint64_t client_id);
+  void AdoptSocket(int fd, uint32_t listener, uint64_t client_id);
   void DrainRings();
   // Processes items from *offset on; stops early (false) when subscribers congest.
   bool ProcessBatch(const XBatch* batch, int from, uint32_t* offset);
@@ -223,7 +227,7 @@ class Shard final : public io::ReactorHandler, public ShardPort {
   io::TimerHeap<Connection, &Connection::timer> timers_;  // each connection's next deadline
   uint64_t accepted_ = 0;
   bool listening_ = false;
-  int listen_fd_ = -1;
+  std::vector<ConnectionFactory> factories_;  // by listener id
   RunState seen_state_ = RunState::kRunning;
   int64_t stop_deadline_ns_ = 0;
   int64_t lame_duck_close_at_ns_ = 0;

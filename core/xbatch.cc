@@ -69,8 +69,8 @@ void WriteEpoch(XBatch* batch, XKind kind, uint64_t epoch) {
   std::memcpy(batch->Reserve(sizeof item), &item, sizeof item);
 }
 
-void WriteAdopt(XBatch* batch, int fd, uint64_t client_id) {
-  XAdoptItem item{XKind::kAdopt, fd, client_id};
+void WriteAdopt(XBatch* batch, int fd, uint32_t listener, uint64_t client_id) {
+  XAdoptItem item{XKind::kAdopt, fd, listener, client_id};
   std::memcpy(batch->Reserve(sizeof item), &item, sizeof item);
 }
 
@@ -130,6 +130,7 @@ bool ReadItem(const XBatch* batch, uint32_t* offset, XItem* item) {
       XAdoptItem a;
       std::memcpy(&a, p, sizeof a);
       item->fd = a.fd;
+      item->listener = a.listener;
       item->client_id = a.client_id;
       size = sizeof a;
       break;

@@ -47,6 +47,7 @@ struct XEpochItem {
 struct XAdoptItem {
   XKind kind;
   int fd;
+  uint32_t listener;  // which listener accepted it: decides the connection kind
   uint64_t client_id;
 };
 
@@ -85,7 +86,7 @@ void WritePublish(XBatch* batch, const Message& msg, bool deliver_plain,
 void WriteInterest(XBatch* batch, uint16_t account, int8_t delta, std::string_view subject,
                    std::string_view queue);
 void WriteEpoch(XBatch* batch, XKind kind, uint64_t epoch);
-void WriteAdopt(XBatch* batch, int fd, uint64_t client_id);
+void WriteAdopt(XBatch* batch, int fd, uint32_t listener, uint64_t client_id);
 inline uint32_t InterestItemSize(std::string_view subject, std::string_view queue) {
   return static_cast<uint32_t>((sizeof(XInterestHeader) + subject.size() + queue.size() + 7) &
                                ~std::size_t{7});
@@ -108,6 +109,7 @@ struct XItem {
   // kBarrier / kBarrierAck / kAdopt
   uint64_t epoch = 0;
   int fd = -1;
+  uint32_t listener = 0;
   uint64_t client_id = 0;
 };
 

@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 namespace tern::io {
@@ -18,6 +19,13 @@ namespace {
 constexpr int kMaxEvents = 256;
 constexpr size_t kReadBufferSize = 64 * 1024;
 constexpr int kMaxReadsPerEvent = 16;  // fairness between busy connections
+
+// A listening socket; `paused` after OnAcceptError, until ResumeAccept().
+struct Listener {
+  int fd = -1;
+  uint32_t id = 0;
+  bool paused = false;
+};
 
 class EpollReactor final : public Reactor {
  public:
@@ -48,34 +56,36 @@ class EpollReactor final : public Reactor {
 
   const char* name() const override { return "epoll"; }
 
-  bool Listen(int listen_fd, std::string* error) override {
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.ptr = &listen_fd_;
-    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd, &ev) < 0) {
+  bool Listen(int listen_fd, uint32_t listener, std::string* error) override {
+    listeners_.push_back(std::make_unique<Listener>());
+    Listener* l = listeners_.back().get();
+    l->fd = listen_fd;
+    l->id = listener;
+    if (!Watch(l)) {
       *error = std::string("epoll_ctl(listener): ") + strerror(errno);
+      l->fd = -1;
       return false;
     }
-    listen_fd_ = listen_fd;
     return true;
   }
 
   void StopListening() override {
-    if (listen_fd_ < 0) return;
-    if (!accept_paused_) epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
-    listen_fd_ = -1;
+    for (auto& l : listeners_) {
+      if (l->fd < 0) continue;
+      if (!l->paused) epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, l->fd, nullptr);
+      l->fd = -1;
+    }
   }
 
   void ResumeAccept() override {
-    if (!accept_paused_) return;
-    accept_paused_ = false;
-    if (listen_fd_ < 0) return;
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.ptr = &listen_fd_;
-    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev) < 0) {
-      handler_->OnIoError("epoll_ctl(listener)", errno);
-      PauseAccept(errno);  // try again after the handler's next back-off
+    for (auto& l : listeners_) {
+      if (!l->paused) continue;
+      l->paused = false;
+      if (l->fd < 0) continue;
+      if (!Watch(l.get())) {
+        handler_->OnIoError("epoll_ctl(listener)", errno);
+        PauseAccept(l.get(), errno);  // try again after the handler's next back-off
+      }
     }
   }
 
@@ -168,9 +178,11 @@ class EpollReactor final : public Reactor {
       (void)r;
       return;
     }
-    if (ev.data.ptr == &listen_fd_) {
-      AcceptAll();
-      return;
+    for (auto& l : listeners_) {
+      if (ev.data.ptr == l.get()) {
+        AcceptAll(l.get());
+        return;
+      }
     }
     auto* conn = static_cast<IoConn*>(ev.data.ptr);
     if (conn->closing) return;
@@ -182,23 +194,30 @@ class EpollReactor final : public Reactor {
     if (ev.events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) ReadAll(conn);
   }
 
-  void AcceptAll() {
-    for (int i = 0; i < 64 && listen_fd_ >= 0 && !accept_paused_; ++i) {
-      int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+  bool Watch(Listener* l) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.ptr = l;
+    return epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, l->fd, &ev) == 0;
+  }
+
+  void AcceptAll(Listener* l) {
+    for (int i = 0; i < 64 && l->fd >= 0 && !l->paused; ++i) {
+      int fd = accept4(l->fd, nullptr, nullptr, SOCK_CLOEXEC);
       if (fd >= 0) {
-        handler_->OnAccept(fd);
+        handler_->OnAccept(fd, l->id);
         continue;
       }
       // The listener stays readable while accept fails for lack of fds: stop watching it
       // (a level-triggered loop would spin) until the handler's back-off resumes it.
-      if (IsAcceptPause(errno)) PauseAccept(errno);
+      if (IsAcceptPause(errno)) PauseAccept(l, errno);
       if (errno != ECONNABORTED && errno != EINTR) return;
     }
   }
 
-  void PauseAccept(int err) {
-    accept_paused_ = true;
-    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+  void PauseAccept(Listener* l, int err) {
+    l->paused = true;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, l->fd, nullptr);
     handler_->OnAcceptError(err);
   }
 
@@ -268,13 +287,12 @@ class EpollReactor final : public Reactor {
   ReactorHandler* handler_;
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
-  int listen_fd_ = -1;
+  std::vector<std::unique_ptr<Listener>> listeners_;  // stable addresses: epoll names them
   std::vector<char> read_buffer_;
   std::vector<IoConn*> pending_sends_;
   std::vector<IoConn*> released_;
   std::vector<std::pair<uint64_t, int>> synced_;  // (token, result) for the next Poll
   std::vector<std::pair<IoConn*, int>> failed_;   // connections the kernel would not watch
-  bool accept_paused_ = false;                    // after OnAcceptError, until ResumeAccept()
 };
 
 }  // namespace

@@ -36,8 +36,9 @@ struct IoConn {
 class ReactorHandler {
  public:
   virtual ~ReactorHandler() = default;
-  // A listener accepted a socket; the handler owns fd from here on.
-  virtual void OnAccept(int fd) = 0;
+  // Listener `listener` (the id given to Listen) accepted a socket; the handler owns fd
+  // from here on.
+  virtual void OnAccept(int fd, uint32_t listener) = 0;
   // Bytes arrived. The memory is valid only during the call.
   virtual void OnData(IoConn* conn, const char* data, std::size_t len) = 0;
   // The peer closed (err == 0) or the socket failed (err = errno); no more OnData.
@@ -63,11 +64,13 @@ class Reactor {
  public:
   virtual ~Reactor() = default;
   virtual const char* name() const = 0;
-  // Starts accepting on an already listening socket. The reactor does not own the fd.
-  virtual bool Listen(int listen_fd, std::string* error) = 0;
-  // Stops accepting (lame duck, shutdown).
+  // Starts accepting on an already listening socket; its accepts are reported with
+  // `listener`. One reactor may serve several (client port, cluster port, ...). The reactor
+  // does not own the fd.
+  virtual bool Listen(int listen_fd, uint32_t listener, std::string* error) = 0;
+  // Stops accepting on every listener (lame duck, shutdown).
   virtual void StopListening() = 0;
-  // Accepts again after OnAcceptError (no-op if not paused or no longer listening).
+  // Accepts again after OnAcceptError on every paused listener (no-op if none).
   virtual void ResumeAccept() = 0;
   // Takes ownership of a connected socket and starts receiving from it.
   virtual IoConn* Adopt(int fd, void* user) = 0;

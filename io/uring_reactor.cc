@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 #include <deque>
+#include <memory>
 #include <vector>
 
 namespace tern::io {
@@ -31,6 +32,14 @@ enum OpKind : uint64_t { kRecv = 0, kSend = 1, kAccept = 2, kWakeRead = 3, kIgno
 constexpr uint64_t kKindMask = 7;
 
 uint64_t Tag(const void* p, OpKind kind) { return reinterpret_cast<uint64_t>(p) | kind; }
+
+// A listening socket and its multishot accept.
+struct Listener {
+  int fd = -1;
+  uint32_t id = 0;
+  bool armed = false;   // a multishot accept is in the kernel
+  bool paused = false;  // after OnAcceptError, until ResumeAccept()
+};
 
 class UringReactor final : public Reactor {
  public:
@@ -75,22 +84,28 @@ class UringReactor final : public Reactor {
 
   const char* name() const override { return "io_uring"; }
 
-  bool Listen(int listen_fd, std::string* error) override {
-    listen_fd_ = listen_fd;
-    ArmAccept();
+  bool Listen(int listen_fd, uint32_t listener, std::string* error) override {
+    listeners_.push_back(std::make_unique<Listener>());
+    listeners_.back()->fd = listen_fd;
+    listeners_.back()->id = listener;
+    ArmAccept(listeners_.back().get());
     return true;
   }
 
   void StopListening() override {
-    if (listen_fd_ < 0) return;
-    if (accept_armed_) CancelAccept();
-    listen_fd_ = -1;
+    for (auto& l : listeners_) {
+      if (l->fd < 0) continue;
+      if (l->armed) CancelAccept(l.get());
+      l->fd = -1;
+    }
   }
 
   void ResumeAccept() override {
-    if (!accept_paused_) return;
-    accept_paused_ = false;
-    if (listen_fd_ >= 0 && !accept_armed_) ArmAccept();
+    for (auto& l : listeners_) {
+      if (!l->paused) continue;
+      l->paused = false;
+      if (l->fd >= 0 && !l->armed) ArmAccept(l.get());
+    }
   }
 
   IoConn* Adopt(int fd, void* user) override {
@@ -236,17 +251,17 @@ class UringReactor final : public Reactor {
     }
   }
 
-  void CancelAccept() {
+  void CancelAccept(Listener* l) {
     io_uring_sqe* sqe = GetSqe();
-    io_uring_prep_cancel64(sqe, Tag(this, kAccept), 0);
+    io_uring_prep_cancel64(sqe, Tag(l, kAccept), 0);
     io_uring_sqe_set_data64(sqe, kIgnore);
   }
 
-  void ArmAccept() {
-    accept_armed_ = true;
+  void ArmAccept(Listener* l) {
+    l->armed = true;
     io_uring_sqe* sqe = GetSqe();
-    io_uring_prep_multishot_accept(sqe, listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    io_uring_sqe_set_data64(sqe, Tag(this, kAccept));
+    io_uring_prep_multishot_accept(sqe, l->fd, nullptr, nullptr, SOCK_CLOEXEC);
+    io_uring_sqe_set_data64(sqe, Tag(l, kAccept));
   }
 
   void ArmRecv(IoConn* conn) {
@@ -316,23 +331,25 @@ class UringReactor final : public Reactor {
         MaybeRelease(conn);
         break;
       }
-      case kAccept:
-        if (!more) accept_armed_ = false;
+      case kAccept: {
+        auto* l = reinterpret_cast<Listener*>(data & ~kKindMask);
+        if (!more) l->armed = false;
         if (cqe->res >= 0) {
-          if (listen_fd_ >= 0) {
-            handler_->OnAccept(cqe->res);
+          if (l->fd >= 0) {
+            handler_->OnAccept(cqe->res, l->id);
           } else {
             close(cqe->res);
           }
-        } else if (IsAcceptPause(-cqe->res) && listen_fd_ >= 0 && !accept_paused_) {
+        } else if (IsAcceptPause(-cqe->res) && l->fd >= 0 && !l->paused) {
           // At the fd limit a re-armed accept fails again at once: stop, let the handler
           // back off, and accept again on ResumeAccept().
-          accept_paused_ = true;
-          if (accept_armed_) CancelAccept();
+          l->paused = true;
+          if (l->armed) CancelAccept(l);
           handler_->OnAcceptError(-cqe->res);
         }
-        if (!accept_armed_ && !accept_paused_ && listen_fd_ >= 0) ArmAccept();
+        if (!l->armed && !l->paused && l->fd >= 0) ArmAccept(l);
         break;
+      }
       case kWakeRead:
         ArmWakeRead();
         break;
@@ -361,9 +378,8 @@ class UringReactor final : public Reactor {
   unsigned recycled_ = 0;
   int wake_fd_ = -1;
   uint64_t wake_value_ = 0;
-  int listen_fd_ = -1;
-  bool accept_armed_ = false;          // a multishot accept is in the kernel
-  bool accept_paused_ = false;         // after OnAcceptError, until ResumeAccept()
+  // Kept until the reactor goes: a completion may still name one after StopListening.
+  std::vector<std::unique_ptr<Listener>> listeners_;
   std::deque<io_uring_sqe> overflow_;  // requests prepared while the queue was refused
   std::vector<IoConn*> released_;
 };

@@ -12,7 +12,7 @@ FakeReactor::~FakeReactor() {
     close(fd);
     delete peer.conn;
   }
-  for (int fd : accepts_) close(fd);
+  for (const auto& [fd, listener] : accepts_) close(fd);
 }
 
 FakeReactor::Peer* FakeReactor::Find(int fd) {
@@ -112,11 +112,11 @@ void FakeReactor::Poll(int64_t timeout_ns) {
   last_timeout_ = timeout_ns;
   dispatched_ = 0;
   if (timeout_ns != 0) handler_->OnWoken();  // a real reactor would have slept
-  std::vector<int> accepts;
+  std::vector<std::pair<int, uint32_t>> accepts;
   accepts.swap(accepts_);
-  for (int fd : accepts) {
+  for (const auto& [fd, listener] : accepts) {
     ++dispatched_;
-    handler_->OnAccept(fd);
+    handler_->OnAccept(fd, listener);
   }
   // The handler may adopt, send and close while it is called: walk a snapshot of fds.
   std::vector<int> fds;

@@ -23,8 +23,9 @@ class FakeReactor final : public io::Reactor {
   ~FakeReactor() override;
 
   // --- The peers' side ---
-  // A listener accepted `fd` (an fd the test opened; the handler owns it from here on).
-  void Accept(int fd) { accepts_.push_back(fd); }
+  // Listener `listener` accepted `fd` (an fd the test opened; the handler owns it from
+  // here on).
+  void Accept(int fd, uint32_t listener = 0) { accepts_.emplace_back(fd, listener); }
   // Is `fd` adopted here and not yet closed?
   bool Has(int fd) const;
   // The peer wrote `bytes`: OnData at the next Poll, unless the shard paused reading.
@@ -45,7 +46,7 @@ class FakeReactor final : public io::Reactor {
 
   // --- io::Reactor ---
   const char* name() const override { return "fake"; }
-  bool Listen(int, std::string*) override { return true; }
+  bool Listen(int, uint32_t, std::string*) override { return true; }
   void StopListening() override {}
   void ResumeAccept() override {}
   io::IoConn* Adopt(int fd, void* user) override;
@@ -72,7 +73,7 @@ class FakeReactor final : public io::Reactor {
 
   io::ReactorHandler* handler_;
   std::map<int, Peer> peers_;  // by fd; kept after release so the test can read what was sent
-  std::vector<int> accepts_;
+  std::vector<std::pair<int, uint32_t>> accepts_;  // (fd, listener)
   std::vector<uint64_t> synced_;
   std::vector<io::IoConn*> released_;
   int64_t last_timeout_ = 0;

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 
+#include "core/client.h"
 #include "core/jetstream_start.h"
 #include "core/options.h"
 #include "core/server.h"
@@ -62,6 +63,7 @@ ShardHarness::ShardHarness(int shards, const std::vector<std::string>& flags,
   const core::ImportRouter::Key key{};
   for (auto& shard : shards_) {
     shard->StartAccountServices(key);
+    shard->SetConnectionFactory(core::kClientListener, core::MakeClient);
     shard->Init([this](io::ReactorHandler* handler) {
       auto reactor = std::make_unique<FakeReactor>(handler);
       reactors_.push_back(reactor.get());
@@ -84,16 +86,16 @@ ShardHarness::~ShardHarness() {
   }
 }
 
-int ShardHarness::Open() {
+int ShardHarness::Open(uint32_t listener) {
   const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  reactors_[0]->Accept(fd);
+  reactors_[0]->Accept(fd, listener);
   Settle();
-  EXPECT_GE(ShardOf(fd), 0) << "the accepted client was adopted by no shard";
   return fd;
 }
 
 int ShardHarness::Connect(std::string_view connect_json) {
   const int client = Open();
+  EXPECT_GE(ShardOf(client), 0) << "the accepted client was adopted by no shard";
   Send(client, "CONNECT " + std::string(connect_json) + "\r\nPING\r\n");
   Settle();
   const std::string greeting = Read(client);

@@ -35,9 +35,10 @@ class ShardHarness {
                         std::string_view config = {});
   ~ShardHarness();
 
-  // A client connects: accepted by shard 0 and dealt round-robin, as in a server. Returns
-  // its handle (valid until it is closed). Connect also sends CONNECT and settles.
-  int Open();
+  // A client connects: accepted by shard 0 (on `listener`: 0 is the client port) and dealt
+  // round-robin, as in a server. Returns its handle (valid until it is closed). Connect also
+  // sends CONNECT and settles.
+  int Open(uint32_t listener = 0);
   int Connect(std::string_view connect_json = R"({"verbose":false,"pedantic":false})");
   void Send(int client, std::string_view bytes);
   void Hangup(int client);
