@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "base/check.h"
+
 namespace tern::core {
 
 MatchCache::MatchCache(std::size_t capacity) : slots_(capacity) { index_.reserve(capacity); }
@@ -57,7 +59,7 @@ Interest::Interest(int shard_count, std::size_t cache_capacity)
     : shard_count_(shard_count), cache_(cache_capacity) {}
 
 void Interest::Changed(std::string_view pattern) {
-  ++match_stamp_;
+  if constexpr (base::kDChecks) ++match_stamp_;
   // A literal pattern can only appear in the cache entry for itself.
   if (IsLiteral(pattern)) {
     cache_.Invalidate(pattern);
@@ -171,7 +173,7 @@ void Interest::Collect(const Leaf& leaf, MatchResult* out) const {
 }
 
 const MatchResult& Interest::Match(std::string_view subject) {
-  ++match_stamp_;
+  if constexpr (base::kDChecks) ++match_stamp_;
   if (MatchResult* cached = cache_.Find(subject)) return *cached;
   MatchResult* result = cache_.Assign(subject);
   trie_.Match(subject, [&](const Leaf& leaf) { Collect(leaf, result); });

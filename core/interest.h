@@ -84,7 +84,8 @@ class Interest {
   // interest or the next Match() call.
   const MatchResult& Match(std::string_view subject);
   // Changes whenever a reference Match() returned may have become invalid: a caller that
-  // holds one checks (TERN_DCHECK) that this did not move while it used it.
+  // holds one checks (TERN_DCHECK) that this did not move while it used it. Kept only where
+  // checks are on (always 0 in Release).
   uint64_t match_stamp() const { return match_stamp_; }
 
   // A local subscription of the given client that matches the subject (uncached).

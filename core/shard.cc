@@ -16,10 +16,14 @@
 namespace tern::core {
 namespace {
 
-// Counts nested Route calls for the routing-depth check.
+// Counts nested Route calls for the routing-depth check (where checks are on).
 struct RouteDepth {
-  explicit RouteDepth(int* depth) : depth_(depth) { ++*depth_; }
-  ~RouteDepth() { --*depth_; }
+  explicit RouteDepth(int* depth) : depth_(depth) {
+    if constexpr (base::kDChecks) ++*depth_;
+  }
+  ~RouteDepth() {
+    if constexpr (base::kDChecks) --*depth_;
+  }
   int* depth_;
 };
 
