@@ -12,8 +12,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
-#include "absl/time/time.h"
+#include "base/mutex.h"
 
 namespace tern::core {
 
@@ -22,7 +21,8 @@ template <typename T, typename PostFn>
 bool Gather(std::size_t count, PostFn&& post, const std::function<void(std::size_t, T*)>& fill,
             std::chrono::milliseconds timeout, std::vector<T>* out) {
   struct State {
-    absl::Mutex mutex;
+    base::Mutex mutex;
+    base::CondVar changed;
     std::vector<T> results ABSL_GUARDED_BY(mutex);
     std::size_t answered ABSL_GUARDED_BY(mutex) = 0;
     std::size_t running ABSL_GUARDED_BY(mutex) = 0;
@@ -30,35 +30,36 @@ bool Gather(std::size_t count, PostFn&& post, const std::function<void(std::size
   };
   auto state = std::make_shared<State>();
   {
-    absl::MutexLock lock(&state->mutex);
+    base::MutexLock lock(&state->mutex);
     state->results.resize(count);
   }
   const auto* fill_ptr = &fill;  // dereferenced only while the caller is known to wait
   for (std::size_t i = 0; i < count; ++i) {
     post(i, [state, fill_ptr, i] {
       {
-        absl::MutexLock lock(&state->mutex);
+        base::MutexLock lock(&state->mutex);
         if (state->abandoned) return;
         ++state->running;
       }
       T value{};
       (*fill_ptr)(i, &value);
-      absl::MutexLock lock(&state->mutex);
+      base::MutexLock lock(&state->mutex);
       state->results[i] = std::move(value);
       --state->running;
       ++state->answered;
+      state->changed.SignalAll();
     });
   }
   State& s = *state;
-  absl::MutexLock lock(&s.mutex);
+  base::MutexLock lock(&s.mutex);
   const auto all_answered = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mutex) {
     return s.answered == count;
   };
   const auto none_running = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mutex) { return s.running == 0; };
-  if (!s.mutex.AwaitWithTimeout(absl::Condition(&all_answered), absl::FromChrono(timeout))) {
+  if (!s.changed.WaitFor(&s.mutex, timeout, all_answered)) {
     s.abandoned = true;
     // A task that started before now still uses fill: its shard is answering, just late.
-    s.mutex.Await(absl::Condition(&none_running));
+    s.changed.Wait(&s.mutex, none_running);
     return false;
   }
   *out = std::move(s.results);

@@ -9,12 +9,12 @@
 #include <ctime>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include "base/mutex.h"
 
 namespace tern::core {
 namespace {
 
-absl::Mutex g_mutex;
+base::Mutex g_mutex;
 FILE* g_out ABSL_GUARDED_BY(g_mutex) = nullptr;  // nullptr = stderr
 std::string g_path ABSL_GUARDED_BY(g_mutex);
 std::atomic<LogLevel> g_min{LogLevel::kInfo};  // read without the mutex; reload changes it
@@ -40,7 +40,7 @@ const char* Tag(LogLevel level) {
 }  // namespace
 
 bool ConfigureLog(const std::string& path, bool debug, bool trace, std::string* error) {
-  absl::MutexLock lock(&g_mutex);
+  base::MutexLock lock(&g_mutex);
   g_min.store(trace   ? LogLevel::kTrace
               : debug ? LogLevel::kDebug
                       : LogLevel::kInfo,
@@ -64,7 +64,7 @@ bool ConfigureLog(const std::string& path, bool debug, bool trace, std::string* 
 }
 
 void ReopenLog() {
-  absl::MutexLock lock(&g_mutex);
+  base::MutexLock lock(&g_mutex);
   if (g_path.empty()) return;
   if (FILE* f = std::fopen(g_path.c_str(), "a")) {
     std::fclose(g_out);
@@ -86,7 +86,7 @@ void Log(LogLevel level, const char* format, ...) {
   va_start(args, format);
   std::vsnprintf(text, sizeof text, format, args);
   va_end(args);
-  absl::MutexLock lock(&g_mutex);
+  base::MutexLock lock(&g_mutex);
   FILE* out = g_out != nullptr ? g_out : stderr;
   std::fprintf(out, "[%d] %s.%06ld [%s] %s\n", static_cast<int>(getpid()), stamp,
                static_cast<long>(tv.tv_usec), Tag(level), text);

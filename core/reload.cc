@@ -118,7 +118,7 @@ void Server::Reload() {
   options_ = std::move(fresh);
   auto settings = MakeLiveSettings(options_, context_);
   {
-    absl::MutexLock lock(&settings_mutex_);
+    base::MutexLock lock(&settings_mutex_);
     settings_ = settings;
     config_load_time_ns_ = WallClockNs();
   }
@@ -147,7 +147,7 @@ void Server::Reload() {
 }
 
 std::shared_ptr<const LiveSettings> Server::CurrentSettings() const {
-  absl::MutexLock lock(&settings_mutex_);
+  base::MutexLock lock(&settings_mutex_);
   return settings_;
 }
 

@@ -112,7 +112,7 @@ bool Server::Start(std::string* error) {
   if (options_.jetstream && options_.store_dir.empty()) options_.store_dir = "/tmp/tern";
   context_.settings = MakeLiveSettings(options_, context_);
   {
-    absl::MutexLock lock(&settings_mutex_);
+    base::MutexLock lock(&settings_mutex_);
     settings_ = context_.settings;
     config_load_time_ns_ = WallClockNs();
   }
@@ -170,13 +170,16 @@ bool Server::StartShardThreads(std::string* error) {
       if (!note.empty() && s->index() == 0) LOG_WARN("%s", note.c_str());
       bool run = false;
       {
-        absl::MutexLock lock(&startup.mutex);
+        base::MutexLock lock(&startup.mutex);
         if (!ok && !startup.failed) {
           startup.failed = true;
           startup.error = failure;
         }
         ++startup.reported;
-        startup.mutex.Await(absl::Condition(&startup.go));
+        startup.changed.SignalAll();
+        startup.changed.Wait(&startup.mutex, [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(startup.mutex) {
+          return startup.go;
+        });
         run = !startup.failed;
       }
       if (run) s->Run();
@@ -184,12 +187,13 @@ bool Server::StartShardThreads(std::string* error) {
   }
   bool failed = false;
   {
-    absl::MutexLock lock(&startup.mutex);
+    base::MutexLock lock(&startup.mutex);
     const auto all_reported = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(startup.mutex) {
       return startup.reported == static_cast<int>(shards_.size());
     };
-    startup.mutex.Await(absl::Condition(&all_reported));
+    startup.changed.Wait(&startup.mutex, all_reported);
     startup.go = true;
+    startup.changed.SignalAll();
     failed = startup.failed;
     if (failed) *error = startup.error;
   }
@@ -209,7 +213,7 @@ bool Server::StartMonitor(std::string* error) {
   }
   sources.settings = [this] { return CurrentSettings(); };
   sources.config_load_time_ns = [this] {
-    absl::MutexLock lock(&settings_mutex_);
+    base::MutexLock lock(&settings_mutex_);
     return config_load_time_ns_;
   };
   monitor_ = std::make_unique<monitor::Monitor>(std::move(sources));

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include "base/mutex.h"
 #include "core/jetstream/registry.h"
 #include "core/monitor/monitor.h"
 #include "core/options.h"
@@ -48,7 +48,8 @@ class Server {
 
   // Shard threads report their set-up here and wait for the go.
   struct StartUp {
-    absl::Mutex mutex;
+    base::Mutex mutex;
+    base::CondVar changed;
     int reported ABSL_GUARDED_BY(mutex) = 0;
     bool go ABSL_GUARDED_BY(mutex) = false;
     bool failed ABSL_GUARDED_BY(mutex) = false;
@@ -62,7 +63,7 @@ class Server {
   std::vector<std::unique_ptr<js::Registry>> registries_;
   std::vector<std::string> argv_;
   // Settings now in force; read by the monitor thread, replaced by Reload().
-  mutable absl::Mutex settings_mutex_;
+  mutable base::Mutex settings_mutex_;
   std::shared_ptr<const LiveSettings> settings_ ABSL_GUARDED_BY(settings_mutex_);
   int64_t config_load_time_ns_ ABSL_GUARDED_BY(settings_mutex_) = 0;
   std::unique_ptr<monitor::Monitor> monitor_;

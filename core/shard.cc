@@ -110,7 +110,7 @@ bool Shard::Listen(int listen_fd, uint32_t listener, std::string* error) {
 
 void Shard::Post(std::function<void()> task) {
   {
-    absl::MutexLock lock(&posted_mutex_);
+    base::MutexLock lock(&posted_mutex_);
     posted_.push_back(std::move(task));
   }
   has_posted_.store(true, std::memory_order_release);
@@ -129,7 +129,7 @@ void Shard::ApplySettings(std::shared_ptr<const LiveSettings> settings) {
 void Shard::RunPostedTasks() {
   std::vector<std::function<void()>> tasks;
   {
-    absl::MutexLock lock(&posted_mutex_);
+    base::MutexLock lock(&posted_mutex_);
     tasks.swap(posted_);
     has_posted_.store(false, std::memory_order_relaxed);
   }

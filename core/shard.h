@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include "base/mutex.h"
 #include "core/clock.h"
 #include "core/connection.h"
 #include "core/imports.h"
@@ -193,7 +193,7 @@ class Shard final : public io::ReactorHandler, public ShardPort {
   int index_;
   ServerContext* context_;
   std::shared_ptr<const LiveSettings> settings_;
-  absl::Mutex posted_mutex_;
+  base::Mutex posted_mutex_;
   std::vector<std::function<void()>> posted_ ABSL_GUARDED_BY(posted_mutex_);
   std::atomic<bool> has_posted_{false};
   std::deque<ConnInfo> closed_;  // the most recent closed connections, oldest first

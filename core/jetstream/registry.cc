@@ -22,7 +22,7 @@ bool Overlaps(const std::vector<std::string>& a, const std::vector<std::string>&
 }  // namespace
 
 ApiError Registry::Add(const StreamEntry& entry) {
-  absl::MutexLock lock(&mutex_);
+  base::MutexLock lock(&mutex_);
   if (limits_.max_streams >= 0 && static_cast<int64_t>(streams_.size()) >= limits_.max_streams) {
     return MakeError(err::kMaxStreams);
   }
@@ -36,7 +36,7 @@ ApiError Registry::Add(const StreamEntry& entry) {
 
 ApiError Registry::Update(const std::string& name, const std::vector<std::string>& subjects,
                           const nlohmann::json& config) {
-  absl::MutexLock lock(&mutex_);
+  base::MutexLock lock(&mutex_);
   StreamEntry* self = nullptr;
   for (StreamEntry& other : streams_) {
     if (other.name == name) {
@@ -52,14 +52,14 @@ ApiError Registry::Update(const std::string& name, const std::vector<std::string
 }
 
 uint64_t Registry::ConsumerCount() const {
-  absl::MutexLock lock(&mutex_);
+  base::MutexLock lock(&mutex_);
   uint64_t n = 0;
   for (const StreamEntry& e : streams_) n += e.figures->consumers.load(std::memory_order_relaxed);
   return n;
 }
 
 void Registry::Remove(const std::string& name) {
-  absl::MutexLock lock(&mutex_);
+  base::MutexLock lock(&mutex_);
   for (const StreamEntry& e : streams_) {
     if (e.name == name && e.figures) {
       AddUsage(e.figures->memory.load(std::memory_order_relaxed),
@@ -72,7 +72,7 @@ void Registry::Remove(const std::string& name) {
 }
 
 bool Registry::Find(const std::string& name, StreamEntry* out) const {
-  absl::MutexLock lock(&mutex_);
+  base::MutexLock lock(&mutex_);
   for (const StreamEntry& e : streams_) {
     if (e.name == name) {
       *out = e;
@@ -85,7 +85,7 @@ bool Registry::Find(const std::string& name, StreamEntry* out) const {
 std::vector<StreamEntry> Registry::List(const std::string& subject) const {
   std::vector<StreamEntry> out;
   {
-    absl::MutexLock lock(&mutex_);
+    base::MutexLock lock(&mutex_);
     for (const StreamEntry& e : streams_) {
       if (subject.empty() || Overlaps(e.subjects, {subject})) out.push_back(e);
     }
@@ -96,7 +96,7 @@ std::vector<StreamEntry> Registry::List(const std::string& subject) const {
 }
 
 std::size_t Registry::size() const {
-  absl::MutexLock lock(&mutex_);
+  base::MutexLock lock(&mutex_);
   return streams_.size();
 }
 

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/mutex.h"
 #include "core/auth/accounts.h"
 #include "core/jetstream/api_error.h"
 
@@ -88,7 +89,7 @@ class Registry {
   auth::AccountId account_id_;
   auth::JetStreamLimits limits_;
   std::atomic<uint64_t> usage_[2] = {};  // [memory]
-  mutable absl::Mutex mutex_;
+  mutable base::Mutex mutex_;
   std::vector<StreamEntry> streams_ ABSL_GUARDED_BY(mutex_);
 };
 
