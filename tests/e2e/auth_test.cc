@@ -206,15 +206,22 @@ TEST(Auth, NkeysSignTheNonce) {
   // libnats 3.4.1 leaves `sig` out of about 1 CONNECT in 300, against nats-server too (see
   // docs/SECURITY.md): a fresh connection may try again; a broken nkey path still fails all
   // three.
+  const auto connect_known = [&] {
+    natsStatus status = NATS_ERR;
+    for (int attempt = 0; attempt < 3 && status != NATS_OK; ++attempt) {
+      natsOptions* o = nullptr;
+      natsOptions_Create(&o);
+      if (natsOptions_SetNKeyFromSeed(o, known.public_key.c_str(), known.seed_file.c_str()) !=
+          NATS_OK) {
+        natsOptions_Destroy(o);
+        return NATS_ERR;
+      }
+      status = TryConnect(*server, o);
+    }
+    return status;
+  };
   natsOptions* opts = nullptr;
-  natsStatus known_status = NATS_ERR;
-  for (int attempt = 0; attempt < 3 && known_status != NATS_OK; ++attempt) {
-    natsOptions_Create(&opts);
-    ASSERT_EQ(natsOptions_SetNKeyFromSeed(opts, known.public_key.c_str(), known.seed_file.c_str()),
-              NATS_OK);
-    known_status = TryConnect(*server, opts);
-  }
-  EXPECT_EQ(known_status, NATS_OK);
+  EXPECT_EQ(connect_known(), NATS_OK);
   natsOptions_Create(&opts);
   natsOptions_SetNKeyFromSeed(opts, stranger.public_key.c_str(), stranger.seed_file.c_str());
   EXPECT_NE(TryConnect(*server, opts), NATS_OK);
@@ -233,9 +240,7 @@ TEST(Auth, NkeysSignTheNonce) {
     EXPECT_NE(reply.find("-ERR"), std::string::npos) << connect;
     EXPECT_EQ(reply.find("PONG"), std::string::npos) << connect;
   }
-  natsOptions_Create(&opts);
-  natsOptions_SetNKeyFromSeed(opts, known.public_key.c_str(), known.seed_file.c_str());
-  EXPECT_EQ(TryConnect(*server, opts), NATS_OK);  // still serving
+  EXPECT_EQ(connect_known(), NATS_OK);  // still serving (with the same allowance for libnats)
 }
 
 const char* kPermissionsConfig = R"(
