@@ -98,6 +98,23 @@ class ConsumerClock : public ::testing::TestWithParam<int> {
 
   std::vector<Frame> Deliveries() { return ParseFrames(h_.Read(app_)); }
 
+  // A stream and a push consumer delivering to "deliver", which the app subscribes to.
+  void PushConsumer(nlohmann::json config) {
+    CreateStream();
+    h_.Send(app_, "SUB deliver 7\r\n");
+    config["deliver_subject"] = "deliver";
+    CreateConsumer(std::move(config));
+  }
+
+  // Nothing reaches the app for `ms` - 1 milliseconds from now; what arrives at the last
+  // one is returned.
+  std::vector<Frame> DeliveriesExactlyAfter(int64_t ms) {
+    h_.Advance((ms - 1) * kMs, kMs);
+    EXPECT_TRUE(Deliveries().empty()) << "before " << ms << " ms";
+    h_.Advance(kMs, kMs);
+    return Deliveries();
+  }
+
   ShardHarness h_;
   int api_ = 0, app_ = 0;
   int requests_ = 0;
@@ -116,21 +133,13 @@ int DeliveryCount(const Frame& f) {
 }
 
 TEST_P(ConsumerClock, UnackedMessageIsRedeliveredAtAckWaitUntilMaxDeliver) {
-  CreateStream();
-  h_.Send(app_, "SUB deliver 7\r\n");
-  CreateConsumer({{"deliver_subject", "deliver"},
-                  {"ack_policy", "explicit"},
-                  {"ack_wait", 1'000 * kMs},
-                  {"max_deliver", 3}});
+  PushConsumer({{"ack_policy", "explicit"}, {"ack_wait", 1'000 * kMs}, {"max_deliver", 3}});
   Publish(1);
   auto got = Deliveries();
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(DeliveryCount(got[0]), 1);
   for (int delivery = 2; delivery <= 3; ++delivery) {
-    h_.Advance(999 * kMs, kMs);
-    EXPECT_TRUE(Deliveries().empty()) << "redelivered before ack_wait";
-    h_.Advance(1 * kMs, kMs);
-    got = Deliveries();
+    got = DeliveriesExactlyAfter(1'000);
     ASSERT_EQ(got.size(), 1u) << "delivery " << delivery;
     EXPECT_EQ(DeliveryCount(got[0]), delivery);
     EXPECT_EQ(got[0].payload, "m0");
@@ -140,10 +149,7 @@ TEST_P(ConsumerClock, UnackedMessageIsRedeliveredAtAckWaitUntilMaxDeliver) {
 }
 
 TEST_P(ConsumerClock, AckStopsRedelivery) {
-  CreateStream();
-  h_.Send(app_, "SUB deliver 7\r\n");
-  CreateConsumer(
-      {{"deliver_subject", "deliver"}, {"ack_policy", "explicit"}, {"ack_wait", 1'000 * kMs}});
+  PushConsumer({{"ack_policy", "explicit"}, {"ack_wait", 1'000 * kMs}});
   Publish(1);
   auto got = Deliveries();
   ASSERT_EQ(got.size(), 1u);
@@ -153,30 +159,18 @@ TEST_P(ConsumerClock, AckStopsRedelivery) {
 }
 
 TEST_P(ConsumerClock, BackoffSpacesRedeliveries) {
-  CreateStream();
-  h_.Send(app_, "SUB deliver 7\r\n");
-  CreateConsumer({{"deliver_subject", "deliver"},
-                  {"ack_policy", "explicit"},
-                  {"backoff", {500 * kMs, 2'000 * kMs}},
-                  {"max_deliver", 4}});
+  PushConsumer(
+      {{"ack_policy", "explicit"}, {"backoff", {500 * kMs, 2'000 * kMs}}, {"max_deliver", 4}});
   Publish(1);
   ASSERT_EQ(Deliveries().size(), 1u);
   // First redelivery after backoff[0], then backoff[1], and backoff's last value after.
-  for (int64_t wait : {500 * kMs, 2'000 * kMs, 2'000 * kMs}) {
-    h_.Advance(wait - kMs, kMs);
-    EXPECT_TRUE(Deliveries().empty()) << "redelivered before " << wait / kMs << " ms";
-    h_.Advance(kMs, kMs);
-    EXPECT_EQ(Deliveries().size(), 1u) << "not redelivered at " << wait / kMs << " ms";
+  for (int64_t wait_ms : {500, 2'000, 2'000}) {
+    EXPECT_EQ(DeliveriesExactlyAfter(wait_ms).size(), 1u) << "not redelivered at " << wait_ms;
   }
 }
 
 TEST_P(ConsumerClock, MaxAckPendingHoldsDeliveriesUntilAcks) {
-  CreateStream();
-  h_.Send(app_, "SUB deliver 7\r\n");
-  CreateConsumer({{"deliver_subject", "deliver"},
-                  {"ack_policy", "explicit"},
-                  {"ack_wait", 30'000 * kMs},
-                  {"max_ack_pending", 2}});
+  PushConsumer({{"ack_policy", "explicit"}, {"ack_wait", 30'000 * kMs}, {"max_ack_pending", 2}});
   Publish(5);
   auto got = Deliveries();
   ASSERT_EQ(got.size(), 2u);
@@ -196,10 +190,7 @@ TEST_P(ConsumerClock, PullRequestExpiresWithA408) {
   h_.Send(app_, Pub("$JS.API.CONSUMER.MSG.NEXT.S.C", "inbox",
                     nlohmann::json{{"batch", 5}, {"expires", 500 * kMs}}.dump()));
   h_.Settle();
-  h_.Advance(499 * kMs, kMs);
-  EXPECT_TRUE(Deliveries().empty());
-  h_.Advance(kMs, kMs);
-  const auto got = Deliveries();
+  const auto got = DeliveriesExactlyAfter(500);
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].header.rfind("NATS/1.0 408 Request Timeout\r\n", 0), 0u) << got[0].header;
   // A message published after the request expired waits for the next request.
@@ -222,26 +213,15 @@ TEST_P(ConsumerClock, PullRequestIsServedWhenAMessageArrives) {
 }
 
 TEST_P(ConsumerClock, IdleHeartbeatsAtTheInterval) {
-  CreateStream();
-  h_.Send(app_, "SUB deliver 7\r\n");
-  CreateConsumer({{"deliver_subject", "deliver"},
-                  {"ack_policy", "none"},
-                  {"idle_heartbeat", 1'000 * kMs},
-                  {"flow_control", true}});
-  h_.Advance(999 * kMs, kMs);
-  EXPECT_TRUE(Deliveries().empty());
-  h_.Advance(kMs, kMs);
-  auto got = Deliveries();
+  PushConsumer({{"ack_policy", "none"}, {"idle_heartbeat", 1'000 * kMs}, {"flow_control", true}});
+  auto got = DeliveriesExactlyAfter(1'000);
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].header.rfind("NATS/1.0 100 Idle Heartbeat\r\n", 0), 0u) << got[0].header;
   // A delivery resets the idle time.
   h_.Advance(500 * kMs, kMs);
   Publish(1);
   ASSERT_EQ(Deliveries().size(), 1u);
-  h_.Advance(999 * kMs, kMs);
-  EXPECT_TRUE(Deliveries().empty());
-  h_.Advance(kMs, kMs);
-  EXPECT_EQ(Deliveries().size(), 1u);
+  EXPECT_EQ(DeliveriesExactlyAfter(1'000).size(), 1u);
 }
 
 }  // namespace

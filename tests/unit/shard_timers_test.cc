@@ -23,20 +23,23 @@ std::size_t Count(const std::string& text, const std::string& what) {
   return n;
 }
 
+// Nothing reaches `client` for `ms` - 1 milliseconds from now; at the last one, `then` does.
+void ExpectExactlyAfter(ShardHarness& h, int client, int64_t ms, const std::string& then) {
+  h.Advance((ms - 1) * kMs, kMs);
+  EXPECT_EQ(h.Read(client), "") << "before " << ms << " ms";
+  h.Advance(kMs, kMs);
+  EXPECT_EQ(h.Read(client), then) << "at " << ms << " ms";
+}
+
 // The server PINGs an idle client at ping_interval, to the millisecond (not on a coarse
 // tick), and after ping_max unanswered PINGs closes it as stale.
 TEST(ShardTimers, ServerPingsAtTheIntervalAndClosesStaleClients) {
   ShardHarness h(2, {}, "ping_interval: \"100ms\"\nping_max: 2\n");
   const int client = h.Connect();
-  h.Advance(99 * kMs, kMs);
-  EXPECT_EQ(h.Read(client), "");
-  h.Advance(1 * kMs, kMs);
-  EXPECT_EQ(h.Read(client), "PING\r\n");
-  h.Advance(100 * kMs, kMs);
-  EXPECT_EQ(h.Read(client), "PING\r\n");
+  ExpectExactlyAfter(h, client, 100, "PING\r\n");
+  ExpectExactlyAfter(h, client, 100, "PING\r\n");
   EXPECT_FALSE(h.Closed(client));
-  h.Advance(100 * kMs, kMs);
-  EXPECT_EQ(h.Read(client), "-ERR 'Stale Connection'\r\n");
+  ExpectExactlyAfter(h, client, 100, "-ERR 'Stale Connection'\r\n");
   EXPECT_TRUE(h.Closed(client));
 }
 
@@ -56,10 +59,7 @@ TEST(ShardTimers, ClientTrafficSuppressesServerPings) {
   }
   EXPECT_FALSE(h.Closed(client));
   // Silent again: the server PINGs one interval after the client last spoke.
-  h.Advance(99 * kMs, kMs);
-  EXPECT_EQ(h.Read(client), "");
-  h.Advance(1 * kMs, kMs);
-  EXPECT_EQ(h.Read(client), "PING\r\n");
+  ExpectExactlyAfter(h, client, 100, "PING\r\n");
 }
 
 // With authorization on, a connection that sends no CONNECT is closed at the
