@@ -9,50 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/protocol_frames.h"
 #include "tests/support/shard_harness.h"
 
 namespace tern::testing {
 namespace {
 
 constexpr int64_t kMs = 1'000'000;
-
-// One MSG or HMSG frame a client was sent.
-struct Frame {
-  std::string subject, sid, reply, header, payload;
-};
-
-std::vector<Frame> ParseFrames(const std::string& out) {
-  std::vector<Frame> frames;
-  std::size_t pos = 0;
-  while (pos < out.size()) {
-    const std::size_t eol = out.find("\r\n", pos);
-    if (eol == std::string::npos) break;
-    std::istringstream line(out.substr(pos, eol - pos));
-    pos = eol + 2;
-    std::string op;
-    line >> op;
-    if (op != "MSG" && op != "HMSG") continue;
-    std::vector<std::string> args;
-    for (std::string arg; line >> arg;) args.push_back(arg);
-    Frame f;
-    f.subject = args[0];
-    f.sid = args[1];
-    const std::size_t total = std::stoul(args.back());
-    const std::size_t header = op == "HMSG" ? std::stoul(args[args.size() - 2]) : 0;
-    const std::size_t fixed = op == "HMSG" ? 4 : 3;
-    if (args.size() > fixed) f.reply = args[2];
-    f.header = out.substr(pos, header);
-    f.payload = out.substr(pos + header, total - header);
-    pos += total + 2;
-    frames.push_back(f);
-  }
-  return frames;
-}
-
-std::string Pub(const std::string& subject, const std::string& reply, const std::string& payload) {
-  return "PUB " + subject + (reply.empty() ? "" : " " + reply) + " " +
-         std::to_string(payload.size()) + "\r\n" + payload + "\r\n";
-}
 
 class ConsumerClock : public ::testing::TestWithParam<int> {
  protected:
@@ -69,7 +32,7 @@ class ConsumerClock : public ::testing::TestWithParam<int> {
   // An API request and its JSON answer.
   nlohmann::json Api(const std::string& subject, const nlohmann::json& body) {
     const std::string reply = "_R." + std::to_string(++requests_);
-    h_.Send(api_, Pub(subject, reply, body.dump()));
+    h_.Send(api_, Pub(subject, body.dump(), reply));
     h_.Settle();
     const std::vector<Frame> frames = ParseFrames(h_.Read(api_));
     EXPECT_EQ(frames.size(), 1u);
@@ -91,7 +54,7 @@ class ConsumerClock : public ::testing::TestWithParam<int> {
 
   void Publish(int n) {
     std::string bytes;
-    for (int i = 0; i < n; ++i) bytes += Pub("s.x", "", "m" + std::to_string(i));
+    for (int i = 0; i < n; ++i) bytes += Pub("s.x", "m" + std::to_string(i));
     h_.Send(app_, bytes);
     h_.Settle();
   }
@@ -153,7 +116,7 @@ TEST_P(ConsumerClock, AckStopsRedelivery) {
   Publish(1);
   auto got = Deliveries();
   ASSERT_EQ(got.size(), 1u);
-  h_.Send(app_, Pub(got[0].reply, "", "+ACK"));
+  h_.Send(app_, Pub(got[0].reply, "+ACK"));
   h_.Advance(3'000 * kMs, 100 * kMs);
   EXPECT_TRUE(Deliveries().empty());
 }
@@ -176,7 +139,7 @@ TEST_P(ConsumerClock, MaxAckPendingHoldsDeliveriesUntilAcks) {
   ASSERT_EQ(got.size(), 2u);
   EXPECT_EQ(got[0].payload, "m0");
   EXPECT_EQ(got[1].payload, "m1");
-  h_.Send(app_, Pub(got[0].reply, "", "+ACK"));
+  h_.Send(app_, Pub(got[0].reply, "+ACK"));
   h_.Settle();
   got = Deliveries();
   ASSERT_EQ(got.size(), 1u);
@@ -187,8 +150,8 @@ TEST_P(ConsumerClock, PullRequestExpiresWithA408) {
   CreateStream();
   CreateConsumer({{"ack_policy", "explicit"}});
   h_.Send(app_, "SUB inbox 9\r\n");
-  h_.Send(app_, Pub("$JS.API.CONSUMER.MSG.NEXT.S.C", "inbox",
-                    nlohmann::json{{"batch", 5}, {"expires", 500 * kMs}}.dump()));
+  h_.Send(app_, Pub("$JS.API.CONSUMER.MSG.NEXT.S.C",
+                    nlohmann::json{{"batch", 5}, {"expires", 500 * kMs}}.dump(), "inbox"));
   h_.Settle();
   const auto got = DeliveriesExactlyAfter(500);
   ASSERT_EQ(got.size(), 1u);
@@ -202,8 +165,8 @@ TEST_P(ConsumerClock, PullRequestIsServedWhenAMessageArrives) {
   CreateStream();
   CreateConsumer({{"ack_policy", "explicit"}});
   h_.Send(app_, "SUB inbox 9\r\n");
-  h_.Send(app_, Pub("$JS.API.CONSUMER.MSG.NEXT.S.C", "inbox",
-                    nlohmann::json{{"batch", 1}, {"expires", 5'000 * kMs}}.dump()));
+  h_.Send(app_, Pub("$JS.API.CONSUMER.MSG.NEXT.S.C",
+                    nlohmann::json{{"batch", 1}, {"expires", 5'000 * kMs}}.dump(), "inbox"));
   h_.Settle();
   h_.Advance(1'000 * kMs, 100 * kMs);
   Publish(1);

@@ -7,48 +7,11 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/protocol_frames.h"
 #include "tests/support/shard_harness.h"
 
 namespace tern::testing {
 namespace {
-
-// Counts the MSG lines in a client's output, by subject and in order of payloads.
-struct Received {
-  std::vector<std::string> payloads;
-  std::map<std::string, int> by_sid;
-};
-
-// Parses "MSG <subject> <sid> [reply] <size>\r\n<payload>\r\n" frames (and skips PINGs,
-// PONGs and +OKs).
-Received ParseMsgs(const std::string& out) {
-  Received r;
-  std::size_t pos = 0;
-  while (pos < out.size()) {
-    const std::size_t eol = out.find("\r\n", pos);
-    if (eol == std::string::npos) break;
-    const std::string line = out.substr(pos, eol - pos);
-    pos = eol + 2;
-    if (line.rfind("MSG ", 0) != 0) continue;
-    std::vector<std::string> parts;
-    std::size_t start = 4;
-    while (start <= line.size()) {
-      const std::size_t space = line.find(' ', start);
-      parts.push_back(
-          line.substr(start, space == std::string::npos ? std::string::npos : space - start));
-      if (space == std::string::npos) break;
-      start = space + 1;
-    }
-    const std::size_t size = std::stoul(parts.back());
-    r.payloads.push_back(out.substr(pos, size));
-    r.by_sid[parts[1]]++;
-    pos += size + 2;
-  }
-  return r;
-}
-
-std::string Pub(const std::string& subject, const std::string& payload) {
-  return "PUB " + subject + " " + std::to_string(payload.size()) + "\r\n" + payload + "\r\n";
-}
 
 class ShardLoopTest : public ::testing::TestWithParam<int> {};
 
@@ -73,9 +36,9 @@ TEST_P(ShardLoopTest, MessagesCrossShardsInPublishOrder) {
   for (int i = 0; i < 1000; ++i) burst += Pub("orders." + std::to_string(i % 7), std::to_string(i));
   h.Send(publisher, burst);
   h.Settle();
-  const Received got = ParseMsgs(h.Read(subscriber));
-  ASSERT_EQ(got.payloads.size(), 1000u);
-  for (int i = 0; i < 1000; ++i) EXPECT_EQ(got.payloads[i], std::to_string(i));
+  const std::vector<std::string> got = Payloads(ParseFrames(h.Read(subscriber)));
+  ASSERT_EQ(got.size(), 1000u);
+  for (int i = 0; i < 1000; ++i) EXPECT_EQ(got[i], std::to_string(i));
 }
 
 // A PONG promises that every SUB before the PING is in force on every shard: the shard
@@ -98,7 +61,7 @@ TEST_P(ShardLoopTest, PongWaitsUntilEveryShardHasTheSubscription) {
   // And from then on, a message published anywhere reaches it.
   h.Send(publisher, Pub("news", "first"));
   h.Settle();
-  EXPECT_EQ(ParseMsgs(h.Read(subscriber)).payloads, std::vector<std::string>{"first"});
+  EXPECT_EQ(Payloads(ParseFrames(h.Read(subscriber))), std::vector<std::string>{"first"});
 }
 
 // Each message goes to exactly one member of a queue group, whichever shards the members
@@ -117,10 +80,10 @@ TEST_P(ShardLoopTest, QueueGroupDeliversEachMessageOnceAcrossShards) {
   h.Settle();
   std::map<std::string, int> seen;
   for (int m : members) {
-    const Received got = ParseMsgs(h.Read(m));
+    const std::vector<std::string> got = Payloads(ParseFrames(h.Read(m)));
     // Random picks: each of three members gets far more than none of 600.
-    EXPECT_GT(got.payloads.size(), 100u);
-    for (const std::string& p : got.payloads) seen[p]++;
+    EXPECT_GT(got.size(), 100u);
+    for (const std::string& p : got) seen[p]++;
   }
   ASSERT_EQ(seen.size(), 600u);
   for (const auto& [payload, count] : seen) EXPECT_EQ(count, 1) << payload;
@@ -134,7 +97,7 @@ TEST_P(ShardLoopTest, QueueGroupDeliversEachMessageOnceAcrossShards) {
   h.Send(publisher, burst);
   h.Settle();
   std::size_t late = 0;
-  for (int m : {members[1], members[2]}) late += ParseMsgs(h.Read(m)).payloads.size();
+  for (int m : {members[1], members[2]}) late += ParseFrames(h.Read(m)).size();
   EXPECT_EQ(late, 200u);
 }
 

@@ -5,16 +5,13 @@
 
 #include <string>
 
+#include "tests/support/protocol_frames.h"
 #include "tests/support/shard_harness.h"
 
 namespace tern::testing {
 namespace {
 
 constexpr int64_t kMs = 1'000'000;
-
-std::string Pub(const std::string& subject, const std::string& payload) {
-  return "PUB " + subject + " " + std::to_string(payload.size()) + "\r\n" + payload + "\r\n";
-}
 
 std::size_t Count(const std::string& text, const std::string& what) {
   std::size_t n = 0;
