@@ -144,6 +144,14 @@ JetStream Options:
         --js_sync <inline|ring>      Where a stream's fdatasync runs: on the shard thread
                                      (default) or through its io_uring (docs/JETSTREAM.md)
 
+Cluster Options:
+        --routes <rurl-1, rurl-2>    Routes to solicit and connect
+        --cluster <cluster-url>      Cluster URL for solicited routes
+        --cluster_name <string>      Cluster Name, if not set one will be dynamically generated
+        --no_advertise <bool>        Do not advertise known cluster information to clients
+        --cluster_advertise <string> Cluster URL to advertise to other servers
+        --connect_retries <number>   For implicit routes, number of connect retries
+
 Common Options:
     -h, --help                       Show this message
     -v, --version                    Show version
@@ -153,8 +161,8 @@ Common Options:
 ParseResult ParseCommandLine(int argc, const char* const* argv, ServerOptions* options,
                              std::string* error) {
   static const std::set<std::string> kBoolFlags = {
-      "D",    "debug", "V",       "trace", "DV", "js",      "jetstream", "h",
-      "help", "v",     "version", "t",     "T",  "logtime", "tls",       "tlsverify"};
+      "D", "debug",   "V", "trace", "DV",      "js",  "jetstream", "h",           "help",
+      "v", "version", "t", "T",     "logtime", "tls", "tlsverify", "no_advertise"};
   static const std::set<std::string> kValueFlags = {"a",
                                                     "addr",
                                                     "net",
@@ -185,23 +193,18 @@ ParseResult ParseCommandLine(int argc, const char* const* argv, ServerOptions* o
                                                     "auth",
                                                     "tlscert",
                                                     "tlskey",
-                                                    "tlscacert"};
-  static const std::set<std::string> kRefusedFlags = {"routes",
-                                                      "cluster",
-                                                      "cluster_name",
-                                                      "cluster_advertise",
-                                                      "connect_retries",
-                                                      "no_advertise",
-                                                      "ms",
-                                                      "https_port",
-                                                      "syslog",
-                                                      "r",
-                                                      "remote_syslog",
-                                                      "VV",
-                                                      "DVV",
-                                                      "log_size_limit",
-                                                      "max_traced_msg_len",
-                                                      "help_tls"};
+                                                    "tlscacert",
+                                                    "routes",
+                                                    "cluster",
+                                                    "cluster_listen",
+                                                    "cluster_name",
+                                                    "cluster_advertise",
+                                                    "connect_retries"};
+  static const std::set<std::string> kRefusedFlags = {
+      "ms",      "https_port",     "syslog",
+      "r",       "remote_syslog",  "VV",
+      "DVV",     "log_size_limit", "max_traced_msg_len",
+      "help_tls"};
   std::vector<Flag> resolved;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -289,6 +292,26 @@ ParseResult ParseCommandLine(int argc, const char* const* argv, ServerOptions* o
         return ParseResult::kExitError;
       }
       options->client_advertise = f.value;
+    } else if (n == "cluster" || n == "cluster_listen") {
+      if (!ParseClusterListen(f.value, &options->cluster, error)) return ParseResult::kExitError;
+    } else if (n == "routes") {
+      options->cluster.routes.clear();  // the flag replaces the config file's list
+      if (!ParseRouteList(f.value, &options->cluster, error)) return ParseResult::kExitError;
+    } else if (n == "cluster_name") {
+      options->cluster.name = f.value;
+    } else if (n == "cluster_advertise") {
+      options->cluster.advertise = f.value;
+    } else if (n == "no_advertise") {
+      options->cluster.no_advertise = on;
+    } else if (n == "connect_retries") {
+      if (!ParseInteger(f.value, &number) || number < 0) {
+        *error =
+            "invalid connect_retries "
+            " + f.value + "
+            "";
+        return ParseResult::kExitError;
+      }
+      options->cluster.connect_retries = static_cast<int>(number);
     } else if (n == "l" || n == "log") {
       options->log_file = f.value;
     } else if (n == "P" || n == "pid") {

@@ -42,9 +42,11 @@ enum class CloseReason {
 const char* CloseReasonText(CloseReason reason);
 
 // May a message that came in on a connection of kind `from` go out on one of kind `to`?
-// The one place where routing differs by kind (a message from a route never goes back out
-// on a route, when routes come). `from` is kClient for messages the server publishes.
-constexpr bool MayForward(ConnectionKind from, ConnectionKind to) { return true; }
+// The one place where routing differs by kind: a message from a route never goes back out
+// on a route (a full mesh: one hop). `from` is kClient for messages the server publishes.
+constexpr bool MayForward(ConnectionKind from, ConnectionKind to) {
+  return !(from == ConnectionKind::kRoute && to == ConnectionKind::kRoute);
+}
 
 class Connection;
 class ShardPort;
@@ -73,6 +75,14 @@ class Connection {
   // Queues the message for the subscription; true if this connection is falling behind
   // and the publisher should be stalled. May close it as a slow consumer.
   virtual bool DeliverMessage(const Subscription& sub, const Message& msg) = 0;
+  // A link (a route to another node): the message once, however many of the link's
+  // subscriptions matched, with the queue groups picked on it. Called instead of
+  // DeliverMessage for connections with is_link(). True as DeliverMessage.
+  virtual bool DeliverToLink(const Message& msg, const std::string_view* queues,
+                             std::size_t queue_count) {
+    (void)msg, (void)queues, (void)queue_count;
+    return false;
+  }
   // A request it published reached no one (it asked to be told).
   virtual void SendNoResponders(std::string_view sid, std::string_view reply) = 0;
   // Starts a send if output is waiting and none is in flight.
@@ -112,6 +122,9 @@ class Connection {
   bool echo() const { return echo_; }
   bool no_responders() const { return no_responders_; }
   bool stalled() const { return stalled_; }
+  // Another node behind this connection: the shard collects a message's matches on it and
+  // calls DeliverToLink once (a message crosses a link once, however many subscriptions).
+  bool is_link() const { return link_; }
   auth::AccountId account() const { return account_; }
   io::IoConn* io() const { return io_; }
 
@@ -130,6 +143,7 @@ class Connection {
   bool echo_ = true;
   bool no_responders_ = false;
   bool stalled_ = false;
+  bool link_ = false;
   auth::AccountId account_ = auth::kGlobalAccount;
 };
 

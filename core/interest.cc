@@ -88,7 +88,8 @@ bool Interest::AddLocal(Subscription* sub) {
   return true;  // queue membership counts are weights: every change is announced
 }
 
-bool Interest::RemoveLocal(Subscription* sub) {
+bool Interest::RemoveLocal(Subscription* sub, bool* was_found) {
+  if (was_found != nullptr) *was_found = false;
   Leaf* leaf = trie_.Find(sub->subject);
   if (leaf == nullptr) return false;
   bool announce = false;
@@ -113,6 +114,7 @@ bool Interest::RemoveLocal(Subscription* sub) {
     }
   }
   if (!found) return false;
+  if (was_found != nullptr) *was_found = true;
   if (!sub->shard_local) --local_count_;
   ++removes_;
   Changed(sub->subject);
@@ -139,11 +141,12 @@ void Interest::ApplyRemote(int shard, int delta, std::string_view subject, std::
     }
     if (it != leaf.remote_queues.end()) {
       if (delta > 0) {
-        ++it->counts[shard];
-        ++it->total;
-      } else if (it->counts[shard] > 0) {
-        --it->counts[shard];
-        --it->total;
+        it->counts[shard] += static_cast<uint32_t>(delta);
+        it->total += static_cast<uint32_t>(delta);
+      } else {
+        const uint32_t removed = std::min(it->counts[shard], static_cast<uint32_t>(-delta));
+        it->counts[shard] -= removed;
+        it->total -= removed;
         if (it->total == 0) leaf.remote_queues.erase(it);
       }
     }

@@ -69,15 +69,29 @@ class MatchCache {
   uint64_t misses_ = 0;
 };
 
+// Told every change of the node's interest (all shards, every connection that is not a
+// link): plain subscriptions +1 / -1 per shard-level holder, queue members +1 / -1. The
+// cluster sums it into what routes are told (RS+ / RS-). Called on shard 0's thread.
+class InterestExport {
+ public:
+  virtual void OnNodeInterest(uint16_t account, std::string_view subject, std::string_view queue,
+                              int32_t delta) = 0;
+
+ protected:
+  ~InterestExport() = default;
+};
+
 class Interest {
  public:
   Interest(int shard_count, std::size_t cache_capacity = 8192);
 
   // Adds a local subscription. Returns true if the other shards must be told (+1).
   bool AddLocal(Subscription* sub);
-  // Removes it. Returns true if the other shards must be told (-1).
-  bool RemoveLocal(Subscription* sub);
-  // Another shard's interest changed.
+  // Removes it. Returns true if the other shards must be told (-1); *found (if given)
+  // whether it was there.
+  bool RemoveLocal(Subscription* sub, bool* found = nullptr);
+  // Another shard's interest changed: plain +1 / -1, or queue members added / removed (a
+  // route's member counting as its weight).
   void ApplyRemote(int shard, int delta, std::string_view subject, std::string_view queue);
 
   // Who wants this literal subject. The reference stays valid until the next change of

@@ -13,9 +13,9 @@
 
 namespace tern::core {
 
-// The kinds of connection (core/connection.h). Routes, leafnodes, gateways, MQTT and
-// WebSocket join the client here.
-enum class ConnectionKind : uint8_t { kClient };
+// The kinds of connection (core/connection.h). Leafnodes, gateways, MQTT and WebSocket
+// join the client and the route here.
+enum class ConnectionKind : uint8_t { kClient, kRoute };
 
 struct Message {
   std::string_view subject;
@@ -29,6 +29,10 @@ struct Message {
   // Where it came in: the server's own messages count as a client's.
   ConnectionKind origin = ConnectionKind::kClient;
   uint32_t link = 0;  // which link (route, leafnode, gateway) it came in on; 0 = none
+  // From a route: the queue groups (names, space-separated) the sending node picked this
+  // node for. A routed message reaches only these groups (none when empty), as in
+  // nats-server. Read on the shard the route lives on only (other shards get the picks).
+  std::string_view route_queues;
 
   std::string_view header() const { return data.substr(0, header_len); }
   std::string_view payload() const { return data.substr(header_len); }

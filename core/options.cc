@@ -17,8 +17,7 @@ namespace {
 // Keys of nats-server's config language that Tern does not serve yet. Those that would
 // weaken security if ignored are refused; the rest are reported as warnings.
 const std::set<std::string> kRefusedKeys = {"trusted", "trusted_keys"};
-const std::set<std::string> kWarnedKeys = {"cluster",
-                                           "gateway",
+const std::set<std::string> kWarnedKeys = {"gateway",
                                            "leafnodes",
                                            "websocket",
                                            "mqtt",
@@ -272,6 +271,8 @@ class ConfApplier {
       } else {
         return Fail(v, "'jetstream' expects true/false or a block");
       }
+    } else if (key == "cluster") {
+      return ParseClusterBlock(v, &o_->cluster, &o_->warnings, error_);
     } else if (key == "store_dir") {
       return String(v, key, &o_->store_dir);
     } else if (key == "tls") {

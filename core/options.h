@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/auth/auth_config.h"
+#include "core/cluster_options.h"
 #include "core/conf.h"
 #include "core/tls/tls_context.h"
 #include "core/units.h"
@@ -66,6 +67,7 @@ struct ServerOptions {
   tls::TlsConfig tls;
   std::shared_ptr<const tls::TlsContext> tls_context;
   std::string tls_source;
+  ClusterOptions cluster;             // routes to other nodes (cluster block, --cluster, --routes)
   std::vector<std::string> warnings;  // reported once logging is up
 };
 

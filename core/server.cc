@@ -12,6 +12,7 @@
 
 #include "core/client.h"
 #include "core/clock.h"
+#include "core/cluster_service.h"
 #include "core/jetstream_start.h"
 #include "core/log.h"
 #include "io/socket.h"
@@ -77,6 +78,7 @@ Server::Server(ServerOptions options, std::string program_name, std::vector<std:
 
 Server::~Server() {
   if (listen_fd_ >= 0) close(listen_fd_);
+  if (cluster_fd_ >= 0) close(cluster_fd_);
 }
 
 void Server::RequestStop() {
@@ -108,6 +110,25 @@ bool Server::Start(std::string* error) {
                                   &context_.bound_port, error);
   if (listen_fd_ < 0) return false;
 
+  const ClusterOptions& cluster = options_.cluster;
+  if (cluster.enabled) {
+    // Replicated streams and a JetStream meta group are not served across routes yet: a
+    // node must not look like a JetStream peer to nats-server nodes (docs/CLUSTERING.md).
+    if (options_.jetstream) {
+      *error =
+          "JetStream in a cluster is not supported yet: start clustered nodes without "
+          "JetStream (their clients can still use the JetStream of nats-server nodes through "
+          "the routes)";
+      return false;
+    }
+    cluster_fd_ = io::CreateListener(cluster.host, cluster.port < 0 ? 0 : cluster.port,
+                                     &cluster_port_, error);
+    if (cluster_fd_ < 0) {
+      *error = "cluster: " + *error;
+      return false;
+    }
+  }
+
   const char* host = options_.host.empty() ? "0.0.0.0" : options_.host.c_str();
   if (options_.jetstream && options_.store_dir.empty()) options_.store_dir = "/tmp/tern";
   context_.settings = MakeLiveSettings(options_, context_);
@@ -127,6 +148,18 @@ bool Server::Start(std::string* error) {
     shards_.push_back(std::make_unique<Shard>(i, &context_));
     context_.shards.push_back(shards_.back().get());
   }
+  if (cluster.enabled) {
+    // Routes live on shard 0: it sums the node's interest for them (docs/CLUSTERING.md).
+    auto* service = static_cast<ClusterService*>(
+        shards_[0]->AddService(std::make_unique<ClusterService>(shards_[0].get(), cluster_port_)));
+    shards_[0]->SetInterestExport(service);
+    shards_[0]->SetConnectionFactory(
+        kRouteListener,
+        [service](ShardPort* shard, uint64_t id, std::string ip, int port) {
+          return service->MakeAccepted(shard, id, std::move(ip), port);
+        },
+        /*pinned=*/true);
+  }
   if (options_.jetstream && !StartJetStream(options_, context_.shards, &registries_, error))
     return false;
   // Response routes of service imports are signed with a key of this process: a reply
@@ -141,6 +174,11 @@ bool Server::Start(std::string* error) {
   if (!StartShardThreads(error)) return false;
   LOG_INFO("Shards: %d, I/O: %s", context_.shard_count, shards_[0]->backend_name());
   LOG_INFO("Listening for client connections on %s:%d", host, context_.bound_port);
+  if (cluster.enabled) {
+    LOG_INFO("Cluster name is %s", cluster.name.empty() ? "(dynamic)" : cluster.name.c_str());
+    LOG_INFO("Listening for route connections on %s:%d",
+             cluster.host.empty() ? "0.0.0.0" : cluster.host.c_str(), cluster_port_);
+  }
   if (options_.http_port != 0 && !StartMonitor(error)) return false;
 
   if (!options_.pid_file.empty()) {
@@ -167,6 +205,9 @@ bool Server::StartShardThreads(std::string* error) {
       std::string failure;
       bool ok = s->Init(options_.io, &note, &failure);
       if (ok && s->index() == 0) ok = s->Listen(listen_fd_, kClientListener, &failure);
+      if (ok && s->index() == 0 && cluster_fd_ >= 0) {
+        ok = s->Listen(cluster_fd_, kRouteListener, &failure);
+      }
       if (!note.empty() && s->index() == 0) LOG_WARN("%s", note.c_str());
       bool run = false;
       {
@@ -237,6 +278,7 @@ void Server::WritePortsFile() {
   out << "{\"nats\":[\"nats://" << host << ":" << context_.bound_port << "\"]";
   if (monitor_)
     out << ",\"monitoring\":[\"http://" << host << ":" << monitor_->bound_port() << "\"]";
+  if (cluster_fd_ >= 0) out << ",\"cluster\":[\"nats://" << host << ":" << cluster_port_ << "\"]";
   out << "}";
   if (!out) LOG_ERROR("cannot write ports file %s", ports_file_.c_str());
 }

@@ -71,6 +71,8 @@ class Server {
   std::vector<std::thread> threads_;
   StartUp startup_;
   int listen_fd_ = -1;
+  int cluster_fd_ = -1;  // the route listener (cluster port), when clustered
+  int cluster_port_ = 0;
   std::string ports_file_;
   bool pid_file_written_ = false;
 };

@@ -52,6 +52,17 @@ bool QueueEligible(const Subscription& sub, ConnectionKind origin, const Connect
   return MayReceive(sub, origin, from, echo);
 }
 
+// Is `name` one of the space-separated queue names a route sent?
+bool NamesQueue(std::string_view names, std::string_view name) {
+  while (!names.empty()) {
+    const std::size_t space = names.find(' ');
+    if (names.substr(0, space) == name) return true;
+    if (space == std::string_view::npos) break;
+    names.remove_prefix(space + 1);
+  }
+  return false;
+}
+
 }  // namespace
 
 Shard::Shard(int index, ServerContext* context)
@@ -95,9 +106,21 @@ bool Shard::Init(io::Backend backend, std::string* note, std::string* error) {
 
 void Shard::Init(const ReactorFactory& make_reactor) { reactor_ = make_reactor(this); }
 
-void Shard::SetConnectionFactory(uint32_t listener, ConnectionFactory make) {
+void Shard::SetConnectionFactory(uint32_t listener, ConnectionFactory make, bool pinned) {
   if (factories_.size() <= listener) factories_.resize(listener + 1);
+  if (pinned_.size() <= listener) pinned_.resize(listener + 1);
   factories_[listener] = std::move(make);
+  pinned_[listener] = pinned;
+}
+
+void Shard::AdoptConnected(int fd, const ConnectionFactory& make) {
+  if (seen_state_ != RunState::kRunning) {
+    close(fd);
+    return;
+  }
+  io::ConfigureAccepted(fd);
+  const uint64_t id = context_->next_client_id.fetch_add(1) + 1;
+  AddConnection(fd, make, id);
 }
 
 bool Shard::Listen(int listen_fd, uint32_t listener, std::string* error) {
@@ -274,7 +297,8 @@ void Shard::OnAccept(int fd, uint32_t listener) {
   accept_backoff_ns_ = 0;
   io::ConfigureAccepted(fd);
   const uint64_t client_id = context_->next_client_id.fetch_add(1) + 1;
-  const int target = static_cast<int>(accepted_++ % context_->shard_count);
+  const bool pinned = listener < pinned_.size() && pinned_[listener];
+  const int target = pinned ? index_ : static_cast<int>(accepted_++ % context_->shard_count);
   if (target == index_) {
     AdoptSocket(fd, listener, client_id);
   } else {
@@ -288,11 +312,19 @@ void Shard::AdoptSocket(int fd, uint32_t listener, uint64_t client_id) {
     close(fd);
     return;
   }
+  AddConnection(fd, factories_[listener], client_id);
+}
+
+void Shard::AddConnection(int fd, const ConnectionFactory& make, uint64_t client_id) {
   std::string ip;
   int port = 0;
   io::PeerAddress(fd, &ip, &port);
-  Connection* client = factories_[listener](this, client_id, std::move(ip), port);
-  const bool over_limit = context_->connections.fetch_add(1) >= options().max_connections;
+  Connection* client = make(this, client_id, std::move(ip), port);
+  // Client connections count against max_connections (and lame duck waits for them);
+  // links to other nodes do not, as in nats-server.
+  const bool counted = client->kind() == ConnectionKind::kClient;
+  const bool over_limit =
+      counted && context_->connections.fetch_add(1) >= options().max_connections;
   client->list_index = clients_.size();
   clients_.push_back(client);
   ShardStats::Add(stats().total_connections, 1);
@@ -345,9 +377,9 @@ void Shard::OnReleased(io::IoConn* conn) {
   auto stalled = std::find_if(stalled_.begin(), stalled_.end(),
                               [&](const auto& entry) { return entry.first == client; });
   if (stalled != stalled_.end()) stalled_.erase(stalled);
-  context_->connections.fetch_sub(1);
+  if (client->kind() == ConnectionKind::kClient) context_->connections.fetch_sub(1);
   stats().connections.store(clients_.size(), std::memory_order_relaxed);
-  RememberClosed(*client);
+  if (client->kind() == ConnectionKind::kClient) RememberClosed(*client);
   delete client;
 }
 
@@ -367,26 +399,28 @@ bool Shard::Route(const Message& msg, Connection* from) {
   bool stall = false;
   for (Subscription* sub : match.plain) {
     if (!MayReceive(*sub, msg.origin, from, echo)) continue;
-    stall |= DeliverLocal(msg, sub);
     delivered = true;
+    if (sub->conn != nullptr && sub->conn->is_link()) {
+      AddLinkTarget(sub->conn, {});
+      continue;
+    }
+    stall |= DeliverLocal(msg, sub);
   }
   bool picked_remote = false;
   for (const QueueMatch& group : match.queues) {
-    // Exactly one member of each group, chosen uniformly over all shards' live members.
-    uint32_t local = 0;
-    for (Subscription* s : group.local) local += QueueEligible(*s, msg.origin, from, echo);
+    // A message from a route serves only the groups the sending node picked us for.
+    if (msg.origin == ConnectionKind::kRoute && !NamesQueue(msg.route_queues, group.name)) {
+      continue;
+    }
+    // Exactly one member of each group, chosen uniformly over all shards' live members (a
+    // route's member weighing as many members as the other node has).
+    const uint32_t local = EligibleWeight(group, msg.origin, from, echo);
     const uint32_t total = local + group.remote_total;
     if (total == 0) continue;
-    uint32_t pick = static_cast<uint32_t>(rng_() % total);
+    const uint32_t pick = static_cast<uint32_t>(rng_() % total);
     delivered = true;
     if (pick < local) {
-      for (Subscription* s : group.local) {
-        if (!QueueEligible(*s, msg.origin, from, echo)) continue;
-        if (pick-- == 0) {
-          stall |= DeliverLocal(msg, s);
-          break;
-        }
-      }
+      stall |= DeliverToMember(msg, group, PickLocal(group, msg.origin, from, echo, pick));
       continue;
     }
     const int shard = PickRemoteMember(group, pick - local);
@@ -396,6 +430,7 @@ bool Shard::Route(const Message& msg, Connection* from) {
     }
     queue_picks_[shard].push_back(group.name);
   }
+  stall |= DeliverToLinks(msg);
   if (match.remote_plain.Any() || picked_remote) {
     for (int shard = 0; shard < context_->shard_count; ++shard) {
       const bool plain = match.remote_plain.Test(shard);
@@ -497,6 +532,10 @@ void Shard::DeliverForwarded(const XItem& item) {
     for (Subscription* sub : match.plain) {
       // The publishing shard ran its own import subscriptions already.
       if (sub->shard_local || !MayReceive(*sub, msg.origin, nullptr, true)) continue;
+      if (sub->conn != nullptr && sub->conn->is_link()) {
+        AddLinkTarget(sub->conn, {});
+        continue;
+      }
       DeliverLocal(msg, sub);
     }
   }
@@ -505,18 +544,10 @@ void Shard::DeliverForwarded(const XItem& item) {
     for (const QueueMatch& group : match.queues) {
       if (group.name == name) found = &group;
     }
-    uint32_t live = 0;
-    if (found != nullptr) {
-      for (Subscription* s : found->local) live += QueueEligible(*s, msg.origin, nullptr, true);
-    }
+    const uint32_t live = found == nullptr ? 0 : EligibleWeight(*found, msg.origin, nullptr, true);
     if (live > 0) {
-      uint32_t pick = static_cast<uint32_t>(rng_() % live);
-      for (Subscription* s : found->local) {
-        if (QueueEligible(*s, msg.origin, nullptr, true) && pick-- == 0) {
-          DeliverLocal(msg, s);
-          break;
-        }
-      }
+      const uint32_t pick = static_cast<uint32_t>(rng_() % live);
+      DeliverToMember(msg, *found, PickLocal(*found, msg.origin, nullptr, true, pick));
       return;
     }
     // The member the publishing shard picked is gone (its UNSUB or close had not reached
@@ -529,8 +560,63 @@ void Shard::DeliverForwarded(const XItem& item) {
     WritePublish(OutboxFor(shard, PublishItemSize(msg, &name, 1)), msg, false, &name, 1,
                  static_cast<uint8_t>(item.hops + 1));
   });
+  DeliverToLinks(msg);
   TERN_DCHECK(interest.match_stamp() == match_stamp);
   FinishAutoUnsubscribes();
+}
+
+uint32_t Shard::EligibleWeight(const QueueMatch& group, ConnectionKind origin,
+                               const Connection* from, bool echo) const {
+  uint32_t weight = 0;
+  for (const Subscription* s : group.local) {
+    if (QueueEligible(*s, origin, from, echo)) weight += s->weight;
+  }
+  return weight;
+}
+
+Subscription* Shard::PickLocal(const QueueMatch& group, ConnectionKind origin,
+                               const Connection* from, bool echo, uint32_t pick) const {
+  Subscription* last = nullptr;
+  for (Subscription* s : group.local) {
+    if (!QueueEligible(*s, origin, from, echo)) continue;
+    if (pick < s->weight) return s;
+    pick -= s->weight;
+    last = s;
+  }
+  return last;  // unreachable while pick < EligibleWeight
+}
+
+bool Shard::DeliverToMember(const Message& msg, const QueueMatch& group, Subscription* member) {
+  if (member->conn != nullptr && member->conn->is_link()) {
+    AddLinkTarget(member->conn, group.name);
+    return false;
+  }
+  return DeliverLocal(msg, member);
+}
+
+void Shard::AddLinkTarget(Connection* link, std::string_view queue) {
+  LinkTarget* target = nullptr;
+  for (std::size_t i = 0; i < link_target_count_; ++i) {
+    if (link_targets_[i].link == link) target = &link_targets_[i];
+  }
+  if (target == nullptr) {
+    if (link_target_count_ == link_targets_.size()) link_targets_.emplace_back();
+    target = &link_targets_[link_target_count_++];
+    target->link = link;
+    target->queues.clear();
+  }
+  if (!queue.empty()) target->queues.push_back(queue);
+}
+
+bool Shard::DeliverToLinks(const Message& msg) {
+  bool stall = false;
+  for (std::size_t i = 0; i < link_target_count_; ++i) {
+    const LinkTarget& target = link_targets_[i];
+    if (target.link->closing()) continue;
+    stall |= target.link->DeliverToLink(msg, target.queues.data(), target.queues.size());
+  }
+  link_target_count_ = 0;
+  return stall;
 }
 
 int Shard::PickRemoteMember(const QueueMatch& group, uint32_t pick) const {
@@ -555,6 +641,9 @@ void Shard::AddSubscription(Connection* client, Subscription* sub) {
   TERN_DCHECK(!in_sink_);
   if (interests_[sub->account]->AddLocal(sub)) AnnounceInterest(+1, *sub);
   CountSubscriptions(+1);
+  if (interest_export_ != nullptr && !client->is_link()) {
+    interest_export_->OnNodeInterest(sub->account, sub->subject, sub->queue, +1);
+  }
 }
 
 void Shard::AddInternal(Subscription* sub, bool announce) {
@@ -563,13 +652,29 @@ void Shard::AddInternal(Subscription* sub, bool announce) {
     AnnounceInterest(+1, *sub);
   }
   // Shard-local ones are per-shard copies of one server subscription: not counted.
-  if (!sub->shard_local) CountSubscriptions(+1);
+  if (sub->shard_local) return;
+  CountSubscriptions(+1);
+  if (interest_export_ != nullptr) {
+    interest_export_->OnNodeInterest(sub->account, sub->subject, sub->queue, +1);
+  }
 }
 
 void Shard::RemoveInternal(Subscription* sub) {
   TERN_DCHECK(!in_sink_);
-  if (interests_[sub->account]->RemoveLocal(sub) && !sub->shard_local) AnnounceInterest(-1, *sub);
-  if (!sub->shard_local) CountSubscriptions(-1);
+  bool found = false;
+  if (interests_[sub->account]->RemoveLocal(sub, &found) && !sub->shard_local) {
+    AnnounceInterest(-1, *sub);
+  }
+  if (sub->shard_local) return;
+  CountSubscriptions(-1);
+  if (interest_export_ != nullptr && found) {
+    interest_export_->OnNodeInterest(sub->account, sub->subject, sub->queue, -1);
+  }
+}
+
+void Shard::ApplyRemoteInterest(int shard, auth::AccountId account, std::string_view subject) {
+  interests_[account]->ApplyRemote(shard, +1, subject, {});
+  if (interest_export_ != nullptr) interest_export_->OnNodeInterest(account, subject, {}, +1);
 }
 
 void Shard::CountSubscriptions(int delta) {
@@ -585,15 +690,21 @@ LoopService* Shard::AddService(std::unique_ptr<LoopService> service) {
 
 void Shard::RemoveSubscription(Connection* client, Subscription* sub) {
   TERN_DCHECK(!in_sink_);
-  if (interests_[sub->account]->RemoveLocal(sub)) AnnounceInterest(-1, *sub);
+  bool found = false;
+  if (interests_[sub->account]->RemoveLocal(sub, &found)) AnnounceInterest(-1, *sub);
   CountSubscriptions(-1);
+  if (interest_export_ != nullptr && found && !client->is_link()) {
+    interest_export_->OnNodeInterest(sub->account, sub->subject, sub->queue, -1);
+  }
 }
 
 void Shard::AnnounceInterest(int delta, const Subscription& sub) {
+  // Peers count queue members; a route's member counts as its weight.
+  const int32_t change = sub.queue.empty() ? delta : delta * static_cast<int32_t>(sub.weight);
   for (int shard = 0; shard < context_->shard_count; ++shard) {
     if (shard == index_) continue;
-    WriteInterest(OutboxFor(shard, InterestItemSize(sub.subject, sub.queue)), sub.account,
-                  static_cast<int8_t>(delta), sub.subject, sub.queue);
+    WriteInterest(OutboxFor(shard, InterestItemSize(sub.subject, sub.queue)), sub.account, change,
+                  sub.subject, sub.queue);
     interest_changed_ = true;
   }
 }
@@ -704,6 +815,10 @@ bool Shard::ProcessBatch(const XBatch* batch, int from, uint32_t* offset) {
       case XKind::kInterest:
         if (item.account < interests_.size()) {
           interests_[item.account]->ApplyRemote(from, item.delta, item.subject, item.queue);
+          // Other shards hold no link subscriptions: all they announce is the node's.
+          if (interest_export_ != nullptr) {
+            interest_export_->OnNodeInterest(item.account, item.subject, item.queue, item.delta);
+          }
         }
         break;
       case XKind::kBarrier:
@@ -791,7 +906,8 @@ void Shard::RunTimers() {
     const int64_t ticks_left = std::max<int64_t>(1, (end - now_ns_) / kTimerTickNs);
     std::size_t to_close = (clients_.size() + ticks_left - 1) / ticks_left;
     for (std::size_t i = 0; i < clients_.size() && to_close > 0; ++i) {
-      if (!clients_[i]->closing()) {
+      // Routes stay up while the node's clients move away; they close at shutdown.
+      if (!clients_[i]->closing() && clients_[i]->kind() == ConnectionKind::kClient) {
         clients_[i]->Close(CloseReason::kServerShutdown, true);
         --to_close;
       }

@@ -55,7 +55,15 @@ class Shard final : public io::ReactorHandler, public ShardPort {
   // Before the shards run, on every shard: how a socket accepted on `listener` becomes a
   // connection (its kind). A new kind of connection registers here; the shard creates it
   // through the factory and talks to it as a Connection.
-  void SetConnectionFactory(uint32_t listener, ConnectionFactory make);
+  // Pinned: the shard that accepts keeps the connection (routes live on shard 0, which
+  // sums the node's interest for them) instead of dealing it round-robin.
+  void SetConnectionFactory(uint32_t listener, ConnectionFactory make, bool pinned = false);
+  // On this shard's thread: a socket this node connected (a route it dialled) becomes a
+  // connection of this shard, made by `make`.
+  void AdoptConnected(int fd, const ConnectionFactory& make);
+  // Shard 0 with a cluster: told every change of the node's interest (see InterestExport).
+  // Before the shards start.
+  void SetInterestExport(InterestExport* exporter) { interest_export_ = exporter; }
   // Shard 0 owns the listeners and deals accepted sockets round-robin to all shards.
   bool Listen(int listen_fd, uint32_t listener, std::string* error);
   // The loop, on the shard's own thread: BeginLoop, Step until it returns false, EndLoop.
@@ -105,9 +113,7 @@ class Shard final : public io::ReactorHandler, public ShardPort {
   void AddInternal(Subscription* sub, bool announce = true);
   void RemoveInternal(Subscription* sub);
   // Before the shards start: another shard's internal subscription.
-  void ApplyRemoteInterest(int shard, auth::AccountId account, std::string_view subject) {
-    interests_[account]->ApplyRemote(shard, +1, subject, {});
-  }
+  void ApplyRemoteInterest(int shard, auth::AccountId account, std::string_view subject);
   // Does anyone in the account (on any shard, as far as this shard knows) subscribe to
   // the subject?
   bool HasInterest(auth::AccountId account, std::string_view subject) {
@@ -162,6 +168,7 @@ class Shard final : public io::ReactorHandler, public ShardPort {
   void OnIoError(const char* what, int err) override;
 
   void AdoptSocket(int fd, uint32_t listener, uint64_t client_id);
+  void AddConnection(int fd, const ConnectionFactory& make, uint64_t client_id);
   void DrainRings();
   // Processes items from *offset on; stops early (false) when subscribers congest.
   bool ProcessBatch(const XBatch* batch, int from, uint32_t* offset);
@@ -169,6 +176,17 @@ class Shard final : public io::ReactorHandler, public ShardPort {
   void DeliverForwarded(const XItem& item);
   // The shard of the pick-th remote member of the group (pick < group.remote_total).
   int PickRemoteMember(const QueueMatch& group, uint32_t pick) const;
+  // Queue picks on this shard: the members' total weight that may take the message, and
+  // the member at `pick` (< that weight).
+  uint32_t EligibleWeight(const QueueMatch& group, ConnectionKind origin, const Connection* from,
+                          bool echo) const;
+  Subscription* PickLocal(const QueueMatch& group, ConnectionKind origin, const Connection* from,
+                          bool echo, uint32_t pick) const;
+  bool DeliverToMember(const Message& msg, const QueueMatch& group, Subscription* member);
+  // Links matched by the message being routed (once each, with their queue picks), sent
+  // after the match by DeliverToLinks.
+  void AddLinkTarget(Connection* link, std::string_view queue);
+  bool DeliverToLinks(const Message& msg);
   bool DeliverLocal(const Message& msg, Subscription* sub);
   void FinishAutoUnsubscribes();
   void AnnounceInterest(int delta, const Subscription& sub);
@@ -228,6 +246,14 @@ class Shard final : public io::ReactorHandler, public ShardPort {
   uint64_t accepted_ = 0;
   bool listening_ = false;
   std::vector<ConnectionFactory> factories_;  // by listener id
+  std::vector<bool> pinned_;                  // by listener id
+  InterestExport* interest_export_ = nullptr;
+  struct LinkTarget {
+    Connection* link = nullptr;
+    std::vector<std::string_view> queues;
+  };
+  std::vector<LinkTarget> link_targets_;  // reused: [0, link_target_count_) are this message's
+  std::size_t link_target_count_ = 0;
   RunState seen_state_ = RunState::kRunning;
   int64_t stop_deadline_ns_ = 0;
   int64_t lame_duck_close_at_ns_ = 0;

@@ -32,6 +32,9 @@ struct Subscription {
   std::string subject;
   std::string queue;  // empty for a plain subscription
   std::string sid;
+  // Queue members this subscription stands for when a member is picked: 1, or a route's
+  // queue weight (the members the other node has).
+  uint32_t weight = 1;
   uint64_t max = 0;  // auto-unsubscribe after this many deliveries; 0 = no limit
   uint64_t delivered = 0;
 };

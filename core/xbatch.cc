@@ -55,11 +55,11 @@ void WritePublish(XBatch* batch, const Message& msg, bool deliver_plain,
   Put(p, msg.data);
 }
 
-void WriteInterest(XBatch* batch, uint16_t account, int8_t delta, std::string_view subject,
+void WriteInterest(XBatch* batch, uint16_t account, int32_t delta, std::string_view subject,
                    std::string_view queue) {
   char* p = batch->Reserve(InterestItemSize(subject, queue));
-  XInterestHeader h{XKind::kInterest, delta, static_cast<uint16_t>(queue.size()),
-                    static_cast<uint32_t>(subject.size()), account};
+  XInterestHeader h{XKind::kInterest, static_cast<uint16_t>(queue.size()), account, delta,
+                    static_cast<uint32_t>(subject.size())};
   std::memcpy(p, &h, sizeof h);
   Put(Put(p + sizeof h, subject), queue);
 }

@@ -33,10 +33,12 @@ struct XPublishHeader {
 
 struct XInterestHeader {
   XKind kind;
-  int8_t delta;  // +1 / -1
   uint16_t queue_len;
-  uint32_t subject_len;
   uint16_t account;
+  // Plain: +1 / -1. Queue: members added / removed, a route's member counting as its
+  // weight (core/subscription.h).
+  int32_t delta;
+  uint32_t subject_len;
 };
 
 struct XEpochItem {
@@ -83,7 +85,7 @@ inline uint32_t PublishItemSize(const Message& msg, const std::string_view* queu
 // serve one member each of; `hops`: times a queue message was already sent on.
 void WritePublish(XBatch* batch, const Message& msg, bool deliver_plain,
                   const std::string_view* queues, uint16_t queue_count, uint8_t hops = 0);
-void WriteInterest(XBatch* batch, uint16_t account, int8_t delta, std::string_view subject,
+void WriteInterest(XBatch* batch, uint16_t account, int32_t delta, std::string_view subject,
                    std::string_view queue);
 void WriteEpoch(XBatch* batch, XKind kind, uint64_t epoch);
 void WriteAdopt(XBatch* batch, int fd, uint32_t listener, uint64_t client_id);
@@ -104,7 +106,7 @@ struct XItem {
   // kInterest
   uint16_t account = 0;
   std::string_view subject;
-  int8_t delta = 0;
+  int32_t delta = 0;
   std::string_view queue;
   // kBarrier / kBarrierAck / kAdopt
   uint64_t epoch = 0;

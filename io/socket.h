@@ -9,6 +9,10 @@ namespace tern::io {
 // fd, or -1 with *error set. *bound_port receives the port actually bound.
 int CreateListener(const std::string& host, int port, int* bound_port, std::string* error);
 
+// Connects to host:port (blocking, at most timeout_ms per address tried): the connected
+// fd, or -1 with *error set. For threads that may block (a dialler), never a shard.
+int ConnectTcp(const std::string& host, int port, int timeout_ms, std::string* error);
+
 // Makes an accepted socket non-blocking with TCP_NODELAY.
 void ConfigureAccepted(int fd);
 

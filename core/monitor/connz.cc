@@ -124,6 +124,7 @@ io::HttpResponse Monitor::Connz(const Query& query) {
   const bool ok = OnEveryShard<ShardConns>(
       [&](Shard& shard, ShardConns* out) {
         for (const Connection* client : shard.clients()) {
+          if (client->kind() != ConnectionKind::kClient) continue;  // routes: /routez
           if (cid != 0 && client->id() != static_cast<uint64_t>(cid)) continue;
           if (!want_open || client->closing()) continue;
           out->open.emplace_back();

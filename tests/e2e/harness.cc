@@ -121,6 +121,10 @@ std::unique_ptr<ServerProcess> ServerProcess::Start(const std::vector<std::strin
     if (port > 0) {
       server->port_ = port;
       server->monitor_port_ = PortFromPortsFile(text.str(), "http://");
+      const auto cluster = text.str().find("\"cluster\":[");
+      if (cluster != std::string::npos) {
+        server->cluster_port_ = PortFromPortsFile(text.str().substr(cluster));
+      }
       server->ports_file_ = ports_file;
       return server;
     }

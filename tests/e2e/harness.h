@@ -24,6 +24,9 @@ class ServerProcess {
   int port() const { return port_; }
   // The monitoring port from the ports file (0 unless started with -m).
   int monitor_port() const { return monitor_port_; }
+  // The cluster (route) port from the ports file (0 unless started with --cluster).
+  int cluster_port() const { return cluster_port_; }
+  std::string route_url() const { return "nats://127.0.0.1:" + std::to_string(cluster_port_); }
   const std::string& ports_file() const { return ports_file_; }
   pid_t pid() const { return pid_; }
   const std::string& dir() const { return dir_; }
@@ -36,6 +39,7 @@ class ServerProcess {
   pid_t pid_ = -1;
   int port_ = 0;
   int monitor_port_ = 0;
+  int cluster_port_ = 0;
   std::string ports_file_;
   std::string dir_;
 };

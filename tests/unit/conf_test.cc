@@ -220,8 +220,65 @@ TEST(Options, ConfigKeysAndFlagsOverride) {
   EXPECT_EQ(o.max_connections, 10);
   EXPECT_EQ(o.max_pending, 1 << 20);
   EXPECT_TRUE(o.trace);
-  ASSERT_EQ(o.warnings.size(), 1u);  // cluster is known but not implemented
-  EXPECT_NE(o.warnings[0].find("cluster"), std::string::npos);
+  EXPECT_TRUE(o.warnings.empty());
+  EXPECT_TRUE(o.cluster.enabled);
+  EXPECT_EQ(o.cluster.port, 6222);
+}
+
+TEST(Options, ClusterBlockAndFlags) {
+  const std::string path = ::testing::TempDir() + "/cluster.conf";
+  std::ofstream(path) << "cluster {\n  name: interop\n  listen: 127.0.0.1:16222\n"
+                         "  routes: [nats-route://ruser:rpass@127.0.0.1:16223, nats://h:1]\n"
+                         "  authorization { user: ruser, password: rpass, timeout: 0.5 }\n"
+                         "  no_advertise: true\n  connect_retries: 3\n  pool_size: 3\n}\n";
+  ServerOptions o;
+  std::string error;
+  const char* argv[] = {"tern-server", "-c", path.c_str()};
+  ASSERT_EQ(ParseCommandLine(3, argv, &o, &error), ParseResult::kRun) << error;
+  EXPECT_TRUE(o.cluster.enabled);
+  EXPECT_EQ(o.cluster.name, "interop");
+  EXPECT_EQ(o.cluster.host, "127.0.0.1");
+  EXPECT_EQ(o.cluster.port, 16222);
+  ASSERT_EQ(o.cluster.routes.size(), 2u);
+  RouteUrl url;
+  ASSERT_TRUE(ParseRouteUrl(o.cluster.routes[0], &url));
+  EXPECT_EQ(url.user, "ruser");
+  EXPECT_EQ(url.password, "rpass");
+  EXPECT_EQ(url.port, 16223);
+  EXPECT_EQ(o.cluster.user, "ruser");
+  EXPECT_EQ(o.cluster.auth_timeout_ns, 500'000'000);
+  EXPECT_TRUE(o.cluster.no_advertise);
+  EXPECT_EQ(o.cluster.connect_retries, 3);
+  ASSERT_EQ(o.warnings.size(), 1u);  // pool_size: 2.10's, ignored
+  EXPECT_NE(o.warnings[0].find("pool_size"), std::string::npos);
+
+  ServerOptions f;
+  const char* flags[] = {"tern-server",
+                         "--cluster",
+                         "nats://0.0.0.0:7244",
+                         "--routes",
+                         "nats://a:1, nats://b:2",
+                         "--cluster_name",
+                         "C2",
+                         "--no_advertise",
+                         "--connect_retries",
+                         "2"};
+  ASSERT_EQ(ParseCommandLine(10, flags, &f, &error), ParseResult::kRun) << error;
+  EXPECT_TRUE(f.cluster.enabled);
+  EXPECT_EQ(f.cluster.port, 7244);
+  EXPECT_EQ(f.cluster.routes, (std::vector<std::string>{"nats://a:1", "nats://b:2"}));
+  EXPECT_EQ(f.cluster.name, "C2");
+  EXPECT_TRUE(f.cluster.no_advertise);
+  EXPECT_EQ(f.cluster.connect_retries, 2);
+
+  for (const char* bad : {"cluster { routes: [\"nats://:\"] }", "cluster { tls { } }",
+                          "cluster { bogus: 1 }", "cluster { name: \"a b\" }"}) {
+    ServerOptions b;
+    EXPECT_FALSE(LoadConfigText(bad, "t.conf", &b, &error)) << bad;
+  }
+  const char* bad_flag[] = {"tern-server", "--routes", "nats://host-without-port"};
+  ServerOptions b;
+  EXPECT_EQ(ParseCommandLine(3, bad_flag, &b, &error), ParseResult::kExitError);
 }
 
 TEST(Options, BadInputIsRefused) {

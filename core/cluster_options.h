@@ -1,0 +1,40 @@
+#pragma once
+// ClusterOptions: the `cluster {}` block and the --cluster/--routes flags, as nats-server
+// 2.9 reads them. Filled on the main thread before the shards start; read-only after.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/conf.h"
+
+namespace tern::core {
+
+struct ClusterOptions {
+  bool enabled = false;  // a cluster listen address was given
+  std::string name;      // empty: a random name, adopted from peers (cluster_dynamic)
+  std::string host = "0.0.0.0";
+  int port = 6222;                  // -1 = a random free port
+  std::string advertise;            // host[:port] peers are told instead of the listen address
+  bool no_advertise = false;        // do not tell clients of the other nodes
+  int connect_retries = 0;          // implicit (gossiped) routes: extra attempts, 1 s apart
+  std::vector<std::string> routes;  // explicit routes, dialled and redialled forever
+  // authorization { user, password, timeout }: what peers must send in CONNECT.
+  std::string user, password;
+  int64_t auth_timeout_ns = 2'000'000'000;
+};
+
+// A route URL: nats-route://[user:pass@]host:port (nats:// too). False if malformed.
+struct RouteUrl {
+  std::string user, password, host;
+  int port = 0;
+};
+bool ParseRouteUrl(const std::string& text, RouteUrl* out);
+
+// Applies a `cluster` block; warnings for what is accepted but not served yet.
+bool ParseClusterBlock(const ConfValue& block, ClusterOptions* out,
+                       std::vector<std::string>* warnings, std::string* error);
+// --cluster nats://host:port (the listen address) and --routes url1,url2.
+bool ParseClusterListen(const std::string& url, ClusterOptions* out, std::string* error);
+bool ParseRouteList(const std::string& list, ClusterOptions* out, std::string* error);
+
+}  // namespace tern::core

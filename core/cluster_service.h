@@ -1,0 +1,110 @@
+#pragma once
+// ClusterService: this node's side of the cluster, a loop service on shard 0 (where every
+// route lives). It keeps the registry of routes by the peer's server id (the first route
+// registered wins; a second one to the same node is closed, as nats-server does), dials
+// the explicit routes (retried forever, 1 s apart) and the servers peers gossip about
+// (implicit routes, connect_retries extra attempts), forwards a new peer's INFO to the
+// other routes, and sums the node's interest over all shards into what routes are told:
+// RS+ when a subject gains its first subscriber, RS- when it loses its last, a queue
+// group's weight on every change; a new route gets all of it before any message. A
+// dialler thread makes the blocking connects and posts each socket back to shard 0.
+// Ownership: shard 0's thread (the dialler thread touches only its request queue).
+#include <absl/container/flat_hash_map.h>
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/mutex.h"
+#include "core/interest.h"
+#include "core/loop_service.h"
+#include "core/route.h"
+
+namespace tern::core {
+
+class Shard;
+
+class ClusterService final : public LoopService, public RouteRegistry, public InterestExport {
+ public:
+  // `cluster_port` is the bound cluster port (what peers are told).
+  ClusterService(Shard* shard, int cluster_port);
+  ~ClusterService() override;
+
+  // Makes the connection for a socket the cluster listener accepted.
+  Connection* MakeAccepted(ShardPort* shard, uint64_t id, std::string ip, int port);
+
+  void Turn(int64_t now_ns) override;
+  int64_t NextDeadline() const override;
+
+  // RouteRegistry
+  std::string RouteInfoLine() const override;
+  const std::string& cluster_name() const override { return name_; }
+  bool cluster_dynamic() const override { return dynamic_; }
+  bool RegisterRoute(RouteConnection* route) override;
+  void LearnServer(const RoutePeer& server) override;
+  void RouteClosed(RouteConnection* route) override;
+
+  // InterestExport
+  void OnNodeInterest(uint16_t account, std::string_view subject, std::string_view queue,
+                      int32_t delta) override;
+
+  // Monitoring, on shard 0's thread: every registered route.
+  template <typename Fn>
+  void ForEachRoute(Fn&& fn) const {
+    for (const auto& [id, route] : registered_) fn(*route);
+  }
+  std::size_t route_count() const { return registered_.size(); }
+
+ private:
+  // A route this node dials: an explicit one (from the config) or one learned by gossip.
+  struct Dial {
+    std::string text;  // as configured, for logs
+    RouteUrl url;
+    bool explicit_route = true;
+    int attempts_left = -1;  // implicit routes: attempts still allowed; -1 = forever
+    int64_t next_at = 0;     // when to dial next (0 = not scheduled)
+    bool in_flight = false;  // a connect or a route on it is alive
+    std::string server_id;   // the node at the URL, once known
+  };
+  struct DialResult {
+    std::size_t dial;
+    int fd;
+    std::string error;
+  };
+  struct NodeInterest {
+    int64_t count = 0;
+    bool queue = false;
+  };
+
+  void StartDial(std::size_t index);
+  void OnDialed(const DialResult& result);
+  void DiallerLoop();
+  void Broadcast(const std::string& line, const RouteConnection* except = nullptr);
+  std::string SubLine(const std::string& key, const NodeInterest& interest) const;
+  std::string GossipInfo(const RoutePeer& peer) const;
+  Dial* DialFor(const RouteConnection& route);
+  // A registered route reaches the node at this URL (by the address it told us).
+  bool Connected(const RouteUrl& url) const;
+  std::vector<std::string> ClientUrls() const;
+
+  Shard* shard_;
+  int cluster_port_;
+  std::string name_;
+  bool dynamic_ = false;
+  std::vector<Dial> dials_;
+  absl::flat_hash_map<std::string, RouteConnection*> registered_;  // by peer server id
+  absl::flat_hash_map<std::string, NodeInterest> interest_;        // by "account subject[ queue]"
+  std::minstd_rand rng_;
+
+  base::Mutex mutex_;
+  base::CondVar wake_;
+  std::deque<std::pair<std::size_t, RouteUrl>> pending_ ABSL_GUARDED_BY(mutex_);
+  bool stop_ ABSL_GUARDED_BY(mutex_) = false;
+  std::thread dialler_;
+};
+
+}  // namespace tern::core

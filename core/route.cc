@@ -1,0 +1,551 @@
+#include "core/route.h"
+
+#include <nlohmann/json.hpp>
+
+#include <charconv>
+
+#include "core/auth/authenticator.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/subject.h"
+
+namespace tern::core {
+namespace {
+
+// The first PING goes out about a second after the route is made, then every
+// ping_interval capped at 30 s (as nats-server 2.10 caps routes; 2.9 peers accept it).
+constexpr int64_t kFirstPingNs = 1'000'000'000;
+constexpr int64_t kMaxRoutePingNs = 30'000'000'000;
+// What may wait for a route before new messages for it are dropped (counted): a slow
+// route is never cut off, but it must not take the node's memory.
+constexpr int64_t kRouteMaxPendingBytes = int64_t{256} << 20;
+// A route with this much queued holds its publishers back (as a congested subscriber).
+constexpr int64_t kRouteCongestedBytes = int64_t{4} << 20;
+constexpr int64_t kMinDrainBytesPerSec = int64_t{16} << 20;
+constexpr int64_t kDrainWindowNs = 20'000'000;
+
+void AppendNumber(std::string* out, std::size_t n) {
+  char digits[24];
+  out->append(digits, std::to_chars(digits, digits + sizeof digits, n).ptr);
+}
+
+}  // namespace
+
+RouteConnection::RouteConnection(ShardPort* shard, RouteRegistry* registry, uint64_t id,
+                                 std::string ip, int port, const RouteUrl* dialled,
+                                 bool explicit_route)
+    : Connection(ConnectionKind::kRoute, id),
+      shard_(shard),
+      registry_(registry),
+      ip_(std::move(ip)),
+      port_(port),
+      dialled_(dialled != nullptr),
+      explicit_(explicit_route),
+      out_(&shard->chunk_pool()) {
+  link_ = true;
+  if (dialled != nullptr) url_ = *dialled;
+  line_.reserve(256);
+}
+
+RouteConnection::~RouteConnection() = default;
+
+std::string RouteConnection::Label() const {
+  return ip_ + ":" + std::to_string(port_) + " - rid:" + std::to_string(id_);
+}
+
+void RouteConnection::Start(io::IoConn* io, bool) {
+  io_ = io;
+  const int64_t now = shard_->now_ns();
+  start_mono_ns_ = now;
+  last_in_ns_ = now;
+  start_unix_ns_ = WallClockNs();
+  next_ping_ns_ = now + kFirstPingNs;
+  const ClusterOptions& cluster = shard_->options().cluster;
+  if (dialled_) {
+    LOG_INFO("%s - Route connection created", Label().c_str());
+    nlohmann::json connect = nlohmann::json::object();
+    connect["echo"] = true;
+    connect["verbose"] = false;
+    connect["pedantic"] = false;
+    // The URL's credentials, else (a gossiped route) this node's own.
+    const std::string& user = url_.user.empty() ? cluster.user : url_.user;
+    const std::string& pass = url_.user.empty() ? cluster.password : url_.password;
+    if (!user.empty()) {
+      connect["user"] = user;
+      connect["pass"] = pass;
+    }
+    connect["tls_required"] = false;
+    connect["headers"] = true;
+    connect["name"] = shard_->context().server_id;
+    connect["cluster"] = registry_->cluster_name();
+    if (registry_->cluster_dynamic()) connect["cluster_dynamic"] = true;
+    SendProto("CONNECT " + connect.dump() + "\r\n");
+  } else {
+    LOG_INFO("%s - Route connection created", Label().c_str());
+    if (!cluster.user.empty()) auth_deadline_ns_ = now + cluster.auth_timeout_ns;
+  }
+  SendProto(registry_->RouteInfoLine());
+  ArmTimer();
+}
+
+void RouteConnection::ArmTimer() {
+  const int64_t at = NextDeadline();
+  if (at != 0 && (!timer.queued() || at < timer.at)) shard_->ArmTimer(this, at);
+}
+
+int64_t RouteConnection::NextDeadline() const {
+  if (closing_) return 0;
+  int64_t next = next_ping_ns_;
+  if (!connect_received_ && auth_deadline_ns_ != 0 && auth_deadline_ns_ < next) {
+    next = auth_deadline_ns_;
+  }
+  return next;
+}
+
+void RouteConnection::OnTimer(int64_t now_ns) {
+  if (closing_) return;
+  if (!connect_received_ && auth_deadline_ns_ != 0 && now_ns >= auth_deadline_ns_) {
+    LOG_ERROR("%s - Authentication Timeout", Label().c_str());
+    SendErrAndClose("Authentication Timeout", CloseReason::kAuthenticationTimeout);
+    return;
+  }
+  if (now_ns < next_ping_ns_) return;
+  const ServerOptions& o = shard_->options();
+  next_ping_ns_ = now_ns + std::min(o.ping_interval_ns, kMaxRoutePingNs);
+  if (pings_out_ + 1 > o.ping_max) {
+    LOG_ERROR("%s - Stale Connection - Closing", Label().c_str());
+    shard_->CountStale();
+    SendErrAndClose("Stale Connection", CloseReason::kStaleConnection);
+    return;
+  }
+  // A route that spoke within the interval is alive (its RTT known): no need to ask.
+  if (rtt_ns_ != 0 && pings_out_ == 0 && now_ns - last_in_ns_ < o.ping_interval_ns) return;
+  ++pings_out_;
+  if (ping_sent_ns_ == 0) ping_sent_ns_ = now_ns;
+  SendProto("PING\r\n");
+}
+
+void RouteConnection::OnBytes(const char* data, std::size_t len) {
+  if (closing_) return;
+  last_in_ns_ = shard_->now_ns();
+  if (stalled_) {
+    stalled_input_.append(data, len);
+    return;
+  }
+  parser_.Feed(data, len, *this);
+}
+
+void RouteConnection::Stall() {
+  if (stalled_ || closing_ || io_ == nullptr) return;
+  stalled_ = true;
+  shard_->AddStalled(this);
+}
+
+void RouteConnection::Unstall() {
+  if (!stalled_) return;
+  stalled_ = false;
+  if (!stalled_input_.empty() && !closing_) {
+    std::string input;
+    input.swap(stalled_input_);
+    parser_.Feed(input.data(), input.size(), *this);
+  }
+  if (!stalled_ && io_ != nullptr && !closing_) shard_->ResumeReading(io_);
+}
+
+void RouteConnection::OnSendDone(int result) {
+  if (result < 0) {
+    LOG_DEBUG("%s - write error: %s", Label().c_str(), strerror(-result));
+    Close(CloseReason::kWriteError, false);
+    return;
+  }
+  out_.Consume(static_cast<std::size_t>(result));
+  send_started_ns_ = 0;
+  if (!out_.empty()) MarkDirty();
+}
+
+void RouteConnection::OnPeerClosed(int) { Close(CloseReason::kClientClosed, true); }
+
+void RouteConnection::MarkDirty() {
+  if (!dirty) {
+    dirty = true;
+    shard_->MarkDirty(this);
+  }
+}
+
+void RouteConnection::SendProto(std::string_view line) {
+  if (closing_) return;
+  out_.Append(line);
+  MarkDirty();
+}
+
+void RouteConnection::SendErrAndClose(std::string_view text, CloseReason reason) {
+  std::string line = "-ERR '";
+  line.append(text);
+  line += "'\r\n";
+  SendProto(line);
+  Close(reason, true);
+}
+
+void RouteConnection::Flush() {
+  dirty = false;
+  if (io_ == nullptr || io_->send_in_flight || io_->closing || out_.empty()) return;
+  if (closing_ && !close_after_flush_) return;
+  io_->iov_count = out_.FillIovecs(io_->iov, io::IoConn::kMaxIov, UINT64_MAX);
+  if (io_->iov_count == 0) return;
+  send_started_ns_ = shard_->now_ns();
+  shard_->Send(io_);
+}
+
+void RouteConnection::Close(CloseReason reason, bool flush) {
+  if (closing_) {
+    if (!flush) close_after_flush_ = false;
+    return;
+  }
+  closing_ = true;
+  close_reason_ = reason;
+  close_after_flush_ = flush;
+  close_deadline_ns_ = shard_->now_ns() + int64_t{2'000'000'000};
+  if (registered_) {
+    LOG_INFO("%s - Route connection closed: %s", Label().c_str(), CloseReasonText(reason));
+  } else {
+    LOG_DEBUG("%s - Route connection closed: %s", Label().c_str(), CloseReasonText(reason));
+  }
+  registry_->RouteClosed(this);
+  registered_ = false;
+  shard_->ScheduleClose(this);
+}
+
+bool RouteConnection::WantsIoClose() const {
+  if (!closing_) return false;
+  if (!close_after_flush_) return true;
+  return out_.empty() || shard_->now_ns() >= close_deadline_ns_;
+}
+
+void RouteConnection::DropSubscriptions() {
+  for (auto& [key, sub] : subs_) shard_->RemoveSubscription(this, sub.get());
+  subs_.clear();
+}
+
+// ---------------------------------------------------------------- output
+
+bool RouteConnection::DeliverMessage(const Subscription&, const Message& msg) {
+  // The shard calls DeliverToLink for links; this is the same message without queues.
+  return DeliverToLink(msg, nullptr, 0);
+}
+
+bool RouteConnection::DeliverToLink(const Message& msg, const std::string_view* queues,
+                                    std::size_t queue_count) {
+  if (closing_ || !registered_) return false;
+  const int64_t pending = static_cast<int64_t>(out_.pending_bytes());
+  if (pending > kRouteMaxPendingBytes) {
+    ++dropped_msgs_;
+    return true;
+  }
+  std::string_view data = msg.data;
+  std::size_t header_len = msg.header_len;
+  if (header_len > 0 && !peer_.headers) {
+    data.remove_prefix(header_len);
+    header_len = 0;
+  }
+  // RMSG <account> <subject> [reply | + reply q... | | q...] <size>; HMSG adds the header
+  // length before the size.
+  std::string& line = line_;
+  line.assign(header_len > 0 ? "HMSG " : "RMSG ");
+  line.append(RouteAccountName(shard_->options().auth.accounts, msg.account));
+  line.push_back(' ');
+  line.append(msg.subject);
+  line.push_back(' ');
+  if (queue_count > 0) {
+    if (!msg.reply.empty()) {
+      line.append("+ ");
+      line.append(msg.reply);
+      line.push_back(' ');
+    } else {
+      line.append("| ");
+    }
+    for (std::size_t i = 0; i < queue_count; ++i) {
+      line.append(queues[i]);
+      line.push_back(' ');
+    }
+  } else if (!msg.reply.empty()) {
+    line.append(msg.reply);
+    line.push_back(' ');
+  }
+  if (header_len > 0) {
+    AppendNumber(&line, header_len);
+    line.push_back(' ');
+  }
+  AppendNumber(&line, data.size());
+  line.append("\r\n");
+  out_.Append(line);
+  out_.Append(data);
+  out_.Append("\r\n", 2);
+  ++out_msgs_;
+  out_bytes_ += data.size();
+  MarkDirty();
+  if (pending + static_cast<int64_t>(data.size()) <= kRouteCongestedBytes) return false;
+  if (congested_since_ns_ == 0) {
+    congested_since_ns_ = shard_->now_ns();
+    congested_consumed_ = out_.consumed_total();
+    shard_->AddCongested(this);
+  }
+  return StillCongesting(shard_->now_ns());
+}
+
+bool RouteConnection::StillCongesting(int64_t now_ns) {
+  if (closing_ || congested_since_ns_ == 0) return false;
+  if (static_cast<int64_t>(out_.pending_bytes()) < kRouteCongestedBytes / 2) {
+    congested_since_ns_ = 0;
+    return false;
+  }
+  const int64_t elapsed = now_ns - congested_since_ns_;
+  if (elapsed >= kDrainWindowNs) {
+    const uint64_t drained = out_.consumed_total() - congested_consumed_;
+    if (static_cast<int64_t>(drained) * 1'000'000'000 < kMinDrainBytesPerSec * elapsed) {
+      return false;
+    }
+  }
+  return elapsed < ShardPort::kStallBudgetNs;
+}
+
+// ---------------------------------------------------------------- input
+
+bool RouteConnection::Authorized() {
+  if (connect_received_ || shard_->options().cluster.user.empty()) return true;
+  LOG_ERROR("%s - route sent an operation before CONNECT", Label().c_str());
+  SendErrAndClose("Authorization Violation", CloseReason::kAuthenticationFailure);
+  return false;
+}
+
+void RouteConnection::OnRouteConnect(std::string_view text) {
+  nlohmann::json connect = nlohmann::json::parse(text, nullptr, false);
+  if (!connect.is_object()) {
+    LOG_ERROR("%s - bad route CONNECT", Label().c_str());
+    SendErrAndClose("Invalid CONNECT", CloseReason::kProtocolViolation);
+    return;
+  }
+  const ClusterOptions& cluster = shard_->options().cluster;
+  auto text_of = [&](const char* key) {
+    auto it = connect.find(key);
+    return it != connect.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  if (!cluster.user.empty() && !(text_of("user") == cluster.user &&
+                                 auth::SecretMatches(cluster.password, text_of("pass")))) {
+    LOG_ERROR("%s - Route connection: Authorization Violation", Label().c_str());
+    SendErrAndClose("Authorization Violation", CloseReason::kAuthenticationFailure);
+    return;
+  }
+  if (connect.contains("lang")) {
+    LOG_ERROR("%s - a client connected to the route port", Label().c_str());
+    SendErrAndClose("attempted to connect to route port", CloseReason::kProtocolViolation);
+    return;
+  }
+  const std::string gateway = text_of("gateway");
+  if (!gateway.empty()) {
+    SendErrAndClose("Rejecting connection from gateway \"" + gateway + "\" on the Route port",
+                    CloseReason::kProtocolViolation);
+    return;
+  }
+  const std::string name = text_of("cluster");
+  if (!registry_->cluster_dynamic() && name != registry_->cluster_name()) {
+    LOG_ERROR("%s - Rejecting connection, cluster name \"%s\" does not match \"%s\"",
+              Label().c_str(), name.c_str(), registry_->cluster_name().c_str());
+    SendErrAndClose("Rejecting connection, cluster name \"" + name + "\" does not match \"" +
+                        registry_->cluster_name() + "\"",
+                    CloseReason::kProtocolViolation);
+    return;
+  }
+  connect_received_ = true;
+  connected_ = true;
+}
+
+void RouteConnection::OnRouteInfo(std::string_view text) {
+  nlohmann::json info = nlohmann::json::parse(text, nullptr, false);
+  if (!info.is_object()) {
+    LOG_ERROR("%s - bad route INFO", Label().c_str());
+    Close(CloseReason::kProtocolViolation, false);
+    return;
+  }
+  auto text_of = [&](const char* key) {
+    auto it = info.find(key);
+    return it != info.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  RoutePeer peer;
+  peer.server_id = text_of("server_id");
+  peer.server_name = text_of("server_name");
+  peer.cluster = text_of("cluster");
+  peer.cluster_dynamic = info.value("cluster_dynamic", false);
+  peer.headers = info.value("headers", false);
+  peer.route_url = text_of("ip");
+  if (peer.route_url.empty() && info.contains("port") && info["port"].is_number_integer()) {
+    const std::string host = ip_.find(':') != std::string::npos ? "[" + ip_ + "]" : ip_;
+    peer.route_url = "nats-route://" + host + ":" + std::to_string(info["port"].get<int>()) + "/";
+  }
+  if (auto urls = info.find("connect_urls"); urls != info.end() && urls->is_array()) {
+    for (const auto& url : *urls) {
+      if (url.is_string()) peer.connect_urls.push_back(url.get<std::string>());
+    }
+  }
+  if (peer.server_id.empty()) {
+    LOG_ERROR("%s - route INFO without server_id", Label().c_str());
+    Close(CloseReason::kProtocolViolation, false);
+    return;
+  }
+  if (info_received_) {
+    // A later INFO: gossip about another server, or an update about the peer itself.
+    if (peer.server_id != peer_.server_id) {
+      registry_->LearnServer(peer);
+    } else if (!peer.connect_urls.empty()) {
+      peer_.connect_urls = peer.connect_urls;
+    }
+    return;
+  }
+  if (!Authorized()) return;
+  info_received_ = true;
+  if (!registry_->cluster_dynamic() && peer.cluster != registry_->cluster_name() &&
+      !peer.cluster.empty()) {
+    LOG_ERROR("%s - Rejecting connection, cluster name \"%s\" does not match \"%s\"",
+              Label().c_str(), peer.cluster.c_str(), registry_->cluster_name().c_str());
+    Close(CloseReason::kProtocolViolation, false);
+    return;
+  }
+  peer_ = std::move(peer);
+  if (!dialled_) connected_ = connect_received_;
+  if (!registry_->RegisterRoute(this)) {
+    // To itself, or a duplicate: closed silently, once our INFO is out (the other side
+    // learns whom it reached and does not redial while that node is connected).
+    Close(CloseReason::kClientClosed, true);
+    return;
+  }
+  registered_ = true;
+  connected_ = true;
+}
+
+void RouteConnection::OnRoutePing() { SendProto("PONG\r\n"); }
+
+void RouteConnection::OnRoutePong() {
+  pings_out_ = 0;
+  if (ping_sent_ns_ != 0) {
+    rtt_ns_ = shard_->now_ns() - ping_sent_ns_;
+    ping_sent_ns_ = 0;
+  }
+}
+
+void RouteConnection::OnRouteErr(std::string_view text) {
+  // Any error from a peer ends the route (nats-server does the same); the dialler retries.
+  LOG_ERROR("%s - Route Error %.*s", Label().c_str(), static_cast<int>(text.size()), text.data());
+  Close(CloseReason::kProtocolViolation, false);
+}
+
+void RouteConnection::OnRouteParseError(std::string_view what) {
+  LOG_ERROR("%s - Route parser error: %.*s", Label().c_str(), static_cast<int>(what.size()),
+            what.data());
+  Close(CloseReason::kParseError, false);
+}
+
+int RouteConnection::FindAccount(std::string_view name) const {
+  const auth::Accounts& accounts = shard_->options().auth.accounts;
+  if (accounts.size() == 0) return name == "$G" ? 0 : -1;
+  return accounts.Find(name);
+}
+
+const std::string& RouteAccountName(const auth::Accounts& accounts, uint16_t account) {
+  static const std::string kGlobal = "$G";
+  return account < accounts.size() ? accounts[account].name : kGlobal;
+}
+
+void RouteConnection::OnRouteSub(std::string_view account, std::string_view subject,
+                                 std::string_view queue, uint32_t weight) {
+  if (!Authorized() || !registered_) return;
+  const int id = FindAccount(account);
+  if (id < 0) {
+    LOG_DEBUG("%s - RS+ for unknown account %.*s ignored", Label().c_str(),
+              static_cast<int>(account.size()), account.data());
+    return;
+  }
+  if (!IsValidSubject(subject)) {
+    LOG_DEBUG("%s - RS+ with invalid subject ignored", Label().c_str());
+    return;
+  }
+  std::string key;
+  key.reserve(account.size() + subject.size() + queue.size() + 2);
+  key.append(account).append(" ").append(subject);
+  if (!queue.empty()) key.append(" ").append(queue);
+  auto [it, inserted] = subs_.try_emplace(std::move(key));
+  if (!inserted) {
+    Subscription* sub = it->second.get();
+    if (queue.empty() || sub->weight == weight) return;
+    // A new weight: peers count members, so the old weight goes and the new one comes.
+    shard_->RemoveSubscription(this, sub);
+    sub->weight = weight;
+    shard_->AddSubscription(this, sub);
+    return;
+  }
+  auto sub = std::make_unique<Subscription>();
+  sub->account = static_cast<uint16_t>(id);
+  sub->conn = this;
+  sub->subject.assign(subject);
+  sub->queue.assign(queue);
+  sub->sid = it->first;
+  sub->weight = queue.empty() ? 1 : weight;
+  shard_->AddSubscription(this, sub.get());
+  it->second = std::move(sub);
+}
+
+void RouteConnection::OnRouteUnsub(std::string_view account, std::string_view subject,
+                                   std::string_view queue) {
+  if (!Authorized() || !registered_) return;
+  std::string key;
+  key.append(account).append(" ").append(subject);
+  if (!queue.empty()) key.append(" ").append(queue);
+  auto it = subs_.find(key);
+  if (it == subs_.end()) return;
+  shard_->RemoveSubscription(this, it->second.get());
+  subs_.erase(it);
+}
+
+void RouteConnection::OnRouteMsg(const RoutedMsg& routed) {
+  if (!Authorized() || !registered_) return;
+  ++in_msgs_;
+  in_bytes_ += routed.data.size();
+  ShardStats::Add(shard_->stats().in_msgs, 1);
+  ShardStats::Add(shard_->stats().in_bytes, routed.data.size());
+  const int id = FindAccount(routed.account);
+  if (id < 0) return;
+  Message msg;
+  msg.subject = routed.subject;
+  msg.reply = routed.reply;
+  msg.data = routed.data;
+  msg.header_len = routed.header_len;
+  msg.account = static_cast<uint16_t>(id);
+  msg.origin = ConnectionKind::kRoute;
+  msg.link = static_cast<uint32_t>(id_);
+  msg.route_queues = routed.queues;
+  shard_->Publish(this, msg);
+}
+
+void RouteConnection::Describe(ConnInfo* info, bool with_subs) const {
+  info->cid = id_;
+  info->shard = shard_->index();
+  info->ip = ip_;
+  info->port = port_;
+  info->start_unix_ns = start_unix_ns_;
+  info->last_activity_unix_ns = start_unix_ns_ + (last_in_ns_ - start_mono_ns_);
+  info->rtt_ns = rtt_ns_;
+  info->pending_bytes = out_.pending_bytes();
+  info->in_msgs = in_msgs_;
+  info->out_msgs = out_msgs_;
+  info->in_bytes = in_bytes_;
+  info->out_bytes = out_bytes_;
+  info->num_subs = static_cast<uint32_t>(subs_.size());
+  info->name = peer_.server_name;
+  info->account = "$G";
+  if (closing_) info->reason = CloseReasonText(close_reason_);
+  if (with_subs) {
+    for (const auto& [key, sub] : subs_) {
+      info->subs.push_back(SubInfo{sub->subject, sub->queue, key, 0, 0});
+    }
+  }
+}
+
+}  // namespace tern::core

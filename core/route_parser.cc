@@ -1,0 +1,187 @@
+#include "core/route_parser.h"
+
+#include <array>
+#include <charconv>
+
+namespace tern::core {
+namespace {
+
+constexpr std::size_t kNeedMore = SIZE_MAX;
+constexpr std::size_t kMaxArgs = 64;
+
+using Args = std::array<std::string_view, kMaxArgs>;
+
+// Splits on spaces and tabs; false if there are more than kMaxArgs.
+bool SplitArgs(std::string_view text, Args* args, std::size_t* count) {
+  *count = 0;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) ++i;
+    if (i == text.size()) break;
+    std::size_t end = i;
+    while (end < text.size() && text[end] != ' ' && text[end] != '\t') ++end;
+    if (*count == kMaxArgs) return false;
+    (*args)[(*count)++] = text.substr(i, end - i);
+    i = end;
+  }
+  return true;
+}
+
+bool ParseSize(std::string_view text, std::size_t* out) {
+  if (text.empty()) return false;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
+  return ec == std::errc() && end == text.data() + text.size();
+}
+
+bool Upper(std::string_view word, std::string_view op) {
+  if (word.size() != op.size()) return false;
+  for (std::size_t i = 0; i < op.size(); ++i) {
+    char c = word[i];
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+    if (c != op[i]) return false;
+  }
+  return true;
+}
+
+// The whole of `args` from a to b (inclusive) as one view of the line.
+std::string_view Span(std::string_view first, std::string_view last) {
+  return std::string_view(first.data(),
+                          static_cast<std::size_t>(last.data() + last.size() - first.data()));
+}
+
+}  // namespace
+
+void RouteParser::Feed(const char* data, std::size_t len, RouteHandler& handler) {
+  if (failed_) return;
+  if (pending_.empty()) {
+    const std::size_t used = Consume(std::string_view(data, len), handler);
+    if (!failed_ && used < len) pending_.assign(data + used, len - used);
+    return;
+  }
+  pending_.append(data, len);
+  const std::size_t used = Consume(pending_, handler);
+  if (failed_) {
+    pending_.clear();
+  } else {
+    pending_.erase(0, used);
+  }
+}
+
+std::size_t RouteParser::Consume(std::string_view input, RouteHandler& handler) {
+  std::size_t used = 0;
+  while (used < input.size() && !failed_ && !handler.RouteClosed()) {
+    const std::string_view rest = input.substr(used);
+    const std::size_t newline = rest.find('\n');
+    if (newline == std::string_view::npos) {
+      if (rest.size() > kMaxControlLine) {
+        failed_ = true;
+        handler.OnRouteParseError("Maximum Control Line Exceeded");
+      }
+      break;
+    }
+    std::string_view line = rest.substr(0, newline);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    const std::size_t taken = Line(line, rest.substr(newline + 1), handler);
+    if (taken == kNeedMore) break;
+    used += newline + 1 + taken;
+  }
+  return used;
+}
+
+std::size_t RouteParser::Line(std::string_view line, std::string_view rest, RouteHandler& handler) {
+  const std::size_t space = line.find_first_of(" \t");
+  const std::string_view op = line.substr(0, space);
+  std::string_view args =
+      space == std::string_view::npos ? std::string_view() : line.substr(space + 1);
+  auto fail = [&](std::string_view what) {
+    failed_ = true;
+    handler.OnRouteParseError(what);
+    return std::size_t{0};
+  };
+  if (Upper(op, "RMSG") || Upper(op, "HMSG")) {
+    std::size_t taken = 0;
+    if (!Msg(args, Upper(op, "HMSG"), rest, handler, &taken)) return failed_ ? 0 : kNeedMore;
+    return taken;
+  }
+  if (Upper(op, "PING")) {
+    handler.OnRoutePing();
+  } else if (Upper(op, "PONG")) {
+    handler.OnRoutePong();
+  } else if (Upper(op, "RS+") || Upper(op, "RS-")) {
+    Args a;
+    std::size_t n = 0;
+    const bool sub = op[2] == '+';
+    if (!SplitArgs(args, &a, &n)) return fail("too many arguments in " + std::string(op));
+    if (sub && n == 2) {
+      handler.OnRouteSub(a[0], a[1], {}, 0);
+    } else if (sub && n == 4) {
+      std::size_t weight = 0;
+      if (!ParseSize(a[3], &weight) || weight == 0 || weight > UINT32_MAX) {
+        return fail("bad queue weight in RS+");
+      }
+      handler.OnRouteSub(a[0], a[1], a[2], static_cast<uint32_t>(weight));
+    } else if (!sub && (n == 2 || n == 3)) {
+      handler.OnRouteUnsub(a[0], a[1], n == 3 ? a[2] : std::string_view());
+    } else {
+      return fail(std::string("wrong number of arguments in ") + std::string(op));
+    }
+  } else if (Upper(op, "INFO")) {
+    handler.OnRouteInfo(args);
+  } else if (Upper(op, "CONNECT")) {
+    handler.OnRouteConnect(args);
+  } else if (Upper(op, "+OK")) {
+    // nothing to do
+  } else if (Upper(op, "-ERR")) {
+    handler.OnRouteErr(args);
+  } else if (op.empty() && args.empty()) {
+    // a blank line between frames
+  } else {
+    return fail("Unknown Protocol Operation");
+  }
+  return 0;
+}
+
+bool RouteParser::Msg(std::string_view args, bool with_header, std::string_view rest,
+                      RouteHandler& handler, std::size_t* taken) {
+  Args a;
+  std::size_t n = 0;
+  auto fail = [&](std::string_view what) {
+    failed_ = true;
+    handler.OnRouteParseError(what);
+    return false;
+  };
+  const std::size_t sizes = with_header ? 2 : 1;
+  if (!SplitArgs(args, &a, &n) || n < 2 + sizes) return fail("bad RMSG/HMSG arguments");
+  RoutedMsg msg;
+  msg.account = a[0];
+  msg.subject = a[1];
+  const std::size_t middle = n - sizes;  // args between the subject and the sizes
+  if (middle == 3) {
+    msg.reply = a[2];
+  } else if (middle > 3) {
+    // "+ reply q..." or "| q..."
+    if (a[2] == "+" && middle >= 5) {
+      msg.reply = a[3];
+      msg.queues = Span(a[4], a[middle - 1]);
+    } else if (a[2] == "|") {
+      msg.queues = Span(a[3], a[middle - 1]);
+    } else {
+      return fail("bad RMSG/HMSG arguments");
+    }
+  }
+  std::size_t size = 0;
+  if (!ParseSize(a[n - 1], &size) || size > kMaxPayload) return fail("bad RMSG/HMSG size");
+  if (with_header) {
+    if (!ParseSize(a[n - 2], &msg.header_len) || msg.header_len > size) {
+      return fail("bad HMSG header size");
+    }
+  }
+  if (rest.size() < size + 2) return false;  // the payload has not all arrived
+  if (rest[size] != '\r' || rest[size + 1] != '\n') return fail("payload not followed by CRLF");
+  msg.data = rest.substr(0, size);
+  handler.OnRouteMsg(msg);
+  *taken = size + 2;
+  return true;
+}
+
+}  // namespace tern::core

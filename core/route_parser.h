@@ -1,0 +1,68 @@
+#pragma once
+// RouteParser: the route protocol as a nats-server 2.9 peer sends it (INFO, CONNECT,
+// PING, PONG, +OK, -ERR, RS+, RS-, RMSG, HMSG), frames split anywhere. Complete frames in
+// one read are handed over in place; only a frame cut by a read boundary is copied.
+// Ownership: the route connection that feeds it (shard 0's thread).
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace tern::core {
+
+// A routed message as parsed: views into the parser's input, valid during the call.
+struct RoutedMsg {
+  std::string_view account;
+  std::string_view subject;
+  std::string_view reply;
+  std::string_view queues;  // space-separated queue group names; empty = none
+  std::size_t header_len = 0;
+  std::string_view data;  // header block, then payload
+};
+
+class RouteHandler {
+ public:
+  virtual void OnRouteInfo(std::string_view json) = 0;
+  virtual void OnRouteConnect(std::string_view json) = 0;
+  virtual void OnRoutePing() = 0;
+  virtual void OnRoutePong() = 0;
+  virtual void OnRouteErr(std::string_view text) = 0;
+  // RS+ (weight 0 for a plain subscription) and RS-.
+  virtual void OnRouteSub(std::string_view account, std::string_view subject,
+                          std::string_view queue, uint32_t weight) = 0;
+  virtual void OnRouteUnsub(std::string_view account, std::string_view subject,
+                            std::string_view queue) = 0;
+  virtual void OnRouteMsg(const RoutedMsg& msg) = 0;
+  // Bad input: the route is closed. `what` says what was wrong.
+  virtual void OnRouteParseError(std::string_view what) = 0;
+  // The handler closed the route: stop handing frames over.
+  virtual bool RouteClosed() const = 0;
+
+ protected:
+  ~RouteHandler() = default;
+};
+
+class RouteParser {
+ public:
+  static constexpr std::size_t kMaxControlLine = 64 * 1024;
+  static constexpr std::size_t kMaxPayload = 64u << 20;
+
+  void Feed(const char* data, std::size_t len, RouteHandler& handler);
+  std::size_t buffered() const { return pending_.size(); }
+
+ private:
+  // Handles the complete frames at the front of `input`; returns the bytes they took.
+  // Sets failed_ on bad input.
+  std::size_t Consume(std::string_view input, RouteHandler& handler);
+  // One control line (without its CRLF); for RMSG/HMSG `rest` holds what follows it.
+  // Returns the bytes of payload (with CRLF) taken from rest, or SIZE_MAX if more input is
+  // needed.
+  std::size_t Line(std::string_view line, std::string_view rest, RouteHandler& handler);
+  bool Msg(std::string_view args, bool with_header, std::string_view rest, RouteHandler& handler,
+           std::size_t* taken);
+
+  std::string pending_;
+  bool failed_ = false;
+};
+
+}  // namespace tern::core

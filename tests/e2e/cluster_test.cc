@@ -1,0 +1,239 @@
+// Clusters through the route protocol: Tern nodes with each other and with Debian's
+// nats-server 2.9 in the same cluster, through libnats clients on different nodes, and raw
+// sockets on the cluster port where the bytes matter (docs/CLUSTERING.md).
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "harness.h"
+
+namespace tern::e2e {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A node of a test cluster: Tern or nats-server, listening for routes on a random port.
+std::unique_ptr<ServerProcess> StartNode(bool nats, const std::string& name,
+                                         const std::vector<std::string>& routes,
+                                         std::vector<std::string> extra = {}) {
+  std::vector<std::string> args = {"--cluster", "nats://127.0.0.1:-1", "--cluster_name", "C1", "-n",
+                                   name};
+  std::string list;
+  for (const std::string& route : routes) list += (list.empty() ? "" : ",") + route;
+  if (!list.empty()) {
+    args.push_back("--routes");
+    args.push_back(list);
+  }
+  for (auto& a : extra) args.push_back(std::move(a));
+  if (nats) return ServerProcess::Start(args, NatsServerPath());
+  return ServerProcess::Start(args);
+}
+
+natsSubscription* SubSync(natsConnection* nc, const char* subject, const char* queue = nullptr) {
+  natsSubscription* sub = nullptr;
+  natsStatus s = queue ? natsConnection_QueueSubscribeSync(&sub, nc, subject, queue)
+                       : natsConnection_SubscribeSync(&sub, nc, subject);
+  EXPECT_EQ(s, NATS_OK);
+  natsSubscription_SetPendingLimits(sub, -1, -1);
+  return sub;
+}
+
+std::vector<std::string> Drain(natsSubscription* sub, int timeout_ms = 300) {
+  std::vector<std::string> out;
+  natsMsg* msg = nullptr;
+  while (natsSubscription_NextMsg(&msg, sub, timeout_ms) == NATS_OK) {
+    out.push_back(Payload(msg));
+    natsMsg_Destroy(msg);
+  }
+  return out;
+}
+
+// Waits until a subscription made on `sub_nc` is known on the node of `pub_nc`: probes on
+// a subject of its own until one arrives. Interest a connection made before the probe's
+// travels ahead of it, so it is known too.
+void AwaitRoute(natsConnection* pub_nc, natsConnection* sub_nc) {
+  static int probes = 0;
+  const std::string subject = "probe." + std::to_string(++probes);
+  natsSubscription* probe = SubSync(sub_nc, subject.c_str());
+  ASSERT_EQ(natsConnection_Flush(sub_nc), NATS_OK);
+  const auto deadline = Clock::now() + std::chrono::seconds(15);
+  bool seen = false;
+  while (!seen && Clock::now() < deadline) {
+    natsConnection_PublishString(pub_nc, subject.c_str(), "p");
+    natsConnection_Flush(pub_nc);
+    natsMsg* msg = nullptr;
+    if (natsSubscription_NextMsg(&msg, probe, 100) == NATS_OK) {
+      natsMsg_Destroy(msg);
+      seen = true;
+    }
+  }
+  natsSubscription_Destroy(probe);
+  ASSERT_TRUE(seen) << "the route did not come up";
+}
+
+// Both nodes' clients see each other's messages: plain and wildcard subscribers in order
+// and once, queue groups spread over the nodes exactly once, request/reply, headers, and
+// no-responders only when no node has a responder.
+void ExpectClusterWorks(const ServerProcess& a, const ServerProcess& b) {
+  auto on_a = Connect(a);
+  auto on_b = Connect(b);
+  for (auto [pub, sub] : {std::pair{on_a.get(), on_b.get()}, std::pair{on_b.get(), on_a.get()}}) {
+    natsSubscription* plain = SubSync(sub->nc, "orders.new");
+    natsSubscription* wildcard = SubSync(sub->nc, "orders.*");
+    natsSubscription* full = SubSync(sub->nc, "orders.>");
+    AwaitRoute(pub->nc, sub->nc);
+    constexpr int kMessages = 300;
+    for (int i = 0; i < kMessages; ++i) {
+      ASSERT_EQ(natsConnection_PublishString(pub->nc, "orders.new", std::to_string(i).c_str()),
+                NATS_OK);
+    }
+    ASSERT_EQ(natsConnection_Flush(pub->nc), NATS_OK);
+    for (natsSubscription* s : {plain, wildcard, full}) {
+      const std::vector<std::string> got = Drain(s);
+      ASSERT_EQ(got.size(), static_cast<std::size_t>(kMessages));
+      for (int i = 0; i < kMessages; ++i) EXPECT_EQ(got[i], std::to_string(i)) << "order kept";
+      natsSubscription_Destroy(s);
+    }
+  }
+
+  // A queue group with members on both nodes: each message exactly once.
+  natsSubscription* qa1 = SubSync(on_a->nc, "work", "workers");
+  natsSubscription* qa2 = SubSync(on_a->nc, "work", "workers");
+  natsSubscription* qb = SubSync(on_b->nc, "work", "workers");
+  AwaitRoute(on_a->nc, on_b->nc);
+  AwaitRoute(on_b->nc, on_a->nc);
+  constexpr int kJobs = 400;
+  for (int i = 0; i < kJobs; ++i) {
+    natsConnection* pub = i % 2 == 0 ? on_a->nc : on_b->nc;
+    ASSERT_EQ(natsConnection_PublishString(pub, "work", std::to_string(i).c_str()), NATS_OK);
+  }
+  ASSERT_EQ(natsConnection_Flush(on_a->nc), NATS_OK);
+  ASSERT_EQ(natsConnection_Flush(on_b->nc), NATS_OK);
+  std::vector<std::string> all;
+  std::size_t on_node_b = 0;
+  for (natsSubscription* s : {qa1, qa2, qb}) {
+    const std::vector<std::string> got = Drain(s);
+    if (s == qb) on_node_b = got.size();
+    all.insert(all.end(), got.begin(), got.end());
+    natsSubscription_Destroy(s);
+  }
+  EXPECT_EQ(all.size(), static_cast<std::size_t>(kJobs));
+  EXPECT_EQ(std::set<std::string>(all.begin(), all.end()).size(), static_cast<std::size_t>(kJobs))
+      << "a job reached two members";
+  EXPECT_GT(on_node_b, 0u) << "the member on the other node never got a job";
+
+  // Request/reply with headers across the route.
+  natsSubscription* service = nullptr;
+  ASSERT_EQ(natsConnection_Subscribe(
+                &service, on_b->nc, "svc.echo",
+                [](natsConnection* nc, natsSubscription*, natsMsg* msg, void*) {
+                  natsMsg* reply = nullptr;
+                  natsMsg_Create(&reply, natsMsg_GetReply(msg), nullptr, "", 0);
+                  const char* value = nullptr;
+                  natsMsgHeader_Get(msg, "X-Id", &value);
+                  natsMsgHeader_Set(reply, "X-Echo", value != nullptr ? value : "none");
+                  const std::string body = "re:" + Payload(msg);
+                  natsMsg_Destroy(reply);
+                  natsMsg_Create(&reply, natsMsg_GetReply(msg), nullptr, body.c_str(),
+                                 static_cast<int>(body.size()));
+                  natsMsgHeader_Set(reply, "X-Echo", value != nullptr ? value : "none");
+                  natsConnection_PublishMsg(nc, reply);
+                  natsMsg_Destroy(reply);
+                  natsMsg_Destroy(msg);
+                },
+                nullptr),
+            NATS_OK);
+  AwaitRoute(on_a->nc, on_b->nc);
+  for (int i = 0; i < 20; ++i) {
+    natsMsg* request = nullptr;
+    const std::string body = "q" + std::to_string(i);
+    natsMsg_Create(&request, "svc.echo", nullptr, body.c_str(), static_cast<int>(body.size()));
+    natsMsgHeader_Set(request, "X-Id", std::to_string(i).c_str());
+    natsMsg* reply = nullptr;
+    ASSERT_EQ(natsConnection_RequestMsg(&reply, on_a->nc, request, 3000), NATS_OK);
+    EXPECT_EQ(Payload(reply), "re:" + body);
+    const char* echo = nullptr;
+    ASSERT_EQ(natsMsgHeader_Get(reply, "X-Echo", &echo), NATS_OK);
+    EXPECT_STREQ(echo, std::to_string(i).c_str());
+    natsMsg_Destroy(reply);
+    natsMsg_Destroy(request);
+  }
+  natsSubscription_Unsubscribe(service);
+  natsSubscription_Destroy(service);
+  natsMsg* reply = nullptr;
+  EXPECT_EQ(natsConnection_RequestString(&reply, on_a->nc, "svc.nobody", "x", 3000),
+            NATS_NO_RESPONDERS);
+}
+
+TEST(Cluster, TwoTernNodes) {
+  auto a = StartNode(false, "A", {});
+  auto b = StartNode(false, "B", {a->route_url()});
+  ExpectClusterWorks(*a, *b);
+}
+
+TEST(Cluster, TernWithNatsServer) {
+  if (NatsServerPath().empty()) GTEST_SKIP() << "nats-server is not installed";
+  // Tern dials nats-server, and nats-server dials Tern.
+  auto hub = StartNode(true, "N1", {});
+  auto tern = StartNode(false, "T1", {hub->route_url()});
+  ExpectClusterWorks(*hub, *tern);
+  auto tern_hub = StartNode(false, "T2", {});
+  auto nats = StartNode(true, "N2", {tern_hub->route_url()});
+  ExpectClusterWorks(*nats, *tern_hub);
+}
+
+TEST(Cluster, GossipJoinsNodesConfiguredWithOneSeed) {
+  if (NatsServerPath().empty()) GTEST_SKIP() << "nats-server is not installed";
+  // Both Tern nodes know only the nats-server seed; they learn of each other from it, and
+  // connect directly (a route never forwards what came in on another route).
+  auto seed = StartNode(true, "N1", {});
+  auto t1 = StartNode(false, "T1", {seed->route_url()});
+  auto t2 = StartNode(false, "T2", {seed->route_url()});
+  ExpectClusterWorks(*t1, *t2);
+}
+
+TEST(Cluster, RoutePortRefusesWrongPeers) {
+  auto node = StartNode(false, "A", {}, {"--cluster", "nats://ruser:rpass@127.0.0.1:-1"});
+  {
+    RawConn peer(node->cluster_port());
+    EXPECT_NE(peer.info().find("\"auth_required\":true"), std::string::npos) << peer.info();
+    peer.Send(
+        "CONNECT {\"user\":\"ruser\",\"pass\":\"wrong\",\"name\":\"NX\",\"cluster\":\"C1\"}\r\n");
+    EXPECT_NE(peer.ReadUntil("Authorization Violation").find("-ERR 'Authorization Violation'"),
+              std::string::npos);
+  }
+  {
+    RawConn client(node->cluster_port());
+    client.Send("CONNECT {\"user\":\"ruser\",\"pass\":\"rpass\",\"lang\":\"go\"}\r\n");
+    EXPECT_NE(client.ReadUntil("route port").find("-ERR 'attempted to connect to route port'"),
+              std::string::npos);
+  }
+  {
+    RawConn other(node->cluster_port());
+    other.Send(
+        "CONNECT "
+        "{\"user\":\"ruser\",\"pass\":\"rpass\",\"name\":\"NX\",\"cluster\":\"other\"}\r\n");
+    EXPECT_NE(
+        other.ReadUntil("does not match")
+            .find("-ERR 'Rejecting connection, cluster name \"other\" does not match \"C1\"'"),
+        std::string::npos);
+  }
+  {
+    RawConn garbage(node->cluster_port());
+    garbage.Send(
+        "CONNECT {\"user\":\"ruser\",\"pass\":\"rpass\",\"name\":\"NX\",\"cluster\":\"C1\"}\r\n"
+        "INFO {\"server_id\":\"NX\",\"cluster\":\"C1\"}\r\nRS+ $G\r\n");
+    garbage.ReadFor(1000);
+    EXPECT_TRUE(garbage.closed()) << "a route sending garbage is closed";
+  }
+  // The node still serves its clients.
+  auto client = Connect(*node);
+  EXPECT_EQ(natsConnection_Flush(client->nc), NATS_OK);
+}
+
+}  // namespace
+}  // namespace tern::e2e

@@ -1,0 +1,131 @@
+// The route protocol parser: every op nats-server 2.9 sends on a route, RMSG/HMSG with
+// and without reply and queue lists, and the same bytes split at every position.
+#include "core/route_parser.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace tern::core {
+namespace {
+
+// Records what the parser handed over, one line per event.
+class Recorder final : public RouteHandler {
+ public:
+  std::vector<std::string> events;
+  bool closed = false;
+
+  void OnRouteInfo(std::string_view json) override { Add("INFO " + std::string(json)); }
+  void OnRouteConnect(std::string_view json) override { Add("CONNECT " + std::string(json)); }
+  void OnRoutePing() override { Add("PING"); }
+  void OnRoutePong() override { Add("PONG"); }
+  void OnRouteErr(std::string_view text) override { Add("ERR " + std::string(text)); }
+  void OnRouteSub(std::string_view account, std::string_view subject, std::string_view queue,
+                  uint32_t weight) override {
+    Add("SUB " + std::string(account) + "|" + std::string(subject) + "|" + std::string(queue) +
+        "|" + std::to_string(weight));
+  }
+  void OnRouteUnsub(std::string_view account, std::string_view subject,
+                    std::string_view queue) override {
+    Add("UNSUB " + std::string(account) + "|" + std::string(subject) + "|" + std::string(queue));
+  }
+  void OnRouteMsg(const RoutedMsg& m) override {
+    Add("MSG " + std::string(m.account) + "|" + std::string(m.subject) + "|" +
+        std::string(m.reply) + "|" + std::string(m.queues) + "|" + std::to_string(m.header_len) +
+        "|" + std::string(m.data));
+  }
+  void OnRouteParseError(std::string_view what) override {
+    Add("ERROR " + std::string(what));
+    closed = true;
+  }
+  bool RouteClosed() const override { return closed; }
+
+ private:
+  void Add(std::string event) { events.push_back(std::move(event)); }
+};
+
+const char kStream[] =
+    "INFO {\"server_id\":\"NA\",\"cluster\":\"C1\"} \r\n"
+    "CONNECT {\"echo\":true}\r\n"
+    "PING\r\npong\r\n+OK\r\n"
+    "RS+ $G foo\r\n"
+    "RS+ $G foo.* workers 3\r\n"
+    "rs- $G foo\r\n"
+    "RS- $G foo.* workers\r\n"
+    "RMSG $G foo 5\r\nhello\r\n"
+    "RMSG $G foo _INBOX.1 5\r\nhello\r\n"
+    "RMSG $G foo + _INBOX.2 q1 q2 2\r\nhi\r\n"
+    "RMSG $G foo | q1 0\r\n\r\n"
+    "HMSG $G foo r 12 14\r\nNATS/1.0\r\n\r\nhi\r\n"
+    "HMSG $G foo | q1 q2 12 12\r\nNATS/1.0\r\n\r\n\r\n"
+    "-ERR 'Stale Connection'\r\n";
+
+const std::vector<std::string> kExpected = {
+    "INFO {\"server_id\":\"NA\",\"cluster\":\"C1\"} ",
+    "CONNECT {\"echo\":true}",
+    "PING",
+    "PONG",
+    "SUB $G|foo||0",
+    "SUB $G|foo.*|workers|3",
+    "UNSUB $G|foo|",
+    "UNSUB $G|foo.*|workers",
+    "MSG $G|foo|||0|hello",
+    "MSG $G|foo|_INBOX.1||0|hello",
+    "MSG $G|foo|_INBOX.2|q1 q2|0|hi",
+    "MSG $G|foo||q1|0|",
+    "MSG $G|foo|r||12|NATS/1.0\r\n\r\nhi",
+    "MSG $G|foo||q1 q2|12|NATS/1.0\r\n\r\n",
+    "ERR 'Stale Connection'",
+};
+
+TEST(RouteParser, ParsesEveryOpInOneRead) {
+  Recorder recorder;
+  RouteParser parser;
+  parser.Feed(kStream, sizeof kStream - 1, recorder);
+  EXPECT_EQ(recorder.events, kExpected);
+  EXPECT_EQ(parser.buffered(), 0u);
+}
+
+TEST(RouteParser, FramesSplitAnywhereGiveTheSameEvents) {
+  const std::string stream(kStream, sizeof kStream - 1);
+  for (std::size_t cut = 1; cut < stream.size(); ++cut) {
+    Recorder recorder;
+    RouteParser parser;
+    parser.Feed(stream.data(), cut, recorder);
+    parser.Feed(stream.data() + cut, stream.size() - cut, recorder);
+    ASSERT_EQ(recorder.events, kExpected) << "split at " << cut;
+  }
+  // And a byte at a time.
+  Recorder recorder;
+  RouteParser parser;
+  for (char c : stream) parser.Feed(&c, 1, recorder);
+  EXPECT_EQ(recorder.events, kExpected);
+}
+
+TEST(RouteParser, BadInputIsAnErrorAndStopsParsing) {
+  for (const char* bad :
+       {"RS+ $G\r\n", "RS+ $G foo q\r\n", "RS+ $G foo q zero\r\n", "RMSG $G foo\r\n",
+        "RMSG $G foo x\r\nabc\r\n", "RMSG $G foo 3\r\nabcd\r\n", "HMSG $G foo 5 3\r\nabc\r\n",
+        "SUB foo 1\r\n", "XYZ\r\n"}) {
+    Recorder recorder;
+    RouteParser parser;
+    const std::string input = std::string(bad) + "PING\r\n";
+    parser.Feed(input.data(), input.size(), recorder);
+    ASSERT_FALSE(recorder.events.empty()) << bad;
+    EXPECT_EQ(recorder.events.front().rfind("ERROR", 0), 0u) << bad;
+    EXPECT_EQ(recorder.events.size(), 1u) << "nothing after the error: " << bad;
+  }
+}
+
+TEST(RouteParser, AnEndlessLineIsRefused) {
+  Recorder recorder;
+  RouteParser parser;
+  const std::string line(RouteParser::kMaxControlLine + 10, 'a');
+  parser.Feed(line.data(), line.size(), recorder);
+  ASSERT_EQ(recorder.events.size(), 1u);
+  EXPECT_EQ(recorder.events[0], "ERROR Maximum Control Line Exceeded");
+}
+
+}  // namespace
+}  // namespace tern::core
