@@ -99,7 +99,7 @@ Client::Client(ShardPort* shard, uint64_t id, std::string ip, int port)
 Client::~Client() { LeaveAccount(); }
 
 std::string Client::InfoLine(bool lame_duck) const {
-  std::string line = "INFO {" + shard_->info_prefix();
+  std::string line = "INFO {" + shard_->info_prefix() + shard_->cluster_info();
   if (lame_duck) line += "\"ldm\":true,";
   if (!nonce_.empty()) line += "\"nonce\":\"" + nonce_ + "\",";
   line += "\"client_id\":" + std::to_string(id_) + ",\"client_ip\":\"" + ip_ + "\"}\r\n";
@@ -421,6 +421,17 @@ void Client::OnTimer(int64_t now_ns) {
   SendText("PING\r\n");
 }
 
+void Client::SendInfoUpdate() {
+  if (closing_) return;
+  // As nats-server: only once the client has its first PONG (else right after it), and
+  // only to clients that speak protocol 1 (not known before their CONNECT).
+  if (!pong_sent_) {
+    info_after_pong_ = true;
+  } else if (protocol_ >= 1) {
+    SendText(InfoLine(false));
+  }
+}
+
 void Client::SendLameDuckInfo() {
   if (protocol_ >= 1 && !closing_) SendText(InfoLine(true));
 }
@@ -586,6 +597,10 @@ bool Client::OnPing() {
     holds_.emplace_back(out_.appended_total(), needed_epoch_);
   }
   SendText("PONG\r\n");
+  if (!pong_sent_) {
+    pong_sent_ = true;
+    if (info_after_pong_ && protocol_ >= 1) SendText(InfoLine(false));
+  }
   return true;
 }
 

@@ -77,6 +77,7 @@ class Client final : public Connection, public ParserHandler {
   int64_t NextDeadline() const override;
   // Sends an async INFO (protocol >= 1 clients only).
   void SendLameDuckInfo() override;
+  void SendInfoUpdate() override;
   // Starts closing. With flush, what is queued (e.g. an -ERR) is sent first.
   void Close(CloseReason reason, bool flush) override;
   // True once the socket itself may be closed (flushed, or gave up waiting).
@@ -184,6 +185,8 @@ class Client final : public Connection, public ParserHandler {
   int64_t rtt_measured_ns_ = 0;  // when rtt_ns_ was last measured
   CloseReason close_reason_ = CloseReason::kClientClosed;
 
+  bool pong_sent_ = false;        // async INFOs wait for the first PONG
+  bool info_after_pong_ = false;  // one changed before it
   bool close_after_flush_ = false;
   int64_t close_deadline_ns_ = 0;
   int64_t send_started_ns_ = 0;

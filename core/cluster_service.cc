@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 #include "core/log.h"
 #include "core/shard.h"
 #include "io/socket.h"
@@ -46,6 +48,8 @@ ClusterService::ClusterService(Shard* shard, int cluster_port)
     dials_.push_back(std::move(dial));
   }
   dialler_ = std::thread([this] { DiallerLoop(); });
+  // The cluster's name, for clients' INFO. Before the shards run: set directly.
+  PublishConnectUrls(/*shards_running=*/false);
 }
 
 ClusterService::~ClusterService() {
@@ -188,7 +192,7 @@ std::vector<std::string> ClusterService::ClientUrls() const {
   return urls;
 }
 
-std::string ClusterService::RouteInfoLine() const {
+std::string ClusterService::RouteInfoLine(bool lame_duck) const {
   const ServerOptions& o = shard_->options();
   const ClusterOptions& cluster = o.cluster;
   std::string host = cluster.host.empty() ? "0.0.0.0" : cluster.host;
@@ -211,7 +215,34 @@ std::string ClusterService::RouteInfoLine() const {
   info["cluster"] = name_;
   if (dynamic_) info["cluster_dynamic"] = true;
   if (!cluster.no_advertise) info["connect_urls"] = ClientUrls();
+  if (lame_duck) info["ldm"] = true;
   return "INFO " + info.dump() + "\r\n";
+}
+
+void ClusterService::PeerUrlsChanged() { PublishConnectUrls(); }
+
+void ClusterService::PublishConnectUrls(bool shards_running) {
+  std::string fragment = "\"cluster\":" + nlohmann::json(name_).dump() + ",";
+  if (!shard_->options().cluster.no_advertise) {
+    std::vector<std::string> urls = ClientUrls();
+    const std::size_t own = urls.size();
+    for (const auto& [id, route] : registered_) {
+      for (const std::string& url : route->peer().connect_urls) {
+        if (std::find(urls.begin(), urls.end(), url) == urls.end()) urls.push_back(url);
+      }
+    }
+    // Without another node to name, clients get no connect_urls (as nats-server).
+    if (urls.size() > own) fragment += "\"connect_urls\":" + nlohmann::json(urls).dump() + ",";
+  }
+  if (fragment == connect_urls_) return;
+  connect_urls_ = fragment;
+  for (Shard* shard : shard_->context().shards) {
+    if (shards_running) {
+      shard->Post([shard, fragment] { shard->SetClusterInfo(fragment); });
+    } else {
+      shard->SetClusterInfo(fragment);
+    }
+  }
 }
 
 std::string ClusterService::GossipInfo(const RoutePeer& peer) const {
@@ -244,6 +275,7 @@ bool ClusterService::RegisterRoute(RouteConnection* route) {
       (!peer.cluster_dynamic || peer.cluster > name_)) {
     LOG_INFO("Cluster name updated to %s", peer.cluster.c_str());
     name_ = peer.cluster;
+    PublishConnectUrls();
   }
   // Tell the others of the newcomer before it is in the registry (not to itself).
   const std::string gossip = GossipInfo(peer);
@@ -256,6 +288,7 @@ bool ClusterService::RegisterRoute(RouteConnection* route) {
   std::string flood;
   for (const auto& [key, interest] : interest_) flood += SubLine(key, interest);
   if (!flood.empty()) route->SendProto(flood);
+  PublishConnectUrls();
   return true;
 }
 
@@ -287,7 +320,10 @@ void ClusterService::LearnServer(const RoutePeer& server) {
 void ClusterService::RouteClosed(RouteConnection* route) {
   if (route->registered()) {
     auto it = registered_.find(route->peer().server_id);
-    if (it != registered_.end() && it->second == route) registered_.erase(it);
+    if (it != registered_.end() && it->second == route) {
+      registered_.erase(it);
+      PublishConnectUrls();
+    }
   }
   Dial* dial = DialFor(*route);
   if (dial == nullptr) return;

@@ -41,12 +41,13 @@ class ClusterService final : public LoopService, public RouteRegistry, public In
   int64_t NextDeadline() const override;
 
   // RouteRegistry
-  std::string RouteInfoLine() const override;
+  std::string RouteInfoLine(bool lame_duck) const override;
   const std::string& cluster_name() const override { return name_; }
   bool cluster_dynamic() const override { return dynamic_; }
   bool RegisterRoute(RouteConnection* route) override;
   void LearnServer(const RoutePeer& server) override;
   void RouteClosed(RouteConnection* route) override;
+  void PeerUrlsChanged() override;
 
   // InterestExport
   void OnNodeInterest(uint16_t account, std::string_view subject, std::string_view queue,
@@ -90,6 +91,9 @@ class ClusterService final : public LoopService, public RouteRegistry, public In
   // A registered route reaches the node at this URL (by the address it told us).
   bool Connected(const RouteUrl& url) const;
   std::vector<std::string> ClientUrls() const;
+  // Sends every shard the client URLs of the cluster (own first, then the peers'), when
+  // they changed.
+  void PublishConnectUrls(bool shards_running = true);
 
   Shard* shard_;
   int cluster_port_;
@@ -99,6 +103,7 @@ class ClusterService final : public LoopService, public RouteRegistry, public In
   absl::flat_hash_map<std::string, RouteConnection*> registered_;  // by peer server id
   absl::flat_hash_map<std::string, NodeInterest> interest_;        // by "account subject[ queue]"
   std::minstd_rand rng_;
+  std::string connect_urls_;  // what the shards were last sent
 
   base::Mutex mutex_;
   base::CondVar wake_;

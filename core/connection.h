@@ -101,6 +101,9 @@ class Connection {
 
   // --- Lifetime, reload, monitoring ---
   virtual void SendLameDuckInfo() = 0;
+  // The cluster's INFO fields changed (ShardPort::cluster_info): tell the peer if it wants
+  // to know (a client with protocol >= 1).
+  virtual void SendInfoUpdate() {}
   // Starts closing; with flush, what is queued (an -ERR) is sent first.
   virtual void Close(CloseReason reason, bool flush) = 0;
   // True once the socket itself may be closed (flushed, or gave up waiting).

@@ -395,8 +395,10 @@ void RouteConnection::OnRouteInfo(std::string_view text) {
     // A later INFO: gossip about another server, or an update about the peer itself.
     if (peer.server_id != peer_.server_id) {
       registry_->LearnServer(peer);
-    } else if (!peer.connect_urls.empty()) {
-      peer_.connect_urls = peer.connect_urls;
+    } else if (info.value("ldm", false)) {
+      // The peer is going away: clients must not be sent there any more.
+      peer_.connect_urls.clear();
+      if (registered_) registry_->PeerUrlsChanged();
     }
     return;
   }
@@ -419,6 +421,10 @@ void RouteConnection::OnRouteInfo(std::string_view text) {
   }
   registered_ = true;
   connected_ = true;
+}
+
+void RouteConnection::SendLameDuckInfo() {
+  if (registered_) SendProto(registry_->RouteInfoLine(true));
 }
 
 void RouteConnection::OnRoutePing() { SendProto("PONG\r\n"); }
@@ -521,6 +527,15 @@ void RouteConnection::OnRouteMsg(const RoutedMsg& routed) {
   msg.origin = ConnectionKind::kRoute;
   msg.link = static_cast<uint32_t>(id_);
   msg.route_queues = routed.queues;
+  // A JetStream delivery from a nats-server peer carries the stream subject after '@' in
+  // its ack reply: clients must see that subject, and the ack subject alone as reply.
+  if (msg.reply.starts_with("$JS.ACK.")) {
+    const std::size_t at = msg.reply.rfind('@');
+    if (at != std::string_view::npos) {
+      msg.display = msg.reply.substr(at + 1);
+      msg.reply = msg.reply.substr(0, at);
+    }
+  }
   shard_->Publish(this, msg);
 }
 

@@ -43,8 +43,8 @@ struct RoutePeer {
 // The cluster's side of its routes (ClusterService). Called on shard 0's thread.
 class RouteRegistry {
  public:
-  // The INFO line this node sends on a new route.
-  virtual std::string RouteInfoLine() const = 0;
+  // The INFO line this node sends on a new route (and, in lame duck mode, again with ldm).
+  virtual std::string RouteInfoLine(bool lame_duck = false) const = 0;
   // This node's cluster name, and whether it is the random one (no cluster.name).
   virtual const std::string& cluster_name() const = 0;
   virtual bool cluster_dynamic() const = 0;
@@ -54,6 +54,8 @@ class RouteRegistry {
   virtual bool RegisterRoute(RouteConnection* route) = 0;
   // A later INFO about another server (gossip): connect to it if it is new.
   virtual void LearnServer(const RoutePeer& server) = 0;
+  // A registered peer's client URLs changed (a new INFO, or lame duck mode: none).
+  virtual void PeerUrlsChanged() = 0;
   // The route is closing: forget it (and redial if it was an explicit route).
   virtual void RouteClosed(RouteConnection* route) = 0;
 
@@ -90,7 +92,7 @@ class RouteConnection final : public Connection, public RouteHandler {
   void OnTimer(int64_t now_ns) override;
   int64_t NextDeadline() const override;
 
-  void SendLameDuckInfo() override {}
+  void SendLameDuckInfo() override;
   void Close(CloseReason reason, bool flush) override;
   bool WantsIoClose() const override;
   void Reauthorize() override {}

@@ -149,6 +149,12 @@ void Shard::ApplySettings(std::shared_ptr<const LiveSettings> settings) {
   for (Connection* client : clients) client->Reauthorize();
 }
 
+void Shard::SetClusterInfo(std::string fragment) {
+  if (fragment == cluster_info_) return;
+  cluster_info_ = std::move(fragment);
+  for (Connection* c : clients_) c->SendInfoUpdate();
+}
+
 void Shard::RunPostedTasks() {
   std::vector<std::function<void()>> tasks;
   {

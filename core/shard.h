@@ -92,6 +92,10 @@ class Shard final : public io::ReactorHandler, public ShardPort {
   const char* backend_name() const { return reactor_->name(); }
   const ServerOptions& options() const override { return settings_->options; }
   const std::string& info_prefix() const override { return settings_->info_prefix; }
+  const std::string& cluster_info() const override { return cluster_info_; }
+  // On this shard's thread (a posted task): the cluster's name or client URLs changed;
+  // clients that want to know get an INFO.
+  void SetClusterInfo(std::string fragment);
   ServerContext& context() override { return *context_; }
   ShardStats& stats() override { return *context_->stats[index_]; }
   ChunkPool& chunk_pool() override { return chunk_pool_; }
@@ -248,6 +252,7 @@ class Shard final : public io::ReactorHandler, public ShardPort {
   std::vector<ConnectionFactory> factories_;  // by listener id
   std::vector<bool> pinned_;                  // by listener id
   InterestExport* interest_export_ = nullptr;
+  std::string cluster_info_;  // ShardPort::cluster_info
   struct LinkTarget {
     Connection* link = nullptr;
     std::vector<std::string_view> queues;

@@ -30,6 +30,9 @@ class ShardPort {
   virtual const ServerOptions& options() const = 0;
   // INFO fields common to every connection, ending with ','.
   virtual const std::string& info_prefix() const = 0;
+  // With a cluster, the client INFO fields it adds: `"cluster":"name",` and, once other
+  // nodes are known, `"connect_urls":[...],`. Empty without a cluster.
+  virtual const std::string& cluster_info() const = 0;
   virtual ServerContext& context() = 0;
   virtual ShardStats& stats() = 0;
   virtual ChunkPool& chunk_pool() = 0;

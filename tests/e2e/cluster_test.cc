@@ -2,6 +2,7 @@
 // nats-server 2.9 in the same cluster, through libnats clients on different nodes, and raw
 // sockets on the cluster port where the bytes matter (docs/CLUSTERING.md).
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <chrono>
 #include <set>
@@ -20,8 +21,9 @@ using Clock = std::chrono::steady_clock;
 std::unique_ptr<ServerProcess> StartNode(bool nats, const std::string& name,
                                          const std::vector<std::string>& routes,
                                          std::vector<std::string> extra = {}) {
-  std::vector<std::string> args = {"--cluster", "nats://127.0.0.1:-1", "--cluster_name", "C1", "-n",
-                                   name};
+  // Clients listen on 127.0.0.1 only, so the client URLs nodes tell each other are that.
+  std::vector<std::string> args = {
+      "-a", "127.0.0.1", "--cluster", "nats://127.0.0.1:-1", "--cluster_name", "C1", "-n", name};
   std::string list;
   for (const std::string& route : routes) list += (list.empty() ? "" : ",") + route;
   if (!list.empty()) {
@@ -194,6 +196,81 @@ TEST(Cluster, GossipJoinsNodesConfiguredWithOneSeed) {
   auto t1 = StartNode(false, "T1", {seed->route_url()});
   auto t2 = StartNode(false, "T2", {seed->route_url()});
   ExpectClusterWorks(*t1, *t2);
+}
+
+// A client of one node learns the others (INFO connect_urls, pushed as nodes join), and
+// when its node dies it reconnects to another by itself, its subscriptions working there.
+void ExpectDiscoveryAndFailover(bool first_is_nats) {
+  auto a = StartNode(first_is_nats, "A", {});
+  auto b = StartNode(false, "B", {a->route_url()});
+  natsOptions* opts = nullptr;
+  ASSERT_EQ(natsOptions_Create(&opts), NATS_OK);
+  natsOptions_SetURL(opts, b->url().c_str());
+  natsOptions_SetMaxReconnect(opts, 60);
+  natsOptions_SetReconnectWait(opts, 100);
+  natsConnection* nc = nullptr;
+  ASSERT_EQ(natsConnection_Connect(&nc, opts), NATS_OK);
+  natsOptions_Destroy(opts);
+  const std::string a_url = "nats://127.0.0.1:" + std::to_string(a->port());
+  bool discovered = false;
+  for (int i = 0; i < 200 && !discovered; ++i) {
+    char** servers = nullptr;
+    int count = 0;
+    if (natsConnection_GetDiscoveredServers(nc, &servers, &count) == NATS_OK) {
+      for (int s = 0; s < count; ++s) {
+        discovered |= servers[s] == a_url;
+        free(servers[s]);
+      }
+      free(servers);
+    }
+    if (!discovered) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(discovered) << "the client never learned " << a_url;
+  natsSubscription* sub = SubSync(nc, "after.failover");
+  ASSERT_EQ(natsConnection_Flush(nc), NATS_OK);
+
+  EXPECT_EQ(b->Stop(SIGKILL), -1);  // killed, not exited
+  auto on_a = Connect(*a);
+  bool delivered = false;
+  const auto deadline = Clock::now() + std::chrono::seconds(15);
+  while (!delivered && Clock::now() < deadline) {
+    natsConnection_PublishString(on_a->nc, "after.failover", "x");
+    natsConnection_Flush(on_a->nc);
+    natsMsg* msg = nullptr;
+    if (natsSubscription_NextMsg(&msg, sub, 100) == NATS_OK) {
+      natsMsg_Destroy(msg);
+      delivered = true;
+    }
+  }
+  EXPECT_TRUE(delivered) << "the client did not resume on the surviving node";
+  char url[256] = {0};
+  if (natsConnection_GetConnectedUrl(nc, url, sizeof url) == NATS_OK) {
+    EXPECT_EQ(url, a_url);
+  }
+  natsSubscription_Destroy(sub);
+  natsConnection_Destroy(nc);
+}
+
+TEST(Cluster, ClientsDiscoverNodesAndFailOver) { ExpectDiscoveryAndFailover(false); }
+
+TEST(Cluster, ClientsOfTernDiscoverNatsServerAndFailOver) {
+  if (NatsServerPath().empty()) GTEST_SKIP() << "nats-server is not installed";
+  ExpectDiscoveryAndFailover(true);
+}
+
+TEST(Cluster, ClientInfoNamesTheClusterAndTheOtherNodes) {
+  auto a = StartNode(false, "A", {});
+  RawConn alone(a->port());
+  EXPECT_NE(alone.info().find("\"cluster\":\"C1\""), std::string::npos) << alone.info();
+  EXPECT_EQ(alone.info().find("connect_urls"), std::string::npos)
+      << "no other node yet: " << alone.info();
+  // A client with protocol 1 hears of a new node once it has had its first PONG.
+  RawConn client(a->port());
+  client.Send("CONNECT {\"protocol\":1,\"verbose\":false}\r\nPING\r\n");
+  EXPECT_NE(client.ReadUntil("PONG").find("PONG"), std::string::npos);
+  auto b = StartNode(false, "B", {a->route_url()});
+  const std::string b_url = "127.0.0.1:" + std::to_string(b->port());
+  EXPECT_NE(client.ReadUntil(b_url, 10000).find(b_url), std::string::npos);
 }
 
 TEST(Cluster, RoutePortRefusesWrongPeers) {
