@@ -123,6 +123,7 @@ bool Server::Start(std::string* error) {
     }
     cluster_fd_ = io::CreateListener(cluster.host, cluster.port < 0 ? 0 : cluster.port,
                                      &cluster_port_, error);
+    context_.cluster_port = cluster_port_;
     if (cluster_fd_ < 0) {
       *error = "cluster: " + *error;
       return false;

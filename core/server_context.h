@@ -78,6 +78,7 @@ struct ServerContext {
   std::string server_id;
   std::string server_name;
   int bound_port = 0;
+  int cluster_port = 0;  // the bound route port; 0 without a cluster
   int shard_count = 1;
   std::unique_ptr<ShardMesh> mesh;
   std::vector<Shard*> shards;

@@ -331,10 +331,11 @@ void Shard::AddConnection(int fd, const ConnectionFactory& make, uint64_t client
   const bool counted = client->kind() == ConnectionKind::kClient;
   const bool over_limit =
       counted && context_->connections.fetch_add(1) >= options().max_connections;
+  if (!counted) ++links_;
   client->list_index = clients_.size();
   clients_.push_back(client);
-  ShardStats::Add(stats().total_connections, 1);
-  stats().connections.store(clients_.size(), std::memory_order_relaxed);
+  if (counted) ShardStats::Add(stats().total_connections, 1);
+  stats().connections.store(clients_.size() - links_, std::memory_order_relaxed);
   client->Start(reactor_->Adopt(fd, client), over_limit);
 }
 
@@ -383,8 +384,12 @@ void Shard::OnReleased(io::IoConn* conn) {
   auto stalled = std::find_if(stalled_.begin(), stalled_.end(),
                               [&](const auto& entry) { return entry.first == client; });
   if (stalled != stalled_.end()) stalled_.erase(stalled);
-  if (client->kind() == ConnectionKind::kClient) context_->connections.fetch_sub(1);
-  stats().connections.store(clients_.size(), std::memory_order_relaxed);
+  if (client->kind() == ConnectionKind::kClient) {
+    context_->connections.fetch_sub(1);
+  } else {
+    --links_;
+  }
+  stats().connections.store(clients_.size() - links_, std::memory_order_relaxed);
   if (client->kind() == ConnectionKind::kClient) RememberClosed(*client);
   delete client;
 }

@@ -228,6 +228,7 @@ class Shard final : public io::ReactorHandler, public ShardPort {
   SystemService* system_service_ = nullptr;  // one of services_
   ChunkPool chunk_pool_;
   std::vector<Connection*> clients_;  // every connection, of every kind
+  std::size_t links_ = 0;             // of which routes (not clients: not in the stats)
   std::vector<Connection*> dirty_;
   std::vector<Connection*> flushing_;
   std::vector<Connection*> closing_;

@@ -65,6 +65,30 @@ io::HttpResponse Monitor::Metrics() {
         t.slow_consumers);
   e.One("tern_stale_connections_total", "counter", "Connections closed as stale.",
         t.stale_connections);
+  if (sources_.settings()->options.cluster.enabled) {
+    ClusterView cluster;
+    GatherRoutes(false, &cluster);
+    e.One("tern_routes", "gauge", "Routes to other cluster nodes, registered now.",
+          static_cast<double>(cluster.routes.size()));
+    const std::pair<const char*, const char*> families[] = {
+        {"tern_route_messages_received_total", "Messages received on the route."},
+        {"tern_route_messages_sent_total", "Messages sent on the route."},
+        {"tern_route_bytes_received_total", "Payload bytes received on the route."},
+        {"tern_route_bytes_sent_total", "Payload bytes sent on the route."},
+        {"tern_route_pending_bytes", "Bytes queued for the route."},
+        {"tern_route_dropped_messages_total", "Messages dropped: the route had 256 MiB queued."},
+    };
+    for (std::size_t f = 0; f < std::size(families); ++f) {
+      const bool gauge = f == 4;
+      e.Family(families[f].first, gauge ? "gauge" : "counter", families[f].second);
+      for (const RouteView& r : cluster.routes) {
+        const uint64_t values[] = {r.info.in_msgs,   r.info.out_msgs,      r.info.in_bytes,
+                                   r.info.out_bytes, r.info.pending_bytes, r.dropped_msgs};
+        e.Sample(families[f].first, static_cast<double>(values[f]),
+                 "remote_id=\"" + r.remote_id + "\",remote_name=\"" + r.info.name + "\"");
+      }
+    }
+  }
 
   // Per shard: connections, busy time, and the utilisation since the previous scrape.
   e.Family("tern_shard_connections", "gauge", "Client connections served by the shard.");

@@ -123,15 +123,6 @@ double Monitor::CpuPercent() {
   return static_cast<int64_t>(used_ns / static_cast<double>(since) * 10000.0) / 100.0;
 }
 
-io::HttpResponse Monitor::Routez(const Query& query) {
-  nlohmann::ordered_json body;
-  body["server_id"] = sources_.context->server_id;
-  body["now"] = Rfc3339Nano(WallClockNs());
-  body["num_routes"] = 0;
-  body["routes"] = nlohmann::json::array();
-  return JsonResponse(body, query);
-}
-
 io::HttpResponse Monitor::Accountz(const Query& query) {
   const std::shared_ptr<const LiveSettings> settings = sources_.settings();
   const auth::Accounts& accounts = settings->options.auth.accounts;

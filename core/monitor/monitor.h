@@ -51,6 +51,20 @@ struct SublistFigures {
 // One subscription as /subsz and /connz?subs=detail show it.
 nlohmann::ordered_json SubDetailJson(const SubInfo& sub, uint64_t cid);
 
+// What the monitor shows of the cluster, copied from shard 0 (routez.cc).
+struct RouteView {
+  ConnInfo info;
+  std::string remote_id;
+  bool did_solicit = false;
+  bool is_configured = false;
+  uint64_t dropped_msgs = 0;
+};
+struct ClusterView {
+  bool clustered = false;
+  std::string name;
+  std::vector<RouteView> routes;
+};
+
 class Monitor {
  public:
   explicit Monitor(Sources sources);
@@ -80,6 +94,10 @@ class Monitor {
   // `account` >= 0: only that account's subject space.
   bool GatherSublist(bool list, const std::string& test, SublistFigures* sum,
                      int account = -1) const;
+  // The routes (on shard 0) into *out; false if it did not answer in time.
+  bool GatherRoutes(bool with_subs, ClusterView* out) const;
+  // The "cluster" block of /varz; *view gets the routes registered now.
+  nlohmann::ordered_json ClusterVarz(ClusterView* view) const;
   // The "jetstream" block of /varz and the figures /jsz and /metrics share.
   nlohmann::ordered_json JetStreamStats() const;
   // Streams whose store failed, over every account.

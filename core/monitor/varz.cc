@@ -110,7 +110,8 @@ io::HttpResponse Monitor::Varz(const Query& query) {
   v["max_control_line"] = o.max_control_line;
   v["max_payload"] = o.max_payload;
   v["max_pending"] = o.max_pending;
-  v["cluster"] = EmptyBlock(false);
+  ClusterView cluster;
+  v["cluster"] = ClusterVarz(&cluster);
   v["gateway"] = EmptyBlock(false);
   v["leaf"] = EmptyBlock(false);
   v["mqtt"] = EmptyBlock(false);
@@ -132,8 +133,8 @@ io::HttpResponse Monitor::Varz(const Query& query) {
   v["cpu"] = CpuPercent();
   v["connections"] = t.connections;
   v["total_connections"] = t.total_connections;
-  v["routes"] = 0;
-  v["remotes"] = 0;
+  v["routes"] = cluster.routes.size();
+  v["remotes"] = cluster.routes.size();
   v["leafnodes"] = 0;
   v["in_msgs"] = t.in_msgs;
   v["out_msgs"] = t.out_msgs;

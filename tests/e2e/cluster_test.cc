@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
 #include <chrono>
 #include <set>
 #include <string>
@@ -271,6 +274,48 @@ TEST(Cluster, ClientInfoNamesTheClusterAndTheOtherNodes) {
   auto b = StartNode(false, "B", {a->route_url()});
   const std::string b_url = "127.0.0.1:" + std::to_string(b->port());
   EXPECT_NE(client.ReadUntil(b_url, 10000).find(b_url), std::string::npos);
+}
+
+// /routez and /varz describe the cluster with nats-server's shape: the same keys for a
+// route (and remote_name, which 2.10 added), the route's subscriptions with subs=1, and
+// the cluster block and route count in /varz.
+TEST(Cluster, RoutezAndVarzHaveNatsServersShape) {
+  auto shape_of = [](bool nats) {
+    auto a = StartNode(nats, "A", {}, {"-m", "-1"});
+    auto b = StartNode(false, "B", {a->route_url()});
+    auto on_b = Connect(*b);
+    natsSubscription* sub = SubSync(on_b->nc, "watched.subject");
+    EXPECT_EQ(natsConnection_Flush(on_b->nc), NATS_OK);
+    nlohmann::json routez;
+    for (int i = 0; i < 200; ++i) {
+      routez = nlohmann::json::parse(HttpGet(a->monitor_port(), "/routez?subs=1").body);
+      const std::string text = routez.dump();
+      if (routez["num_routes"] == 1 && text.find("watched.subject") != std::string::npos) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    natsSubscription_Destroy(sub);
+    EXPECT_EQ(routez["num_routes"], 1) << routez.dump();
+    const nlohmann::json route = routez["routes"][0];
+    EXPECT_EQ(route["did_solicit"], false) << "B dialled A";
+    EXPECT_EQ(route["is_configured"], false);
+    const auto& list = route["subscriptions_list"];
+    EXPECT_NE(std::find(list.begin(), list.end(), "watched.subject"), list.end()) << route.dump();
+    const nlohmann::json varz = nlohmann::json::parse(HttpGet(a->monitor_port(), "/varz").body);
+    EXPECT_EQ(varz["routes"], 1);
+    EXPECT_EQ(varz["cluster"]["name"], "C1");
+    EXPECT_EQ(varz["cluster"]["cluster_port"], a->cluster_port());
+    std::set<std::string> keys;
+    for (const auto& [key, value] : route.items()) keys.insert(key);
+    return keys;
+  };
+  const std::set<std::string> tern = shape_of(false);
+  for (const char* key : {"rid", "remote_id", "remote_name", "did_solicit", "is_configured", "ip",
+                          "port", "rtt", "pending_size", "in_msgs", "out_msgs", "in_bytes",
+                          "out_bytes", "subscriptions", "subscriptions_list"}) {
+    EXPECT_TRUE(tern.count(key)) << key;
+  }
+  if (NatsServerPath().empty()) return;
+  for (const std::string& key : shape_of(true)) EXPECT_TRUE(tern.count(key)) << key;
 }
 
 TEST(Cluster, RoutePortRefusesWrongPeers) {
