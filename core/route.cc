@@ -128,6 +128,10 @@ void RouteConnection::OnTimer(int64_t now_ns) {
 void RouteConnection::OnBytes(const char* data, std::size_t len) {
   if (closing_) return;
   last_in_ns_ = shard_->now_ns();
+  if (LogEnabled(LogLevel::kTrace)) {
+    LOG_TRACE("%s - <<- [%.*s]", Label().c_str(), static_cast<int>(std::min<std::size_t>(len, 512)),
+              data);
+  }
   if (stalled_) {
     stalled_input_.append(data, len);
     return;

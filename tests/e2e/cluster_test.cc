@@ -47,14 +47,31 @@ natsSubscription* SubSync(natsConnection* nc, const char* subject, const char* q
   return sub;
 }
 
-std::vector<std::string> Drain(natsSubscription* sub, int timeout_ms = 300) {
-  std::vector<std::string> out;
-  natsMsg* msg = nullptr;
-  while (natsSubscription_NextMsg(&msg, sub, timeout_ms) == NATS_OK) {
-    out.push_back(Payload(msg));
-    natsMsg_Destroy(msg);
-  }
-  return out;
+// Receives from the subscriptions until `expected` messages arrived in all (waiting up to
+// 20 s: a slow machine or a sanitizer build), then a little longer for any extra one (a
+// duplicate). Returns each subscription's payloads.
+std::vector<std::vector<std::string>> Receive(const std::vector<natsSubscription*>& subs,
+                                              std::size_t expected) {
+  std::vector<std::vector<std::string>> got(subs.size());
+  std::size_t total = 0;
+  const auto deadline = Clock::now() + std::chrono::seconds(20);
+  auto poll = [&](int timeout_ms) {
+    bool any = false;
+    for (std::size_t i = 0; i < subs.size(); ++i) {
+      natsMsg* msg = nullptr;
+      while (natsSubscription_NextMsg(&msg, subs[i], timeout_ms) == NATS_OK) {
+        got[i].push_back(Payload(msg));
+        natsMsg_Destroy(msg);
+        ++total;
+        any = true;
+        timeout_ms = 0;
+      }
+    }
+    return any;
+  };
+  while (total < expected && Clock::now() < deadline) poll(10);
+  poll(200);
+  return got;
 }
 
 // Waits until a subscription made on `sub_nc` is known on the node of `pub_nc`: probes on
@@ -98,7 +115,7 @@ void ExpectClusterWorks(const ServerProcess& a, const ServerProcess& b) {
     }
     ASSERT_EQ(natsConnection_Flush(pub->nc), NATS_OK);
     for (natsSubscription* s : {plain, wildcard, full}) {
-      const std::vector<std::string> got = Drain(s);
+      const std::vector<std::string> got = Receive({s}, kMessages)[0];
       ASSERT_EQ(got.size(), static_cast<std::size_t>(kMessages));
       for (int i = 0; i < kMessages; ++i) EXPECT_EQ(got[i], std::to_string(i)) << "order kept";
       natsSubscription_Destroy(s);
@@ -118,14 +135,11 @@ void ExpectClusterWorks(const ServerProcess& a, const ServerProcess& b) {
   }
   ASSERT_EQ(natsConnection_Flush(on_a->nc), NATS_OK);
   ASSERT_EQ(natsConnection_Flush(on_b->nc), NATS_OK);
+  const auto per_member = Receive({qa1, qa2, qb}, kJobs);
   std::vector<std::string> all;
-  std::size_t on_node_b = 0;
-  for (natsSubscription* s : {qa1, qa2, qb}) {
-    const std::vector<std::string> got = Drain(s);
-    if (s == qb) on_node_b = got.size();
-    all.insert(all.end(), got.begin(), got.end());
-    natsSubscription_Destroy(s);
-  }
+  for (const auto& got : per_member) all.insert(all.end(), got.begin(), got.end());
+  const std::size_t on_node_b = per_member[2].size();
+  for (natsSubscription* s : {qa1, qa2, qb}) natsSubscription_Destroy(s);
   EXPECT_EQ(all.size(), static_cast<std::size_t>(kJobs));
   EXPECT_EQ(std::set<std::string>(all.begin(), all.end()).size(), static_cast<std::size_t>(kJobs))
       << "a job reached two members";
