@@ -332,6 +332,41 @@ TEST(Cluster, RoutezAndVarzHaveNatsServersShape) {
   for (const std::string& key : shape_of(true)) EXPECT_TRUE(tern.count(key)) << key;
 }
 
+// A node in lame duck mode tells its peers (INFO ldm on the route); they stop sending
+// their clients there (a new client INFO without its URL), nats-server peers as well.
+void ExpectLameDuckReachesPeers(bool peer_is_nats) {
+  auto going = StartNode(false, "GOING", {});
+  auto staying = StartNode(peer_is_nats, "STAYING", {going->route_url()});
+  const std::string going_url = "127.0.0.1:" + std::to_string(going->port());
+  RawConn client(staying->port());
+  client.Send("CONNECT {\"protocol\":1,\"verbose\":false}\r\nPING\r\n");
+  std::string seen = client.ReadUntil("PONG");
+  const auto deadline = Clock::now() + std::chrono::seconds(10);
+  while ((client.info() + seen).find(going_url) == std::string::npos && Clock::now() < deadline) {
+    seen += client.ReadFor(100);
+  }
+  ASSERT_NE((client.info() + seen).find(going_url), std::string::npos)
+      << "the staying node never advertised the other one: " << seen;
+  kill(going->pid(), SIGUSR2);
+  // The next INFO the client gets leaves the lame duck out.
+  std::string after;
+  bool dropped = false;
+  while (!dropped && Clock::now() < deadline + std::chrono::seconds(5)) {
+    after += client.ReadFor(100);
+    const auto info = after.rfind("INFO {");
+    dropped = info != std::string::npos && after.find("\r\n", info) != std::string::npos &&
+              after.find(going_url, info) == std::string::npos;
+  }
+  EXPECT_TRUE(dropped) << after;
+}
+
+TEST(Cluster, LameDuckReachesTernPeers) { ExpectLameDuckReachesPeers(false); }
+
+TEST(Cluster, LameDuckReachesNatsServerPeers) {
+  if (NatsServerPath().empty()) GTEST_SKIP() << "nats-server is not installed";
+  ExpectLameDuckReachesPeers(true);
+}
+
 TEST(Cluster, RoutePortRefusesWrongPeers) {
   auto node = StartNode(false, "A", {}, {"--cluster", "nats://ruser:rpass@127.0.0.1:-1"});
   {
