@@ -35,7 +35,7 @@ def run(args, **kwargs):
     return subprocess.run(args, capture_output=True, text=True, **kwargs)
 
 
-def render(overrides=None):
+def render(overrides=None, expect_failure=False):
     args = ["go", "run", os.path.join(DEPLOY, "check", "helm_render.go"),
             os.path.join(DEPLOY, "helm", "tern")]
     env = dict(os.environ, GOPATH="/usr/share/gocode", GO111MODULE="off", GOFLAGS="",
@@ -47,6 +47,8 @@ def render(overrides=None):
                 yaml.safe_dump(overrides, f)
             args += ["-f", path]
         result = run(args, env=env, cwd=tmp)
+    if expect_failure:
+        return result.returncode != 0, result.stderr
     if result.returncode != 0:
         check(False, "helm chart renders: " + result.stderr.strip())
         return "", []
@@ -61,10 +63,10 @@ def find(docs, kind, name_suffix=""):
     return None
 
 
-def config_passes(binary, text, label):
+def config_passes(binary, text, label, env=None):
     with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as f:
         f.write(text)
-    result = run([binary, "-t", "-c", f.name])
+    result = run([binary, "-t", "-c", f.name], env=dict(os.environ, **(env or {})))
     os.unlink(f.name)
     check(result.returncode == 0, label + " passes tern-server -t: " + result.stdout +
           result.stderr)
@@ -120,10 +122,40 @@ def check_chart(binary):
     check("jetstream" not in conf and "volumeClaimTemplates" not in sts["spec"],
           "JetStream off: no store")
     config_passes(binary, conf, "chart's tern.conf without JetStream")
+    check_cluster_chart(binary)
+
+
+def check_cluster_chart(binary):
+    # Three pods in one cluster: routes to every pod through the headless service.
+    cluster = {"replicas": 3, "cluster": {"enabled": True, "user": "ruser", "password": "rpass"},
+               "config": {"jetstream": {"enabled": False}}}
+    _, docs = render(cluster)
+    if not docs:
+        return
+    sts = find(docs, "StatefulSet")
+    container = sts["spec"]["template"]["spec"]["containers"][0]
+    check(sts["spec"]["replicas"] == 3, "cluster: three replicas")
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    check(ports.get("cluster") == 6222, "cluster: container port 6222")
+    env = {e["name"]: e for e in container.get("env", [])}
+    check(env.get("POD_NAME", {}).get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") ==
+          "metadata.name", "cluster: each pod's name is its server name")
+    headless = find(docs, "Service", "-headless")
+    check(6222 in {p["port"] for p in headless["spec"]["ports"]}, "cluster: headless route port")
+    conf = find(docs, "ConfigMap")["data"]["tern.conf"]
+    routes = re.findall(r"nats://ruser:rpass@(release-tern-\d)\.release-tern-headless\."
+                        r"default\.svc:6222", conf)
+    check(routes == ["release-tern-0", "release-tern-1", "release-tern-2"],
+          "cluster: a route to every pod, with the route credentials:\n" + conf)
+    config_passes(binary, conf, "chart's clustered tern.conf", env={"POD_NAME": "release-tern-0"})
+    failed, error = render({"cluster": {"enabled": True}}, expect_failure=True)
+    check(failed and "JetStream" in error, "cluster with JetStream on is refused: " + error)
 
 
 def check_systemd(binary):
     config_passes(binary, open(os.path.join(DEPLOY, "tern.conf")).read(), "deploy/tern.conf")
+    config_passes(binary, open(os.path.join(DEPLOY, "tern-cluster.conf")).read(),
+                  "deploy/tern-cluster.conf", env={"TERN_NODE": "host-a"})
     unit = open(os.path.join(DEPLOY, "systemd", "tern-server.service")).read()
     check("ExecStart=/usr/local/bin/tern-server -c /etc/tern/tern.conf" in unit, "unit ExecStart")
     check("KillSignal=SIGUSR2" in unit and "ExecReload=/bin/kill -s HUP" in unit,
