@@ -22,6 +22,10 @@ namespace {
 struct Options {
   std::string mode;
   ServerAddress server;
+  // Where subscribers connect, when not to `server` (another node of a cluster: every
+  // message crosses a route).
+  ServerAddress sub_server;
+  bool sub_elsewhere = false;
   int pubs = 1;
   int subs = 1;
   int size = 128;
@@ -55,6 +59,7 @@ void Usage() {
       "Options: --server URL (nats://127.0.0.1:4222; tls://host:port for TLS;\n"
       "                       nats://user:pass@host:port to log in)\n"
       "         --tlsca FILE (TLS: verify the server against this CA)\n"
+      "         --sub-server URL (pubsub/queue: subscribers on this node of the cluster)\n"
       "         --pubs P (1)  --subs S (1)\n"
       "         --size BYTES (128)  --count N (100000 messages or requests)\n"
       "         --subjects K (1; publishers cycle over K subjects)  --requesters C (1)\n"
@@ -111,6 +116,14 @@ bool ParseOptions(int argc, char** argv, Options* o) {
         std::fprintf(stderr, "tern-bench: bad server URL '%s'\n", value.c_str());
         return false;
       }
+      continue;
+    }
+    if (flag == "--sub-server") {
+      if (!ParseUrl(value, &o->sub_server)) {
+        std::fprintf(stderr, "tern-bench: bad server URL '%s'\n", value.c_str());
+        return false;
+      }
+      o->sub_elsewhere = true;
       continue;
     }
     if (!numeric) {
@@ -252,7 +265,7 @@ Result RunPubSub(const Options& o) {
   for (int i = 0; i < o.subs; ++i) {
     subs.push_back(std::make_unique<BenchConnection>());
     const std::string pattern = o.subjects == 1 ? "bench.subject" : "bench.subject.*";
-    if (!subs.back()->Open(o.server, &error) ||
+    if (!subs.back()->Open(o.sub_elsewhere ? o.sub_server : o.server, &error) ||
         !subs.back()->WriteAll("SUB " + pattern + (queue ? " workers " : " ") + "1\r\n") ||
         !subs.back()->Flush(5000)) {
       r.error = "subscriber: " + (error.empty() ? subs.back()->error() : error);
@@ -266,8 +279,39 @@ Result RunPubSub(const Options& o) {
       return r;
     }
   }
+  // Subscribers on another node: their interest reaches the publishers' node over a route
+  // some time after their PONG. Probe until every subscriber (or the group) has one, then
+  // let the probes in flight land before counting.
+  if (o.sub_elsewhere && !subs.empty() && !pubs.empty()) {
+    const int64_t probe_deadline = NowNs() + int64_t{o.timeout_s} * 1'000'000'000;
+    auto all_reached = [&] {
+      uint64_t reached = 0, sum = 0;
+      for (auto& c : subs) {
+        reached += c->messages() > 0;
+        sum += c->messages();
+      }
+      return queue ? sum > 0 : reached == subs.size();
+    };
+    while (!all_reached() && NowNs() < probe_deadline) {
+      if (Publish(pubs[0].get(), o, 1, 0) != 1) {
+        r.error = "publisher failed while probing the route";
+        return r;
+      }
+      for (auto& c : subs) c->ReadSome(5);
+    }
+    if (!all_reached()) {
+      r.error = "subscribers on the other node never received a message";
+      return r;
+    }
+    pubs[0]->Flush(5000);
+    const int64_t settle = NowNs() + 200'000'000;
+    while (NowNs() < settle) {
+      for (auto& c : subs) c->ReadSome(10);
+    }
+  }
   // Warm-up: the same traffic, untimed, until every subscriber has seen its share.
   std::vector<uint64_t> baseline(subs.size(), 0);
+  for (std::size_t i = 0; i < subs.size(); ++i) baseline[i] = subs[i]->messages();
   if (o.warmup > 0) {
     for (int i = 0; i < o.pubs; ++i) {
       if (Publish(pubs[i].get(), o, o.warmup, i) != o.warmup) {
@@ -279,13 +323,16 @@ Result RunPubSub(const Options& o) {
     const int64_t warm_deadline = NowNs() + int64_t{o.timeout_s} * 1'000'000'000;
     auto warm_received = [&] {
       uint64_t sum = 0;
-      for (auto& c : subs) sum += queue ? c->messages() : std::min(c->messages(), warm_total);
+      for (std::size_t k = 0; k < subs.size(); ++k) {
+        const uint64_t got = subs[k]->messages() - baseline[k];
+        sum += queue ? got : std::min(got, warm_total);
+      }
       return sum;
     };
     const uint64_t warm_expected = queue ? warm_total : warm_total * subs.size();
     while (warm_received() < warm_expected && NowNs() < warm_deadline) {
-      for (auto& c : subs) {
-        if (queue || c->messages() < warm_total) c->ReadSome(20);
+      for (std::size_t k = 0; k < subs.size(); ++k) {
+        if (queue || subs[k]->messages() - baseline[k] < warm_total) subs[k]->ReadSome(20);
       }
     }
     if (warm_received() < warm_expected) {
