@@ -1,13 +1,18 @@
 // Clusters through the route protocol: Tern nodes with each other and with Debian's
 // nats-server 2.9 in the same cluster, through libnats clients on different nodes, and raw
 // sockets on the cluster port where the bytes matter (docs/CLUSTERING.md).
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <chrono>
+#include <random>
 #include <set>
 #include <string>
 #include <thread>
@@ -365,6 +370,104 @@ TEST(Cluster, LameDuckReachesTernPeers) { ExpectLameDuckReachesPeers(false); }
 TEST(Cluster, LameDuckReachesNatsServerPeers) {
   if (NatsServerPath().empty()) GTEST_SKIP() << "nats-server is not installed";
   ExpectLameDuckReachesPeers(true);
+}
+
+// A port for a node that must come back on it after a restart: free now, and outside the
+// kernel's ephemeral range (32768 and up), where the other tests' servers (-p -1) and
+// clients take theirs, so nobody else is handed it meanwhile.
+int FreePort() {
+  static std::minstd_rand rng(static_cast<unsigned>(getpid()));
+  for (;;) {
+    const int port = 20000 + static_cast<int>(rng() % 12000);
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    const bool free = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    close(fd);
+    if (free) return port;
+  }
+}
+
+// Three nodes, each configured with the routes to the other two, on fixed ports so that
+// the victim comes back where the others look for it. Its SIGKILL and restart must leave
+// every pair working with nothing lost or duplicated once the routes are back.
+void ExpectThreeNodesSurviveAKill(const std::vector<bool>& nats, std::size_t victim) {
+  const std::vector<int> routes = {FreePort(), FreePort(), FreePort()};
+  const std::vector<int> clients = {FreePort(), FreePort(), FreePort()};
+  auto url = [](int port) { return "nats://127.0.0.1:" + std::to_string(port); };
+  auto start = [&](std::size_t i) {
+    std::vector<std::string> peers;
+    for (std::size_t j = 0; j < 3; ++j) {
+      if (j != i) peers.push_back(url(routes[j]));
+    }
+    return StartNode(nats[i], "N" + std::to_string(i), peers,
+                     {"--cluster", url(routes[i]), "-p", std::to_string(clients[i])});
+  };
+  std::vector<std::unique_ptr<ServerProcess>> nodes;
+  for (std::size_t i = 0; i < 3; ++i) nodes.push_back(start(i));
+  for (std::size_t i = 0; i < 3; ++i) {
+    auto from = Connect(*nodes[i]);
+    auto to = Connect(*nodes[(i + 1) % 3]);
+    AwaitRoute(from->nc, to->nc);
+  }
+  EXPECT_EQ(nodes[victim]->Stop(SIGKILL), -1);
+  nodes[victim] = start(victim);
+  const std::size_t other = (victim + 1) % 3, third = (victim + 2) % 3;
+  ExpectClusterWorks(*nodes[victim], *nodes[other]);
+  ExpectClusterWorks(*nodes[third], *nodes[victim]);
+}
+
+TEST(Cluster, ThreeTernNodesSurviveAKill) {
+  ExpectThreeNodesSurviveAKill({false, false, false}, 1);
+}
+
+TEST(Cluster, NatsTernTernSurviveAKill) {
+  if (NatsServerPath().empty()) GTEST_SKIP() << "nats-server is not installed";
+  ExpectThreeNodesSurviveAKill({true, false, false}, 2);
+}
+
+TEST(Cluster, NatsNatsTernSurviveAKillOfANatsServer) {
+  if (NatsServerPath().empty()) GTEST_SKIP() << "nats-server is not installed";
+  ExpectThreeNodesSurviveAKill({true, true, false}, 0);
+}
+
+// Accounts cross routes by name: a message stays in its account on every node.
+TEST(Cluster, MessagesStayInTheirAccount) {
+  const std::string config = WriteConfig(
+      "accounts {\n  A { users [ { user: a, password: a } ] }\n"
+      "  B { users [ { user: b, password: b } ] }\n}\n");
+  for (bool peer_is_nats : {false, true}) {
+    if (peer_is_nats && NatsServerPath().empty()) continue;
+    auto one = StartNode(false, "ONE", {}, {"-c", config});
+    auto two = StartNode(peer_is_nats, "TWO", {one->route_url()}, {"-c", config});
+    auto login = [](const ServerProcess& server, const char* user) {
+      natsOptions* opts = nullptr;
+      natsOptions_Create(&opts);
+      natsOptions_SetURL(opts, server.url().c_str());
+      natsOptions_SetUserInfo(opts, user, user);
+      std::unique_ptr<NatsConn> conn;
+      EXPECT_EQ(TryConnect(server, opts, &conn), NATS_OK);
+      return conn;
+    };
+    auto a_one = login(*one, "a");
+    auto b_one = login(*one, "b");
+    auto a_two = login(*two, "a");
+    natsSubscription* a_sub = SubSync(a_one->nc, "shared.subject");
+    natsSubscription* b_sub = SubSync(b_one->nc, "shared.subject");
+    AwaitRoute(a_two->nc, a_one->nc);
+    for (int i = 0; i < 50; ++i) {
+      ASSERT_EQ(natsConnection_PublishString(a_two->nc, "shared.subject", "a"), NATS_OK);
+    }
+    ASSERT_EQ(natsConnection_Flush(a_two->nc), NATS_OK);
+    EXPECT_EQ(Receive({a_sub}, 50)[0].size(), 50u);
+    natsMsg* leaked = nullptr;
+    EXPECT_NE(natsSubscription_NextMsg(&leaked, b_sub, 300), NATS_OK)
+        << "a message crossed into account B";
+    natsSubscription_Destroy(a_sub);
+    natsSubscription_Destroy(b_sub);
+  }
 }
 
 TEST(Cluster, RoutePortRefusesWrongPeers) {
