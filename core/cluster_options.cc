@@ -157,10 +157,15 @@ bool ParseClusterBlock(const ConfValue& block, ClusterOptions* out,
         }
       }
     } else if (key == "tls") {
-      return ConfFail(v,
-                      "cluster 'tls' is not supported yet; refusing to run routes in clear "
-                      "text when TLS was asked for",
-                      error);
+      if (!tls::ParseTlsBlock(v, &out->tls, error)) return false;
+      if (!out->tls.enabled()) {
+        return ConfFail(v, "cluster tls needs cert_file and key_file", error);
+      }
+      out->tls_context = tls::TlsContext::Create(out->tls, error, /*both_roles=*/true);
+      if (out->tls_context == nullptr) {
+        *error = v.Where() + ": cluster " + *error;
+        return false;
+      }
     } else if (key == "permissions" || key == "pool_size" || key == "compression" ||
                key == "accounts") {
       warnings->push_back(v.Where() + ": cluster option '" + key +

@@ -5,7 +5,10 @@
 #include <string>
 #include <vector>
 
+#include <memory>
+
 #include "core/conf.h"
+#include "core/tls/tls_context.h"
 
 namespace tern::core {
 
@@ -21,6 +24,10 @@ struct ClusterOptions {
   // authorization { user, password, timeout }: what peers must send in CONNECT.
   std::string user, password;
   int64_t auth_timeout_ns = 2'000'000'000;
+  // tls {}: routes run TLS from their first byte (the dialler is the TLS client), as in
+  // nats-server. The context serves both roles; built once the options are read.
+  tls::TlsConfig tls;
+  std::shared_ptr<const tls::TlsContext> tls_context;
 };
 
 // A route URL: nats-route://[user:pass@]host:port (nats:// too). False if malformed.

@@ -208,6 +208,10 @@ std::string ClusterService::RouteInfoLine(bool lame_duck) const {
   info["port"] = port;
   info["headers"] = true;
   if (!cluster.user.empty()) info["auth_required"] = true;
+  if (cluster.tls_context != nullptr) {
+    info["tls_required"] = true;
+    if (cluster.tls.verify) info["tls_verify"] = true;
+  }
   info["max_payload"] = o.max_payload;
   if (!cluster.advertise.empty()) {
     info["ip"] = "nats-route://" + host + ":" + std::to_string(port) + "/";

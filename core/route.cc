@@ -41,7 +41,8 @@ RouteConnection::RouteConnection(ShardPort* shard, RouteRegistry* registry, uint
       port_(port),
       dialled_(dialled != nullptr),
       explicit_(explicit_route),
-      out_(&shard->chunk_pool()) {
+      out_(&shard->chunk_pool()),
+      cipher_(&shard->chunk_pool()) {
   link_ = true;
   if (dialled != nullptr) url_ = *dialled;
   line_.reserve(256);
@@ -60,9 +61,33 @@ void RouteConnection::Start(io::IoConn* io, bool) {
   last_in_ns_ = now;
   start_unix_ns_ = WallClockNs();
   next_ping_ns_ = now + kFirstPingNs;
+  LOG_INFO("%s - Route connection created", Label().c_str());
+  const ClusterOptions& cluster = shard_->options().cluster;
+  if (cluster.tls_context == nullptr) {
+    StartProtocol();
+    return;
+  }
+  // TLS from the first byte, as nats-server's routes: the dialler is the TLS client.
+  tls_deadline_ns_ = now + cluster.tls.timeout_ns;
+  if (dialled_) {
+    tls_ = std::make_unique<tls::TlsSession>(cluster.tls_context, url_.host);
+    std::string error;
+    if (!tls_->Start(&error)) {
+      LOG_ERROR("%s - %s", Label().c_str(), error.c_str());
+      Close(CloseReason::kTlsHandshakeError, false);
+      return;
+    }
+    MarkDirty();
+  } else {
+    tls_ = std::make_unique<tls::TlsSession>(cluster.tls_context);
+  }
+  ArmTimer();
+}
+
+void RouteConnection::StartProtocol() {
+  protocol_started_ = true;
   const ClusterOptions& cluster = shard_->options().cluster;
   if (dialled_) {
-    LOG_INFO("%s - Route connection created", Label().c_str());
     nlohmann::json connect = nlohmann::json::object();
     connect["echo"] = true;
     connect["verbose"] = false;
@@ -74,15 +99,14 @@ void RouteConnection::Start(io::IoConn* io, bool) {
       connect["user"] = user;
       connect["pass"] = pass;
     }
-    connect["tls_required"] = false;
+    connect["tls_required"] = tls_ != nullptr;
     connect["headers"] = true;
     connect["name"] = shard_->context().server_id;
     connect["cluster"] = registry_->cluster_name();
     if (registry_->cluster_dynamic()) connect["cluster_dynamic"] = true;
     SendProto("CONNECT " + connect.dump() + "\r\n");
-  } else {
-    LOG_INFO("%s - Route connection created", Label().c_str());
-    if (!cluster.user.empty()) auth_deadline_ns_ = now + cluster.auth_timeout_ns;
+  } else if (!cluster.user.empty()) {
+    auth_deadline_ns_ = shard_->now_ns() + cluster.auth_timeout_ns;
   }
   SendProto(registry_->RouteInfoLine());
   ArmTimer();
@@ -99,11 +123,20 @@ int64_t RouteConnection::NextDeadline() const {
   if (!connect_received_ && auth_deadline_ns_ != 0 && auth_deadline_ns_ < next) {
     next = auth_deadline_ns_;
   }
+  if (!protocol_started_ && tls_deadline_ns_ != 0 && tls_deadline_ns_ < next) {
+    next = tls_deadline_ns_;
+  }
   return next;
 }
 
 void RouteConnection::OnTimer(int64_t now_ns) {
   if (closing_) return;
+  if (!protocol_started_ && tls_deadline_ns_ != 0 && now_ns >= tls_deadline_ns_) {
+    LOG_ERROR("%s - TLS handshake timeout", Label().c_str());
+    Close(CloseReason::kTlsHandshakeError, false);
+    return;
+  }
+  if (!protocol_started_) return;  // no PINGs before the handshake is done
   if (!connect_received_ && auth_deadline_ns_ != 0 && now_ns >= auth_deadline_ns_) {
     LOG_ERROR("%s - Authentication Timeout", Label().c_str());
     SendErrAndClose("Authentication Timeout", CloseReason::kAuthenticationTimeout);
@@ -128,6 +161,25 @@ void RouteConnection::OnTimer(int64_t now_ns) {
 void RouteConnection::OnBytes(const char* data, std::size_t len) {
   if (closing_) return;
   last_in_ns_ = shard_->now_ns();
+  if (tls_ == nullptr) return OnPlainBytes(data, len);
+  std::string error;
+  tls_plain_.clear();
+  if (!tls_->Receive(std::string_view(data, len), &tls_plain_, &error)) {
+    LOG_ERROR("%s - %s", Label().c_str(), error.c_str());
+    Close(CloseReason::kTlsHandshakeError, false);
+    return;
+  }
+  if (tls_->has_output()) MarkDirty();
+  if (tls_->handshake_done() && !protocol_started_) {
+    LOG_DEBUG("%s - TLS handshake complete (%s, %s)", Label().c_str(), tls_->version().c_str(),
+              tls_->cipher().c_str());
+    StartProtocol();
+  }
+  if (!tls_plain_.empty()) OnPlainBytes(tls_plain_.data(), tls_plain_.size());
+}
+
+void RouteConnection::OnPlainBytes(const char* data, std::size_t len) {
+  if (closing_) return;
   if (LogEnabled(LogLevel::kTrace)) {
     LOG_TRACE("%s - <<- [%.*s]", Label().c_str(), static_cast<int>(std::min<std::size_t>(len, 512)),
               data);
@@ -162,9 +214,9 @@ void RouteConnection::OnSendDone(int result) {
     Close(CloseReason::kWriteError, false);
     return;
   }
-  out_.Consume(static_cast<std::size_t>(result));
+  (tls_ ? cipher_ : out_).Consume(static_cast<std::size_t>(result));
   send_started_ns_ = 0;
-  if (!out_.empty()) MarkDirty();
+  if (!out_.empty() || !cipher_.empty()) MarkDirty();
 }
 
 void RouteConnection::OnPeerClosed(int) { Close(CloseReason::kClientClosed, true); }
@@ -192,12 +244,44 @@ void RouteConnection::SendErrAndClose(std::string_view text, CloseReason reason)
 
 void RouteConnection::Flush() {
   dirty = false;
-  if (io_ == nullptr || io_->send_in_flight || io_->closing || out_.empty()) return;
+  if (io_ == nullptr || io_->send_in_flight || io_->closing) return;
   if (closing_ && !close_after_flush_) return;
+  if (tls_ != nullptr) return FlushTls();
+  if (out_.empty()) return;
   io_->iov_count = out_.FillIovecs(io_->iov, io::IoConn::kMaxIov, UINT64_MAX);
   if (io_->iov_count == 0) return;
   send_started_ns_ = shard_->now_ns();
   shard_->Send(io_);
+}
+
+void RouteConnection::FlushTls() {
+  if (tls_->handshake_done() && !out_.empty()) {
+    iovec iov[io::IoConn::kMaxIov];
+    const int count = out_.FillIovecs(iov, io::IoConn::kMaxIov, UINT64_MAX);
+    std::size_t encrypted = 0;
+    std::string error;
+    for (int i = 0; i < count; ++i) {
+      if (!tls_->Send(std::string_view(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len),
+                      &error)) {
+        LOG_ERROR("%s - %s", Label().c_str(), error.c_str());
+        Close(CloseReason::kWriteError, false);
+        return;
+      }
+      encrypted += iov[i].iov_len;
+    }
+    out_.Consume(encrypted);
+  }
+  tls_->TakeOutput(&tls_scratch_);
+  if (!tls_scratch_.empty()) {
+    cipher_.Append(tls_scratch_);
+    tls_scratch_.clear();
+  }
+  if (cipher_.empty()) return;
+  io_->iov_count = cipher_.FillIovecs(io_->iov, io::IoConn::kMaxIov, UINT64_MAX);
+  if (io_->iov_count == 0) return;
+  send_started_ns_ = shard_->now_ns();
+  shard_->Send(io_);
+  if (!out_.empty() && tls_->handshake_done()) MarkDirty();  // more than one pass took
 }
 
 void RouteConnection::Close(CloseReason reason, bool flush) {
@@ -222,7 +306,7 @@ void RouteConnection::Close(CloseReason reason, bool flush) {
 bool RouteConnection::WantsIoClose() const {
   if (!closing_) return false;
   if (!close_after_flush_) return true;
-  return out_.empty() || shard_->now_ns() >= close_deadline_ns_;
+  return (out_.empty() && cipher_.empty()) || shard_->now_ns() >= close_deadline_ns_;
 }
 
 void RouteConnection::DropSubscriptions() {
@@ -240,7 +324,7 @@ bool RouteConnection::DeliverMessage(const Subscription&, const Message& msg) {
 bool RouteConnection::DeliverToLink(const Message& msg, const std::string_view* queues,
                                     std::size_t queue_count) {
   if (closing_ || !registered_) return false;
-  const int64_t pending = static_cast<int64_t>(out_.pending_bytes());
+  const int64_t pending = static_cast<int64_t>(out_.pending_bytes() + cipher_.pending_bytes());
   if (pending > kRouteMaxPendingBytes) {
     ++dropped_msgs_;
     return true;
@@ -298,7 +382,8 @@ bool RouteConnection::DeliverToLink(const Message& msg, const std::string_view* 
 
 bool RouteConnection::StillCongesting(int64_t now_ns) {
   if (closing_ || congested_since_ns_ == 0) return false;
-  if (static_cast<int64_t>(out_.pending_bytes()) < kRouteCongestedBytes / 2) {
+  if (static_cast<int64_t>(out_.pending_bytes() + cipher_.pending_bytes()) <
+      kRouteCongestedBytes / 2) {
     congested_since_ns_ = 0;
     return false;
   }

@@ -21,6 +21,7 @@
 #include "core/route_parser.h"
 #include "core/shard_port.h"
 #include "core/subscription.h"
+#include "core/tls/tls_session.h"
 
 namespace tern::core {
 
@@ -133,6 +134,12 @@ class RouteConnection final : public Connection, public RouteHandler {
   void OnRouteParseError(std::string_view what) override;
   bool RouteClosed() const override { return closing_; }
 
+  // The handshake (after TLS's, with TLS): the dialler's CONNECT, then INFO.
+  void StartProtocol();
+  // Input after TLS: to the parser (or kept while stalled).
+  void OnPlainBytes(const char* data, std::size_t len);
+  // TLS: encrypts what is queued and sends the ciphertext.
+  void FlushTls();
   // Ops a peer may send only after a CONNECT when route authorization is on.
   bool Authorized();
   void SendErrAndClose(std::string_view text, CloseReason reason);
@@ -150,6 +157,13 @@ class RouteConnection final : public Connection, public RouteHandler {
   RouteUrl url_;
   RouteParser parser_;
   OutboundQueue out_;
+  // TLS (cluster tls {}): the session, ciphertext waiting for the socket, and buffers
+  // reused per read and per flush.
+  std::unique_ptr<tls::TlsSession> tls_;
+  OutboundQueue cipher_;
+  std::string tls_scratch_, tls_plain_;
+  int64_t tls_deadline_ns_ = 0;
+  bool protocol_started_ = false;  // CONNECT/INFO sent (at once without TLS)
   RoutePeer peer_;
   bool info_received_ = false;
   bool connect_received_ = false;

@@ -92,10 +92,11 @@ bool ParseTlsBlock(const ConfValue& block, TlsConfig* config, std::string* error
   return true;
 }
 
-std::shared_ptr<TlsContext> TlsContext::Create(const TlsConfig& config, std::string* error) {
+std::shared_ptr<TlsContext> TlsContext::Create(const TlsConfig& config, std::string* error,
+                                               bool both_roles) {
   std::shared_ptr<TlsContext> context(new TlsContext);
   context->config_ = config;
-  SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+  SSL_CTX* ctx = SSL_CTX_new(both_roles ? TLS_method() : TLS_server_method());
   context->ctx_ = ctx;
   if (ctx == nullptr) {
     *error = "TLS: " + OpenSslErrors();

@@ -32,7 +32,9 @@ bool ParseTlsBlock(const ConfValue& block, TlsConfig* config, std::string* error
 class TlsContext {
  public:
   // Loads certificate, key and CA; false with *error naming the file and OpenSSL's reason.
-  static std::shared_ptr<TlsContext> Create(const TlsConfig& config, std::string* error);
+  // `both_roles`: sessions may also connect out (routes dial their peers with it).
+  static std::shared_ptr<TlsContext> Create(const TlsConfig& config, std::string* error,
+                                            bool both_roles = false);
   ~TlsContext();
   TlsContext(const TlsContext&) = delete;
   TlsContext& operator=(const TlsContext&) = delete;

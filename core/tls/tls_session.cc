@@ -21,6 +21,24 @@ TlsSession::TlsSession(std::shared_ptr<const TlsContext> context) : context_(std
   SSL_set_accept_state(ssl_);
 }
 
+TlsSession::TlsSession(std::shared_ptr<const TlsContext> context, const std::string& host)
+    : TlsSession(std::move(context)) {
+  SSL_set_connect_state(ssl_);
+  if (!context_->config().ca_file.empty()) {
+    SSL_set_verify(ssl_, SSL_VERIFY_PEER, nullptr);
+    X509_VERIFY_PARAM* param = SSL_get0_param(ssl_);
+    if (X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str()) != 1) {
+      SSL_set1_host(ssl_, host.c_str());
+      SSL_set_tlsext_host_name(ssl_, host.c_str());
+    }
+  }
+}
+
+bool TlsSession::Start(std::string* error) {
+  ERR_clear_error();
+  return Handshake(error);
+}
+
 TlsSession::~TlsSession() { SSL_free(ssl_); }
 
 bool TlsSession::Handshake(std::string* error) {

@@ -17,6 +17,11 @@ namespace tern::core::tls {
 class TlsSession {
  public:
   explicit TlsSession(std::shared_ptr<const TlsContext> context);
+  // The connecting side (a route this node dials): the peer's certificate is checked
+  // against the context's CA and must name `host` (a DNS name or an IP address). Start()
+  // then produces the first handshake message.
+  TlsSession(std::shared_ptr<const TlsContext> context, const std::string& host);
+  bool Start(std::string* error);
   ~TlsSession();
   TlsSession(const TlsSession&) = delete;
   TlsSession& operator=(const TlsSession&) = delete;

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "certificates.h"
 #include "harness.h"
 
 namespace tern::e2e {
@@ -467,6 +468,38 @@ TEST(Cluster, MessagesStayInTheirAccount) {
         << "a message crossed into account B";
     natsSubscription_Destroy(a_sub);
     natsSubscription_Destroy(b_sub);
+  }
+}
+
+// Routes over TLS (cluster tls {} with verify: both ends present certificates the CA
+// signed), TLS from the first byte as nats-server's routes: Tern with Tern and with
+// nats-server, both dialling directions; a peer speaking plaintext to a TLS route port is
+// dropped without a word in clear.
+TEST(Cluster, TlsRoutes) {
+  const Certificates certs;
+  const std::string config = WriteConfig(
+      "cluster {\n  tls {\n    cert_file: \"" + certs.server_cert + "\"\n    key_file: \"" +
+      certs.server_key + "\"\n    ca_file: \"" + certs.ca + "\"\n    verify: true\n  }\n}\n");
+  {
+    auto a = StartNode(false, "A", {}, {"-c", config});
+    auto b = StartNode(false, "B", {a->route_url()}, {"-c", config});
+    ExpectClusterWorks(*a, *b);
+    RawConn plain(a->cluster_port(), /*read_info=*/false);
+    plain.Send("CONNECT {\"name\":\"NX\",\"cluster\":\"C1\"}\r\nINFO {\"server_id\":\"NX\"}\r\n");
+    const std::string answer = plain.ReadFor(1000);
+    EXPECT_EQ(answer.find("INFO"), std::string::npos) << "INFO in clear on a TLS route port";
+    EXPECT_TRUE(plain.closed());
+  }
+  if (NatsServerPath().empty()) return;
+  {
+    auto nats = StartNode(true, "N", {}, {"-c", config});
+    auto tern = StartNode(false, "T", {nats->route_url()}, {"-c", config});
+    ExpectClusterWorks(*nats, *tern);
+  }
+  {
+    auto tern = StartNode(false, "T", {}, {"-c", config});
+    auto nats = StartNode(true, "N", {tern->route_url()}, {"-c", config});
+    ExpectClusterWorks(*tern, *nats);
   }
 }
 

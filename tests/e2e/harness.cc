@@ -1,6 +1,7 @@
 #include "harness.h"
 
 #include <gtest/gtest.h>
+#include <algorithm>
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -12,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -118,12 +120,16 @@ std::unique_ptr<ServerProcess> ServerProcess::Start(const std::vector<std::strin
     std::stringstream text;
     text << in.rdbuf();
     const int port = PortFromPortsFile(text.str());
-    if (port > 0) {
+    // A clustered server may write its ports file before its route listener is in it.
+    const bool wants_cluster = std::find(args.begin(), args.end(), "--cluster") != args.end();
+    const bool has_cluster = text.str().find("\"cluster\":[") != std::string::npos;
+    if (port > 0 && (!wants_cluster || has_cluster)) {
       server->port_ = port;
       server->monitor_port_ = PortFromPortsFile(text.str(), "http://");
       const auto cluster = text.str().find("\"cluster\":[");
       if (cluster != std::string::npos) {
-        server->cluster_port_ = PortFromPortsFile(text.str().substr(cluster));
+        // nats:// or, with cluster TLS, tls:// (nats-server's spelling).
+        server->cluster_port_ = PortFromPortsFile(text.str().substr(cluster), "://");
       }
       server->ports_file_ = ports_file;
       return server;
