@@ -20,12 +20,6 @@ int64_t CongestedAbove(int64_t max_pending) {
   return std::min<int64_t>(max_pending / 4 * 3, int64_t{1} << 20);
 }
 
-// A congested subscriber must show it is draining at least this fast to keep holding its
-// publishers back; judged after kDrainWindowNs. Slower ones are left to reach max_pending
-// (and be cut off) instead of pacing everybody at their speed.
-constexpr int64_t kMinDrainBytesPerSec = int64_t{16} << 20;
-constexpr int64_t kDrainWindowNs = 20'000'000;
-
 // Reads an optional JSON field of the expected type; false if present with another type.
 template <typename T>
 bool ReadField(const nlohmann::json& object, const char* key, T* out) {
@@ -268,30 +262,15 @@ bool Client::DeliverMessage(const Subscription& sub, const Message& msg) {
     return false;
   }
   if (pending <= CongestedAbove(max_pending)) return false;
-  if (congested_since_ns_ == 0) {
-    congested_since_ns_ = shard_->now_ns();
-    congested_consumed_ = out_.consumed_total();
-    shard_->AddCongested(this);
-  }
+  if (congestion_.Begin(shard_->now_ns(), out_.consumed_total())) shard_->AddCongested(this);
   return StillCongesting(shard_->now_ns());
 }
 
 bool Client::StillCongesting(int64_t now_ns) {
-  if (closing_ || congested_since_ns_ == 0) return false;
-  if (static_cast<int64_t>(PendingBytes()) < CongestedAbove(shard_->options().max_pending) / 2) {
-    congested_since_ns_ = 0;
-    return false;
-  }
-  // A subscriber that drains too slowly, or cannot catch up within the budget, stops
-  // holding others back: it is left to reach max_pending and be cut off.
-  const int64_t elapsed = now_ns - congested_since_ns_;
-  if (elapsed >= kDrainWindowNs) {
-    const uint64_t drained = out_.consumed_total() - congested_consumed_;
-    if (static_cast<int64_t>(drained) * 1'000'000'000 < kMinDrainBytesPerSec * elapsed) {
-      return false;
-    }
-  }
-  return now_ns - congested_since_ns_ < ShardPort::kStallBudgetNs;
+  // One that drains too slowly is left to reach max_pending and be cut off.
+  return !closing_ &&
+         congestion_.Still(now_ns, PendingBytes(), CongestedAbove(shard_->options().max_pending),
+                           out_.consumed_total());
 }
 
 void Client::Stall() {

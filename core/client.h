@@ -18,6 +18,7 @@
 #include "core/auth/accounts.h"
 #include "core/auth/authenticator.h"
 #include "core/auth/permissions.h"
+#include "core/congestion.h"
 #include "core/conn_info.h"
 #include "core/connection.h"
 #include "core/outbound.h"
@@ -193,10 +194,9 @@ class Client final : public Connection, public ParserHandler {
   int64_t last_in_ns_ = 0;
   int64_t next_ping_ns_ = 0;
   int pings_out_ = 0;
-  int64_t congested_since_ns_ = 0;   // 0 = not congested
-  uint64_t congested_consumed_ = 0;  // bytes sent when the congestion began
-  std::string stalled_input_;        // received while stalled, parsed when released
-  std::string scratch_;  // MSG control line being built (reused, no per-message allocation)
+  CongestionWatch congestion_;
+  std::string stalled_input_;  // received while stalled, parsed when released
+  std::string scratch_;        // MSG control line being built (reused, no per-message allocation)
 };
 
 }  // namespace tern::core

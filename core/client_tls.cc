@@ -3,31 +3,17 @@
 // reactor sends.
 #include "core/client.h"
 #include "core/log.h"
+#include "core/tls_output.h"
 
 namespace tern::core {
 
 void Client::FlushTls(uint64_t limit) {
-  if (tls_->handshake_done() && limit > 0 && !out_.empty()) {
-    iovec iov[io::IoConn::kMaxIov];
-    const int count = out_.FillIovecs(iov, io::IoConn::kMaxIov, limit);
-    std::size_t encrypted = 0;
-    std::string error;
-    for (int i = 0; i < count; ++i) {
-      if (!tls_->Send(std::string_view(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len),
-                      &error)) {
-        LOG_ERROR("%s:%d - cid:%lu - %s", ip_.c_str(), port_, static_cast<unsigned long>(id_),
-                  error.c_str());
-        Close(CloseReason::kWriteError, false);
-        return;
-      }
-      encrypted += iov[i].iov_len;
-    }
-    out_.Consume(encrypted);
-  }
-  tls_->TakeOutput(&tls_scratch_);
-  if (!tls_scratch_.empty()) {
-    cipher_.Append(tls_scratch_);
-    tls_scratch_.clear();
+  std::string error;
+  if (!EncryptQueued(tls_.get(), &out_, limit, &cipher_, &tls_scratch_, &error)) {
+    LOG_ERROR("%s:%d - cid:%lu - %s", ip_.c_str(), port_, static_cast<unsigned long>(id_),
+              error.c_str());
+    Close(CloseReason::kWriteError, false);
+    return;
   }
   if (cipher_.empty()) return;
   io_->iov_count = cipher_.FillIovecs(io_->iov, io::IoConn::kMaxIov, UINT64_MAX);

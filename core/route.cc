@@ -8,6 +8,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/subject.h"
+#include "core/tls_output.h"
 
 namespace tern::core {
 namespace {
@@ -21,8 +22,6 @@ constexpr int64_t kMaxRoutePingNs = 30'000'000'000;
 constexpr int64_t kRouteMaxPendingBytes = int64_t{256} << 20;
 // A route with this much queued holds its publishers back (as a congested subscriber).
 constexpr int64_t kRouteCongestedBytes = int64_t{4} << 20;
-constexpr int64_t kMinDrainBytesPerSec = int64_t{16} << 20;
-constexpr int64_t kDrainWindowNs = 20'000'000;
 
 void AppendNumber(std::string* out, std::size_t n) {
   char digits[24];
@@ -255,26 +254,11 @@ void RouteConnection::Flush() {
 }
 
 void RouteConnection::FlushTls() {
-  if (tls_->handshake_done() && !out_.empty()) {
-    iovec iov[io::IoConn::kMaxIov];
-    const int count = out_.FillIovecs(iov, io::IoConn::kMaxIov, UINT64_MAX);
-    std::size_t encrypted = 0;
-    std::string error;
-    for (int i = 0; i < count; ++i) {
-      if (!tls_->Send(std::string_view(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len),
-                      &error)) {
-        LOG_ERROR("%s - %s", Label().c_str(), error.c_str());
-        Close(CloseReason::kWriteError, false);
-        return;
-      }
-      encrypted += iov[i].iov_len;
-    }
-    out_.Consume(encrypted);
-  }
-  tls_->TakeOutput(&tls_scratch_);
-  if (!tls_scratch_.empty()) {
-    cipher_.Append(tls_scratch_);
-    tls_scratch_.clear();
+  std::string error;
+  if (!EncryptQueued(tls_.get(), &out_, UINT64_MAX, &cipher_, &tls_scratch_, &error)) {
+    LOG_ERROR("%s - %s", Label().c_str(), error.c_str());
+    Close(CloseReason::kWriteError, false);
+    return;
   }
   if (cipher_.empty()) return;
   io_->iov_count = cipher_.FillIovecs(io_->iov, io::IoConn::kMaxIov, UINT64_MAX);
@@ -372,29 +356,13 @@ bool RouteConnection::DeliverToLink(const Message& msg, const std::string_view* 
   out_bytes_ += data.size();
   MarkDirty();
   if (pending + static_cast<int64_t>(data.size()) <= kRouteCongestedBytes) return false;
-  if (congested_since_ns_ == 0) {
-    congested_since_ns_ = shard_->now_ns();
-    congested_consumed_ = out_.consumed_total();
-    shard_->AddCongested(this);
-  }
+  if (congestion_.Begin(shard_->now_ns(), out_.consumed_total())) shard_->AddCongested(this);
   return StillCongesting(shard_->now_ns());
 }
 
 bool RouteConnection::StillCongesting(int64_t now_ns) {
-  if (closing_ || congested_since_ns_ == 0) return false;
-  if (static_cast<int64_t>(out_.pending_bytes() + cipher_.pending_bytes()) <
-      kRouteCongestedBytes / 2) {
-    congested_since_ns_ = 0;
-    return false;
-  }
-  const int64_t elapsed = now_ns - congested_since_ns_;
-  if (elapsed >= kDrainWindowNs) {
-    const uint64_t drained = out_.consumed_total() - congested_consumed_;
-    if (static_cast<int64_t>(drained) * 1'000'000'000 < kMinDrainBytesPerSec * elapsed) {
-      return false;
-    }
-  }
-  return elapsed < ShardPort::kStallBudgetNs;
+  return !closing_ && congestion_.Still(now_ns, out_.pending_bytes() + cipher_.pending_bytes(),
+                                        kRouteCongestedBytes, out_.consumed_total());
 }
 
 // ---------------------------------------------------------------- input

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/cluster_options.h"
+#include "core/congestion.h"
 #include "core/connection.h"
 #include "core/outbound.h"
 #include "core/route_parser.h"
@@ -179,8 +180,7 @@ class RouteConnection final : public Connection, public RouteHandler {
   int64_t ping_sent_ns_ = 0;
   int64_t rtt_ns_ = 0;
   int64_t send_started_ns_ = 0;
-  int64_t congested_since_ns_ = 0;
-  uint64_t congested_consumed_ = 0;
+  CongestionWatch congestion_;
   bool close_after_flush_ = false;
   int64_t close_deadline_ns_ = 0;
   CloseReason close_reason_ = CloseReason::kClientClosed;
