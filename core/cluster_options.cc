@@ -1,5 +1,6 @@
 #include "core/cluster_options.h"
 
+#include "core/auth/auth_config.h"
 #include "core/units.h"
 
 namespace tern::core {
@@ -166,8 +167,29 @@ bool ParseClusterBlock(const ConfValue& block, ClusterOptions* out,
         *error = v.Where() + ": cluster " + *error;
         return false;
       }
-    } else if (key == "permissions" || key == "pool_size" || key == "compression" ||
-               key == "accounts") {
+    } else if (key == "permissions") {
+      if (v.type != ConfValue::Type::kMap) {
+        return ConfFail(v, "cluster 'permissions' expects a block", error);
+      }
+      auto permissions = std::make_shared<auth::Permissions>();
+      for (const auto& [k, side] : v.map) {
+        if (k == "import") {
+          permissions->publish.emplace();
+          if (!auth::ReadSubjectPermission(side, "import", &*permissions->publish, error)) {
+            return false;
+          }
+        } else if (k == "export") {
+          permissions->subscribe.emplace();
+          if (!auth::ReadSubjectPermission(side, "export", &*permissions->subscribe, error)) {
+            return false;
+          }
+        } else {
+          return ConfFail(side, "cluster permissions has 'import' and 'export', not '" + k + "'",
+                          error);
+        }
+      }
+      out->permissions = std::move(permissions);
+    } else if (key == "pool_size" || key == "compression" || key == "accounts") {
       warnings->push_back(v.Where() + ": cluster option '" + key +
                           "' is not implemented yet and is ignored");
     } else {

@@ -7,6 +7,7 @@
 
 #include <memory>
 
+#include "core/auth/permissions.h"
 #include "core/conf.h"
 #include "core/tls/tls_context.h"
 
@@ -28,6 +29,10 @@ struct ClusterOptions {
   // nats-server. The context serves both roles; built once the options are read.
   tls::TlsConfig tls;
   std::shared_ptr<const tls::TlsContext> tls_context;
+  // permissions { import, export } as nats-server reads them for routes: `import` (kept as
+  // the publish side) limits the subjects this node asks peers for (its RS+), `export` (the
+  // subscribe side) the subjects peers may ask it for. Null = no limit.
+  std::shared_ptr<const auth::Permissions> permissions;
 };
 
 // A route URL: nats-route://[user:pass@]host:port (nats:// too). False if malformed.

@@ -40,6 +40,9 @@ ClusterService::ClusterService(Shard* shard, int cluster_port)
     name_ = RandomClusterName(&rng_);
     dynamic_ = true;
   }
+  if (cluster.permissions != nullptr && cluster.permissions->publish) {
+    import_check_ = std::make_unique<auth::PermissionChecker>(cluster.permissions);
+  }
   for (const std::string& text : cluster.routes) {
     Dial dial;
     dial.text = text;
@@ -216,6 +219,16 @@ std::string ClusterService::RouteInfoLine(bool lame_duck) const {
   if (!cluster.advertise.empty()) {
     info["ip"] = "nats-route://" + host + ":" + std::to_string(port) + "/";
   }
+  if (cluster.permissions != nullptr) {
+    auto side = [](const std::optional<auth::SubjectPermission>& p) {
+      nlohmann::ordered_json j = nlohmann::ordered_json::object();
+      if (p && p->allow) j["allow"] = *p->allow;
+      if (p && !p->deny.empty()) j["deny"] = p->deny;
+      return j;
+    };
+    if (cluster.permissions->publish) info["import"] = side(cluster.permissions->publish);
+    if (cluster.permissions->subscribe) info["export"] = side(cluster.permissions->subscribe);
+  }
   info["cluster"] = name_;
   if (dynamic_) info["cluster_dynamic"] = true;
   if (!cluster.no_advertise) info["connect_urls"] = ClientUrls();
@@ -358,6 +371,8 @@ void ClusterService::Broadcast(const std::string& line, const RouteConnection* e
 
 void ClusterService::OnNodeInterest(uint16_t account, std::string_view subject,
                                     std::string_view queue, int32_t delta) {
+  // cluster permissions: peers are asked only for what this node may import.
+  if (import_check_ != nullptr && !import_check_->CanPublish(subject, 0)) return;
   std::string key = RouteAccountName(shard_->options().auth.accounts, account);
   key.push_back(' ');
   key.append(subject);

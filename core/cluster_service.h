@@ -14,12 +14,14 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "base/mutex.h"
+#include "core/auth/permissions.h"
 #include "core/interest.h"
 #include "core/loop_service.h"
 #include "core/route.h"
@@ -103,7 +105,8 @@ class ClusterService final : public LoopService, public RouteRegistry, public In
   absl::flat_hash_map<std::string, RouteConnection*> registered_;  // by peer server id
   absl::flat_hash_map<std::string, NodeInterest> interest_;        // by "account subject[ queue]"
   std::minstd_rand rng_;
-  std::string connect_urls_;  // what the shards were last sent
+  std::string connect_urls_;                               // what the shards were last sent
+  std::unique_ptr<auth::PermissionChecker> import_check_;  // cluster permissions' import
 
   base::Mutex mutex_;
   base::CondVar wake_;

@@ -44,6 +44,10 @@ RouteConnection::RouteConnection(ShardPort* shard, RouteRegistry* registry, uint
       cipher_(&shard->chunk_pool()) {
   link_ = true;
   if (dialled != nullptr) url_ = *dialled;
+  const auto& permissions = shard->options().cluster.permissions;
+  if (permissions != nullptr && permissions->subscribe) {
+    export_check_ = std::make_unique<auth::PermissionChecker>(permissions);
+  }
   line_.reserve(256);
 }
 
@@ -528,6 +532,12 @@ void RouteConnection::OnRouteSub(std::string_view account, std::string_view subj
   }
   if (!IsValidSubject(subject)) {
     LOG_DEBUG("%s - RS+ with invalid subject ignored", Label().c_str());
+    return;
+  }
+  // cluster permissions: a peer may subscribe only to what this node exports.
+  if (export_check_ != nullptr && !export_check_->CanSubscribe(subject, queue)) {
+    LOG_DEBUG("%s - Can not export \"%.*s\", ignoring remote subscription request", Label().c_str(),
+              static_cast<int>(subject.size()), subject.data());
     return;
   }
   std::string key;

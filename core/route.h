@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/auth/permissions.h"
 #include "core/cluster_options.h"
 #include "core/congestion.h"
 #include "core/connection.h"
@@ -170,6 +171,7 @@ class RouteConnection final : public Connection, public RouteHandler {
   bool connect_received_ = false;
   bool registered_ = false;
   absl::flat_hash_map<std::string, std::unique_ptr<Subscription>> subs_;  // by RS+ key
+  std::unique_ptr<auth::PermissionChecker> export_check_;  // cluster permissions' export
 
   int64_t start_mono_ns_ = 0;
   int64_t start_unix_ns_ = 0;

@@ -24,25 +24,6 @@ bool ReadSubjects(const ConfValue& v, const std::string& key, std::vector<std::s
   return true;
 }
 
-bool ReadSubjectPermission(const ConfValue& v, const std::string& key, SubjectPermission* out,
-                           std::string* error) {
-  if (v.type != ConfValue::Type::kMap) {  // a bare list is an allow list
-    out->allow.emplace();
-    return ReadSubjects(v, key, &*out->allow, error);
-  }
-  for (const auto& [k, sub] : v.map) {
-    if (k == "allow") {
-      if (!out->allow) out->allow.emplace();
-      if (!ReadSubjects(sub, key + ".allow", &*out->allow, error)) return false;
-    } else if (k == "deny") {
-      if (!ReadSubjects(sub, key + ".deny", &out->deny, error)) return false;
-    } else {
-      return ConfFail(sub, "unknown key '" + k + "' in '" + key + "' (allow or deny)", error);
-    }
-  }
-  return true;
-}
-
 bool ReadPermissions(const ConfValue& v, Permissions* out, std::string* error) {
   if (v.type != ConfValue::Type::kMap) return ConfFail(v, "'permissions' expects a block", error);
   for (const auto& [k, sub] : v.map) {
@@ -144,6 +125,25 @@ bool ReadUser(const ConfValue& v, std::shared_ptr<const Permissions> defaults, U
 }
 
 }  // namespace
+
+bool ReadSubjectPermission(const ConfValue& v, const std::string& key, SubjectPermission* out,
+                           std::string* error) {
+  if (v.type != ConfValue::Type::kMap) {  // a bare list is an allow list
+    out->allow.emplace();
+    return ReadSubjects(v, key, &*out->allow, error);
+  }
+  for (const auto& [k, sub] : v.map) {
+    if (k == "allow") {
+      if (!out->allow) out->allow.emplace();
+      if (!ReadSubjects(sub, key + ".allow", &*out->allow, error)) return false;
+    } else if (k == "deny") {
+      if (!ReadSubjects(sub, key + ".deny", &out->deny, error)) return false;
+    } else {
+      return ConfFail(sub, "unknown key '" + k + "' in '" + key + "' (allow or deny)", error);
+    }
+  }
+  return true;
+}
 
 bool ReadUserList(const ConfValue& v, std::shared_ptr<const Permissions> defaults,
                   const std::string& account, std::vector<User>* out, std::string* error) {

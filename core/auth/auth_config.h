@@ -46,6 +46,11 @@ struct AuthConfig {
 // Reads `authorization { ... }`. False with *error (naming file:line:col) for bad input.
 bool ParseAuthorization(const ConfValue& block, AuthConfig* config, std::string* error);
 // A `users` list; `account` (may be empty) is the account block it is written in.
+// Reads `{ allow: [...], deny: [...] }` (or a bare list: an allow list) of subjects; `key`
+// names it in errors.
+bool ReadSubjectPermission(const ConfValue& v, const std::string& key, SubjectPermission* out,
+                           std::string* error);
+
 bool ReadUserList(const ConfValue& v, std::shared_ptr<const Permissions> defaults,
                   const std::string& account, std::vector<User>* out, std::string* error);
 // Resolves accounts (ResolveAccounts) and every user's account, and checks the

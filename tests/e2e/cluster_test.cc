@@ -503,6 +503,48 @@ TEST(Cluster, TlsRoutes) {
   }
 }
 
+// cluster permissions as nats-server applies them: `export` limits what peers may
+// subscribe to here (their RS+ for a denied subject is ignored), `import` what this node
+// asks peers for (no RS+ for a denied subject). The same expectations hold whether the
+// node with the permissions is Tern or nats-server.
+TEST(Cluster, RoutePermissionsImportAndExport) {
+  const std::string config = WriteConfig(
+      "cluster {\n  permissions {\n    import: { deny: [\"private.>\"] }\n"
+      "    export: { deny: [\"secret.>\"] }\n  }\n}\n");
+  for (bool guarded_is_nats : {false, true}) {
+    if (guarded_is_nats && NatsServerPath().empty()) continue;
+    auto guarded = StartNode(guarded_is_nats, "G", {}, {"-c", config});
+    auto peer = StartNode(false, "P", {guarded->route_url()});
+    auto on_guarded = Connect(*guarded);
+    auto on_peer = Connect(*peer);
+    // Both directions work for what the permissions allow.
+    natsSubscription* open_there = SubSync(on_peer->nc, "open.x");
+    natsSubscription* secret_there = SubSync(on_peer->nc, "secret.x");
+    natsSubscription* open_here = SubSync(on_guarded->nc, "open.y");
+    natsSubscription* private_here = SubSync(on_guarded->nc, "private.y");
+    AwaitRoute(on_guarded->nc, on_peer->nc);
+    AwaitRoute(on_peer->nc, on_guarded->nc);
+    for (const char* subject : {"open.x", "secret.x"}) {
+      natsConnection_PublishString(on_guarded->nc, subject, "m");
+    }
+    for (const char* subject : {"open.y", "private.y"}) {
+      natsConnection_PublishString(on_peer->nc, subject, "m");
+    }
+    natsConnection_Flush(on_guarded->nc);
+    natsConnection_Flush(on_peer->nc);
+    EXPECT_EQ(Receive({open_there}, 1)[0].size(), 1u) << "nats=" << guarded_is_nats;
+    EXPECT_EQ(Receive({open_here}, 1)[0].size(), 1u) << "nats=" << guarded_is_nats;
+    natsMsg* msg = nullptr;
+    EXPECT_NE(natsSubscription_NextMsg(&msg, secret_there, 300), NATS_OK)
+        << "a peer subscribed to a subject not exported; nats=" << guarded_is_nats;
+    EXPECT_NE(natsSubscription_NextMsg(&msg, private_here, 300), NATS_OK)
+        << "a subject not imported came in; nats=" << guarded_is_nats;
+    for (natsSubscription* s : {open_there, secret_there, open_here, private_here}) {
+      natsSubscription_Destroy(s);
+    }
+  }
+}
+
 TEST(Cluster, RoutePortRefusesWrongPeers) {
   auto node = StartNode(false, "A", {}, {"--cluster", "nats://ruser:rpass@127.0.0.1:-1"});
   {
