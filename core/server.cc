@@ -117,8 +117,7 @@ bool Server::Start(std::string* error) {
     if (options_.jetstream) {
       *error =
           "JetStream in a cluster is not supported yet: start clustered nodes without "
-          "JetStream (their clients can still use the JetStream of nats-server nodes through "
-          "the routes)";
+          "JetStream (docs/CLUSTERING.md)";
       return false;
     }
     cluster_fd_ = io::CreateListener(cluster.host, cluster.port < 0 ? 0 : cluster.port,
