@@ -545,6 +545,13 @@ TEST(Cluster, RoutePermissionsImportAndExport) {
   }
 }
 
+TEST(Cluster, JetStreamInAClusterIsRefusedAtStart) {
+  const auto [status, output] = RunServerOnce("-p -1 --cluster nats://127.0.0.1:-1 -js");
+  EXPECT_EQ(status, 1) << output;
+  EXPECT_NE(output.find("JetStream in a cluster is not supported yet"), std::string::npos)
+      << output;
+}
+
 TEST(Cluster, RoutePortRefusesWrongPeers) {
   auto node = StartNode(false, "A", {}, {"--cluster", "nats://ruser:rpass@127.0.0.1:-1"});
   {
