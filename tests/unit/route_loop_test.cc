@@ -1,0 +1,142 @@
+// Routes in the shard loop (tests/support/shard_harness.h): a RouteConnection accepted on
+// shard 0 with the cluster service, a test playing the peer node byte for byte, clients on
+// every shard. What the peer is told (the interest flood, RS+/RS- as the node's interest
+// changes, queue weights) and what crosses the route (one RMSG per message, queue picks
+// folded in, weighted picks, the queue filter of routed messages), with 1, 2 and 4 shards.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "core/cluster_service.h"
+#include "tests/support/protocol_frames.h"
+#include "tests/support/shard_harness.h"
+
+namespace tern::testing {
+namespace {
+
+class RouteLoopTest : public ::testing::TestWithParam<int> {
+ protected:
+  RouteLoopTest() : h_(GetParam(), {"--cluster", "nats://127.0.0.1:-1", "--cluster_name", "C1"}) {
+    auto* service = static_cast<core::ClusterService*>(
+        h_.shard(0).AddService(std::make_unique<core::ClusterService>(&h_.shard(0), 6222)));
+    h_.shard(0).SetInterestExport(service);
+    h_.shard(0).SetConnectionFactory(
+        core::kRouteListener,
+        [service](core::ShardPort* shard, uint64_t id, std::string ip, int port) {
+          return service->MakeAccepted(shard, id, std::move(ip), port);
+        },
+        /*pinned=*/true);
+  }
+
+  // The peer node connects and introduces itself; returns the route and what it was sent
+  // up to its registration (our INFO, then the interest flood).
+  int ConnectPeer(std::string* greeting) {
+    const int route = h_.Open(core::kRouteListener);
+    h_.Send(route,
+            "CONNECT {\"echo\":true,\"verbose\":false,\"pedantic\":false,\"headers\":true,"
+            "\"name\":\"NPEER\",\"cluster\":\"C1\"}\r\n"
+            "INFO {\"server_id\":\"NPEER\",\"server_name\":\"peer\",\"cluster\":\"C1\","
+            "\"headers\":true,\"port\":7222}\r\n");
+    h_.Settle();
+    *greeting = h_.Read(route);
+    return route;
+  }
+
+  ShardHarness h_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Shards, RouteLoopTest, ::testing::Values(1, 2, 4),
+                         [](const auto& info) { return std::to_string(info.param) + "shards"; });
+
+TEST_P(RouteLoopTest, PeerGetsTheNodesInterestThenItsChanges) {
+  const int a = h_.Connect(), b = h_.Connect(), c = h_.Connect();
+  h_.Send(a, "SUB orders.* 1\r\nSUB work workers 2\r\n");
+  h_.Send(b, "SUB orders.* 1\r\nSUB work workers 2\r\n");
+  h_.Settle();
+  std::string greeting;
+  const int route = ConnectPeer(&greeting);
+  EXPECT_EQ(greeting.rfind("INFO {", 0), 0u) << greeting;
+  // The flood: one RS+ for the subject however many shards and clients have it, and the
+  // group with its weight (two members).
+  EXPECT_NE(greeting.find("RS+ $G orders.*\r\n"), std::string::npos) << greeting;
+  EXPECT_EQ(greeting.find("RS+ $G orders.*\r\n"), greeting.rfind("RS+ $G orders.*\r\n"));
+  EXPECT_NE(greeting.find("RS+ $G work workers 2\r\n"), std::string::npos) << greeting;
+
+  h_.Send(c, "SUB orders.* 1\r\nSUB work workers 2\r\n");
+  h_.Settle();
+  EXPECT_EQ(h_.Read(route), "RS+ $G work workers 3\r\n") << "a third member, no new plain RS+";
+  for (int client : {a, b}) h_.Send(client, "UNSUB 1\r\nUNSUB 2\r\n");
+  h_.Settle();
+  EXPECT_EQ(h_.Read(route), "RS+ $G work workers 2\r\nRS+ $G work workers 1\r\n");
+  h_.Send(c, "UNSUB 1\r\nUNSUB 2\r\n");
+  h_.Settle();
+  const std::string last = h_.Read(route);
+  EXPECT_NE(last.find("RS- $G orders.*\r\n"), std::string::npos) << last;
+  EXPECT_NE(last.find("RS- $G work workers\r\n"), std::string::npos) << last;
+}
+
+TEST_P(RouteLoopTest, AMessageCrossesTheRouteOnceWithItsQueuePicksFolded) {
+  std::string greeting;
+  const int route = ConnectPeer(&greeting);
+  // The peer has two plain subscriptions that match and a queue group of weight 2.
+  h_.Send(route, "RS+ $G orders.*\r\nRS+ $G orders.>\r\nRS+ $G orders.new q 2\r\n");
+  h_.Settle();
+  std::vector<int> publishers;
+  for (int i = 0; i < GetParam(); ++i) publishers.push_back(h_.Connect());
+  for (int p : publishers) h_.Send(p, "PUB orders.new _INBOX.r 5\r\nhello\r\n");
+  h_.Settle();
+  std::string expected;
+  for (int i = 0; i < GetParam(); ++i) expected += "RMSG $G orders.new + _INBOX.r q 5\r\nhello\r\n";
+  EXPECT_EQ(h_.Read(route), expected);
+}
+
+TEST_P(RouteLoopTest, QueuePicksWeighTheRoutesMembers) {
+  std::string greeting;
+  const int route = ConnectPeer(&greeting);
+  h_.Send(route, "RS+ $G work workers 3\r\n");
+  const int member = h_.Connect();
+  h_.Send(member, "SUB work workers 1\r\nPING\r\n");
+  h_.Settle();
+  h_.Read(member);
+  const int publisher = h_.Connect();
+  std::string burst;
+  for (int i = 0; i < 4000; ++i) burst += Pub("work", "x");
+  h_.Send(publisher, burst);
+  h_.Settle();
+  const std::size_t local = ParseFrames(h_.Read(member)).size();
+  const std::string routed = h_.Read(route);
+  std::size_t crossed = 0;
+  for (std::size_t at = routed.find("RMSG "); at != std::string::npos;
+       at = routed.find("RMSG ", at + 1)) {
+    ++crossed;
+  }
+  EXPECT_EQ(local + crossed, 4000u) << "each message exactly once";
+  // One local member against three behind the route: about three quarters cross.
+  EXPECT_GT(crossed, 2700u);
+  EXPECT_LT(crossed, 3300u);
+}
+
+TEST_P(RouteLoopTest, RoutedMessagesServeOnlyTheGroupsTheyName) {
+  std::string greeting;
+  const int route = ConnectPeer(&greeting);
+  const int plain = h_.Connect(), member = h_.Connect();
+  h_.Send(plain, "SUB jobs 1\r\nPING\r\n");
+  h_.Send(member, "SUB jobs workers 1\r\nPING\r\n");
+  h_.Settle();
+  h_.Read(plain);
+  h_.Read(member);
+  h_.Send(route,
+          "RMSG $G jobs 3\r\none\r\n"
+          "RMSG $G jobs | workers 3\r\ntwo\r\n"
+          "RMSG $G jobs | others 5\r\nthree\r\n");
+  h_.Settle();
+  EXPECT_EQ(Payloads(ParseFrames(h_.Read(plain))),
+            (std::vector<std::string>{"one", "two", "three"}));
+  EXPECT_EQ(Payloads(ParseFrames(h_.Read(member))), (std::vector<std::string>{"two"}))
+      << "a routed message without a queue list reaches no queue member";
+  EXPECT_EQ(h_.Read(route).find("RMSG"), std::string::npos) << "nothing goes back on a route";
+}
+
+}  // namespace
+}  // namespace tern::testing
