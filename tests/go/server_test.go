@@ -13,20 +13,38 @@ import (
 )
 
 type server struct {
-	cmd *exec.Cmd
-	dir string
-	URL string
+	cmd        *exec.Cmd
+	dir        string
+	URL        string
+	ClusterURL string // nats://host:port of the route listener (cluster nodes only)
 }
 
 func startServer(t *testing.T, extra ...string) *server {
+	t.Helper()
+	return startProcess(t, false, append([]string{"-js", "-sd", filepath.Join(t.TempDir(), "store")},
+		extra...)...)
+}
+
+// startClusterNode starts a node of cluster C1 (without JetStream: not served in a cluster
+// yet) listening for routes on a random port, with routes to the given URLs.
+func startClusterNode(t *testing.T, name string, routes ...string) *server {
+	t.Helper()
+	args := []string{"-a", "127.0.0.1", "-n", name, "--cluster", "nats://127.0.0.1:-1",
+		"--cluster_name", "C1"}
+	if len(routes) > 0 {
+		args = append(args, "--routes", strings.Join(routes, ","))
+	}
+	return startProcess(t, true, args...)
+}
+
+func startProcess(t *testing.T, cluster bool, extra ...string) *server {
 	t.Helper()
 	binary := os.Getenv("TERN_SERVER_PATH")
 	if binary == "" {
 		binary = "../../build/release/tools/tern-server"
 	}
 	dir := t.TempDir()
-	args := []string{"-p", "-1", "--ports_file_dir", dir, "-l", filepath.Join(dir, "server.log"),
-		"-js", "-sd", filepath.Join(dir, "store")}
+	args := []string{"-p", "-1", "--ports_file_dir", dir, "-l", filepath.Join(dir, "server.log")}
 	args = append(args, strings.Fields(os.Getenv("TERN_TEST_ARGS"))...)
 	args = append(args, extra...)
 	cmd := exec.Command(binary, args...)
@@ -43,9 +61,13 @@ func startServer(t *testing.T, extra ...string) *server {
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		if data, err := os.ReadFile(portsFile); err == nil {
-			var ports struct{ Nats []string }
-			if json.Unmarshal(data, &ports) == nil && len(ports.Nats) > 0 {
+			var ports struct{ Nats, Cluster []string }
+			if json.Unmarshal(data, &ports) == nil && len(ports.Nats) > 0 &&
+				(!cluster || len(ports.Cluster) > 0) {
 				s.URL = ports.Nats[0]
+				if cluster {
+					s.ClusterURL = ports.Cluster[0]
+				}
 				return s
 			}
 		}
