@@ -22,8 +22,7 @@ class CheckingHandler final : public tern::core::RouteHandler {
     Frame();
     if (account.empty() || subject.empty() || queue.empty() != (weight == 0)) std::abort();
   }
-  void OnRouteUnsub(std::string_view account, std::string_view subject,
-                    std::string_view) override {
+  void OnRouteUnsub(std::string_view account, std::string_view subject, std::string_view) override {
     Frame();
     if (account.empty() || subject.empty()) std::abort();
   }
