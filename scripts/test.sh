@@ -44,7 +44,7 @@ stage "Micro-benchmarks (smoke run; numbers are not judged here)"
 TERN_BENCH_DIR="$release" "$release/bench/storage_bench" --benchmark_min_time=0.01
 stage "Deployment files (systemd unit, Containerfile, Helm chart)"
 /usr/bin/python3 "$root/deploy/check/check.py" "$release/tools/tern-server"
-stage "Fuzzing: CONNECT and authentication, config, JWTs, protocol, JetStream API bodies, storage recovery (libFuzzer)"
+stage "Fuzzing: CONNECT and authentication, config, JWTs, protocol, routes, JetStream API bodies, storage recovery (libFuzzer)"
 "$root/tests/fuzz/run.sh" 15
 stage "Side-by-side smoke row against nats-server (delivery is checked, speed is not)"
 "$root/bench/compare" --smoke
