@@ -255,9 +255,9 @@ void ClusterService::PublishConnectUrls(bool shards_running) {
   connect_urls_ = fragment;
   for (Shard* shard : shard_->context().shards) {
     if (shards_running) {
-      shard->Post([shard, fragment] { shard->SetClusterInfo(fragment); });
+      shard->Post([shard, fragment, name = name_] { shard->SetClusterInfo(fragment, name); });
     } else {
-      shard->SetClusterInfo(fragment);
+      shard->SetClusterInfo(fragment, name_);
     }
   }
 }

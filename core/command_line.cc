@@ -360,6 +360,11 @@ ParseResult ParseCommandLine(int argc, const char* const* argv, ServerOptions* o
     }
   }
   if (!ApplyAuthFlags(resolved, options, error)) return ParseResult::kExitError;
+  // Clustered without JetStream: other nodes' JetStream serves this node's clients
+  // (docs/CLUSTERING.md). JWT accounts come and go at run time: not there yet.
+  if (options->cluster.enabled && !options->jetstream && !options->auth.op.enabled()) {
+    auth::ImportJetStreamFromSystem(&options->auth.accounts);
+  }
   if (!ApplyTlsFlags(resolved, options, error)) return ParseResult::kExitError;
   if (options->tls.verify_and_map && options->auth.users.empty()) {
     *error = "tls verify_and_map needs users (named as the client certificates name them)";

@@ -5,6 +5,8 @@
 
 #include <cstring>
 
+#include <nlohmann/json.hpp>
+
 #include "core/connection.h"
 #include "core/log.h"
 #include "core/shard.h"
@@ -13,6 +15,8 @@ namespace tern::core {
 namespace {
 
 constexpr std::string_view kResponsePrefix = "_R_.";
+constexpr std::string_view kRequestInfoHeader = "Nats-Request-Info: ";
+constexpr std::string_view kHeaderVersionLine = "NATS/1.0\r\n";
 
 bool ParseAccountId(std::string_view text, std::size_t limit, auth::AccountId* out) {
   if (text.empty() || text.size() > 5) return false;
@@ -29,7 +33,15 @@ bool ParseAccountId(std::string_view text, std::size_t limit, auth::AccountId* o
 }  // namespace
 
 ImportRouter::ImportRouter(Shard* shard, const auth::Accounts& accounts, const Key& key)
-    : shard_(shard), key_(key), account_count_(accounts.size()) {
+    : shard_(shard), key_(key), account_count_(accounts.size()), system_account_(accounts.system) {
+  for (const auth::Account& account : accounts.list) {
+    quoted_account_names_.push_back(nlohmann::json(account.name).dump());
+  }
+  // The node's own response prefix: 6 characters of a keyed hash, like nats-server's.
+  char node[kTagChars];
+  response_prefix_.assign(kResponsePrefix);
+  response_prefix_.append(Tag(0, 0, "node", node).substr(0, kNodeChars));
+  response_prefix_ += '.';
   std::vector<bool> exports_service(accounts.size(), false);
   for (std::size_t importer = 0; importer < accounts.size(); ++importer) {
     for (const auth::Import& import : accounts[static_cast<auth::AccountId>(importer)].imports) {
@@ -66,7 +78,8 @@ ImportRouter::ImportRouter(Shard* shard, const auth::Accounts& accounts, const K
     sub->shard_local = true;
     sub->tag = kResponseTag;
     sub->account = static_cast<auth::AccountId>(exporter);
-    sub->subject = std::string(kResponsePrefix) + ">";
+    sub->subject = response_prefix_ + ">";
+    sub->announce_to_links = true;
     subs_.push_back(std::move(sub));
   }
 }
@@ -156,20 +169,57 @@ void ImportRouter::OnInternalMessage(const Subscription& sub, const Message& msg
   routed_reply_.clear();  // reused, like mapped_
   if (!reply.empty()) {
     char tag[kTagChars];
-    routed_reply_.append(kResponsePrefix);
+    routed_reply_.append(response_prefix_);
     routed_reply_ += std::to_string(route.from);  // at most 4 digits: no allocation
     routed_reply_ += '.';
     routed_reply_.append(Tag(route.from, route.to, reply, tag));
     routed_reply_ += '.';
     routed_reply_.append(reply);
   }
-  Queue(route.to, mapped_, routed_reply_, msg, reply);
+  if (route.to != system_account_) {
+    Queue(route.to, mapped_, routed_reply_, msg, reply);
+    return;
+  }
+  // The system account's services (JetStream's API on other nodes) learn the requester's
+  // account from this header; nats-server adds it to every request it imports there.
+  Message with_info = msg;
+  with_info.data = WithRequestInfo(msg, route.from, &with_info.header_len);
+  Queue(route.to, mapped_, routed_reply_, with_info, reply);
+}
+
+std::string_view ImportRouter::WithRequestInfo(const Message& msg, auth::AccountId importer,
+                                               std::size_t* header_len) {
+  std::string& out = with_request_info_;  // reused: no allocation once it has grown
+  out.clear();
+  if (msg.header_len >= 4) {
+    out.append(msg.data.substr(0, msg.header_len - 2));  // without the blank line
+  } else {
+    out.append(kHeaderVersionLine);
+  }
+  out.append(kRequestInfoHeader);
+  out.append("{\"acc\":");
+  out.append(quoted_account_names_[importer]);
+  out.append(",\"rtt\":0,\"server\":");
+  if (quoted_server_.empty()) quoted_server_ = nlohmann::json(shard_->context().server_name).dump();
+  out.append(quoted_server_);
+  if (shard_->cluster_name() != cluster_name_) {  // it changes when a dynamic name settles
+    cluster_name_ = shard_->cluster_name();
+    quoted_cluster_ = nlohmann::json(cluster_name_).dump();
+  }
+  if (!cluster_name_.empty()) {
+    out.append(",\"cluster\":");
+    out.append(quoted_cluster_);
+  }
+  out.append("}\r\n\r\n");
+  *header_len = out.size();
+  out.append(msg.payload());
+  return out;
 }
 
 void ImportRouter::OnResponse(const Subscription& sub, const Message& msg) {
   const std::string_view subject = msg.subject;
-  // _R_.<importer>.<tag>.<original reply>
-  std::string_view rest = subject.substr(kResponsePrefix.size());
+  // _R_.<node>.<importer>.<tag>.<original reply>
+  std::string_view rest = subject.substr(response_prefix_.size());
   const auto dot1 = rest.find('.');
   if (dot1 == std::string_view::npos) return;
   const auto dot2 = rest.find('.', dot1 + 1);

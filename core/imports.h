@@ -5,10 +5,14 @@
 //   - stream import: in the exporter, on the imported subject; the message is routed
 //     again in the importer, on the mapped subject;
 //   - service import: in the importer, on its local subject; the request is routed in
-//     the exporter with its reply rewritten to `_R_.<importer>.<tag>.<reply>`;
-//   - responses: in every exporter of a service, on `_R_.>`; a reply published there goes
-//     back to the importer on the original reply subject. The tag is a keyed hash of the
-//     importer, exporter and reply, so nobody can forge a route into another account.
+//     the exporter with its reply rewritten to `_R_.<node>.<importer>.<tag>.<reply>`; a
+//     request into the system account (JetStream's API served by other nodes) carries the
+//     requester's account in a `Nats-Request-Info` header, as nats-server's do;
+//   - responses: in every exporter of a service, on `_R_.<node>.>`; a reply published
+//     there goes back to the importer on the original reply subject. The tag is a keyed
+//     hash of the importer, exporter and reply, so nobody can forge a route into another
+//     account. <node> is this process's own, so in a cluster shard 0 announces these
+//     subscriptions to routes and responders on other nodes reach only this node.
 // Routing must not nest inside a match, so messages are copied into a reused arena and
 // routed by the shard when the outer Route is done (Drain). Ownership: its shard only.
 #include <array>
@@ -61,6 +65,7 @@ class ImportRouter final : public InternalSink {
     ConnectionKind origin;  // of the message that was imported
   };
   static constexpr int kResponseTag = -1;
+  static constexpr std::size_t kNodeChars = 6;
 
   void OnInternalMessage(const Subscription& sub, const Message& msg) override;
   void OnResponse(const Subscription& sub, const Message& msg);
@@ -73,18 +78,28 @@ class ImportRouter final : public InternalSink {
   // Queues `msg` for account `account` under `subject` and `reply` (mapped, rewritten).
   void Queue(auth::AccountId account, std::string_view subject, std::string_view reply,
              const Message& msg, std::string_view request_reply);
+  // msg's header and payload with a Nats-Request-Info header naming `importer`, in
+  // with_request_info_.
+  std::string_view WithRequestInfo(const Message& msg, auth::AccountId importer,
+                                   std::size_t* header_len);
 
   Shard* shard_;
   Key key_;
   std::size_t account_count_;
+  auth::AccountId system_account_;
+  // JSON strings for Nats-Request-Info, made once (the cluster's when its name changes).
+  std::vector<std::string> quoted_account_names_;
+  std::string quoted_server_, cluster_name_, quoted_cluster_;
+  std::string response_prefix_;  // _R_.<node>.
   std::vector<Route> routes_;
   std::vector<std::unique_ptr<Subscription>> subs_;
   std::vector<Pending> pending_, draining_;
   std::string arena_, draining_arena_;
-  std::string mapped_;        // scratch: the mapped subject
-  std::string routed_reply_;  // scratch: a service request's rewritten reply
-  std::string hmac_input_;    // scratch: what a route's tag is computed over
-  int hops_ = 0;              // of the message being routed by Drain
+  std::string mapped_;             // scratch: the mapped subject
+  std::string routed_reply_;       // scratch: a service request's rewritten reply
+  std::string hmac_input_;         // scratch: what a route's tag is computed over
+  std::string with_request_info_;  // scratch: a request with its Nats-Request-Info
+  int hops_ = 0;                   // of the message being routed by Drain
 };
 
 }  // namespace tern::core

@@ -149,7 +149,8 @@ void Shard::ApplySettings(std::shared_ptr<const LiveSettings> settings) {
   for (Connection* client : clients) client->Reauthorize();
 }
 
-void Shard::SetClusterInfo(std::string fragment) {
+void Shard::SetClusterInfo(std::string fragment, std::string cluster_name) {
+  cluster_name_ = std::move(cluster_name);
   if (fragment == cluster_info_) return;
   cluster_info_ = std::move(fragment);
   for (Connection* c : clients_) c->SendInfoUpdate();
@@ -663,7 +664,12 @@ void Shard::AddInternal(Subscription* sub, bool announce) {
     AnnounceInterest(+1, *sub);
   }
   // Shard-local ones are per-shard copies of one server subscription: not counted.
-  if (sub->shard_local) return;
+  if (sub->shard_local) {
+    if (sub->announce_to_links && interest_export_ != nullptr) {
+      interest_export_->OnNodeInterest(sub->account, sub->subject, sub->queue, +1);
+    }
+    return;
+  }
   CountSubscriptions(+1);
   if (interest_export_ != nullptr) {
     interest_export_->OnNodeInterest(sub->account, sub->subject, sub->queue, +1);
@@ -676,7 +682,12 @@ void Shard::RemoveInternal(Subscription* sub) {
   if (interests_[sub->account]->RemoveLocal(sub, &found) && !sub->shard_local) {
     AnnounceInterest(-1, *sub);
   }
-  if (sub->shard_local) return;
+  if (sub->shard_local) {
+    if (sub->announce_to_links && interest_export_ != nullptr && found) {
+      interest_export_->OnNodeInterest(sub->account, sub->subject, sub->queue, -1);
+    }
+    return;
+  }
   CountSubscriptions(-1);
   if (interest_export_ != nullptr && found) {
     interest_export_->OnNodeInterest(sub->account, sub->subject, sub->queue, -1);

@@ -95,7 +95,9 @@ class Shard final : public io::ReactorHandler, public ShardPort {
   const std::string& cluster_info() const override { return cluster_info_; }
   // On this shard's thread (a posted task): the cluster's name or client URLs changed;
   // clients that want to know get an INFO.
-  void SetClusterInfo(std::string fragment);
+  void SetClusterInfo(std::string fragment, std::string cluster_name);
+  // The cluster's name as this node knows it now (empty outside a cluster).
+  const std::string& cluster_name() const { return cluster_name_; }
   ServerContext& context() override { return *context_; }
   ShardStats& stats() override { return *context_->stats[index_]; }
   ChunkPool& chunk_pool() override { return chunk_pool_; }
@@ -254,6 +256,7 @@ class Shard final : public io::ReactorHandler, public ShardPort {
   std::vector<bool> pinned_;                  // by listener id
   InterestExport* interest_export_ = nullptr;
   std::string cluster_info_;  // ShardPort::cluster_info
+  std::string cluster_name_;
   struct LinkTarget {
     Connection* link = nullptr;
     std::vector<std::string_view> queues;

@@ -26,6 +26,9 @@ struct Subscription {
   // Seen only by messages published on this shard, never announced to the others (every
   // shard has its own; account imports).
   bool shard_local = false;
+  // A shard-local subscription that peers must still know of (shard 0 announces it on
+  // routes): the response route of service imports, whose responders may be on other nodes.
+  bool announce_to_links = false;
   Connection* conn = nullptr;    // who subscribed; null for an internal subscription
   InternalSink* sink = nullptr;  // set for an internal subscription
   int tag = 0;                   // the sink's own label for this subscription

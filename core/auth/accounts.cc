@@ -321,4 +321,34 @@ bool ResolveAccounts(Accounts* accounts, std::string* error) {
   return true;
 }
 
+void ImportJetStreamFromSystem(Accounts* accounts) {
+  static constexpr const char* kJetStreamApi = "$JS.API.>";
+  Account& system = accounts->list[accounts->system];
+  const bool only_global_and_system = accounts->list.size() == 2 && accounts->system != 0;
+  bool any = false;
+  for (std::size_t id = 0; id < accounts->list.size(); ++id) {
+    if (id == accounts->system) continue;
+    Account& account = accounts->list[id];
+    if (!account.jetstream.enabled && !(id == kGlobalAccount && only_global_and_system)) continue;
+    const bool imported = std::any_of(account.imports.begin(), account.imports.end(),
+                                      [](const Import& i) { return i.subject == kJetStreamApi; });
+    if (imported) continue;
+    Import import;
+    import.kind = ExchangeKind::kService;
+    import.account = system.name;
+    import.from = accounts->system;
+    import.subject = kJetStreamApi;
+    account.imports.push_back(std::move(import));
+    any = true;
+  }
+  const bool exported = std::any_of(system.exports.begin(), system.exports.end(),
+                                    [](const Export& e) { return e.subject == kJetStreamApi; });
+  if (any && !exported) {
+    Export e;
+    e.kind = ExchangeKind::kService;
+    e.subject = kJetStreamApi;
+    system.exports.push_back(std::move(e));
+  }
+}
+
 }  // namespace tern::core::auth

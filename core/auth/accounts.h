@@ -92,4 +92,10 @@ bool ParseAccounts(const ConfValue& block, Accounts* accounts, std::vector<User>
 // account, a bad mapping.
 bool ResolveAccounts(Accounts* accounts, std::string* error);
 
+// A node without JetStream of its own in a cluster whose other nodes may serve it
+// (nats-server's "mixed mode"): the system account exports `$JS.API.>` and the accounts
+// that would use JetStream import it: every account whose block enables JetStream, and $G
+// when it and the system account are the only ones. Call after ResolveAccounts.
+void ImportJetStreamFromSystem(Accounts* accounts);
+
 }  // namespace tern::core::auth

@@ -19,89 +19,13 @@
 #include <vector>
 
 #include "certificates.h"
+#include "cluster_util.h"
 #include "harness.h"
 
 namespace tern::e2e {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// A node of a test cluster: Tern or nats-server, listening for routes on a random port.
-std::unique_ptr<ServerProcess> StartNode(bool nats, const std::string& name,
-                                         const std::vector<std::string>& routes,
-                                         std::vector<std::string> extra = {}) {
-  // Clients listen on 127.0.0.1 only, so the client URLs nodes tell each other are that.
-  std::vector<std::string> args = {
-      "-a", "127.0.0.1", "--cluster", "nats://127.0.0.1:-1", "--cluster_name", "C1", "-n", name};
-  std::string list;
-  for (const std::string& route : routes) list += (list.empty() ? "" : ",") + route;
-  if (!list.empty()) {
-    args.push_back("--routes");
-    args.push_back(list);
-  }
-  for (auto& a : extra) args.push_back(std::move(a));
-  if (nats) return ServerProcess::Start(args, NatsServerPath());
-  return ServerProcess::Start(args);
-}
-
-natsSubscription* SubSync(natsConnection* nc, const char* subject, const char* queue = nullptr) {
-  natsSubscription* sub = nullptr;
-  natsStatus s = queue ? natsConnection_QueueSubscribeSync(&sub, nc, subject, queue)
-                       : natsConnection_SubscribeSync(&sub, nc, subject);
-  EXPECT_EQ(s, NATS_OK);
-  natsSubscription_SetPendingLimits(sub, -1, -1);
-  return sub;
-}
-
-// Receives from the subscriptions until `expected` messages arrived in all (waiting up to
-// 20 s: a slow machine or a sanitizer build), then a little longer for any extra one (a
-// duplicate). Returns each subscription's payloads.
-std::vector<std::vector<std::string>> Receive(const std::vector<natsSubscription*>& subs,
-                                              std::size_t expected) {
-  std::vector<std::vector<std::string>> got(subs.size());
-  std::size_t total = 0;
-  const auto deadline = Clock::now() + std::chrono::seconds(20);
-  auto poll = [&](int timeout_ms) {
-    bool any = false;
-    for (std::size_t i = 0; i < subs.size(); ++i) {
-      natsMsg* msg = nullptr;
-      while (natsSubscription_NextMsg(&msg, subs[i], timeout_ms) == NATS_OK) {
-        got[i].push_back(Payload(msg));
-        natsMsg_Destroy(msg);
-        ++total;
-        any = true;
-        timeout_ms = 0;
-      }
-    }
-    return any;
-  };
-  while (total < expected && Clock::now() < deadline) poll(10);
-  poll(200);
-  return got;
-}
-
-// Waits until a subscription made on `sub_nc` is known on the node of `pub_nc`: probes on
-// a subject of its own until one arrives. Interest a connection made before the probe's
-// travels ahead of it, so it is known too.
-void AwaitRoute(natsConnection* pub_nc, natsConnection* sub_nc) {
-  static int probes = 0;
-  const std::string subject = "probe." + std::to_string(++probes);
-  natsSubscription* probe = SubSync(sub_nc, subject.c_str());
-  ASSERT_EQ(natsConnection_Flush(sub_nc), NATS_OK);
-  const auto deadline = Clock::now() + std::chrono::seconds(15);
-  bool seen = false;
-  while (!seen && Clock::now() < deadline) {
-    natsConnection_PublishString(pub_nc, subject.c_str(), "p");
-    natsConnection_Flush(pub_nc);
-    natsMsg* msg = nullptr;
-    if (natsSubscription_NextMsg(&msg, probe, 100) == NATS_OK) {
-      natsMsg_Destroy(msg);
-      seen = true;
-    }
-  }
-  natsSubscription_Destroy(probe);
-  ASSERT_TRUE(seen) << "the route did not come up";
-}
 
 // Both nodes' clients see each other's messages: plain and wildcard subscribers in order
 // and once, queue groups spread over the nodes exactly once, request/reply, headers, and
@@ -376,21 +300,6 @@ TEST(Cluster, LameDuckReachesNatsServerPeers) {
 // A port for a node that must come back on it after a restart: free now, and outside the
 // kernel's ephemeral range (32768 and up), where the other tests' servers (-p -1) and
 // clients take theirs, so nobody else is handed it meanwhile.
-int FreePort() {
-  static std::minstd_rand rng(static_cast<unsigned>(getpid()));
-  for (;;) {
-    const int port = 20000 + static_cast<int>(rng() % 12000);
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    const bool free = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-    close(fd);
-    if (free) return port;
-  }
-}
-
 // Three nodes, each configured with the routes to the other two, on fixed ports so that
 // the victim comes back where the others look for it. Its SIGKILL and restart must leave
 // every pair working with nothing lost or duplicated once the routes are back.
