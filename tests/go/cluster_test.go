@@ -1,8 +1,12 @@
 // Clusters through nats.go: the discovered-servers callback and DiscoveredServers() as
-// nodes join, ConnectedClusterName(), and failover to another node when one is killed.
+// nodes join, ConnectedClusterName(), failover to another node when one is killed, and the
+// JetStream of nats-server nodes used through a Tern node.
 package gotests
 
 import (
+	"math/rand"
+	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -69,4 +73,112 @@ func TestClusterDiscoveryNameAndFailover(t *testing.T) {
 		}
 	}
 	t.Fatal("the client did not resume on B")
+}
+
+// A Tern node's nats.go client uses the JetStream of the cluster's nats-server nodes: a
+// replicated key-value bucket created, written, watched and read through the Tern node, and
+// seen the same from a nats-server node.
+func TestClusterKeyValueOfNatsServerNodesThroughTern(t *testing.T) {
+	// Clustered JetStream wants its routes configured: every node names the other two.
+	ports := []int{freePort(t), freePort(t), freePort(t)}
+	url := func(port int) string { return "nats://127.0.0.1:" + itoa(port) }
+	node := func(i int, name string) []string {
+		var routes []string
+		for j, port := range ports {
+			if j != i {
+				routes = append(routes, url(port))
+			}
+		}
+		return []string{"-a", "127.0.0.1", "-n", name, "--cluster_name", "C1",
+			"--cluster", url(ports[i]), "--routes", strings.Join(routes, ",")}
+	}
+	n1 := startNatsServer(t, true, append(node(0, "N1"), "-js", "-sd", t.TempDir())...)
+	startNatsServer(t, true, append(node(1, "N2"), "-js", "-sd", t.TempDir())...)
+	tern := startProcess(t, true, node(2, "T3")...)
+
+	nc, err := nats.Connect(tern.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := nc.JetStream()
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for _, err = js.AccountInfo(); err != nil; _, err = js.AccountInfo() {
+		if time.Now().After(deadline) {
+			t.Fatalf("JetStream never answered the Tern node's client: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	kv, err := js.CreateKeyValue(&nats.KeyValueConfig{Bucket: "settings", Replicas: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	watcher, err := kv.Watch("color")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watcher.Stop()
+	for _, value := range []string{"blue", "green"} {
+		if _, err := kv.PutString("color", value); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var seen []string
+	for len(seen) < 2 {
+		select {
+		case entry := <-watcher.Updates():
+			if entry != nil { // nil marks the end of the initial values
+				seen = append(seen, string(entry.Value()))
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("the watcher saw %v, want [blue green]", seen)
+		}
+	}
+	if seen[0] != "blue" || seen[1] != "green" {
+		t.Fatalf("the watcher saw %v, want [blue green]", seen)
+	}
+	entry, err := kv.Get("color")
+	if err != nil || string(entry.Value()) != "green" || entry.Revision() != 2 {
+		t.Fatalf("Get(color) = %v, %v; want green at revision 2", entry, err)
+	}
+
+	// The nats-server node's clients see the same bucket.
+	other, err := nats.Connect(n1.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	otherJs, _ := other.JetStream()
+	otherKv, err := otherJs.KeyValue("settings")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if entry, err := otherKv.Get("color"); err != nil || string(entry.Value()) != "green" {
+		t.Fatalf("Get(color) on the nats-server node = %v, %v", entry, err)
+	}
+	if err := kv.Delete("color"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := otherKv.Get("color"); err != nats.ErrKeyNotFound {
+		t.Fatalf("after Delete through the Tern node: %v, want ErrKeyNotFound", err)
+	}
+}
+
+// freePort returns a port in 20000-32000 (below the kernel's ephemeral range) that is free
+// now.
+func freePort(t *testing.T) int {
+	t.Helper()
+	for i := 0; i < 1000; i++ {
+		port := 20000 + rand.Intn(12000)
+		if l, err := net.Listen("tcp", "127.0.0.1:"+itoa(port)); err == nil {
+			l.Close()
+			return port
+		}
+	}
+	t.Fatal("no free port")
+	return 0
 }

@@ -43,9 +43,25 @@ func startProcess(t *testing.T, cluster bool, extra ...string) *server {
 	if binary == "" {
 		binary = "../../build/release/tools/tern-server"
 	}
+	return startBinary(t, binary, cluster, append(strings.Fields(os.Getenv("TERN_TEST_ARGS")),
+		extra...)...)
+}
+
+// startNatsServer starts Debian's nats-server with these arguments, or skips the test
+// when it is not installed.
+func startNatsServer(t *testing.T, cluster bool, extra ...string) *server {
+	t.Helper()
+	binary, err := exec.LookPath("nats-server")
+	if err != nil {
+		t.Skip("nats-server is not installed")
+	}
+	return startBinary(t, binary, cluster, extra...)
+}
+
+func startBinary(t *testing.T, binary string, cluster bool, extra ...string) *server {
+	t.Helper()
 	dir := t.TempDir()
 	args := []string{"-p", "-1", "--ports_file_dir", dir, "-l", filepath.Join(dir, "server.log")}
-	args = append(args, strings.Fields(os.Getenv("TERN_TEST_ARGS"))...)
 	args = append(args, extra...)
 	cmd := exec.Command(binary, args...)
 	cmd.Stderr = os.Stderr
@@ -73,7 +89,7 @@ func startProcess(t *testing.T, cluster bool, extra ...string) *server {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatalf("tern-server did not write %s", portsFile)
+	t.Fatalf("%s did not write %s", filepath.Base(binary), portsFile)
 	return nil
 }
 
