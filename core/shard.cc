@@ -428,7 +428,13 @@ bool Shard::Route(const Message& msg, Connection* from) {
     // route's member weighing as many members as the other node has).
     const uint32_t local = EligibleWeight(group, msg.origin, from, echo);
     const uint32_t total = local + group.remote_total;
-    if (total == 0) continue;
+    if (total == 0) {
+      if (Subscription* next = SecondHopMember(group, msg)) {
+        AddLinkTarget(next->conn, group.name);
+        delivered = true;
+      }
+      continue;
+    }
     const uint32_t pick = static_cast<uint32_t>(rng_() % total);
     delivered = true;
     if (pick < local) {
@@ -567,7 +573,11 @@ void Shard::DeliverForwarded(const XItem& item) {
     // pick again among the others this shard knows of. Each hop carries fresher interest
     // (a shard's deltas travel in order with its messages); the hop bound stops a loop
     // while every view is stale at once.
-    if (found == nullptr || found->remote_total == 0 || item.hops >= kMaxQueueHops) return;
+    if (found == nullptr) return;
+    if (found->remote_total == 0 || item.hops >= kMaxQueueHops) {
+      if (Subscription* next = SecondHopMember(*found, msg)) AddLinkTarget(next->conn, name);
+      return;
+    }
     const int shard = PickRemoteMember(*found, static_cast<uint32_t>(rng_() % found->remote_total));
     WritePublish(OutboxFor(shard, PublishItemSize(msg, &name, 1)), msg, false, &name, 1,
                  static_cast<uint8_t>(item.hops + 1));
@@ -629,6 +639,16 @@ bool Shard::DeliverToLinks(const Message& msg) {
   }
   link_target_count_ = 0;
   return stall;
+}
+
+Subscription* Shard::SecondHopMember(const QueueMatch& group, const Message& msg) const {
+  if (msg.origin != ConnectionKind::kRoute) return nullptr;
+  for (Subscription* s : group.local) {
+    if (s->conn == nullptr || !s->conn->is_link() || s->conn->closing()) continue;
+    if (s->conn->kind() == ConnectionKind::kRoute && s->conn->id() == msg.link) continue;
+    return s;
+  }
+  return nullptr;
 }
 
 int Shard::PickRemoteMember(const QueueMatch& group, uint32_t pick) const {

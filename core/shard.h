@@ -182,6 +182,10 @@ class Shard final : public io::ReactorHandler, public ShardPort {
   void DeliverForwarded(const XItem& item);
   // The shard of the pick-th remote member of the group (pick < group.remote_total).
   int PickRemoteMember(const QueueMatch& group, uint32_t pick) const;
+  // A routed message for a group with no member left on this node: nats-server passes it
+  // to a member behind another route (a second hop) rather than drop it. Null if there is
+  // none (or the message did not come from a route); never the route it came on.
+  Subscription* SecondHopMember(const QueueMatch& group, const Message& msg) const;
   // Queue picks on this shard: the members' total weight that may take the message, and
   // the member at `pick` (< that weight).
   uint32_t EligibleWeight(const QueueMatch& group, ConnectionKind origin, const Connection* from,

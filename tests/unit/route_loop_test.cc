@@ -31,13 +31,14 @@ class RouteLoopTest : public ::testing::TestWithParam<int> {
 
   // The peer node connects and introduces itself; returns the route and what it was sent
   // up to its registration (our INFO, then the interest flood).
-  int ConnectPeer(std::string* greeting) {
+  int ConnectPeer(std::string* greeting, const std::string& id = "NPEER") {
     const int route = h_.Open(core::kRouteListener);
-    h_.Send(route,
-            "CONNECT {\"echo\":true,\"verbose\":false,\"pedantic\":false,\"headers\":true,"
-            "\"name\":\"NPEER\",\"cluster\":\"C1\"}\r\n"
-            "INFO {\"server_id\":\"NPEER\",\"server_name\":\"peer\",\"cluster\":\"C1\","
-            "\"headers\":true,\"port\":7222}\r\n");
+    h_.Send(
+        route,
+        "CONNECT {\"echo\":true,\"verbose\":false,\"pedantic\":false,\"headers\":true,"
+        "\"name\":\"" +
+            id + "\",\"cluster\":\"C1\"}\r\nINFO {\"server_id\":\"" + id +
+            "\",\"server_name\":\"peer\",\"cluster\":\"C1\",\"headers\":true,\"port\":7222}\r\n");
     h_.Settle();
     *greeting = h_.Read(route);
     return route;
@@ -136,6 +137,51 @@ TEST_P(RouteLoopTest, RoutedMessagesServeOnlyTheGroupsTheyName) {
   EXPECT_EQ(Payloads(ParseFrames(h_.Read(member))), (std::vector<std::string>{"two"}))
       << "a routed message without a queue list reaches no queue member";
   EXPECT_EQ(h_.Read(route).find("RMSG"), std::string::npos) << "nothing goes back on a route";
+}
+
+// A routed queue message whose group has no member left here (it left while the message
+// was on its way) goes on to a member behind another route, as nats-server passes it: a
+// second hop naming only that group, never back to the route it came on.
+TEST_P(RouteLoopTest, ARoutedQueueMessageWithoutALocalMemberTakesASecondHop) {
+  std::string greeting;
+  const int from = ConnectPeer(&greeting, "NFROM");
+  const int next = ConnectPeer(&greeting, "NNEXT");
+  h_.Send(from, "RS+ $G jobs workers 1\r\n");
+  h_.Send(next, "RS+ $G jobs workers 2\r\n");
+  const int plain = h_.Connect();
+  h_.Send(plain, "SUB jobs 1\r\nPING\r\n");
+  h_.Settle();
+  h_.Read(plain);
+  h_.Read(from);
+  h_.Read(next);
+  h_.Send(from, "RMSG $G jobs | workers 4\r\nlost\r\n");
+  h_.Settle();
+  EXPECT_EQ(h_.Read(next), "RMSG $G jobs | workers 4\r\nlost\r\n");
+  EXPECT_EQ(h_.Read(from), "") << "nothing goes back on the route it came on";
+  EXPECT_EQ(Payloads(ParseFrames(h_.Read(plain))), (std::vector<std::string>{"lost"}));
+
+  // With a member here, it stays here.
+  const int member = h_.Connect();
+  h_.Send(member, "SUB jobs workers 1\r\nPING\r\n");
+  h_.Settle();
+  h_.Read(member);
+  h_.Read(from);
+  h_.Read(next);
+  h_.Send(from, "RMSG $G jobs | workers 4\r\nkept\r\n");
+  h_.Settle();
+  EXPECT_EQ(Payloads(ParseFrames(h_.Read(member))), (std::vector<std::string>{"kept"}));
+  EXPECT_EQ(h_.Read(next), "");
+
+  // Only the route it came on has members: the message ends here.
+  h_.Send(member, "UNSUB 1\r\nPING\r\n");
+  h_.Send(next, "RS- $G jobs workers\r\n");
+  h_.Settle();
+  h_.Read(member);
+  h_.Read(from);
+  h_.Send(from, "RMSG $G jobs | workers 4\r\nlast\r\n");
+  h_.Settle();
+  EXPECT_EQ(h_.Read(from).find("RMSG"), std::string::npos);
+  EXPECT_EQ(h_.Read(next).find("RMSG"), std::string::npos);
 }
 
 }  // namespace
