@@ -177,16 +177,28 @@ std::vector<std::string> ClusterService::ClientUrls() const {
     urls.push_back(o.host + ":" + std::to_string(port));
     return urls;
   }
-  // Listening on every address: tell clients each non-loopback IPv4 one (as nats-server).
+  // Listening on every address: tell clients each global unicast one, IPv4 and IPv6 (as
+  // nats-server: not loopback, not link-local).
   ifaddrs* addresses = nullptr;
   if (getifaddrs(&addresses) == 0) {
     for (ifaddrs* a = addresses; a != nullptr; a = a->ifa_next) {
-      if (a->ifa_addr == nullptr || a->ifa_addr->sa_family != AF_INET) continue;
-      if ((a->ifa_flags & IFF_LOOPBACK) != 0) continue;
-      char text[INET_ADDRSTRLEN];
-      const auto* in = reinterpret_cast<const sockaddr_in*>(a->ifa_addr);
-      if (inet_ntop(AF_INET, &in->sin_addr, text, sizeof text) != nullptr) {
-        urls.push_back(std::string(text) + ":" + std::to_string(port));
+      if (a->ifa_addr == nullptr || (a->ifa_flags & IFF_LOOPBACK) != 0) continue;
+      char text[INET6_ADDRSTRLEN];
+      if (a->ifa_addr->sa_family == AF_INET) {
+        const auto* in = reinterpret_cast<const sockaddr_in*>(a->ifa_addr);
+        if (inet_ntop(AF_INET, &in->sin_addr, text, sizeof text) != nullptr) {
+          urls.push_back(std::string(text) + ":" + std::to_string(port));
+        }
+      } else if (a->ifa_addr->sa_family == AF_INET6) {
+        const auto* in6 = reinterpret_cast<const sockaddr_in6*>(a->ifa_addr);
+        const in6_addr& ip = in6->sin6_addr;
+        if (IN6_IS_ADDR_LOOPBACK(&ip) || IN6_IS_ADDR_LINKLOCAL(&ip) || IN6_IS_ADDR_MULTICAST(&ip) ||
+            IN6_IS_ADDR_UNSPECIFIED(&ip) || IN6_IS_ADDR_V4MAPPED(&ip)) {
+          continue;
+        }
+        if (inet_ntop(AF_INET6, &ip, text, sizeof text) != nullptr) {
+          urls.push_back("[" + std::string(text) + "]:" + std::to_string(port));
+        }
       }
     }
     freeifaddrs(addresses);
@@ -240,6 +252,9 @@ void ClusterService::PeerUrlsChanged() { PublishConnectUrls(); }
 
 void ClusterService::PublishConnectUrls(bool shards_running) {
   std::string fragment = "\"cluster\":" + nlohmann::json(name_).dump() + ",";
+  // In lame duck mode clients are told of the other nodes only (nats-server's
+  // sendLDMToClients), so that they move there.
+  std::string lame_duck = fragment;
   if (!shard_->options().cluster.no_advertise) {
     std::vector<std::string> urls = ClientUrls();
     const std::size_t own = urls.size();
@@ -249,15 +264,25 @@ void ClusterService::PublishConnectUrls(bool shards_running) {
       }
     }
     // Without another node to name, clients get no connect_urls (as nats-server).
-    if (urls.size() > own) fragment += "\"connect_urls\":" + nlohmann::json(urls).dump() + ",";
+    if (urls.size() > own) {
+      fragment += "\"connect_urls\":" + nlohmann::json(urls).dump() + ",";
+      const std::vector<std::string> others(urls.begin() + static_cast<std::ptrdiff_t>(own),
+                                            urls.end());
+      lame_duck += "\"connect_urls\":" + nlohmann::json(others).dump() + ",";
+      client_connect_urls_ = std::move(urls);
+    } else {
+      client_connect_urls_.clear();
+    }
   }
   if (fragment == connect_urls_) return;
   connect_urls_ = fragment;
   for (Shard* shard : shard_->context().shards) {
     if (shards_running) {
-      shard->Post([shard, fragment, name = name_] { shard->SetClusterInfo(fragment, name); });
+      shard->Post([shard, fragment, lame_duck, name = name_] {
+        shard->SetClusterInfo(fragment, lame_duck, name);
+      });
     } else {
-      shard->SetClusterInfo(fragment, name_);
+      shard->SetClusterInfo(fragment, lame_duck, name_);
     }
   }
 }

@@ -61,6 +61,9 @@ class ClusterService final : public LoopService, public RouteRegistry, public In
     for (const auto& [id, route] : registered_) fn(*route);
   }
   std::size_t route_count() const { return registered_.size(); }
+  // The client URLs clients are told in INFO `connect_urls` (empty with no_advertise or
+  // without another node), as /varz shows them.
+  const std::vector<std::string>& client_connect_urls() const { return client_connect_urls_; }
 
  private:
   // A route this node dials: an explicit one (from the config) or one learned by gossip.
@@ -106,6 +109,7 @@ class ClusterService final : public LoopService, public RouteRegistry, public In
   absl::flat_hash_map<std::string, NodeInterest> interest_;        // by "account subject[ queue]"
   std::minstd_rand rng_;
   std::string connect_urls_;                               // what the shards were last sent
+  std::vector<std::string> client_connect_urls_;           // the same, as a list
   std::unique_ptr<auth::PermissionChecker> import_check_;  // cluster permissions' import
 
   base::Mutex mutex_;

@@ -149,8 +149,10 @@ void Shard::ApplySettings(std::shared_ptr<const LiveSettings> settings) {
   for (Connection* client : clients) client->Reauthorize();
 }
 
-void Shard::SetClusterInfo(std::string fragment, std::string cluster_name) {
+void Shard::SetClusterInfo(std::string fragment, std::string lame_duck_fragment,
+                           std::string cluster_name) {
   cluster_name_ = std::move(cluster_name);
+  cluster_info_lame_duck_ = std::move(lame_duck_fragment);
   if (fragment == cluster_info_) return;
   cluster_info_ = std::move(fragment);
   for (Connection* c : clients_) c->SendInfoUpdate();

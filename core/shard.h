@@ -92,10 +92,13 @@ class Shard final : public io::ReactorHandler, public ShardPort {
   const char* backend_name() const { return reactor_->name(); }
   const ServerOptions& options() const override { return settings_->options; }
   const std::string& info_prefix() const override { return settings_->info_prefix; }
-  const std::string& cluster_info() const override { return cluster_info_; }
+  const std::string& cluster_info() const override {
+    return seen_state_ == RunState::kLameDuck ? cluster_info_lame_duck_ : cluster_info_;
+  }
   // On this shard's thread (a posted task): the cluster's name or client URLs changed;
   // clients that want to know get an INFO.
-  void SetClusterInfo(std::string fragment, std::string cluster_name);
+  void SetClusterInfo(std::string fragment, std::string lame_duck_fragment,
+                      std::string cluster_name);
   // The cluster's name as this node knows it now (empty outside a cluster).
   const std::string& cluster_name() const { return cluster_name_; }
   ServerContext& context() override { return *context_; }
@@ -259,7 +262,8 @@ class Shard final : public io::ReactorHandler, public ShardPort {
   std::vector<ConnectionFactory> factories_;  // by listener id
   std::vector<bool> pinned_;                  // by listener id
   InterestExport* interest_export_ = nullptr;
-  std::string cluster_info_;  // ShardPort::cluster_info
+  std::string cluster_info_;            // ShardPort::cluster_info
+  std::string cluster_info_lame_duck_;  // the same in lame duck mode: other nodes only
   std::string cluster_name_;
   struct LinkTarget {
     Connection* link = nullptr;

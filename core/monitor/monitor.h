@@ -48,6 +48,12 @@ struct SublistFigures {
   void AppendStats(nlohmann::ordered_json* body) const;
 };
 
+// A duration in seconds as nats-server's JSON shows a float64: 2, not 2.0.
+inline nlohmann::ordered_json Seconds(int64_t ns) {
+  if (ns % 1'000'000'000 == 0) return ns / 1'000'000'000;
+  return static_cast<double>(ns) / 1e9;
+}
+
 // One subscription as /subsz and /connz?subs=detail show it.
 nlohmann::ordered_json SubDetailJson(const SubInfo& sub, uint64_t cid);
 
@@ -63,6 +69,7 @@ struct ClusterView {
   bool clustered = false;
   std::string name;
   std::vector<RouteView> routes;
+  std::vector<std::string> connect_urls;  // what clients are told of the cluster's nodes
 };
 
 class Monitor {

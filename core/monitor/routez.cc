@@ -27,6 +27,7 @@ bool Monitor::GatherRoutes(bool with_subs, ClusterView* view) const {
         if (cluster == nullptr) return;
         v->clustered = true;
         v->name = cluster->cluster_name();
+        v->connect_urls = cluster->client_connect_urls();
         cluster->ForEachRoute([&](const RouteConnection& route) {
           RouteView r;
           route.Describe(&r.info, with_subs);
@@ -102,13 +103,18 @@ nlohmann::ordered_json Monitor::ClusterVarz(ClusterView* view) const {
   block["name"] = gathered.name.empty() ? cluster.name : gathered.name;
   block["addr"] = cluster.host.empty() ? "0.0.0.0" : cluster.host;
   block["cluster_port"] = sources_.context->cluster_port;
-  block["auth_timeout"] = static_cast<double>(cluster.auth_timeout_ns) / 1e9;
+  block["auth_timeout"] = Seconds(cluster.auth_timeout_ns);
   nlohmann::ordered_json urls = nlohmann::json::array();
   for (const std::string& text : cluster.routes) {
     RouteUrl url;
     if (ParseRouteUrl(text, &url)) urls.push_back(url.host + ":" + std::to_string(url.port));
   }
   if (!urls.empty()) block["urls"] = urls;
+  block["tls_timeout"] = Seconds(cluster.tls.timeout_ns);
+  if (cluster.tls_context != nullptr) {
+    block["tls_required"] = true;
+    block["tls_verify"] = true;  // as nats-server reports it: both with TLS
+  }
   return block;
 }
 

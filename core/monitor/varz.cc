@@ -97,7 +97,7 @@ io::HttpResponse Monitor::Varz(const Query& query) {
   v["auth_required"] = o.auth.required();
   v["tls_required"] = o.tls_context != nullptr;
   v["tls_verify"] = o.tls_context != nullptr && o.tls.verify;
-  v["connect_urls"] = nlohmann::json::array();
+  v["connect_urls"] = nlohmann::json::array();  // the cluster's, filled below
   v["max_connections"] = o.max_connections;
   v["max_subscriptions"] = o.max_subscriptions;
   v["ping_interval"] = o.ping_interval_ns;
@@ -106,12 +106,13 @@ io::HttpResponse Monitor::Varz(const Query& query) {
   v["http_port"] = bound_port_;
   v["http_base_path"] = "";
   v["https_port"] = 0;
-  v["auth_timeout"] = static_cast<double>(o.auth.timeout_ns) / 1e9;
+  v["auth_timeout"] = Seconds(o.auth.timeout_ns);
   v["max_control_line"] = o.max_control_line;
   v["max_payload"] = o.max_payload;
   v["max_pending"] = o.max_pending;
   ClusterView cluster;
   v["cluster"] = ClusterVarz(&cluster);
+  if (!cluster.connect_urls.empty()) v["connect_urls"] = cluster.connect_urls;
   v["gateway"] = EmptyBlock(false);
   v["leaf"] = EmptyBlock(false);
   v["mqtt"] = EmptyBlock(false);
@@ -122,7 +123,7 @@ io::HttpResponse Monitor::Varz(const Query& query) {
   } else {
     v["jetstream"] = nlohmann::ordered_json::object();
   }
-  v["tls_timeout"] = static_cast<double>(o.tls.timeout_ns) / 1e9;
+  v["tls_timeout"] = Seconds(o.tls.timeout_ns);
   v["write_deadline"] = o.write_deadline_ns;
   v["start"] = Rfc3339Nano(ctx.start_unix_ns);
   v["now"] = Rfc3339Nano(now);

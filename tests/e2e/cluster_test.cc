@@ -248,6 +248,13 @@ TEST(Cluster, RoutezAndVarzHaveNatsServersShape) {
     EXPECT_EQ(varz["routes"], 1);
     EXPECT_EQ(varz["cluster"]["name"], "C1");
     EXPECT_EQ(varz["cluster"]["cluster_port"], a->cluster_port());
+    EXPECT_EQ(varz["cluster"]["auth_timeout"].dump(), "2") << "a float64 in Go's form";
+    // connect_urls: what clients are told, both nodes.
+    const std::vector<std::string> urls = varz["connect_urls"];
+    for (const ServerProcess* node : {a.get(), b.get()}) {
+      const std::string url = "127.0.0.1:" + std::to_string(node->port());
+      EXPECT_NE(std::find(urls.begin(), urls.end(), url), urls.end()) << varz["connect_urls"];
+    }
     std::set<std::string> keys;
     for (const auto& [key, value] : route.items()) keys.insert(key);
     return keys;
@@ -288,6 +295,36 @@ void ExpectLameDuckReachesPeers(bool peer_is_nats) {
               after.find(going_url, info) == std::string::npos;
   }
   EXPECT_TRUE(dropped) << after;
+}
+
+// The node going into lame duck mode tells its own clients `ldm` with the other nodes
+// only, so that they move there; the same bytes whether it is Tern or nats-server.
+TEST(Cluster, LameDuckTellsItsClientsOfTheOtherNodesOnly) {
+  for (bool going_is_nats : {false, true}) {
+    if (going_is_nats && NatsServerPath().empty()) continue;
+    auto going = StartNode(going_is_nats, "GOING", {});
+    auto staying = StartNode(false, "STAYING", {going->route_url()});
+    const std::string going_url = "127.0.0.1:" + std::to_string(going->port());
+    const std::string staying_url = "127.0.0.1:" + std::to_string(staying->port());
+    RawConn client(going->port());
+    client.Send("CONNECT {\"protocol\":1,\"verbose\":false}\r\nPING\r\n");
+    std::string seen = client.info() + client.ReadUntil("PONG");
+    const auto deadline = Clock::now() + std::chrono::seconds(10);
+    while (seen.find(staying_url) == std::string::npos && Clock::now() < deadline) {
+      seen += client.ReadFor(100);
+    }
+    ASSERT_NE(seen.find(staying_url), std::string::npos) << seen;
+    kill(going->pid(), SIGUSR2);
+    const std::string after = client.ReadUntil("\"ldm\":true", 5000);
+    const auto at = after.rfind("INFO {");
+    ASSERT_NE(at, std::string::npos) << after;
+    const std::string info = after.substr(at, after.find("\r\n", at) - at);
+    EXPECT_NE(info.find("\"ldm\":true"), std::string::npos) << info;
+    EXPECT_NE(info.find(staying_url), std::string::npos) << info;
+    EXPECT_EQ(info.find(going_url), std::string::npos)
+        << (going_is_nats ? "nats: " : "tern: ") << info;
+    going->Stop(SIGKILL);  // not the lame duck's whole duration
+  }
 }
 
 TEST(Cluster, LameDuckReachesTernPeers) { ExpectLameDuckReachesPeers(false); }
