@@ -272,6 +272,7 @@ class ConfApplier {
         return Fail(v, "'jetstream' expects true/false or a block");
       }
     } else if (key == "cluster") {
+      o_->cluster_source = ConfText(v);
       return ParseClusterBlock(v, &o_->cluster, &o_->warnings, error_);
     } else if (key == "store_dir") {
       return String(v, key, &o_->store_dir);

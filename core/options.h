@@ -62,6 +62,7 @@ struct ServerOptions {
   auth::AuthConfig auth;
   std::string auth_source;      // what the auth settings were read from, to detect a change
   std::string accounts_source;  // accounts and system_account: a change needs a restart
+  std::string cluster_source;   // the cluster block: a change needs a restart (for now)
   // TLS for client connections (tls block, --tls*); the context is built once the config
   // and flags are read, so a bad certificate stops the server (or -t) with a message.
   tls::TlsConfig tls;

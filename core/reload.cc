@@ -49,6 +49,7 @@ const std::vector<Setting>& FixedSettings() {
       Compare("io", &ServerOptions::io),
       Compare("js_sync", &ServerOptions::js_sync_in_ring),
       Compare("accounts", &ServerOptions::accounts_source),
+      Compare("cluster", &ServerOptions::cluster_source),
       {"jetstream streams", SameDeclaredStreams},
   };
   return kFixed;

@@ -85,6 +85,21 @@ TEST(Reload, UnreloadableChangeOrBadFileKeepsTheRunningConfig) {
   EXPECT_NE(still.ReadUntil("PONG").find("PONG"), std::string::npos);
 }
 
+// The cluster block needs a restart to change: a reload that changes it is refused whole
+// and the node keeps its routes.
+TEST(Reload, AChangedClusterBlockIsRefused) {
+  const std::string conf =
+      WriteConfig("cluster {\n  name: C1\n  listen: \"127.0.0.1:-1\"\n  no_advertise: false\n}\n");
+  auto server = ServerProcess::Start({"-c", conf});
+  Rewrite(conf,
+          "max_payload: 8KB\ncluster {\n  name: C1\n  listen: \"127.0.0.1:-1\"\n"
+          "  no_advertise: true\n}\n");
+  kill(server->pid(), SIGHUP);
+  ASSERT_TRUE(WaitForLog(*server, "config reload not supported for cluster")) << server->Log();
+  RawConn unchanged(server->port());
+  EXPECT_EQ(unchanged.info().find("\"max_payload\":8192"), std::string::npos) << unchanged.info();
+}
+
 TEST(Reload, SignalFlagReachesTheServerByPidOrPidFile) {
   const std::string conf = WriteConfig("max_payload: 4KB\n");
   const std::string pid_file = conf.substr(0, conf.rfind('/')) + "/tern.pid";
