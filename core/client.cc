@@ -81,6 +81,7 @@ Connection* MakeClient(ShardPort* shard, uint64_t id, std::string ip, int port) 
 Client::Client(ShardPort* shard, uint64_t id, std::string ip, int port)
     : Connection(ConnectionKind::kClient, id),
       shard_(shard),
+      stats_(&shard->stats()),
       ip_(std::move(ip)),
       port_(port),
       parser_(
@@ -249,8 +250,8 @@ bool Client::DeliverMessage(const Subscription& sub, const Message& msg) {
   AppendMsgFrame(&out_, &scratch_, subject, sub.sid, reply, header_len, data);
   ++out_msgs_;
   out_bytes_ += data.size();
-  ShardStats::Add(shard_->stats().out_msgs, 1);
-  ShardStats::Add(shard_->stats().out_bytes, data.size());
+  ShardStats::Add(stats_->out_msgs, 1);
+  ShardStats::Add(stats_->out_bytes, data.size());
   MarkDirty();
   const int64_t pending = static_cast<int64_t>(PendingBytes());
   const int64_t max_pending = shard_->options().max_pending;
@@ -498,8 +499,8 @@ bool Client::OnPub(const PubFrame& frame) {
     SendErr("Invalid Publish Subject");
     return true;
   }
-  ShardStats::Add(shard_->stats().in_msgs, 1);
-  ShardStats::Add(shard_->stats().in_bytes, frame.data.size());
+  ShardStats::Add(stats_->in_msgs, 1);
+  ShardStats::Add(stats_->in_bytes, frame.data.size());
   ++in_msgs_;
   in_bytes_ += frame.data.size();
   if (permissions_ && !permissions_->CanPublish(frame.subject, shard_->now_ns())) {

@@ -140,6 +140,7 @@ class Client final : public Connection, public ParserHandler {
   std::string InfoLine(bool lame_duck) const;
 
   ShardPort* shard_;
+  ShardStats* stats_;  // shard_->stats(), looked up once: counted on every message
   std::string ip_;
   int port_;
   ProtocolParser parser_;

@@ -47,6 +47,20 @@ class OutboundQueue {
 
   void Append(std::string_view bytes);
   void Append(const char* data, std::size_t len) { Append(std::string_view(data, len)); }
+  // Contiguous room for n (<= ChunkPool::kChunkSize) bytes at the tail, in a new chunk if
+  // the tail has less (what it had left stays unused); Commit(n) once they are written.
+  // One write per frame instead of one per piece (msg_encode.h).
+  char* Reserve(std::size_t n) {
+    if (chunks_.empty() || ChunkPool::kChunkSize - chunks_.back().end < n) {
+      chunks_.push_back(Chunk{pool_->Get(), 0, 0});
+    }
+    return chunks_.back().data + chunks_.back().end;
+  }
+  void Commit(std::size_t n) {
+    chunks_.back().end += n;
+    pending_ += n;
+    appended_total_ += n;
+  }
 
   // Fills up to max iovecs with the unsent bytes, stopping at limit bytes from the head
   // (a held PONG marks such a limit). Returns the count.

@@ -35,6 +35,7 @@ RouteConnection::RouteConnection(ShardPort* shard, RouteRegistry* registry, uint
                                  bool explicit_route)
     : Connection(ConnectionKind::kRoute, id),
       shard_(shard),
+      stats_(&shard->stats()),
       registry_(registry),
       ip_(std::move(ip)),
       port_(port),
@@ -581,8 +582,8 @@ void RouteConnection::OnRouteMsg(const RoutedMsg& routed) {
   if (!Authorized() || !registered_) return;
   ++in_msgs_;
   in_bytes_ += routed.data.size();
-  ShardStats::Add(shard_->stats().in_msgs, 1);
-  ShardStats::Add(shard_->stats().in_bytes, routed.data.size());
+  ShardStats::Add(stats_->in_msgs, 1);
+  ShardStats::Add(stats_->in_bytes, routed.data.size());
   const int id = FindAccount(routed.account);
   if (id < 0) return;
   Message msg;

@@ -151,6 +151,7 @@ class RouteConnection final : public Connection, public RouteHandler {
   std::string Label() const;
 
   ShardPort* shard_;
+  ShardStats* stats_;  // shard_->stats(), looked up once: counted on every message
   RouteRegistry* registry_;
   std::string ip_;
   int port_;

@@ -1,7 +1,9 @@
 #include "core/route_parser.h"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstring>
 
 namespace tern::core {
 namespace {
@@ -53,18 +55,30 @@ std::string_view Span(std::string_view first, std::string_view last) {
 
 void RouteParser::Feed(const char* data, std::size_t len, RouteHandler& handler) {
   if (failed_) return;
-  if (pending_.empty()) {
-    const std::size_t used = Consume(std::string_view(data, len), handler);
-    if (!failed_ && used < len) pending_.assign(data + used, len - used);
-    return;
-  }
-  pending_.append(data, len);
-  const std::size_t used = Consume(pending_, handler);
-  if (failed_) {
-    pending_.clear();
-  } else {
+  std::size_t offset = 0;
+  // A frame split across reads is completed with only the bytes it still needs; the rest
+  // of the read is parsed where it lies (copying whole reads would cost a copy of every
+  // message at full speed).
+  while (!pending_.empty() && offset < len && !failed_ && !handler.RouteClosed()) {
+    std::size_t take = len - offset;
+    if (pending_frame_ > pending_.size()) {
+      take = std::min(take, pending_frame_ - pending_.size());
+    } else if (const void* newline = std::memchr(data + offset, '\n', len - offset)) {
+      take = static_cast<std::size_t>(static_cast<const char*>(newline) - (data + offset)) + 1;
+    }
+    pending_.append(data + offset, take);
+    offset += take;
+    pending_frame_ = 0;
+    const std::size_t used = Consume(pending_, handler);
+    if (failed_) {
+      pending_.clear();
+      return;
+    }
     pending_.erase(0, used);
   }
+  if (offset == len || failed_) return;
+  const std::size_t used = Consume(std::string_view(data + offset, len - offset), handler);
+  if (!failed_ && offset + used < len) pending_.assign(data + offset + used, len - offset - used);
 }
 
 std::size_t RouteParser::Consume(std::string_view input, RouteHandler& handler) {
@@ -82,7 +96,10 @@ std::size_t RouteParser::Consume(std::string_view input, RouteHandler& handler) 
     std::string_view line = rest.substr(0, newline);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     const std::size_t taken = Line(line, rest.substr(newline + 1), handler);
-    if (taken == kNeedMore) break;
+    if (taken == kNeedMore) {
+      pending_frame_ = newline + 1 + payload_wanted_;  // the frame's whole length
+      break;
+    }
     used += newline + 1 + taken;
   }
   return used;
@@ -176,7 +193,10 @@ bool RouteParser::Msg(std::string_view args, bool with_header, std::string_view 
       return fail("bad HMSG header size");
     }
   }
-  if (rest.size() < size + 2) return false;  // the payload has not all arrived
+  if (rest.size() < size + 2) {  // the payload has not all arrived
+    payload_wanted_ = size + 2;
+    return false;
+  }
   if (rest[size] != '\r' || rest[size + 1] != '\n') return fail("payload not followed by CRLF");
   msg.data = rest.substr(0, size);
   handler.OnRouteMsg(msg);

@@ -61,7 +61,10 @@ class RouteParser {
   bool Msg(std::string_view args, bool with_header, std::string_view rest, RouteHandler& handler,
            std::size_t* taken);
 
-  std::string pending_;
+  std::string pending_;  // the start of a frame split across reads
+  // The whole length of that frame once its control line is in (RMSG/HMSG); 0 = unknown.
+  std::size_t pending_frame_ = 0;
+  std::size_t payload_wanted_ = 0;  // set by Msg when it needs more
   bool failed_ = false;
 };
 

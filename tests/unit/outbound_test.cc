@@ -1,6 +1,8 @@
 // The outbound queue: appends across chunks, partial sends, holds, pooled chunks.
 #include "core/outbound.h"
 
+#include "core/msg_encode.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -43,6 +45,37 @@ TEST(OutboundQueue, LimitHoldsOutputBack) {
   q.Append("PONG\r\n");
   EXPECT_EQ(Gather(q, hold - q.consumed_total()), "MSG one\r\n");
   EXPECT_EQ(Gather(q, 0), "");
+}
+
+// Frames written in place: every shape byte for byte, a frame that does not fit the tail
+// chunk starts a new one whole, and one larger than a chunk still arrives complete.
+TEST(OutboundQueue, MsgFramesWrittenInPlace) {
+  ChunkPool pool;
+  OutboundQueue q(&pool);
+  std::string line;
+  std::string expected;
+  AppendMsgFrame(&q, &line, "a.b", "7", {}, 0, "hello");
+  expected += "MSG a.b 7 5\r\nhello\r\n";
+  AppendMsgFrame(&q, &line, "a.b", "7", "_INBOX.x", 0, "");
+  expected += "MSG a.b 7 _INBOX.x 0\r\n\r\n";
+  const std::string hdr = "NATS/1.0\r\nK: v\r\n\r\n";
+  AppendMsgFrame(&q, &line, "a.b", "12", "r", hdr.size(), hdr + "data");
+  expected += "HMSG a.b 12 r " + std::to_string(hdr.size()) + " " + std::to_string(hdr.size() + 4) +
+              "\r\n" + hdr + "data\r\n";
+  EXPECT_EQ(Gather(q), expected);
+  // Fill the chunk to within a few bytes, then a frame that cannot fit there.
+  const std::string filler(ChunkPool::kChunkSize - expected.size() - 30, 'f');
+  AppendMsgFrame(&q, &line, "s", "1", {}, 0, filler);
+  expected += "MSG s 1 " + std::to_string(filler.size()) + "\r\n" + filler + "\r\n";
+  AppendMsgFrame(&q, &line, "next.subject", "1", {}, 0, std::string(40, 'n'));
+  expected += "MSG next.subject 1 40\r\n" + std::string(40, 'n') + "\r\n";
+  const std::string big(ChunkPool::kChunkSize + 10, 'b');
+  AppendMsgFrame(&q, &line, "big", "2", {}, 0, big);
+  expected += "MSG big 2 " + std::to_string(big.size()) + "\r\n" + big + "\r\n";
+  EXPECT_EQ(q.pending_bytes(), expected.size());
+  EXPECT_EQ(Gather(q), expected);
+  q.Consume(q.pending_bytes());
+  EXPECT_TRUE(q.empty());
 }
 
 TEST(ChunkPool, ReusesChunks) {
