@@ -192,7 +192,8 @@ void RouteConnection::OnPlainBytes(const char* data, std::size_t len) {
     stalled_input_.append(data, len);
     return;
   }
-  parser_.Feed(data, len, *this);
+  const std::size_t used = parser_.Feed(data, len, *this);
+  if (used < len && !closing_) stalled_input_.append(data + used, len - used);
 }
 
 void RouteConnection::Stall() {
@@ -207,7 +208,8 @@ void RouteConnection::Unstall() {
   if (!stalled_input_.empty() && !closing_) {
     std::string input;
     input.swap(stalled_input_);
-    parser_.Feed(input.data(), input.size(), *this);
+    const std::size_t used = parser_.Feed(input.data(), input.size(), *this);
+    if (used < input.size() && !closing_) stalled_input_.assign(input, used);
   }
   if (!stalled_ && io_ != nullptr && !closing_) shard_->ResumeReading(io_);
 }

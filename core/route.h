@@ -134,7 +134,7 @@ class RouteConnection final : public Connection, public RouteHandler {
                     std::string_view queue) override;
   void OnRouteMsg(const RoutedMsg& msg) override;
   void OnRouteParseError(std::string_view what) override;
-  bool RouteClosed() const override { return closing_; }
+  bool RoutePaused() const override { return closing_ || stalled_; }
 
   // The handshake (after TLS's, with TLS): the dialler's CONNECT, then INFO.
   void StartProtocol();

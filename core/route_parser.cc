@@ -53,13 +53,14 @@ std::string_view Span(std::string_view first, std::string_view last) {
 
 }  // namespace
 
-void RouteParser::Feed(const char* data, std::size_t len, RouteHandler& handler) {
-  if (failed_) return;
+std::size_t RouteParser::Feed(const char* data, std::size_t len, RouteHandler& handler) {
+  if (failed_) return len;
   std::size_t offset = 0;
   // A frame split across reads is completed with only the bytes it still needs; the rest
   // of the read is parsed where it lies (copying whole reads would cost a copy of every
   // message at full speed).
-  while (!pending_.empty() && offset < len && !failed_ && !handler.RouteClosed()) {
+  while (!pending_.empty() && offset < len && !failed_) {
+    if (handler.RoutePaused()) return offset;
     std::size_t take = len - offset;
     if (pending_frame_ > pending_.size()) {
       take = std::min(take, pending_frame_ - pending_.size());
@@ -72,18 +73,22 @@ void RouteParser::Feed(const char* data, std::size_t len, RouteHandler& handler)
     const std::size_t used = Consume(pending_, handler);
     if (failed_) {
       pending_.clear();
-      return;
+      return len;
     }
     pending_.erase(0, used);
   }
-  if (offset == len || failed_) return;
+  if (failed_ || offset == len) return len;
+  if (handler.RoutePaused()) return offset;
   const std::size_t used = Consume(std::string_view(data + offset, len - offset), handler);
-  if (!failed_ && offset + used < len) pending_.assign(data + offset + used, len - offset - used);
+  if (failed_) return len;
+  if (handler.RoutePaused()) return offset + used;  // the rest is the caller's to keep
+  if (offset + used < len) pending_.assign(data + offset + used, len - offset - used);
+  return len;
 }
 
 std::size_t RouteParser::Consume(std::string_view input, RouteHandler& handler) {
   std::size_t used = 0;
-  while (used < input.size() && !failed_ && !handler.RouteClosed()) {
+  while (used < input.size() && !failed_ && !handler.RoutePaused()) {
     const std::string_view rest = input.substr(used);
     const std::size_t newline = rest.find('\n');
     if (newline == std::string_view::npos) {

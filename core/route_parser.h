@@ -35,8 +35,9 @@ class RouteHandler {
   virtual void OnRouteMsg(const RoutedMsg& msg) = 0;
   // Bad input: the route is closed. `what` says what was wrong.
   virtual void OnRouteParseError(std::string_view what) = 0;
-  // The handler closed the route: stop handing frames over.
-  virtual bool RouteClosed() const = 0;
+  // The handler closed the route, or holds its input back (a congested subscriber stalled
+  // it): stop handing frames over.
+  virtual bool RoutePaused() const = 0;
 
  protected:
   ~RouteHandler() = default;
@@ -47,7 +48,10 @@ class RouteParser {
   static constexpr std::size_t kMaxControlLine = 64 * 1024;
   static constexpr std::size_t kMaxPayload = 64u << 20;
 
-  void Feed(const char* data, std::size_t len, RouteHandler& handler);
+  // Hands over the complete frames in data (and what earlier reads left). Returns the bytes
+  // of data taken: all of them (a frame's start is kept) unless the handler paused, when
+  // the caller keeps the rest and feeds it again once the route may go on.
+  std::size_t Feed(const char* data, std::size_t len, RouteHandler& handler);
   std::size_t buffered() const { return pending_.size(); }
 
  private:

@@ -39,7 +39,7 @@ class CheckingHandler final : public tern::core::RouteHandler {
     Frame();
     failed_ = true;
   }
-  bool RouteClosed() const override { return failed_; }
+  bool RoutePaused() const override { return failed_; }
 
  private:
   void Frame() {

@@ -184,5 +184,42 @@ TEST_P(RouteLoopTest, ARoutedQueueMessageWithoutALocalMemberTakesASecondHop) {
   EXPECT_EQ(h_.Read(next).find("RMSG"), std::string::npos);
 }
 
+// A slow subscriber holds a route back as it holds a client back: the route's socket stops
+// being read (mid-read: the frames after the one that congested wait) and every message
+// arrives once the subscriber drains; the route is never cut off.
+TEST_P(RouteLoopTest, ASlowSubscriberHoldsTheRouteBackWithoutLoss) {
+  std::string greeting;
+  const int route = ConnectPeer(&greeting);
+  const int subscriber = h_.Connect();
+  h_.Send(subscriber, "SUB s 1\r\nPING\r\n");
+  h_.Settle();
+  ASSERT_EQ(h_.Read(subscriber), "PONG\r\n");
+  h_.Read(route);
+  h_.reactor(subscriber).LimitSends(subscriber, 4 * 1024);  // 4 KiB a turn
+  const std::string payload(1024, 'x');
+  std::string burst;
+  constexpr std::size_t kMessages = 8000;  // 8 MiB: past the congestion mark
+  for (std::size_t i = 0; i < kMessages; ++i) {
+    burst += "RMSG $G s 1024\r\n" + payload + "\r\n";
+  }
+  h_.Send(route, burst);
+  bool route_paused = false;
+  std::size_t received = 0;
+  std::string partial;
+  for (int turn = 0; turn < 40000 && received < kMessages; ++turn) {
+    h_.Turn();
+    route_paused |= h_.reactor(route).paused(route);
+    partial += h_.Read(subscriber);
+    for (auto at = partial.find("MSG s 1 1024\r\n"); at != std::string::npos;
+         at = partial.find("MSG s 1 1024\r\n")) {
+      ++received;
+      partial.erase(0, at + 1);
+    }
+  }
+  EXPECT_TRUE(route_paused) << "8 MiB queued for a 4 KiB-a-turn reader without back-pressure";
+  EXPECT_EQ(received, kMessages);
+  EXPECT_FALSE(h_.Closed(route));
+}
+
 }  // namespace
 }  // namespace tern::testing

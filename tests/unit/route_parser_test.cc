@@ -39,7 +39,7 @@ class Recorder final : public RouteHandler {
     Add("ERROR " + std::string(what));
     closed = true;
   }
-  bool RouteClosed() const override { return closed; }
+  bool RoutePaused() const override { return closed; }
 
  private:
   void Add(std::string event) { events.push_back(std::move(event)); }
