@@ -79,15 +79,11 @@ Connection* MakeClient(ShardPort* shard, uint64_t id, std::string ip, int port) 
 }
 
 Client::Client(ShardPort* shard, uint64_t id, std::string ip, int port)
-    : Connection(ConnectionKind::kClient, id),
-      shard_(shard),
-      stats_(&shard->stats()),
+    : SocketConnection(ConnectionKind::kClient, id, shard),
       ip_(std::move(ip)),
       port_(port),
       parser_(
-          ProtocolParser::Limits{shard->options().max_control_line, shard->options().max_payload}),
-      out_(&shard->chunk_pool()),
-      cipher_(&shard->chunk_pool()) {
+          ProtocolParser::Limits{shard->options().max_control_line, shard->options().max_payload}) {
   scratch_.reserve(512);
 }
 
@@ -156,7 +152,7 @@ int64_t Client::NextDeadline() const {
 void Client::OnBytes(const char* data, std::size_t len) {
   if (closing_) return;
   last_in_ns_ = shard_->now_ns();
-  if (!tls_) return OnPlainBytes(data, len);
+  if (!tls_) return TakeInput(data, len);
   if (!tls_started_ && len > 0 && data[0] != 0x16) {
     // Not a TLS handshake record: a client speaking plaintext to a TLS server.
     LOG_ERROR("%s:%d - cid:%lu - client did not start TLS", ip_.c_str(), port_,
@@ -180,45 +176,22 @@ void Client::OnBytes(const char* data, std::size_t len) {
     info_after_handshake_ = false;
     SendText(InfoLine(false));
   }
-  if (!tls_plain_.empty()) OnPlainBytes(tls_plain_.data(), tls_plain_.size());
+  if (!tls_plain_.empty()) TakeInput(tls_plain_.data(), tls_plain_.size());
 }
 
-void Client::OnPlainBytes(const char* data, std::size_t len) {
-  if (closing_) return;
-  if (stalled_) {  // bytes the kernel had already handed over before reading was paused
-    stalled_input_.append(data, len);
-    return;
-  }
-  if (LogEnabled(LogLevel::kTrace)) {
-    LOG_TRACE("%s:%d - cid:%lu - <<- [%.*s]", ip_.c_str(), port_, static_cast<unsigned long>(id_),
-              static_cast<int>(std::min<std::size_t>(len, 512)), data);
-  }
+std::size_t Client::FeedInput(const char* data, std::size_t len) {
   std::size_t used = len;
   parser_.Feed(data, len, *this, &used);
-  if (used < len && !closing_) stalled_input_.append(data + used, len - used);
+  return used;
 }
 
-void Client::OnSendDone(int result) {
-  if (result < 0) {
-    LOG_DEBUG("cid:%lu - write error: %s", static_cast<unsigned long>(id_), strerror(-result));
-    Close(CloseReason::kWriteError, false);
-    return;
-  }
-  (tls_ ? cipher_ : out_).Consume(static_cast<std::size_t>(result));
-  send_started_ns_ = 0;
-  if (!out_.empty() || !cipher_.empty()) MarkDirty();
+std::string Client::LogLabel() const {
+  return ip_ + ":" + std::to_string(port_) + " - cid:" + std::to_string(id_);
 }
 
 void Client::OnPeerClosed(int err) {
   // Whatever is queued may still reach a peer that only half-closed.
   Close(CloseReason::kClientClosed, true);
-}
-
-void Client::MarkDirty() {
-  if (!dirty) {
-    dirty = true;
-    shard_->MarkDirty(this);
-  }
 }
 
 void Client::SendText(std::string_view text) {
@@ -274,25 +247,6 @@ bool Client::StillCongesting(int64_t now_ns) {
                            out_.consumed_total());
 }
 
-void Client::Stall() {
-  if (stalled_ || closing_ || io_ == nullptr) return;
-  stalled_ = true;
-  shard_->AddStalled(this);
-}
-
-void Client::Unstall() {
-  if (!stalled_) return;
-  stalled_ = false;
-  if (!stalled_input_.empty() && !closing_) {
-    std::string input;
-    input.swap(stalled_input_);
-    std::size_t used = input.size();
-    parser_.Feed(input.data(), input.size(), *this, &used);
-    if (used < input.size() && !closing_) stalled_input_.assign(input, used);
-  }
-  if (!stalled_ && io_ != nullptr && !closing_) shard_->ResumeReading(io_);
-}
-
 void Client::SendNoResponders(std::string_view sid, std::string_view reply) {
   std::string& line = scratch_;
   line.assign("HMSG ");
@@ -311,13 +265,7 @@ void Client::Flush() {
   if (closing_ && !close_after_flush_) return;  // aborting: what is queued is dropped
   uint64_t limit = UINT64_MAX;
   if (!holds_.empty()) limit = holds_.front().first - out_.consumed_total();
-  if (tls_) return FlushTls(limit);
-  if (limit == 0) return;
-  io_->iov_count = out_.FillIovecs(io_->iov, io::IoConn::kMaxIov, limit);
-  if (io_->iov_count == 0) return;
-  send_started_ns_ = shard_->now_ns();
-  shard_->Send(io_);
-  ArmTimer();  // the write deadline
+  if (SendQueued(limit)) ArmTimer();  // the write deadline
 }
 
 void Client::ReleaseHolds(uint64_t acked_epoch) {

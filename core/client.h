@@ -24,6 +24,7 @@
 #include "core/outbound.h"
 #include "core/parser.h"
 #include "core/shard_port.h"
+#include "core/socket_connection.h"
 #include "core/subscription.h"
 #include "core/tls/tls_session.h"
 #include "io/reactor.h"
@@ -38,7 +39,7 @@ std::string NewNonce();
 inline constexpr uint32_t kClientListener = 0;
 Connection* MakeClient(ShardPort* shard, uint64_t id, std::string ip, int port);
 
-class Client final : public Connection, public ParserHandler {
+class Client final : public SocketConnection, public ParserHandler {
  public:
   Client(ShardPort* shard, uint64_t id, std::string ip, int port);
   ~Client() override;
@@ -47,8 +48,6 @@ class Client final : public Connection, public ParserHandler {
   void Start(io::IoConn* io, bool over_connection_limit) override;
   // Bytes from the socket (ciphertext on a TLS connection).
   void OnBytes(const char* data, std::size_t len) override;
-  // The reactor finished a send (bytes or -errno).
-  void OnSendDone(int result) override;
   // The peer closed its side, or the socket failed.
   void OnPeerClosed(int err) override;
 
@@ -67,9 +66,6 @@ class Client final : public Connection, public ParserHandler {
   // "congested" and may hold its
   // publishers back for a bounded time; past max_pending it is cut off regardless.
   bool StillCongesting(int64_t now_ns) override;
-  // The publisher side: stop / restart reading this client's socket.
-  void Stall() override;
-  void Unstall() override;
 
   // The client's timer fired: pings, stale connection, write deadline, auth and TLS
   // timeouts, credential expiry.
@@ -125,26 +121,20 @@ class Client final : public Connection, public ParserHandler {
   void SendPermissionViolation(std::string_view what, std::string_view subject,
                                std::string_view queue = {});
 
-  // Protocol bytes (decrypted, on a TLS connection) for the parser.
-  void OnPlainBytes(const char* data, std::size_t len);
-  // TLS: encrypts what is queued (up to `limit` bytes) and starts sending ciphertext.
-  void FlushTls(uint64_t limit);
-  uint64_t PendingBytes() const { return out_.pending_bytes() + cipher_.pending_bytes(); }
+  // SocketConnection
+  std::size_t FeedInput(const char* data, std::size_t len) override;
+  std::string LogLabel() const override;
 
   void SendText(std::string_view text);
   void SendErr(std::string_view text);
   void SendOk() {
     if (verbose_) SendText("+OK\r\n");
   }
-  void MarkDirty();
   std::string InfoLine(bool lame_duck) const;
 
-  ShardPort* shard_;
-  ShardStats* stats_;  // shard_->stats(), looked up once: counted on every message
   std::string ip_;
   int port_;
   ProtocolParser parser_;
-  OutboundQueue out_;
   absl::flat_hash_map<std::string, std::unique_ptr<Subscription>> subs_;
 
   // CONNECT options; the defaults are what nats-server assumes before CONNECT.
@@ -166,17 +156,13 @@ class Client final : public Connection, public ParserHandler {
   std::unique_ptr<auth::PermissionChecker> permissions_;  // null = may do anything
   auth::Credentials credentials_;  // from the accepted CONNECT, to check again on reload
 
-  // TLS: the session, and ciphertext waiting for the socket (INFO goes here in clear,
-  // before the handshake). out_ then holds plaintext until FlushTls encrypts it.
-  std::unique_ptr<tls::TlsSession> tls_;
-  OutboundQueue cipher_;
+  // TLS (the session is SocketConnection's; INFO goes in clear to cipher_ before the
+  // handshake of a client that did not start with it).
   int64_t tls_deadline_ns_ = 0;
   bool tls_started_ = false;           // the first bytes were a TLS handshake record
   bool info_after_handshake_ = false;  // TLS first: INFO waits for the handshake
   bool counted_in_account_ = false;    // in ServerContext::account_connections
   int64_t max_subscriptions_ = -1;     // a user JWT's own limit; -1 = none
-  std::string tls_scratch_;            // ciphertext on its way to cipher_ (reused)
-  std::string tls_plain_;              // decrypted input on its way to the parser (reused)
 
   // Monitoring figures, written only by this client's shard.
   int64_t start_unix_ns_ = 0;
@@ -191,13 +177,11 @@ class Client final : public Connection, public ParserHandler {
   bool info_after_pong_ = false;  // one changed before it
   bool close_after_flush_ = false;
   int64_t close_deadline_ns_ = 0;
-  int64_t send_started_ns_ = 0;
   int64_t last_in_ns_ = 0;
   int64_t next_ping_ns_ = 0;
   int pings_out_ = 0;
   CongestionWatch congestion_;
-  std::string stalled_input_;  // received while stalled, parsed when released
-  std::string scratch_;        // MSG control line being built (reused, no per-message allocation)
+  std::string scratch_;  // MSG control line being built (reused, no per-message allocation)
 };
 
 }  // namespace tern::core

@@ -8,7 +8,6 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/subject.h"
-#include "core/tls_output.h"
 
 namespace tern::core {
 namespace {
@@ -33,16 +32,12 @@ void AppendNumber(std::string* out, std::size_t n) {
 RouteConnection::RouteConnection(ShardPort* shard, RouteRegistry* registry, uint64_t id,
                                  std::string ip, int port, const RouteUrl* dialled,
                                  bool explicit_route)
-    : Connection(ConnectionKind::kRoute, id),
-      shard_(shard),
-      stats_(&shard->stats()),
+    : SocketConnection(ConnectionKind::kRoute, id, shard),
       registry_(registry),
       ip_(std::move(ip)),
       port_(port),
       dialled_(dialled != nullptr),
-      explicit_(explicit_route),
-      out_(&shard->chunk_pool()),
-      cipher_(&shard->chunk_pool()) {
+      explicit_(explicit_route) {
   link_ = true;
   if (dialled != nullptr) url_ = *dialled;
   const auto& permissions = shard->options().cluster.permissions;
@@ -165,7 +160,7 @@ void RouteConnection::OnTimer(int64_t now_ns) {
 void RouteConnection::OnBytes(const char* data, std::size_t len) {
   if (closing_) return;
   last_in_ns_ = shard_->now_ns();
-  if (tls_ == nullptr) return OnPlainBytes(data, len);
+  if (tls_ == nullptr) return TakeInput(data, len);
   std::string error;
   tls_plain_.clear();
   if (!tls_->Receive(std::string_view(data, len), &tls_plain_, &error)) {
@@ -179,60 +174,14 @@ void RouteConnection::OnBytes(const char* data, std::size_t len) {
               tls_->cipher().c_str());
     StartProtocol();
   }
-  if (!tls_plain_.empty()) OnPlainBytes(tls_plain_.data(), tls_plain_.size());
+  if (!tls_plain_.empty()) TakeInput(tls_plain_.data(), tls_plain_.size());
 }
 
-void RouteConnection::OnPlainBytes(const char* data, std::size_t len) {
-  if (closing_) return;
-  if (LogEnabled(LogLevel::kTrace)) {
-    LOG_TRACE("%s - <<- [%.*s]", Label().c_str(), static_cast<int>(std::min<std::size_t>(len, 512)),
-              data);
-  }
-  if (stalled_) {
-    stalled_input_.append(data, len);
-    return;
-  }
-  const std::size_t used = parser_.Feed(data, len, *this);
-  if (used < len && !closing_) stalled_input_.append(data + used, len - used);
-}
-
-void RouteConnection::Stall() {
-  if (stalled_ || closing_ || io_ == nullptr) return;
-  stalled_ = true;
-  shard_->AddStalled(this);
-}
-
-void RouteConnection::Unstall() {
-  if (!stalled_) return;
-  stalled_ = false;
-  if (!stalled_input_.empty() && !closing_) {
-    std::string input;
-    input.swap(stalled_input_);
-    const std::size_t used = parser_.Feed(input.data(), input.size(), *this);
-    if (used < input.size() && !closing_) stalled_input_.assign(input, used);
-  }
-  if (!stalled_ && io_ != nullptr && !closing_) shard_->ResumeReading(io_);
-}
-
-void RouteConnection::OnSendDone(int result) {
-  if (result < 0) {
-    LOG_DEBUG("%s - write error: %s", Label().c_str(), strerror(-result));
-    Close(CloseReason::kWriteError, false);
-    return;
-  }
-  (tls_ ? cipher_ : out_).Consume(static_cast<std::size_t>(result));
-  send_started_ns_ = 0;
-  if (!out_.empty() || !cipher_.empty()) MarkDirty();
+std::size_t RouteConnection::FeedInput(const char* data, std::size_t len) {
+  return parser_.Feed(data, len, *this);
 }
 
 void RouteConnection::OnPeerClosed(int) { Close(CloseReason::kClientClosed, true); }
-
-void RouteConnection::MarkDirty() {
-  if (!dirty) {
-    dirty = true;
-    shard_->MarkDirty(this);
-  }
-}
 
 void RouteConnection::SendProto(std::string_view line) {
   if (closing_) return;
@@ -252,27 +201,7 @@ void RouteConnection::Flush() {
   dirty = false;
   if (io_ == nullptr || io_->send_in_flight || io_->closing) return;
   if (closing_ && !close_after_flush_) return;
-  if (tls_ != nullptr) return FlushTls();
-  if (out_.empty()) return;
-  io_->iov_count = out_.FillIovecs(io_->iov, io::IoConn::kMaxIov, UINT64_MAX);
-  if (io_->iov_count == 0) return;
-  send_started_ns_ = shard_->now_ns();
-  shard_->Send(io_);
-}
-
-void RouteConnection::FlushTls() {
-  std::string error;
-  if (!EncryptQueued(tls_.get(), &out_, UINT64_MAX, &cipher_, &tls_scratch_, &error)) {
-    LOG_ERROR("%s - %s", Label().c_str(), error.c_str());
-    Close(CloseReason::kWriteError, false);
-    return;
-  }
-  if (cipher_.empty()) return;
-  io_->iov_count = cipher_.FillIovecs(io_->iov, io::IoConn::kMaxIov, UINT64_MAX);
-  if (io_->iov_count == 0) return;
-  send_started_ns_ = shard_->now_ns();
-  shard_->Send(io_);
-  if (!out_.empty() && tls_->handshake_done()) MarkDirty();  // more than one pass took
+  SendQueued(UINT64_MAX);
 }
 
 void RouteConnection::Close(CloseReason reason, bool flush) {

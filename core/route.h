@@ -22,6 +22,7 @@
 #include "core/outbound.h"
 #include "core/route_parser.h"
 #include "core/shard_port.h"
+#include "core/socket_connection.h"
 #include "core/subscription.h"
 #include "core/tls/tls_session.h"
 
@@ -69,7 +70,7 @@ class RouteRegistry {
 // The listener id of the cluster port, and the factory for what it accepts.
 inline constexpr uint32_t kRouteListener = 1;
 
-class RouteConnection final : public Connection, public RouteHandler {
+class RouteConnection final : public SocketConnection, public RouteHandler {
  public:
   // `dialled` is set for a route this node connected (to `url`, explicit or not).
   RouteConnection(ShardPort* shard, RouteRegistry* registry, uint64_t id, std::string ip, int port,
@@ -78,7 +79,6 @@ class RouteConnection final : public Connection, public RouteHandler {
 
   void Start(io::IoConn* io, bool over_connection_limit) override;
   void OnBytes(const char* data, std::size_t len) override;
-  void OnSendDone(int result) override;
   void OnPeerClosed(int err) override;
 
   bool DeliverMessage(const Subscription& sub, const Message& msg) override;
@@ -90,8 +90,6 @@ class RouteConnection final : public Connection, public RouteHandler {
   void ReleaseHolds(uint64_t) override {}
   bool has_holds() const override { return false; }
   bool StillCongesting(int64_t now_ns) override;
-  void Stall() override;
-  void Unstall() override;
   void OnTimer(int64_t now_ns) override;
   int64_t NextDeadline() const override;
 
@@ -138,20 +136,16 @@ class RouteConnection final : public Connection, public RouteHandler {
 
   // The handshake (after TLS's, with TLS): the dialler's CONNECT, then INFO.
   void StartProtocol();
-  // Input after TLS: to the parser (or kept while stalled).
-  void OnPlainBytes(const char* data, std::size_t len);
-  // TLS: encrypts what is queued and sends the ciphertext.
-  void FlushTls();
+  // SocketConnection
+  std::size_t FeedInput(const char* data, std::size_t len) override;
+  std::string LogLabel() const override { return Label(); }
   // Ops a peer may send only after a CONNECT when route authorization is on.
   bool Authorized();
   void SendErrAndClose(std::string_view text, CloseReason reason);
-  void MarkDirty();
   void ArmTimer();
   int FindAccount(std::string_view name) const;
   std::string Label() const;
 
-  ShardPort* shard_;
-  ShardStats* stats_;  // shard_->stats(), looked up once: counted on every message
   RouteRegistry* registry_;
   std::string ip_;
   int port_;
@@ -159,13 +153,7 @@ class RouteConnection final : public Connection, public RouteHandler {
   bool explicit_;
   RouteUrl url_;
   RouteParser parser_;
-  OutboundQueue out_;
-  // TLS (cluster tls {}): the session, ciphertext waiting for the socket, and buffers
-  // reused per read and per flush.
-  std::unique_ptr<tls::TlsSession> tls_;
-  OutboundQueue cipher_;
-  std::string tls_scratch_, tls_plain_;
-  int64_t tls_deadline_ns_ = 0;
+  int64_t tls_deadline_ns_ = 0;    // cluster tls {}: the handshake's deadline
   bool protocol_started_ = false;  // CONNECT/INFO sent (at once without TLS)
   RoutePeer peer_;
   bool info_received_ = false;
@@ -182,12 +170,10 @@ class RouteConnection final : public Connection, public RouteHandler {
   int pings_out_ = 0;
   int64_t ping_sent_ns_ = 0;
   int64_t rtt_ns_ = 0;
-  int64_t send_started_ns_ = 0;
   CongestionWatch congestion_;
   bool close_after_flush_ = false;
   int64_t close_deadline_ns_ = 0;
   CloseReason close_reason_ = CloseReason::kClientClosed;
-  std::string stalled_input_;
   std::string line_;  // the RMSG control line being built (reused)
   uint64_t in_msgs_ = 0, in_bytes_ = 0, out_msgs_ = 0, out_bytes_ = 0, dropped_msgs_ = 0;
 };

@@ -1,0 +1,59 @@
+#pragma once
+// SocketConnection: what every connection kind over a socket shares (clients, routes, and
+// the kinds to come): its shard and the shard's counters, plaintext output and, with TLS,
+// the ciphertext queue, one send at a time, and the input held back while the shard stalls
+// it (a delivery congested a subscriber). A kind parses its input (FeedInput) and decides
+// what and when to send (Flush, through SendQueued). Owned by the connection's shard.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/connection.h"
+#include "core/outbound.h"
+#include "core/shard_port.h"
+#include "core/tls/tls_session.h"
+
+namespace tern::core {
+
+class SocketConnection : public Connection {
+ public:
+  // The reactor finished a send (bytes or -errno): what the kernel took leaves the queue.
+  void OnSendDone(int result) final;
+  // Stop / restart reading the socket; what had arrived meanwhile is parsed on restart.
+  void Stall() final;
+  void Unstall() final;
+
+ protected:
+  SocketConnection(ConnectionKind kind, uint64_t id, ShardPort* shard);
+
+  // Parses plaintext input. Returns the bytes taken: fewer when the connection stalled or
+  // closed on the way (the rest is held and fed again when it is released).
+  virtual std::size_t FeedInput(const char* data, std::size_t len) = 0;
+  // Who it is in log lines ("127.0.0.1:51234 - cid:5").
+  virtual std::string LogLabel() const = 0;
+
+  // Input after TLS: parsed now, or held while stalled.
+  void TakeInput(const char* data, std::size_t len);
+  // Asks the shard to Flush this connection at the end of its turn.
+  void MarkDirty();
+  // Starts a send of what is queued, up to `limit` plaintext bytes from the head (a held
+  // PONG's position), through TLS when it is on. False if nothing went (or it closed).
+  bool SendQueued(uint64_t limit);
+  uint64_t PendingBytes() const { return out_.pending_bytes() + cipher_.pending_bytes(); }
+
+  ShardPort* shard_;
+  ShardStats* stats_;  // shard_->stats(), looked up once: counted on every message
+  OutboundQueue out_;  // plaintext frames
+  // TLS: the session and the ciphertext waiting for the socket (out_ then holds plaintext
+  // until SendQueued encrypts it); buffers reused per read and per send.
+  std::unique_ptr<tls::TlsSession> tls_;
+  OutboundQueue cipher_;
+  std::string tls_scratch_, tls_plain_;
+  int64_t send_started_ns_ = 0;  // the send in flight started then; 0 = none
+
+ private:
+  std::string held_input_;  // received while stalled, parsed when released
+};
+
+}  // namespace tern::core
