@@ -491,6 +491,23 @@ TEST(Cluster, RoutePermissionsImportAndExport) {
   }
 }
 
+// A node whose routes name its own cluster port (a config shared by every node) detects
+// the loop and drops it: no route to itself, clients served, a real peer still joins.
+TEST(Cluster, ARouteToItselfIsDropped) {
+  const int port = FreePort();
+  const std::string self = "nats://127.0.0.1:" + std::to_string(port);
+  auto node = StartNode(false, "SELF", {self}, {"--cluster", self, "-m", "-1"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // a redial or two
+  auto routez = nlohmann::json::parse(HttpGet(node->monitor_port(), "/routez").body);
+  EXPECT_EQ(routez["num_routes"], 0) << routez.dump();
+  auto peer = StartNode(false, "PEER", {self});
+  auto on_node = Connect(*node);
+  auto on_peer = Connect(*peer);
+  AwaitRoute(on_peer->nc, on_node->nc);
+  routez = nlohmann::json::parse(HttpGet(node->monitor_port(), "/routez").body);
+  EXPECT_EQ(routez["num_routes"], 1) << routez.dump();
+}
+
 TEST(Cluster, JetStreamInAClusterIsRefusedAtStart) {
   const auto [status, output] = RunServerOnce("-p -1 --cluster nats://127.0.0.1:-1 -js");
   EXPECT_EQ(status, 1) << output;
