@@ -2,17 +2,25 @@
 #include "cluster_util.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <random>
+#include <set>
+#include <string>
 
 namespace tern::e2e {
 
 using Clock = std::chrono::steady_clock;
+
+// Where test processes (these and tests/go) lock the ports FreePort hands out.
+constexpr const char* kPortLockDir = "/tmp/tern-test-ports";
 
 std::unique_ptr<ServerProcess> StartNode(bool nats, const std::string& name,
                                          const std::vector<std::string>& routes,
@@ -86,8 +94,20 @@ void AwaitRoute(natsConnection* pub_nc, natsConnection* sub_nc) {
 
 int FreePort() {
   static std::minstd_rand rng(static_cast<unsigned>(getpid()));
+  static std::set<int> handed_out;
+  mkdir(kPortLockDir, 0777);
   for (;;) {
     const int port = 20000 + static_cast<int>(rng() % 12000);
+    if (!handed_out.insert(port).second) continue;  // never the same port twice
+    // Test processes run side by side (ctest --parallel, the nats.go tests): a lock file per
+    // port, held until this process exits, keeps each port to one of them.
+    const std::string lock = std::string(kPortLockDir) + "/" + std::to_string(port);
+    const int lock_fd = open(lock.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0666);
+    if (lock_fd < 0) continue;
+    if (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+      close(lock_fd);
+      continue;
+    }
     const int fd = socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -95,7 +115,8 @@ int FreePort() {
     addr.sin_port = htons(static_cast<uint16_t>(port));
     const bool free = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
     close(fd);
-    if (free) return port;
+    if (free) return port;  // lock_fd stays open: the port stays ours
+    close(lock_fd);
   }
 }
 

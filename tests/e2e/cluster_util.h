@@ -27,7 +27,9 @@ std::vector<std::vector<std::string>> Receive(const std::vector<natsSubscription
 // a subject of its own until one arrives. Interest a connection made before the probe's
 // travels ahead of it, so it is known too.
 void AwaitRoute(natsConnection* pub_nc, natsConnection* sub_nc);
-// A port in 20000-32000 that is free now (below the kernel's ephemeral range).
+// A port in 20000-32000 (below the kernel's ephemeral range) that is free now, never
+// handed out twice: a lock file in /tmp/tern-test-ports, held until the process exits,
+// keeps it from the other test processes running beside this one (the Go tests too).
 int FreePort();
 
 }  // namespace tern::e2e

@@ -6,7 +6,10 @@ package gotests
 import (
 	"math/rand"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -169,16 +172,41 @@ func TestClusterKeyValueOfNatsServerNodesThroughTern(t *testing.T) {
 }
 
 // freePort returns a port in 20000-32000 (below the kernel's ephemeral range) that is free
-// now.
+// now, locked for this process as tests/e2e's FreePort locks them (a file per port in
+// /tmp/tern-test-ports, held until the process exits), so that test processes running side
+// by side never share one.
 func freePort(t *testing.T) int {
 	t.Helper()
+	os.MkdirAll(portLockDir, 0o777)
 	for i := 0; i < 1000; i++ {
-		port := 20000 + rand.Intn(12000)
+		port := 20000 + portRand.Intn(12000)
+		if handedOut[port] {
+			continue
+		}
+		handedOut[port] = true
+		lock, err := os.OpenFile(filepath.Join(portLockDir, itoa(port)), os.O_CREATE|os.O_RDWR, 0o666)
+		if err != nil {
+			continue
+		}
+		if syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
+			lock.Close()
+			continue
+		}
 		if l, err := net.Listen("tcp", "127.0.0.1:"+itoa(port)); err == nil {
 			l.Close()
+			portLocks = append(portLocks, lock) // kept open: the port stays ours
 			return port
 		}
+		lock.Close()
 	}
 	t.Fatal("no free port")
 	return 0
 }
+
+const portLockDir = "/tmp/tern-test-ports"
+
+var (
+	portRand  = rand.New(rand.NewSource(time.Now().UnixNano() ^ int64(os.Getpid())))
+	handedOut = map[int]bool{}
+	portLocks []*os.File
+)
