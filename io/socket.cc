@@ -53,6 +53,9 @@ int ConnectTcp(const std::string& host, int port, int timeout_ms, std::string* e
   return fd;
 }
 
+constexpr int kAddressInUseRetries = 100;
+constexpr useconds_t kAddressInUseWaitUs = 10'000;
+
 int CreateListener(const std::string& host, int port, int* bound_port, std::string* error) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -69,18 +72,28 @@ int CreateListener(const std::string& host, int port, int* bound_port, std::stri
   }
   int fd = -1;
   std::string last_error = "no usable address";
-  for (addrinfo* ai = result; ai != nullptr; ai = ai->ai_next) {
-    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
+  // A process killed a moment ago may still hold the port: the kernel closes a listener
+  // that io_uring requests referenced only once it has torn the ring down, a few ms after
+  // the process is gone (a restart right after kill -9 failed 12 times in 20). Retry for a
+  // second before giving up.
+  for (int attempt = 0; fd < 0 && attempt < kAddressInUseRetries; ++attempt) {
+    if (attempt > 0) usleep(kAddressInUseWaitUs);
+    bool in_use = false;
+    for (addrinfo* ai = result; ai != nullptr; ai = ai->ai_next) {
+      fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      if (fd < 0) {
+        last_error = strerror(errno);
+        continue;
+      }
+      int one = 1;
+      setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+      if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 4096) == 0) break;
+      in_use |= errno == EADDRINUSE;
       last_error = strerror(errno);
-      continue;
+      close(fd);
+      fd = -1;
     }
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 4096) == 0) break;
-    last_error = strerror(errno);
-    close(fd);
-    fd = -1;
+    if (!in_use) break;
   }
   freeaddrinfo(result);
   if (fd < 0) {

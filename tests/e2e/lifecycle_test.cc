@@ -12,9 +12,12 @@
 #include <atomic>
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
+#include <vector>
 
+#include "cluster_util.h"
 #include "harness.h"
 
 namespace tern::e2e {
@@ -74,6 +77,31 @@ TEST(Lifecycle, StartUpFailuresExitWithStatusOneAndTheReason) {
     EXPECT_EQ(out.find("terminate called"), std::string::npos) << out;
   }
   close(holder);
+}
+
+// A server killed with SIGKILL and started again at once on the same ports (systemd's
+// Restart=, a test's kill-and-restart) listens: the kernel frees the old listener a few ms
+// after the process is gone when io_uring held it, and start-up waits that out.
+TEST(Lifecycle, RestartRightAfterSigkillListensOnTheSamePorts) {
+  const std::string port = std::to_string(FreePort());
+  const std::string cluster = "nats://127.0.0.1:" + std::to_string(FreePort());
+  const std::vector<std::string> args = {"-p", port, "--cluster", cluster, "--cluster_name", "R"};
+  auto peer = ServerProcess::Start(
+      {"--cluster", "nats://127.0.0.1:-1", "--cluster_name", "R", "--routes", cluster});
+  auto server = ServerProcess::Start(args);
+  for (int round = 0; round < 10; ++round) {
+    std::vector<std::unique_ptr<RawConn>> clients;
+    for (int i = 0; i < 20; ++i) {
+      clients.push_back(std::make_unique<RawConn>(server->port()));
+      clients.back()->Send("CONNECT {\"verbose\":false}\r\nSUB s 1\r\nPING\r\n");
+    }
+    for (auto& client : clients) {
+      ASSERT_NE(client->ReadUntil("PONG").find("PONG"), std::string::npos);
+    }
+    EXPECT_EQ(server->Stop(SIGKILL), -1);
+    server = ServerProcess::Start(args);  // throws if it exited at start-up
+    EXPECT_EQ(std::to_string(server->port()), port);
+  }
 }
 
 TEST(Lifecycle, ConfigFileSettingsReachClients) {
