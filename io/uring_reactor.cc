@@ -1,6 +1,7 @@
-// The io_uring backend: multishot accept, multishot recv into a provided-buffer ring,
-// one sendmsg in flight per connection, an eventfd read as the doorbell. All submissions
-// made while handling one batch of completions go to the kernel in one io_uring_enter.
+// The io_uring backend: multishot accept, one recv at a time per connection into a
+// provided-buffer ring, one sendmsg in flight per connection, an eventfd read as the
+// doorbell. All submissions made while handling one batch of completions go to the kernel
+// in one io_uring_enter.
 #include "io/uring_reactor.h"
 
 #include <liburing.h>
@@ -9,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <deque>
@@ -20,10 +22,14 @@ namespace {
 
 constexpr unsigned kRingEntries = 4096;
 constexpr unsigned kCqEntries = 65536;
-// 256 x 32 KiB = 8 MiB per shard, all of it resident under load (the ring is used in order):
-// 512 measured no faster (docs/BENCHMARKS.md, "Memory per row").
+// Up to 256 x 32 KiB = 8 MiB per shard (512 measured no faster). The kernel takes provided
+// buffers in ring order, so every buffer it was ever given ends up resident: it is given
+// kInitialBuffers (1 MiB) and kBufferBatch more each time it runs out (-ENOBUFS), so a
+// shard's receive memory follows the load it has met (docs/BENCHMARKS.md, "Memory").
 constexpr unsigned kBufferCount = 256;       // power of two
 constexpr unsigned kBufferSize = 32 * 1024;  // per receive completion
+constexpr unsigned kInitialBuffers = 32;
+constexpr unsigned kBufferBatch = 32;
 constexpr uint16_t kBufferGroup = 0;
 
 // user_data = pointer | kind; pointers are at least 8-byte aligned.
@@ -214,12 +220,20 @@ class UringReactor final : public Reactor {
       *error = std::string("provided buffer ring: ") + strerror(-rc);
       return false;
     }
-    for (unsigned i = 0; i < kBufferCount; ++i) {
+    for (unsigned i = 0; i < kInitialBuffers; ++i) {
       io_uring_buf_ring_add(buf_ring_, buffers_ + size_t{i} * kBufferSize, kBufferSize, i,
                             io_uring_buf_ring_mask(kBufferCount), i);
     }
-    io_uring_buf_ring_advance(buf_ring_, kBufferCount);
+    io_uring_buf_ring_advance(buf_ring_, kInitialBuffers);
+    provided_ = kInitialBuffers;
     return true;
+  }
+
+  // The kernel ran out of receive buffers: give it more, up to kBufferCount (published
+  // with the recycled ones at the end of this batch of completions).
+  void ProvideMoreBuffers() {
+    const unsigned until = std::min(kBufferCount, provided_ + kBufferBatch);
+    for (; provided_ < until; ++provided_) RecycleBuffer(provided_);
   }
 
   // A submission slot. When the queue is full, what is queued goes to the kernel first; if
@@ -264,9 +278,13 @@ class UringReactor final : public Reactor {
     io_uring_sqe_set_data64(sqe, Tag(l, kAccept));
   }
 
+  // One recv at a time, re-armed after each completion (in the same batched submission). A
+  // multishot recv emptied the whole socket buffer into completions at once, megabytes after
+  // a pause, all of which a stalled connection then had to hold (peak RSS 89 MiB against
+  // 30 MiB on 8 pubs -> 8 subs, and no faster: docs/BENCHMARKS.md, memory).
   void ArmRecv(IoConn* conn) {
     io_uring_sqe* sqe = GetSqe();
-    io_uring_prep_recv_multishot(sqe, conn->fd, nullptr, 0, 0);
+    io_uring_prep_recv(sqe, conn->fd, nullptr, kBufferSize, 0);
     sqe->flags |= IOSQE_BUFFER_SELECT;
     sqe->buf_group = kBufferGroup;
     io_uring_sqe_set_data64(sqe, Tag(conn, kRecv));
@@ -316,6 +334,7 @@ class UringReactor final : public Reactor {
           RecycleBuffer(bid);
           if (!conn->recv_armed && !conn->closing && !conn->recv_paused) ArmRecv(conn);
         } else if (cqe->res == -ENOBUFS || cqe->res == -ECANCELED) {
+          if (cqe->res == -ENOBUFS) ProvideMoreBuffers();
           if (!conn->recv_armed && !conn->closing && !conn->recv_paused) ArmRecv(conn);
         } else if (!conn->closing) {
           conn->recv_armed = false;
@@ -375,6 +394,7 @@ class UringReactor final : public Reactor {
   bool ring_ready_ = false;
   io_uring_buf_ring* buf_ring_ = nullptr;
   char* buffers_ = nullptr;
+  unsigned provided_ = 0;  // buffers given to the kernel so far: ids 0 .. provided_ - 1
   unsigned recycled_ = 0;
   int wake_fd_ = -1;
   uint64_t wake_value_ = 0;
