@@ -1,7 +1,10 @@
 #pragma once
 // SubjectTrie<Leaf>: subject patterns ('*', '>') organised by token, with a Leaf of
 // caller-defined contents at every pattern. Match() visits the leaf of every pattern that
-// matches a literal subject. Ownership: one shard; not thread-safe.
+// matches a literal subject. Only nodes that end a pattern hold a Leaf (allocated apart):
+// the tokens on the way to it cost a node without one, which matters with many
+// subscriptions on long unique subjects, held by every shard. Ownership: one shard; not
+// thread-safe.
 #include <absl/container/flat_hash_map.h>
 #include <absl/container/inlined_vector.h>
 
@@ -26,7 +29,8 @@ class SubjectTrie {
       node = ChildFor(level, token);
       level = &node->next;
     });
-    return node->leaf;
+    if (!node->leaf) node->leaf = std::make_unique<Leaf>();
+    return *node->leaf;
   }
 
   // Returns the pattern's leaf or nullptr.
@@ -43,7 +47,7 @@ class SubjectTrie {
         level = &node->next;
       }
     });
-    return missing || node == nullptr ? nullptr : &node->leaf;
+    return missing || node == nullptr ? nullptr : node->leaf.get();
   }
 
   // Removes the nodes along the pattern's path that hold nothing any more. Any number of
@@ -62,11 +66,17 @@ class SubjectTrie {
       path.emplace_back(level, token);
       level = &node->next;
     });
-    // Deepest first: a node goes once its leaf and everything below it are empty.
+    // Deepest first: a node goes once its leaf and everything below it are empty. The
+    // pattern's own empty leaf goes even when the node stays (it has children).
+    if (!missing && !path.empty()) {
+      auto [parent, token] = path.back();
+      std::unique_ptr<Leaf>& leaf = (*Slot(parent, token, false))->leaf;
+      if (leaf && leaf->Empty()) leaf.reset();
+    }
     for (std::size_t i = path.size(); i-- > 0;) {
       auto [parent, token] = path[i];
       std::unique_ptr<Node>* slot = Slot(parent, token, false);
-      if (!(*slot)->leaf.Empty() || !(*slot)->next.Empty()) break;
+      if ((*slot)->leaf || !(*slot)->next.Empty()) break;
       if (token == "*" || token == ">") {
         slot->reset();
       } else {
@@ -88,14 +98,14 @@ class SubjectTrie {
       auto [level, start] = pending.back();
       pending.pop_back();
       while (level != nullptr) {
-        if (level->tail) fn(level->tail->leaf);
+        if (level->tail && level->tail->leaf) fn(*level->tail->leaf);
         const std::size_t dot = subject.find('.', start);
         const bool last = dot == std::string_view::npos;
         const std::string_view token =
             subject.substr(start, last ? std::string_view::npos : dot - start);
         if (level->star) {
           if (last) {
-            fn(level->star->leaf);
+            if (level->star->leaf) fn(*level->star->leaf);
           } else {
             pending.emplace_back(&level->star->next, dot + 1);
           }
@@ -103,7 +113,7 @@ class SubjectTrie {
         auto it = level->literal.find(AbslView(token));
         if (it == level->literal.end()) break;
         if (last) {
-          fn(it->second->leaf);
+          if (it->second->leaf) fn(*it->second->leaf);
           break;
         }
         level = &it->second->next;
@@ -132,7 +142,7 @@ class SubjectTrie {
   };
   struct Node {
     Level next;
-    Leaf leaf;
+    std::unique_ptr<Leaf> leaf;  // null on a node that ends no pattern
   };
 
   template <typename Fn>
@@ -172,7 +182,7 @@ class SubjectTrie {
       const std::size_t saved = prefix->size();
       if (!prefix->empty()) prefix->push_back('.');
       prefix->append(token);
-      if (!node.leaf.Empty()) fn(std::string_view(*prefix), node.leaf);
+      if (node.leaf && !node.leaf->Empty()) fn(std::string_view(*prefix), *node.leaf);
       Walk(node.next, prefix, fn);
       prefix->resize(saved);
     };
