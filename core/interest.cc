@@ -78,11 +78,12 @@ bool Interest::AddLocal(Subscription* sub) {
     // Other shards hear of the first subscription they may forward for.
     return !sub->shard_local && ++leaf.shared_plain == 1;
   }
-  auto it = std::find_if(leaf.local_queues.begin(), leaf.local_queues.end(),
+  std::vector<LocalQueue>& queues = leaf.MutableQueues().local;
+  auto it = std::find_if(queues.begin(), queues.end(),
                          [&](const LocalQueue& q) { return q.name == sub->queue; });
-  if (it == leaf.local_queues.end()) {
-    leaf.local_queues.push_back(LocalQueue{sub->queue, {}});
-    it = leaf.local_queues.end() - 1;
+  if (it == queues.end()) {
+    queues.push_back(LocalQueue{sub->queue, {}});
+    it = queues.end() - 1;
   }
   it->members.push_back(sub);
   return true;  // queue membership counts are weights: every change is announced
@@ -101,17 +102,19 @@ bool Interest::RemoveLocal(Subscription* sub, bool* was_found) {
       found = true;
       announce = !sub->shard_local && --leaf->shared_plain == 0;
     }
-  } else {
-    for (auto q = leaf->local_queues.begin(); q != leaf->local_queues.end(); ++q) {
+  } else if (leaf->queues) {
+    std::vector<LocalQueue>& queues = leaf->queues->local;
+    for (auto q = queues.begin(); q != queues.end(); ++q) {
       if (q->name != sub->queue) continue;
       auto it = std::find(q->members.begin(), q->members.end(), sub);
       if (it != q->members.end()) {
         q->members.erase(it);
         found = announce = true;
-        if (q->members.empty()) leaf->local_queues.erase(q);
+        if (q->members.empty()) queues.erase(q);
       }
       break;
     }
+    leaf->DropQueuesIfEmpty();
   }
   if (!found) return false;
   if (was_found != nullptr) *was_found = true;
@@ -131,15 +134,16 @@ void Interest::ApplyRemote(int shard, int delta, std::string_view subject, std::
     } else {
       leaf.remote_plain_set.Clear(shard);
     }
-  } else {
-    auto it = std::find_if(leaf.remote_queues.begin(), leaf.remote_queues.end(),
+  } else if (delta > 0 || leaf.queues) {
+    std::vector<RemoteQueue>& queues = leaf.MutableQueues().remote;
+    auto it = std::find_if(queues.begin(), queues.end(),
                            [&](const RemoteQueue& q) { return q.name == queue; });
-    if (it == leaf.remote_queues.end() && delta > 0) {
-      leaf.remote_queues.push_back(RemoteQueue{std::string(queue), {}, 0});
-      leaf.remote_queues.back().counts.assign(shard_count_, 0);
-      it = leaf.remote_queues.end() - 1;
+    if (it == queues.end() && delta > 0) {
+      queues.push_back(RemoteQueue{std::string(queue), {}, 0});
+      queues.back().counts.assign(shard_count_, 0);
+      it = queues.end() - 1;
     }
-    if (it != leaf.remote_queues.end()) {
+    if (it != queues.end()) {
       if (delta > 0) {
         it->counts[shard] += static_cast<uint32_t>(delta);
         it->total += static_cast<uint32_t>(delta);
@@ -147,9 +151,10 @@ void Interest::ApplyRemote(int shard, int delta, std::string_view subject, std::
         const uint32_t removed = std::min(it->counts[shard], static_cast<uint32_t>(-delta));
         it->counts[shard] -= removed;
         it->total -= removed;
-        if (it->total == 0) leaf.remote_queues.erase(it);
+        if (it->total == 0) queues.erase(it);
       }
     }
+    leaf.DropQueuesIfEmpty();
   }
   if (leaf.Empty()) trie_.Prune(subject);
 }
@@ -164,11 +169,11 @@ void Interest::Collect(const Leaf& leaf, MatchResult* out) const {
     out->queues.push_back(QueueMatch{name, {}, std::vector<uint32_t>(shard_count_, 0), 0});
     return out->queues.back();
   };
-  for (const LocalQueue& q : leaf.local_queues) {
+  for (const LocalQueue& q : leaf.local_queues()) {
     QueueMatch& group = group_for(q.name);
     group.local.insert(group.local.end(), q.members.begin(), q.members.end());
   }
-  for (const RemoteQueue& q : leaf.remote_queues) {
+  for (const RemoteQueue& q : leaf.remote_queues()) {
     QueueMatch& group = group_for(q.name);
     for (int s = 0; s < shard_count_; ++s) group.remote[s] += q.counts[s];
     group.remote_total += q.total;
@@ -193,7 +198,7 @@ Subscription* Interest::FindLocalFor(const Connection* conn, std::string_view su
         return;
       }
     }
-    for (const LocalQueue& q : leaf.local_queues) {
+    for (const LocalQueue& q : leaf.local_queues()) {
       for (Subscription* s : q.members) {
         if (s->conn == conn) {
           found = s;

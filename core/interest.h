@@ -5,8 +5,10 @@
 // A bounded match cache sits in front of the trie. Ownership: one shard; never touched
 // by another thread (other shards' interest arrives as deltas over the rings).
 #include <absl/container/flat_hash_map.h>
+#include <absl/container/inlined_vector.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -115,7 +117,7 @@ class Interest {
   void ForEachLocal(Fn&& fn) const {
     trie_.ForEach([&](std::string_view, const Leaf& leaf) {
       for (Subscription* s : leaf.local_plain) fn(s);
-      for (const auto& q : leaf.local_queues)
+      for (const auto& q : leaf.local_queues())
         for (Subscription* s : q.members) fn(s);
     });
   }
@@ -130,17 +132,40 @@ class Interest {
     std::vector<uint32_t> counts;  // per shard
     uint32_t total = 0;
   };
+  // A pattern's queue groups, allocated only where a group subscribes.
+  struct Queues {
+    std::vector<LocalQueue> local;
+    std::vector<RemoteQueue> remote;
+  };
+  // Every shard holds one per pattern anybody subscribes to, so it is kept small (56
+  // bytes): one local subscriber without an allocation, queue groups apart.
   struct Leaf {
-    std::vector<Subscription*> local_plain;
+    absl::InlinedVector<Subscription*, 1> local_plain;
     uint32_t shared_plain = 0;  // local_plain minus shard-local ones (what peers know of)
-    std::vector<LocalQueue> local_queues;
     ShardSet remote_plain_set;  // shards announce only 0->1 and 1->0 transitions
-    std::vector<RemoteQueue> remote_queues;
+    std::unique_ptr<Queues> queues;
+
+    const std::vector<LocalQueue>& local_queues() const {
+      static const std::vector<LocalQueue> kNone;
+      return queues ? queues->local : kNone;
+    }
+    const std::vector<RemoteQueue>& remote_queues() const {
+      static const std::vector<RemoteQueue> kNone;
+      return queues ? queues->remote : kNone;
+    }
+    Queues& MutableQueues() {
+      if (!queues) queues = std::make_unique<Queues>();
+      return *queues;
+    }
+    void DropQueuesIfEmpty() {
+      if (queues && queues->local.empty() && queues->remote.empty()) queues.reset();
+    }
     bool Empty() const {
-      return local_plain.empty() && local_queues.empty() && !remote_plain_set.Any() &&
-             remote_queues.empty();
+      return local_plain.empty() && !remote_plain_set.Any() && local_queues().empty() &&
+             remote_queues().empty();
     }
   };
+  static_assert(sizeof(Leaf) <= 56, "a Leaf per pattern per shard: keep it small");
 
   void Changed(std::string_view pattern);
   void Collect(const Leaf& leaf, MatchResult* out) const;
