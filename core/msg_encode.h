@@ -35,6 +35,7 @@ inline std::size_t AppendMsgFrame(OutboundQueue* out, std::string* line, std::st
     // The common case: the whole frame written in place, one piece after another.
     char* p = out->Reserve(frame_len);
     const auto put = [&p](std::string_view s) {
+      if (s.empty()) return;  // an empty payload's data() may be null: no memcpy from it
       std::memcpy(p, s.data(), s.size());
       p += s.size();
     };

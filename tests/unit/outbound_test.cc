@@ -56,7 +56,7 @@ TEST(OutboundQueue, MsgFramesWrittenInPlace) {
   std::string expected;
   AppendMsgFrame(&q, &line, "a.b", "7", {}, 0, "hello");
   expected += "MSG a.b 7 5\r\nhello\r\n";
-  AppendMsgFrame(&q, &line, "a.b", "7", "_INBOX.x", 0, "");
+  AppendMsgFrame(&q, &line, "a.b", "7", "_INBOX.x", 0, std::string_view());  // data() null
   expected += "MSG a.b 7 _INBOX.x 0\r\n\r\n";
   const std::string hdr = "NATS/1.0\r\nK: v\r\n\r\n";
   AppendMsgFrame(&q, &line, "a.b", "12", "r", hdr.size(), hdr + "data");
