@@ -18,7 +18,6 @@ namespace tern::core {
 namespace {
 
 constexpr int64_t kRedialNs = 1'000'000'000;
-constexpr int kDialTimeoutMs = 1000;
 
 // A random name for a cluster without one (nats-server uses a nuid and marks it dynamic).
 std::string RandomClusterName(std::minstd_rand* rng) {
@@ -50,19 +49,14 @@ ClusterService::ClusterService(Shard* shard, int cluster_port)
     dial.next_at = 1;                // at once
     dials_.push_back(std::move(dial));
   }
-  dialler_ = std::thread([this] { DiallerLoop(); });
+  dialler_ = std::make_unique<Dialler>([this](const Dialler::Result& result) {
+    shard_->Post([this, result] { OnDialed(result); });
+  });
   // The cluster's name, for clients' INFO. Before the shards run: set directly.
   PublishConnectUrls(/*shards_running=*/false);
 }
 
-ClusterService::~ClusterService() {
-  {
-    base::MutexLock lock(&mutex_);
-    stop_ = true;
-  }
-  wake_.SignalAll();
-  dialler_.join();
-}
+ClusterService::~ClusterService() = default;
 
 Connection* ClusterService::MakeAccepted(ShardPort* shard, uint64_t id, std::string ip, int port) {
   return new RouteConnection(shard, this, id, std::move(ip), port, nullptr, false);
@@ -99,34 +93,11 @@ void ClusterService::StartDial(std::size_t index) {
   dial.in_flight = true;
   dial.next_at = 0;
   if (dial.attempts_left > 0) --dial.attempts_left;
-  {
-    base::MutexLock lock(&mutex_);
-    pending_.emplace_back(index, dial.url);
-  }
-  wake_.SignalAll();
+  dialler_->Dial(index, dial.url.host, dial.url.port);
 }
 
-void ClusterService::DiallerLoop() {
-  for (;;) {
-    std::pair<std::size_t, RouteUrl> request;
-    {
-      base::MutexLock lock(&mutex_);
-      wake_.Wait(&mutex_, [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
-        return stop_ || !pending_.empty();
-      });
-      if (stop_) return;
-      request = std::move(pending_.front());
-      pending_.pop_front();
-    }
-    DialResult result{request.first, -1, {}};
-    result.fd =
-        io::ConnectTcp(request.second.host, request.second.port, kDialTimeoutMs, &result.error);
-    shard_->Post([this, result] { OnDialed(result); });
-  }
-}
-
-void ClusterService::OnDialed(const DialResult& result) {
-  Dial& dial = dials_[result.dial];
+void ClusterService::OnDialed(const Dialler::Result& result) {
+  Dial& dial = dials_[result.tag];
   if (result.fd < 0) {
     dial.in_flight = false;
     LOG_DEBUG("Error trying to connect to route (attempt %s): %s", dial.text.c_str(),
@@ -395,7 +366,10 @@ void ClusterService::Broadcast(const std::string& line, const RouteConnection* e
 }
 
 void ClusterService::OnNodeInterest(uint16_t account, std::string_view subject,
-                                    std::string_view queue, int32_t delta) {
+                                    std::string_view queue, int32_t delta,
+                                    const Connection* source) {
+  // What routes or our hub told us is not the cluster's business (one hop).
+  if (source != nullptr && !ExportsToRoutes(source->kind())) return;
   // cluster permissions: peers are asked only for what this node may import.
   if (import_check_ != nullptr && !import_check_->CanPublish(subject, 0)) return;
   std::string key = RouteAccountName(shard_->options().auth.accounts, account);

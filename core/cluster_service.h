@@ -7,21 +7,19 @@
 // other routes, and sums the node's interest over all shards into what routes are told:
 // RS+ when a subject gains its first subscriber, RS- when it loses its last, a queue
 // group's weight on every change; a new route gets all of it before any message. A
-// dialler thread makes the blocking connects and posts each socket back to shard 0.
-// Ownership: shard 0's thread (the dialler thread touches only its request queue).
+// Dialler makes the blocking connects and each socket is posted back to shard 0.
+// Ownership: shard 0's thread.
 #include <absl/container/flat_hash_map.h>
 
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <random>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "base/mutex.h"
 #include "core/auth/permissions.h"
+#include "core/dialler.h"
 #include "core/interest.h"
 #include "core/loop_service.h"
 #include "core/route.h"
@@ -53,7 +51,7 @@ class ClusterService final : public LoopService, public RouteRegistry, public In
 
   // InterestExport
   void OnNodeInterest(uint16_t account, std::string_view subject, std::string_view queue,
-                      int32_t delta) override;
+                      int32_t delta, const Connection* source) override;
 
   // Monitoring, on shard 0's thread: every registered route.
   template <typename Fn>
@@ -76,19 +74,13 @@ class ClusterService final : public LoopService, public RouteRegistry, public In
     bool in_flight = false;  // a connect or a route on it is alive
     std::string server_id;   // the node at the URL, once known
   };
-  struct DialResult {
-    std::size_t dial;
-    int fd;
-    std::string error;
-  };
   struct NodeInterest {
     int64_t count = 0;
     bool queue = false;
   };
 
   void StartDial(std::size_t index);
-  void OnDialed(const DialResult& result);
-  void DiallerLoop();
+  void OnDialed(const Dialler::Result& result);
   void Broadcast(const std::string& line, const RouteConnection* except = nullptr);
   std::string SubLine(const std::string& key, const NodeInterest& interest) const;
   std::string GossipInfo(const RoutePeer& peer) const;
@@ -112,11 +104,8 @@ class ClusterService final : public LoopService, public RouteRegistry, public In
   std::vector<std::string> client_connect_urls_;           // the same, as a list
   std::unique_ptr<auth::PermissionChecker> import_check_;  // cluster permissions' import
 
-  base::Mutex mutex_;
-  base::CondVar wake_;
-  std::deque<std::pair<std::size_t, RouteUrl>> pending_ ABSL_GUARDED_BY(mutex_);
-  bool stop_ ABSL_GUARDED_BY(mutex_) = false;
-  std::thread dialler_;
+  // Last: destroyed first, so no result is posted for a service that is gone.
+  std::unique_ptr<Dialler> dialler_;
 };
 
 }  // namespace tern::core

@@ -42,10 +42,29 @@ enum class CloseReason {
 const char* CloseReasonText(CloseReason reason);
 
 // May a message that came in on a connection of kind `from` go out on one of kind `to`?
-// The one place where routing differs by kind: a message from a route never goes back out
-// on a route (a full mesh: one hop). `from` is kClient for messages the server publishes.
+// The one place where routing differs by kind (nats-server 2.9's rules): a message from a
+// route never goes back out on a route (a full mesh: one hop); a message from our hub goes
+// to no route (each node of a leafnode cluster has its own link to the hub) and one from a
+// route to no hub (the route's node sends it there itself). `from` is kClient for messages
+// the server publishes.
 constexpr bool MayForward(ConnectionKind from, ConnectionKind to) {
-  return !(from == ConnectionKind::kRoute && to == ConnectionKind::kRoute);
+  if (to == ConnectionKind::kRoute) {
+    return from != ConnectionKind::kRoute && from != ConnectionKind::kHub;
+  }
+  if (to == ConnectionKind::kHub) return from != ConnectionKind::kRoute;
+  return true;
+}
+
+// A leafnode link, in either role.
+constexpr bool IsLeafKind(ConnectionKind kind) {
+  return kind == ConnectionKind::kLeaf || kind == ConnectionKind::kHub;
+}
+
+// Does a subscription held by a connection of this kind tell the cluster's other nodes
+// (RS+)? Clients' do, and a leafnode's (this node is its way into the cluster); what a
+// route or our hub told us does not go on to the routes.
+constexpr bool ExportsToRoutes(ConnectionKind kind) {
+  return kind == ConnectionKind::kClient || kind == ConnectionKind::kLeaf;
 }
 
 class Connection;

@@ -125,7 +125,8 @@ bool Interest::RemoveLocal(Subscription* sub, bool* was_found) {
   return announce;
 }
 
-void Interest::ApplyRemote(int shard, int delta, std::string_view subject, std::string_view queue) {
+void Interest::ApplyRemote(int shard, int delta, std::string_view subject, std::string_view queue,
+                           bool fallback) {
   Changed(subject);
   Leaf& leaf = trie_.Insert(subject);
   if (queue.empty()) {
@@ -137,9 +138,11 @@ void Interest::ApplyRemote(int shard, int delta, std::string_view subject, std::
   } else if (delta > 0 || leaf.queues) {
     std::vector<RemoteQueue>& queues = leaf.MutableQueues().remote;
     auto it = std::find_if(queues.begin(), queues.end(),
-                           [&](const RemoteQueue& q) { return q.name == queue; });
+                           [&](const RemoteQueue& q) {
+                             return q.name == queue && q.fallback == fallback;
+                           });
     if (it == queues.end() && delta > 0) {
-      queues.push_back(RemoteQueue{std::string(queue), {}, 0});
+      queues.push_back(RemoteQueue{std::string(queue), {}, 0, fallback});
       queues.back().counts.assign(shard_count_, 0);
       it = queues.end() - 1;
     }
@@ -166,7 +169,7 @@ void Interest::Collect(const Leaf& leaf, MatchResult* out) const {
     for (QueueMatch& q : out->queues) {
       if (q.name == name) return q;
     }
-    out->queues.push_back(QueueMatch{name, {}, std::vector<uint32_t>(shard_count_, 0), 0});
+    out->queues.push_back(QueueMatch{name, {}, std::vector<uint32_t>(shard_count_, 0), 0, {}, 0});
     return out->queues.back();
   };
   for (const LocalQueue& q : leaf.local_queues()) {
@@ -175,6 +178,12 @@ void Interest::Collect(const Leaf& leaf, MatchResult* out) const {
   }
   for (const RemoteQueue& q : leaf.remote_queues()) {
     QueueMatch& group = group_for(q.name);
+    if (q.fallback) {
+      if (group.remote_fallback.empty()) group.remote_fallback.assign(shard_count_, 0);
+      for (int s = 0; s < shard_count_; ++s) group.remote_fallback[s] += q.counts[s];
+      group.remote_fallback_total += q.total;
+      continue;
+    }
     for (int s = 0; s < shard_count_; ++s) group.remote[s] += q.counts[s];
     group.remote_total += q.total;
   }

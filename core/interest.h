@@ -25,7 +25,14 @@ struct QueueMatch {
   std::vector<Subscription*> local;
   std::vector<uint32_t> remote;  // members per shard (index = shard)
   uint32_t remote_total = 0;
+  // Members behind leafnode links on other shards: picked only when the group has no other
+  // member (nats-server prefers a local member to one across a leafnode). Empty if none.
+  std::vector<uint32_t> remote_fallback;
+  uint32_t remote_fallback_total = 0;
 };
+
+// Is this queue member one to fall back to (behind a leafnode link)?
+inline bool IsFallbackMember(const Subscription& sub) { return sub.behind_leaf; }
 
 struct MatchResult {
   std::vector<Subscription*> plain;  // local plain subscriptions
@@ -71,13 +78,16 @@ class MatchCache {
   uint64_t misses_ = 0;
 };
 
-// Told every change of the node's interest (all shards, every connection that is not a
-// link): plain subscriptions +1 / -1 per shard-level holder, queue members +1 / -1. The
-// cluster sums it into what routes are told (RS+ / RS-). Called on shard 0's thread.
+// Told every change of the node's interest: plain subscriptions +1 / -1 per shard-level
+// holder, queue members +1 / -1 (a link's member as its weight). `source` is null for
+// clients and the server's own subscriptions on any shard, else the link (route, leafnode)
+// on shard 0 whose peer asked for it: the cluster sums into RS+ / RS- what its routes must
+// be told, the leafnode service into LS+ / LS- what each leafnode link must. Called on
+// shard 0's thread.
 class InterestExport {
  public:
   virtual void OnNodeInterest(uint16_t account, std::string_view subject, std::string_view queue,
-                              int32_t delta) = 0;
+                              int32_t delta, const Connection* source) = 0;
 
  protected:
   ~InterestExport() = default;
@@ -93,8 +103,9 @@ class Interest {
   // whether it was there.
   bool RemoveLocal(Subscription* sub, bool* found = nullptr);
   // Another shard's interest changed: plain +1 / -1, or queue members added / removed (a
-  // route's member counting as its weight).
-  void ApplyRemote(int shard, int delta, std::string_view subject, std::string_view queue);
+  // route's member counting as its weight); `fallback` for members behind leafnode links.
+  void ApplyRemote(int shard, int delta, std::string_view subject, std::string_view queue,
+                   bool fallback = false);
 
   // Who wants this literal subject. The reference stays valid until the next change of
   // interest or the next Match() call.
@@ -131,6 +142,7 @@ class Interest {
     std::string name;
     std::vector<uint32_t> counts;  // per shard
     uint32_t total = 0;
+    bool fallback = false;  // members behind leafnode links (see QueueMatch)
   };
   // A pattern's queue groups, allocated only where a group subscribes.
   struct Queues {

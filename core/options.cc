@@ -18,7 +18,6 @@ namespace {
 // weaken security if ignored are refused; the rest are reported as warnings.
 const std::set<std::string> kRefusedKeys = {"trusted", "trusted_keys"};
 const std::set<std::string> kWarnedKeys = {"gateway",
-                                           "leafnodes",
                                            "websocket",
                                            "mqtt",
                                            "logtime",
@@ -44,7 +43,8 @@ const std::set<std::string> kWarnedKeys = {"gateway",
                                            "ping_interval_jitter",
                                            "mappings",
                                            "syslog_name",
-                                           "host_name"};
+                                           "host_name",
+                                           "no_sys_acc"};
 
 }  // namespace
 
@@ -274,6 +274,9 @@ class ConfApplier {
     } else if (key == "cluster") {
       o_->cluster_source = ConfText(v);
       return ParseClusterBlock(v, &o_->cluster, &o_->warnings, error_);
+    } else if (key == "leafnodes" || key == "leaf") {
+      o_->leaf_source = ConfText(v);
+      return ParseLeafNodesBlock(v, &o_->leaf, &o_->warnings, error_);
     } else if (key == "store_dir") {
       return String(v, key, &o_->store_dir);
     } else if (key == "tls") {

@@ -9,6 +9,7 @@
 
 #include "core/auth/auth_config.h"
 #include "core/cluster_options.h"
+#include "core/leaf_options.h"
 #include "core/conf.h"
 #include "core/tls/tls_context.h"
 #include "core/units.h"
@@ -69,6 +70,8 @@ struct ServerOptions {
   std::shared_ptr<const tls::TlsContext> tls_context;
   std::string tls_source;
   ClusterOptions cluster;             // routes to other nodes (cluster block, --cluster, --routes)
+  LeafOptions leaf;                   // leafnodes block: hub port and remotes
+  std::string leaf_source;            // the leafnodes block: a change needs a restart
   std::vector<std::string> warnings;  // reported once logging is up
 };
 

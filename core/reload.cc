@@ -50,6 +50,7 @@ const std::vector<Setting>& FixedSettings() {
       Compare("js_sync", &ServerOptions::js_sync_in_ring),
       Compare("accounts", &ServerOptions::accounts_source),
       Compare("cluster", &ServerOptions::cluster_source),
+      Compare("leafnodes", &ServerOptions::leaf_source),
       {"jetstream streams", SameDeclaredStreams},
   };
   return kFixed;

@@ -120,7 +120,7 @@ std::size_t RouteParser::Line(std::string_view line, std::string_view rest, Rout
     handler.OnRouteParseError(what);
     return std::size_t{0};
   };
-  if (Upper(op, "RMSG") || Upper(op, "HMSG")) {
+  if (Upper(op, leaf_ ? "LMSG" : "RMSG") || Upper(op, "HMSG")) {
     std::size_t taken = 0;
     if (!Msg(args, Upper(op, "HMSG"), rest, handler, &taken)) return failed_ ? 0 : kNeedMore;
     return taken;
@@ -129,21 +129,25 @@ std::size_t RouteParser::Line(std::string_view line, std::string_view rest, Rout
     handler.OnRoutePing();
   } else if (Upper(op, "PONG")) {
     handler.OnRoutePong();
-  } else if (Upper(op, "RS+") || Upper(op, "RS-")) {
+  } else if (leaf_ ? (Upper(op, "LS+") || Upper(op, "LS-")) : (Upper(op, "RS+") || Upper(op, "RS-"))) {
     Args a;
     std::size_t n = 0;
     const bool sub = op[2] == '+';
     if (!SplitArgs(args, &a, &n)) return fail("too many arguments in " + std::string(op));
-    if (sub && n == 2) {
-      handler.OnRouteSub(a[0], a[1], {}, 0);
-    } else if (sub && n == 4) {
+    // On a route every line starts with the account; a leafnode link has none.
+    const std::size_t first = leaf_ ? 0 : 1;
+    const std::string_view account = leaf_ ? std::string_view() : a[0];
+    if (n < first + 1) return fail(std::string("wrong number of arguments in ") + std::string(op));
+    if (sub && n == first + 1) {
+      handler.OnRouteSub(account, a[first], {}, 0);
+    } else if (sub && n == first + 3) {
       std::size_t weight = 0;
-      if (!ParseSize(a[3], &weight) || weight == 0 || weight > UINT32_MAX) {
-        return fail("bad queue weight in RS+");
+      if (!ParseSize(a[first + 2], &weight) || weight == 0 || weight > UINT32_MAX) {
+        return fail("bad queue weight in " + std::string(op));
       }
-      handler.OnRouteSub(a[0], a[1], a[2], static_cast<uint32_t>(weight));
-    } else if (!sub && (n == 2 || n == 3)) {
-      handler.OnRouteUnsub(a[0], a[1], n == 3 ? a[2] : std::string_view());
+      handler.OnRouteSub(account, a[first], a[first + 1], static_cast<uint32_t>(weight));
+    } else if (!sub && (n == first + 1 || n == first + 2)) {
+      handler.OnRouteUnsub(account, a[first], n == first + 2 ? a[first + 1] : std::string_view());
     } else {
       return fail(std::string("wrong number of arguments in ") + std::string(op));
     }
@@ -173,22 +177,24 @@ bool RouteParser::Msg(std::string_view args, bool with_header, std::string_view 
     return false;
   };
   const std::size_t sizes = with_header ? 2 : 1;
-  if (!SplitArgs(args, &a, &n) || n < 2 + sizes) return fail("bad RMSG/HMSG arguments");
+  const std::size_t first = leaf_ ? 0 : 1;  // where the subject is
+  if (!SplitArgs(args, &a, &n) || n < first + 1 + sizes) return fail("bad message arguments");
   RoutedMsg msg;
-  msg.account = a[0];
-  msg.subject = a[1];
-  const std::size_t middle = n - sizes;  // args between the subject and the sizes
-  if (middle == 3) {
-    msg.reply = a[2];
-  } else if (middle > 3) {
+  if (!leaf_) msg.account = a[0];
+  msg.subject = a[first];
+  const std::size_t extras = n - sizes - first - 1;  // args between the subject and the sizes
+  const std::size_t last = n - sizes - 1;
+  if (extras == 1) {
+    msg.reply = a[first + 1];
+  } else if (extras > 1) {
     // "+ reply q..." or "| q..."
-    if (a[2] == "+" && middle >= 5) {
-      msg.reply = a[3];
-      msg.queues = Span(a[4], a[middle - 1]);
-    } else if (a[2] == "|") {
-      msg.queues = Span(a[3], a[middle - 1]);
+    if (a[first + 1] == "+" && extras >= 3) {
+      msg.reply = a[first + 2];
+      msg.queues = Span(a[first + 3], a[last]);
+    } else if (a[first + 1] == "|") {
+      msg.queues = Span(a[first + 2], a[last]);
     } else {
-      return fail("bad RMSG/HMSG arguments");
+      return fail("bad message arguments");
     }
   }
   std::size_t size = 0;

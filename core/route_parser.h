@@ -1,6 +1,7 @@
 #pragma once
 // RouteParser: the route protocol as a nats-server 2.9 peer sends it (INFO, CONNECT,
-// PING, PONG, +OK, -ERR, RS+, RS-, RMSG, HMSG), frames split anywhere. Complete frames in
+// PING, PONG, +OK, -ERR, RS+, RS-, RMSG, HMSG), frames split anywhere; in leafnode mode the
+// same without accounts (LS+, LS-, LMSG, HMSG: a leafnode link is bound to one account). Complete frames in
 // one read are handed over in place; only a frame cut by a read boundary is copied.
 // Ownership: the route connection that feeds it (shard 0's thread).
 #include <cstddef>
@@ -12,7 +13,7 @@ namespace tern::core {
 
 // A routed message as parsed: views into the parser's input, valid during the call.
 struct RoutedMsg {
-  std::string_view account;
+  std::string_view account;  // empty on a leafnode link
   std::string_view subject;
   std::string_view reply;
   std::string_view queues;  // space-separated queue group names; empty = none
@@ -27,7 +28,7 @@ class RouteHandler {
   virtual void OnRoutePing() = 0;
   virtual void OnRoutePong() = 0;
   virtual void OnRouteErr(std::string_view text) = 0;
-  // RS+ (weight 0 for a plain subscription) and RS-.
+  // RS+ (weight 0 for a plain subscription) and RS-; LS+ and LS- (account empty).
   virtual void OnRouteSub(std::string_view account, std::string_view subject,
                           std::string_view queue, uint32_t weight) = 0;
   virtual void OnRouteUnsub(std::string_view account, std::string_view subject,
@@ -47,6 +48,9 @@ class RouteParser {
  public:
   static constexpr std::size_t kMaxControlLine = 64 * 1024;
   static constexpr std::size_t kMaxPayload = 64u << 20;
+
+  // `leaf`: the leafnode protocol (no account in LS+/LS-/LMSG/HMSG).
+  explicit RouteParser(bool leaf = false) : leaf_(leaf) {}
 
   // Hands over the complete frames in data (and what earlier reads left). Returns the bytes
   // of data taken: all of them (a frame's start is kept) unless the handler paused, when
@@ -70,6 +74,7 @@ class RouteParser {
   std::size_t pending_frame_ = 0;
   std::size_t payload_wanted_ = 0;  // set by Msg when it needs more
   bool failed_ = false;
+  bool leaf_;
 };
 
 }  // namespace tern::core

@@ -13,6 +13,7 @@
 #include "core/client.h"
 #include "core/clock.h"
 #include "core/cluster_service.h"
+#include "core/leaf_service.h"
 #include "core/jetstream_start.h"
 #include "core/log.h"
 #include "io/socket.h"
@@ -79,6 +80,7 @@ Server::Server(ServerOptions options, std::string program_name, std::vector<std:
 Server::~Server() {
   if (listen_fd_ >= 0) close(listen_fd_);
   if (cluster_fd_ >= 0) close(cluster_fd_);
+  if (leaf_fd_ >= 0) close(leaf_fd_);
 }
 
 void Server::RequestStop() {
@@ -129,6 +131,15 @@ bool Server::Start(std::string* error) {
     }
   }
 
+  const LeafOptions& leaf = options_.leaf;
+  if (leaf.enabled) {
+    leaf_fd_ = io::CreateListener(leaf.host, leaf.port < 0 ? 0 : leaf.port, &leaf_port_, error);
+    if (leaf_fd_ < 0) {
+      *error = "leafnodes: " + *error;
+      return false;
+    }
+  }
+
   const char* host = options_.host.empty() ? "0.0.0.0" : options_.host.c_str();
   if (options_.jetstream && options_.store_dir.empty()) options_.store_dir = "/tmp/tern";
   context_.settings = MakeLiveSettings(options_, context_);
@@ -152,9 +163,21 @@ bool Server::Start(std::string* error) {
     // Routes live on shard 0: it sums the node's interest for them (docs/CLUSTERING.md).
     auto* service = static_cast<ClusterService*>(
         shards_[0]->AddService(std::make_unique<ClusterService>(shards_[0].get(), cluster_port_)));
-    shards_[0]->SetInterestExport(service);
+    shards_[0]->AddInterestExport(service);
     shards_[0]->SetConnectionFactory(
         kRouteListener,
+        [service](ShardPort* shard, uint64_t id, std::string ip, int port) {
+          return service->MakeAccepted(shard, id, std::move(ip), port);
+        },
+        /*pinned=*/true);
+  }
+  if (leaf.enabled || !leaf.remotes.empty()) {
+    // Leafnode links live on shard 0 too, beside the routes whose interest they carry.
+    auto* service = static_cast<LeafService*>(
+        shards_[0]->AddService(std::make_unique<LeafService>(shards_[0].get(), leaf_port_)));
+    shards_[0]->AddInterestExport(service);
+    shards_[0]->SetConnectionFactory(
+        kLeafListener,
         [service](ShardPort* shard, uint64_t id, std::string ip, int port) {
           return service->MakeAccepted(shard, id, std::move(ip), port);
         },
@@ -178,6 +201,10 @@ bool Server::Start(std::string* error) {
     LOG_INFO("Cluster name is %s", cluster.name.empty() ? "(dynamic)" : cluster.name.c_str());
     LOG_INFO("Listening for route connections on %s:%d",
              cluster.host.empty() ? "0.0.0.0" : cluster.host.c_str(), cluster_port_);
+  }
+  if (leaf.enabled) {
+    LOG_INFO("Listening for leafnode connections on %s:%d",
+             leaf.host.empty() ? "0.0.0.0" : leaf.host.c_str(), leaf_port_);
   }
   if (options_.http_port != 0 && !StartMonitor(error)) return false;
 
@@ -207,6 +234,9 @@ bool Server::StartShardThreads(std::string* error) {
       if (ok && s->index() == 0) ok = s->Listen(listen_fd_, kClientListener, &failure);
       if (ok && s->index() == 0 && cluster_fd_ >= 0) {
         ok = s->Listen(cluster_fd_, kRouteListener, &failure);
+      }
+      if (ok && s->index() == 0 && leaf_fd_ >= 0) {
+        ok = s->Listen(leaf_fd_, kLeafListener, &failure);
       }
       if (!note.empty() && s->index() == 0) LOG_WARN("%s", note.c_str());
       bool run = false;
@@ -279,6 +309,7 @@ void Server::WritePortsFile() {
   if (monitor_)
     out << ",\"monitoring\":[\"http://" << host << ":" << monitor_->bound_port() << "\"]";
   if (cluster_fd_ >= 0) out << ",\"cluster\":[\"nats://" << host << ":" << cluster_port_ << "\"]";
+  if (leaf_fd_ >= 0) out << ",\"leafnode\":[\"nats://" << host << ":" << leaf_port_ << "\"]";
   out << "}";
   if (!out) LOG_ERROR("cannot write ports file %s", ports_file_.c_str());
 }

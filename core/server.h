@@ -73,6 +73,8 @@ class Server {
   int listen_fd_ = -1;
   int cluster_fd_ = -1;  // the route listener (cluster port), when clustered
   int cluster_port_ = 0;
+  int leaf_fd_ = -1;  // the leafnode listener, when other servers may connect as leafnodes
+  int leaf_port_ = 0;
   std::string ports_file_;
   bool pid_file_written_ = false;
 };

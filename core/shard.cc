@@ -38,19 +38,34 @@ constexpr uint8_t kMaxQueueHops = 8;
 // May this subscriber take a message that came in on a connection of kind `origin`
 // (`from`, when it is on this shard)? The per-kind rule (connection.h, MayForward) and no
 // echo to a publisher that asked for none. Internal sinks always may.
-bool MayReceive(const Subscription& sub, ConnectionKind origin, const Connection* from, bool echo) {
+// nats-server's reply subjects of service imports (`_R_.`): a route passes these to the
+// node's hub too, where the requester may be.
+bool IsServiceReply(std::string_view subject) { return subject.starts_with("_R_."); }
+
+bool MayReceive(const Subscription& sub, const Message& msg, const Connection* from, bool echo) {
   if (sub.sink != nullptr) return true;
-  if (!MayForward(origin, sub.conn->kind())) return false;
+  const ConnectionKind to = sub.conn->kind();
+  if (!MayForward(msg.origin, to) &&
+      !(msg.origin == ConnectionKind::kRoute && to == ConnectionKind::kHub &&
+        IsServiceReply(msg.subject))) {
+    return false;
+  }
+  // Never back out on the link it came in on (it may have been handed to another shard).
+  if (msg.link != 0 && sub.conn->is_link() && sub.conn->id() == msg.link) return false;
   return sub.conn != from || echo;
 }
 
 // May this queue member take a message? As MayReceive, and not if its connection is
 // closing (the message would be dropped with it).
-bool QueueEligible(const Subscription& sub, ConnectionKind origin, const Connection* from,
+bool QueueEligible(const Subscription& sub, const Message& msg, const Connection* from,
                    bool echo) {
   if (sub.sink == nullptr && sub.conn->closing()) return false;
-  return MayReceive(sub, origin, from, echo);
+  return MayReceive(sub, msg, from, echo);
 }
+
+// A message from a link (route, leafnode) serves only the queue groups the sending node
+// named in it (none when it named none), as in nats-server.
+bool FromLink(const Message& msg) { return msg.origin != ConnectionKind::kClient; }
 
 // Is `name` one of the space-separated queue names a route sent?
 bool NamesQueue(std::string_view names, std::string_view name) {
@@ -412,7 +427,7 @@ bool Shard::Route(const Message& msg, Connection* from) {
   bool delivered = false;
   bool stall = false;
   for (Subscription* sub : match.plain) {
-    if (!MayReceive(*sub, msg.origin, from, echo)) continue;
+    if (!MayReceive(*sub, msg, from, echo)) continue;
     delivered = true;
     if (sub->conn != nullptr && sub->conn->is_link()) {
       AddLinkTarget(sub->conn, {});
@@ -422,14 +437,18 @@ bool Shard::Route(const Message& msg, Connection* from) {
   }
   bool picked_remote = false;
   for (const QueueMatch& group : match.queues) {
-    // A message from a route serves only the groups the sending node picked us for.
-    if (msg.origin == ConnectionKind::kRoute && !NamesQueue(msg.route_queues, group.name)) {
-      continue;
-    }
+    if (FromLink(msg) && !NamesQueue(msg.route_queues, group.name)) continue;
     // Exactly one member of each group, chosen uniformly over all shards' live members (a
-    // route's member weighing as many members as the other node has).
-    const uint32_t local = EligibleWeight(group, msg.origin, from, echo);
-    const uint32_t total = local + group.remote_total;
+    // route's member weighing as many members as the other node has); members behind
+    // leafnode links only when there is no other.
+    bool fallback = false;
+    uint32_t local = EligibleWeight(group, msg, from, echo, false);
+    uint32_t total = local + group.remote_total;
+    if (total == 0) {
+      fallback = true;
+      local = EligibleWeight(group, msg, from, echo, true);
+      total = local + group.remote_fallback_total;
+    }
     if (total == 0) {
       if (Subscription* next = SecondHopMember(group, msg)) {
         AddLinkTarget(next->conn, group.name);
@@ -440,10 +459,11 @@ bool Shard::Route(const Message& msg, Connection* from) {
     const uint32_t pick = static_cast<uint32_t>(rng_() % total);
     delivered = true;
     if (pick < local) {
-      stall |= DeliverToMember(msg, group, PickLocal(group, msg.origin, from, echo, pick));
+      stall |= DeliverToMember(msg, group, PickLocal(group, msg, from, echo, fallback, pick));
       continue;
     }
-    const int shard = PickRemoteMember(group, pick - local);
+    const int shard =
+        PickRemoteMember(fallback ? group.remote_fallback : group.remote, pick - local);
     if (!picked_remote) {
       for (auto& picks : queue_picks_) picks.clear();
       picked_remote = true;
@@ -551,7 +571,7 @@ void Shard::DeliverForwarded(const XItem& item) {
   if (item.deliver_plain) {
     for (Subscription* sub : match.plain) {
       // The publishing shard ran its own import subscriptions already.
-      if (sub->shard_local || !MayReceive(*sub, msg.origin, nullptr, true)) continue;
+      if (sub->shard_local || !MayReceive(*sub, msg, nullptr, true)) continue;
       if (sub->conn != nullptr && sub->conn->is_link()) {
         AddLinkTarget(sub->conn, {});
         continue;
@@ -564,10 +584,16 @@ void Shard::DeliverForwarded(const XItem& item) {
     for (const QueueMatch& group : match.queues) {
       if (group.name == name) found = &group;
     }
-    const uint32_t live = found == nullptr ? 0 : EligibleWeight(*found, msg.origin, nullptr, true);
+    if (found == nullptr) return;
+    bool fallback = false;
+    uint32_t live = EligibleWeight(*found, msg, nullptr, true, false);
+    if (live == 0) {
+      fallback = true;
+      live = EligibleWeight(*found, msg, nullptr, true, true);
+    }
     if (live > 0) {
       const uint32_t pick = static_cast<uint32_t>(rng_() % live);
-      DeliverToMember(msg, *found, PickLocal(*found, msg.origin, nullptr, true, pick));
+      DeliverToMember(msg, *found, PickLocal(*found, msg, nullptr, true, fallback, pick));
       return;
     }
     // The member the publishing shard picked is gone (its UNSUB or close had not reached
@@ -575,12 +601,14 @@ void Shard::DeliverForwarded(const XItem& item) {
     // pick again among the others this shard knows of. Each hop carries fresher interest
     // (a shard's deltas travel in order with its messages); the hop bound stops a loop
     // while every view is stale at once.
-    if (found == nullptr) return;
-    if (found->remote_total == 0 || item.hops >= kMaxQueueHops) {
+    const bool others = found->remote_total > 0;
+    const uint32_t remote = others ? found->remote_total : found->remote_fallback_total;
+    if (remote == 0 || item.hops >= kMaxQueueHops) {
       if (Subscription* next = SecondHopMember(*found, msg)) AddLinkTarget(next->conn, name);
       return;
     }
-    const int shard = PickRemoteMember(*found, static_cast<uint32_t>(rng_() % found->remote_total));
+    const int shard = PickRemoteMember(others ? found->remote : found->remote_fallback,
+                                       static_cast<uint32_t>(rng_() % remote));
     WritePublish(OutboxFor(shard, PublishItemSize(msg, &name, 1)), msg, false, &name, 1,
                  static_cast<uint8_t>(item.hops + 1));
   });
@@ -589,20 +617,21 @@ void Shard::DeliverForwarded(const XItem& item) {
   FinishAutoUnsubscribes();
 }
 
-uint32_t Shard::EligibleWeight(const QueueMatch& group, ConnectionKind origin,
-                               const Connection* from, bool echo) const {
+uint32_t Shard::EligibleWeight(const QueueMatch& group, const Message& msg, const Connection* from,
+                               bool echo, bool fallback) const {
   uint32_t weight = 0;
   for (const Subscription* s : group.local) {
-    if (QueueEligible(*s, origin, from, echo)) weight += s->weight;
+    if (IsFallbackMember(*s) != fallback) continue;
+    if (QueueEligible(*s, msg, from, echo)) weight += s->weight;
   }
   return weight;
 }
 
-Subscription* Shard::PickLocal(const QueueMatch& group, ConnectionKind origin,
-                               const Connection* from, bool echo, uint32_t pick) const {
+Subscription* Shard::PickLocal(const QueueMatch& group, const Message& msg, const Connection* from,
+                               bool echo, bool fallback, uint32_t pick) const {
   Subscription* last = nullptr;
   for (Subscription* s : group.local) {
-    if (!QueueEligible(*s, origin, from, echo)) continue;
+    if (IsFallbackMember(*s) != fallback || !QueueEligible(*s, msg, from, echo)) continue;
     if (pick < s->weight) return s;
     pick -= s->weight;
     last = s;
@@ -646,17 +675,19 @@ bool Shard::DeliverToLinks(const Message& msg) {
 Subscription* Shard::SecondHopMember(const QueueMatch& group, const Message& msg) const {
   if (msg.origin != ConnectionKind::kRoute) return nullptr;
   for (Subscription* s : group.local) {
-    if (s->conn == nullptr || !s->conn->is_link() || s->conn->closing()) continue;
-    if (s->conn->kind() == ConnectionKind::kRoute && s->conn->id() == msg.link) continue;
+    if (s->conn == nullptr || s->conn->kind() != ConnectionKind::kRoute || s->conn->closing()) {
+      continue;
+    }
+    if (s->conn->id() == msg.link) continue;
     return s;
   }
   return nullptr;
 }
 
-int Shard::PickRemoteMember(const QueueMatch& group, uint32_t pick) const {
+int Shard::PickRemoteMember(const std::vector<uint32_t>& members, uint32_t pick) const {
   for (int shard = 0; shard < context_->shard_count; ++shard) {
-    if (pick < group.remote[shard]) return shard;
-    pick -= group.remote[shard];
+    if (pick < members[shard]) return shard;
+    pick -= members[shard];
   }
   return context_->shard_count - 1;  // unreachable while pick < remote_total
 }
@@ -675,9 +706,7 @@ void Shard::AddSubscription(Connection* client, Subscription* sub) {
   TERN_DCHECK(!in_sink_);
   if (interests_[sub->account]->AddLocal(sub)) AnnounceInterest(+1, *sub);
   CountSubscriptions(+1);
-  if (interest_export_ != nullptr && !client->is_link()) {
-    interest_export_->OnNodeInterest(sub->account, sub->subject, sub->queue, +1);
-  }
+  ExportInterest(*sub, +1, client);
 }
 
 void Shard::AddInternal(Subscription* sub, bool announce) {
@@ -687,15 +716,11 @@ void Shard::AddInternal(Subscription* sub, bool announce) {
   }
   // Shard-local ones are per-shard copies of one server subscription: not counted.
   if (sub->shard_local) {
-    if (sub->announce_to_links && interest_export_ != nullptr) {
-      interest_export_->OnNodeInterest(sub->account, sub->subject, sub->queue, +1);
-    }
+    if (sub->announce_to_links) ExportInterest(*sub, +1, nullptr);
     return;
   }
   CountSubscriptions(+1);
-  if (interest_export_ != nullptr) {
-    interest_export_->OnNodeInterest(sub->account, sub->subject, sub->queue, +1);
-  }
+  ExportInterest(*sub, +1, nullptr);
 }
 
 void Shard::RemoveInternal(Subscription* sub) {
@@ -705,20 +730,18 @@ void Shard::RemoveInternal(Subscription* sub) {
     AnnounceInterest(-1, *sub);
   }
   if (sub->shard_local) {
-    if (sub->announce_to_links && interest_export_ != nullptr && found) {
-      interest_export_->OnNodeInterest(sub->account, sub->subject, sub->queue, -1);
-    }
+    if (sub->announce_to_links && found) ExportInterest(*sub, -1, nullptr);
     return;
   }
   CountSubscriptions(-1);
-  if (interest_export_ != nullptr && found) {
-    interest_export_->OnNodeInterest(sub->account, sub->subject, sub->queue, -1);
-  }
+  if (found) ExportInterest(*sub, -1, nullptr);
 }
 
 void Shard::ApplyRemoteInterest(int shard, auth::AccountId account, std::string_view subject) {
   interests_[account]->ApplyRemote(shard, +1, subject, {});
-  if (interest_export_ != nullptr) interest_export_->OnNodeInterest(account, subject, {}, +1);
+  for (InterestExport* exporter : interest_exports_) {
+    exporter->OnNodeInterest(account, subject, {}, +1, nullptr);
+  }
 }
 
 void Shard::CountSubscriptions(int delta) {
@@ -737,18 +760,26 @@ void Shard::RemoveSubscription(Connection* client, Subscription* sub) {
   bool found = false;
   if (interests_[sub->account]->RemoveLocal(sub, &found)) AnnounceInterest(-1, *sub);
   CountSubscriptions(-1);
-  if (interest_export_ != nullptr && found && !client->is_link()) {
-    interest_export_->OnNodeInterest(sub->account, sub->subject, sub->queue, -1);
+  if (found) ExportInterest(*sub, -1, client);
+}
+
+void Shard::ExportInterest(const Subscription& sub, int delta, const Connection* holder) {
+  if (interest_exports_.empty()) return;
+  const Connection* source = holder != nullptr && holder->is_link() ? holder : nullptr;
+  const int32_t change = sub.queue.empty() ? delta : delta * static_cast<int32_t>(sub.weight);
+  for (InterestExport* exporter : interest_exports_) {
+    exporter->OnNodeInterest(sub.account, sub.subject, sub.queue, change, source);
   }
 }
 
 void Shard::AnnounceInterest(int delta, const Subscription& sub) {
   // Peers count queue members; a route's member counts as its weight.
   const int32_t change = sub.queue.empty() ? delta : delta * static_cast<int32_t>(sub.weight);
+  const bool fallback = !sub.queue.empty() && IsFallbackMember(sub);
   for (int shard = 0; shard < context_->shard_count; ++shard) {
     if (shard == index_) continue;
     WriteInterest(OutboxFor(shard, InterestItemSize(sub.subject, sub.queue)), sub.account, change,
-                  sub.subject, sub.queue);
+                  sub.subject, sub.queue, fallback);
     interest_changed_ = true;
   }
 }
@@ -858,10 +889,11 @@ bool Shard::ProcessBatch(const XBatch* batch, int from, uint32_t* offset) {
         break;
       case XKind::kInterest:
         if (item.account < interests_.size()) {
-          interests_[item.account]->ApplyRemote(from, item.delta, item.subject, item.queue);
+          interests_[item.account]->ApplyRemote(from, item.delta, item.subject, item.queue,
+                                                 item.fallback);
           // Other shards hold no link subscriptions: all they announce is the node's.
-          if (interest_export_ != nullptr) {
-            interest_export_->OnNodeInterest(item.account, item.subject, item.queue, item.delta);
+          for (InterestExport* exporter : interest_exports_) {
+            exporter->OnNodeInterest(item.account, item.subject, item.queue, item.delta, nullptr);
           }
         }
         break;

@@ -61,9 +61,9 @@ class Shard final : public io::ReactorHandler, public ShardPort {
   // On this shard's thread: a socket this node connected (a route it dialled) becomes a
   // connection of this shard, made by `make`.
   void AdoptConnected(int fd, const ConnectionFactory& make);
-  // Shard 0 with a cluster: told every change of the node's interest (see InterestExport).
-  // Before the shards start.
-  void SetInterestExport(InterestExport* exporter) { interest_export_ = exporter; }
+  // Shard 0 with a cluster or leafnodes: told every change of the node's interest (see
+  // InterestExport). Before the shards start.
+  void AddInterestExport(InterestExport* exporter) { interest_exports_.push_back(exporter); }
   // Shard 0 owns the listeners and deals accepted sockets round-robin to all shards.
   bool Listen(int listen_fd, uint32_t listener, std::string* error);
   // The loop, on the shard's own thread: BeginLoop, Step until it returns false, EndLoop.
@@ -184,17 +184,18 @@ class Shard final : public io::ReactorHandler, public ShardPort {
   void FinishInbound(XBatch* batch, int from);
   void DeliverForwarded(const XItem& item);
   // The shard of the pick-th remote member of the group (pick < group.remote_total).
-  int PickRemoteMember(const QueueMatch& group, uint32_t pick) const;
+  int PickRemoteMember(const std::vector<uint32_t>& members, uint32_t pick) const;
   // A routed message for a group with no member left on this node: nats-server passes it
   // to a member behind another route (a second hop) rather than drop it. Null if there is
   // none (or the message did not come from a route); never the route it came on.
   Subscription* SecondHopMember(const QueueMatch& group, const Message& msg) const;
   // Queue picks on this shard: the members' total weight that may take the message, and
   // the member at `pick` (< that weight).
-  uint32_t EligibleWeight(const QueueMatch& group, ConnectionKind origin, const Connection* from,
-                          bool echo) const;
-  Subscription* PickLocal(const QueueMatch& group, ConnectionKind origin, const Connection* from,
-                          bool echo, uint32_t pick) const;
+  // `fallback` counts only the members behind leafnode links, else only the others.
+  uint32_t EligibleWeight(const QueueMatch& group, const Message& msg, const Connection* from,
+                          bool echo, bool fallback) const;
+  Subscription* PickLocal(const QueueMatch& group, const Message& msg, const Connection* from,
+                          bool echo, bool fallback, uint32_t pick) const;
   bool DeliverToMember(const Message& msg, const QueueMatch& group, Subscription* member);
   // Links matched by the message being routed (once each, with their queue picks), sent
   // after the match by DeliverToLinks.
@@ -203,6 +204,8 @@ class Shard final : public io::ReactorHandler, public ShardPort {
   bool DeliverLocal(const Message& msg, Subscription* sub);
   void FinishAutoUnsubscribes();
   void AnnounceInterest(int delta, const Subscription& sub);
+  // Tells the interest exporters (shard 0); `holder` is the subscription's connection.
+  void ExportInterest(const Subscription& sub, int delta, const Connection* holder);
   void CountSubscriptions(int delta);
   XBatch* OutboxFor(int dest, uint32_t bytes);
   void PushOutboxes();
@@ -261,7 +264,7 @@ class Shard final : public io::ReactorHandler, public ShardPort {
   bool listening_ = false;
   std::vector<ConnectionFactory> factories_;  // by listener id
   std::vector<bool> pinned_;                  // by listener id
-  InterestExport* interest_export_ = nullptr;
+  std::vector<InterestExport*> interest_exports_;
   std::string cluster_info_;            // ShardPort::cluster_info
   std::string cluster_info_lame_duck_;  // the same in lame duck mode: other nodes only
   std::string cluster_name_;

@@ -38,6 +38,8 @@ struct Subscription {
   // Queue members this subscription stands for when a member is picked: 1, or a route's
   // queue weight (the members the other node has).
   uint32_t weight = 1;
+  // Held by a leafnode link: a queue member picked only when its group has no other.
+  bool behind_leaf = false;
   uint64_t max = 0;  // auto-unsubscribe after this many deliveries; 0 = no limit
   uint64_t delivered = 0;
 };

@@ -56,9 +56,10 @@ void WritePublish(XBatch* batch, const Message& msg, bool deliver_plain,
 }
 
 void WriteInterest(XBatch* batch, uint16_t account, int32_t delta, std::string_view subject,
-                   std::string_view queue) {
+                   std::string_view queue, bool fallback) {
   char* p = batch->Reserve(InterestItemSize(subject, queue));
-  XInterestHeader h{XKind::kInterest, static_cast<uint16_t>(queue.size()), account, delta,
+  XInterestHeader h{XKind::kInterest, static_cast<uint8_t>(fallback ? 1 : 0),
+                    static_cast<uint16_t>(queue.size()), account, delta,
                     static_cast<uint32_t>(subject.size())};
   std::memcpy(p, &h, sizeof h);
   Put(Put(p + sizeof h, subject), queue);
@@ -113,6 +114,7 @@ bool ReadItem(const XBatch* batch, uint32_t* offset, XItem* item) {
       std::memcpy(&h, p, sizeof h);
       item->delta = h.delta;
       item->account = h.account;
+      item->fallback = h.fallback != 0;
       item->subject = std::string_view(p + sizeof h, h.subject_len);
       item->queue = std::string_view(p + sizeof h + h.subject_len, h.queue_len);
       size = static_cast<uint32_t>(sizeof h + h.subject_len + h.queue_len);

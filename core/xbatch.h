@@ -33,6 +33,7 @@ struct XPublishHeader {
 
 struct XInterestHeader {
   XKind kind;
+  uint8_t fallback;  // queue members behind leafnode links (see QueueMatch)
   uint16_t queue_len;
   uint16_t account;
   // Plain: +1 / -1. Queue: members added / removed, a route's member counting as its
@@ -86,7 +87,7 @@ inline uint32_t PublishItemSize(const Message& msg, const std::string_view* queu
 void WritePublish(XBatch* batch, const Message& msg, bool deliver_plain,
                   const std::string_view* queues, uint16_t queue_count, uint8_t hops = 0);
 void WriteInterest(XBatch* batch, uint16_t account, int32_t delta, std::string_view subject,
-                   std::string_view queue);
+                   std::string_view queue, bool fallback = false);
 void WriteEpoch(XBatch* batch, XKind kind, uint64_t epoch);
 void WriteAdopt(XBatch* batch, int fd, uint32_t listener, uint64_t client_id);
 inline uint32_t InterestItemSize(std::string_view subject, std::string_view queue) {
@@ -108,6 +109,7 @@ struct XItem {
   std::string_view subject;
   int32_t delta = 0;
   std::string_view queue;
+  bool fallback = false;
   // kBarrier / kBarrierAck / kAdopt
   uint64_t epoch = 0;
   int fd = -1;

@@ -20,7 +20,7 @@ class RouteLoopTest : public ::testing::TestWithParam<int> {
   RouteLoopTest() : h_(GetParam(), {"--cluster", "nats://127.0.0.1:-1", "--cluster_name", "C1"}) {
     auto* service = static_cast<core::ClusterService*>(
         h_.shard(0).AddService(std::make_unique<core::ClusterService>(&h_.shard(0), 6222)));
-    h_.shard(0).SetInterestExport(service);
+    h_.shard(0).AddInterestExport(service);
     h_.shard(0).SetConnectionFactory(
         core::kRouteListener,
         [service](core::ShardPort* shard, uint64_t id, std::string ip, int port) {

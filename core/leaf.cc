@@ -1,0 +1,540 @@
+#include "core/leaf.h"
+
+#include <nlohmann/json.hpp>
+
+#include <charconv>
+
+#include "core/auth/authenticator.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/route.h"
+#include "core/subject.h"
+
+namespace tern::core {
+namespace {
+
+// The first PING about a second after the link is made, then every ping_interval.
+constexpr int64_t kFirstPingNs = 1'000'000'000;
+// nats-server's handshake limits: a spoke waits 1 s for the hub's INFO, then 2 s for the
+// INFO that answers its CONNECT; a hub, its authorization timeout for the CONNECT.
+constexpr int64_t kHubInfoWaitNs = 1'000'000'000;
+constexpr int64_t kConnectInfoWaitNs = 2'000'000'000;
+// A hub that reported a loop, or a cluster of the same name, is dialled again after 30 s.
+constexpr int64_t kLoopDelayNs = 30'000'000'000;
+constexpr int64_t kMaxPendingBytes = int64_t{256} << 20;
+constexpr int64_t kCongestedBytes = int64_t{4} << 20;
+
+// nats-server 2.9 keeps JetStream's API, KV and object store apart on every leafnode link
+// of an account without a JetStream domain: neither side asks for them nor passes them.
+const std::vector<std::string>& JetStreamDenies() {
+  static const std::vector<std::string> kDenies = {"$JS.API.>", "$KV.>", "$OBJ.>"};
+  return kDenies;
+}
+
+std::unique_ptr<auth::PermissionChecker> DenyChecker(const std::vector<std::string>& extra) {
+  auto permissions = std::make_shared<auth::Permissions>();
+  auth::SubjectPermission deny;
+  deny.deny = JetStreamDenies();
+  deny.deny.insert(deny.deny.end(), extra.begin(), extra.end());
+  permissions->publish = deny;
+  permissions->subscribe = deny;
+  return std::make_unique<auth::PermissionChecker>(std::move(permissions));
+}
+
+void AppendNumber(std::string* out, std::size_t n) {
+  char digits[24];
+  out->append(digits, std::to_chars(digits, digits + sizeof digits, n).ptr);
+}
+
+int AccountId(const auth::Accounts& accounts, const std::string& name) {
+  if (accounts.size() == 0) return name.empty() || name == "$G" ? 0 : -1;
+  return accounts.Find(name.empty() ? "$G" : name);
+}
+
+}  // namespace
+
+LeafConnection::LeafConnection(ShardPort* shard, LeafRegistry* registry, uint64_t id,
+                               std::string ip, int port, int remote, const RouteUrl* url)
+    : SocketConnection(remote >= 0 ? ConnectionKind::kHub : ConnectionKind::kLeaf, id, shard),
+      registry_(registry),
+      ip_(std::move(ip)),
+      port_(port),
+      remote_(remote) {
+  link_ = true;
+  echo_ = false;
+  if (url != nullptr) url_ = *url;
+  const LeafOptions& leaf = shard->options().leaf;
+  if (remote >= 0) {
+    const LeafRemote& r = leaf.remotes[static_cast<std::size_t>(remote)];
+    account_ = static_cast<auth::AccountId>(AccountId(shard->options().auth.accounts, r.account));
+    imports_ = DenyChecker(r.deny_imports);
+    exports_ = DenyChecker(r.deny_exports);
+  } else {
+    imports_ = DenyChecker({});
+    exports_ = DenyChecker({});
+  }
+  line_.reserve(256);
+}
+
+LeafConnection::~LeafConnection() = default;
+
+std::string LeafConnection::Label() const {
+  return ip_ + ":" + std::to_string(port_) + " - lid:" + std::to_string(id_);
+}
+
+void LeafConnection::Start(io::IoConn* io, bool) {
+  io_ = io;
+  const int64_t now = shard_->now_ns();
+  start_mono_ns_ = now;
+  last_in_ns_ = now;
+  start_unix_ns_ = WallClockNs();
+  next_ping_ns_ = now + kFirstPingNs;
+  LOG_INFO("%s - Leafnode connection created%s", Label().c_str(),
+           dialled() ? (" for account: " + RouteAccountName(shard_->options().auth.accounts,
+                                                            account_))
+                           .c_str()
+                     : "");
+  if (dialled()) {
+    handshake_deadline_ns_ = now + kHubInfoWaitNs;
+  } else {
+    handshake_deadline_ns_ = now + shard_->options().leaf.auth_timeout_ns;
+    SendProto(registry_->HubInfoLine(*this, false));
+  }
+  ArmTimer();
+}
+
+void LeafConnection::ArmTimer() {
+  const int64_t at = NextDeadline();
+  if (at != 0 && (!timer.queued() || at < timer.at)) shard_->ArmTimer(this, at);
+}
+
+int64_t LeafConnection::NextDeadline() const {
+  if (closing_) return 0;
+  int64_t next = next_ping_ns_;
+  if (!registered_ && handshake_deadline_ns_ != 0 && handshake_deadline_ns_ < next) {
+    next = handshake_deadline_ns_;
+  }
+  return next;
+}
+
+void LeafConnection::OnTimer(int64_t now_ns) {
+  if (closing_) return;
+  if (!registered_ && handshake_deadline_ns_ != 0 && now_ns >= handshake_deadline_ns_) {
+    if (!dialled()) {
+      LOG_ERROR("%s - Authentication Timeout", Label().c_str());
+      SendErrAndClose("Authentication Timeout", CloseReason::kAuthenticationTimeout);
+    } else if (connect_sent_) {
+      LOG_ERROR("%s - Stale Leaf Node Connection - Closing", Label().c_str());
+      SendErrAndClose("Stale Leaf Node Connection - Closing", CloseReason::kStaleConnection);
+    } else {
+      LOG_ERROR("%s - no INFO from the hub within 1s", Label().c_str());
+      Close(CloseReason::kStaleConnection, false);
+    }
+    return;
+  }
+  if (!registered_ || now_ns < next_ping_ns_) return;
+  const ServerOptions& o = shard_->options();
+  next_ping_ns_ = now_ns + o.ping_interval_ns;
+  if (pings_out_ + 1 > o.ping_max) {
+    LOG_ERROR("%s - Stale Connection - Closing", Label().c_str());
+    shard_->CountStale();
+    SendErrAndClose("Stale Connection", CloseReason::kStaleConnection);
+    return;
+  }
+  // A hub skips the PING when its leafnode spoke within the interval (as nats-server).
+  if (!dialled() && rtt_ns_ != 0 && pings_out_ == 0 && now_ns - last_in_ns_ < o.ping_interval_ns) {
+    return;
+  }
+  ++pings_out_;
+  if (ping_sent_ns_ == 0) ping_sent_ns_ = now_ns;
+  SendProto("PING\r\n");
+}
+
+void LeafConnection::OnBytes(const char* data, std::size_t len) {
+  if (closing_) return;
+  last_in_ns_ = shard_->now_ns();
+  TakeInput(data, len);
+}
+
+std::size_t LeafConnection::FeedInput(const char* data, std::size_t len) {
+  return parser_.Feed(data, len, *this);
+}
+
+void LeafConnection::OnPeerClosed(int) { Close(CloseReason::kClientClosed, true); }
+
+void LeafConnection::SendProto(std::string_view line) {
+  if (closing_) return;
+  out_.Append(line);
+  MarkDirty();
+}
+
+void LeafConnection::SendErrAndClose(std::string_view text, CloseReason reason) {
+  std::string line = "-ERR '";
+  line.append(text);
+  line += "'\r\n";
+  SendProto(line);
+  Close(reason, true);
+}
+
+void LeafConnection::Flush() {
+  dirty = false;
+  if (io_ == nullptr || io_->send_in_flight || io_->closing) return;
+  if (closing_ && !close_after_flush_) return;
+  SendQueued(UINT64_MAX);
+}
+
+void LeafConnection::Close(CloseReason reason, bool flush) {
+  if (closing_) {
+    if (!flush) close_after_flush_ = false;
+    return;
+  }
+  closing_ = true;
+  close_reason_ = reason;
+  close_after_flush_ = flush;
+  close_deadline_ns_ = shard_->now_ns() + int64_t{2'000'000'000};
+  LOG_INFO("%s - Leafnode connection closed: %s", Label().c_str(), CloseReasonText(reason));
+  registry_->LeafClosed(this, loop_delay_ns_);
+  registered_ = false;
+  shard_->ScheduleClose(this);
+}
+
+bool LeafConnection::WantsIoClose() const {
+  if (!closing_) return false;
+  if (!close_after_flush_) return true;
+  return out_.empty() || shard_->now_ns() >= close_deadline_ns_;
+}
+
+void LeafConnection::DropSubscriptions() {
+  for (auto& [key, sub] : subs_) shard_->RemoveSubscription(this, sub.get());
+  subs_.clear();
+}
+
+bool LeafConnection::MayAsk(std::string_view subject) const {
+  return imports_->CanSubscribe(subject, {});
+}
+
+// ---------------------------------------------------------------- handshake
+
+int LeafConnection::Authenticate(const std::string& user, const std::string& pass) const {
+  const LeafOptions& leaf = shard_->options().leaf;
+  const auth::Accounts& accounts = shard_->options().auth.accounts;
+  if (!leaf.users.empty()) {
+    for (const LeafUser& u : leaf.users) {
+      if (u.user == user && auth::SecretMatches(u.password, pass)) {
+        return AccountId(accounts, u.account);
+      }
+    }
+    return -1;
+  }
+  if (!leaf.user.empty()) {
+    if (leaf.user != user || !auth::SecretMatches(leaf.password, pass)) return -1;
+    return AccountId(accounts, leaf.account);
+  }
+  return AccountId(accounts, "$G");
+}
+
+void LeafConnection::OnRouteConnect(std::string_view text) {
+  if (dialled() || connect_sent_) {
+    SendErrAndClose("Invalid CONNECT", CloseReason::kProtocolViolation);
+    return;
+  }
+  nlohmann::json connect = nlohmann::json::parse(text, nullptr, false);
+  if (!connect.is_object()) {
+    LOG_ERROR("%s - bad leafnode CONNECT", Label().c_str());
+    SendErrAndClose("Invalid CONNECT", CloseReason::kProtocolViolation);
+    return;
+  }
+  auto text_of = [&](const char* key) {
+    auto it = connect.find(key);
+    return it != connect.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  if (connect.contains("lang")) {
+    LOG_ERROR("%s - a client connected to the leafnode port", Label().c_str());
+    SendErrAndClose("attempted to connect to leaf node port", CloseReason::kProtocolViolation);
+    return;
+  }
+  if (!text_of("gateway").empty()) {
+    SendErrAndClose("Rejecting connection from gateway on the leafnode port",
+                    CloseReason::kProtocolViolation);
+    return;
+  }
+  const int account = Authenticate(text_of("user"), text_of("pass"));
+  if (account < 0) {
+    LOG_ERROR("%s - Leafnode connection: Authorization Violation", Label().c_str());
+    SendErrAndClose("Authorization Violation", CloseReason::kAuthenticationFailure);
+    return;
+  }
+  peer_.server_id = text_of("server_id");
+  peer_.name = text_of("name");
+  peer_.cluster = text_of("cluster");
+  peer_.headers = connect.value("headers", false);
+  const std::string own = registry_->LeafClusterName();
+  if (!peer_.cluster.empty() && peer_.cluster == own) {
+    LOG_ERROR("%s - remote leafnode has same cluster name", Label().c_str());
+    SendErrAndClose("remote leafnode has same cluster name", CloseReason::kProtocolViolation);
+    return;
+  }
+  account_ = static_cast<auth::AccountId>(account);
+  connect_sent_ = true;  // the handshake's CONNECT step is done (hub side)
+  SendProto(registry_->HubInfoLine(*this, true));
+  Register();
+}
+
+void LeafConnection::OnRouteInfo(std::string_view text) {
+  nlohmann::json info = nlohmann::json::parse(text, nullptr, false);
+  if (!info.is_object()) {
+    LOG_ERROR("%s - bad leafnode INFO", Label().c_str());
+    Close(CloseReason::kProtocolViolation, false);
+    return;
+  }
+  if (!dialled()) return;  // a leafnode has nothing to tell its hub in INFO
+  auto text_of = [&](const char* key) {
+    auto it = info.find(key);
+    return it != info.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  if (!info_received_) {
+    info_received_ = true;
+    peer_.server_id = text_of("server_id");
+    peer_.name = text_of("server_name");
+    peer_.cluster = text_of("cluster");
+    peer_.headers = info.value("headers", false);
+    if (!peer_.cluster.empty() && peer_.cluster == registry_->LeafClusterName()) {
+      LOG_ERROR("%s - the hub has this node's cluster name \"%s\"", Label().c_str(),
+                peer_.cluster.c_str());
+      loop_delay_ns_ = kLoopDelayNs;
+      Close(CloseReason::kProtocolViolation, false);
+      return;
+    }
+    SendConnect();
+    if (!info.value("info_on_connect", false)) {
+      Register();
+    } else {
+      handshake_deadline_ns_ = shard_->now_ns() + kConnectInfoWaitNs;
+      ArmTimer();
+    }
+    return;
+  }
+  if (!registered_ && info.value("connect_info", false)) {
+    peer_.remote_account = text_of("remote_account");
+    Register();
+  }
+}
+
+void LeafConnection::SendConnect() {
+  nlohmann::ordered_json connect;
+  connect["version"] = kNatsProtocolVersion;
+  if (!url_.user.empty()) {
+    connect["user"] = url_.user;
+    connect["pass"] = url_.password;
+  }
+  connect["tls_required"] = false;
+  connect["server_id"] = shard_->context().server_id;
+  connect["name"] = shard_->context().server_name;
+  connect["cluster"] = registry_->LeafClusterName();
+  connect["headers"] = true;
+  connect_sent_ = true;
+  SendProto("CONNECT " + connect.dump() + "\r\n");
+}
+
+void LeafConnection::Register() {
+  registered_ = true;
+  connected_ = true;
+  handshake_deadline_ns_ = 0;
+  LOG_INFO("%s - Leafnode connection to %s (%s) registered, account %s", Label().c_str(),
+           peer_.name.c_str(), peer_.server_id.c_str(),
+           RouteAccountName(shard_->options().auth.accounts, account_).c_str());
+  registry_->RegisterLeaf(this);
+}
+
+void LeafConnection::OnRoutePing() { SendProto("PONG\r\n"); }
+
+void LeafConnection::OnRoutePong() {
+  pings_out_ = 0;
+  if (ping_sent_ns_ != 0) {
+    rtt_ns_ = shard_->now_ns() - ping_sent_ns_;
+    ping_sent_ns_ = 0;
+  }
+}
+
+void LeafConnection::OnRouteErr(std::string_view text) {
+  LOG_ERROR("%s - Leafnode Error %.*s", Label().c_str(), static_cast<int>(text.size()),
+            text.data());
+  // A loop or a cluster of the same name: nats-server's hub closes the link, and a
+  // leafnode waits 30 s before it dials again. Other errors are only logged.
+  if (text.find("Loop detected") != std::string_view::npos ||
+      text.find("same cluster name") != std::string_view::npos) {
+    loop_delay_ns_ = kLoopDelayNs;
+    Close(CloseReason::kProtocolViolation, false);
+  }
+}
+
+void LeafConnection::OnRouteParseError(std::string_view what) {
+  LOG_ERROR("%s - Leafnode parser error: %.*s", Label().c_str(), static_cast<int>(what.size()),
+            what.data());
+  Close(CloseReason::kParseError, false);
+}
+
+// ---------------------------------------------------------------- interest and messages
+
+void LeafConnection::OnRouteSub(std::string_view, std::string_view subject, std::string_view queue,
+                                uint32_t weight) {
+  if (!registered_) return;
+  if (!IsValidSubject(subject)) {
+    LOG_DEBUG("%s - LS+ with invalid subject ignored", Label().c_str());
+    return;
+  }
+  if (subject == registry_->LoopSubject(account_)) {
+    // Our own loop detection subject came back: this link closes a cycle.
+    const std::string account = RouteAccountName(shard_->options().auth.accounts, account_);
+    LOG_ERROR("%s - Loop detected for leafnode account=\"%s\"", Label().c_str(), account.c_str());
+    loop_delay_ns_ = kLoopDelayNs;
+    SendErrAndClose("Loop detected for leafnode account=\"" + account +
+                        "\". Delaying attempt to reconnect for 30s",
+                    CloseReason::kProtocolViolation);
+    return;
+  }
+  if (!exports_->CanSubscribe(subject, queue)) {
+    LOG_DEBUG("%s - leafnode asked for denied subject \"%.*s\": ignored", Label().c_str(),
+              static_cast<int>(subject.size()), subject.data());
+    return;
+  }
+  std::string key(subject);
+  if (!queue.empty()) key.append(" ").append(queue);
+  auto [it, inserted] = subs_.try_emplace(std::move(key));
+  if (!inserted) {
+    Subscription* sub = it->second.get();
+    if (queue.empty() || sub->weight == weight) return;
+    shard_->RemoveSubscription(this, sub);  // a new weight replaces the old one
+    sub->weight = weight;
+    shard_->AddSubscription(this, sub);
+    return;
+  }
+  auto sub = std::make_unique<Subscription>();
+  sub->account = account_;
+  sub->conn = this;
+  sub->subject.assign(subject);
+  sub->queue.assign(queue);
+  sub->sid = it->first;
+  sub->weight = queue.empty() ? 1 : weight;
+  sub->behind_leaf = true;
+  shard_->AddSubscription(this, sub.get());
+  it->second = std::move(sub);
+}
+
+void LeafConnection::OnRouteUnsub(std::string_view, std::string_view subject,
+                                  std::string_view queue) {
+  if (!registered_) return;
+  std::string key(subject);
+  if (!queue.empty()) key.append(" ").append(queue);
+  auto it = subs_.find(key);
+  if (it == subs_.end()) return;
+  shard_->RemoveSubscription(this, it->second.get());
+  subs_.erase(it);
+}
+
+void LeafConnection::OnRouteMsg(const RoutedMsg& routed) {
+  if (!registered_) return;
+  ++in_msgs_;
+  in_bytes_ += routed.data.size();
+  ShardStats::Add(stats_->in_msgs, 1);
+  ShardStats::Add(stats_->in_bytes, routed.data.size());
+  if (!imports_->CanPublish(routed.subject, shard_->now_ns())) return;
+  Message msg;
+  msg.subject = routed.subject;
+  msg.reply = routed.reply;
+  msg.data = routed.data;
+  msg.header_len = routed.header_len;
+  msg.account = account_;
+  msg.origin = kind_;
+  msg.link = static_cast<uint32_t>(id_);
+  msg.route_queues = routed.queues;
+  if (msg.reply.starts_with("$JS.ACK.")) {  // a JetStream delivery: reply@subject
+    const std::size_t at = msg.reply.rfind('@');
+    if (at != std::string_view::npos) {
+      msg.display = msg.reply.substr(at + 1);
+      msg.reply = msg.reply.substr(0, at);
+    }
+  }
+  shard_->Publish(this, msg);
+}
+
+bool LeafConnection::DeliverMessage(const Subscription&, const Message& msg) {
+  return DeliverToLink(msg, nullptr, 0);
+}
+
+bool LeafConnection::DeliverToLink(const Message& msg, const std::string_view* queues,
+                                   std::size_t queue_count) {
+  if (closing_ || !registered_) return false;
+  const int64_t pending = static_cast<int64_t>(PendingBytes());
+  if (pending > kMaxPendingBytes) {
+    ++dropped_msgs_;
+    return true;
+  }
+  std::string_view data = msg.data;
+  std::size_t header_len = msg.header_len;
+  if (header_len > 0 && !peer_.headers) {
+    data.remove_prefix(header_len);
+    header_len = 0;
+  }
+  // LMSG <subject> [reply | + reply q... | | q...] <size>; HMSG adds the header length.
+  std::string& line = line_;
+  line.assign(header_len > 0 ? "HMSG " : "LMSG ");
+  line.append(msg.subject);
+  line.push_back(' ');
+  if (queue_count > 0) {
+    if (!msg.reply.empty()) {
+      line.append("+ ").append(msg.reply).push_back(' ');
+    } else {
+      line.append("| ");
+    }
+    for (std::size_t i = 0; i < queue_count; ++i) line.append(queues[i]).push_back(' ');
+  } else if (!msg.reply.empty()) {
+    line.append(msg.reply).push_back(' ');
+  }
+  if (header_len > 0) {
+    AppendNumber(&line, header_len);
+    line.push_back(' ');
+  }
+  AppendNumber(&line, data.size());
+  line.append("\r\n");
+  out_.Append(line);
+  out_.Append(data);
+  out_.Append("\r\n", 2);
+  ++out_msgs_;
+  out_bytes_ += data.size();
+  MarkDirty();
+  if (pending + static_cast<int64_t>(data.size()) <= kCongestedBytes) return false;
+  if (congestion_.Begin(shard_->now_ns(), out_.consumed_total())) shard_->AddCongested(this);
+  return StillCongesting(shard_->now_ns());
+}
+
+bool LeafConnection::StillCongesting(int64_t now_ns) {
+  return !closing_ &&
+         congestion_.Still(now_ns, PendingBytes(), kCongestedBytes, out_.consumed_total());
+}
+
+void LeafConnection::Describe(ConnInfo* info, bool with_subs) const {
+  info->cid = id_;
+  info->shard = shard_->index();
+  info->ip = ip_;
+  info->port = port_;
+  info->start_unix_ns = start_unix_ns_;
+  info->last_activity_unix_ns = start_unix_ns_ + (last_in_ns_ - start_mono_ns_);
+  info->rtt_ns = rtt_ns_;
+  info->pending_bytes = out_.pending_bytes();
+  info->in_msgs = in_msgs_;
+  info->out_msgs = out_msgs_;
+  info->in_bytes = in_bytes_;
+  info->out_bytes = out_bytes_;
+  info->num_subs = static_cast<uint32_t>(subs_.size());
+  info->name = peer_.name;
+  info->account = RouteAccountName(shard_->options().auth.accounts, account_);
+  if (closing_) info->reason = CloseReasonText(close_reason_);
+  if (with_subs) {
+    for (const auto& [key, sub] : subs_) {
+      info->subs.push_back(SubInfo{sub->subject, sub->queue, key, 0, 0});
+    }
+  }
+}
+
+}  // namespace tern::core

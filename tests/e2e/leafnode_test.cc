@@ -1,0 +1,253 @@
+// Leafnodes through real clients: a Tern node as the leafnode of a nats-server hub, a Tern
+// hub for a nats-server leafnode, and Tern on both ends: messages both ways exactly once,
+// the account each link is bound to, queue groups that prefer their own side, request and
+// reply across the link, the JetStream API kept apart, a loop closed, and a hub restart
+// (docs/CLUSTERING.md, Leafnodes).
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cluster_util.h"
+#include "harness.h"
+
+namespace tern::e2e {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::unique_ptr<NatsConn> ConnectAs(const ServerProcess& server, const char* user,
+                                    const char* password) {
+  natsOptions* opts = nullptr;
+  natsOptions_Create(&opts);
+  natsOptions_SetUserInfo(opts, user, password);
+  std::unique_ptr<NatsConn> conn;
+  EXPECT_EQ(TryConnect(server, opts, &conn), NATS_OK);
+  return conn;
+}
+
+std::unique_ptr<ServerProcess> StartWithConfig(bool nats, const std::string& config,
+                                               std::vector<std::string> args = {}) {
+  args.push_back("-c");
+  args.push_back(WriteConfig(config));
+  return nats ? ServerProcess::Start(args, NatsServerPath()) : ServerProcess::Start(args);
+}
+
+// A hub: accounts A and B, each with a client user, and leafnode users bound to each.
+std::string HubConfig(const std::string& name, int leaf_port) {
+  return "server_name: " + name +
+         "\n"
+         "accounts {\n"
+         "  A: { users: [ { user: a, password: a } ] }\n"
+         "  B: { users: [ { user: b, password: b } ] }\n"
+         "}\n"
+         "leafnodes {\n"
+         "  listen: 127.0.0.1:" +
+         std::to_string(leaf_port) +
+         "\n"
+         "  authorization { users: [\n"
+         "    { user: leafa, password: pwa, account: A }\n"
+         "    { user: leafb, password: pwb, account: B }\n"
+         "  ] }\n"
+         "}\n"
+         "no_sys_acc: true\n";
+}
+
+// A leafnode: account A (client user a), linked to the hub's account A.
+std::string SpokeConfig(const std::string& name, int hub_leaf_port,
+                        const std::string& remote_extra = "") {
+  return "server_name: " + name +
+         "\n"
+         "accounts {\n"
+         "  A: { users: [ { user: a, password: a } ] }\n"
+         "}\n"
+         "leafnodes {\n"
+         "  reconnect: 1\n"
+         "  remotes: [ { url: \"nats-leaf://leafa:pwa@127.0.0.1:" +
+         std::to_string(hub_leaf_port) + "\", account: A " + remote_extra +
+         "} ]\n"
+         "}\n"
+         "no_sys_acc: true\n";
+}
+
+// Publishes `count` numbered messages and flushes.
+void PublishMany(natsConnection* nc, const char* subject, int count) {
+  for (int i = 0; i < count; ++i) {
+    ASSERT_EQ(natsConnection_PublishString(nc, subject, std::to_string(i).c_str()), NATS_OK);
+  }
+  ASSERT_EQ(natsConnection_Flush(nc), NATS_OK);
+}
+
+// Messages cross the link both ways exactly once, in order; the other account sees none;
+// requests are answered across the link; a queue group takes its own side's member and
+// the other side's only when it has none.
+void ExpectLeafLinkWorks(const ServerProcess& hub, const ServerProcess& spoke) {
+  auto hub_a = ConnectAs(hub, "a", "a");
+  auto hub_b = ConnectAs(hub, "b", "b");
+  auto spoke_a = ConnectAs(spoke, "a", "a");
+  ASSERT_TRUE(hub_a && hub_b && spoke_a);
+  natsSubscription* other_account = SubSync(hub_b->nc, ">");
+  ASSERT_EQ(natsConnection_Flush(hub_b->nc), NATS_OK);
+
+  for (auto [pub, sub] : {std::pair{spoke_a.get(), hub_a.get()},
+                          std::pair{hub_a.get(), spoke_a.get()}}) {
+    natsSubscription* plain = SubSync(sub->nc, "telemetry.temp");
+    natsSubscription* wildcard = SubSync(sub->nc, "telemetry.>");
+    AwaitRoute(pub->nc, sub->nc);
+    PublishMany(pub->nc, "telemetry.temp", 200);
+    auto got = Receive({plain, wildcard}, 400);
+    ASSERT_EQ(got[0].size(), 200u);
+    ASSERT_EQ(got[1].size(), 200u);
+    for (int i = 0; i < 200; ++i) ASSERT_EQ(got[0][i], std::to_string(i));
+    natsSubscription_Destroy(plain);
+    natsSubscription_Destroy(wildcard);
+  }
+  natsMsg* stray = nullptr;
+  EXPECT_NE(natsSubscription_NextMsg(&stray, other_account, 300), NATS_OK)
+      << "account B received a message of account A";
+  natsSubscription_Destroy(other_account);
+
+  // Request/reply both ways.
+  for (auto [requester, responder] : {std::pair{hub_a.get(), spoke_a.get()},
+                                      std::pair{spoke_a.get(), hub_a.get()}}) {
+    natsSubscription* service = SubSync(responder->nc, "svc.echo");
+    AwaitRoute(requester->nc, responder->nc);
+    std::thread answer([&] {
+      natsMsg* request = nullptr;
+      if (natsSubscription_NextMsg(&request, service, 10000) != NATS_OK) return;
+      natsConnection_PublishString(responder->nc, natsMsg_GetReply(request), "pong");
+      natsConnection_Flush(responder->nc);
+      natsMsg_Destroy(request);
+    });
+    natsMsg* reply = nullptr;
+    EXPECT_EQ(natsConnection_RequestString(&reply, requester->nc, "svc.echo", "ping", 10000),
+              NATS_OK);
+    if (reply != nullptr) {
+      EXPECT_EQ(Payload(reply), "pong");
+      natsMsg_Destroy(reply);
+    }
+    answer.join();
+    natsSubscription_Destroy(service);
+  }
+
+  // A queue group with a member on each side: each side's publishes stay on its side.
+  natsSubscription* hub_member = SubSync(hub_a->nc, "jobs", "workers");
+  natsSubscription* spoke_member = SubSync(spoke_a->nc, "jobs", "workers");
+  AwaitRoute(hub_a->nc, spoke_a->nc);
+  AwaitRoute(spoke_a->nc, hub_a->nc);
+  PublishMany(spoke_a->nc, "jobs", 40);
+  auto got = Receive({spoke_member, hub_member}, 40);
+  EXPECT_EQ(got[0].size(), 40u);
+  EXPECT_EQ(got[1].size(), 0u) << "a spoke publish went to the hub's member";
+  PublishMany(hub_a->nc, "jobs", 40);
+  got = Receive({spoke_member, hub_member}, 40);
+  EXPECT_EQ(got[0].size(), 0u) << "a hub publish went to the spoke's member";
+  EXPECT_EQ(got[1].size(), 40u);
+  // Without a member on its own side, a group is served across the link, once each.
+  natsSubscription_Destroy(spoke_member);
+  natsSubscription* probe = SubSync(spoke_a->nc, "jobs.probe");
+  AwaitRoute(hub_a->nc, spoke_a->nc);
+  natsSubscription_Destroy(probe);
+  PublishMany(spoke_a->nc, "jobs", 40);
+  got = Receive({hub_member}, 40);
+  EXPECT_EQ(got[0].size(), 40u);
+  natsSubscription_Destroy(hub_member);
+}
+
+// The hub's /leafz: its leafnode links, by account.
+nlohmann::json Leafz(const ServerProcess& server) {
+  const HttpResult result = HttpGet(server.monitor_port(), "/leafz?subs=1");
+  return nlohmann::json::parse(result.body, nullptr, false);
+}
+
+TEST(Leafnode, TernIsTheLeafnodeOfANatsServerHub) {
+  if (NatsServerPath().empty()) GTEST_SKIP() << "nats-server is not installed";
+  const int leaf_port = FreePort();
+  auto hub = StartWithConfig(true, HubConfig("hub", leaf_port), {"-m", "-1"});
+  auto spoke = StartWithConfig(false, SpokeConfig("tspoke", leaf_port));
+  ASSERT_TRUE(hub && spoke);
+  ExpectLeafLinkWorks(*hub, *spoke);
+
+  // The hub sees one link, bound to A. A client at the spoke asking for JetStream's API
+  // must not be announced (a nats-server hub closes a link that asks for it).
+  auto spoke_a = ConnectAs(*spoke, "a", "a");
+  natsSubscription* js = SubSync(spoke_a->nc, "$JS.API.STREAM.INFO.x");
+  natsSubscription* after = SubSync(spoke_a->nc, "after.js");
+  auto hub_a = ConnectAs(*hub, "a", "a");
+  AwaitRoute(hub_a->nc, spoke_a->nc);
+  const nlohmann::json leafz = Leafz(*hub);
+  ASSERT_EQ(leafz.value("leafnodes", 0), 1) << leafz.dump();
+  EXPECT_EQ(leafz["leafs"][0]["account"], "A");
+  for (const auto& subject : leafz["leafs"][0]["subscriptions_list"]) {
+    EXPECT_FALSE(subject.get<std::string>().starts_with("$JS.API")) << leafz.dump();
+  }
+  natsSubscription_Destroy(js);
+  natsSubscription_Destroy(after);
+}
+
+TEST(Leafnode, TernIsTheHubOfANatsServerLeafnode) {
+  if (NatsServerPath().empty()) GTEST_SKIP() << "nats-server is not installed";
+  const int leaf_port = FreePort();
+  auto hub = StartWithConfig(false, HubConfig("thub", leaf_port));
+  auto spoke = StartWithConfig(true, SpokeConfig("spoke", leaf_port));
+  ASSERT_TRUE(hub && spoke);
+  ExpectLeafLinkWorks(*hub, *spoke);
+}
+
+TEST(Leafnode, TernOnBothEndsAndTheHubRestarts) {
+  const int leaf_port = FreePort();
+  auto hub = StartWithConfig(false, HubConfig("thub", leaf_port));
+  auto spoke = StartWithConfig(false, SpokeConfig("tspoke", leaf_port));
+  ASSERT_TRUE(hub && spoke);
+  ExpectLeafLinkWorks(*hub, *spoke);
+
+  // The hub goes away: the leafnode keeps serving its own clients, and links again once
+  // the hub is back.
+  auto spoke_a = ConnectAs(*spoke, "a", "a");
+  natsSubscription* local = SubSync(spoke_a->nc, "local.only");
+  ASSERT_EQ(natsConnection_Flush(spoke_a->nc), NATS_OK);
+  hub->Stop(SIGKILL);
+  hub.reset();
+  PublishMany(spoke_a->nc, "local.only", 10);
+  EXPECT_EQ(Receive({local}, 10)[0].size(), 10u);
+  natsSubscription_Destroy(local);
+  hub = StartWithConfig(false, HubConfig("thub", leaf_port));
+  ASSERT_TRUE(hub);
+  auto hub_a = ConnectAs(*hub, "a", "a");
+  natsSubscription* across = SubSync(hub_a->nc, "after.restart");
+  AwaitRoute(spoke_a->nc, hub_a->nc);
+  PublishMany(spoke_a->nc, "after.restart", 5);
+  EXPECT_EQ(Receive({across}, 5)[0].size(), 5u);
+  natsSubscription_Destroy(across);
+}
+
+// Two nodes each a leafnode of the other, for the same account: the second link closes a
+// loop, and the node that hears its own $LDS subject back refuses it with nats-server's
+// text (and the dialling side waits 30 s before it tries again).
+TEST(Leafnode, ALoopIsDetectedAndRefused) {
+  const int port_x = FreePort();
+  const int port_y = FreePort();
+  auto config = [](int own, int other) {
+    return "leafnodes {\n  listen: 127.0.0.1:" + std::to_string(own) +
+           "\n  remotes: [ { url: \"nats-leaf://127.0.0.1:" + std::to_string(other) +
+           "\" } ]\n}\n";
+  };
+  auto x = StartWithConfig(false, "server_name: x\n" + config(port_x, port_y));
+  auto y = StartWithConfig(false, "server_name: y\n" + config(port_y, port_x));
+  ASSERT_TRUE(x && y);
+  const auto deadline = Clock::now() + std::chrono::seconds(15);
+  bool detected = false;
+  while (!detected && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    detected = (x->Log() + y->Log()).find("Loop detected for leafnode account=\"$G\"") !=
+               std::string::npos;
+  }
+  EXPECT_TRUE(detected) << x->Log() << y->Log();
+}
+
+}  // namespace
+}  // namespace tern::e2e
