@@ -120,6 +120,10 @@ class Connection {
 
   // --- Lifetime, reload, monitoring ---
   virtual void SendLameDuckInfo() = 0;
+  // A leafnode link: the cluster of the server at the other end (nats-server's origin
+  // cluster). Messages and interest never go from one link to another of the same cluster
+  // (its nodes have routes between them). Empty for other kinds.
+  virtual std::string_view link_cluster() const { return {}; }
   // The cluster's INFO fields changed (ShardPort::cluster_info): tell the peer if it wants
   // to know (a client with protocol >= 1).
   virtual void SendInfoUpdate() {}

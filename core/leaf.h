@@ -86,6 +86,7 @@ class LeafConnection final : public SocketConnection, public RouteHandler {
   void DropSubscriptions() override;
   void RemoveSubscription(const std::string&) override {}
   void Describe(ConnInfo* info, bool with_subs) const override;
+  std::string_view link_cluster() const override { return peer_.cluster; }
 
   // --- For the registry ---
   bool registered() const { return registered_; }

@@ -178,9 +178,9 @@ void LeafService::RegisterLeaf(LeafConnection* link) {
   std::string flood = "LS+ " + LoopSubject(account) + "\r\n";
   if (account < interest_.size()) {
     for (const auto& [key, interest] : interest_[account]) {
-      const int64_t value = ValueFor(*link, interest);
-      if (value <= 0) continue;
       const std::size_t space = key.find(' ');
+      const int64_t value = ValueFor(*link, interest, std::string_view(key).substr(0, space));
+      if (value <= 0) continue;
       if (!link->MayAsk(std::string_view(key).substr(0, space))) continue;
       flood += SubLine(key, value, space != std::string::npos);
     }
@@ -190,13 +190,20 @@ void LeafService::RegisterLeaf(LeafConnection* link) {
 
 // ---------------------------------------------------------------- interest
 
-int64_t LeafService::ValueFor(const LeafConnection& link, const KeyInterest& interest) {
+int64_t LeafService::ValueFor(const LeafConnection& link, const KeyInterest& interest,
+                              std::string_view subject) {
   if (link.kind() == ConnectionKind::kHub) return interest.local + interest.leafs;
-  int64_t own = 0;
+  // Not its own interest, nor that of links to its own cluster (they have routes to it),
+  // except loop detection subjects, which must go round to be seen.
+  const bool loop_subject = subject.starts_with("$LDS.");
+  int64_t excluded = 0;
   for (const auto& [holder, count] : interest.by_link) {
-    if (holder == &link) own = count;
+    if (holder == &link || (!loop_subject && !link.link_cluster().empty() &&
+                            holder->link_cluster() == link.link_cluster())) {
+      excluded += count;
+    }
   }
-  return interest.local + interest.routes + interest.leafs + interest.hubs - own;
+  return interest.local + interest.routes + interest.leafs + interest.hubs - excluded;
 }
 
 std::string LeafService::SubLine(std::string_view key, int64_t value, bool queue) {
@@ -216,7 +223,7 @@ void LeafService::OnNodeInterest(uint16_t account, std::string_view subject, std
   // What each link of the account is told now, before the change.
   absl::InlinedVector<int64_t, 4> before;
   for (const LeafConnection* link : links_) {
-    before.push_back(link->account() == account ? ValueFor(*link, interest) : 0);
+    before.push_back(link->account() == account ? ValueFor(*link, interest, subject) : 0);
   }
   if (source == nullptr) {
     interest.local += delta;
@@ -248,7 +255,7 @@ void LeafService::OnNodeInterest(uint16_t account, std::string_view subject, std
   for (std::size_t i = 0; i < links_.size(); ++i) {
     LeafConnection* link = links_[i];
     if (link->account() != account) continue;
-    const int64_t after = ValueFor(*link, interest);
+    const int64_t after = ValueFor(*link, interest, subject);
     if (after == before[i] || !link->MayAsk(subject)) continue;
     if (after > 0 && (before[i] <= 0 || !queue.empty())) {
       link->SendProto(SubLine(key, after, !queue.empty()));

@@ -77,7 +77,8 @@ class LeafService final : public LoopService, public LeafRegistry, public Intere
     bool Empty() const { return local == 0 && routes == 0 && leafs == 0 && hubs == 0; }
   };
   // What `link` is to be told for this key (0 = nothing).
-  static int64_t ValueFor(const LeafConnection& link, const KeyInterest& interest);
+  static int64_t ValueFor(const LeafConnection& link, const KeyInterest& interest,
+                          std::string_view subject);
   static std::string SubLine(std::string_view key, int64_t value, bool queue);
   void OnDialed(const Dialler::Result& result);
 

@@ -52,6 +52,12 @@ bool MayReceive(const Subscription& sub, const Message& msg, const Connection* f
   }
   // Never back out on the link it came in on (it may have been handed to another shard).
   if (msg.link != 0 && sub.conn->is_link() && sub.conn->id() == msg.link) return false;
+  // Nor from one leafnode link to another of the same cluster (nats-server's cluster-wide
+  // no echo): that cluster's nodes have it from each other.
+  if (IsLeafKind(msg.origin) && IsLeafKind(to) && from != nullptr &&
+      !from->link_cluster().empty() && from->link_cluster() == sub.conn->link_cluster()) {
+    return false;
+  }
   return sub.conn != from || echo;
 }
 

@@ -225,6 +225,62 @@ TEST(Leafnode, TernOnBothEndsAndTheHubRestarts) {
   natsSubscription_Destroy(across);
 }
 
+// A leafnode that is itself a cluster (two Tern nodes, each with its own link to the hub):
+// every message arrives once wherever it was published, and a queue group's member in the
+// leafnode cluster beats the hub's for a publish made in that cluster (nats-server's origin
+// cluster rules), against a nats-server hub and a Tern hub.
+void ExpectLeafClusterWorks(bool nats_hub) {
+  const int leaf_port = FreePort();
+  auto hub = StartWithConfig(nats_hub, HubConfig(nats_hub ? "hub" : "thub", leaf_port));
+  ASSERT_TRUE(hub);
+  const int route_1 = FreePort();
+  const int route_2 = FreePort();
+  auto spoke_node = [&](const std::string& name, int own, int other) {
+    return StartWithConfig(false, SpokeConfig(name, leaf_port) + "cluster {\n  name: spoke\n" +
+                                      "  listen: 127.0.0.1:" + std::to_string(own) +
+                                      "\n  routes: [ nats-route://127.0.0.1:" +
+                                      std::to_string(other) + " ]\n}\n");
+  };
+  auto s1 = spoke_node("s1", route_1, route_2);
+  auto s2 = spoke_node("s2", route_2, route_1);
+  ASSERT_TRUE(s1 && s2);
+  auto on_hub = ConnectAs(*hub, "a", "a");
+  auto on_s1 = ConnectAs(*s1, "a", "a");
+  auto on_s2 = ConnectAs(*s2, "a", "a");
+  natsSubscription* sub = SubSync(on_s2->nc, "orig.test");
+  natsSubscription* on_hub_sub = SubSync(on_hub->nc, "orig.test");
+  AwaitRoute(on_s1->nc, on_s2->nc);
+  AwaitRoute(on_hub->nc, on_s2->nc);
+  AwaitRoute(on_s1->nc, on_hub->nc);
+  for (natsConnection* pub : {on_s1->nc, on_hub->nc, on_s2->nc}) {
+    ASSERT_EQ(natsConnection_PublishString(pub, "orig.test", "x"), NATS_OK);
+    ASSERT_EQ(natsConnection_Flush(pub), NATS_OK);
+  }
+  auto got = Receive({sub, on_hub_sub}, 6);
+  EXPECT_EQ(got[0].size(), 3u) << "the leafnode cluster's subscriber got duplicates or lost one";
+  EXPECT_EQ(got[1].size(), 3u) << "the hub's subscriber got duplicates or lost one";
+  natsSubscription_Destroy(sub);
+  natsSubscription_Destroy(on_hub_sub);
+
+  natsSubscription* s2_member = SubSync(on_s2->nc, "work", "workers");
+  natsSubscription* hub_member = SubSync(on_hub->nc, "work", "workers");
+  AwaitRoute(on_s1->nc, on_s2->nc);
+  AwaitRoute(on_s1->nc, on_hub->nc);
+  PublishMany(on_s1->nc, "work", 40);
+  got = Receive({s2_member, hub_member}, 40);
+  EXPECT_EQ(got[0].size(), 40u);
+  EXPECT_EQ(got[1].size(), 0u) << "the hub's member took messages the cluster's member could";
+  natsSubscription_Destroy(s2_member);
+  natsSubscription_Destroy(hub_member);
+}
+
+TEST(Leafnode, ALeafnodeClusterOfANatsServerHubGetsEachMessageOnce) {
+  if (NatsServerPath().empty()) GTEST_SKIP() << "nats-server is not installed";
+  ExpectLeafClusterWorks(true);
+}
+
+TEST(Leafnode, ALeafnodeClusterOfATernHubGetsEachMessageOnce) { ExpectLeafClusterWorks(false); }
+
 // Two nodes each a leafnode of the other, for the same account: the second link closes a
 // loop, and the node that hears its own $LDS subject back refuses it with nats-server's
 // text (and the dialling side waits 30 s before it tries again).
