@@ -3,7 +3,8 @@
 // hands over: a frame after an error is a bug, as is a payload that is not what the size
 // said or a header length past it. The same bytes are parsed again with the route pausing
 // every few frames (a stalled route: the rest is fed again once it may go on); both runs
-// must hand over the same frames.
+// must hand over the same frames. Built twice: as fuzz_leaf (fuzz_leaf.cc) it runs the
+// parser's leafnode mode, where no frame names an account.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -11,7 +12,13 @@
 
 #include "core/route_parser.h"
 
+#ifndef TERN_FUZZ_LEAF_MODE
+#define TERN_FUZZ_LEAF_MODE false
+#endif
+
 namespace {
+
+constexpr bool kLeaf = TERN_FUZZ_LEAF_MODE;
 
 class CheckingHandler final : public tern::core::RouteHandler {
  public:
@@ -26,15 +33,15 @@ class CheckingHandler final : public tern::core::RouteHandler {
   void OnRouteSub(std::string_view account, std::string_view subject, std::string_view queue,
                   uint32_t weight) override {
     Frame("RS+", subject);
-    if (account.empty() || subject.empty() || queue.empty() != (weight == 0)) std::abort();
+    if (account.empty() != kLeaf || subject.empty() || queue.empty() != (weight == 0)) std::abort();
   }
   void OnRouteUnsub(std::string_view account, std::string_view subject, std::string_view) override {
     Frame("RS-", subject);
-    if (account.empty() || subject.empty()) std::abort();
+    if (account.empty() != kLeaf || subject.empty()) std::abort();
   }
   void OnRouteMsg(const tern::core::RoutedMsg& msg) override {
     Frame("MSG", msg.data);
-    if (msg.account.empty() || msg.subject.empty() || msg.header_len > msg.data.size()) {
+    if (msg.account.empty() != kLeaf || msg.subject.empty() || msg.header_len > msg.data.size()) {
       std::abort();
     }
     // The payload is followed by CRLF in the input: it must be readable to its end.
@@ -83,7 +90,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const unsigned pause_every = 1 + data[1] % 4;
   const char* bytes = reinterpret_cast<const char*>(data);
   CheckingHandler straight(0), paused(pause_every);
-  tern::core::RouteParser straight_parser, paused_parser;
+  tern::core::RouteParser straight_parser(kLeaf), paused_parser(kLeaf);
   for (auto [parser, handler] :
        {std::pair{&straight_parser, &straight}, std::pair{&paused_parser, &paused}}) {
     FeedAll(*parser, *handler, bytes + 2, split - 2);

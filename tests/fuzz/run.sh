@@ -15,7 +15,7 @@ auth="core/auth/authenticator.cc core/auth/nkeys.cc core/auth/permissions.cc cor
       core/auth/operator.cc core/auth/accounts.cc core/subject_transform.cc
       core/auth/auth_config.cc core/conf.cc core/options.cc core/signal_command.cc core/subject.cc
       storage/subject_pattern.cc core/tls/tls_context.cc core/auth/time_zone.cc
-      core/auth/user_limits.cc core/units.cc core/cluster_options.cc"
+      core/auth/user_limits.cc core/units.cc core/cluster_options.cc core/leaf_options.cc"
 protocol="core/parser.cc core/subject.cc storage/subject_pattern.cc"
 route="core/route_parser.cc"
 js_api="core/jetstream/api_error.cc core/jetstream/config_json.cc core/jetstream/consumer_config.cc
@@ -25,7 +25,8 @@ storage="storage/crc32c.cc storage/env_memory.cc storage/env_posix.cc storage/re
          storage/segment.cc storage/segment_index.cc storage/segment_scan.cc storage/stream_log.cc
          storage/stream_log_read.cc storage/stream_log_remove.cc storage/store_error.cc storage/subject_index.cc
          storage/subject_pattern.cc"
-targets="fuzz_connect fuzz_config fuzz_jwt fuzz_protocol fuzz_route fuzz_js_api fuzz_storage_recovery"
+targets="fuzz_connect fuzz_config fuzz_jwt fuzz_protocol fuzz_route fuzz_leaf fuzz_js_api"
+targets+=" fuzz_storage_recovery"
 # Each source is compiled once (coverage-instrumented, in parallel) and shared by the targets.
 mkdir -p "$out/obj"
 object() { echo "$out/obj/$(echo "$1" | tr / _).o"; }
@@ -45,6 +46,7 @@ build fuzz_config $auth
 build fuzz_jwt $auth
 build fuzz_protocol $protocol
 build fuzz_route $route
+build fuzz_leaf $route
 build fuzz_js_api $js_api
 build fuzz_storage_recovery $storage
 for target in $targets; do

@@ -1,5 +1,6 @@
 // The route protocol parser: every op nats-server 2.9 sends on a route, RMSG/HMSG with
-// and without reply and queue lists, and the same bytes split at every position.
+// and without reply and queue lists, and the same bytes split at every position; its
+// leafnode mode (LS+/LS-/LMSG/HMSG without an account).
 #include "core/route_parser.h"
 
 #include <gtest/gtest.h>
@@ -125,6 +126,60 @@ TEST(RouteParser, AnEndlessLineIsRefused) {
   parser.Feed(line.data(), line.size(), recorder);
   ASSERT_EQ(recorder.events.size(), 1u);
   EXPECT_EQ(recorder.events[0], "ERROR Maximum Control Line Exceeded");
+}
+
+// A leafnode link as a nats-server hub writes it: no account anywhere.
+const char kLeafStream[] =
+    "INFO {\"server_id\":\"NH\",\"info_on_connect\":true} \r\n"
+    "LS+ foo\r\n"
+    "LS+ foo hq 2\r\n"
+    "LS+ $LDS.w25RERLknUM3JQLV44RIUt\r\n"
+    "LS- foo\r\n"
+    "LS- foo hq\r\n"
+    "LMSG foo 5\r\nhello\r\n"
+    "LMSG foo _INBOX.1 5\r\nhello\r\n"
+    "LMSG baz + rep sq 2\r\nhi\r\n"
+    "LMSG foo | hq 0\r\n\r\n"
+    "HMSG foo r 12 14\r\nNATS/1.0\r\n\r\nhi\r\n"
+    "PING\r\n";
+
+const std::vector<std::string> kLeafExpected = {
+    "INFO {\"server_id\":\"NH\",\"info_on_connect\":true} ",
+    "SUB |foo||0",
+    "SUB |foo|hq|2",
+    "SUB |$LDS.w25RERLknUM3JQLV44RIUt||0",
+    "UNSUB |foo|",
+    "UNSUB |foo|hq",
+    "MSG |foo|||0|hello",
+    "MSG |foo|_INBOX.1||0|hello",
+    "MSG |baz|rep|sq|0|hi",
+    "MSG |foo||hq|0|",
+    "MSG |foo|r||12|NATS/1.0\r\n\r\nhi",
+    "PING",
+};
+
+TEST(RouteParser, LeafModeParsesEveryOpSplitAnywhere) {
+  const std::string stream(kLeafStream, sizeof kLeafStream - 1);
+  for (std::size_t cut = 1; cut <= stream.size(); ++cut) {
+    Recorder recorder;
+    RouteParser parser(/*leaf=*/true);
+    parser.Feed(stream.data(), cut, recorder);
+    parser.Feed(stream.data() + cut, stream.size() - cut, recorder);
+    ASSERT_EQ(recorder.events, kLeafExpected) << "split at " << cut;
+  }
+}
+
+TEST(RouteParser, LeafModeRefusesRouteOpsAndBadArguments) {
+  for (const char* bad : {"RS+ $G foo\r\n", "RMSG $G foo 5\r\nhello\r\n", "LS+ foo q\r\n",
+                          "LS+ foo q 0\r\n", "LS+\r\n", "LS- foo q x\r\n", "LMSG foo\r\n",
+                          "LMSG foo x y z 1\r\na\r\n"}) {
+    Recorder recorder;
+    RouteParser parser(/*leaf=*/true);
+    const std::string input = std::string(bad) + "PING\r\n";
+    parser.Feed(input.data(), input.size(), recorder);
+    ASSERT_EQ(recorder.events.size(), 1u) << bad;
+    EXPECT_EQ(recorder.events.front().rfind("ERROR", 0), 0u) << bad;
+  }
 }
 
 }  // namespace
