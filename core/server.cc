@@ -134,6 +134,7 @@ bool Server::Start(std::string* error) {
   const LeafOptions& leaf = options_.leaf;
   if (leaf.enabled) {
     leaf_fd_ = io::CreateListener(leaf.host, leaf.port < 0 ? 0 : leaf.port, &leaf_port_, error);
+    context_.leaf_port = leaf_port_;
     if (leaf_fd_ < 0) {
       *error = "leafnodes: " + *error;
       return false;

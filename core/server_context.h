@@ -79,6 +79,7 @@ struct ServerContext {
   std::string server_name;
   int bound_port = 0;
   int cluster_port = 0;  // the bound route port; 0 without a cluster
+  int leaf_port = 0;     // the bound leafnode port; 0 without one
   int shard_count = 1;
   std::unique_ptr<ShardMesh> mesh;
   std::vector<Shard*> shards;

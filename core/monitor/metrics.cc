@@ -90,6 +90,31 @@ io::HttpResponse Monitor::Metrics() {
     }
   }
 
+  const LeafOptions& leaf = sources_.settings()->options.leaf;
+  if (leaf.enabled || !leaf.remotes.empty()) {
+    std::vector<LeafView> leafs;
+    GatherLeafs(false, &leafs);
+    e.One("tern_leafnodes", "gauge", "Leafnode links (to hubs and from leafnodes), up now.",
+          static_cast<double>(leafs.size()));
+    const std::pair<const char*, const char*> families[] = {
+        {"tern_leafnode_messages_received_total", "Messages received on the leafnode link."},
+        {"tern_leafnode_messages_sent_total", "Messages sent on the leafnode link."},
+        {"tern_leafnode_bytes_received_total", "Payload bytes received on the leafnode link."},
+        {"tern_leafnode_bytes_sent_total", "Payload bytes sent on the leafnode link."},
+        {"tern_leafnode_pending_bytes", "Bytes queued for the leafnode link."},
+    };
+    for (std::size_t f = 0; f < std::size(families); ++f) {
+      e.Family(families[f].first, f == 4 ? "gauge" : "counter", families[f].second);
+      for (const LeafView& l : leafs) {
+        const uint64_t values[] = {l.info.in_msgs, l.info.out_msgs, l.info.in_bytes,
+                                   l.info.out_bytes, l.info.pending_bytes};
+        e.Sample(families[f].first, static_cast<double>(values[f]),
+                 "remote_id=\"" + l.remote_id + "\",account=\"" + l.info.account +
+                     "\",role=\"" + (l.is_spoke ? "hub" : "leafnode") + "\"");
+      }
+    }
+  }
+
   // Per shard: connections, busy time, and the utilisation since the previous scrape.
   e.Family("tern_shard_connections", "gauge", "Client connections served by the shard.");
   for (int i = 0; i < ctx.shard_count; ++i) {

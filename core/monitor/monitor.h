@@ -72,6 +72,13 @@ struct ClusterView {
   std::vector<std::string> connect_urls;  // what clients are told of the cluster's nodes
 };
 
+// What the monitor shows of a leafnode link, copied from shard 0 (leafz.cc).
+struct LeafView {
+  ConnInfo info;
+  std::string remote_id;
+  bool is_spoke = false;  // this node dialled it (the link is to our hub)
+};
+
 class Monitor {
  public:
   explicit Monitor(Sources sources);
@@ -90,6 +97,7 @@ class Monitor {
   io::HttpResponse Connz(const Query& query);
   io::HttpResponse Subsz(const Query& query);
   io::HttpResponse Routez(const Query& query);
+  io::HttpResponse Leafz(const Query& query);
   io::HttpResponse Jsz(const Query& query);
   io::HttpResponse Accountz(const Query& query);
   io::HttpResponse Healthz(const Query& query);
@@ -103,6 +111,10 @@ class Monitor {
                      int account = -1) const;
   // The routes (on shard 0) into *out; false if it did not answer in time.
   bool GatherRoutes(bool with_subs, ClusterView* out) const;
+  // The leafnode links (on shard 0) into *out; false if it did not answer in time.
+  bool GatherLeafs(bool with_subs, std::vector<LeafView>* out) const;
+  // The "leaf" block of /varz.
+  nlohmann::ordered_json LeafVarz() const;
   // The "cluster" block of /varz; *view gets the routes registered now.
   nlohmann::ordered_json ClusterVarz(ClusterView* view) const;
   // The "jetstream" block of /varz and the figures /jsz and /metrics share.

@@ -114,7 +114,7 @@ io::HttpResponse Monitor::Varz(const Query& query) {
   v["cluster"] = ClusterVarz(&cluster);
   if (!cluster.connect_urls.empty()) v["connect_urls"] = cluster.connect_urls;
   v["gateway"] = EmptyBlock(false);
-  v["leaf"] = EmptyBlock(false);
+  v["leaf"] = LeafVarz();
   v["mqtt"] = EmptyBlock(false);
   v["websocket"] = EmptyBlock(false);
   if (!sources_.registries.empty()) {
@@ -136,7 +136,9 @@ io::HttpResponse Monitor::Varz(const Query& query) {
   v["total_connections"] = t.total_connections;
   v["routes"] = cluster.routes.size();
   v["remotes"] = cluster.routes.size();
-  v["leafnodes"] = 0;
+  std::vector<LeafView> leafs;
+  if (o.leaf.enabled || !o.leaf.remotes.empty()) GatherLeafs(false, &leafs);
+  v["leafnodes"] = leafs.size();
   v["in_msgs"] = t.in_msgs;
   v["out_msgs"] = t.out_msgs;
   v["in_bytes"] = t.in_bytes;

@@ -159,8 +159,9 @@ void ExpectLeafLinkWorks(const ServerProcess& hub, const ServerProcess& spoke) {
 }
 
 // The hub's /leafz: its leafnode links, by account.
-nlohmann::json Leafz(const ServerProcess& server) {
-  const HttpResult result = HttpGet(server.monitor_port(), "/leafz?subs=1");
+nlohmann::json Leafz(const ServerProcess& server, const std::string& account = "") {
+  const HttpResult result =
+      HttpGet(server.monitor_port(), "/leafz?subs=1" + (account.empty() ? "" : "&acc=" + account));
   return nlohmann::json::parse(result.body, nullptr, false);
 }
 
@@ -192,10 +193,27 @@ TEST(Leafnode, TernIsTheLeafnodeOfANatsServerHub) {
 TEST(Leafnode, TernIsTheHubOfANatsServerLeafnode) {
   if (NatsServerPath().empty()) GTEST_SKIP() << "nats-server is not installed";
   const int leaf_port = FreePort();
-  auto hub = StartWithConfig(false, HubConfig("thub", leaf_port));
+  auto hub = StartWithConfig(false, HubConfig("thub", leaf_port), {"-m", "-1"});
   auto spoke = StartWithConfig(true, SpokeConfig("spoke", leaf_port));
   ASSERT_TRUE(hub && spoke);
   ExpectLeafLinkWorks(*hub, *spoke);
+
+  // Monitoring as nats-server shows it: the link in /leafz (bound to A, holding the
+  // leafnode's loop detection subject), the listener and the count in /varz.
+  const nlohmann::json leafz = Leafz(*hub);
+  ASSERT_EQ(leafz.value("leafnodes", 0), 1) << leafz.dump();
+  EXPECT_EQ(leafz["leafs"][0]["account"], "A");
+  EXPECT_GT(leafz["leafs"][0]["in_msgs"].get<int>(), 0);
+  bool loop_subject = false;
+  for (const auto& subject : leafz["leafs"][0]["subscriptions_list"]) {
+    loop_subject |= subject.get<std::string>().starts_with("$LDS.");
+  }
+  EXPECT_TRUE(loop_subject) << leafz.dump();
+  EXPECT_EQ(Leafz(*hub, "B").value("leafnodes", -1), 0);
+  const nlohmann::json varz =
+      nlohmann::json::parse(HttpGet(hub->monitor_port(), "/varz").body, nullptr, false);
+  EXPECT_EQ(varz.value("leafnodes", 0), 1);
+  EXPECT_EQ(varz["leaf"].value("port", 0), leaf_port);
 }
 
 TEST(Leafnode, TernOnBothEndsAndTheHubRestarts) {
