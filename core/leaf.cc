@@ -268,8 +268,10 @@ void LeafConnection::OnRouteConnect(std::string_view text) {
   peer_.name = text_of("name");
   peer_.cluster = text_of("cluster");
   peer_.headers = connect.value("headers", false);
-  const std::string own = registry_->LeafClusterName();
-  if (!peer_.cluster.empty() && peer_.cluster == own) {
+  // Only a hub that names its cluster (HubInfoLine) checks the leafnode's against it.
+  const ServerOptions& o = shard_->options();
+  const bool named = o.cluster.enabled || !o.leaf.remotes.empty();
+  if (named && !peer_.cluster.empty() && peer_.cluster == registry_->LeafClusterName()) {
     LOG_ERROR("%s - remote leafnode has same cluster name", Label().c_str());
     SendErrAndClose("remote leafnode has same cluster name", CloseReason::kProtocolViolation);
     return;

@@ -299,6 +299,75 @@ TEST(Leafnode, ALeafnodeClusterOfANatsServerHubGetsEachMessageOnce) {
 
 TEST(Leafnode, ALeafnodeClusterOfATernHubGetsEachMessageOnce) { ExpectLeafClusterWorks(false); }
 
+// The hub's side of the handshake as a nats-server leafnode expects it (raw bytes): an INFO
+// at once with a client id, leafnode URLs and info_on_connect; CONNECTs it must refuse with
+// nats-server's texts; then the connect_info INFO naming the bound account, the hub's loop
+// detection subject, interest and messages as LS+/LMSG, and a loop refused.
+TEST(Leafnode, TheHubSpeaksTheLeafnodeHandshake) {
+  const int leaf_port = FreePort();
+  auto hub = StartWithConfig(false, HubConfig("thub", leaf_port) + "cluster {\n  name: hubc\n" +
+                                        "  listen: 127.0.0.1:" + std::to_string(FreePort()) +
+                                        "\n}\n");
+  ASSERT_TRUE(hub);
+  auto expect_refused = [&](const std::string& connect, const std::string& error) {
+    RawConn raw(leaf_port);
+    raw.Send("CONNECT " + connect + "\r\n");
+    EXPECT_NE(raw.ReadUntil(error).find(error), std::string::npos) << connect;
+  };
+  expect_refused(R"({"lang":"go","user":"leafa","pass":"pwa"})",
+                 "-ERR 'attempted to connect to leaf node port'");
+  expect_refused(R"({"server_id":"NX","name":"x","cluster":"x","user":"leafa","pass":"no"})",
+                 "-ERR 'Authorization Violation'");
+  expect_refused(R"({"server_id":"NX","name":"x","cluster":"hubc","user":"leafa","pass":"pwa"})",
+                 "-ERR 'remote leafnode has same cluster name'");
+
+  RawConn raw(leaf_port);
+  const nlohmann::json info =
+      nlohmann::json::parse(raw.info().substr(5), nullptr, /*allow_exceptions=*/false);
+  ASSERT_TRUE(info.is_object()) << raw.info();
+  EXPECT_GT(info.value("client_id", 0), 0);
+  EXPECT_FALSE(info["leafnode_urls"].empty());
+  EXPECT_TRUE(info.value("info_on_connect", false));
+  EXPECT_TRUE(info.value("auth_required", false));
+  EXPECT_FALSE(info.value("nonce", "").empty());
+  EXPECT_EQ(info.value("cluster", ""), "hubc");
+  raw.Send(
+      "CONNECT {\"version\":\"2.9.10\",\"user\":\"leafa\",\"pass\":\"pwa\",\"server_id\":\"NX\","
+      "\"name\":\"x\",\"cluster\":\"x\",\"headers\":true}\r\nLS+ from.leaf\r\nPING\r\n");
+  const std::string handshake = raw.ReadUntil("PONG\r\n");
+  EXPECT_NE(handshake.find("\"connect_info\":true"), std::string::npos) << handshake;
+  EXPECT_NE(handshake.find("\"remote_account\":\"A\""), std::string::npos) << handshake;
+  const std::size_t lds = handshake.find("LS+ $LDS.");
+  ASSERT_NE(lds, std::string::npos) << handshake;
+  const std::string loop_subject =
+      handshake.substr(lds + 4, handshake.find("\r\n", lds) - lds - 4);
+
+  // A client of account A at the hub publishes: the link gets LMSG; one of B does not reach it.
+  auto hub_a = ConnectAs(*hub, "a", "a");
+  auto hub_b = ConnectAs(*hub, "b", "b");
+  ASSERT_EQ(natsConnection_PublishString(hub_b->nc, "from.leaf", "b"), NATS_OK);
+  ASSERT_EQ(natsConnection_Flush(hub_b->nc), NATS_OK);
+  ASSERT_EQ(natsConnection_PublishRequestString(hub_a->nc, "from.leaf", "reply.here", "hi"),
+            NATS_OK);
+  ASSERT_EQ(natsConnection_Flush(hub_a->nc), NATS_OK);
+  const std::string delivered = raw.ReadUntil("hi\r\n");
+  EXPECT_NE(delivered.find("LMSG from.leaf reply.here 2\r\nhi\r\n"), std::string::npos)
+      << delivered;
+  EXPECT_EQ(delivered.find("\r\nb\r\n"), std::string::npos) << "account B reached the link";
+  // A client subscription at the hub is announced on the link.
+  natsSubscription* sub = SubSync(hub_a->nc, "to.leaf");
+  ASSERT_EQ(natsConnection_Flush(hub_a->nc), NATS_OK);
+  EXPECT_NE(raw.ReadUntil("LS+ to.leaf\r\n").find("LS+ to.leaf\r\n"), std::string::npos);
+  natsSubscription_Destroy(sub);
+
+  raw.Send("LS+ " + loop_subject + "\r\n");
+  const std::string loop = raw.ReadUntil("30s'");
+  EXPECT_NE(loop.find("-ERR 'Loop detected for leafnode account=\"A\". Delaying attempt to "
+                      "reconnect for 30s'"),
+            std::string::npos)
+      << loop;
+}
+
 // Two nodes each a leafnode of the other, for the same account: the second link closes a
 // loop, and the node that hears its own $LDS subject back refuses it with nats-server's
 // text (and the dialling side waits 30 s before it tries again).
