@@ -97,8 +97,18 @@ void LeafConnection::Start(io::IoConn* io, bool) {
   if (dialled()) {
     handshake_deadline_ns_ = now + kHubInfoWaitNs;
   } else {
-    handshake_deadline_ns_ = now + shard_->options().leaf.auth_timeout_ns;
-    SendProto(registry_->HubInfoLine(*this, false));
+    const LeafOptions& leaf = shard_->options().leaf;
+    handshake_deadline_ns_ = now + std::max(leaf.auth_timeout_ns, leaf.tls.timeout_ns);
+    const std::string info = registry_->HubInfoLine(*this, false);
+    if (leaf.tls_context == nullptr) {
+      SendProto(info);
+    } else {
+      // The INFO goes out in the clear, straight onto the wire queue; everything after it
+      // (from the leafnode's ClientHello on) is TLS, as nats-server does it.
+      cipher_.Append(info);
+      MarkDirty();
+      tls_ = std::make_unique<tls::TlsSession>(leaf.tls_context);
+    }
   }
   ArmTimer();
 }
@@ -153,7 +163,42 @@ void LeafConnection::OnTimer(int64_t now_ns) {
 void LeafConnection::OnBytes(const char* data, std::size_t len) {
   if (closing_) return;
   last_in_ns_ = shard_->now_ns();
-  TakeInput(data, len);
+  if (tls_ == nullptr) return TakeInput(data, len);
+  std::string error;
+  tls_plain_.clear();
+  if (!tls_->Receive(std::string_view(data, len), &tls_plain_, &error)) {
+    LOG_ERROR("%s - TLS handshake error: %s", Label().c_str(), error.c_str());
+    Close(CloseReason::kTlsHandshakeError, false);
+    return;
+  }
+  if (tls_->has_output()) MarkDirty();
+  if (!tls_plain_.empty()) TakeInput(tls_plain_.data(), tls_plain_.size());
+}
+
+bool LeafConnection::StartClientTls(bool hub_requires) {
+  const LeafRemote& remote = shard_->options().leaf.remotes[static_cast<std::size_t>(remote_)];
+  std::shared_ptr<const tls::TlsContext> context = remote.tls_context;
+  std::string error;
+  if (context == nullptr) {
+    if (!hub_requires) return true;
+    // The hub requires TLS and the remote has no tls {}: the system's roots check it.
+    tls::TlsConfig defaults;
+    defaults.client_only = true;
+    context = tls::TlsContext::Create(defaults, &error);
+    if (context == nullptr) {
+      LOG_ERROR("%s - %s", Label().c_str(), error.c_str());
+      Close(CloseReason::kTlsHandshakeError, false);
+      return false;
+    }
+  }
+  tls_ = std::make_unique<tls::TlsSession>(context, url_.host);
+  if (!tls_->Start(&error)) {
+    LOG_ERROR("%s - TLS handshake error: %s", Label().c_str(), error.c_str());
+    Close(CloseReason::kTlsHandshakeError, false);
+    return false;
+  }
+  MarkDirty();
+  return true;
 }
 
 std::size_t LeafConnection::FeedInput(const char* data, std::size_t len) {
@@ -201,7 +246,7 @@ void LeafConnection::Close(CloseReason reason, bool flush) {
 bool LeafConnection::WantsIoClose() const {
   if (!closing_) return false;
   if (!close_after_flush_) return true;
-  return out_.empty() || shard_->now_ns() >= close_deadline_ns_;
+  return (out_.empty() && cipher_.empty()) || shard_->now_ns() >= close_deadline_ns_;
 }
 
 void LeafConnection::DropSubscriptions() {
@@ -307,6 +352,7 @@ void LeafConnection::OnRouteInfo(std::string_view text) {
       Close(CloseReason::kProtocolViolation, false);
       return;
     }
+    if (!StartClientTls(info.value("tls_required", false))) return;
     SendConnect();
     if (!info.value("info_on_connect", false)) {
       Register();
@@ -329,7 +375,7 @@ void LeafConnection::SendConnect() {
     connect["user"] = url_.user;
     connect["pass"] = url_.password;
   }
-  connect["tls_required"] = false;
+  connect["tls_required"] = tls_ != nullptr;
   connect["server_id"] = shard_->context().server_id;
   connect["name"] = shard_->context().server_name;
   connect["cluster"] = registry_->LeafClusterName();

@@ -133,6 +133,9 @@ class LeafConnection final : public SocketConnection, public RouteHandler {
 
   // Hub side: which account the CONNECT's credentials bind the link to (-1: refused).
   int Authenticate(const std::string& user, const std::string& pass) const;
+  // A leafnode's TLS to its hub, after the hub's INFO: with the remote's tls {}, or
+  // because the hub requires it. False if it failed (the link is closing).
+  bool StartClientTls(bool hub_requires);
   void SendConnect();
   void Register();
   void SendErrAndClose(std::string_view text, CloseReason reason);

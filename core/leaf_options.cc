@@ -111,7 +111,15 @@ bool ParseRemote(const ConfValue& v, LeafRemote* remote, std::string* error) {
       if (!ParseSubjectList(a, k, &remote->deny_exports, error)) return false;
     } else if (k == "no_randomize" || k == "dont_randomize") {
       // URLs are tried in the configured order already.
-    } else if (k == "credentials" || k == "creds" || k == "tls" || k == "hub" ||
+    } else if (k == "tls") {
+      tls::TlsConfig config;
+      if (!tls::ParseTlsBlock(a, &config, error, /*client_only=*/true)) return false;
+      remote->tls_context = tls::TlsContext::Create(config, error);
+      if (remote->tls_context == nullptr) {
+        *error = a.Where() + ": leafnode remote " + *error;
+        return false;
+      }
+    } else if (k == "credentials" || k == "creds" || k == "hub" ||
                k == "ws_compression" || k == "ws_no_masking") {
       // Refused rather than ignored: a link that silently dropped its credentials or TLS
       // would connect with less protection than the configuration asks for.
@@ -165,7 +173,12 @@ bool ParseLeafNodesBlock(const ConfValue& block, LeafOptions* out,
         out->remotes.push_back(std::move(remote));
       }
     } else if (key == "tls") {
-      return ConfFail(v, "leafnodes tls is not supported yet", error);
+      if (!tls::ParseTlsBlock(v, &out->tls, error)) return false;
+      out->tls_context = tls::TlsContext::Create(out->tls, error);
+      if (out->tls_context == nullptr) {
+        *error = v.Where() + ": leafnodes " + *error;
+        return false;
+      }
     } else if (key == "min_version" || key == "compression") {
       warnings->push_back(v.Where() + ": leafnodes option '" + key +
                           "' is not implemented yet and is ignored");

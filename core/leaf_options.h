@@ -4,11 +4,13 @@
 // connects to as a leafnode, each link bound to one local account. Filled on the main
 // thread before the shards start; read-only after.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "core/cluster_options.h"
 #include "core/conf.h"
+#include "core/tls/tls_context.h"
 
 namespace tern::core {
 
@@ -20,6 +22,9 @@ struct LeafRemote {
   // Subjects whose messages do not come in from the hub (its interest is not asked for),
   // and subjects whose messages do not go out to it.
   std::vector<std::string> deny_imports, deny_exports;
+  // tls {}: TLS to the hub (after its INFO, as nats-server). Without it, TLS is still used
+  // when the hub requires it, checked against the system's roots.
+  std::shared_ptr<const tls::TlsContext> tls_context;
 };
 
 // A leafnode the hub admits, and the account it binds the link to.
@@ -38,6 +43,9 @@ struct LeafOptions {
   std::vector<LeafUser> users;
   int64_t auth_timeout_ns = 2'000'000'000;
   int64_t reconnect_ns = 1'000'000'000;  // how long a remote waits before dialling again
+  // tls {} on the leafnode port: leafnodes must TLS after the hub's INFO.
+  tls::TlsConfig tls;
+  std::shared_ptr<const tls::TlsContext> tls_context;
   std::vector<LeafRemote> remotes;
 };
 

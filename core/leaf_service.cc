@@ -150,6 +150,10 @@ std::string LeafService::HubInfoLine(const LeafConnection& link, bool connect_in
   info["port"] = port;
   info["headers"] = true;
   info["auth_required"] = true;
+  if (leaf.tls_context != nullptr) {
+    info["tls_required"] = true;
+    if (leaf.tls.verify) info["tls_verify"] = true;
+  }
   info["max_payload"] = o.max_payload;
   info["client_id"] = link.id();
   if (!connect_info) info["nonce"] = RandomToken(11);

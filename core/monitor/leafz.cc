@@ -83,7 +83,9 @@ nlohmann::ordered_json Monitor::LeafVarz() const {
     block["host"] = leaf.host;
     block["port"] = sources_.context->leaf_port;
     block["auth_timeout"] = Seconds(leaf.auth_timeout_ns);
-    block["tls_timeout"] = 2;
+    block["tls_timeout"] = Seconds(leaf.tls.timeout_ns);
+    if (leaf.tls_context != nullptr) block["tls_required"] = true;
+    if (leaf.tls.verify) block["tls_verify"] = true;
   }
   if (!leaf.remotes.empty()) {
     nlohmann::ordered_json remotes = nlohmann::json::array();

@@ -26,7 +26,9 @@ std::string OpenSslErrors() {
   return text.empty() ? "unknown OpenSSL error" : text;
 }
 
-bool ParseTlsBlock(const ConfValue& block, TlsConfig* config, std::string* error) {
+bool ParseTlsBlock(const ConfValue& block, TlsConfig* config, std::string* error,
+                   bool client_only) {
+  config->client_only = client_only;
   if (block.type != ConfValue::Type::kMap) return Fail(block, "'tls' expects a block", error);
   for (const auto& [key, v] : block.map) {
     const bool text = v.type == ConfValue::Type::kString;
@@ -77,14 +79,23 @@ bool ParseTlsBlock(const ConfValue& block, TlsConfig* config, std::string* error
                key == "ocsp_peer" || key == "cert_store" || key == "cert_match") {
       return Fail(v, "tls option '" + key + "' is not supported yet; refusing to start without it",
                   error);
+    } else if (key == "insecure" && client_only) {
+      if (v.type != ConfValue::Type::kBool) {
+        return Fail(v, "'insecure' expects true or false", error);
+      }
+      config->insecure = v.boolean;
     } else if (key == "curve_preferences" || key == "insecure") {
       // Accepted for compatibility; OpenSSL's defaults apply.
     } else {
       return Fail(v, "unknown tls option '" + key + "'", error);
     }
   }
-  if (config->cert_file.empty() || config->key_file.empty()) {
-    return Fail(block, "'tls' needs cert_file and key_file", error);
+  if (client_only ? config->cert_file.empty() != config->key_file.empty()
+                  : config->cert_file.empty() || config->key_file.empty()) {
+    return Fail(block,
+                client_only ? "'tls' needs both cert_file and key_file, or neither"
+                            : "'tls' needs cert_file and key_file",
+                error);
   }
   if (config->verify && config->ca_file.empty()) {
     return Fail(block, "'verify' needs ca_file to check client certificates against", error);
@@ -96,7 +107,9 @@ std::shared_ptr<TlsContext> TlsContext::Create(const TlsConfig& config, std::str
                                                bool both_roles) {
   std::shared_ptr<TlsContext> context(new TlsContext);
   context->config_ = config;
-  SSL_CTX* ctx = SSL_CTX_new(both_roles ? TLS_method() : TLS_server_method());
+  SSL_CTX* ctx = SSL_CTX_new(config.client_only ? TLS_client_method()
+                             : both_roles       ? TLS_method()
+                                                : TLS_server_method());
   context->ctx_ = ctx;
   if (ctx == nullptr) {
     *error = "TLS: " + OpenSslErrors();
@@ -105,12 +118,16 @@ std::shared_ptr<TlsContext> TlsContext::Create(const TlsConfig& config, std::str
   SSL_CTX_set_min_proto_version(ctx, config.min_version == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION);
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_RELEASE_BUFFERS);
-  if (SSL_CTX_use_certificate_chain_file(ctx, config.cert_file.c_str()) != 1) {
+  if (config.client_only && config.ca_file.empty()) SSL_CTX_set_default_verify_paths(ctx);
+  if (config.client_only && config.cert_file.empty()) {
+    // no certificate of its own to present
+  } else if (SSL_CTX_use_certificate_chain_file(ctx, config.cert_file.c_str()) != 1) {
     *error = "TLS: cannot load certificate " + config.cert_file + ": " + OpenSslErrors();
     return nullptr;
   }
-  if (SSL_CTX_use_PrivateKey_file(ctx, config.key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
-      SSL_CTX_check_private_key(ctx) != 1) {
+  if (!config.key_file.empty() &&
+      (SSL_CTX_use_PrivateKey_file(ctx, config.key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
+       SSL_CTX_check_private_key(ctx) != 1)) {
     *error = "TLS: cannot load key " + config.key_file + ": " + OpenSslErrors();
     return nullptr;
   }

@@ -23,11 +23,18 @@ struct TlsConfig {
   // The client starts the handshake before the server says anything; INFO then goes out
   // encrypted (the clients' "TLS first" option).
   bool handshake_first = false;
+  // A context that only connects out (a leafnode remote): a certificate is optional, the
+  // server's is checked against ca_file or the system's roots unless `insecure`.
+  bool client_only = false;
+  bool insecure = false;
   bool enabled() const { return !cert_file.empty() || !key_file.empty(); }
 };
 
 // Reads `tls { cert_file, key_file, ca_file, verify, timeout, min_version, cipher_suites }`.
-bool ParseTlsBlock(const ConfValue& block, TlsConfig* config, std::string* error);
+// `client_only`: the block of a connection this server makes (cert_file optional,
+// `insecure` honoured).
+bool ParseTlsBlock(const ConfValue& block, TlsConfig* config, std::string* error,
+                   bool client_only = false);
 
 class TlsContext {
  public:

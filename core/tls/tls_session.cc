@@ -24,7 +24,8 @@ TlsSession::TlsSession(std::shared_ptr<const TlsContext> context) : context_(std
 TlsSession::TlsSession(std::shared_ptr<const TlsContext> context, const std::string& host)
     : TlsSession(std::move(context)) {
   SSL_set_connect_state(ssl_);
-  if (!context_->config().ca_file.empty()) {
+  const TlsConfig& config = context_->config();
+  if (!config.ca_file.empty() || (config.client_only && !config.insecure)) {
     SSL_set_verify(ssl_, SSL_VERIFY_PEER, nullptr);
     X509_VERIFY_PARAM* param = SSL_get0_param(ssl_);
     if (X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str()) != 1) {

@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "certificates.h"
 #include "cluster_util.h"
 #include "harness.h"
 
@@ -38,7 +39,7 @@ std::unique_ptr<ServerProcess> StartWithConfig(bool nats, const std::string& con
 }
 
 // A hub: accounts A and B, each with a client user, and leafnode users bound to each.
-std::string HubConfig(const std::string& name, int leaf_port) {
+std::string HubConfig(const std::string& name, int leaf_port, const std::string& leaf_extra = "") {
   return "server_name: " + name +
          "\n"
          "accounts {\n"
@@ -52,7 +53,8 @@ std::string HubConfig(const std::string& name, int leaf_port) {
          "  authorization { users: [\n"
          "    { user: leafa, password: pwa, account: A }\n"
          "    { user: leafb, password: pwb, account: B }\n"
-         "  ] }\n"
+         "  ] }\n" +
+         leaf_extra +
          "}\n"
          "no_sys_acc: true\n";
 }
@@ -241,6 +243,46 @@ TEST(Leafnode, TernOnBothEndsAndTheHubRestarts) {
   PublishMany(spoke_a->nc, "after.restart", 5);
   EXPECT_EQ(Receive({across}, 5)[0].size(), 5u);
   natsSubscription_Destroy(across);
+}
+
+// TLS on the link (after the hub's INFO, as nats-server does it), the hub checking the
+// leafnode's certificate and the leafnode the hub's, in both pairings with nats-server; a
+// leafnode that cannot verify the hub never links.
+TEST(Leafnode, LinksOverTlsBothWays) {
+  if (NatsServerPath().empty()) GTEST_SKIP() << "nats-server is not installed";
+  const Certificates certs;
+  const std::string hub_tls = "  tls { cert_file: \"" + certs.server_cert + "\", key_file: \"" +
+                              certs.server_key + "\", ca_file: \"" + certs.ca +
+                              "\", verify: true }\n";
+  const std::string spoke_tls = ", tls { cert_file: \"" + certs.client_cert + "\", key_file: \"" +
+                                certs.client_key + "\", ca_file: \"" + certs.ca + "\" } ";
+  for (const bool nats_hub : {true, false}) {
+    SCOPED_TRACE(nats_hub ? "nats-server hub, Tern leafnode" : "Tern hub, nats-server leafnode");
+    const int leaf_port = FreePort();
+    auto hub = StartWithConfig(nats_hub, HubConfig("hub", leaf_port, hub_tls));
+    auto spoke = StartWithConfig(!nats_hub, SpokeConfig("spoke", leaf_port, spoke_tls));
+    ASSERT_TRUE(hub && spoke);
+    auto on_hub = ConnectAs(*hub, "a", "a");
+    auto on_spoke = ConnectAs(*spoke, "a", "a");
+    natsSubscription* sub = SubSync(on_hub->nc, "secure.data");
+    AwaitRoute(on_spoke->nc, on_hub->nc);
+    PublishMany(on_spoke->nc, "secure.data", 50);
+    EXPECT_EQ(Receive({sub}, 50)[0].size(), 50u);
+    natsSubscription_Destroy(sub);
+  }
+
+  // A Tern leafnode without the test CA checks the hub against the system's roots: no link,
+  // and the log says why.
+  const int leaf_port = FreePort();
+  auto hub = StartWithConfig(false, HubConfig("hub", leaf_port, hub_tls));
+  auto spoke = StartWithConfig(false, SpokeConfig("spoke", leaf_port));
+  ASSERT_TRUE(hub && spoke);
+  const auto deadline = Clock::now() + std::chrono::seconds(10);
+  while (spoke->Log().find("TLS handshake error") == std::string::npos && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_NE(spoke->Log().find("TLS handshake error"), std::string::npos) << spoke->Log();
+  EXPECT_EQ(spoke->Log().find("registered"), std::string::npos) << spoke->Log();
 }
 
 // A leafnode that is itself a cluster (two Tern nodes, each with its own link to the hub):
