@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "core/auth/authenticator.h"
+#include "core/auth/nkeys.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/route.h"
@@ -345,6 +346,7 @@ void LeafConnection::OnRouteInfo(std::string_view text) {
     peer_.name = text_of("server_name");
     peer_.cluster = text_of("cluster");
     peer_.headers = info.value("headers", false);
+    nonce_ = text_of("nonce");
     if (!peer_.cluster.empty() && peer_.cluster == registry_->LeafClusterName()) {
       LOG_ERROR("%s - the hub has this node's cluster name \"%s\"", Label().c_str(),
                 peer_.cluster.c_str());
@@ -371,6 +373,11 @@ void LeafConnection::OnRouteInfo(std::string_view text) {
 void LeafConnection::SendConnect() {
   nlohmann::ordered_json connect;
   connect["version"] = kNatsProtocolVersion;
+  const LeafRemote& remote = shard_->options().leaf.remotes[static_cast<std::size_t>(remote_)];
+  if (!remote.user_jwt.empty()) {
+    connect["jwt"] = remote.user_jwt;
+    connect["sig"] = auth::EncodeBase64Url(auth::SignEd25519(remote.user_seed, nonce_));
+  }
   if (!url_.user.empty()) {
     connect["user"] = url_.user;
     connect["pass"] = url_.password;

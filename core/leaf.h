@@ -149,6 +149,7 @@ class LeafConnection final : public SocketConnection, public RouteHandler {
   RouteUrl url_;
   RouteParser parser_{/*leaf=*/true};
   LeafPeer peer_;
+  std::string nonce_;  // from the hub's INFO: signed with the remote's credentials
   bool info_received_ = false;
   bool connect_sent_ = false;
   bool registered_ = false;

@@ -1,5 +1,10 @@
 #include "core/leaf_options.h"
 
+#include <fstream>
+#include <sstream>
+
+#include "core/auth/jwt.h"
+#include "core/auth/nkeys.h"
 #include "core/units.h"
 
 namespace tern::core {
@@ -119,7 +124,24 @@ bool ParseRemote(const ConfValue& v, LeafRemote* remote, std::string* error) {
         *error = a.Where() + ": leafnode remote " + *error;
         return false;
       }
-    } else if (k == "credentials" || k == "creds" || k == "hub" ||
+    } else if (k == "credentials" || k == "creds") {
+      if (!ConfString(a, k, &remote->credentials_file, error)) return false;
+      std::ifstream file(remote->credentials_file);
+      std::stringstream text;
+      text << file.rdbuf();
+      if (!file) {
+        return ConfFail(a, "cannot read leafnode credentials " + remote->credentials_file, error);
+      }
+      remote->user_jwt = auth::ExtractJwt(text.str());
+      const std::string seed = auth::ExtractSeed(text.str());
+      if (remote->user_jwt.empty() || remote->user_jwt.find('.') == std::string::npos ||
+          !auth::DecodeSeed(seed, auth::KeyRole::kUser, &remote->user_seed)) {
+        return ConfFail(a,
+                        "leafnode credentials " + remote->credentials_file +
+                            " hold no user JWT and seed",
+                        error);
+      }
+    } else if (k == "hub" ||
                k == "ws_compression" || k == "ws_no_masking") {
       // Refused rather than ignored: a link that silently dropped its credentials or TLS
       // would connect with less protection than the configuration asks for.

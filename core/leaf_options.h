@@ -25,6 +25,9 @@ struct LeafRemote {
   // tls {}: TLS to the hub (after its INFO, as nats-server). Without it, TLS is still used
   // when the hub requires it, checked against the system's roots.
   std::shared_ptr<const tls::TlsContext> tls_context;
+  // credentials: a .creds file (a user's JWT and nkey seed): CONNECT carries the JWT and
+  // the hub's nonce signed with the seed, for an operator-mode hub.
+  std::string credentials_file, user_jwt, user_seed;  // user_seed: the raw 32 bytes
 };
 
 // A leafnode the hub admits, and the account it binds the link to.

@@ -128,4 +128,18 @@ std::string ExtractJwt(std::string_view text) {
   return Trim(text.substr(start + 1, end - start - 1));
 }
 
+std::string ExtractSeed(std::string_view text) {
+  // Every line that is a seed: "S" then the role letter, 58 characters (nsc's creds hold
+  // exactly one, inside its BEGIN/END USER NKEY SEED block).
+  std::size_t at = 0;
+  while (at < text.size()) {
+    std::size_t end = text.find('\n', at);
+    if (end == std::string_view::npos) end = text.size();
+    const std::string line = Trim(text.substr(at, end - at));
+    if (line.size() == 58 && line[0] == 'S') return line;
+    at = end + 1;
+  }
+  return {};
+}
+
 }  // namespace tern::core::auth

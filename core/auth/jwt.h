@@ -33,5 +33,8 @@ bool JwtTimely(const JwtClaims& claims, int64_t now, std::string* error);
 // A .creds-style text or a bare token: the JWT it holds (the block between the
 // "-----BEGIN NATS ... JWT-----" lines), or the trimmed text itself.
 std::string ExtractJwt(std::string_view text);
+// The nkey seed a .creds text holds (the block between the "-----BEGIN USER NKEY
+// SEED-----" lines, or a line that is a seed); empty if none.
+std::string ExtractSeed(std::string_view text);
 
 }  // namespace tern::core::auth

@@ -146,6 +146,43 @@ std::string EncodeBase64Url(std::string_view bytes) {
   return out;
 }
 
+bool DecodeSeed(std::string_view text, KeyRole role, std::string* raw_seed) {
+  std::string bytes;
+  if (text.size() != 58 || !Base32Decode(text, &bytes) || bytes.size() != 36) return false;
+  const uint16_t stored = static_cast<uint16_t>(static_cast<unsigned char>(bytes[34]) |
+                                                (static_cast<unsigned char>(bytes[35]) << 8));
+  if (Crc16(std::string_view(bytes).substr(0, 34)) != stored) return false;
+  const uint8_t b0 = static_cast<uint8_t>(bytes[0]);
+  const uint8_t b1 = static_cast<uint8_t>(bytes[1]);
+  if ((b0 & 0xf8) != kSeedPrefix) return false;
+  const uint8_t prefix = static_cast<uint8_t>(((b0 & 7) << 5) | ((b1 & 0xf8) >> 3));
+  if (prefix != static_cast<uint8_t>(role)) return false;
+  *raw_seed = bytes.substr(2, 32);
+  return true;
+}
+
+std::string SignEd25519(std::string_view raw_seed, std::string_view message) {
+  if (raw_seed.size() != 32) return {};
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
+      EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr,
+                                   reinterpret_cast<const unsigned char*>(raw_seed.data()), 32),
+      EVP_PKEY_free);
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(),
+                                                                  EVP_MD_CTX_free);
+  if (!key || !context ||
+      EVP_DigestSignInit(context.get(), nullptr, nullptr, nullptr, key.get()) != 1) {
+    return {};
+  }
+  std::string signature(64, '\0');
+  std::size_t length = signature.size();
+  if (EVP_DigestSign(context.get(), reinterpret_cast<unsigned char*>(signature.data()), &length,
+                     reinterpret_cast<const unsigned char*>(message.data()),
+                     message.size()) != 1) {
+    return {};
+  }
+  return signature;
+}
+
 bool VerifyEd25519(std::string_view public_key, std::string_view message,
                    std::string_view signature) {
   if (public_key.size() != 32 || signature.size() != 64) return false;

@@ -23,6 +23,12 @@ bool DecodePublicKey(std::string_view text, KeyRole role, std::string* raw);
 std::string EncodePublicKey(std::string_view raw, KeyRole role);
 std::string EncodeSeed(std::string_view raw_seed, KeyRole role);
 
+// Decodes a seed ("SU...") of the given role into its 32 raw bytes; false if it is not one.
+bool DecodeSeed(std::string_view text, KeyRole role, std::string* raw_seed);
+// Ed25519: the 64-byte signature of `message` with the key of this raw seed (a leafnode
+// signing its hub's nonce with its credentials); empty if the seed is not 32 bytes.
+std::string SignEd25519(std::string_view raw_seed, std::string_view message);
+
 // Base64 as the clients send signatures: URL-safe or standard, padded or not.
 bool DecodeBase64Any(std::string_view text, std::string* out);
 std::string EncodeBase64Url(std::string_view bytes);  // raw URL-safe, no padding

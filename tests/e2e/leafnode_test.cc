@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "certificates.h"
 #include "cluster_util.h"
 #include "harness.h"
+#include "jwt_world.h"
 
 namespace tern::e2e {
 namespace {
@@ -283,6 +285,67 @@ TEST(Leafnode, LinksOverTlsBothWays) {
   }
   EXPECT_NE(spoke->Log().find("TLS handshake error"), std::string::npos) << spoke->Log();
   EXPECT_EQ(spoke->Log().find("registered"), std::string::npos) << spoke->Log();
+}
+
+// A Tern leafnode with a JWT user's .creds, against an operator-mode nats-server hub: the
+// CONNECT carries the JWT and the hub's nonce signed with the seed, the link is bound to
+// the user's account, and messages cross both ways. A user of another account sees none.
+TEST(Leafnode, CredentialsLinkToAnOperatorModeHub) {
+  if (NatsServerPath().empty()) GTEST_SKIP() << "nats-server is not installed";
+  const World world;
+  const int leaf_port = FreePort();
+  const std::string hub_config = world.Config();
+  std::ofstream(hub_config, std::ios::app)
+      << "leafnodes { listen: 127.0.0.1:" << leaf_port << " }\n";
+  auto hub = ServerProcess::Start({"-c", hub_config, "-m", "-1"}, NatsServerPath());
+  const std::string creds = world.User(world.a, world.a);
+  auto spoke = StartWithConfig(false, "server_name: edge\nleafnodes { remotes: [ { url: "
+                                      "\"nats-leaf://127.0.0.1:" +
+                                          std::to_string(leaf_port) + "\", credentials: \"" +
+                                          creds + "\" } ] }\n");
+  ASSERT_TRUE(hub && spoke);
+  std::unique_ptr<NatsConn> hub_a, hub_b;
+  ASSERT_EQ(ConnectWithCreds(*hub, world.User(world.a, world.a), &hub_a), NATS_OK);
+  ASSERT_EQ(ConnectWithCreds(*hub, world.User(world.b, world.b), &hub_b), NATS_OK);
+  auto edge = Connect(*spoke);
+  natsSubscription* at_hub = SubSync(hub_a->nc, "edge.telemetry");
+  natsSubscription* other = SubSync(hub_b->nc, "edge.telemetry");
+  AwaitRoute(edge->nc, hub_a->nc);
+  PublishMany(edge->nc, "edge.telemetry", 20);
+  EXPECT_EQ(Receive({at_hub}, 20)[0].size(), 20u);
+  natsMsg* stray = nullptr;
+  EXPECT_NE(natsSubscription_NextMsg(&stray, other, 200), NATS_OK) << "account B got A's data";
+  natsSubscription* at_edge = SubSync(edge->nc, "edge.commands");
+  AwaitRoute(hub_a->nc, edge->nc);
+  PublishMany(hub_a->nc, "edge.commands", 20);
+  EXPECT_EQ(Receive({at_edge}, 20)[0].size(), 20u);
+  const nlohmann::json leafz = Leafz(*hub);
+  ASSERT_EQ(leafz.value("leafnodes", 0), 1) << leafz.dump();
+  EXPECT_EQ(leafz["leafs"][0]["account"], world.a.public_key);
+  natsSubscription_Destroy(at_hub);
+  natsSubscription_Destroy(other);
+  natsSubscription_Destroy(at_edge);
+}
+
+// Leafnode settings Tern cannot serve as written stop it at start with a message naming
+// the line, never a link with less protection or a silently ignored remote.
+TEST(Leafnode, BadLeafnodeSettingsAreRefusedAtStart) {
+  const std::string missing = WriteConfig("") + ".absent";
+  for (const auto& [config, expected] : std::vector<std::pair<std::string, std::string>>{
+           {"leafnodes { remotes: [ { account: A } ] }", "leafnode remote without 'url'"},
+           {"leafnodes { remotes: [ { url: \"nats-leaf://h:7422\", hub: true } ] }",
+            "'hub' is not supported yet"},
+           {"leafnodes { remotes: [ { url: \"nats-leaf://h:7422\", credentials: \"" + missing +
+                "\" } ] }",
+            "cannot read leafnode credentials"},
+           {"leafnodes { remotes: [ { url: \"ws://h:7422\" } ] }", "over WebSocket"},
+           {"leafnodes { listen: 127.0.0.1:-1, tls { ca_file: x } }", "cert_file and key_file"},
+           {"leafnodes { listen: 127.0.0.1:-1, color: blue }", "unknown leafnodes option 'color'"},
+       }) {
+    const auto [code, output] = RunServerOnce("-c " + WriteConfig(config));
+    EXPECT_NE(code, 0) << config;
+    EXPECT_NE(output.find(expected), std::string::npos) << config << "\n" << output;
+  }
 }
 
 // A leafnode that is itself a cluster (two Tern nodes, each with its own link to the hub):
