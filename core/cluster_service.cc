@@ -214,6 +214,7 @@ std::string ClusterService::RouteInfoLine(bool lame_duck) const {
   }
   info["cluster"] = name_;
   if (dynamic_) info["cluster_dynamic"] = true;
+  info["lnoc"] = true;  // LS+/LMSG with the leafnode cluster of interest and messages
   if (!cluster.no_advertise) info["connect_urls"] = ClientUrls();
   if (lame_duck) info["ldm"] = true;
   return "INFO " + info.dump() + "\r\n";
@@ -299,7 +300,7 @@ bool ClusterService::RegisterRoute(RouteConnection* route) {
            peer.server_id.c_str());
   // The node's whole interest, before anything else goes out on it.
   std::string flood;
-  for (const auto& [key, interest] : interest_) flood += SubLine(key, interest);
+  for (const auto& [key, interest] : interest_) flood += SubLine(key, interest, peer.lnoc);
   if (!flood.empty()) route->SendProto(flood);
   PublishConnectUrls();
   return true;
@@ -354,9 +355,21 @@ void ClusterService::RouteClosed(RouteConnection* route) {
 
 // ---------------------------------------------------------------- interest
 
-std::string ClusterService::SubLine(const std::string& key, const NodeInterest& interest) const {
-  if (!interest.queue) return "RS+ " + key + "\r\n";
-  return "RS+ " + key + " " + std::to_string(interest.count) + "\r\n";
+std::string ClusterService::SubLine(const std::string& key, const NodeInterest& interest,
+                                    bool lnoc) {
+  std::string line = lnoc && !interest.origin.empty() ? "LS+ " + interest.origin + " " : "RS+ ";
+  line += key;
+  if (interest.queue) line += " " + std::to_string(interest.count);
+  return line + "\r\n";
+}
+
+std::string ClusterService::UnsubLine(const std::string& key, const NodeInterest& interest,
+                                      bool lnoc) {
+  return (lnoc && !interest.origin.empty() ? "LS- " : "RS- ") + key + "\r\n";
+}
+
+void ClusterService::BroadcastInterest(const std::string& line, const std::string& lnoc_line) {
+  for (const auto& [id, route] : registered_) route->SendProto(route->peer().lnoc ? lnoc_line : line);
 }
 
 void ClusterService::Broadcast(const std::string& line, const RouteConnection* except) {
@@ -366,8 +379,8 @@ void ClusterService::Broadcast(const std::string& line, const RouteConnection* e
 }
 
 void ClusterService::OnNodeInterest(uint16_t account, std::string_view subject,
-                                    std::string_view queue, int32_t delta,
-                                    const Connection* source) {
+                                    std::string_view queue, int32_t delta, const Connection* source,
+                                    std::string_view origin) {
   // What routes or our hub told us is not the cluster's business (one hop).
   if (source != nullptr && !ExportsToRoutes(source->kind())) return;
   // cluster permissions: peers are asked only for what this node may import.
@@ -380,13 +393,16 @@ void ClusterService::OnNodeInterest(uint16_t account, std::string_view subject,
   const int64_t before = interest.count;
   interest.count += delta;
   interest.queue = !queue.empty();
+  if (before <= 0) interest.origin.assign(origin);
   if (interest.count <= 0) {
-    if (before > 0) Broadcast("RS- " + key + "\r\n");
+    if (before > 0) BroadcastInterest(UnsubLine(key, interest, false), UnsubLine(key, interest, true));
     interest_.erase(key);
     return;
   }
   // Plain interest changes on the first subscriber; a queue group's weight on every change.
-  if (interest.queue || before == 0) Broadcast(SubLine(key, interest));
+  if (interest.queue || before == 0) {
+    BroadcastInterest(SubLine(key, interest, false), SubLine(key, interest, true));
+  }
 }
 
 }  // namespace tern::core

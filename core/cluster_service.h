@@ -51,7 +51,7 @@ class ClusterService final : public LoopService, public RouteRegistry, public In
 
   // InterestExport
   void OnNodeInterest(uint16_t account, std::string_view subject, std::string_view queue,
-                      int32_t delta, const Connection* source) override;
+                      int32_t delta, const Connection* source, std::string_view origin) override;
 
   // Monitoring, on shard 0's thread: every registered route.
   template <typename Fn>
@@ -77,12 +77,19 @@ class ClusterService final : public LoopService, public RouteRegistry, public In
   struct NodeInterest {
     int64_t count = 0;
     bool queue = false;
+    // The leafnode cluster of the holder that made it known (as nats-server, whose LS+
+    // names the subscription that went 0 -> 1); empty for the node's own.
+    std::string origin;
   };
 
   void StartDial(std::size_t index);
   void OnDialed(const Dialler::Result& result);
   void Broadcast(const std::string& line, const RouteConnection* except = nullptr);
-  std::string SubLine(const std::string& key, const NodeInterest& interest) const;
+  // A change of interest to every route: `lnoc_line` to those that take origin clusters.
+  void BroadcastInterest(const std::string& line, const std::string& lnoc_line);
+  // RS+, or LS+ naming the origin cluster to a route that takes it (`lnoc`).
+  static std::string SubLine(const std::string& key, const NodeInterest& interest, bool lnoc);
+  static std::string UnsubLine(const std::string& key, const NodeInterest& interest, bool lnoc);
   std::string GossipInfo(const RoutePeer& peer) const;
   Dial* DialFor(const RouteConnection& route);
   // A registered route reaches the node at this URL (by the address it told us).

@@ -432,7 +432,7 @@ void LeafConnection::OnRouteParseError(std::string_view what) {
 // ---------------------------------------------------------------- interest and messages
 
 void LeafConnection::OnRouteSub(std::string_view, std::string_view subject, std::string_view queue,
-                                uint32_t weight) {
+                                uint32_t weight, std::string_view) {
   if (!registered_) return;
   if (!IsValidSubject(subject)) {
     LOG_DEBUG("%s - LS+ with invalid subject ignored", Label().c_str());
@@ -503,6 +503,7 @@ void LeafConnection::OnRouteMsg(const RoutedMsg& routed) {
   msg.origin = kind_;
   msg.link = static_cast<uint32_t>(id_);
   msg.route_queues = routed.queues;
+  msg.origin_cluster = peer_.cluster;
   if (msg.reply.starts_with("$JS.ACK.")) {  // a JetStream delivery: reply@subject
     const std::size_t at = msg.reply.rfind('@');
     if (at != std::string_view::npos) {

@@ -120,7 +120,7 @@ class LeafConnection final : public SocketConnection, public RouteHandler {
   void OnRoutePong() override;
   void OnRouteErr(std::string_view text) override;
   void OnRouteSub(std::string_view account, std::string_view subject, std::string_view queue,
-                  uint32_t weight) override;
+                  uint32_t weight, std::string_view origin) override;
   void OnRouteUnsub(std::string_view account, std::string_view subject,
                     std::string_view queue) override;
   void OnRouteMsg(const RoutedMsg& msg) override;

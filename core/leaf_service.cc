@@ -207,6 +207,11 @@ int64_t LeafService::ValueFor(const LeafConnection& link, const KeyInterest& int
       excluded += count;
     }
   }
+  if (!loop_subject && !link.link_cluster().empty()) {
+    for (const auto& [origin, count] : interest.route_origins) {
+      if (origin == link.link_cluster()) excluded += count;
+    }
+  }
   return interest.local + interest.routes + interest.leafs + interest.hubs - excluded;
 }
 
@@ -219,7 +224,7 @@ std::string LeafService::SubLine(std::string_view key, int64_t value, bool queue
 }
 
 void LeafService::OnNodeInterest(uint16_t account, std::string_view subject, std::string_view queue,
-                                 int32_t delta, const Connection* source) {
+                                 int32_t delta, const Connection* source, std::string_view origin) {
   if (account >= interest_.size()) return;
   std::string key(subject);
   if (!queue.empty()) key.append(" ").append(queue);
@@ -235,6 +240,15 @@ void LeafService::OnNodeInterest(uint16_t account, std::string_view subject, std
     switch (source->kind()) {
       case ConnectionKind::kRoute:
         interest.routes += delta;
+        if (!origin.empty()) {
+          auto it = std::find_if(interest.route_origins.begin(), interest.route_origins.end(),
+                                 [&](const auto& entry) { return entry.first == origin; });
+          if (it == interest.route_origins.end()) {
+            interest.route_origins.emplace_back(std::string(origin), delta);
+          } else if ((it->second += delta) == 0) {
+            interest.route_origins.erase(it);
+          }
+        }
         break;
       case ConnectionKind::kLeaf:
         interest.leafs += delta;

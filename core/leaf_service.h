@@ -51,7 +51,7 @@ class LeafService final : public LoopService, public LeafRegistry, public Intere
 
   // InterestExport
   void OnNodeInterest(uint16_t account, std::string_view subject, std::string_view queue,
-                      int32_t delta, const Connection* source) override;
+                      int32_t delta, const Connection* source, std::string_view origin) override;
 
   // Monitoring, on shard 0's thread: every registered link.
   template <typename Fn>
@@ -74,6 +74,8 @@ class LeafService final : public LoopService, public LeafRegistry, public Intere
     int64_t leafs = 0;   // asked for by our leafnodes (kLeaf links)
     int64_t hubs = 0;    // asked for by our hubs (kHub links)
     absl::InlinedVector<std::pair<const Connection*, int64_t>, 1> by_link;
+    // Of `routes`: what the routes said came from a leafnode cluster, by that cluster.
+    std::vector<std::pair<std::string, int64_t>> route_origins;
     bool Empty() const { return local == 0 && routes == 0 && leafs == 0 && hubs == 0; }
   };
   // What `link` is to be told for this key (0 = nothing).

@@ -35,6 +35,9 @@ struct Message {
   // node for. A routed message reaches only these groups (none when empty), as in
   // nats-server. Read on the shard the route lives on only (other shards get the picks).
   std::string_view route_queues;
+  // From a leafnode (here, or through a route): the cluster of the leafnode it came from.
+  // Never sent back to a leafnode link of that cluster. Read on the link's shard only.
+  std::string_view origin_cluster;
 
   std::string_view header() const { return data.substr(0, header_len); }
   std::string_view payload() const { return data.substr(header_len); }

@@ -258,7 +258,16 @@ bool RouteConnection::DeliverToLink(const Message& msg, const std::string_view* 
   // RMSG <account> <subject> [reply | + reply q... | | q...] <size>; HMSG adds the header
   // length before the size.
   std::string& line = line_;
-  line.assign(header_len > 0 ? "HMSG " : "RMSG ");
+  // From a leafnode, to a peer that takes its origin: LMSG <origin> <account> ..., always
+  // with a header length.
+  const bool lmsg = peer_.lnoc && !msg.origin_cluster.empty() && IsLeafKind(msg.origin);
+  if (lmsg) {
+    line.assign("LMSG ");
+    line.append(msg.origin_cluster);
+    line.push_back(' ');
+  } else {
+    line.assign(header_len > 0 ? "HMSG " : "RMSG ");
+  }
   line.append(RouteAccountName(shard_->options().auth.accounts, msg.account));
   line.push_back(' ');
   line.append(msg.subject);
@@ -279,7 +288,7 @@ bool RouteConnection::DeliverToLink(const Message& msg, const std::string_view* 
     line.append(msg.reply);
     line.push_back(' ');
   }
-  if (header_len > 0) {
+  if (header_len > 0 || lmsg) {
     AppendNumber(&line, header_len);
     line.push_back(' ');
   }
@@ -369,6 +378,7 @@ void RouteConnection::OnRouteInfo(std::string_view text) {
   peer.cluster = text_of("cluster");
   peer.cluster_dynamic = info.value("cluster_dynamic", false);
   peer.headers = info.value("headers", false);
+  peer.lnoc = info.value("lnoc", false);
   peer.route_url = text_of("ip");
   if (peer.route_url.empty() && info.contains("port") && info["port"].is_number_integer()) {
     const std::string host = ip_.find(':') != std::string::npos ? "[" + ip_ + "]" : ip_;
@@ -454,7 +464,8 @@ const std::string& RouteAccountName(const auth::Accounts& accounts, uint16_t acc
 }
 
 void RouteConnection::OnRouteSub(std::string_view account, std::string_view subject,
-                                 std::string_view queue, uint32_t weight) {
+                                 std::string_view queue, uint32_t weight,
+                                 std::string_view origin) {
   if (!Authorized() || !registered_) return;
   const int id = FindAccount(account);
   if (id < 0) {
@@ -477,6 +488,8 @@ void RouteConnection::OnRouteSub(std::string_view account, std::string_view subj
   key.append(account).append(" ").append(subject);
   if (!queue.empty()) key.append(" ").append(queue);
   auto [it, inserted] = subs_.try_emplace(std::move(key));
+  const std::string* origin_name =
+      origin.empty() ? nullptr : &*origins_.emplace(std::string(origin)).first;
   if (!inserted) {
     Subscription* sub = it->second.get();
     if (queue.empty() || sub->weight == weight) return;
@@ -493,6 +506,7 @@ void RouteConnection::OnRouteSub(std::string_view account, std::string_view subj
   sub->queue.assign(queue);
   sub->sid = it->first;
   sub->weight = queue.empty() ? 1 : weight;
+  sub->origin = origin_name;
   shard_->AddSubscription(this, sub.get());
   it->second = std::move(sub);
 }
@@ -526,6 +540,7 @@ void RouteConnection::OnRouteMsg(const RoutedMsg& routed) {
   msg.origin = ConnectionKind::kRoute;
   msg.link = static_cast<uint32_t>(id_);
   msg.route_queues = routed.queues;
+  msg.origin_cluster = routed.origin;
   // A JetStream delivery from a nats-server peer carries the stream subject after '@' in
   // its ack reply: clients must see that subject, and the ack subject alone as reply.
   if (msg.reply.starts_with("$JS.ACK.")) {

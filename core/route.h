@@ -8,6 +8,7 @@
 // the cluster (RouteRegistry) on the peer's INFO. Ownership: shard 0 (every route lives
 // there; see docs/CLUSTERING.md), for the connection's whole life.
 #include <absl/container/flat_hash_map.h>
+#include <absl/container/node_hash_set.h>
 
 #include <cstdint>
 #include <memory>
@@ -42,6 +43,9 @@ struct RoutePeer {
   std::string route_url;  // nats-route://host:port/ (its `ip`, or its address and port)
   std::vector<std::string> connect_urls;  // its client URLs (host:port)
   bool headers = true;
+  // It takes LS+/LMSG naming the leafnode cluster of interest and messages (nats-server's
+  // leafnode origin cluster, "lnoc").
+  bool lnoc = false;
 };
 
 // The cluster's side of its routes (ClusterService). Called on shard 0's thread.
@@ -127,7 +131,7 @@ class RouteConnection final : public SocketConnection, public RouteHandler {
   void OnRoutePong() override;
   void OnRouteErr(std::string_view text) override;
   void OnRouteSub(std::string_view account, std::string_view subject, std::string_view queue,
-                  uint32_t weight) override;
+                  uint32_t weight, std::string_view origin) override;
   void OnRouteUnsub(std::string_view account, std::string_view subject,
                     std::string_view queue) override;
   void OnRouteMsg(const RoutedMsg& msg) override;
@@ -160,6 +164,7 @@ class RouteConnection final : public SocketConnection, public RouteHandler {
   bool connect_received_ = false;
   bool registered_ = false;
   absl::flat_hash_map<std::string, std::unique_ptr<Subscription>> subs_;  // by RS+ key
+  absl::node_hash_set<std::string> origins_;  // the leafnode clusters its subscriptions name
   std::unique_ptr<auth::PermissionChecker> export_check_;  // cluster permissions' export
 
   int64_t start_mono_ns_ = 0;

@@ -120,32 +120,41 @@ std::size_t RouteParser::Line(std::string_view line, std::string_view rest, Rout
     handler.OnRouteParseError(what);
     return std::size_t{0};
   };
-  if (Upper(op, leaf_ ? "LMSG" : "RMSG") || Upper(op, "HMSG")) {
+  // On a route, LMSG is a message from a leafnode, with its origin cluster first and
+  // always a header length (nats-server's lnoc).
+  const bool route_lmsg = !leaf_ && Upper(op, "LMSG");
+  if (Upper(op, leaf_ ? "LMSG" : "RMSG") || Upper(op, "HMSG") || route_lmsg) {
     std::size_t taken = 0;
-    if (!Msg(args, Upper(op, "HMSG"), rest, handler, &taken)) return failed_ ? 0 : kNeedMore;
+    if (!Msg(args, Upper(op, "HMSG") || route_lmsg, route_lmsg, rest, handler, &taken)) {
+      return failed_ ? 0 : kNeedMore;
+    }
     return taken;
   }
   if (Upper(op, "PING")) {
     handler.OnRoutePing();
   } else if (Upper(op, "PONG")) {
     handler.OnRoutePong();
-  } else if (leaf_ ? (Upper(op, "LS+") || Upper(op, "LS-")) : (Upper(op, "RS+") || Upper(op, "RS-"))) {
+  } else if (Upper(op, "LS+") || Upper(op, "LS-") ||
+             (!leaf_ && (Upper(op, "RS+") || Upper(op, "RS-")))) {
     Args a;
     std::size_t n = 0;
     const bool sub = op[2] == '+';
     if (!SplitArgs(args, &a, &n)) return fail("too many arguments in " + std::string(op));
-    // On a route every line starts with the account; a leafnode link has none.
-    const std::size_t first = leaf_ ? 0 : 1;
-    const std::string_view account = leaf_ ? std::string_view() : a[0];
+    // On a route every line names the account, and an LS+ (interest from a leafnode) first
+    // its origin cluster; a leafnode link names neither.
+    const bool with_origin = !leaf_ && sub && (op[0] == 'L' || op[0] == 'l');
+    const std::size_t first = leaf_ ? 0 : with_origin ? 2 : 1;
+    const std::string_view origin = with_origin && n > 0 ? a[0] : std::string_view();
+    const std::string_view account = leaf_ || n < first ? std::string_view() : a[first - 1];
     if (n < first + 1) return fail(std::string("wrong number of arguments in ") + std::string(op));
     if (sub && n == first + 1) {
-      handler.OnRouteSub(account, a[first], {}, 0);
+      handler.OnRouteSub(account, a[first], {}, 0, origin);
     } else if (sub && n == first + 3) {
       std::size_t weight = 0;
       if (!ParseSize(a[first + 2], &weight) || weight == 0 || weight > UINT32_MAX) {
         return fail("bad queue weight in " + std::string(op));
       }
-      handler.OnRouteSub(account, a[first], a[first + 1], static_cast<uint32_t>(weight));
+      handler.OnRouteSub(account, a[first], a[first + 1], static_cast<uint32_t>(weight), origin);
     } else if (!sub && (n == first + 1 || n == first + 2)) {
       handler.OnRouteUnsub(account, a[first], n == first + 2 ? a[first + 1] : std::string_view());
     } else {
@@ -167,8 +176,8 @@ std::size_t RouteParser::Line(std::string_view line, std::string_view rest, Rout
   return 0;
 }
 
-bool RouteParser::Msg(std::string_view args, bool with_header, std::string_view rest,
-                      RouteHandler& handler, std::size_t* taken) {
+bool RouteParser::Msg(std::string_view args, bool with_header, bool with_origin,
+                      std::string_view rest, RouteHandler& handler, std::size_t* taken) {
   Args a;
   std::size_t n = 0;
   auto fail = [&](std::string_view what) {
@@ -177,10 +186,12 @@ bool RouteParser::Msg(std::string_view args, bool with_header, std::string_view 
     return false;
   };
   const std::size_t sizes = with_header ? 2 : 1;
-  const std::size_t first = leaf_ ? 0 : 1;  // where the subject is
+  // Where the subject is: after the origin cluster and the account on a route.
+  const std::size_t first = leaf_ ? 0 : with_origin ? 2 : 1;
   if (!SplitArgs(args, &a, &n) || n < first + 1 + sizes) return fail("bad message arguments");
   RoutedMsg msg;
-  if (!leaf_) msg.account = a[0];
+  if (with_origin) msg.origin = a[0];
+  if (!leaf_) msg.account = a[first - 1];
   msg.subject = a[first];
   const std::size_t extras = n - sizes - first - 1;  // args between the subject and the sizes
   const std::size_t last = n - sizes - 1;

@@ -1,6 +1,7 @@
 #pragma once
 // RouteParser: the route protocol as a nats-server 2.9 peer sends it (INFO, CONNECT,
-// PING, PONG, +OK, -ERR, RS+, RS-, RMSG, HMSG), frames split anywhere; in leafnode mode the
+// PING, PONG, +OK, -ERR, RS+, RS-, RMSG, HMSG, and LS+/LS-/LMSG for interest and messages
+// from leafnodes, with their origin cluster), frames split anywhere; in leafnode mode the
 // same without accounts (LS+, LS-, LMSG, HMSG: a leafnode link is bound to one account). Complete frames in
 // one read are handed over in place; only a frame cut by a read boundary is copied.
 // Ownership: the route connection that feeds it (shard 0's thread).
@@ -17,6 +18,7 @@ struct RoutedMsg {
   std::string_view subject;
   std::string_view reply;
   std::string_view queues;  // space-separated queue group names; empty = none
+  std::string_view origin;  // a route's LMSG: the leafnode cluster it came from
   std::size_t header_len = 0;
   std::string_view data;  // header block, then payload
 };
@@ -28,9 +30,10 @@ class RouteHandler {
   virtual void OnRoutePing() = 0;
   virtual void OnRoutePong() = 0;
   virtual void OnRouteErr(std::string_view text) = 0;
-  // RS+ (weight 0 for a plain subscription) and RS-; LS+ and LS- (account empty).
+  // RS+ (weight 0 for a plain subscription) and RS-; on a leafnode link LS+ and LS- (no
+  // account); on a route LS+ names the leafnode cluster the interest comes from (`origin`).
   virtual void OnRouteSub(std::string_view account, std::string_view subject,
-                          std::string_view queue, uint32_t weight) = 0;
+                          std::string_view queue, uint32_t weight, std::string_view origin) = 0;
   virtual void OnRouteUnsub(std::string_view account, std::string_view subject,
                             std::string_view queue) = 0;
   virtual void OnRouteMsg(const RoutedMsg& msg) = 0;
@@ -66,8 +69,8 @@ class RouteParser {
   // Returns the bytes of payload (with CRLF) taken from rest, or SIZE_MAX if more input is
   // needed.
   std::size_t Line(std::string_view line, std::string_view rest, RouteHandler& handler);
-  bool Msg(std::string_view args, bool with_header, std::string_view rest, RouteHandler& handler,
-           std::size_t* taken);
+  bool Msg(std::string_view args, bool with_header, bool with_origin, std::string_view rest,
+           RouteHandler& handler, std::size_t* taken);
 
   std::string pending_;  // the start of a frame split across reads
   // The whole length of that frame once its control line is in (RMSG/HMSG); 0 = unknown.

@@ -52,10 +52,10 @@ bool MayReceive(const Subscription& sub, const Message& msg, const Connection* f
   }
   // Never back out on the link it came in on (it may have been handed to another shard).
   if (msg.link != 0 && sub.conn->is_link() && sub.conn->id() == msg.link) return false;
-  // Nor from one leafnode link to another of the same cluster (nats-server's cluster-wide
-  // no echo): that cluster's nodes have it from each other.
-  if (IsLeafKind(msg.origin) && IsLeafKind(to) && from != nullptr &&
-      !from->link_cluster().empty() && from->link_cluster() == sub.conn->link_cluster()) {
+  // Nor to a leafnode link of the cluster it came from (nats-server's cluster-wide no
+  // echo): that cluster's nodes have it from each other.
+  if (!msg.origin_cluster.empty() && IsLeafKind(to) &&
+      msg.origin_cluster == sub.conn->link_cluster()) {
     return false;
   }
   return sub.conn != from || echo;
@@ -746,7 +746,7 @@ void Shard::RemoveInternal(Subscription* sub) {
 void Shard::ApplyRemoteInterest(int shard, auth::AccountId account, std::string_view subject) {
   interests_[account]->ApplyRemote(shard, +1, subject, {});
   for (InterestExport* exporter : interest_exports_) {
-    exporter->OnNodeInterest(account, subject, {}, +1, nullptr);
+    exporter->OnNodeInterest(account, subject, {}, +1, nullptr, {});
   }
 }
 
@@ -773,8 +773,14 @@ void Shard::ExportInterest(const Subscription& sub, int delta, const Connection*
   if (interest_exports_.empty()) return;
   const Connection* source = holder != nullptr && holder->is_link() ? holder : nullptr;
   const int32_t change = sub.queue.empty() ? delta : delta * static_cast<int32_t>(sub.weight);
+  std::string_view origin;
+  if (sub.origin != nullptr) {
+    origin = *sub.origin;
+  } else if (source != nullptr && IsLeafKind(source->kind())) {
+    origin = source->link_cluster();
+  }
   for (InterestExport* exporter : interest_exports_) {
-    exporter->OnNodeInterest(sub.account, sub.subject, sub.queue, change, source);
+    exporter->OnNodeInterest(sub.account, sub.subject, sub.queue, change, source, origin);
   }
 }
 
@@ -899,7 +905,8 @@ bool Shard::ProcessBatch(const XBatch* batch, int from, uint32_t* offset) {
                                                  item.fallback);
           // Other shards hold no link subscriptions: all they announce is the node's.
           for (InterestExport* exporter : interest_exports_) {
-            exporter->OnNodeInterest(item.account, item.subject, item.queue, item.delta, nullptr);
+            exporter->OnNodeInterest(item.account, item.subject, item.queue, item.delta, nullptr,
+                                     {});
           }
         }
         break;

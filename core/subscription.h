@@ -40,6 +40,9 @@ struct Subscription {
   uint32_t weight = 1;
   // Held by a leafnode link: a queue member picked only when its group has no other.
   bool behind_leaf = false;
+  // Held by a route for a leafnode of another node: that leafnode's cluster (nats-server's
+  // origin cluster), owned by the route. Null otherwise.
+  const std::string* origin = nullptr;
   uint64_t max = 0;  // auto-unsubscribe after this many deliveries; 0 = no limit
   uint64_t delivered = 0;
 };

@@ -473,6 +473,63 @@ TEST(Leafnode, TheHubSpeaksTheLeafnodeHandshake) {
       << loop;
 }
 
+// A hub that is a cluster, with a leafnode cluster linked to two of its nodes (one link
+// each, nats-server's S10 topology): interest and messages from the leafnode cluster carry
+// their origin across the hub's routes (LS+/LMSG), so nothing is echoed back into it.
+// Each of three publishes reaches a leafnode subscriber once, and the leafnode cluster's
+// queue member beats the hub's for a publish made in the leafnode cluster.
+void ExpectHubClusterWorks(bool nats_n1, bool nats_spokes) {
+  const int leaf_1 = FreePort(), leaf_2 = FreePort();
+  const int route_1 = FreePort(), route_2 = FreePort();
+  const int spoke_route_1 = FreePort(), spoke_route_2 = FreePort();
+  auto cluster_block = [](const std::string& name, int own, int other) {
+    return "cluster {\n  name: " + name + "\n  listen: 127.0.0.1:" + std::to_string(own) +
+           "\n  routes: [ nats-route://127.0.0.1:" + std::to_string(other) + " ]\n}\n";
+  };
+  auto n1 = StartWithConfig(nats_n1, HubConfig("n1", leaf_1) + cluster_block("hubc", route_1, route_2));
+  auto x = StartWithConfig(false, HubConfig("x", leaf_2) + cluster_block("hubc", route_2, route_1));
+  auto s1 = StartWithConfig(nats_spokes, SpokeConfig("s1", leaf_1) +
+                                             cluster_block("spoke", spoke_route_1, spoke_route_2));
+  auto s2 = StartWithConfig(nats_spokes, SpokeConfig("s2", leaf_2) +
+                                             cluster_block("spoke", spoke_route_2, spoke_route_1));
+  ASSERT_TRUE(n1 && x && s1 && s2);
+  auto on_n1 = ConnectAs(*n1, "a", "a");
+  auto on_x = ConnectAs(*x, "a", "a");
+  auto on_s1 = ConnectAs(*s1, "a", "a");
+  auto on_s2 = ConnectAs(*s2, "a", "a");
+  natsSubscription* sub = SubSync(on_s2->nc, "orig.test");
+  for (auto* pub : {on_s1.get(), on_n1.get(), on_x.get()}) AwaitRoute(pub->nc, on_s2->nc);
+  // Let any interest that would echo (a duplicate path) settle before counting.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  for (auto* pub : {on_s1.get(), on_n1.get(), on_x.get()}) {
+    ASSERT_EQ(natsConnection_PublishString(pub->nc, "orig.test", "x"), NATS_OK);
+    ASSERT_EQ(natsConnection_Flush(pub->nc), NATS_OK);
+  }
+  EXPECT_EQ(Receive({sub}, 3)[0].size(), 3u) << "a publish reached the leafnode cluster twice";
+  natsSubscription_Destroy(sub);
+
+  natsSubscription* s2_member = SubSync(on_s2->nc, "work", "workers");
+  natsSubscription* n1_member = SubSync(on_n1->nc, "work", "workers");
+  AwaitRoute(on_s1->nc, on_s2->nc);
+  AwaitRoute(on_s1->nc, on_n1->nc);
+  PublishMany(on_s1->nc, "work", 40);
+  auto got = Receive({s2_member, n1_member}, 40);
+  EXPECT_EQ(got[0].size(), 40u);
+  EXPECT_EQ(got[1].size(), 0u);
+  natsSubscription_Destroy(s2_member);
+  natsSubscription_Destroy(n1_member);
+}
+
+TEST(Leafnode, AHubClusterOfNatsServerAndTernKeepsALeafnodeClustersOrigin) {
+  if (NatsServerPath().empty()) GTEST_SKIP() << "nats-server is not installed";
+  ExpectHubClusterWorks(/*nats_n1=*/true, /*nats_spokes=*/true);
+  ExpectHubClusterWorks(/*nats_n1=*/true, /*nats_spokes=*/false);
+}
+
+TEST(Leafnode, AHubClusterOfTernKeepsALeafnodeClustersOrigin) {
+  ExpectHubClusterWorks(/*nats_n1=*/false, /*nats_spokes=*/false);
+}
+
 // Two nodes each a leafnode of the other, for the same account: the second link closes a
 // loop, and the node that hears its own $LDS subject back refuses it with nats-server's
 // text (and the dialling side waits 30 s before it tries again).

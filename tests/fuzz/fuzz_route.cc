@@ -31,7 +31,7 @@ class CheckingHandler final : public tern::core::RouteHandler {
   void OnRoutePong() override { Frame("PONG", {}); }
   void OnRouteErr(std::string_view text) override { Frame("ERR", text); }
   void OnRouteSub(std::string_view account, std::string_view subject, std::string_view queue,
-                  uint32_t weight) override {
+                  uint32_t weight, std::string_view) override {
     Frame("RS+", subject);
     if (account.empty() != kLeaf || subject.empty() || queue.empty() != (weight == 0)) std::abort();
   }

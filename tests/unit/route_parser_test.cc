@@ -23,9 +23,9 @@ class Recorder final : public RouteHandler {
   void OnRoutePong() override { Add("PONG"); }
   void OnRouteErr(std::string_view text) override { Add("ERR " + std::string(text)); }
   void OnRouteSub(std::string_view account, std::string_view subject, std::string_view queue,
-                  uint32_t weight) override {
+                  uint32_t weight, std::string_view origin) override {
     Add("SUB " + std::string(account) + "|" + std::string(subject) + "|" + std::string(queue) +
-        "|" + std::to_string(weight));
+        "|" + std::to_string(weight) + (origin.empty() ? "" : "|" + std::string(origin)));
   }
   void OnRouteUnsub(std::string_view account, std::string_view subject,
                     std::string_view queue) override {
@@ -34,7 +34,7 @@ class Recorder final : public RouteHandler {
   void OnRouteMsg(const RoutedMsg& m) override {
     Add("MSG " + std::string(m.account) + "|" + std::string(m.subject) + "|" +
         std::string(m.reply) + "|" + std::string(m.queues) + "|" + std::to_string(m.header_len) +
-        "|" + std::string(m.data));
+        "|" + std::string(m.data) + (m.origin.empty() ? "" : " from " + std::string(m.origin)));
   }
   void OnRouteParseError(std::string_view what) override {
     Add("ERROR " + std::string(what));
@@ -126,6 +126,36 @@ TEST(RouteParser, AnEndlessLineIsRefused) {
   parser.Feed(line.data(), line.size(), recorder);
   ASSERT_EQ(recorder.events.size(), 1u);
   EXPECT_EQ(recorder.events[0], "ERROR Maximum Control Line Exceeded");
+}
+
+// Interest and messages from another node's leafnodes, as a 2.9 peer sends them to a route
+// that said "lnoc": LS+ with the origin cluster, LS- with none (two spaces), LMSG with the
+// origin and always a header length.
+TEST(RouteParser, LeafnodeOriginOnARoute) {
+  const std::string stream =
+      "LS+ SPOKE1 $G baz\r\n"
+      "LS+ SPOKE1 $G baz sq 1\r\n"
+      "LS-  $G baz\r\n"
+      "LS-  $G baz sq\r\n"
+      "LMSG SPOKE1 $G foo 0 5\r\nhello\r\n"
+      "LMSG SPOKE1 $G foo + rep q1 0 2\r\nhi\r\n"
+      "LMSG SPOKE1 $G foo | q1 12 12\r\nNATS/1.0\r\n\r\n\r\n";
+  const std::vector<std::string> expected = {
+      "SUB $G|baz||0|SPOKE1",
+      "SUB $G|baz|sq|1|SPOKE1",
+      "UNSUB $G|baz|",
+      "UNSUB $G|baz|sq",
+      "MSG $G|foo|||0|hello from SPOKE1",
+      "MSG $G|foo|rep|q1|0|hi from SPOKE1",
+      "MSG $G|foo||q1|12|NATS/1.0\r\n\r\n from SPOKE1",
+  };
+  for (std::size_t cut = 1; cut <= stream.size(); ++cut) {
+    Recorder recorder;
+    RouteParser parser;
+    parser.Feed(stream.data(), cut, recorder);
+    parser.Feed(stream.data() + cut, stream.size() - cut, recorder);
+    ASSERT_EQ(recorder.events, expected) << "split at " << cut;
+  }
 }
 
 // A leafnode link as a nats-server hub writes it: no account anywhere.
