@@ -32,10 +32,13 @@ const std::vector<std::string>& JetStreamDenies() {
   return kDenies;
 }
 
-std::unique_ptr<auth::PermissionChecker> DenyChecker(const std::vector<std::string>& extra) {
+std::unique_ptr<auth::PermissionChecker> DenyChecker(const std::vector<std::string>& extra,
+                                                     const std::string& own_domain = {}) {
   auto permissions = std::make_shared<auth::Permissions>();
   auth::SubjectPermission deny;
   deny.deny = JetStreamDenies();
+  // Requests for this node's own domain are served here and never leave on a link.
+  if (!own_domain.empty()) deny.deny.push_back("$JS." + own_domain + ".API.>");
   deny.deny.insert(deny.deny.end(), extra.begin(), extra.end());
   permissions->publish = deny;
   permissions->subscribe = deny;
@@ -69,10 +72,10 @@ LeafConnection::LeafConnection(ShardPort* shard, LeafRegistry* registry, uint64_
     const LeafRemote& r = leaf.remotes[static_cast<std::size_t>(remote)];
     account_ = static_cast<auth::AccountId>(AccountId(shard->options().auth.accounts, r.account));
     imports_ = DenyChecker(r.deny_imports);
-    exports_ = DenyChecker(r.deny_exports);
+    exports_ = DenyChecker(r.deny_exports, shard->options().js_domain);
   } else {
     imports_ = DenyChecker({});
-    exports_ = DenyChecker({});
+    exports_ = DenyChecker({}, shard->options().js_domain);
   }
   line_.reserve(256);
 }

@@ -252,6 +252,13 @@ class ConfApplier {
             if (!String(sub, k, &o_->store_dir)) return false;
           } else if (k == "enabled" || k == "enable") {
             if (!Bool(sub, k, &o_->jetstream)) return false;
+          } else if (k == "domain") {
+            if (!String(sub, k, &o_->js_domain)) return false;
+            if (o_->js_domain.empty() ||
+                o_->js_domain.find_first_of(" \t.*>") != std::string::npos) {
+              return Fail(sub, "invalid JetStream domain \"" + o_->js_domain +
+                                   "\": a name without spaces, dots or wildcards");
+            }
           } else if (k == "streams") {
             if (sub.type != ConfValue::Type::kArray) return Fail(sub, "'streams' expects an array");
             for (const ConfValue& stream : sub.array) {

@@ -39,6 +39,9 @@ struct ServerOptions {
   int http_port = 0;      // monitoring; 0 = off, -1 = a random free port
   std::string http_host;  // empty = the client listen host
   bool jetstream = false;
+  // jetstream { domain }: the JetStream domain; its API is also served on
+  // $JS.<domain>.API.> (how clients across a leafnode link reach it). Empty = none.
+  std::string js_domain;
   std::string store_dir;
   int64_t max_payload = 1 << 20;
   int64_t max_connections = 64 * 1024;

@@ -14,6 +14,7 @@ namespace tern::core::js {
 namespace {
 
 constexpr std::string_view kApiPrefix = "$JS.API.";
+constexpr int kDomainApiTag = 1;  // the internal subscription of $JS.<domain>.API.>
 
 // Takes the next token off the front of *s.
 std::string_view TakeToken(std::string_view* s) {
@@ -90,6 +91,14 @@ void JsShard::Subscribe(const std::string& subject, int tag) {
 bool JsShard::Start(std::vector<std::string>* internal_subjects, std::string* error) {
   Subscribe("$JS.API.>", 0);
   internal_subjects->push_back("$JS.API.>");
+  // The domain's prefix reaches the same API (nats-server maps $JS.<domain>.API.> onto it
+  // in every account with JetStream).
+  const std::string& domain = shard_->options().js_domain;
+  if (!domain.empty()) {
+    const std::string prefixed = "$JS." + domain + ".API.>";
+    Subscribe(prefixed, kDomainApiTag);
+    internal_subjects->push_back(prefixed);
+  }
   if (!registry_->enabled()) return true;
   if (!LoadStreams(error)) return false;
   for (auto& [name, stream] : streams_) stream->Subscribe(false, internal_subjects);
@@ -159,10 +168,17 @@ int JsShard::OwnerOf(std::string_view api) const {
   return registry_->HomeOf(stream);
 }
 
-void JsShard::OnInternalMessage(const Subscription&, const Message& msg) {
-  if (msg.reply.empty() || msg.subject.size() <= kApiPrefix.size()) return;
-  if (OwnerOf(msg.subject.substr(kApiPrefix.size())) != shard_->index()) return;
-  requests_.push_back(Request{std::string(msg.subject), std::string(msg.reply),
+void JsShard::OnInternalMessage(const Subscription& sub, const Message& msg) {
+  std::string subject(msg.subject);
+  if (sub.tag == kDomainApiTag) {
+    // $JS.<domain>.API.<request> is $JS.API.<request>.
+    const std::size_t prefix = 4 + shard_->options().js_domain.size() + 5;
+    if (subject.size() <= prefix) return;
+    subject = std::string(kApiPrefix) + subject.substr(prefix);
+  }
+  if (msg.reply.empty() || subject.size() <= kApiPrefix.size()) return;
+  if (OwnerOf(std::string_view(subject).substr(kApiPrefix.size())) != shard_->index()) return;
+  requests_.push_back(Request{std::move(subject), std::string(msg.reply),
                               std::string(msg.header()), std::string(msg.payload())});
 }
 
@@ -300,6 +316,7 @@ void JsShard::AccountInfo(const Request& r) {
                          {"api",
                           {{"total", registry_->api_total.load(std::memory_order_relaxed)},
                            {"errors", registry_->api_errors.load(std::memory_order_relaxed)}}}};
+  if (!shard_->options().js_domain.empty()) body["domain"] = shard_->options().js_domain;
   Reply(r.reply, std::move(body), TypeFor("INFO"));
 }
 

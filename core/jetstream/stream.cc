@@ -393,6 +393,9 @@ void Stream::ReleaseAcks() {
     ack_body_.append(config_.name);
     ack_body_.append("\",\"seq\":");
     AppendNumber(&ack_body_, a.seq);
+    if (const std::string& domain = js_->shard()->options().js_domain; !domain.empty()) {
+      ack_body_.append(",\"domain\":\"").append(domain).push_back('"');
+    }
     if (a.duplicate) ack_body_.append(",\"duplicate\":true");
     ack_body_.push_back('}');
     js_->Send(reply, {}, {}, ack_body_);

@@ -47,6 +47,9 @@ nlohmann::ordered_json Monitor::JetStreamStats() const {
   config["max_memory"] = memory / 4 * 3;
   config["max_storage"] = disk / 4 * 3;
   config["store_dir"] = registry != nullptr ? registry->store_dir() + "/jetstream" : "";
+  if (!sources_.settings()->options.js_domain.empty()) {
+    config["domain"] = sources_.settings()->options.js_domain;
+  }
   config["sync_interval"] = 0;  // every acknowledged publish is synced (group commit)
   js["config"] = config;
   uint64_t memory_bytes = 0, storage_bytes = 0, messages = 0, consumers = 0, streams = 0;

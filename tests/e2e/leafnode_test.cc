@@ -16,6 +16,7 @@
 #include "certificates.h"
 #include "cluster_util.h"
 #include "harness.h"
+#include "js_util.h"
 #include "jwt_world.h"
 
 namespace tern::e2e {
@@ -345,6 +346,81 @@ TEST(Leafnode, BadLeafnodeSettingsAreRefusedAtStart) {
     const auto [code, output] = RunServerOnce("-c " + WriteConfig(config));
     EXPECT_NE(code, 0) << config;
     EXPECT_NE(output.find(expected), std::string::npos) << config << "\n" << output;
+  }
+}
+
+// JetStream at the edge, used from the hub through its domain: a client of the hub (a
+// nats-server or a Tern hub without JetStream of its own) creates a stream on the leafnode
+// with libnats' jsOptions.Domain, publishes to it (PubAcks name the domain), and consumes
+// with a pull consumer and acks; the leafnode's own clients see the same stream without a
+// domain.
+TEST(Leafnode, AHubClientUsesTheLeafnodesJetStreamThroughItsDomain) {
+  for (const bool nats_hub : {true, false}) {
+    if (nats_hub && NatsServerPath().empty()) continue;
+    SCOPED_TRACE(nats_hub ? "nats-server hub" : "Tern hub");
+    const int leaf_port = FreePort();
+    auto hub = StartWithConfig(nats_hub, HubConfig("hub", leaf_port));
+    std::string spoke_config = SpokeConfig("edge-1", leaf_port) + "jetstream { store_dir: \"" +
+                               MakeStoreDir() + "\", domain: edge }\n";
+    spoke_config.replace(spoke_config.find("A: { users"), 4, "A: { jetstream: enabled, ");
+    auto spoke = StartWithConfig(false, spoke_config);
+    ASSERT_TRUE(hub && spoke);
+    auto at_hub = ConnectAs(*hub, "a", "a");
+    auto at_edge = ConnectAs(*spoke, "a", "a");
+    // The leafnode's API interest reaches the hub: wait for it with a probe of our own.
+    AwaitRoute(at_hub->nc, at_edge->nc);
+    jsOptions options;
+    jsOptions_Init(&options);
+    options.Domain = "edge";
+    options.Wait = 5000;
+    jsCtx* js = nullptr;
+    ASSERT_EQ(natsConnection_JetStream(&js, at_hub->nc, &options), NATS_OK);
+    jsStreamInfo* created = nullptr;
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    jsStreamConfig config;
+    jsStreamConfig_Init(&config);
+    config.Name = "SENSORS";
+    const char* subjects[] = {"sensors.>"};
+    config.Subjects = subjects;
+    config.SubjectsLen = 1;
+    const auto deadline = Clock::now() + std::chrono::seconds(10);
+    natsStatus status = NATS_TIMEOUT;
+    while (status != NATS_OK && Clock::now() < deadline) {
+      status = js_AddStream(&created, js, &config, nullptr, &jerr);
+    }
+    ASSERT_EQ(status, NATS_OK) << nats_GetLastError(nullptr);
+    jsStreamInfo_Destroy(created);
+    // The stream's subjects are the leafnode's interest now: publishes from the hub land.
+    AwaitRoute(at_hub->nc, at_edge->nc);
+    for (int i = 1; i <= 5; ++i) {
+      jsPubAck* ack = nullptr;
+      ASSERT_EQ(js_Publish(&ack, js, "sensors.temp", "21", 2, nullptr, &jerr), NATS_OK)
+          << nats_GetLastError(nullptr);
+      EXPECT_EQ(ack->Sequence, static_cast<uint64_t>(i));
+      ASSERT_NE(ack->Domain, nullptr);
+      EXPECT_STREQ(ack->Domain, "edge");
+      jsPubAck_Destroy(ack);
+    }
+    natsSubscription* pull = nullptr;
+    ASSERT_EQ(js_PullSubscribe(&pull, js, "sensors.>", "reader", nullptr, nullptr, &jerr),
+              NATS_OK)
+        << nats_GetLastError(nullptr);
+    natsMsgList batch{};
+    ASSERT_EQ(natsSubscription_Fetch(&batch, pull, 5, 5000, &jerr), NATS_OK)
+        << nats_GetLastError(nullptr);
+    EXPECT_EQ(batch.Count, 5);
+    for (int i = 0; i < batch.Count; ++i) EXPECT_EQ(natsMsg_AckSync(batch.Msgs[i], nullptr, &jerr), NATS_OK);
+    natsMsgList_Destroy(&batch);
+    natsSubscription_Destroy(pull);
+    // At the edge, without a domain, the same stream.
+    jsCtx* local = nullptr;
+    ASSERT_EQ(natsConnection_JetStream(&local, at_edge->nc, nullptr), NATS_OK);
+    jsStreamInfo* info = StreamInfo(local, "SENSORS");
+    ASSERT_NE(info, nullptr);
+    EXPECT_EQ(info->State.Msgs, 5u);
+    jsStreamInfo_Destroy(info);
+    jsCtx_Destroy(local);
+    jsCtx_Destroy(js);
   }
 }
 
