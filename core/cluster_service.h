@@ -58,6 +58,10 @@ class ClusterService final : public LoopService, public RouteRegistry, public In
   void ForEachRoute(Fn&& fn) const {
     for (const auto& [id, route] : registered_) fn(*route);
   }
+  template <typename Fn>
+  void ForEachRoute(Fn&& fn) {
+    for (auto& [id, route] : registered_) fn(*route);
+  }
   std::size_t route_count() const { return registered_.size(); }
   // The client URLs clients are told in INFO `connect_urls` (empty with no_advertise or
   // without another node), as /varz shows them.

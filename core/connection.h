@@ -48,6 +48,12 @@ const char* CloseReasonText(CloseReason reason);
 // route to no hub (the route's node sends it there itself). `from` is kClient for messages
 // the server publishes.
 constexpr bool MayForward(ConnectionKind from, ConnectionKind to) {
+  // Only what entered this node from a client or a leafnode goes to other clusters: the
+  // node that took it in sends it, once (its routes' nodes do not).
+  if (to == ConnectionKind::kGateway) {
+    return from == ConnectionKind::kClient || from == ConnectionKind::kLeaf ||
+           from == ConnectionKind::kHub;
+  }
   if (to == ConnectionKind::kRoute) {
     return from != ConnectionKind::kRoute && from != ConnectionKind::kHub;
   }
@@ -62,7 +68,7 @@ constexpr bool IsLeafKind(ConnectionKind kind) {
 
 // Does a subscription held by a connection of this kind tell the cluster's other nodes
 // (RS+)? Clients' do, and a leafnode's (this node is its way into the cluster); what a
-// route or our hub told us does not go on to the routes.
+// route, our hub or another cluster told us does not go on to the routes.
 constexpr bool ExportsToRoutes(ConnectionKind kind) {
   return kind == ConnectionKind::kClient || kind == ConnectionKind::kLeaf;
 }

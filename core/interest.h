@@ -32,7 +32,7 @@ struct QueueMatch {
 };
 
 // Is this queue member one to fall back to (behind a leafnode link)?
-inline bool IsFallbackMember(const Subscription& sub) { return sub.behind_leaf; }
+inline bool IsFallbackMember(const Subscription& sub) { return sub.fallback; }
 
 struct MatchResult {
   std::vector<Subscription*> plain;  // local plain subscriptions

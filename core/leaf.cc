@@ -474,7 +474,7 @@ void LeafConnection::OnRouteSub(std::string_view, std::string_view subject, std:
   sub->queue.assign(queue);
   sub->sid = it->first;
   sub->weight = queue.empty() ? 1 : weight;
-  sub->behind_leaf = true;
+  sub->fallback = true;
   shard_->AddSubscription(this, sub.get());
   it->second = std::move(sub);
 }

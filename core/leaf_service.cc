@@ -226,6 +226,8 @@ std::string LeafService::SubLine(std::string_view key, int64_t value, bool queue
 void LeafService::OnNodeInterest(uint16_t account, std::string_view subject, std::string_view queue,
                                  int32_t delta, const Connection* source, std::string_view origin) {
   if (account >= interest_.size()) return;
+  // Another cluster's interest is not the leafnodes' business.
+  if (source != nullptr && source->kind() == ConnectionKind::kGateway) return;
   std::string key(subject);
   if (!queue.empty()) key.append(" ").append(queue);
   KeyInterest& interest = interest_[account][key];
@@ -259,6 +261,8 @@ void LeafService::OnNodeInterest(uint16_t account, std::string_view subject, std
       case ConnectionKind::kClient:
         interest.local += delta;
         break;
+      case ConnectionKind::kGateway:
+        break;  // not reached: filtered above
     }
     if (source->kind() == ConnectionKind::kLeaf) {
       auto it = std::find_if(interest.by_link.begin(), interest.by_link.end(),

@@ -16,8 +16,9 @@ namespace tern::core {
 // The kinds of connection (core/connection.h). Leafnodes, gateways, MQTT and WebSocket
 // join the client and the route here.
 // kLeaf: a leafnode of this node (it dialled our leafnode port; we are its hub). kHub: the
-// hub this node is a leafnode of (we dialled it, a `leafnodes.remotes` entry).
-enum class ConnectionKind : uint8_t { kClient, kRoute, kLeaf, kHub };
+// hub this node is a leafnode of (we dialled it, a `leafnodes.remotes` entry). kGateway: a
+// gateway to another cluster of a supercluster (either direction).
+enum class ConnectionKind : uint8_t { kClient, kRoute, kLeaf, kHub, kGateway };
 
 struct Message {
   std::string_view subject;

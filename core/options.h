@@ -9,6 +9,7 @@
 
 #include "core/auth/auth_config.h"
 #include "core/cluster_options.h"
+#include "core/gateway_options.h"
 #include "core/leaf_options.h"
 #include "core/conf.h"
 #include "core/tls/tls_context.h"
@@ -75,6 +76,8 @@ struct ServerOptions {
   ClusterOptions cluster;             // routes to other nodes (cluster block, --cluster, --routes)
   LeafOptions leaf;                   // leafnodes block: hub port and remotes
   std::string leaf_source;            // the leafnodes block: a change needs a restart
+  GatewayOptions gateway;             // gateway block: this cluster in a supercluster
+  std::string gateway_source;         // the gateway block: a change needs a restart
   std::vector<std::string> warnings;  // reported once logging is up
 };
 

@@ -51,6 +51,7 @@ const std::vector<Setting>& FixedSettings() {
       Compare("accounts", &ServerOptions::accounts_source),
       Compare("cluster", &ServerOptions::cluster_source),
       Compare("leafnodes", &ServerOptions::leaf_source),
+      Compare("gateway", &ServerOptions::gateway_source),
       {"jetstream streams", SameDeclaredStreams},
   };
   return kFixed;

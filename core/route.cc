@@ -541,6 +541,11 @@ void RouteConnection::OnRouteMsg(const RoutedMsg& routed) {
   msg.link = static_cast<uint32_t>(id_);
   msg.route_queues = routed.queues;
   msg.origin_cluster = routed.origin;
+  // An answer another node of this cluster took in on its gateway for this node.
+  if (const std::string& prefix = shard_->context().gateway_reply_prefix;
+      !prefix.empty() && msg.subject.starts_with(prefix)) {
+    msg.subject.remove_prefix(prefix.size());
+  }
   // A JetStream delivery from a nats-server peer carries the stream subject after '@' in
   // its ack reply: clients must see that subject, and the ack subject alone as reply.
   if (msg.reply.starts_with("$JS.ACK.")) {

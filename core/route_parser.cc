@@ -160,6 +160,13 @@ std::size_t RouteParser::Line(std::string_view line, std::string_view rest, Rout
     } else {
       return fail(std::string("wrong number of arguments in ") + std::string(op));
     }
+  } else if (!leaf_ && (Upper(op, "A+") || Upper(op, "A-"))) {
+    Args a;
+    std::size_t n = 0;
+    if (!SplitArgs(args, &a, &n) || n != 1) {
+      return fail(std::string("wrong number of arguments in ") + std::string(op));
+    }
+    handler.OnRouteAccountInterest(a[0], op[1] == '+');
   } else if (Upper(op, "INFO")) {
     handler.OnRouteInfo(args);
   } else if (Upper(op, "CONNECT")) {

@@ -37,6 +37,10 @@ class RouteHandler {
   virtual void OnRouteUnsub(std::string_view account, std::string_view subject,
                             std::string_view queue) = 0;
   virtual void OnRouteMsg(const RoutedMsg& msg) = 0;
+  // A+ / A- (gateways): the peer has interest in the account again / none at all.
+  virtual void OnRouteAccountInterest(std::string_view account, bool interest) {
+    (void)account, (void)interest;
+  }
   // Bad input: the route is closed. `what` says what was wrong.
   virtual void OnRouteParseError(std::string_view what) = 0;
   // The handler closed the route, or holds its input back (a congested subscriber stalled

@@ -13,6 +13,7 @@
 #include "core/client.h"
 #include "core/clock.h"
 #include "core/cluster_service.h"
+#include "core/gateway_service.h"
 #include "core/leaf_service.h"
 #include "core/jetstream_start.h"
 #include "core/log.h"
@@ -81,6 +82,7 @@ Server::~Server() {
   if (listen_fd_ >= 0) close(listen_fd_);
   if (cluster_fd_ >= 0) close(cluster_fd_);
   if (leaf_fd_ >= 0) close(leaf_fd_);
+  if (gateway_fd_ >= 0) close(gateway_fd_);
 }
 
 void Server::RequestStop() {
@@ -141,6 +143,26 @@ bool Server::Start(std::string* error) {
     }
   }
 
+  const GatewayOptions& gateway = options_.gateway;
+  // A cluster in a supercluster is named by its gateway (as nats-server does).
+  if (gateway.enabled && cluster.enabled && cluster.name.empty()) {
+    options_.cluster.name = gateway.name;
+  }
+  if (gateway.enabled) {
+    if (cluster.enabled && !cluster.name.empty() && cluster.name != gateway.name) {
+      *error = "gateway name \"" + gateway.name + "\" must be the cluster's name \"" +
+               cluster.name + "\"";
+      return false;
+    }
+    gateway_fd_ = io::CreateListener(gateway.host, gateway.port < 0 ? 0 : gateway.port,
+                                     &gateway_port_, error);
+    context_.gateway_port = gateway_port_;
+    if (gateway_fd_ < 0) {
+      *error = "gateway: " + *error;
+      return false;
+    }
+  }
+
   const char* host = options_.host.empty() ? "0.0.0.0" : options_.host.c_str();
   if (options_.jetstream && options_.store_dir.empty()) options_.store_dir = "/tmp/tern";
   context_.settings = MakeLiveSettings(options_, context_);
@@ -160,9 +182,10 @@ bool Server::Start(std::string* error) {
     shards_.push_back(std::make_unique<Shard>(i, &context_));
     context_.shards.push_back(shards_.back().get());
   }
+  ClusterService* cluster_service = nullptr;
   if (cluster.enabled) {
     // Routes live on shard 0: it sums the node's interest for them (docs/CLUSTERING.md).
-    auto* service = static_cast<ClusterService*>(
+    auto* service = cluster_service = static_cast<ClusterService*>(
         shards_[0]->AddService(std::make_unique<ClusterService>(shards_[0].get(), cluster_port_)));
     shards_[0]->AddInterestExport(service);
     shards_[0]->SetConnectionFactory(
@@ -179,6 +202,17 @@ bool Server::Start(std::string* error) {
     shards_[0]->AddInterestExport(service);
     shards_[0]->SetConnectionFactory(
         kLeafListener,
+        [service](ShardPort* shard, uint64_t id, std::string ip, int port) {
+          return service->MakeAccepted(shard, id, std::move(ip), port);
+        },
+        /*pinned=*/true);
+  }
+  if (gateway.enabled) {
+    auto* service = static_cast<GatewayService*>(shards_[0]->AddService(
+        std::make_unique<GatewayService>(shards_[0].get(), gateway_port_, cluster_service)));
+    shards_[0]->AddInterestExport(service);
+    shards_[0]->SetConnectionFactory(
+        kGatewayListener,
         [service](ShardPort* shard, uint64_t id, std::string ip, int port) {
           return service->MakeAccepted(shard, id, std::move(ip), port);
         },
@@ -202,6 +236,11 @@ bool Server::Start(std::string* error) {
     LOG_INFO("Cluster name is %s", cluster.name.empty() ? "(dynamic)" : cluster.name.c_str());
     LOG_INFO("Listening for route connections on %s:%d",
              cluster.host.empty() ? "0.0.0.0" : cluster.host.c_str(), cluster_port_);
+  }
+  if (gateway.enabled) {
+    LOG_INFO("Gateway name is %s", gateway.name.c_str());
+    LOG_INFO("Listening for gateways connections on %s:%d",
+             gateway.host.empty() ? "0.0.0.0" : gateway.host.c_str(), gateway_port_);
   }
   if (leaf.enabled) {
     LOG_INFO("Listening for leafnode connections on %s:%d",
@@ -238,6 +277,9 @@ bool Server::StartShardThreads(std::string* error) {
       }
       if (ok && s->index() == 0 && leaf_fd_ >= 0) {
         ok = s->Listen(leaf_fd_, kLeafListener, &failure);
+      }
+      if (ok && s->index() == 0 && gateway_fd_ >= 0) {
+        ok = s->Listen(gateway_fd_, kGatewayListener, &failure);
       }
       if (!note.empty() && s->index() == 0) LOG_WARN("%s", note.c_str());
       bool run = false;
@@ -311,6 +353,9 @@ void Server::WritePortsFile() {
     out << ",\"monitoring\":[\"http://" << host << ":" << monitor_->bound_port() << "\"]";
   if (cluster_fd_ >= 0) out << ",\"cluster\":[\"nats://" << host << ":" << cluster_port_ << "\"]";
   if (leaf_fd_ >= 0) out << ",\"leafnode\":[\"nats://" << host << ":" << leaf_port_ << "\"]";
+  if (gateway_fd_ >= 0) {
+    out << ",\"gateway\":[\"nats://" << host << ":" << gateway_port_ << "\"]";
+  }
   out << "}";
   if (!out) LOG_ERROR("cannot write ports file %s", ports_file_.c_str());
 }

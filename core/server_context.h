@@ -80,6 +80,10 @@ struct ServerContext {
   int bound_port = 0;
   int cluster_port = 0;  // the bound route port; 0 without a cluster
   int leaf_port = 0;     // the bound leafnode port; 0 without one
+  int gateway_port = 0;  // the bound gateway port; 0 without one
+  // With gateways: "_GR_.<cluster hash>.<server hash>.", the prefix of answers meant for
+  // this node (set before the shards start).
+  std::string gateway_reply_prefix;
   int shard_count = 1;
   std::unique_ptr<ShardMesh> mesh;
   std::vector<Shard*> shards;

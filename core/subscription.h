@@ -38,8 +38,9 @@ struct Subscription {
   // Queue members this subscription stands for when a member is picked: 1, or a route's
   // queue weight (the members the other node has).
   uint32_t weight = 1;
-  // Held by a leafnode link: a queue member picked only when its group has no other.
-  bool behind_leaf = false;
+  // Held by a leafnode or gateway link: a queue member picked only when its group has no
+  // other (nats-server prefers members in the cluster).
+  bool fallback = false;
   // Held by a route for a leafnode of another node: that leafnode's cluster (nats-server's
   // origin cluster), owned by the route. Null otherwise.
   const std::string* origin = nullptr;

@@ -15,7 +15,8 @@ auth="core/auth/authenticator.cc core/auth/nkeys.cc core/auth/permissions.cc cor
       core/auth/operator.cc core/auth/accounts.cc core/subject_transform.cc
       core/auth/auth_config.cc core/conf.cc core/options.cc core/signal_command.cc core/subject.cc
       storage/subject_pattern.cc core/tls/tls_context.cc core/auth/time_zone.cc
-      core/auth/user_limits.cc core/units.cc core/cluster_options.cc core/leaf_options.cc"
+      core/auth/user_limits.cc core/units.cc core/cluster_options.cc core/leaf_options.cc
+      core/gateway_options.cc"
 protocol="core/parser.cc core/subject.cc storage/subject_pattern.cc"
 route="core/route_parser.cc"
 js_api="core/jetstream/api_error.cc core/jetstream/config_json.cc core/jetstream/consumer_config.cc

@@ -1,0 +1,490 @@
+#include "core/gateway.h"
+
+#include <nlohmann/json.hpp>
+
+#include <charconv>
+
+#include "core/auth/authenticator.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/route.h"
+#include "core/subject.h"
+
+namespace tern::core {
+namespace {
+
+// The first PING about a second after the link is made, then every ping_interval, at most
+// 15 s apart (nats-server's cap for gateways). The dialler waits 2 s for the INFO.
+constexpr int64_t kFirstPingNs = 1'000'000'000;
+constexpr int64_t kMaxGatewayPingNs = 15'000'000'000;
+constexpr int64_t kInfoWaitNs = 2'000'000'000;
+constexpr int64_t kMaxPendingBytes = int64_t{256} << 20;
+constexpr int64_t kCongestedBytes = int64_t{4} << 20;
+
+void AppendNumber(std::string* out, std::size_t n) {
+  char digits[24];
+  out->append(digits, std::to_chars(digits, digits + sizeof digits, n).ptr);
+}
+
+}  // namespace
+
+GatewayConnection::GatewayConnection(ShardPort* shard, GatewayRegistry* registry, uint64_t id,
+                                     std::string ip, int port, const std::string* dialled,
+                                     const RouteUrl* url)
+    : SocketConnection(ConnectionKind::kGateway, id, shard),
+      registry_(registry),
+      ip_(std::move(ip)),
+      port_(port),
+      outbound_(dialled != nullptr) {
+  link_ = true;
+  echo_ = false;
+  if (dialled != nullptr) name_ = *dialled;
+  if (url != nullptr) url_ = *url;
+  line_.reserve(256);
+}
+
+GatewayConnection::~GatewayConnection() = default;
+
+std::string GatewayConnection::Label() const {
+  return ip_ + ":" + std::to_string(port_) + " - gid:" + std::to_string(id_);
+}
+
+void GatewayConnection::Start(io::IoConn* io, bool) {
+  io_ = io;
+  const int64_t now = shard_->now_ns();
+  start_mono_ns_ = now;
+  last_in_ns_ = now;
+  start_unix_ns_ = WallClockNs();
+  next_ping_ns_ = now + kFirstPingNs;
+  if (outbound_) {
+    LOG_INFO("%s - Creating outbound gateway connection to \"%s\"", Label().c_str(), name_.c_str());
+    handshake_deadline_ns_ = now + kInfoWaitNs;
+  } else {
+    LOG_INFO("%s - Processing inbound gateway connection", Label().c_str());
+    handshake_deadline_ns_ = now + shard_->options().gateway.auth_timeout_ns;
+    SendProto(registry_->GatewayInfoLine());
+  }
+  ArmTimer();
+}
+
+void GatewayConnection::ArmTimer() {
+  const int64_t at = NextDeadline();
+  if (at != 0 && (!timer.queued() || at < timer.at)) shard_->ArmTimer(this, at);
+}
+
+int64_t GatewayConnection::NextDeadline() const {
+  if (closing_) return 0;
+  int64_t next = next_ping_ns_;
+  if (!registered_ && handshake_deadline_ns_ != 0 && handshake_deadline_ns_ < next) {
+    next = handshake_deadline_ns_;
+  }
+  return next;
+}
+
+void GatewayConnection::OnTimer(int64_t now_ns) {
+  if (closing_) return;
+  if (!registered_ && handshake_deadline_ns_ != 0 && now_ns >= handshake_deadline_ns_) {
+    if (!outbound_ && !connect_received_) {
+      LOG_ERROR("%s - Authentication Timeout", Label().c_str());
+      SendErrAndClose("Authentication Timeout", CloseReason::kAuthenticationTimeout);
+    } else {
+      LOG_ERROR("%s - gateway handshake did not complete", Label().c_str());
+      Close(CloseReason::kStaleConnection, false);
+    }
+    return;
+  }
+  if (!registered_ || now_ns < next_ping_ns_) return;
+  const ServerOptions& o = shard_->options();
+  next_ping_ns_ = now_ns + std::min(o.ping_interval_ns, kMaxGatewayPingNs);
+  if (pings_out_ + 1 > o.ping_max) {
+    LOG_ERROR("%s - Stale Connection - Closing", Label().c_str());
+    shard_->CountStale();
+    SendErrAndClose("Stale Connection", CloseReason::kStaleConnection);
+    return;
+  }
+  ++pings_out_;
+  if (ping_sent_ns_ == 0) ping_sent_ns_ = now_ns;
+  SendProto("PING\r\n");
+}
+
+void GatewayConnection::OnBytes(const char* data, std::size_t len) {
+  if (closing_) return;
+  last_in_ns_ = shard_->now_ns();
+  TakeInput(data, len);
+}
+
+std::size_t GatewayConnection::FeedInput(const char* data, std::size_t len) {
+  return parser_.Feed(data, len, *this);
+}
+
+void GatewayConnection::OnPeerClosed(int) { Close(CloseReason::kClientClosed, true); }
+
+void GatewayConnection::SendProto(std::string_view line) {
+  if (closing_) return;
+  out_.Append(line);
+  MarkDirty();
+}
+
+void GatewayConnection::SendErrAndClose(std::string_view text, CloseReason reason) {
+  std::string line = "-ERR '";
+  line.append(text);
+  line += "'\r\n";
+  SendProto(line);
+  Close(reason, true);
+}
+
+void GatewayConnection::Flush() {
+  dirty = false;
+  if (io_ == nullptr || io_->send_in_flight || io_->closing) return;
+  if (closing_ && !close_after_flush_) return;
+  SendQueued(UINT64_MAX);
+}
+
+void GatewayConnection::Close(CloseReason reason, bool flush) {
+  if (closing_) {
+    if (!flush) close_after_flush_ = false;
+    return;
+  }
+  closing_ = true;
+  close_reason_ = reason;
+  close_after_flush_ = flush;
+  close_deadline_ns_ = shard_->now_ns() + int64_t{2'000'000'000};
+  LOG_INFO("%s - Gateway connection closed: %s", Label().c_str(), CloseReasonText(reason));
+  registry_->GatewayClosed(this);
+  registered_ = false;
+  shard_->ScheduleClose(this);
+}
+
+bool GatewayConnection::WantsIoClose() const {
+  if (!closing_) return false;
+  if (!close_after_flush_) return true;
+  return out_.empty() || shard_->now_ns() >= close_deadline_ns_;
+}
+
+void GatewayConnection::DropSubscriptions() {
+  for (auto& [key, sub] : subs_) {
+    if (sub->sink == nullptr) shard_->RemoveSubscription(this, sub.get());
+  }
+  subs_.clear();
+}
+
+int GatewayConnection::FindAccount(std::string_view name) const {
+  const auth::Accounts& accounts = shard_->options().auth.accounts;
+  if (accounts.size() == 0) return name == "$G" ? 0 : -1;
+  return accounts.Find(name);
+}
+
+void GatewayConnection::SubscribeReplies(const std::string& cluster_hash, uint16_t accounts) {
+  for (uint16_t account = 0; account < accounts; ++account) {
+    auto sub = std::make_unique<Subscription>();
+    sub->account = account;
+    sub->conn = this;
+    sub->subject = "_GR_." + cluster_hash + ".>";
+    sub->sid = "reply " + std::to_string(account);
+    shard_->AddSubscription(this, sub.get());
+    subs_[sub->sid] = std::move(sub);
+  }
+}
+
+// ---------------------------------------------------------------- handshake
+
+void GatewayConnection::OnRouteConnect(std::string_view text) {
+  if (outbound_ || connect_received_) return;
+  nlohmann::json connect = nlohmann::json::parse(text, nullptr, false);
+  if (!connect.is_object()) {
+    SendErrAndClose("Invalid CONNECT", CloseReason::kProtocolViolation);
+    return;
+  }
+  auto text_of = [&](const char* key) {
+    auto it = connect.find(key);
+    return it != connect.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  const std::string gateway = text_of("gateway");
+  if (gateway.empty()) {
+    LOG_ERROR("%s - a client or route connected to the gateway port", Label().c_str());
+    SendErrAndClose("attempted to connect to gateway port", CloseReason::kProtocolViolation);
+    return;
+  }
+  const GatewayOptions& options = shard_->options().gateway;
+  if (!options.user.empty() && !(text_of("user") == options.user &&
+                                 auth::SecretMatches(options.password, text_of("pass")))) {
+    LOG_ERROR("%s - Gateway connection: Authorization Violation", Label().c_str());
+    SendErrAndClose("Authorization Violation", CloseReason::kAuthenticationFailure);
+    return;
+  }
+  if (options.reject_unknown) {
+    bool known = false;
+    for (const RemoteGateway& remote : options.gateways) known |= remote.name == gateway;
+    if (!known) {
+      LOG_ERROR("%s - Rejecting connection from gateway \"%s\"", Label().c_str(), gateway.c_str());
+      SendErrAndClose("Connection to gateway \"" + options.name + "\" rejected",
+                      CloseReason::kProtocolViolation);
+      return;
+    }
+  }
+  name_ = gateway;
+  connect_received_ = true;
+}
+
+void GatewayConnection::OnRouteInfo(std::string_view text) {
+  nlohmann::json info = nlohmann::json::parse(text, nullptr, false);
+  if (!info.is_object()) {
+    LOG_ERROR("%s - bad gateway INFO", Label().c_str());
+    Close(CloseReason::kProtocolViolation, false);
+    return;
+  }
+  if (!outbound_ && !connect_received_) {
+    SendErrAndClose("Authorization Violation", CloseReason::kAuthenticationFailure);
+    return;
+  }
+  auto text_of = [&](const char* key) {
+    auto it = info.find(key);
+    return it != info.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  const std::string gateway = text_of("gateway");
+  std::vector<std::string> urls;
+  if (auto list = info.find("gateway_urls"); list != info.end() && list->is_array()) {
+    for (const auto& url : *list) {
+      if (url.is_string()) urls.push_back(url.get<std::string>());
+    }
+  }
+  const int command = info.value("gateway_cmd", 0);
+  if (info_received_) {
+    // Later INFOs: another cluster to connect to (gossip), or the interest-only switch of
+    // an account (its RS+ lines come in between; they are kept either way).
+    if (command == 1 && !gateway.empty() && gateway != name_) registry_->LearnGateway(gateway, urls);
+    return;
+  }
+  info_received_ = true;
+  if (gateway.empty()) {
+    LOG_ERROR("%s - Attempt to connect to gateway \"%s\" using wrong port", Label().c_str(),
+              name_.c_str());
+    SendErrAndClose("Attempt to connect to gateway \"" + name_ + "\" using wrong port",
+                    CloseReason::kProtocolViolation);
+    return;
+  }
+  peer_.server_id = text_of("server_id");
+  peer_.server_name = text_of("server_name");
+  peer_.gateway = gateway;
+  peer_.gateway_urls = std::move(urls);
+  peer_.headers = info.value("headers", false);
+  if (const std::string url = text_of("gateway_url"); !url.empty() && peer_.gateway_urls.empty()) {
+    peer_.gateway_urls.push_back(url);
+  }
+  const GatewayOptions& options = shard_->options().gateway;
+  if (outbound_) {
+    if (gateway != name_) {
+      LOG_ERROR("%s - Failing connection to gateway \"%s\", remote gateway name is \"%s\"",
+                Label().c_str(), name_.c_str(), gateway.c_str());
+      SendErrAndClose("Connection from \"" + options.name + "\" rejected, wanted to connect to \"" +
+                          name_ + "\", this is \"" + gateway + "\"",
+                      CloseReason::kProtocolViolation);
+      return;
+    }
+    nlohmann::ordered_json connect;
+    connect["echo"] = false;
+    connect["verbose"] = false;
+    connect["pedantic"] = false;
+    const std::string& user = url_.user.empty() ? options.user : url_.user;
+    const std::string& pass = url_.user.empty() ? options.password : url_.password;
+    if (!user.empty()) {
+      connect["user"] = user;
+      connect["pass"] = pass;
+    }
+    connect["tls_required"] = false;
+    connect["headers"] = true;
+    connect["name"] = shard_->context().server_id;
+    connect["cluster"] = "";
+    connect["gateway"] = options.name;
+    SendProto("CONNECT " + connect.dump() + "\r\n");
+    SendProto(registry_->GatewayInfoLine());
+    if (!registry_->RegisterOutbound(this)) {
+      Close(CloseReason::kClientClosed, true);
+      return;
+    }
+  } else {
+    if (gateway != name_) {
+      SendErrAndClose("gateway name in INFO does not match CONNECT", CloseReason::kProtocolViolation);
+      return;
+    }
+    registry_->RegisterInbound(this);
+  }
+  registered_ = true;
+  connected_ = true;
+  handshake_deadline_ns_ = 0;
+  LOG_INFO("%s - %s gateway connection to \"%s\" (%s) registered", Label().c_str(),
+           outbound_ ? "Outbound" : "Inbound", name_.c_str(), peer_.server_id.c_str());
+}
+
+void GatewayConnection::OnRoutePing() { SendProto("PONG\r\n"); }
+
+void GatewayConnection::OnRoutePong() {
+  pings_out_ = 0;
+  if (ping_sent_ns_ != 0) {
+    rtt_ns_ = shard_->now_ns() - ping_sent_ns_;
+    ping_sent_ns_ = 0;
+  }
+}
+
+void GatewayConnection::OnRouteErr(std::string_view text) {
+  LOG_ERROR("%s - Gateway Error %.*s", Label().c_str(), static_cast<int>(text.size()), text.data());
+  Close(CloseReason::kProtocolViolation, false);
+}
+
+void GatewayConnection::OnRouteParseError(std::string_view what) {
+  LOG_ERROR("%s - Gateway parser error: %.*s", Label().c_str(), static_cast<int>(what.size()),
+            what.data());
+  Close(CloseReason::kParseError, false);
+}
+
+// ---------------------------------------------------------------- interest and messages
+
+void GatewayConnection::OnRouteSub(std::string_view account, std::string_view subject,
+                                   std::string_view queue, uint32_t, std::string_view) {
+  // The other cluster's interest arrives on the connection that carries messages there.
+  if (!registered_ || !outbound_) return;
+  const int id = FindAccount(account);
+  if (id < 0 || !IsValidSubject(subject)) return;
+  std::string key;
+  key.append(account).append(" ").append(subject);
+  if (!queue.empty()) key.append(" ").append(queue);
+  auto [it, inserted] = subs_.try_emplace(std::move(key));
+  if (!inserted) return;
+  auto sub = std::make_unique<Subscription>();
+  sub->account = static_cast<uint16_t>(id);
+  sub->conn = this;
+  sub->subject.assign(subject);
+  sub->queue.assign(queue);
+  sub->sid = it->first;
+  sub->fallback = true;  // another cluster's member only when this one has none
+  shard_->AddSubscription(this, sub.get());
+  it->second = std::move(sub);
+}
+
+void GatewayConnection::OnRouteUnsub(std::string_view account, std::string_view subject,
+                                     std::string_view queue) {
+  if (!registered_ || !outbound_) return;
+  std::string key;
+  key.append(account).append(" ").append(subject);
+  if (!queue.empty()) key.append(" ").append(queue);
+  auto it = subs_.find(key);
+  if (it == subs_.end()) return;
+  shard_->RemoveSubscription(this, it->second.get());
+  subs_.erase(it);
+}
+
+void GatewayConnection::OnRouteMsg(const RoutedMsg& routed) {
+  if (!registered_) return;
+  ++in_msgs_;
+  in_bytes_ += routed.data.size();
+  ShardStats::Add(stats_->in_msgs, 1);
+  ShardStats::Add(stats_->in_bytes, routed.data.size());
+  const int id = FindAccount(routed.account);
+  if (id < 0) {
+    SendProto("A- " + std::string(routed.account) + "\r\n");  // no such account here
+    return;
+  }
+  Message msg;
+  msg.subject = routed.subject;
+  msg.reply = routed.reply;
+  msg.data = routed.data;
+  msg.header_len = routed.header_len;
+  msg.account = static_cast<uint16_t>(id);
+  msg.origin = ConnectionKind::kGateway;
+  msg.link = static_cast<uint32_t>(id_);
+  msg.route_queues = routed.queues;
+  if (msg.subject.starts_with("_GR_.")) return registry_->OnGatewayReply(this, msg);
+  shard_->Publish(this, msg);
+}
+
+bool GatewayConnection::DeliverMessage(const Subscription&, const Message& msg) {
+  return DeliverToLink(msg, nullptr, 0);
+}
+
+bool GatewayConnection::DeliverToLink(const Message& msg, const std::string_view* queues,
+                                      std::size_t queue_count) {
+  if (closing_ || !registered_ || !outbound_) return false;
+  const int64_t pending = static_cast<int64_t>(PendingBytes());
+  if (pending > kMaxPendingBytes) {
+    ++dropped_msgs_;
+    return true;
+  }
+  std::string_view data = msg.data;
+  std::size_t header_len = msg.header_len;
+  if (header_len > 0 && !peer_.headers) {
+    data.remove_prefix(header_len);
+    header_len = 0;
+  }
+  // A reply is prefixed with this cluster's and this server's hashes, so the answer comes
+  // straight back here whatever interest the other cluster has seen (nats-server's `_GR_.`).
+  std::string reply;
+  if (!msg.reply.empty()) {
+    if (msg.reply.starts_with("_GR_.")) {
+      reply.assign(msg.reply);
+    } else {
+      reply = registry_->ReplyPrefix();
+      reply.append(msg.reply);
+    }
+  }
+  std::string& line = line_;
+  line.assign(header_len > 0 ? "HMSG " : "RMSG ");
+  line.append(RouteAccountName(shard_->options().auth.accounts, msg.account));
+  line.push_back(' ');
+  line.append(msg.subject);
+  line.push_back(' ');
+  if (queue_count > 0) {
+    if (!reply.empty()) {
+      line.append("+ ").append(reply).push_back(' ');
+    } else {
+      line.append("| ");
+    }
+    for (std::size_t i = 0; i < queue_count; ++i) line.append(queues[i]).push_back(' ');
+  } else if (!reply.empty()) {
+    line.append(reply).push_back(' ');
+  }
+  if (header_len > 0) {
+    AppendNumber(&line, header_len);
+    line.push_back(' ');
+  }
+  AppendNumber(&line, data.size());
+  line.append("\r\n");
+  out_.Append(line);
+  out_.Append(data);
+  out_.Append("\r\n", 2);
+  ++out_msgs_;
+  out_bytes_ += data.size();
+  MarkDirty();
+  if (pending + static_cast<int64_t>(data.size()) <= kCongestedBytes) return false;
+  if (congestion_.Begin(shard_->now_ns(), out_.consumed_total())) shard_->AddCongested(this);
+  return StillCongesting(shard_->now_ns());
+}
+
+bool GatewayConnection::StillCongesting(int64_t now_ns) {
+  return !closing_ &&
+         congestion_.Still(now_ns, PendingBytes(), kCongestedBytes, out_.consumed_total());
+}
+
+void GatewayConnection::Describe(ConnInfo* info, bool with_subs) const {
+  info->cid = id_;
+  info->shard = shard_->index();
+  info->ip = ip_;
+  info->port = port_;
+  info->start_unix_ns = start_unix_ns_;
+  info->last_activity_unix_ns = start_unix_ns_ + (last_in_ns_ - start_mono_ns_);
+  info->rtt_ns = rtt_ns_;
+  info->pending_bytes = out_.pending_bytes();
+  info->in_msgs = in_msgs_;
+  info->out_msgs = out_msgs_;
+  info->in_bytes = in_bytes_;
+  info->out_bytes = out_bytes_;
+  info->num_subs = static_cast<uint32_t>(subs_.size());
+  info->name = peer_.server_name;
+  if (closing_) info->reason = CloseReasonText(close_reason_);
+  if (with_subs) {
+    for (const auto& [key, sub] : subs_) {
+      info->subs.push_back(SubInfo{sub->subject, sub->queue, key, 0, 0});
+    }
+  }
+}
+
+}  // namespace tern::core
