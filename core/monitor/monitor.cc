@@ -72,6 +72,7 @@ io::HttpResponse Monitor::Handle(const io::HttpRequest& request) {
   if (path == "/subsz" || path == "/subscriptionsz") return Subsz(q);
   if (path == "/routez") return Routez(q);
   if (path == "/leafz") return Leafz(q);
+  if (path == "/gatewayz") return Gatewayz(q);
   if (path == "/jsz") return Jsz(q);
   if (path == "/accountz") return Accountz(q);
   if (path == "/healthz") return Healthz(q);
@@ -86,7 +87,7 @@ io::HttpResponse Monitor::Index() const {
       "<html><head><title>tern-server monitoring</title></head><body>\n"
       "<h1>tern-server " TERN_VERSION "</h1>\n<ul>\n";
   for (const char* endpoint :
-       {"varz", "connz", "subsz", "routez", "leafz", "jsz", "accountz", "healthz", "metrics"}) {
+       {"varz", "connz", "subsz", "routez", "gatewayz", "leafz", "jsz", "accountz", "healthz", "metrics"}) {
     body += std::string("<li><a href=\"./") + endpoint + "\">" + endpoint + "</a></li>\n";
   }
   body += "</ul>\n</body></html>\n";

@@ -79,6 +79,13 @@ struct LeafView {
   bool is_spoke = false;  // this node dialled it (the link is to our hub)
 };
 
+// What the monitor shows of a gateway link, copied from shard 0 (gatewayz.cc).
+struct GatewayView {
+  ConnInfo info;
+  std::string name;  // the other cluster's gateway name
+  bool outbound = false;
+};
+
 class Monitor {
  public:
   explicit Monitor(Sources sources);
@@ -98,6 +105,7 @@ class Monitor {
   io::HttpResponse Subsz(const Query& query);
   io::HttpResponse Routez(const Query& query);
   io::HttpResponse Leafz(const Query& query);
+  io::HttpResponse Gatewayz(const Query& query);
   io::HttpResponse Jsz(const Query& query);
   io::HttpResponse Accountz(const Query& query);
   io::HttpResponse Healthz(const Query& query);
@@ -115,6 +123,9 @@ class Monitor {
   bool GatherLeafs(bool with_subs, std::vector<LeafView>* out) const;
   // The "leaf" block of /varz.
   nlohmann::ordered_json LeafVarz() const;
+  // The registered gateway links (on shard 0); false if it did not answer in time.
+  bool GatherGateways(std::vector<GatewayView>* out) const;
+  nlohmann::ordered_json GatewayVarz() const;
   // The "cluster" block of /varz; *view gets the routes registered now.
   nlohmann::ordered_json ClusterVarz(ClusterView* view) const;
   // The "jetstream" block of /varz and the figures /jsz and /metrics share.

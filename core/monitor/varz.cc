@@ -116,7 +116,7 @@ io::HttpResponse Monitor::Varz(const Query& query) {
   ClusterView cluster;
   v["cluster"] = ClusterVarz(&cluster);
   if (!cluster.connect_urls.empty()) v["connect_urls"] = cluster.connect_urls;
-  v["gateway"] = EmptyBlock(false);
+  v["gateway"] = GatewayVarz();
   v["leaf"] = LeafVarz();
   v["mqtt"] = EmptyBlock(false);
   v["websocket"] = EmptyBlock(false);

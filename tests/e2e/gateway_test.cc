@@ -109,6 +109,94 @@ TEST(Gateway, ATernClusterAndANatsServerClusterFormASupercluster) {
 
 TEST(Gateway, TwoTernClustersFormASupercluster) { ExpectSuperclusterWorks(false, false); }
 
+// Cluster A of two nodes (Tern, and Tern or nats-server) joined to cluster B (nats-server,
+// or Tern): every message crosses once whichever node of A publishes or subscribes (the
+// node that took it in sends it; the other cluster's node passes it over its routes), and
+// requests from either node of A are answered, the reply reaching the requester's node
+// even when B's link lands on the other one (the `_GR_.` server hash, then a route).
+void ExpectClustersJoin(bool nats_a2, bool nats_b) {
+  const int route_1 = FreePort(), route_2 = FreePort();
+  const int gw_a1 = FreePort(), gw_a2 = FreePort(), gw_b = FreePort();
+  auto a_node = [&](bool nats, const std::string& name, int route, int other_route, int gw) {
+    const std::string config =
+        "server_name: " + name + "\ncluster {\n  name: A\n  listen: 127.0.0.1:" +
+        std::to_string(route) + "\n  routes: [ nats-route://127.0.0.1:" +
+        std::to_string(other_route) + " ]\n}\ngateway {\n  name: A\n  listen: 127.0.0.1:" +
+        std::to_string(gw) + "\n  gateways: [ { name: B, url: \"nats://127.0.0.1:" +
+        std::to_string(gw_b) + "\" } ]\n}\n";
+    const std::vector<std::string> args = {"-a", "127.0.0.1", "-m", "-1", "-c", WriteConfig(config)};
+    return nats ? ServerProcess::Start(args, NatsServerPath()) : ServerProcess::Start(args);
+  };
+  auto a1 = a_node(false, "a1", route_1, route_2, gw_a1);
+  auto a2 = a_node(nats_a2, "a2", route_2, route_1, gw_a2);
+  const std::string b_config = "server_name: b1\ngateway {\n  name: B\n  listen: 127.0.0.1:" +
+                               std::to_string(gw_b) +
+                               "\n  gateways: [ { name: A, urls: [ \"nats://127.0.0.1:" +
+                               std::to_string(gw_a1) + "\", \"nats://127.0.0.1:" +
+                               std::to_string(gw_a2) + "\" ] } ]\n}\n";
+  const std::vector<std::string> b_args = {"-a", "127.0.0.1", "-c", WriteConfig(b_config)};
+  auto b = nats_b ? ServerProcess::Start(b_args, NatsServerPath()) : ServerProcess::Start(b_args);
+  ASSERT_TRUE(a1 && a2 && b);
+  auto on_a1 = Connect(*a1);
+  auto on_a2 = Connect(*a2);
+  auto on_b = Connect(*b);
+
+  natsSubscription* at_b = SubSync(on_b->nc, "metrics.cpu");
+  for (auto* pub : {on_a1.get(), on_a2.get()}) AwaitRoute(pub->nc, on_b->nc);
+  Publish(on_a1->nc, "metrics.cpu", 50);
+  Publish(on_a2->nc, "metrics.cpu", 50);
+  EXPECT_EQ(Receive({at_b}, 100)[0].size(), 100u);
+  natsSubscription_Destroy(at_b);
+
+  natsSubscription* at_a1 = SubSync(on_a1->nc, "alerts.disk");
+  natsSubscription* at_a2 = SubSync(on_a2->nc, "alerts.disk");
+  AwaitRoute(on_b->nc, on_a1->nc);
+  AwaitRoute(on_b->nc, on_a2->nc);
+  Publish(on_b->nc, "alerts.disk", 50);
+  auto got = Receive({at_a1, at_a2}, 100);
+  EXPECT_EQ(got[0].size(), 50u);
+  EXPECT_EQ(got[1].size(), 50u);
+  natsSubscription_Destroy(at_a1);
+  natsSubscription_Destroy(at_a2);
+
+  natsSubscription* service = SubSync(on_b->nc, "svc.echo");
+  for (auto* requester : {on_a1.get(), on_a2.get()}) AwaitRoute(requester->nc, on_b->nc);
+  std::thread answer([&] {
+    for (int i = 0; i < 6; ++i) {
+      natsMsg* request = nullptr;
+      if (natsSubscription_NextMsg(&request, service, 10000) != NATS_OK) return;
+      natsConnection_Publish(on_b->nc, natsMsg_GetReply(request), natsMsg_GetData(request),
+                             natsMsg_GetDataLength(request));
+      natsConnection_Flush(on_b->nc);
+      natsMsg_Destroy(request);
+    }
+  });
+  for (int i = 0; i < 3; ++i) {
+    for (auto* requester : {on_a1.get(), on_a2.get()}) {
+      natsMsg* reply = nullptr;
+      ASSERT_EQ(natsConnection_RequestString(&reply, requester->nc, "svc.echo", "hi", 10000),
+                NATS_OK);
+      EXPECT_EQ(Payload(reply), "hi");
+      natsMsg_Destroy(reply);
+    }
+  }
+  answer.join();
+  natsSubscription_Destroy(service);
+
+  // a1's /gatewayz: its link out to B and B's link in.
+  const auto gatewayz = nlohmann::json::parse(HttpGet(a1->monitor_port(), "/gatewayz").body);
+  EXPECT_EQ(gatewayz.value("name", ""), "A");
+  EXPECT_TRUE(gatewayz["outbound_gateways"].contains("B")) << gatewayz.dump();
+  EXPECT_TRUE(gatewayz["outbound_gateways"]["B"].value("configured", false));
+}
+
+TEST(Gateway, AMixedTwoNodeClusterJoinsANatsServerCluster) {
+  if (NatsServerPath().empty()) GTEST_SKIP() << "nats-server is not installed";
+  ExpectClustersJoin(/*nats_a2=*/true, /*nats_b=*/true);
+}
+
+TEST(Gateway, ATwoNodeTernClusterJoinsATernCluster) { ExpectClustersJoin(false, false); }
+
 // Messages cross only where the other cluster has interest (interest-only mode): with no
 // subscriber in B, A's publishes do not reach B at all (B's count of messages received
 // moves by the one marker it subscribed to).
