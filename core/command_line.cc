@@ -158,6 +158,39 @@ Common Options:
 )";
 }
 
+namespace {
+
+// Every account a leafnode link is bound to must exist (a remote's `account`, the leafnode
+// users' accounts): a typo would otherwise surface only when a link comes up.
+bool CheckLeafAccounts(const ServerOptions& options, std::string* error) {
+  const auth::Accounts& accounts = options.auth.accounts;
+  auto known = [&](const std::string& name) {
+    if (name.empty() || name == "$G") return true;
+    return accounts.size() > 0 && accounts.Find(name) >= 0;
+  };
+  const LeafOptions& leaf = options.leaf;
+  for (const LeafRemote& remote : leaf.remotes) {
+    if (!known(remote.account)) {
+      *error = "leafnode remote account \"" + remote.account + "\" is not defined";
+      return false;
+    }
+  }
+  if (!known(leaf.account)) {
+    *error = "leafnode authorization account \"" + leaf.account + "\" is not defined";
+    return false;
+  }
+  for (const LeafUser& user : leaf.users) {
+    if (!known(user.account)) {
+      *error = "leafnode user \"" + user.user + "\" account \"" + user.account +
+               "\" is not defined";
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 ParseResult ParseCommandLine(int argc, const char* const* argv, ServerOptions* options,
                              std::string* error) {
   static const std::set<std::string> kBoolFlags = {
@@ -366,6 +399,7 @@ ParseResult ParseCommandLine(int argc, const char* const* argv, ServerOptions* o
     auth::ImportJetStreamFromSystem(&options->auth.accounts);
   }
   if (!ApplyTlsFlags(resolved, options, error)) return ParseResult::kExitError;
+  if (!CheckLeafAccounts(*options, error)) return ParseResult::kExitError;
   if (options->tls.verify_and_map && options->auth.users.empty()) {
     *error = "tls verify_and_map needs users (named as the client certificates name them)";
     return ParseResult::kExitError;

@@ -58,8 +58,9 @@ void ExpectSuperclusterWorks(bool nats_a, bool nats_b) {
   }
 
   // Requests both ways, answered through the other cluster.
-  for (auto [requester, responder] : {std::pair{on_a.get(), on_b.get()},
+  for (auto [requester, responder_binding] : {std::pair{on_a.get(), on_b.get()},
                                       std::pair{on_b.get(), on_a.get()}}) {
+    NatsConn* responder = responder_binding;  // lambdas cannot capture a binding
     natsSubscription* service = SubSync(responder->nc, "svc.time");
     AwaitRoute(requester->nc, responder->nc);
     std::thread answer([&] {

@@ -117,8 +117,9 @@ void ExpectLeafLinkWorks(const ServerProcess& hub, const ServerProcess& spoke) {
   natsSubscription_Destroy(other_account);
 
   // Request/reply both ways.
-  for (auto [requester, responder] : {std::pair{hub_a.get(), spoke_a.get()},
+  for (auto [requester, responder_binding] : {std::pair{hub_a.get(), spoke_a.get()},
                                       std::pair{spoke_a.get(), hub_a.get()}}) {
+    NatsConn* responder = responder_binding;  // lambdas cannot capture a binding
     natsSubscription* service = SubSync(responder->nc, "svc.echo");
     AwaitRoute(requester->nc, responder->nc);
     std::thread answer([&] {
@@ -328,9 +329,10 @@ TEST(Leafnode, CredentialsLinkToAnOperatorModeHub) {
   natsSubscription_Destroy(at_edge);
 }
 
-// Leafnode settings Tern cannot serve as written stop it at start with a message naming
-// the line, never a link with less protection or a silently ignored remote.
-TEST(Leafnode, BadLeafnodeSettingsAreRefusedAtStart) {
+// Leafnode and gateway settings Tern cannot serve as written stop it at start with a
+// message (naming the line where there is one), never a link with less protection, a
+// silently ignored remote, or a link bound to an account that does not exist.
+TEST(Leafnode, BadLeafnodeAndGatewaySettingsAreRefusedAtStart) {
   const std::string missing = WriteConfig("") + ".absent";
   for (const auto& [config, expected] : std::vector<std::pair<std::string, std::string>>{
            {"leafnodes { remotes: [ { account: A } ] }", "leafnode remote without 'url'"},
@@ -342,6 +344,16 @@ TEST(Leafnode, BadLeafnodeSettingsAreRefusedAtStart) {
            {"leafnodes { remotes: [ { url: \"ws://h:7422\" } ] }", "over WebSocket"},
            {"leafnodes { listen: 127.0.0.1:-1, tls { ca_file: x } }", "cert_file and key_file"},
            {"leafnodes { listen: 127.0.0.1:-1, color: blue }", "unknown leafnodes option 'color'"},
+           {"leafnodes { remotes: [ { url: \"nats-leaf://h:7422\", account: NOPE } ] }",
+            "leafnode remote account \"NOPE\" is not defined"},
+           {"leafnodes { listen: 127.0.0.1:-1, authorization { users: [ { user: u, password: p, "
+            "account: GONE } ] } }",
+            "leafnode user \"u\" account \"GONE\" is not defined"},
+           {"gateway { listen: 127.0.0.1:-1 }", "gateway has no 'name'"},
+           {"gateway { name: A, listen: 127.0.0.1:-1, gateways: [ { name: B } ] }",
+            "gateway \"B\" has no 'url' or 'urls'"},
+           {"gateway { name: A, listen: 127.0.0.1:-1, tls { cert_file: x, key_file: y } }",
+            "gateway tls is not supported yet"},
        }) {
     const auto [code, output] = RunServerOnce("-c " + WriteConfig(config));
     EXPECT_NE(code, 0) << config;
