@@ -369,7 +369,8 @@ std::string ClusterService::UnsubLine(const std::string& key, const NodeInterest
 }
 
 void ClusterService::BroadcastInterest(const std::string& line, const std::string& lnoc_line) {
-  for (const auto& [id, route] : registered_) route->SendProto(route->peer().lnoc ? lnoc_line : line);
+  for (const auto& [id, route] : registered_)
+    route->SendProto(route->peer().lnoc ? lnoc_line : line);
 }
 
 void ClusterService::Broadcast(const std::string& line, const RouteConnection* except) {
@@ -395,7 +396,8 @@ void ClusterService::OnNodeInterest(uint16_t account, std::string_view subject,
   interest.queue = !queue.empty();
   if (before <= 0) interest.origin.assign(origin);
   if (interest.count <= 0) {
-    if (before > 0) BroadcastInterest(UnsubLine(key, interest, false), UnsubLine(key, interest, true));
+    if (before > 0)
+      BroadcastInterest(UnsubLine(key, interest, false), UnsubLine(key, interest, true));
     interest_.erase(key);
     return;
   }

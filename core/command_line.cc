@@ -181,8 +181,8 @@ bool CheckLeafAccounts(const ServerOptions& options, std::string* error) {
   }
   for (const LeafUser& user : leaf.users) {
     if (!known(user.account)) {
-      *error = "leafnode user \"" + user.user + "\" account \"" + user.account +
-               "\" is not defined";
+      *error =
+          "leafnode user \"" + user.user + "\" account \"" + user.account + "\" is not defined";
       return false;
     }
   }

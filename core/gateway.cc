@@ -252,7 +252,8 @@ void GatewayConnection::OnRouteInfo(std::string_view text) {
   if (info_received_) {
     // Later INFOs: another cluster to connect to (gossip), or the interest-only switch of
     // an account (its RS+ lines come in between; they are kept either way).
-    if (command == 1 && !gateway.empty() && gateway != name_) registry_->LearnGateway(gateway, urls);
+    if (command == 1 && !gateway.empty() && gateway != name_)
+      registry_->LearnGateway(gateway, urls);
     return;
   }
   info_received_ = true;
@@ -304,7 +305,8 @@ void GatewayConnection::OnRouteInfo(std::string_view text) {
     }
   } else {
     if (gateway != name_) {
-      SendErrAndClose("gateway name in INFO does not match CONNECT", CloseReason::kProtocolViolation);
+      SendErrAndClose("gateway name in INFO does not match CONNECT",
+                      CloseReason::kProtocolViolation);
       return;
     }
     registry_->RegisterInbound(this);

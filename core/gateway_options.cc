@@ -45,7 +45,8 @@ bool ParseRemote(const ConfValue& v, RemoteGateway* remote, std::string* error) 
 
 bool ParseGatewayBlock(const ConfValue& block, GatewayOptions* out,
                        std::vector<std::string>* warnings, std::string* error) {
-  if (block.type != ConfValue::Type::kMap) return ConfFail(block, "'gateway' expects a block", error);
+  if (block.type != ConfValue::Type::kMap)
+    return ConfFail(block, "'gateway' expects a block", error);
   bool has_port = false;
   for (const auto& [key, v] : block.map) {
     std::string text;

@@ -22,7 +22,8 @@ std::string Base64(std::string_view bytes) {
   std::string out;
   std::size_t i = 0;
   for (; i + 2 < bytes.size(); i += 3) {
-    const uint32_t n = (uint8_t(bytes[i]) << 16) | (uint8_t(bytes[i + 1]) << 8) | uint8_t(bytes[i + 2]);
+    const uint32_t n =
+        (uint8_t(bytes[i]) << 16) | (uint8_t(bytes[i + 1]) << 8) | uint8_t(bytes[i + 2]);
     for (int shift : {18, 12, 6, 0}) out.push_back(kAlphabet[(n >> shift) & 63]);
   }
   if (i < bytes.size()) {
@@ -110,10 +111,10 @@ void GatewayService::OnDialed(const Dialler::Result& result) {
   }
   const std::string name = remote.name;
   const RouteUrl url = remote.urls[remote.next_url % remote.urls.size()];
-  shard_->AdoptConnected(result.fd, [this, name, url](ShardPort* shard, uint64_t id,
-                                                      std::string ip, int port) {
-    return new GatewayConnection(shard, this, id, std::move(ip), port, &name, &url);
-  });
+  shard_->AdoptConnected(
+      result.fd, [this, name, url](ShardPort* shard, uint64_t id, std::string ip, int port) {
+        return new GatewayConnection(shard, this, id, std::move(ip), port, &name, &url);
+      });
 }
 
 void GatewayService::LearnGateway(const std::string& name, const std::vector<std::string>& urls) {
@@ -248,8 +249,8 @@ void GatewayService::OnGatewayReply(GatewayConnection* link, const Message& msg)
 // ---------------------------------------------------------------- interest
 
 void GatewayService::OnNodeInterest(uint16_t account, std::string_view subject,
-                                    std::string_view queue, int32_t delta,
-                                    const Connection* source, std::string_view) {
+                                    std::string_view queue, int32_t delta, const Connection* source,
+                                    std::string_view) {
   // What other clusters asked for is theirs, not this cluster's interest.
   if (source != nullptr && source->kind() == ConnectionKind::kGateway) return;
   if (account >= interest_.size()) return;

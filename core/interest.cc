@@ -137,10 +137,9 @@ void Interest::ApplyRemote(int shard, int delta, std::string_view subject, std::
     }
   } else if (delta > 0 || leaf.queues) {
     std::vector<RemoteQueue>& queues = leaf.MutableQueues().remote;
-    auto it = std::find_if(queues.begin(), queues.end(),
-                           [&](const RemoteQueue& q) {
-                             return q.name == queue && q.fallback == fallback;
-                           });
+    auto it = std::find_if(queues.begin(), queues.end(), [&](const RemoteQueue& q) {
+      return q.name == queue && q.fallback == fallback;
+    });
     if (it == queues.end() && delta > 0) {
       queues.push_back(RemoteQueue{std::string(queue), {}, 0, fallback});
       queues.back().counts.assign(shard_count_, 0);

@@ -89,8 +89,7 @@ class InterestExport {
   // `origin`: the leafnode cluster the interest comes from (a leafnode link's, or what a
   // route said of it), empty if none.
   virtual void OnNodeInterest(uint16_t account, std::string_view subject, std::string_view queue,
-                              int32_t delta, const Connection* source,
-                              std::string_view origin) = 0;
+                              int32_t delta, const Connection* source, std::string_view origin) = 0;
 
  protected:
   ~InterestExport() = default;

@@ -93,11 +93,11 @@ void LeafConnection::Start(io::IoConn* io, bool) {
   last_in_ns_ = now;
   start_unix_ns_ = WallClockNs();
   next_ping_ns_ = now + kFirstPingNs;
-  LOG_INFO("%s - Leafnode connection created%s", Label().c_str(),
-           dialled() ? (" for account: " + RouteAccountName(shard_->options().auth.accounts,
-                                                            account_))
-                           .c_str()
-                     : "");
+  LOG_INFO(
+      "%s - Leafnode connection created%s", Label().c_str(),
+      dialled()
+          ? (" for account: " + RouteAccountName(shard_->options().auth.accounts, account_)).c_str()
+          : "");
   if (dialled()) {
     handshake_deadline_ns_ = now + kHubInfoWaitNs;
   } else {

@@ -136,13 +136,11 @@ bool ParseRemote(const ConfValue& v, LeafRemote* remote, std::string* error) {
       const std::string seed = auth::ExtractSeed(text.str());
       if (remote->user_jwt.empty() || remote->user_jwt.find('.') == std::string::npos ||
           !auth::DecodeSeed(seed, auth::KeyRole::kUser, &remote->user_seed)) {
-        return ConfFail(a,
-                        "leafnode credentials " + remote->credentials_file +
-                            " hold no user JWT and seed",
-                        error);
+        return ConfFail(
+            a, "leafnode credentials " + remote->credentials_file + " hold no user JWT and seed",
+            error);
       }
-    } else if (k == "hub" ||
-               k == "ws_compression" || k == "ws_no_masking") {
+    } else if (k == "hub" || k == "ws_compression" || k == "ws_no_masking") {
       // Refused rather than ignored: a link that silently dropped its credentials or TLS
       // would connect with less protection than the configuration asks for.
       return ConfFail(a, "leafnode remote option '" + k + "' is not supported yet", error);

@@ -101,11 +101,10 @@ void LeafService::OnDialed(const Dialler::Result& result) {
   }
   const RouteUrl url = config.urls[index];
   const int which = static_cast<int>(result.tag);
-  shard_->AdoptConnected(result.fd,
-                         [this, url, which](ShardPort* shard, uint64_t id, std::string ip, int port) {
-                           return new LeafConnection(shard, this, id, std::move(ip), port, which,
-                                                     &url);
-                         });
+  shard_->AdoptConnected(
+      result.fd, [this, url, which](ShardPort* shard, uint64_t id, std::string ip, int port) {
+        return new LeafConnection(shard, this, id, std::move(ip), port, which, &url);
+      });
 }
 
 void LeafService::LeafClosed(LeafConnection* link, int64_t delay_ns) {
@@ -113,7 +112,8 @@ void LeafService::LeafClosed(LeafConnection* link, int64_t delay_ns) {
   if (it != links_.end()) links_.erase(it);
   if (!link->dialled()) return;
   Remote& remote = remotes_[static_cast<std::size_t>(link->remote())];
-  const LeafRemote& config = shard_->options().leaf.remotes[static_cast<std::size_t>(link->remote())];
+  const LeafRemote& config =
+      shard_->options().leaf.remotes[static_cast<std::size_t>(link->remote())];
   remote.in_flight = false;
   // The next URL next time when this one failed before the link was up.
   if (!link->registered()) remote.next_url = (remote.next_url + 1) % config.urls.size();

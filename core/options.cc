@@ -17,7 +17,7 @@ namespace {
 // Keys of nats-server's config language that Tern does not serve yet. Those that would
 // weaken security if ignored are refused; the rest are reported as warnings.
 const std::set<std::string> kRefusedKeys = {"trusted", "trusted_keys"};
-const std::set<std::string> kWarnedKeys = {                                           "websocket",
+const std::set<std::string> kWarnedKeys = {"websocket",
                                            "mqtt",
                                            "logtime",
                                            "syslog",

@@ -9,9 +9,9 @@
 
 #include "core/auth/auth_config.h"
 #include "core/cluster_options.h"
+#include "core/conf.h"
 #include "core/gateway_options.h"
 #include "core/leaf_options.h"
-#include "core/conf.h"
 #include "core/tls/tls_context.h"
 #include "core/units.h"
 #include "io/reactor.h"

@@ -464,8 +464,7 @@ const std::string& RouteAccountName(const auth::Accounts& accounts, uint16_t acc
 }
 
 void RouteConnection::OnRouteSub(std::string_view account, std::string_view subject,
-                                 std::string_view queue, uint32_t weight,
-                                 std::string_view origin) {
+                                 std::string_view queue, uint32_t weight, std::string_view origin) {
   if (!Authorized() || !registered_) return;
   const int id = FindAccount(account);
   if (id < 0) {

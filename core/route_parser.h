@@ -2,8 +2,8 @@
 // RouteParser: the route protocol as a nats-server 2.9 peer sends it (INFO, CONNECT,
 // PING, PONG, +OK, -ERR, RS+, RS-, RMSG, HMSG, and LS+/LS-/LMSG for interest and messages
 // from leafnodes, with their origin cluster), frames split anywhere; in leafnode mode the
-// same without accounts (LS+, LS-, LMSG, HMSG: a leafnode link is bound to one account). Complete frames in
-// one read are handed over in place; only a frame cut by a read boundary is copied.
+// same without accounts (LS+, LS-, LMSG, HMSG: a leafnode link is bound to one account). Complete
+// frames in one read are handed over in place; only a frame cut by a read boundary is copied.
 // Ownership: the route connection that feeds it (shard 0's thread).
 #include <cstddef>
 #include <cstdint>

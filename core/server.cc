@@ -14,8 +14,8 @@
 #include "core/clock.h"
 #include "core/cluster_service.h"
 #include "core/gateway_service.h"
-#include "core/leaf_service.h"
 #include "core/jetstream_start.h"
+#include "core/leaf_service.h"
 #include "core/log.h"
 #include "io/socket.h"
 

@@ -45,9 +45,8 @@ bool IsServiceReply(std::string_view subject) { return subject.starts_with("_R_.
 bool MayReceive(const Subscription& sub, const Message& msg, const Connection* from, bool echo) {
   if (sub.sink != nullptr) return true;
   const ConnectionKind to = sub.conn->kind();
-  if (!MayForward(msg.origin, to) &&
-      !(msg.origin == ConnectionKind::kRoute && to == ConnectionKind::kHub &&
-        IsServiceReply(msg.subject))) {
+  if (!MayForward(msg.origin, to) && !(msg.origin == ConnectionKind::kRoute &&
+                                       to == ConnectionKind::kHub && IsServiceReply(msg.subject))) {
     return false;
   }
   // Never back out on the link it came in on (it may have been handed to another shard).
@@ -63,8 +62,7 @@ bool MayReceive(const Subscription& sub, const Message& msg, const Connection* f
 
 // May this queue member take a message? As MayReceive, and not if its connection is
 // closing (the message would be dropped with it).
-bool QueueEligible(const Subscription& sub, const Message& msg, const Connection* from,
-                   bool echo) {
+bool QueueEligible(const Subscription& sub, const Message& msg, const Connection* from, bool echo) {
   if (sub.sink == nullptr && sub.conn->closing()) return false;
   return MayReceive(sub, msg, from, echo);
 }
@@ -902,7 +900,7 @@ bool Shard::ProcessBatch(const XBatch* batch, int from, uint32_t* offset) {
       case XKind::kInterest:
         if (item.account < interests_.size()) {
           interests_[item.account]->ApplyRemote(from, item.delta, item.subject, item.queue,
-                                                 item.fallback);
+                                                item.fallback);
           // Other shards hold no link subscriptions: all they announce is the node's.
           for (InterestExport* exporter : interest_exports_) {
             exporter->OnNodeInterest(item.account, item.subject, item.queue, item.delta, nullptr,

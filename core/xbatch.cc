@@ -58,8 +58,11 @@ void WritePublish(XBatch* batch, const Message& msg, bool deliver_plain,
 void WriteInterest(XBatch* batch, uint16_t account, int32_t delta, std::string_view subject,
                    std::string_view queue, bool fallback) {
   char* p = batch->Reserve(InterestItemSize(subject, queue));
-  XInterestHeader h{XKind::kInterest, static_cast<uint8_t>(fallback ? 1 : 0),
-                    static_cast<uint16_t>(queue.size()), account, delta,
+  XInterestHeader h{XKind::kInterest,
+                    static_cast<uint8_t>(fallback ? 1 : 0),
+                    static_cast<uint16_t>(queue.size()),
+                    account,
+                    delta,
                     static_cast<uint32_t>(subject.size())};
   std::memcpy(p, &h, sizeof h);
   Put(Put(p + sizeof h, subject), queue);

@@ -176,8 +176,7 @@ std::string SignEd25519(std::string_view raw_seed, std::string_view message) {
   std::string signature(64, '\0');
   std::size_t length = signature.size();
   if (EVP_DigestSign(context.get(), reinterpret_cast<unsigned char*>(signature.data()), &length,
-                     reinterpret_cast<const unsigned char*>(message.data()),
-                     message.size()) != 1) {
+                     reinterpret_cast<const unsigned char*>(message.data()), message.size()) != 1) {
     return {};
   }
   return signature;

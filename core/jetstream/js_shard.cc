@@ -178,8 +178,8 @@ void JsShard::OnInternalMessage(const Subscription& sub, const Message& msg) {
   }
   if (msg.reply.empty() || subject.size() <= kApiPrefix.size()) return;
   if (OwnerOf(std::string_view(subject).substr(kApiPrefix.size())) != shard_->index()) return;
-  requests_.push_back(Request{std::move(subject), std::string(msg.reply),
-                              std::string(msg.header()), std::string(msg.payload())});
+  requests_.push_back(Request{std::move(subject), std::string(msg.reply), std::string(msg.header()),
+                              std::string(msg.payload())});
 }
 
 void JsShard::Turn(int64_t now_ns) {

@@ -114,7 +114,8 @@ nlohmann::ordered_json Monitor::GatewayVarz() const {
     nlohmann::ordered_json r;
     r["name"] = remote.name;
     nlohmann::ordered_json urls = nlohmann::json::array();
-    for (const RouteUrl& url : remote.urls) urls.push_back(url.host + ":" + std::to_string(url.port));
+    for (const RouteUrl& url : remote.urls)
+      urls.push_back(url.host + ":" + std::to_string(url.port));
     r["urls"] = urls;
     gateways.push_back(r);
   }

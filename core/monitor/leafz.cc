@@ -93,7 +93,8 @@ nlohmann::ordered_json Monitor::LeafVarz() const {
       nlohmann::ordered_json r;
       if (!remote.account.empty()) r["local_account"] = remote.account;
       nlohmann::ordered_json urls = nlohmann::json::array();
-      for (const RouteUrl& url : remote.urls) urls.push_back(url.host + ":" + std::to_string(url.port));
+      for (const RouteUrl& url : remote.urls)
+        urls.push_back(url.host + ":" + std::to_string(url.port));
       r["urls"] = urls;
       if (!remote.deny_imports.empty() || !remote.deny_exports.empty()) {
         nlohmann::ordered_json deny = nlohmann::ordered_json::object();

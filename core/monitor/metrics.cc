@@ -109,8 +109,8 @@ io::HttpResponse Monitor::Metrics() {
         const uint64_t values[] = {l.info.in_msgs, l.info.out_msgs, l.info.in_bytes,
                                    l.info.out_bytes, l.info.pending_bytes};
         e.Sample(families[f].first, static_cast<double>(values[f]),
-                 "remote_id=\"" + l.remote_id + "\",account=\"" + l.info.account +
-                     "\",role=\"" + (l.is_spoke ? "hub" : "leafnode") + "\"");
+                 "remote_id=\"" + l.remote_id + "\",account=\"" + l.info.account + "\",role=\"" +
+                     (l.is_spoke ? "hub" : "leafnode") + "\"");
       }
     }
   }

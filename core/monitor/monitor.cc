@@ -86,8 +86,8 @@ io::HttpResponse Monitor::Index() const {
   std::string body =
       "<html><head><title>tern-server monitoring</title></head><body>\n"
       "<h1>tern-server " TERN_VERSION "</h1>\n<ul>\n";
-  for (const char* endpoint :
-       {"varz", "connz", "subsz", "routez", "gatewayz", "leafz", "jsz", "accountz", "healthz", "metrics"}) {
+  for (const char* endpoint : {"varz", "connz", "subsz", "routez", "gatewayz", "leafz", "jsz",
+                               "accountz", "healthz", "metrics"}) {
     body += std::string("<li><a href=\"./") + endpoint + "\">" + endpoint + "</a></li>\n";
   }
   body += "</ul>\n</body></html>\n";

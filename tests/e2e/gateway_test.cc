@@ -21,10 +21,10 @@ namespace {
 std::unique_ptr<ServerProcess> StartGateway(bool nats, const std::string& name, int own_port,
                                             const std::string& other, int other_port,
                                             std::vector<std::string> extra = {}) {
-  const std::string config = "server_name: " + name + "-1\ngateway {\n  name: " + name +
-                             "\n  listen: 127.0.0.1:" + std::to_string(own_port) +
-                             "\n  gateways: [ { name: " + other + ", url: \"nats://127.0.0.1:" +
-                             std::to_string(other_port) + "\" } ]\n}\n";
+  const std::string config =
+      "server_name: " + name + "-1\ngateway {\n  name: " + name +
+      "\n  listen: 127.0.0.1:" + std::to_string(own_port) + "\n  gateways: [ { name: " + other +
+      ", url: \"nats://127.0.0.1:" + std::to_string(other_port) + "\" } ]\n}\n";
   std::vector<std::string> args = {"-a", "127.0.0.1", "-c", WriteConfig(config)};
   for (auto& arg : extra) args.push_back(std::move(arg));
   return nats ? ServerProcess::Start(args, NatsServerPath()) : ServerProcess::Start(args);
@@ -58,8 +58,8 @@ void ExpectSuperclusterWorks(bool nats_a, bool nats_b) {
   }
 
   // Requests both ways, answered through the other cluster.
-  for (auto [requester, responder_binding] : {std::pair{on_a.get(), on_b.get()},
-                                      std::pair{on_b.get(), on_a.get()}}) {
+  for (auto [requester, responder_binding] :
+       {std::pair{on_a.get(), on_b.get()}, std::pair{on_b.get(), on_a.get()}}) {
     NatsConn* responder = responder_binding;  // lambdas cannot capture a binding
     natsSubscription* service = SubSync(responder->nc, "svc.time");
     AwaitRoute(requester->nc, responder->nc);
@@ -120,21 +120,22 @@ void ExpectClustersJoin(bool nats_a2, bool nats_b) {
   const int gw_a1 = FreePort(), gw_a2 = FreePort(), gw_b = FreePort();
   auto a_node = [&](bool nats, const std::string& name, int route, int other_route, int gw) {
     const std::string config =
-        "server_name: " + name + "\ncluster {\n  name: A\n  listen: 127.0.0.1:" +
-        std::to_string(route) + "\n  routes: [ nats-route://127.0.0.1:" +
-        std::to_string(other_route) + " ]\n}\ngateway {\n  name: A\n  listen: 127.0.0.1:" +
-        std::to_string(gw) + "\n  gateways: [ { name: B, url: \"nats://127.0.0.1:" +
-        std::to_string(gw_b) + "\" } ]\n}\n";
-    const std::vector<std::string> args = {"-a", "127.0.0.1", "-m", "-1", "-c", WriteConfig(config)};
+        "server_name: " + name +
+        "\ncluster {\n  name: A\n  listen: 127.0.0.1:" + std::to_string(route) +
+        "\n  routes: [ nats-route://127.0.0.1:" + std::to_string(other_route) +
+        " ]\n}\ngateway {\n  name: A\n  listen: 127.0.0.1:" + std::to_string(gw) +
+        "\n  gateways: [ { name: B, url: \"nats://127.0.0.1:" + std::to_string(gw_b) +
+        "\" } ]\n}\n";
+    const std::vector<std::string> args = {"-a", "127.0.0.1", "-m",
+                                           "-1", "-c",        WriteConfig(config)};
     return nats ? ServerProcess::Start(args, NatsServerPath()) : ServerProcess::Start(args);
   };
   auto a1 = a_node(false, "a1", route_1, route_2, gw_a1);
   auto a2 = a_node(nats_a2, "a2", route_2, route_1, gw_a2);
-  const std::string b_config = "server_name: b1\ngateway {\n  name: B\n  listen: 127.0.0.1:" +
-                               std::to_string(gw_b) +
-                               "\n  gateways: [ { name: A, urls: [ \"nats://127.0.0.1:" +
-                               std::to_string(gw_a1) + "\", \"nats://127.0.0.1:" +
-                               std::to_string(gw_a2) + "\" ] } ]\n}\n";
+  const std::string b_config =
+      "server_name: b1\ngateway {\n  name: B\n  listen: 127.0.0.1:" + std::to_string(gw_b) +
+      "\n  gateways: [ { name: A, urls: [ \"nats://127.0.0.1:" + std::to_string(gw_a1) +
+      "\", \"nats://127.0.0.1:" + std::to_string(gw_a2) + "\" ] } ]\n}\n";
   const std::vector<std::string> b_args = {"-a", "127.0.0.1", "-c", WriteConfig(b_config)};
   auto b = nats_b ? ServerProcess::Start(b_args, NatsServerPath()) : ServerProcess::Start(b_args);
   ASSERT_TRUE(a1 && a2 && b);

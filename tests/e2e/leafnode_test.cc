@@ -98,8 +98,8 @@ void ExpectLeafLinkWorks(const ServerProcess& hub, const ServerProcess& spoke) {
   natsSubscription* other_account = SubSync(hub_b->nc, ">");
   ASSERT_EQ(natsConnection_Flush(hub_b->nc), NATS_OK);
 
-  for (auto [pub, sub] : {std::pair{spoke_a.get(), hub_a.get()},
-                          std::pair{hub_a.get(), spoke_a.get()}}) {
+  for (auto [pub, sub] :
+       {std::pair{spoke_a.get(), hub_a.get()}, std::pair{hub_a.get(), spoke_a.get()}}) {
     natsSubscription* plain = SubSync(sub->nc, "telemetry.temp");
     natsSubscription* wildcard = SubSync(sub->nc, "telemetry.>");
     AwaitRoute(pub->nc, sub->nc);
@@ -117,8 +117,8 @@ void ExpectLeafLinkWorks(const ServerProcess& hub, const ServerProcess& spoke) {
   natsSubscription_Destroy(other_account);
 
   // Request/reply both ways.
-  for (auto [requester, responder_binding] : {std::pair{hub_a.get(), spoke_a.get()},
-                                      std::pair{spoke_a.get(), hub_a.get()}}) {
+  for (auto [requester, responder_binding] :
+       {std::pair{hub_a.get(), spoke_a.get()}, std::pair{spoke_a.get(), hub_a.get()}}) {
     NatsConn* responder = responder_binding;  // lambdas cannot capture a binding
     natsSubscription* service = SubSync(responder->nc, "svc.echo");
     AwaitRoute(requester->nc, responder->nc);
@@ -301,10 +301,11 @@ TEST(Leafnode, CredentialsLinkToAnOperatorModeHub) {
       << "leafnodes { listen: 127.0.0.1:" << leaf_port << " }\n";
   auto hub = ServerProcess::Start({"-c", hub_config, "-m", "-1"}, NatsServerPath());
   const std::string creds = world.User(world.a, world.a);
-  auto spoke = StartWithConfig(false, "server_name: edge\nleafnodes { remotes: [ { url: "
-                                      "\"nats-leaf://127.0.0.1:" +
-                                          std::to_string(leaf_port) + "\", credentials: \"" +
-                                          creds + "\" } ] }\n");
+  auto spoke =
+      StartWithConfig(false,
+                      "server_name: edge\nleafnodes { remotes: [ { url: "
+                      "\"nats-leaf://127.0.0.1:" +
+                          std::to_string(leaf_port) + "\", credentials: \"" + creds + "\" } ] }\n");
   ASSERT_TRUE(hub && spoke);
   std::unique_ptr<NatsConn> hub_a, hub_b;
   ASSERT_EQ(ConnectWithCreds(*hub, world.User(world.a, world.a), &hub_a), NATS_OK);
@@ -414,14 +415,14 @@ TEST(Leafnode, AHubClientUsesTheLeafnodesJetStreamThroughItsDomain) {
       jsPubAck_Destroy(ack);
     }
     natsSubscription* pull = nullptr;
-    ASSERT_EQ(js_PullSubscribe(&pull, js, "sensors.>", "reader", nullptr, nullptr, &jerr),
-              NATS_OK)
+    ASSERT_EQ(js_PullSubscribe(&pull, js, "sensors.>", "reader", nullptr, nullptr, &jerr), NATS_OK)
         << nats_GetLastError(nullptr);
     natsMsgList batch{};
     ASSERT_EQ(natsSubscription_Fetch(&batch, pull, 5, 5000, &jerr), NATS_OK)
         << nats_GetLastError(nullptr);
     EXPECT_EQ(batch.Count, 5);
-    for (int i = 0; i < batch.Count; ++i) EXPECT_EQ(natsMsg_AckSync(batch.Msgs[i], nullptr, &jerr), NATS_OK);
+    for (int i = 0; i < batch.Count; ++i)
+      EXPECT_EQ(natsMsg_AckSync(batch.Msgs[i], nullptr, &jerr), NATS_OK);
     natsMsgList_Destroy(&batch);
     natsSubscription_Destroy(pull);
     // At the edge, without a domain, the same stream.
@@ -447,10 +448,10 @@ void ExpectLeafClusterWorks(bool nats_hub) {
   const int route_1 = FreePort();
   const int route_2 = FreePort();
   auto spoke_node = [&](const std::string& name, int own, int other) {
-    return StartWithConfig(false, SpokeConfig(name, leaf_port) + "cluster {\n  name: spoke\n" +
-                                      "  listen: 127.0.0.1:" + std::to_string(own) +
-                                      "\n  routes: [ nats-route://127.0.0.1:" +
-                                      std::to_string(other) + " ]\n}\n");
+    return StartWithConfig(
+        false, SpokeConfig(name, leaf_port) + "cluster {\n  name: spoke\n" +
+                   "  listen: 127.0.0.1:" + std::to_string(own) +
+                   "\n  routes: [ nats-route://127.0.0.1:" + std::to_string(other) + " ]\n}\n");
   };
   auto s1 = spoke_node("s1", route_1, route_2);
   auto s2 = spoke_node("s2", route_2, route_1);
@@ -498,9 +499,9 @@ TEST(Leafnode, ALeafnodeClusterOfATernHubGetsEachMessageOnce) { ExpectLeafCluste
 // detection subject, interest and messages as LS+/LMSG, and a loop refused.
 TEST(Leafnode, TheHubSpeaksTheLeafnodeHandshake) {
   const int leaf_port = FreePort();
-  auto hub = StartWithConfig(false, HubConfig("thub", leaf_port) + "cluster {\n  name: hubc\n" +
-                                        "  listen: 127.0.0.1:" + std::to_string(FreePort()) +
-                                        "\n}\n");
+  auto hub =
+      StartWithConfig(false, HubConfig("thub", leaf_port) + "cluster {\n  name: hubc\n" +
+                                 "  listen: 127.0.0.1:" + std::to_string(FreePort()) + "\n}\n");
   ASSERT_TRUE(hub);
   auto expect_refused = [&](const std::string& connect, const std::string& error) {
     RawConn raw(leaf_port);
@@ -532,8 +533,7 @@ TEST(Leafnode, TheHubSpeaksTheLeafnodeHandshake) {
   EXPECT_NE(handshake.find("\"remote_account\":\"A\""), std::string::npos) << handshake;
   const std::size_t lds = handshake.find("LS+ $LDS.");
   ASSERT_NE(lds, std::string::npos) << handshake;
-  const std::string loop_subject =
-      handshake.substr(lds + 4, handshake.find("\r\n", lds) - lds - 4);
+  const std::string loop_subject = handshake.substr(lds + 4, handshake.find("\r\n", lds) - lds - 4);
 
   // A client of account A at the hub publishes: the link gets LMSG; one of B does not reach it.
   auto hub_a = ConnectAs(*hub, "a", "a");
@@ -574,7 +574,8 @@ void ExpectHubClusterWorks(bool nats_n1, bool nats_spokes) {
     return "cluster {\n  name: " + name + "\n  listen: 127.0.0.1:" + std::to_string(own) +
            "\n  routes: [ nats-route://127.0.0.1:" + std::to_string(other) + " ]\n}\n";
   };
-  auto n1 = StartWithConfig(nats_n1, HubConfig("n1", leaf_1) + cluster_block("hubc", route_1, route_2));
+  auto n1 =
+      StartWithConfig(nats_n1, HubConfig("n1", leaf_1) + cluster_block("hubc", route_1, route_2));
   auto x = StartWithConfig(false, HubConfig("x", leaf_2) + cluster_block("hubc", route_2, route_1));
   auto s1 = StartWithConfig(nats_spokes, SpokeConfig("s1", leaf_1) +
                                              cluster_block("spoke", spoke_route_1, spoke_route_2));
@@ -626,8 +627,7 @@ TEST(Leafnode, ALoopIsDetectedAndRefused) {
   const int port_y = FreePort();
   auto config = [](int own, int other) {
     return "leafnodes {\n  listen: 127.0.0.1:" + std::to_string(own) +
-           "\n  remotes: [ { url: \"nats-leaf://127.0.0.1:" + std::to_string(other) +
-           "\" } ]\n}\n";
+           "\n  remotes: [ { url: \"nats-leaf://127.0.0.1:" + std::to_string(other) + "\" } ]\n}\n";
   };
   auto x = StartWithConfig(false, "server_name: x\n" + config(port_x, port_y));
   auto y = StartWithConfig(false, "server_name: y\n" + config(port_y, port_x));

@@ -200,9 +200,9 @@ TEST(RouteParser, LeafModeParsesEveryOpSplitAnywhere) {
 }
 
 TEST(RouteParser, LeafModeRefusesRouteOpsAndBadArguments) {
-  for (const char* bad : {"RS+ $G foo\r\n", "RMSG $G foo 5\r\nhello\r\n", "LS+ foo q\r\n",
-                          "LS+ foo q 0\r\n", "LS+\r\n", "LS- foo q x\r\n", "LMSG foo\r\n",
-                          "LMSG foo x y z 1\r\na\r\n"}) {
+  for (const char* bad :
+       {"RS+ $G foo\r\n", "RMSG $G foo 5\r\nhello\r\n", "LS+ foo q\r\n", "LS+ foo q 0\r\n",
+        "LS+\r\n", "LS- foo q x\r\n", "LMSG foo\r\n", "LMSG foo x y z 1\r\na\r\n"}) {
     Recorder recorder;
     RouteParser parser(/*leaf=*/true);
     const std::string input = std::string(bad) + "PING\r\n";
