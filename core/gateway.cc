@@ -6,6 +6,7 @@
 
 #include "core/auth/authenticator.h"
 #include "core/clock.h"
+#include "core/link_json.h"
 #include "core/log.h"
 #include "core/route.h"
 #include "core/subject.h"
@@ -190,45 +191,41 @@ void GatewayConnection::SubscribeReplies(const std::string& cluster_hash, uint16
 
 void GatewayConnection::OnRouteConnect(std::string_view text) {
   if (outbound_ || connect_received_) return;
-  nlohmann::json connect = nlohmann::json::parse(text, nullptr, false);
-  if (!connect.is_object()) {
+  std::optional<GatewayConnect> connect = ParseGatewayConnect(text);
+  if (!connect) {
     SendErrAndClose("Invalid CONNECT", CloseReason::kProtocolViolation);
     return;
   }
-  auto text_of = [&](const char* key) {
-    auto it = connect.find(key);
-    return it != connect.end() && it->is_string() ? it->get<std::string>() : std::string();
-  };
-  const std::string gateway = text_of("gateway");
-  if (gateway.empty()) {
+  if (connect->gateway.empty()) {
     LOG_ERROR("%s - a client or route connected to the gateway port", Label().c_str());
     SendErrAndClose("attempted to connect to gateway port", CloseReason::kProtocolViolation);
     return;
   }
   const GatewayOptions& options = shard_->options().gateway;
-  if (!options.user.empty() && !(text_of("user") == options.user &&
-                                 auth::SecretMatches(options.password, text_of("pass")))) {
+  if (!options.user.empty() &&
+      !(connect->user == options.user && auth::SecretMatches(options.password, connect->pass))) {
     LOG_ERROR("%s - Gateway connection: Authorization Violation", Label().c_str());
     SendErrAndClose("Authorization Violation", CloseReason::kAuthenticationFailure);
     return;
   }
   if (options.reject_unknown) {
     bool known = false;
-    for (const RemoteGateway& remote : options.gateways) known |= remote.name == gateway;
+    for (const RemoteGateway& remote : options.gateways) known |= remote.name == connect->gateway;
     if (!known) {
-      LOG_ERROR("%s - Rejecting connection from gateway \"%s\"", Label().c_str(), gateway.c_str());
+      LOG_ERROR("%s - Rejecting connection from gateway \"%s\"", Label().c_str(),
+                connect->gateway.c_str());
       SendErrAndClose("Connection to gateway \"" + options.name + "\" rejected",
                       CloseReason::kProtocolViolation);
       return;
     }
   }
-  name_ = gateway;
+  name_ = connect->gateway;
   connect_received_ = true;
 }
 
 void GatewayConnection::OnRouteInfo(std::string_view text) {
-  nlohmann::json info = nlohmann::json::parse(text, nullptr, false);
-  if (!info.is_object()) {
+  std::optional<GatewayInfo> info = ParseGatewayInfo(text);
+  if (!info) {
     LOG_ERROR("%s - bad gateway INFO", Label().c_str());
     Close(CloseReason::kProtocolViolation, false);
     return;
@@ -237,23 +234,12 @@ void GatewayConnection::OnRouteInfo(std::string_view text) {
     SendErrAndClose("Authorization Violation", CloseReason::kAuthenticationFailure);
     return;
   }
-  auto text_of = [&](const char* key) {
-    auto it = info.find(key);
-    return it != info.end() && it->is_string() ? it->get<std::string>() : std::string();
-  };
-  const std::string gateway = text_of("gateway");
-  std::vector<std::string> urls;
-  if (auto list = info.find("gateway_urls"); list != info.end() && list->is_array()) {
-    for (const auto& url : *list) {
-      if (url.is_string()) urls.push_back(url.get<std::string>());
-    }
-  }
-  const int command = info.value("gateway_cmd", 0);
+  const std::string gateway = info->peer.gateway;
   if (info_received_) {
     // Later INFOs: another cluster to connect to (gossip), or the interest-only switch of
     // an account (its RS+ lines come in between; they are kept either way).
-    if (command == 1 && !gateway.empty() && gateway != name_)
-      registry_->LearnGateway(gateway, urls);
+    if (info->command == kGatewayCmdGossip && !gateway.empty() && gateway != name_)
+      registry_->LearnGateway(gateway, info->peer.gateway_urls);
     return;
   }
   info_received_ = true;
@@ -264,14 +250,7 @@ void GatewayConnection::OnRouteInfo(std::string_view text) {
                     CloseReason::kProtocolViolation);
     return;
   }
-  peer_.server_id = text_of("server_id");
-  peer_.server_name = text_of("server_name");
-  peer_.gateway = gateway;
-  peer_.gateway_urls = std::move(urls);
-  peer_.headers = info.value("headers", false);
-  if (const std::string url = text_of("gateway_url"); !url.empty() && peer_.gateway_urls.empty()) {
-    peer_.gateway_urls.push_back(url);
-  }
+  peer_ = std::move(info->peer);
   const GatewayOptions& options = shard_->options().gateway;
   if (outbound_) {
     if (gateway != name_) {

@@ -18,6 +18,7 @@
 
 #include "core/cluster_options.h"
 #include "core/congestion.h"
+#include "core/gateway_proto.h"
 #include "core/route_parser.h"
 #include "core/socket_connection.h"
 
@@ -27,15 +28,6 @@ class GatewayConnection;
 
 // The listener id of the gateway port.
 inline constexpr uint32_t kGatewayListener = 3;
-
-// What the link learned of the server at the other end.
-struct GatewayPeer {
-  std::string server_id;
-  std::string server_name;
-  std::string gateway;                    // its cluster's gateway name
-  std::vector<std::string> gateway_urls;  // host:port
-  bool headers = false;
-};
 
 // The node's side of its gateways (GatewayService). Called on shard 0's thread.
 class GatewayRegistry {

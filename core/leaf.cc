@@ -7,6 +7,7 @@
 #include "core/auth/authenticator.h"
 #include "core/auth/nkeys.h"
 #include "core/clock.h"
+#include "core/link_json.h"
 #include "core/log.h"
 #include "core/route.h"
 #include "core/subject.h"
@@ -287,17 +288,14 @@ void LeafConnection::OnRouteConnect(std::string_view text) {
     SendErrAndClose("Invalid CONNECT", CloseReason::kProtocolViolation);
     return;
   }
-  nlohmann::json connect = nlohmann::json::parse(text, nullptr, false);
-  if (!connect.is_object()) {
+  std::optional<LinkJson> connect = LinkJson::Parse(text);
+  if (!connect) {
     LOG_ERROR("%s - bad leafnode CONNECT", Label().c_str());
     SendErrAndClose("Invalid CONNECT", CloseReason::kProtocolViolation);
     return;
   }
-  auto text_of = [&](const char* key) {
-    auto it = connect.find(key);
-    return it != connect.end() && it->is_string() ? it->get<std::string>() : std::string();
-  };
-  if (connect.contains("lang")) {
+  auto text_of = [&](const char* key) { return connect->Text(key); };
+  if (connect->Has("lang")) {
     LOG_ERROR("%s - a client connected to the leafnode port", Label().c_str());
     SendErrAndClose("attempted to connect to leaf node port", CloseReason::kProtocolViolation);
     return;
@@ -316,7 +314,7 @@ void LeafConnection::OnRouteConnect(std::string_view text) {
   peer_.server_id = text_of("server_id");
   peer_.name = text_of("name");
   peer_.cluster = text_of("cluster");
-  peer_.headers = connect.value("headers", false);
+  peer_.headers = connect->Flag("headers");
   // Only a hub that names its cluster (HubInfoLine) checks the leafnode's against it.
   const ServerOptions& o = shard_->options();
   const bool named = o.cluster.enabled || !o.leaf.remotes.empty();
@@ -332,23 +330,20 @@ void LeafConnection::OnRouteConnect(std::string_view text) {
 }
 
 void LeafConnection::OnRouteInfo(std::string_view text) {
-  nlohmann::json info = nlohmann::json::parse(text, nullptr, false);
-  if (!info.is_object()) {
+  std::optional<LinkJson> info = LinkJson::Parse(text);
+  if (!info) {
     LOG_ERROR("%s - bad leafnode INFO", Label().c_str());
     Close(CloseReason::kProtocolViolation, false);
     return;
   }
   if (!dialled()) return;  // a leafnode has nothing to tell its hub in INFO
-  auto text_of = [&](const char* key) {
-    auto it = info.find(key);
-    return it != info.end() && it->is_string() ? it->get<std::string>() : std::string();
-  };
+  auto text_of = [&](const char* key) { return info->Text(key); };
   if (!info_received_) {
     info_received_ = true;
     peer_.server_id = text_of("server_id");
     peer_.name = text_of("server_name");
     peer_.cluster = text_of("cluster");
-    peer_.headers = info.value("headers", false);
+    peer_.headers = info->Flag("headers");
     nonce_ = text_of("nonce");
     if (!peer_.cluster.empty() && peer_.cluster == registry_->LeafClusterName()) {
       LOG_ERROR("%s - the hub has this node's cluster name \"%s\"", Label().c_str(),
@@ -357,9 +352,9 @@ void LeafConnection::OnRouteInfo(std::string_view text) {
       Close(CloseReason::kProtocolViolation, false);
       return;
     }
-    if (!StartClientTls(info.value("tls_required", false))) return;
+    if (!StartClientTls(info->Flag("tls_required"))) return;
     SendConnect();
-    if (!info.value("info_on_connect", false)) {
+    if (!info->Flag("info_on_connect")) {
       Register();
     } else {
       handshake_deadline_ns_ = shard_->now_ns() + kConnectInfoWaitNs;
@@ -367,7 +362,7 @@ void LeafConnection::OnRouteInfo(std::string_view text) {
     }
     return;
   }
-  if (!registered_ && info.value("connect_info", false)) {
+  if (!registered_ && info->Flag("connect_info")) {
     peer_.remote_account = text_of("remote_account");
     Register();
   }

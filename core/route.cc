@@ -6,6 +6,7 @@
 
 #include "core/auth/authenticator.h"
 #include "core/clock.h"
+#include "core/link_json.h"
 #include "core/log.h"
 #include "core/subject.h"
 
@@ -320,24 +321,21 @@ bool RouteConnection::Authorized() {
 }
 
 void RouteConnection::OnRouteConnect(std::string_view text) {
-  nlohmann::json connect = nlohmann::json::parse(text, nullptr, false);
-  if (!connect.is_object()) {
+  std::optional<LinkJson> connect = LinkJson::Parse(text);
+  if (!connect) {
     LOG_ERROR("%s - bad route CONNECT", Label().c_str());
     SendErrAndClose("Invalid CONNECT", CloseReason::kProtocolViolation);
     return;
   }
   const ClusterOptions& cluster = shard_->options().cluster;
-  auto text_of = [&](const char* key) {
-    auto it = connect.find(key);
-    return it != connect.end() && it->is_string() ? it->get<std::string>() : std::string();
-  };
+  auto text_of = [&](const char* key) { return connect->Text(key); };
   if (!cluster.user.empty() && !(text_of("user") == cluster.user &&
                                  auth::SecretMatches(cluster.password, text_of("pass")))) {
     LOG_ERROR("%s - Route connection: Authorization Violation", Label().c_str());
     SendErrAndClose("Authorization Violation", CloseReason::kAuthenticationFailure);
     return;
   }
-  if (connect.contains("lang")) {
+  if (connect->Has("lang")) {
     LOG_ERROR("%s - a client connected to the route port", Label().c_str());
     SendErrAndClose("attempted to connect to route port", CloseReason::kProtocolViolation);
     return;
@@ -362,33 +360,26 @@ void RouteConnection::OnRouteConnect(std::string_view text) {
 }
 
 void RouteConnection::OnRouteInfo(std::string_view text) {
-  nlohmann::json info = nlohmann::json::parse(text, nullptr, false);
-  if (!info.is_object()) {
+  std::optional<LinkJson> info = LinkJson::Parse(text);
+  if (!info) {
     LOG_ERROR("%s - bad route INFO", Label().c_str());
     Close(CloseReason::kProtocolViolation, false);
     return;
   }
-  auto text_of = [&](const char* key) {
-    auto it = info.find(key);
-    return it != info.end() && it->is_string() ? it->get<std::string>() : std::string();
-  };
+  auto text_of = [&](const char* key) { return info->Text(key); };
   RoutePeer peer;
   peer.server_id = text_of("server_id");
   peer.server_name = text_of("server_name");
   peer.cluster = text_of("cluster");
-  peer.cluster_dynamic = info.value("cluster_dynamic", false);
-  peer.headers = info.value("headers", false);
-  peer.lnoc = info.value("lnoc", false);
+  peer.cluster_dynamic = info->Flag("cluster_dynamic");
+  peer.headers = info->Flag("headers");
+  peer.lnoc = info->Flag("lnoc");
   peer.route_url = text_of("ip");
-  if (peer.route_url.empty() && info.contains("port") && info["port"].is_number_integer()) {
+  if (const int port = info->Integer("port", 0); peer.route_url.empty() && port > 0) {
     const std::string host = ip_.find(':') != std::string::npos ? "[" + ip_ + "]" : ip_;
-    peer.route_url = "nats-route://" + host + ":" + std::to_string(info["port"].get<int>()) + "/";
+    peer.route_url = "nats-route://" + host + ":" + std::to_string(port) + "/";
   }
-  if (auto urls = info.find("connect_urls"); urls != info.end() && urls->is_array()) {
-    for (const auto& url : *urls) {
-      if (url.is_string()) peer.connect_urls.push_back(url.get<std::string>());
-    }
-  }
+  peer.connect_urls = info->Texts("connect_urls");
   if (peer.server_id.empty()) {
     LOG_ERROR("%s - route INFO without server_id", Label().c_str());
     Close(CloseReason::kProtocolViolation, false);
@@ -398,7 +389,7 @@ void RouteConnection::OnRouteInfo(std::string_view text) {
     // A later INFO: gossip about another server, or an update about the peer itself.
     if (peer.server_id != peer_.server_id) {
       registry_->LearnServer(peer);
-    } else if (info.value("ldm", false)) {
+    } else if (info->Flag("ldm")) {
       // The peer is going away: clients must not be sent there any more.
       peer_.connect_urls.clear();
       if (registered_) registry_->PeerUrlsChanged();

@@ -549,6 +549,15 @@ TEST(Cluster, RoutePortRefusesWrongPeers) {
     garbage.ReadFor(1000);
     EXPECT_TRUE(garbage.closed()) << "a route sending garbage is closed";
   }
+  {
+    // Fields of the wrong type read as absent: the route is served, the node stays up.
+    RawConn odd(node->cluster_port());
+    odd.Send(
+        "CONNECT {\"user\":\"ruser\",\"pass\":\"rpass\",\"name\":\"NY\",\"cluster\":\"C1\"}\r\n"
+        "INFO {\"server_id\":\"NY\",\"cluster\":\"C1\",\"headers\":\"yes\",\"lnoc\":1,"
+        "\"port\":\"x\",\"connect_urls\":[1,null],\"cluster_dynamic\":{}}\r\nPING\r\n");
+    EXPECT_NE(odd.ReadUntil("PONG\r\n").find("PONG\r\n"), std::string::npos);
+  }
   // The node still serves its clients.
   auto client = Connect(*node);
   EXPECT_EQ(natsConnection_Flush(client->nc), NATS_OK);

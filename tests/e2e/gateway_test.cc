@@ -102,6 +102,44 @@ void ExpectSuperclusterWorks(bool nats_a, bool nats_b) {
   natsSubscription_Destroy(member_b);
 }
 
+// The gateway port as a peer sees it (raw bytes): an INFO first; a client, or a gateway
+// with the wrong credentials, refused with nats-server's texts; fields of the wrong type
+// read as absent (the link is served); garbage closes the link; the node stays up.
+TEST(Gateway, TheGatewayPortRefusesWrongPeers) {
+  const int port = FreePort();
+  auto node = ServerProcess::Start(
+      {"-a", "127.0.0.1", "-c",
+       WriteConfig("server_name: g1\ngateway {\n  name: A\n  listen: 127.0.0.1:" +
+                   std::to_string(port) + "\n  authorization { user: gu, password: gp }\n}\n")});
+  ASSERT_TRUE(node);
+  {
+    RawConn client(port);
+    EXPECT_NE(client.info().find("\"gateway\":\"A\""), std::string::npos) << client.info();
+    client.Send("CONNECT {\"lang\":\"go\",\"user\":\"gu\",\"pass\":\"gp\"}\r\n");
+    EXPECT_NE(client.ReadUntil("gateway port'").find("-ERR 'attempted to connect to gateway port'"),
+              std::string::npos);
+  }
+  {
+    RawConn wrong(port);
+    wrong.Send("CONNECT {\"gateway\":\"B\",\"user\":\"gu\",\"pass\":\"no\"}\r\n");
+    EXPECT_NE(wrong.ReadUntil("Violation'").find("-ERR 'Authorization Violation'"),
+              std::string::npos);
+  }
+  {
+    RawConn odd(port);
+    odd.Send(
+        "CONNECT {\"gateway\":\"B\",\"user\":\"gu\",\"pass\":\"gp\",\"headers\":\"yes\"}\r\n"
+        "INFO {\"server_id\":\"NB\",\"gateway\":\"B\",\"gateway_cmd\":\"two\","
+        "\"headers\":1,\"gateway_urls\":[1,\"127.0.0.1:1\"],\"port\":1e99}\r\nPING\r\n");
+    EXPECT_NE(odd.ReadUntil("PONG\r\n").find("PONG\r\n"), std::string::npos);
+    odd.Send("RS+ $G\r\n");
+    odd.ReadFor(1000);
+    EXPECT_TRUE(odd.closed()) << "a gateway sending garbage is closed";
+  }
+  auto client = Connect(*node);
+  EXPECT_EQ(natsConnection_Flush(client->nc), NATS_OK);
+}
+
 TEST(Gateway, ATernClusterAndANatsServerClusterFormASupercluster) {
   if (NatsServerPath().empty()) GTEST_SKIP() << "nats-server is not installed";
   ExpectSuperclusterWorks(/*nats_a=*/false, /*nats_b=*/true);

@@ -19,6 +19,7 @@ auth="core/auth/authenticator.cc core/auth/nkeys.cc core/auth/permissions.cc cor
       core/gateway_options.cc"
 protocol="core/parser.cc core/subject.cc storage/subject_pattern.cc"
 route="core/route_parser.cc"
+gateway="core/route_parser.cc core/gateway_proto.cc core/link_json.cc"
 js_api="core/jetstream/api_error.cc core/jetstream/config_json.cc core/jetstream/consumer_config.cc
         core/jetstream/headers.cc core/jetstream/stream_config.cc core/subject.cc
         storage/subject_pattern.cc"
@@ -26,14 +27,15 @@ storage="storage/crc32c.cc storage/env_memory.cc storage/env_posix.cc storage/re
          storage/segment.cc storage/segment_index.cc storage/segment_scan.cc storage/stream_log.cc
          storage/stream_log_read.cc storage/stream_log_remove.cc storage/store_error.cc storage/subject_index.cc
          storage/subject_pattern.cc"
-targets="fuzz_connect fuzz_config fuzz_jwt fuzz_protocol fuzz_route fuzz_leaf fuzz_js_api"
+targets="fuzz_connect fuzz_config fuzz_jwt fuzz_protocol fuzz_route fuzz_leaf fuzz_gateway"
+targets+=" fuzz_js_api"
 targets+=" fuzz_storage_recovery"
 # Each source is compiled once (coverage-instrumented, in parallel) and shared by the targets.
 mkdir -p "$out/obj"
 object() { echo "$out/obj/$(echo "$1" | tr / _).o"; }
 export root out cflags
 # shellcheck disable=SC2016
-printf '%s\n' $auth $protocol $route $js_api $storage | sort -u | xargs -P "$(nproc)" -I{} sh -c \
+printf '%s\n' $auth $protocol $route $gateway $js_api $storage | sort -u | xargs -P "$(nproc)" -I{} sh -c \
   'cd "$root" && clang++ $cflags -fsanitize=fuzzer-no-link -c {} -o "$out/obj/$(echo {} | tr / _).o"'
 build() {  # target, sources...
   local target=$1 objects=()
@@ -48,6 +50,7 @@ build fuzz_jwt $auth
 build fuzz_protocol $protocol
 build fuzz_route $route
 build fuzz_leaf $route
+build fuzz_gateway $gateway
 build fuzz_js_api $js_api
 build fuzz_storage_recovery $storage
 for target in $targets; do
