@@ -57,13 +57,30 @@ void GatewayConnection::Start(io::IoConn* io, bool) {
   last_in_ns_ = now;
   start_unix_ns_ = WallClockNs();
   next_ping_ns_ = now + kFirstPingNs;
+  const GatewayOptions& options = shard_->options().gateway;
   if (outbound_) {
     LOG_INFO("%s - Creating outbound gateway connection to \"%s\"", Label().c_str(), name_.c_str());
     handshake_deadline_ns_ = now + kInfoWaitNs;
   } else {
     LOG_INFO("%s - Processing inbound gateway connection", Label().c_str());
-    handshake_deadline_ns_ = now + shard_->options().gateway.auth_timeout_ns;
-    SendProto(registry_->GatewayInfoLine());
+    handshake_deadline_ns_ = now + options.auth_timeout_ns;
+    SendProto(registry_->GatewayInfoLine());  // sent once TLS is up, when it is on
+  }
+  // TLS from the first byte, as nats-server's gateways: the dialler is the TLS client, with
+  // its gateways entry's tls {} when it has one.
+  std::shared_ptr<const tls::TlsContext> context = options.tls_context;
+  int64_t tls_timeout_ns = options.tls.timeout_ns;
+  if (outbound_) {
+    for (const RemoteGateway& remote : options.gateways) {
+      if (remote.name == name_ && remote.tls_context != nullptr) {
+        context = remote.tls_context;
+        tls_timeout_ns = remote.tls.timeout_ns;
+      }
+    }
+  }
+  if (context != nullptr) {
+    handshake_deadline_ns_ += tls_timeout_ns;
+    if (!StartTls(std::move(context), outbound_, url_.host)) return;
   }
   ArmTimer();
 }
@@ -111,7 +128,7 @@ void GatewayConnection::OnTimer(int64_t now_ns) {
 void GatewayConnection::OnBytes(const char* data, std::size_t len) {
   if (closing_) return;
   last_in_ns_ = shard_->now_ns();
-  TakeInput(data, len);
+  ReceiveBytes(data, len);
 }
 
 std::size_t GatewayConnection::FeedInput(const char* data, std::size_t len) {
@@ -271,7 +288,7 @@ void GatewayConnection::OnRouteInfo(std::string_view text) {
       connect["user"] = user;
       connect["pass"] = pass;
     }
-    connect["tls_required"] = false;
+    connect["tls_required"] = tls_ != nullptr;
     connect["headers"] = true;
     connect["name"] = shard_->context().server_id;
     connect["cluster"] = "";

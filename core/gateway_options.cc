@@ -29,7 +29,12 @@ bool ParseRemote(const ConfValue& v, RemoteGateway* remote, std::string* error) 
         remote->url_texts.push_back(text);
       }
     } else if (k == "tls") {
-      return ConfFail(a, "gateway tls is not supported yet", error);
+      if (!tls::ParseTlsBlock(a, &remote->tls, error, /*client_only=*/true)) return false;
+      remote->tls_context = tls::TlsContext::Create(remote->tls, error);
+      if (remote->tls_context == nullptr) {
+        *error = a.Where() + ": gateway " + *error;
+        return false;
+      }
     } else {
       return ConfFail(a, "unknown gateway remote option '" + k + "'", error);
     }
@@ -105,7 +110,14 @@ bool ParseGatewayBlock(const ConfValue& block, GatewayOptions* out,
         out->gateways.push_back(std::move(remote));
       }
     } else if (key == "tls") {
-      return ConfFail(v, "gateway tls is not supported yet", error);
+      if (!tls::ParseTlsBlock(v, &out->tls, error)) return false;
+      if (!out->tls.enabled())
+        return ConfFail(v, "gateway tls needs cert_file and key_file", error);
+      out->tls_context = tls::TlsContext::Create(out->tls, error, /*both_roles=*/true);
+      if (out->tls_context == nullptr) {
+        *error = v.Where() + ": gateway " + *error;
+        return false;
+      }
     } else if (key == "connect_retries") {
       warnings->push_back(v.Where() + ": gateway option '" + key +
                           "' is not implemented yet and is ignored (gateways are redialled)");

@@ -3,6 +3,7 @@
 // in a supercluster, the port other clusters' gateways connect to, and the gateways this
 // node dials. Filled on the main thread before the shards start; read-only after.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,9 @@ struct RemoteGateway {
   std::string name;
   std::vector<RouteUrl> urls;
   std::vector<std::string> url_texts;
+  // tls {} of this entry (its own CA or certificate); the block's otherwise.
+  tls::TlsConfig tls;
+  std::shared_ptr<const tls::TlsContext> tls_context;
 };
 
 struct GatewayOptions {
@@ -28,6 +32,10 @@ struct GatewayOptions {
   std::string user, password;
   int64_t auth_timeout_ns = 2'000'000'000;
   bool reject_unknown = false;  // refuse gateways that are not configured here
+  // tls {}: TLS from the first byte on every gateway link, as nats-server's; the dialler
+  // is the TLS client (and, with verify, presents the same certificate).
+  tls::TlsConfig tls;
+  std::shared_ptr<const tls::TlsContext> tls_context;
   std::vector<RemoteGateway> gateways;
 };
 

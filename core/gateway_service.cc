@@ -168,6 +168,10 @@ std::string GatewayService::GatewayInfoLine() const {
   info["port"] = port;
   info["headers"] = true;
   if (!gateway.user.empty()) info["auth_required"] = true;
+  if (gateway.tls_context != nullptr) {
+    info["tls_required"] = true;
+    if (gateway.tls.verify) info["tls_verify"] = true;
+  }
   info["max_payload"] = o.max_payload;
   info["gateway"] = gateway.name;
   info["gateway_urls"] = {url};

@@ -112,7 +112,7 @@ void LeafConnection::Start(io::IoConn* io, bool) {
       // (from the leafnode's ClientHello on) is TLS, as nats-server does it.
       cipher_.Append(info);
       MarkDirty();
-      tls_ = std::make_unique<tls::TlsSession>(leaf.tls_context);
+      StartTls(leaf.tls_context, /*client=*/false, {});
     }
   }
   ArmTimer();
@@ -168,16 +168,7 @@ void LeafConnection::OnTimer(int64_t now_ns) {
 void LeafConnection::OnBytes(const char* data, std::size_t len) {
   if (closing_) return;
   last_in_ns_ = shard_->now_ns();
-  if (tls_ == nullptr) return TakeInput(data, len);
-  std::string error;
-  tls_plain_.clear();
-  if (!tls_->Receive(std::string_view(data, len), &tls_plain_, &error)) {
-    LOG_ERROR("%s - TLS handshake error: %s", Label().c_str(), error.c_str());
-    Close(CloseReason::kTlsHandshakeError, false);
-    return;
-  }
-  if (tls_->has_output()) MarkDirty();
-  if (!tls_plain_.empty()) TakeInput(tls_plain_.data(), tls_plain_.size());
+  ReceiveBytes(data, len);
 }
 
 bool LeafConnection::StartClientTls(bool hub_requires) {
@@ -196,14 +187,7 @@ bool LeafConnection::StartClientTls(bool hub_requires) {
       return false;
     }
   }
-  tls_ = std::make_unique<tls::TlsSession>(context, url_.host);
-  if (!tls_->Start(&error)) {
-    LOG_ERROR("%s - TLS handshake error: %s", Label().c_str(), error.c_str());
-    Close(CloseReason::kTlsHandshakeError, false);
-    return false;
-  }
-  MarkDirty();
-  return true;
+  return StartTls(std::move(context), /*client=*/true, url_.host);
 }
 
 std::size_t LeafConnection::FeedInput(const char* data, std::size_t len) {

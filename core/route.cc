@@ -69,18 +69,7 @@ void RouteConnection::Start(io::IoConn* io, bool) {
   }
   // TLS from the first byte, as nats-server's routes: the dialler is the TLS client.
   tls_deadline_ns_ = now + cluster.tls.timeout_ns;
-  if (dialled_) {
-    tls_ = std::make_unique<tls::TlsSession>(cluster.tls_context, url_.host);
-    std::string error;
-    if (!tls_->Start(&error)) {
-      LOG_ERROR("%s - %s", Label().c_str(), error.c_str());
-      Close(CloseReason::kTlsHandshakeError, false);
-      return;
-    }
-    MarkDirty();
-  } else {
-    tls_ = std::make_unique<tls::TlsSession>(cluster.tls_context);
-  }
+  if (!StartTls(cluster.tls_context, dialled_, url_.host)) return;
   ArmTimer();
 }
 
@@ -161,21 +150,7 @@ void RouteConnection::OnTimer(int64_t now_ns) {
 void RouteConnection::OnBytes(const char* data, std::size_t len) {
   if (closing_) return;
   last_in_ns_ = shard_->now_ns();
-  if (tls_ == nullptr) return TakeInput(data, len);
-  std::string error;
-  tls_plain_.clear();
-  if (!tls_->Receive(std::string_view(data, len), &tls_plain_, &error)) {
-    LOG_ERROR("%s - %s", Label().c_str(), error.c_str());
-    Close(CloseReason::kTlsHandshakeError, false);
-    return;
-  }
-  if (tls_->has_output()) MarkDirty();
-  if (tls_->handshake_done() && !protocol_started_) {
-    LOG_DEBUG("%s - TLS handshake complete (%s, %s)", Label().c_str(), tls_->version().c_str(),
-              tls_->cipher().c_str());
-    StartProtocol();
-  }
-  if (!tls_plain_.empty()) TakeInput(tls_plain_.data(), tls_plain_.size());
+  ReceiveBytes(data, len);
 }
 
 std::size_t RouteConnection::FeedInput(const char* data, std::size_t len) {

@@ -141,6 +141,7 @@ class RouteConnection final : public SocketConnection, public RouteHandler {
   // The handshake (after TLS's, with TLS): the dialler's CONNECT, then INFO.
   void StartProtocol();
   // SocketConnection
+  void OnTlsEstablished() override { StartProtocol(); }
   std::size_t FeedInput(const char* data, std::size_t len) override;
   std::string LogLabel() const override { return Label(); }
   // Ops a peer may send only after a CONNECT when route authorization is on.

@@ -58,6 +58,43 @@ void SocketConnection::TakeInput(const char* data, std::size_t len) {
   if (used < len && !closing_) held_input_.append(data + used, len - used);
 }
 
+void SocketConnection::ReceiveBytes(const char* data, std::size_t len) {
+  if (tls_ == nullptr) return TakeInput(data, len);
+  std::string error;
+  tls_plain_.clear();
+  if (!tls_->Receive(std::string_view(data, len), &tls_plain_, &error)) {
+    LOG_ERROR("%s - TLS handshake error: %s", LogLabel().c_str(), error.c_str());
+    Close(CloseReason::kTlsHandshakeError, false);
+    return;
+  }
+  if (tls_->has_output()) MarkDirty();
+  if (tls_->handshake_done() && !tls_established_) {
+    tls_established_ = true;
+    LOG_DEBUG("%s - TLS handshake complete (%s, %s)", LogLabel().c_str(), tls_->version().c_str(),
+              tls_->cipher().c_str());
+    OnTlsEstablished();
+    if (closing_) return;
+  }
+  if (!tls_plain_.empty()) TakeInput(tls_plain_.data(), tls_plain_.size());
+}
+
+bool SocketConnection::StartTls(std::shared_ptr<const tls::TlsContext> context, bool client,
+                                const std::string& host) {
+  if (!client) {
+    tls_ = std::make_unique<tls::TlsSession>(std::move(context));
+    return true;
+  }
+  tls_ = std::make_unique<tls::TlsSession>(std::move(context), host);
+  std::string error;
+  if (!tls_->Start(&error)) {
+    LOG_ERROR("%s - TLS handshake error: %s", LogLabel().c_str(), error.c_str());
+    Close(CloseReason::kTlsHandshakeError, false);
+    return false;
+  }
+  MarkDirty();
+  return true;
+}
+
 void SocketConnection::MarkDirty() {
   if (!dirty) {
     dirty = true;

@@ -35,6 +35,15 @@ class SocketConnection : public Connection {
 
   // Input after TLS: parsed now, or held while stalled.
   void TakeInput(const char* data, std::size_t len);
+  // Socket bytes of a link (route, leafnode, gateway): decrypted first when TLS is on, with
+  // OnTlsEstablished once the handshake completes (before the first plaintext is parsed);
+  // a TLS error is logged and closes the connection.
+  void ReceiveBytes(const char* data, std::size_t len);
+  virtual void OnTlsEstablished() {}
+  // Starts TLS on the link: as the TLS client checking `host` (the dialler) or as the
+  // server. False when it could not start (closed).
+  bool StartTls(std::shared_ptr<const tls::TlsContext> context, bool client,
+                const std::string& host);
   // Asks the shard to Flush this connection at the end of its turn.
   void MarkDirty();
   // Starts a send of what is queued, up to `limit` plaintext bytes from the head (a held
@@ -53,7 +62,8 @@ class SocketConnection : public Connection {
   int64_t send_started_ns_ = 0;  // the send in flight started then; 0 = none
 
  private:
-  std::string held_input_;  // received while stalled, parsed when released
+  std::string held_input_;        // received while stalled, parsed when released
+  bool tls_established_ = false;  // OnTlsEstablished ran
 };
 
 }  // namespace tern::core

@@ -107,7 +107,7 @@ nlohmann::ordered_json Monitor::GatewayVarz() const {
   block["host"] = options.host;
   block["port"] = sources_.context->gateway_port;
   block["auth_timeout"] = Seconds(options.auth_timeout_ns);
-  block["tls_timeout"] = 2;
+  block["tls_timeout"] = Seconds(options.tls.timeout_ns);
   if (!options.advertise.empty()) block["advertise"] = options.advertise;
   nlohmann::ordered_json gateways = nlohmann::json::array();
   for (const RemoteGateway& remote : options.gateways) {

@@ -12,17 +12,20 @@
 #include <thread>
 #include <vector>
 
+#include "certificates.h"
 #include "cluster_util.h"
 #include "harness.h"
 
 namespace tern::e2e {
 namespace {
 
+// `block`: more of the gateway block (tls {}).
 std::unique_ptr<ServerProcess> StartGateway(bool nats, const std::string& name, int own_port,
                                             const std::string& other, int other_port,
-                                            std::vector<std::string> extra = {}) {
+                                            std::vector<std::string> extra = {},
+                                            const std::string& block = "") {
   const std::string config =
-      "server_name: " + name + "-1\ngateway {\n  name: " + name +
+      "server_name: " + name + "-1\ngateway {\n" + block + "  name: " + name +
       "\n  listen: 127.0.0.1:" + std::to_string(own_port) + "\n  gateways: [ { name: " + other +
       ", url: \"nats://127.0.0.1:" + std::to_string(other_port) + "\" } ]\n}\n";
   std::vector<std::string> args = {"-a", "127.0.0.1", "-c", WriteConfig(config)};
@@ -37,10 +40,10 @@ void Publish(natsConnection* nc, const char* subject, int count) {
   ASSERT_EQ(natsConnection_Flush(nc), NATS_OK);
 }
 
-void ExpectSuperclusterWorks(bool nats_a, bool nats_b) {
+void ExpectSuperclusterWorks(bool nats_a, bool nats_b, const std::string& block = "") {
   const int port_a = FreePort(), port_b = FreePort();
-  auto a = StartGateway(nats_a, "A", port_a, "B", port_b);
-  auto b = StartGateway(nats_b, "B", port_b, "A", port_a);
+  auto a = StartGateway(nats_a, "A", port_a, "B", port_b, {}, block);
+  auto b = StartGateway(nats_b, "B", port_b, "A", port_a, {}, block);
   ASSERT_TRUE(a && b);
   auto on_a = Connect(*a);
   auto on_b = Connect(*b);
@@ -147,6 +150,28 @@ TEST(Gateway, ATernClusterAndANatsServerClusterFormASupercluster) {
 }
 
 TEST(Gateway, TwoTernClustersFormASupercluster) { ExpectSuperclusterWorks(false, false); }
+
+// Gateways over TLS (gateway tls {} with verify: both ends present certificates the CA
+// signed), from the first byte as nats-server's: Tern with nats-server both ways round and
+// Tern with Tern; a peer speaking plaintext to a TLS gateway port gets nothing in clear.
+TEST(Gateway, TlsGateways) {
+  const Certificates certs;
+  const std::string tls = "  tls {\n    cert_file: \"" + certs.server_cert +
+                          "\"\n    key_file: \"" + certs.server_key + "\"\n    ca_file: \"" +
+                          certs.ca + "\"\n    verify: true\n  }\n";
+  ExpectSuperclusterWorks(false, false, tls);
+  const int port = FreePort();
+  auto node = StartGateway(false, "A", port, "B", FreePort(), {}, tls);
+  ASSERT_TRUE(node);
+  RawConn plain(port, /*read_info=*/false);
+  plain.Send("CONNECT {\"gateway\":\"B\"}\r\nINFO {\"gateway\":\"B\"}\r\n");
+  const std::string answer = plain.ReadFor(1000);
+  EXPECT_EQ(answer.find("INFO"), std::string::npos) << "INFO in clear on a TLS gateway port";
+  EXPECT_TRUE(plain.closed());
+  if (NatsServerPath().empty()) return;
+  ExpectSuperclusterWorks(false, true, tls);
+  ExpectSuperclusterWorks(true, false, tls);
+}
 
 // Cluster A of two nodes (Tern, and Tern or nats-server) joined to cluster B (nats-server,
 // or Tern): every message crosses once whichever node of A publishes or subscribes (the

@@ -353,8 +353,11 @@ TEST(Leafnode, BadLeafnodeAndGatewaySettingsAreRefusedAtStart) {
            {"gateway { listen: 127.0.0.1:-1 }", "gateway has no 'name'"},
            {"gateway { name: A, listen: 127.0.0.1:-1, gateways: [ { name: B } ] }",
             "gateway \"B\" has no 'url' or 'urls'"},
-           {"gateway { name: A, listen: 127.0.0.1:-1, tls { cert_file: x, key_file: y } }",
-            "gateway tls is not supported yet"},
+           {"gateway { name: A, listen: 127.0.0.1:-1, tls { ca_file: x } }",
+            "'tls' needs cert_file and key_file"},
+           {"gateway { name: A, listen: 127.0.0.1:-1, tls { cert_file: \"" + missing +
+                "\", key_file: \"" + missing + "\" } }",
+            missing},
        }) {
     const auto [code, output] = RunServerOnce("-c " + WriteConfig(config));
     EXPECT_NE(code, 0) << config;
