@@ -15,6 +15,7 @@
 #include "tools/bench/histogram.h"
 #include "tools/bench/jetstream.h"
 #include "tools/bench/side_load.h"
+#include "tools/bench/telemetry.h"
 
 namespace tern::bench {
 namespace {
@@ -41,6 +42,7 @@ struct Options {
   std::string storage = "file";
   int interest = 0;  // idle subscriptions held during the run
   int slow = 0;      // slow subscribers (not counted) beside the measured ones
+  int rate = 100;    // telemetry: messages per second per publisher
   bool json = false;
 };
 
@@ -55,7 +57,9 @@ void Usage() {
       "Usage: tern-bench MODE [options]\n"
       "Modes: pub (ingest), pubsub (P publishers -> S subscribers), queue (P -> S queue\n"
       "       members), req (C requesters -> R responders, latency),\n"
-      "       js-pub (JetStream publish with PubAcks), js-fetch (pull consume with acks)\n"
+      "       js-pub (JetStream publish with PubAcks), js-fetch (pull consume with acks),\n"
+      "       telemetry (P publishers at --rate each -> 1 subscriber of telemetry.>,\n"
+      "       one-way latency per message)\n"
       "Options: --server URL (nats://127.0.0.1:4222; tls://host:port for TLS;\n"
       "                       nats://user:pass@host:port to log in)\n"
       "         --tlsca FILE (TLS: verify the server against this CA)\n"
@@ -72,7 +76,8 @@ void Usage() {
       "         --storage file|memory (JetStream modes: the stream's storage, file)\n"
       "         --interest N (N idle subscriptions on subjects nobody publishes to)\n"
       "         --slow N (N subscribers that read ~8 MB/s; not counted, the others must\n"
-      "                   still get everything)\n",
+      "                   still get everything)\n"
+      "         --rate R (telemetry: messages per second per publisher, 100)\n",
       stderr);
 }
 
@@ -80,7 +85,7 @@ bool ParseOptions(int argc, char** argv, Options* o) {
   if (argc < 2) return false;
   o->mode = argv[1];
   if (o->mode != "pub" && o->mode != "pubsub" && o->mode != "queue" && o->mode != "req" &&
-      o->mode != "js-pub" && o->mode != "js-fetch") {
+      o->mode != "js-pub" && o->mode != "js-fetch" && o->mode != "telemetry") {
     std::fprintf(stderr, "tern-bench: unknown mode '%s'\n", argv[1]);
     return false;
   }
@@ -159,6 +164,8 @@ bool ParseOptions(int argc, char** argv, Options* o) {
       o->interest = static_cast<int>(number);
     else if (flag == "--slow")
       o->slow = static_cast<int>(number);
+    else if (flag == "--rate")
+      o->rate = static_cast<int>(number);
     else {
       std::fprintf(stderr, "tern-bench: unknown option '%s'\n", flag.c_str());
       return false;
@@ -166,6 +173,10 @@ bool ParseOptions(int argc, char** argv, Options* o) {
   }
   if (o->mode.rfind("js-", 0) == 0 && o->duration_s > 0) {
     std::fprintf(stderr, "tern-bench: the JetStream modes take --count, not --duration\n");
+    return false;
+  }
+  if (o->mode == "telemetry" && (o->rate < 1 || o->rate > 1'000'000)) {
+    std::fprintf(stderr, "tern-bench: --rate must be between 1 and 1000000\n");
     return false;
   }
   if (o->pubs < 1 || (o->mode != "pub" && o->mode != "js-pub" && o->mode != "req" && o->subs < 1)) {
@@ -510,6 +521,26 @@ Result RunJetStream(const Options& o) {
   return r;
 }
 
+Result RunTelemetryMode(const Options& o) {
+  TelemetryParams p;
+  p.server = o.server;
+  p.sub_server = o.sub_elsewhere ? o.sub_server : o.server;
+  p.pubs = o.pubs;
+  p.rate = o.rate;
+  p.size = o.size;
+  p.count = o.count;
+  p.timeout_s = o.timeout_s;
+  TelemetryRun run = RunTelemetry(p);
+  Result r;
+  r.planned = r.expected = o.count;
+  r.published = run.published;
+  r.delivered = run.delivered;
+  r.pub_seconds = r.sub_seconds = run.seconds;
+  r.latency.Merge(run.latency);
+  r.error = run.error;
+  return r;
+}
+
 void Report(const Options& o, const Result& r) {
   const double mb = static_cast<double>(o.size) / (1024.0 * 1024.0);
   // js-pub counts what was acknowledged, not what was written.
@@ -569,6 +600,13 @@ void Report(const Options& o, const Result& r) {
     std::printf(
         "  consumed:  %12.0f msgs/s  %8.1f MB/s  fetched and acked (%d consumers, batch %d)\n",
         sub_rate, sub_rate * mb, o.subs, o.batch);
+  } else if (o.mode == "telemetry") {
+    std::printf("  publish:   %12.0f msgs/s  (%d publishers at %d msgs/s each)\n", pub_rate, o.pubs,
+                o.rate);
+    std::printf("  latency:   p50 %.1f us  p90 %.1f us  p99 %.1f us  p99.9 %.1f us  max %.1f us\n",
+                r.latency.Percentile(0.5) / 1e3, r.latency.Percentile(0.9) / 1e3,
+                r.latency.Percentile(0.99) / 1e3, r.latency.Percentile(0.999) / 1e3,
+                r.latency.max() / 1e3);
   } else if (o.mode == "req") {
     std::printf("  requests:  %12.0f req/s  (%d requesters, %d responders)\n", pub_rate,
                 o.requesters, o.responders);
@@ -610,6 +648,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const Result r = o.mode == "req"               ? RunRequestReply(o)
+                   : o.mode == "telemetry"       ? RunTelemetryMode(o)
                    : o.mode.rfind("js-", 0) == 0 ? RunJetStream(o)
                                                  : RunPubSub(o);
   Report(o, r);
