@@ -104,6 +104,7 @@ void LeafConnection::Start(io::IoConn* io, bool) {
   } else {
     const LeafOptions& leaf = shard_->options().leaf;
     handshake_deadline_ns_ = now + std::max(leaf.auth_timeout_ns, leaf.tls.timeout_ns);
+    nonce_ = auth::EncodeBase64Url(auth::RandomBytes(11));
     const std::string info = registry_->HubInfoLine(*this, false);
     if (leaf.tls_context == nullptr) {
       SendProto(info);
@@ -249,9 +250,10 @@ bool LeafConnection::MayAsk(std::string_view subject) const {
 
 // ---------------------------------------------------------------- handshake
 
-int LeafConnection::Authenticate(const std::string& user, const std::string& pass) const {
+int LeafConnection::Authenticate(const LinkJson& connect) {
   const LeafOptions& leaf = shard_->options().leaf;
   const auth::Accounts& accounts = shard_->options().auth.accounts;
+  const std::string user = connect.Text("user"), pass = connect.Text("pass");
   if (!leaf.users.empty()) {
     for (const LeafUser& u : leaf.users) {
       if (u.user == user && auth::SecretMatches(u.password, pass)) {
@@ -264,7 +266,28 @@ int LeafConnection::Authenticate(const std::string& user, const std::string& pas
     if (leaf.user != user || !auth::SecretMatches(leaf.password, pass)) return -1;
     return AccountId(accounts, leaf.account);
   }
-  return AccountId(accounts, "$G");
+  // No leafnodes authorization: the server's own applies, as to a client (users, nkeys,
+  // a token, operator-mode JWTs signing this link's nonce), as nats-server does it.
+  const auth::AuthConfig& config = shard_->options().auth;
+  if (!config.required()) return AccountId(accounts, "$G");
+  auth::Credentials credentials;
+  credentials.auth_token = connect.Text("auth_token");
+  credentials.user = user;
+  credentials.pass = pass;
+  credentials.nkey = connect.Text("nkey");
+  credentials.sig = connect.Text("sig");
+  credentials.jwt = connect.Text("jwt");
+  credentials.client_ip = ip_;
+  credentials.connection_type = "LEAFNODE";
+  const auth::AuthResult result = auth::Authenticate(config, credentials, nonce_);
+  if (!result.ok) {
+    LOG_ERROR("%s - Leafnode authentication: %s", Label().c_str(), result.reason.c_str());
+    return -1;
+  }
+  if (result.permissions) {
+    user_permissions_ = std::make_unique<auth::PermissionChecker>(result.permissions);
+  }
+  return static_cast<int>(result.account);
 }
 
 void LeafConnection::OnRouteConnect(std::string_view text) {
@@ -289,7 +312,7 @@ void LeafConnection::OnRouteConnect(std::string_view text) {
                     CloseReason::kProtocolViolation);
     return;
   }
-  const int account = Authenticate(text_of("user"), text_of("pass"));
+  const int account = Authenticate(*connect);
   if (account < 0) {
     LOG_ERROR("%s - Leafnode connection: Authorization Violation", Label().c_str());
     SendErrAndClose("Authorization Violation", CloseReason::kAuthenticationFailure);
@@ -430,7 +453,8 @@ void LeafConnection::OnRouteSub(std::string_view, std::string_view subject, std:
                     CloseReason::kProtocolViolation);
     return;
   }
-  if (!exports_->CanSubscribe(subject, queue)) {
+  if (!exports_->CanSubscribe(subject, queue) ||
+      (user_permissions_ != nullptr && !user_permissions_->CanSubscribe(subject, queue))) {
     LOG_DEBUG("%s - leafnode asked for denied subject \"%.*s\": ignored", Label().c_str(),
               static_cast<int>(subject.size()), subject.data());
     return;
@@ -476,6 +500,12 @@ void LeafConnection::OnRouteMsg(const RoutedMsg& routed) {
   ShardStats::Add(stats_->in_msgs, 1);
   ShardStats::Add(stats_->in_bytes, routed.data.size());
   if (!imports_->CanPublish(routed.subject, shard_->now_ns())) return;
+  if (user_permissions_ != nullptr &&
+      !user_permissions_->CanPublish(routed.subject, shard_->now_ns())) {
+    LOG_DEBUG("%s - leafnode published to denied subject \"%.*s\": dropped", Label().c_str(),
+              static_cast<int>(routed.subject.size()), routed.subject.data());
+    return;
+  }
   Message msg;
   msg.subject = routed.subject;
   msg.reply = routed.reply;

@@ -18,6 +18,7 @@
 #include "core/auth/permissions.h"
 #include "core/cluster_options.h"
 #include "core/congestion.h"
+#include "core/link_json.h"
 #include "core/route_parser.h"
 #include "core/socket_connection.h"
 
@@ -99,6 +100,7 @@ class LeafConnection final : public SocketConnection, public RouteHandler {
   // Protocol bytes from the node (LS+/LS-, INFO).
   void SendProto(std::string_view line);
   // Monitoring (/leafz).
+  const std::string& nonce() const { return nonce_; }
   const std::string& ip() const { return ip_; }
   int port() const { return port_; }
   uint64_t in_msgs() const { return in_msgs_; }
@@ -131,8 +133,9 @@ class LeafConnection final : public SocketConnection, public RouteHandler {
   std::size_t FeedInput(const char* data, std::size_t len) override;
   std::string LogLabel() const override { return Label(); }
 
-  // Hub side: which account the CONNECT's credentials bind the link to (-1: refused).
-  int Authenticate(const std::string& user, const std::string& pass) const;
+  // Hub side: which account the CONNECT's credentials bind the link to (-1: refused);
+  // sets user_permissions_ when the user has permissions.
+  int Authenticate(const LinkJson& connect);
   // A leafnode's TLS to its hub, after the hub's INFO: with the remote's tls {}, or
   // because the hub requires it. False if it failed (the link is closing).
   bool StartClientTls(bool hub_requires);
@@ -149,7 +152,9 @@ class LeafConnection final : public SocketConnection, public RouteHandler {
   RouteUrl url_;
   RouteParser parser_{/*leaf=*/true};
   LeafPeer peer_;
-  std::string nonce_;  // from the hub's INFO: signed with the remote's credentials
+  // Leafnode side: the hub's, signed with the remote's credentials; hub side: the one this
+  // link's INFO sent (a JWT or nkey leafnode signs it).
+  std::string nonce_;
   bool info_received_ = false;
   bool connect_sent_ = false;
   bool registered_ = false;
@@ -158,6 +163,9 @@ class LeafConnection final : public SocketConnection, public RouteHandler {
   // What the link refuses: `imports_` covers what comes in (our LS+, the peer's messages),
   // `exports_` what goes out (the peer's LS+). Null = nothing denied.
   std::unique_ptr<auth::PermissionChecker> imports_, exports_;
+  // Hub side: the permissions of the user the leafnode logged in as (what it may publish
+  // here, what it may subscribe to); null = none.
+  std::unique_ptr<auth::PermissionChecker> user_permissions_;
 
   int64_t start_mono_ns_ = 0;
   int64_t start_unix_ns_ = 0;

@@ -156,7 +156,7 @@ std::string LeafService::HubInfoLine(const LeafConnection& link, bool connect_in
   }
   info["max_payload"] = o.max_payload;
   info["client_id"] = link.id();
-  if (!connect_info) info["nonce"] = RandomToken(11);
+  if (!connect_info) info["nonce"] = link.nonce();
   // nats-server names its cluster only when it has a fixed name (clustered, or with remotes).
   if (o.cluster.enabled || !leaf.remotes.empty()) info["cluster"] = LeafClusterName();
   info["info_on_connect"] = true;

@@ -39,14 +39,14 @@ bool IsRevoked(const Account& account, const JwtClaims& claims) {
   return false;
 }
 
-bool ConnectionTypesAllowStandard(const nlohmann::json& nats) {
+bool ConnectionTypesAllow(const nlohmann::json& nats, std::string_view type) {
   const nlohmann::json& types = Claim(nats, "allowed_connection_types");
   if (!types.is_array()) return true;
   std::vector<std::string> list;
   for (const auto& type : types) {
     if (type.is_string()) list.push_back(type.get<std::string>());
   }
-  return StandardConnectionAllowed(list);
+  return ConnectionTypeAllowed(list, type);
 }
 
 // Operator mode: a user JWT signed by a known account (or its signing key), valid now,
@@ -107,8 +107,9 @@ AuthResult AuthenticateJwt(const AuthConfig& config, const Credentials& c, std::
     result.reason = "user JWT: revoked by account " + account.name;
     return result;
   }
-  if (!ConnectionTypesAllowStandard(claims.nats)) {
-    result.reason = "user JWT: allowed_connection_types leaves out STANDARD";
+  if (!ConnectionTypesAllow(claims.nats, c.connection_type)) {
+    result.reason =
+        "user JWT: allowed_connection_types leaves out " + std::string(c.connection_type);
     return result;
   }
   if (!SourceAllowed(Claim(claims.nats, "src"), c.client_ip)) {
@@ -185,8 +186,9 @@ AuthResult Authenticate(const AuthConfig& config, const Credentials& c, std::str
       // Both are public (the nonce went out in INFO): logged to diagnose a client's signing.
       result.reason = "nkey signature does not verify (nonce \"" + std::string(nonce) +
                       "\", sig \"" + c.sig.substr(0, 128) + "\")";
-    } else if (!StandardConnectionAllowed(user->connection_types)) {
-      result.reason = "allowed_connection_types of " + user->name + " leaves out STANDARD";
+    } else if (!ConnectionTypeAllowed(user->connection_types, c.connection_type)) {
+      result.reason = "allowed_connection_types of " + user->name + " leaves out " +
+                      std::string(c.connection_type);
     } else {
       result.ok = true;
       result.user = user->name;
@@ -211,8 +213,9 @@ AuthResult Authenticate(const AuthConfig& config, const Credentials& c, std::str
     result.reason = c.user.empty() ? "no credentials" : "bad user or password for " + c.user;
     return result;
   }
-  if (!StandardConnectionAllowed(user->connection_types)) {
-    result.reason = "allowed_connection_types of " + user->name + " leaves out STANDARD";
+  if (!ConnectionTypeAllowed(user->connection_types, c.connection_type)) {
+    result.reason = "allowed_connection_types of " + user->name + " leaves out " +
+                    std::string(c.connection_type);
     return result;
   }
   result.ok = true;

@@ -15,6 +15,8 @@ namespace tern::core::auth {
 struct Credentials {
   std::string auth_token, user, pass, nkey, sig, jwt;
   std::string client_ip;  // where the connection comes from (a JWT's `src`)
+  // What connects, as allowed_connection_types names it ("LEAFNODE" for a leafnode).
+  std::string_view connection_type = "STANDARD";
 };
 
 struct AuthResult {

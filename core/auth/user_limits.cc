@@ -151,11 +151,16 @@ bool IsConnectionType(std::string_view type) {
   return std::find(std::begin(kTypes), std::end(kTypes), upper) != std::end(kTypes);
 }
 
-bool StandardConnectionAllowed(const std::vector<std::string>& types) {
+bool ConnectionTypeAllowed(const std::vector<std::string>& types, std::string_view type) {
   if (types.empty()) return true;
-  return std::any_of(types.begin(), types.end(), [](const std::string& type) {
-    return type.size() == 8 && strncasecmp(type.c_str(), "STANDARD", 8) == 0;
+  return std::any_of(types.begin(), types.end(), [type](const std::string& allowed) {
+    return allowed.size() == type.size() &&
+           strncasecmp(allowed.c_str(), type.data(), type.size()) == 0;
   });
+}
+
+bool StandardConnectionAllowed(const std::vector<std::string>& types) {
+  return ConnectionTypeAllowed(types, "STANDARD");
 }
 
 }  // namespace tern::core::auth

@@ -29,5 +29,7 @@ bool IsConnectionType(std::string_view type);
 // May a plain NATS client connection (STANDARD) use an account limited to `types`?
 // An empty list allows every type.
 bool StandardConnectionAllowed(const std::vector<std::string>& types);
+// The same for another kind ("LEAFNODE", "WEBSOCKET", "MQTT"), case-insensitive.
+bool ConnectionTypeAllowed(const std::vector<std::string>& types, std::string_view type);
 
 }  // namespace tern::core::auth

@@ -289,20 +289,24 @@ TEST(Leafnode, LinksOverTlsBothWays) {
   EXPECT_EQ(spoke->Log().find("registered"), std::string::npos) << spoke->Log();
 }
 
-// A Tern leafnode with a JWT user's .creds, against an operator-mode nats-server hub: the
-// CONNECT carries the JWT and the hub's nonce signed with the seed, the link is bound to
-// the user's account, and messages cross both ways. A user of another account sees none.
-TEST(Leafnode, CredentialsLinkToAnOperatorModeHub) {
-  if (NatsServerPath().empty()) GTEST_SKIP() << "nats-server is not installed";
+// A leafnode with a JWT user's .creds, against an operator-mode hub: the CONNECT carries
+// the JWT and the hub's nonce signed with the seed, the link is bound to the user's
+// account, and messages cross both ways; a user of another account sees none. Run with a
+// Tern leafnode of a nats-server hub, and a Tern and a nats-server leafnode of a Tern hub.
+void ExpectCredentialsLink(bool nats_hub, bool nats_spoke) {
+  SCOPED_TRACE(std::string(nats_hub ? "nats-server" : "Tern") + " hub, " +
+               (nats_spoke ? "nats-server" : "Tern") + " leafnode");
   const World world;
   const int leaf_port = FreePort();
   const std::string hub_config = world.Config();
   std::ofstream(hub_config, std::ios::app)
       << "leafnodes { listen: 127.0.0.1:" << leaf_port << " }\n";
-  auto hub = ServerProcess::Start({"-c", hub_config, "-m", "-1"}, NatsServerPath());
-  const std::string creds = world.User(world.a, world.a);
+  auto hub = nats_hub ? ServerProcess::Start({"-c", hub_config, "-m", "-1"}, NatsServerPath())
+                      : ServerProcess::Start({"-c", hub_config, "-m", "-1"});
+  // The leafnode's user may not publish to edge.secret.
+  const std::string creds = world.User(world.a, world.a, {{"pub", {{"deny", {"edge.secret"}}}}});
   auto spoke =
-      StartWithConfig(false,
+      StartWithConfig(nats_spoke,
                       "server_name: edge\nleafnodes { remotes: [ { url: "
                       "\"nats-leaf://127.0.0.1:" +
                           std::to_string(leaf_port) + "\", credentials: \"" + creds + "\" } ] }\n");
@@ -312,12 +316,16 @@ TEST(Leafnode, CredentialsLinkToAnOperatorModeHub) {
   ASSERT_EQ(ConnectWithCreds(*hub, world.User(world.b, world.b), &hub_b), NATS_OK);
   auto edge = Connect(*spoke);
   natsSubscription* at_hub = SubSync(hub_a->nc, "edge.telemetry");
+  natsSubscription* secret = SubSync(hub_a->nc, "edge.secret");
   natsSubscription* other = SubSync(hub_b->nc, "edge.telemetry");
   AwaitRoute(edge->nc, hub_a->nc);
+  PublishMany(edge->nc, "edge.secret", 5);
   PublishMany(edge->nc, "edge.telemetry", 20);
   EXPECT_EQ(Receive({at_hub}, 20)[0].size(), 20u);
   natsMsg* stray = nullptr;
   EXPECT_NE(natsSubscription_NextMsg(&stray, other, 200), NATS_OK) << "account B got A's data";
+  EXPECT_NE(natsSubscription_NextMsg(&stray, secret, 200), NATS_OK)
+      << "the leafnode's user published where its JWT denies it";
   natsSubscription* at_edge = SubSync(edge->nc, "edge.commands");
   AwaitRoute(hub_a->nc, edge->nc);
   PublishMany(hub_a->nc, "edge.commands", 20);
@@ -326,8 +334,43 @@ TEST(Leafnode, CredentialsLinkToAnOperatorModeHub) {
   ASSERT_EQ(leafz.value("leafnodes", 0), 1) << leafz.dump();
   EXPECT_EQ(leafz["leafs"][0]["account"], world.a.public_key);
   natsSubscription_Destroy(at_hub);
+  natsSubscription_Destroy(secret);
   natsSubscription_Destroy(other);
   natsSubscription_Destroy(at_edge);
+}
+
+TEST(Leafnode, CredentialsLinkToAnOperatorModeHub) {
+  if (!NatsServerPath().empty()) {
+    ExpectCredentialsLink(/*nats_hub=*/true, /*nats_spoke=*/false);
+    ExpectCredentialsLink(/*nats_hub=*/false, /*nats_spoke=*/true);
+  }
+  ExpectCredentialsLink(/*nats_hub=*/false, /*nats_spoke=*/false);
+}
+
+// An operator-mode Tern hub refuses a leafnode whose user JWT leaves out LEAFNODE in
+// allowed_connection_types, or whose account the hub does not know, and says why in its log.
+TEST(Leafnode, AnOperatorModeHubRefusesJwtsThatMayNotBeLeafnodes) {
+  const World world;
+  const int leaf_port = FreePort();
+  const std::string hub_config = world.Config();
+  std::ofstream(hub_config, std::ios::app)
+      << "leafnodes { listen: 127.0.0.1:" << leaf_port << " }\n";
+  auto hub = ServerProcess::Start({"-c", hub_config, "-m", "-1"});
+  ASSERT_TRUE(hub);
+  const std::string standard_only =
+      world.User(world.a, world.a, {{"allowed_connection_types", {"STANDARD"}}});
+  auto spoke = StartWithConfig(false,
+                               "server_name: edge\nleafnodes { remotes: [ { url: "
+                               "\"nats-leaf://127.0.0.1:" +
+                                   std::to_string(leaf_port) + "\", credentials: \"" +
+                                   standard_only + "\" } ] }\n");
+  ASSERT_TRUE(spoke);
+  const auto deadline = Clock::now() + std::chrono::seconds(10);
+  while (hub->Log().find("leaves out LEAFNODE") == std::string::npos && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_NE(hub->Log().find("leaves out LEAFNODE"), std::string::npos) << hub->Log();
+  EXPECT_EQ(Leafz(*hub).value("leafnodes", -1), 0);
 }
 
 // Leafnode and gateway settings Tern cannot serve as written stop it at start with a
