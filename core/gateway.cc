@@ -32,31 +32,20 @@ void AppendNumber(std::string* out, std::size_t n) {
 GatewayConnection::GatewayConnection(ShardPort* shard, GatewayRegistry* registry, uint64_t id,
                                      std::string ip, int port, const std::string* dialled,
                                      const RouteUrl* url)
-    : SocketConnection(ConnectionKind::kGateway, id, shard),
+    : LinkConnection(ConnectionKind::kGateway, id, shard, std::move(ip), port, "Gateway", "gid",
+                     kCongestedBytes),
       registry_(registry),
-      ip_(std::move(ip)),
-      port_(port),
       outbound_(dialled != nullptr) {
-  link_ = true;
-  echo_ = false;
   if (dialled != nullptr) name_ = *dialled;
   if (url != nullptr) url_ = *url;
-  line_.reserve(256);
 }
 
 GatewayConnection::~GatewayConnection() = default;
 
-std::string GatewayConnection::Label() const {
-  return ip_ + ":" + std::to_string(port_) + " - gid:" + std::to_string(id_);
-}
-
 void GatewayConnection::Start(io::IoConn* io, bool) {
   io_ = io;
+  StartClocks(kFirstPingNs);
   const int64_t now = shard_->now_ns();
-  start_mono_ns_ = now;
-  last_in_ns_ = now;
-  start_unix_ns_ = WallClockNs();
-  next_ping_ns_ = now + kFirstPingNs;
   const GatewayOptions& options = shard_->options().gateway;
   if (outbound_) {
     LOG_INFO("%s - Creating outbound gateway connection to \"%s\"", Label().c_str(), name_.c_str());
@@ -112,72 +101,14 @@ void GatewayConnection::OnTimer(int64_t now_ns) {
     return;
   }
   if (!registered_ || now_ns < next_ping_ns_) return;
-  const ServerOptions& o = shard_->options();
-  next_ping_ns_ = now_ns + std::min(o.ping_interval_ns, kMaxGatewayPingNs);
-  if (pings_out_ + 1 > o.ping_max) {
-    LOG_ERROR("%s - Stale Connection - Closing", Label().c_str());
-    shard_->CountStale();
-    SendErrAndClose("Stale Connection", CloseReason::kStaleConnection);
-    return;
-  }
-  ++pings_out_;
-  if (ping_sent_ns_ == 0) ping_sent_ns_ = now_ns;
-  SendProto("PING\r\n");
-}
-
-void GatewayConnection::OnBytes(const char* data, std::size_t len) {
-  if (closing_) return;
-  last_in_ns_ = shard_->now_ns();
-  ReceiveBytes(data, len);
+  KeepAlive(now_ns, kMaxGatewayPingNs, /*skip_when_active=*/false);
 }
 
 std::size_t GatewayConnection::FeedInput(const char* data, std::size_t len) {
   return parser_.Feed(data, len, *this);
 }
 
-void GatewayConnection::OnPeerClosed(int) { Close(CloseReason::kClientClosed, true); }
-
-void GatewayConnection::SendProto(std::string_view line) {
-  if (closing_) return;
-  out_.Append(line);
-  MarkDirty();
-}
-
-void GatewayConnection::SendErrAndClose(std::string_view text, CloseReason reason) {
-  std::string line = "-ERR '";
-  line.append(text);
-  line += "'\r\n";
-  SendProto(line);
-  Close(reason, true);
-}
-
-void GatewayConnection::Flush() {
-  dirty = false;
-  if (io_ == nullptr || io_->send_in_flight || io_->closing) return;
-  if (closing_ && !close_after_flush_) return;
-  SendQueued(UINT64_MAX);
-}
-
-void GatewayConnection::Close(CloseReason reason, bool flush) {
-  if (closing_) {
-    if (!flush) close_after_flush_ = false;
-    return;
-  }
-  closing_ = true;
-  close_reason_ = reason;
-  close_after_flush_ = flush;
-  close_deadline_ns_ = shard_->now_ns() + int64_t{2'000'000'000};
-  LOG_INFO("%s - Gateway connection closed: %s", Label().c_str(), CloseReasonText(reason));
-  registry_->GatewayClosed(this);
-  registered_ = false;
-  shard_->ScheduleClose(this);
-}
-
-bool GatewayConnection::WantsIoClose() const {
-  if (!closing_) return false;
-  if (!close_after_flush_) return true;
-  return out_.empty() || shard_->now_ns() >= close_deadline_ns_;
-}
+void GatewayConnection::OnLinkClosing() { registry_->GatewayClosed(this); }
 
 void GatewayConnection::DropSubscriptions() {
   for (auto& [key, sub] : subs_) {
@@ -314,16 +245,6 @@ void GatewayConnection::OnRouteInfo(std::string_view text) {
            outbound_ ? "Outbound" : "Inbound", name_.c_str(), peer_.server_id.c_str());
 }
 
-void GatewayConnection::OnRoutePing() { SendProto("PONG\r\n"); }
-
-void GatewayConnection::OnRoutePong() {
-  pings_out_ = 0;
-  if (ping_sent_ns_ != 0) {
-    rtt_ns_ = shard_->now_ns() - ping_sent_ns_;
-    ping_sent_ns_ = 0;
-  }
-}
-
 void GatewayConnection::OnRouteErr(std::string_view text) {
   LOG_ERROR("%s - Gateway Error %.*s", Label().c_str(), static_cast<int>(text.size()), text.data());
   Close(CloseReason::kProtocolViolation, false);
@@ -457,32 +378,9 @@ bool GatewayConnection::DeliverToLink(const Message& msg, const std::string_view
   return StillCongesting(shard_->now_ns());
 }
 
-bool GatewayConnection::StillCongesting(int64_t now_ns) {
-  return !closing_ &&
-         congestion_.Still(now_ns, PendingBytes(), kCongestedBytes, out_.consumed_total());
-}
-
 void GatewayConnection::Describe(ConnInfo* info, bool with_subs) const {
-  info->cid = id_;
-  info->shard = shard_->index();
-  info->ip = ip_;
-  info->port = port_;
-  info->start_unix_ns = start_unix_ns_;
-  info->last_activity_unix_ns = start_unix_ns_ + (last_in_ns_ - start_mono_ns_);
-  info->rtt_ns = rtt_ns_;
-  info->pending_bytes = out_.pending_bytes();
-  info->in_msgs = in_msgs_;
-  info->out_msgs = out_msgs_;
-  info->in_bytes = in_bytes_;
-  info->out_bytes = out_bytes_;
-  info->num_subs = static_cast<uint32_t>(subs_.size());
+  DescribeLink(info, with_subs);
   info->name = peer_.server_name;
-  if (closing_) info->reason = CloseReasonText(close_reason_);
-  if (with_subs) {
-    for (const auto& [key, sub] : subs_) {
-      info->subs.push_back(SubInfo{sub->subject, sub->queue, key, 0, 0});
-    }
-  }
 }
 
 }  // namespace tern::core

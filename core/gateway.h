@@ -19,8 +19,8 @@
 #include "core/cluster_options.h"
 #include "core/congestion.h"
 #include "core/gateway_proto.h"
+#include "core/link_connection.h"
 #include "core/route_parser.h"
-#include "core/socket_connection.h"
 
 namespace tern::core {
 
@@ -49,7 +49,7 @@ class GatewayRegistry {
   ~GatewayRegistry() = default;
 };
 
-class GatewayConnection final : public SocketConnection, public RouteHandler {
+class GatewayConnection final : public LinkConnection {
  public:
   // `dialled` names the configured (or learned) gateway this node connected to.
   GatewayConnection(ShardPort* shard, GatewayRegistry* registry, uint64_t id, std::string ip,
@@ -57,55 +57,30 @@ class GatewayConnection final : public SocketConnection, public RouteHandler {
   ~GatewayConnection() override;
 
   void Start(io::IoConn* io, bool over_connection_limit) override;
-  void OnBytes(const char* data, std::size_t len) override;
-  void OnPeerClosed(int err) override;
 
   bool DeliverMessage(const Subscription& sub, const Message& msg) override;
   bool DeliverToLink(const Message& msg, const std::string_view* queues,
                      std::size_t queue_count) override;
-  void SendNoResponders(std::string_view, std::string_view) override {}
-  void Flush() override;
 
-  void ReleaseHolds(uint64_t) override {}
-  bool has_holds() const override { return false; }
-  bool StillCongesting(int64_t now_ns) override;
   void OnTimer(int64_t now_ns) override;
   int64_t NextDeadline() const override;
 
   void SendLameDuckInfo() override {}
-  void Close(CloseReason reason, bool flush) override;
-  bool WantsIoClose() const override;
-  void Reauthorize() override {}
   void DropSubscriptions() override;
-  void RemoveSubscription(const std::string&) override {}
   void Describe(ConnInfo* info, bool with_subs) const override;
 
   // --- For the registry ---
   bool outbound() const { return outbound_; }
-  bool registered() const { return registered_; }
   const std::string& name() const { return name_; }  // the other cluster's gateway name
   const GatewayPeer& peer() const { return peer_; }
-  void SendProto(std::string_view line);
   // Outbound: answers to `_GR_.<hash>.` subjects of that cluster go out here (an internal
   // subscription per account, so every shard routes them to this link).
   void SubscribeReplies(const std::string& cluster_hash, uint16_t accounts);
-  // Monitoring.
-  const std::string& ip() const { return ip_; }
-  int port() const { return port_; }
-  uint64_t in_msgs() const { return in_msgs_; }
-  uint64_t out_msgs() const { return out_msgs_; }
-  uint64_t in_bytes() const { return in_bytes_; }
-  uint64_t out_bytes() const { return out_bytes_; }
-  int64_t rtt_ns() const { return rtt_ns_; }
-  int64_t start_unix_ns() const { return start_unix_ns_; }
-  std::size_t subscription_count() const { return subs_.size(); }
 
  private:
   // RouteHandler
   void OnRouteInfo(std::string_view json) override;
   void OnRouteConnect(std::string_view json) override;
-  void OnRoutePing() override;
-  void OnRoutePong() override;
   void OnRouteErr(std::string_view text) override;
   void OnRouteSub(std::string_view account, std::string_view subject, std::string_view queue,
                   uint32_t weight, std::string_view origin) override;
@@ -113,19 +88,14 @@ class GatewayConnection final : public SocketConnection, public RouteHandler {
                     std::string_view queue) override;
   void OnRouteMsg(const RoutedMsg& msg) override;
   void OnRouteParseError(std::string_view what) override;
-  bool RoutePaused() const override { return closing_ || stalled_; }
 
   std::size_t FeedInput(const char* data, std::size_t len) override;
-  std::string LogLabel() const override { return Label(); }
+  void OnLinkClosing() override;
 
-  void SendErrAndClose(std::string_view text, CloseReason reason);
   void ArmTimer();
   int FindAccount(std::string_view name) const;
-  std::string Label() const;
 
   GatewayRegistry* registry_;
-  std::string ip_;
-  int port_;
   bool outbound_;
   std::string name_;
   RouteUrl url_;
@@ -133,23 +103,7 @@ class GatewayConnection final : public SocketConnection, public RouteHandler {
   GatewayPeer peer_;
   bool info_received_ = false;
   bool connect_received_ = false;
-  bool registered_ = false;
-  absl::flat_hash_map<std::string, std::unique_ptr<Subscription>> subs_;  // "acc subj[ q]"
-
-  int64_t start_mono_ns_ = 0;
-  int64_t start_unix_ns_ = 0;
   int64_t handshake_deadline_ns_ = 0;
-  int64_t next_ping_ns_ = 0;
-  int64_t last_in_ns_ = 0;
-  int pings_out_ = 0;
-  int64_t ping_sent_ns_ = 0;
-  int64_t rtt_ns_ = 0;
-  CongestionWatch congestion_;
-  bool close_after_flush_ = false;
-  int64_t close_deadline_ns_ = 0;
-  CloseReason close_reason_ = CloseReason::kClientClosed;
-  std::string line_;
-  uint64_t in_msgs_ = 0, in_bytes_ = 0, out_msgs_ = 0, out_bytes_ = 0, dropped_msgs_ = 0;
 };
 
 }  // namespace tern::core

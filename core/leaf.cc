@@ -60,13 +60,10 @@ int AccountId(const auth::Accounts& accounts, const std::string& name) {
 
 LeafConnection::LeafConnection(ShardPort* shard, LeafRegistry* registry, uint64_t id,
                                std::string ip, int port, int remote, const RouteUrl* url)
-    : SocketConnection(remote >= 0 ? ConnectionKind::kHub : ConnectionKind::kLeaf, id, shard),
+    : LinkConnection(remote >= 0 ? ConnectionKind::kHub : ConnectionKind::kLeaf, id, shard,
+                     std::move(ip), port, "Leafnode", "lid", kCongestedBytes),
       registry_(registry),
-      ip_(std::move(ip)),
-      port_(port),
       remote_(remote) {
-  link_ = true;
-  echo_ = false;
   if (url != nullptr) url_ = *url;
   const LeafOptions& leaf = shard->options().leaf;
   if (remote >= 0) {
@@ -78,22 +75,14 @@ LeafConnection::LeafConnection(ShardPort* shard, LeafRegistry* registry, uint64_
     imports_ = DenyChecker({});
     exports_ = DenyChecker({}, shard->options().js_domain);
   }
-  line_.reserve(256);
 }
 
 LeafConnection::~LeafConnection() = default;
 
-std::string LeafConnection::Label() const {
-  return ip_ + ":" + std::to_string(port_) + " - lid:" + std::to_string(id_);
-}
-
 void LeafConnection::Start(io::IoConn* io, bool) {
   io_ = io;
+  StartClocks(kFirstPingNs);
   const int64_t now = shard_->now_ns();
-  start_mono_ns_ = now;
-  last_in_ns_ = now;
-  start_unix_ns_ = WallClockNs();
-  next_ping_ns_ = now + kFirstPingNs;
   LOG_INFO(
       "%s - Leafnode connection created%s", Label().c_str(),
       dialled()
@@ -149,27 +138,8 @@ void LeafConnection::OnTimer(int64_t now_ns) {
     return;
   }
   if (!registered_ || now_ns < next_ping_ns_) return;
-  const ServerOptions& o = shard_->options();
-  next_ping_ns_ = now_ns + o.ping_interval_ns;
-  if (pings_out_ + 1 > o.ping_max) {
-    LOG_ERROR("%s - Stale Connection - Closing", Label().c_str());
-    shard_->CountStale();
-    SendErrAndClose("Stale Connection", CloseReason::kStaleConnection);
-    return;
-  }
   // A hub skips the PING when its leafnode spoke within the interval (as nats-server).
-  if (!dialled() && rtt_ns_ != 0 && pings_out_ == 0 && now_ns - last_in_ns_ < o.ping_interval_ns) {
-    return;
-  }
-  ++pings_out_;
-  if (ping_sent_ns_ == 0) ping_sent_ns_ = now_ns;
-  SendProto("PING\r\n");
-}
-
-void LeafConnection::OnBytes(const char* data, std::size_t len) {
-  if (closing_) return;
-  last_in_ns_ = shard_->now_ns();
-  ReceiveBytes(data, len);
+  KeepAlive(now_ns, INT64_MAX, /*skip_when_active=*/!dialled());
 }
 
 bool LeafConnection::StartClientTls(bool hub_requires) {
@@ -195,49 +165,7 @@ std::size_t LeafConnection::FeedInput(const char* data, std::size_t len) {
   return parser_.Feed(data, len, *this);
 }
 
-void LeafConnection::OnPeerClosed(int) { Close(CloseReason::kClientClosed, true); }
-
-void LeafConnection::SendProto(std::string_view line) {
-  if (closing_) return;
-  out_.Append(line);
-  MarkDirty();
-}
-
-void LeafConnection::SendErrAndClose(std::string_view text, CloseReason reason) {
-  std::string line = "-ERR '";
-  line.append(text);
-  line += "'\r\n";
-  SendProto(line);
-  Close(reason, true);
-}
-
-void LeafConnection::Flush() {
-  dirty = false;
-  if (io_ == nullptr || io_->send_in_flight || io_->closing) return;
-  if (closing_ && !close_after_flush_) return;
-  SendQueued(UINT64_MAX);
-}
-
-void LeafConnection::Close(CloseReason reason, bool flush) {
-  if (closing_) {
-    if (!flush) close_after_flush_ = false;
-    return;
-  }
-  closing_ = true;
-  close_reason_ = reason;
-  close_after_flush_ = flush;
-  close_deadline_ns_ = shard_->now_ns() + int64_t{2'000'000'000};
-  LOG_INFO("%s - Leafnode connection closed: %s", Label().c_str(), CloseReasonText(reason));
-  registry_->LeafClosed(this, loop_delay_ns_);
-  registered_ = false;
-  shard_->ScheduleClose(this);
-}
-
-bool LeafConnection::WantsIoClose() const {
-  if (!closing_) return false;
-  if (!close_after_flush_) return true;
-  return (out_.empty() && cipher_.empty()) || shard_->now_ns() >= close_deadline_ns_;
-}
+void LeafConnection::OnLinkClosing() { registry_->LeafClosed(this, loop_delay_ns_); }
 
 void LeafConnection::DropSubscriptions() {
   for (auto& [key, sub] : subs_) shard_->RemoveSubscription(this, sub.get());
@@ -406,16 +334,6 @@ void LeafConnection::Register() {
   registry_->RegisterLeaf(this);
 }
 
-void LeafConnection::OnRoutePing() { SendProto("PONG\r\n"); }
-
-void LeafConnection::OnRoutePong() {
-  pings_out_ = 0;
-  if (ping_sent_ns_ != 0) {
-    rtt_ns_ = shard_->now_ns() - ping_sent_ns_;
-    ping_sent_ns_ = 0;
-  }
-}
-
 void LeafConnection::OnRouteErr(std::string_view text) {
   LOG_ERROR("%s - Leafnode Error %.*s", Label().c_str(), static_cast<int>(text.size()),
             text.data());
@@ -576,33 +494,10 @@ bool LeafConnection::DeliverToLink(const Message& msg, const std::string_view* q
   return StillCongesting(shard_->now_ns());
 }
 
-bool LeafConnection::StillCongesting(int64_t now_ns) {
-  return !closing_ &&
-         congestion_.Still(now_ns, PendingBytes(), kCongestedBytes, out_.consumed_total());
-}
-
 void LeafConnection::Describe(ConnInfo* info, bool with_subs) const {
-  info->cid = id_;
-  info->shard = shard_->index();
-  info->ip = ip_;
-  info->port = port_;
-  info->start_unix_ns = start_unix_ns_;
-  info->last_activity_unix_ns = start_unix_ns_ + (last_in_ns_ - start_mono_ns_);
-  info->rtt_ns = rtt_ns_;
-  info->pending_bytes = out_.pending_bytes();
-  info->in_msgs = in_msgs_;
-  info->out_msgs = out_msgs_;
-  info->in_bytes = in_bytes_;
-  info->out_bytes = out_bytes_;
-  info->num_subs = static_cast<uint32_t>(subs_.size());
+  DescribeLink(info, with_subs);
   info->name = peer_.name;
   info->account = RouteAccountName(shard_->options().auth.accounts, account_);
-  if (closing_) info->reason = CloseReasonText(close_reason_);
-  if (with_subs) {
-    for (const auto& [key, sub] : subs_) {
-      info->subs.push_back(SubInfo{sub->subject, sub->queue, key, 0, 0});
-    }
-  }
 }
 
 }  // namespace tern::core

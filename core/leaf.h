@@ -18,9 +18,9 @@
 #include "core/auth/permissions.h"
 #include "core/cluster_options.h"
 #include "core/congestion.h"
+#include "core/link_connection.h"
 #include "core/link_json.h"
 #include "core/route_parser.h"
-#include "core/socket_connection.h"
 
 namespace tern::core {
 
@@ -57,7 +57,7 @@ class LeafRegistry {
   ~LeafRegistry() = default;
 };
 
-class LeafConnection final : public SocketConnection, public RouteHandler {
+class LeafConnection final : public LinkConnection {
  public:
   // `remote` is set for a link this node dialled (the remotes entry, and the URL used).
   LeafConnection(ShardPort* shard, LeafRegistry* registry, uint64_t id, std::string ip, int port,
@@ -65,50 +65,28 @@ class LeafConnection final : public SocketConnection, public RouteHandler {
   ~LeafConnection() override;
 
   void Start(io::IoConn* io, bool over_connection_limit) override;
-  void OnBytes(const char* data, std::size_t len) override;
-  void OnPeerClosed(int err) override;
 
   bool DeliverMessage(const Subscription& sub, const Message& msg) override;
   bool DeliverToLink(const Message& msg, const std::string_view* queues,
                      std::size_t queue_count) override;
-  void SendNoResponders(std::string_view, std::string_view) override {}
-  void Flush() override;
 
-  void ReleaseHolds(uint64_t) override {}
-  bool has_holds() const override { return false; }
-  bool StillCongesting(int64_t now_ns) override;
   void OnTimer(int64_t now_ns) override;
   int64_t NextDeadline() const override;
 
   void SendLameDuckInfo() override {}
-  void Close(CloseReason reason, bool flush) override;
-  bool WantsIoClose() const override;
-  void Reauthorize() override {}
   void DropSubscriptions() override;
-  void RemoveSubscription(const std::string&) override {}
   void Describe(ConnInfo* info, bool with_subs) const override;
   std::string_view link_cluster() const override { return peer_.cluster; }
 
   // --- For the registry ---
-  bool registered() const { return registered_; }
   bool dialled() const { return remote_ >= 0; }
   int remote() const { return remote_; }
   const LeafPeer& peer() const { return peer_; }
   // May this node ask the peer for the subject (LS+)? Not for what the link denies coming
   // in (a remote's deny_imports, JetStream's API without a domain).
   bool MayAsk(std::string_view subject) const;
-  // Protocol bytes from the node (LS+/LS-, INFO).
-  void SendProto(std::string_view line);
-  // Monitoring (/leafz).
   const std::string& nonce() const { return nonce_; }
-  const std::string& ip() const { return ip_; }
-  int port() const { return port_; }
-  uint64_t in_msgs() const { return in_msgs_; }
-  uint64_t out_msgs() const { return out_msgs_; }
-  uint64_t in_bytes() const { return in_bytes_; }
-  uint64_t out_bytes() const { return out_bytes_; }
-  int64_t rtt_ns() const { return rtt_ns_; }
-  std::size_t subscription_count() const { return subs_.size(); }
+  // Monitoring (/leafz).
   template <typename Fn>
   void ForEachSubscription(Fn&& fn) const {
     for (const auto& [key, sub] : subs_) fn(*sub);
@@ -118,8 +96,6 @@ class LeafConnection final : public SocketConnection, public RouteHandler {
   // RouteHandler
   void OnRouteInfo(std::string_view json) override;
   void OnRouteConnect(std::string_view json) override;
-  void OnRoutePing() override;
-  void OnRoutePong() override;
   void OnRouteErr(std::string_view text) override;
   void OnRouteSub(std::string_view account, std::string_view subject, std::string_view queue,
                   uint32_t weight, std::string_view origin) override;
@@ -127,11 +103,10 @@ class LeafConnection final : public SocketConnection, public RouteHandler {
                     std::string_view queue) override;
   void OnRouteMsg(const RoutedMsg& msg) override;
   void OnRouteParseError(std::string_view what) override;
-  bool RoutePaused() const override { return closing_ || stalled_; }
 
   // SocketConnection
   std::size_t FeedInput(const char* data, std::size_t len) override;
-  std::string LogLabel() const override { return Label(); }
+  void OnLinkClosing() override;
 
   // Hub side: which account the CONNECT's credentials bind the link to (-1: refused);
   // sets user_permissions_ when the user has permissions.
@@ -141,13 +116,9 @@ class LeafConnection final : public SocketConnection, public RouteHandler {
   bool StartClientTls(bool hub_requires);
   void SendConnect();
   void Register();
-  void SendErrAndClose(std::string_view text, CloseReason reason);
   void ArmTimer();
-  std::string Label() const;
 
   LeafRegistry* registry_;
-  std::string ip_;
-  int port_;
   int remote_;  // the remotes entry this link serves; -1 on the hub side
   RouteUrl url_;
   RouteParser parser_{/*leaf=*/true};
@@ -157,30 +128,14 @@ class LeafConnection final : public SocketConnection, public RouteHandler {
   std::string nonce_;
   bool info_received_ = false;
   bool connect_sent_ = false;
-  bool registered_ = false;
   int64_t loop_delay_ns_ = 0;  // set when the peer reported a loop
-  absl::flat_hash_map<std::string, std::unique_ptr<Subscription>> subs_;  // "subject[ queue]"
   // What the link refuses: `imports_` covers what comes in (our LS+, the peer's messages),
   // `exports_` what goes out (the peer's LS+). Null = nothing denied.
   std::unique_ptr<auth::PermissionChecker> imports_, exports_;
   // Hub side: the permissions of the user the leafnode logged in as (what it may publish
   // here, what it may subscribe to); null = none.
   std::unique_ptr<auth::PermissionChecker> user_permissions_;
-
-  int64_t start_mono_ns_ = 0;
-  int64_t start_unix_ns_ = 0;
   int64_t handshake_deadline_ns_ = 0;  // INFO/CONNECT/connect_info must arrive by then
-  int64_t next_ping_ns_ = 0;
-  int64_t last_in_ns_ = 0;
-  int pings_out_ = 0;
-  int64_t ping_sent_ns_ = 0;
-  int64_t rtt_ns_ = 0;
-  CongestionWatch congestion_;
-  bool close_after_flush_ = false;
-  int64_t close_deadline_ns_ = 0;
-  CloseReason close_reason_ = CloseReason::kClientClosed;
-  std::string line_;  // the LMSG control line being built (reused)
-  uint64_t in_msgs_ = 0, in_bytes_ = 0, out_msgs_ = 0, out_bytes_ = 0, dropped_msgs_ = 0;
 };
 
 }  // namespace tern::core

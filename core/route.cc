@@ -33,34 +33,24 @@ void AppendNumber(std::string* out, std::size_t n) {
 RouteConnection::RouteConnection(ShardPort* shard, RouteRegistry* registry, uint64_t id,
                                  std::string ip, int port, const RouteUrl* dialled,
                                  bool explicit_route)
-    : SocketConnection(ConnectionKind::kRoute, id, shard),
+    : LinkConnection(ConnectionKind::kRoute, id, shard, std::move(ip), port, "Route", "rid",
+                     kRouteCongestedBytes),
       registry_(registry),
-      ip_(std::move(ip)),
-      port_(port),
       dialled_(dialled != nullptr),
       explicit_(explicit_route) {
-  link_ = true;
   if (dialled != nullptr) url_ = *dialled;
   const auto& permissions = shard->options().cluster.permissions;
   if (permissions != nullptr && permissions->subscribe) {
     export_check_ = std::make_unique<auth::PermissionChecker>(permissions);
   }
-  line_.reserve(256);
 }
 
 RouteConnection::~RouteConnection() = default;
 
-std::string RouteConnection::Label() const {
-  return ip_ + ":" + std::to_string(port_) + " - rid:" + std::to_string(id_);
-}
-
 void RouteConnection::Start(io::IoConn* io, bool) {
   io_ = io;
+  StartClocks(kFirstPingNs);
   const int64_t now = shard_->now_ns();
-  start_mono_ns_ = now;
-  last_in_ns_ = now;
-  start_unix_ns_ = WallClockNs();
-  next_ping_ns_ = now + kFirstPingNs;
   LOG_INFO("%s - Route connection created", Label().c_str());
   const ClusterOptions& cluster = shard_->options().cluster;
   if (cluster.tls_context == nullptr) {
@@ -132,78 +122,15 @@ void RouteConnection::OnTimer(int64_t now_ns) {
     return;
   }
   if (now_ns < next_ping_ns_) return;
-  const ServerOptions& o = shard_->options();
-  next_ping_ns_ = now_ns + std::min(o.ping_interval_ns, kMaxRoutePingNs);
-  if (pings_out_ + 1 > o.ping_max) {
-    LOG_ERROR("%s - Stale Connection - Closing", Label().c_str());
-    shard_->CountStale();
-    SendErrAndClose("Stale Connection", CloseReason::kStaleConnection);
-    return;
-  }
   // A route that spoke within the interval is alive (its RTT known): no need to ask.
-  if (rtt_ns_ != 0 && pings_out_ == 0 && now_ns - last_in_ns_ < o.ping_interval_ns) return;
-  ++pings_out_;
-  if (ping_sent_ns_ == 0) ping_sent_ns_ = now_ns;
-  SendProto("PING\r\n");
-}
-
-void RouteConnection::OnBytes(const char* data, std::size_t len) {
-  if (closing_) return;
-  last_in_ns_ = shard_->now_ns();
-  ReceiveBytes(data, len);
+  KeepAlive(now_ns, kMaxRoutePingNs, /*skip_when_active=*/true);
 }
 
 std::size_t RouteConnection::FeedInput(const char* data, std::size_t len) {
   return parser_.Feed(data, len, *this);
 }
 
-void RouteConnection::OnPeerClosed(int) { Close(CloseReason::kClientClosed, true); }
-
-void RouteConnection::SendProto(std::string_view line) {
-  if (closing_) return;
-  out_.Append(line);
-  MarkDirty();
-}
-
-void RouteConnection::SendErrAndClose(std::string_view text, CloseReason reason) {
-  std::string line = "-ERR '";
-  line.append(text);
-  line += "'\r\n";
-  SendProto(line);
-  Close(reason, true);
-}
-
-void RouteConnection::Flush() {
-  dirty = false;
-  if (io_ == nullptr || io_->send_in_flight || io_->closing) return;
-  if (closing_ && !close_after_flush_) return;
-  SendQueued(UINT64_MAX);
-}
-
-void RouteConnection::Close(CloseReason reason, bool flush) {
-  if (closing_) {
-    if (!flush) close_after_flush_ = false;
-    return;
-  }
-  closing_ = true;
-  close_reason_ = reason;
-  close_after_flush_ = flush;
-  close_deadline_ns_ = shard_->now_ns() + int64_t{2'000'000'000};
-  if (registered_) {
-    LOG_INFO("%s - Route connection closed: %s", Label().c_str(), CloseReasonText(reason));
-  } else {
-    LOG_DEBUG("%s - Route connection closed: %s", Label().c_str(), CloseReasonText(reason));
-  }
-  registry_->RouteClosed(this);
-  registered_ = false;
-  shard_->ScheduleClose(this);
-}
-
-bool RouteConnection::WantsIoClose() const {
-  if (!closing_) return false;
-  if (!close_after_flush_) return true;
-  return (out_.empty() && cipher_.empty()) || shard_->now_ns() >= close_deadline_ns_;
-}
+void RouteConnection::OnLinkClosing() { registry_->RouteClosed(this); }
 
 void RouteConnection::DropSubscriptions() {
   for (auto& [key, sub] : subs_) shard_->RemoveSubscription(this, sub.get());
@@ -279,11 +206,6 @@ bool RouteConnection::DeliverToLink(const Message& msg, const std::string_view* 
   if (pending + static_cast<int64_t>(data.size()) <= kRouteCongestedBytes) return false;
   if (congestion_.Begin(shard_->now_ns(), out_.consumed_total())) shard_->AddCongested(this);
   return StillCongesting(shard_->now_ns());
-}
-
-bool RouteConnection::StillCongesting(int64_t now_ns) {
-  return !closing_ && congestion_.Still(now_ns, out_.pending_bytes() + cipher_.pending_bytes(),
-                                        kRouteCongestedBytes, out_.consumed_total());
 }
 
 // ---------------------------------------------------------------- input
@@ -394,16 +316,6 @@ void RouteConnection::OnRouteInfo(std::string_view text) {
 
 void RouteConnection::SendLameDuckInfo() {
   if (registered_) SendProto(registry_->RouteInfoLine(true));
-}
-
-void RouteConnection::OnRoutePing() { SendProto("PONG\r\n"); }
-
-void RouteConnection::OnRoutePong() {
-  pings_out_ = 0;
-  if (ping_sent_ns_ != 0) {
-    rtt_ns_ = shard_->now_ns() - ping_sent_ns_;
-    ping_sent_ns_ = 0;
-  }
 }
 
 void RouteConnection::OnRouteErr(std::string_view text) {
@@ -524,27 +436,9 @@ void RouteConnection::OnRouteMsg(const RoutedMsg& routed) {
 }
 
 void RouteConnection::Describe(ConnInfo* info, bool with_subs) const {
-  info->cid = id_;
-  info->shard = shard_->index();
-  info->ip = ip_;
-  info->port = port_;
-  info->start_unix_ns = start_unix_ns_;
-  info->last_activity_unix_ns = start_unix_ns_ + (last_in_ns_ - start_mono_ns_);
-  info->rtt_ns = rtt_ns_;
-  info->pending_bytes = out_.pending_bytes();
-  info->in_msgs = in_msgs_;
-  info->out_msgs = out_msgs_;
-  info->in_bytes = in_bytes_;
-  info->out_bytes = out_bytes_;
-  info->num_subs = static_cast<uint32_t>(subs_.size());
+  DescribeLink(info, with_subs);
   info->name = peer_.server_name;
   info->account = "$G";
-  if (closing_) info->reason = CloseReasonText(close_reason_);
-  if (with_subs) {
-    for (const auto& [key, sub] : subs_) {
-      info->subs.push_back(SubInfo{sub->subject, sub->queue, key, 0, 0});
-    }
-  }
 }
 
 }  // namespace tern::core
