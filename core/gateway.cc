@@ -5,7 +5,6 @@
 #include <charconv>
 
 #include "core/auth/authenticator.h"
-#include "core/clock.h"
 #include "core/link_json.h"
 #include "core/log.h"
 #include "core/route.h"
@@ -33,7 +32,7 @@ GatewayConnection::GatewayConnection(ShardPort* shard, GatewayRegistry* registry
                                      std::string ip, int port, const std::string* dialled,
                                      const RouteUrl* url)
     : LinkConnection(ConnectionKind::kGateway, id, shard, std::move(ip), port, "Gateway", "gid",
-                     kCongestedBytes),
+                     {kCongestedBytes, kMaxPendingBytes}),
       registry_(registry),
       outbound_(dialled != nullptr) {
   if (dialled != nullptr) name_ = *dialled;
@@ -72,11 +71,6 @@ void GatewayConnection::Start(io::IoConn* io, bool) {
     if (!StartTls(std::move(context), outbound_, url_.host)) return;
   }
   ArmTimer();
-}
-
-void GatewayConnection::ArmTimer() {
-  const int64_t at = NextDeadline();
-  if (at != 0 && (!timer.queued() || at < timer.at)) shard_->ArmTimer(this, at);
 }
 
 int64_t GatewayConnection::NextDeadline() const {
@@ -323,17 +317,10 @@ bool GatewayConnection::DeliverMessage(const Subscription&, const Message& msg) 
 bool GatewayConnection::DeliverToLink(const Message& msg, const std::string_view* queues,
                                       std::size_t queue_count) {
   if (closing_ || !registered_ || !outbound_) return false;
-  const int64_t pending = static_cast<int64_t>(PendingBytes());
-  if (pending > kMaxPendingBytes) {
-    ++dropped_msgs_;
-    return true;
-  }
+  if (!HasRoomForMessage()) return true;
   std::string_view data = msg.data;
   std::size_t header_len = msg.header_len;
-  if (header_len > 0 && !peer_.headers) {
-    data.remove_prefix(header_len);
-    header_len = 0;
-  }
+  FitHeaders(peer_.headers, &data, &header_len);
   // A reply is prefixed with this cluster's and this server's hashes, so the answer comes
   // straight back here whatever interest the other cluster has seen (nats-server's `_GR_.`).
   std::string reply;
@@ -367,15 +354,7 @@ bool GatewayConnection::DeliverToLink(const Message& msg, const std::string_view
   }
   AppendNumber(&line, data.size());
   line.append("\r\n");
-  out_.Append(line);
-  out_.Append(data);
-  out_.Append("\r\n", 2);
-  ++out_msgs_;
-  out_bytes_ += data.size();
-  MarkDirty();
-  if (pending + static_cast<int64_t>(data.size()) <= kCongestedBytes) return false;
-  if (congestion_.Begin(shard_->now_ns(), out_.consumed_total())) shard_->AddCongested(this);
-  return StillCongesting(shard_->now_ns());
+  return QueueMessage(line, data);
 }
 
 void GatewayConnection::Describe(ConnInfo* info, bool with_subs) const {

@@ -92,7 +92,6 @@ class GatewayConnection final : public LinkConnection {
   std::size_t FeedInput(const char* data, std::size_t len) override;
   void OnLinkClosing() override;
 
-  void ArmTimer();
   int FindAccount(std::string_view name) const;
 
   GatewayRegistry* registry_;

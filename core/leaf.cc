@@ -6,7 +6,6 @@
 
 #include "core/auth/authenticator.h"
 #include "core/auth/nkeys.h"
-#include "core/clock.h"
 #include "core/link_json.h"
 #include "core/log.h"
 #include "core/route.h"
@@ -61,7 +60,7 @@ int AccountId(const auth::Accounts& accounts, const std::string& name) {
 LeafConnection::LeafConnection(ShardPort* shard, LeafRegistry* registry, uint64_t id,
                                std::string ip, int port, int remote, const RouteUrl* url)
     : LinkConnection(remote >= 0 ? ConnectionKind::kHub : ConnectionKind::kLeaf, id, shard,
-                     std::move(ip), port, "Leafnode", "lid", kCongestedBytes),
+                     std::move(ip), port, "Leafnode", "lid", {kCongestedBytes, kMaxPendingBytes}),
       registry_(registry),
       remote_(remote) {
   if (url != nullptr) url_ = *url;
@@ -106,11 +105,6 @@ void LeafConnection::Start(io::IoConn* io, bool) {
     }
   }
   ArmTimer();
-}
-
-void LeafConnection::ArmTimer() {
-  const int64_t at = NextDeadline();
-  if (at != 0 && (!timer.queued() || at < timer.at)) shard_->ArmTimer(this, at);
 }
 
 int64_t LeafConnection::NextDeadline() const {
@@ -451,17 +445,10 @@ bool LeafConnection::DeliverMessage(const Subscription&, const Message& msg) {
 bool LeafConnection::DeliverToLink(const Message& msg, const std::string_view* queues,
                                    std::size_t queue_count) {
   if (closing_ || !registered_) return false;
-  const int64_t pending = static_cast<int64_t>(PendingBytes());
-  if (pending > kMaxPendingBytes) {
-    ++dropped_msgs_;
-    return true;
-  }
+  if (!HasRoomForMessage()) return true;
   std::string_view data = msg.data;
   std::size_t header_len = msg.header_len;
-  if (header_len > 0 && !peer_.headers) {
-    data.remove_prefix(header_len);
-    header_len = 0;
-  }
+  FitHeaders(peer_.headers, &data, &header_len);
   // LMSG <subject> [reply | + reply q... | | q...] <size>; HMSG adds the header length.
   std::string& line = line_;
   line.assign(header_len > 0 ? "HMSG " : "LMSG ");
@@ -483,15 +470,7 @@ bool LeafConnection::DeliverToLink(const Message& msg, const std::string_view* q
   }
   AppendNumber(&line, data.size());
   line.append("\r\n");
-  out_.Append(line);
-  out_.Append(data);
-  out_.Append("\r\n", 2);
-  ++out_msgs_;
-  out_bytes_ += data.size();
-  MarkDirty();
-  if (pending + static_cast<int64_t>(data.size()) <= kCongestedBytes) return false;
-  if (congestion_.Begin(shard_->now_ns(), out_.consumed_total())) shard_->AddCongested(this);
-  return StillCongesting(shard_->now_ns());
+  return QueueMessage(line, data);
 }
 
 void LeafConnection::Describe(ConnInfo* info, bool with_subs) const {

@@ -116,7 +116,6 @@ class LeafConnection final : public LinkConnection {
   bool StartClientTls(bool hub_requires);
   void SendConnect();
   void Register();
-  void ArmTimer();
 
   LeafRegistry* registry_;
   int remote_;  // the remotes entry this link serves; -1 on the hub side

@@ -15,14 +15,13 @@ constexpr int64_t kCloseFlushNs = 2'000'000'000;
 }  // namespace
 
 LinkConnection::LinkConnection(ConnectionKind kind, uint64_t id, ShardPort* shard, std::string ip,
-                               int port, const char* kind_name, const char* id_name,
-                               int64_t congested_bytes)
+                               int port, const char* kind_name, const char* id_name, Limits limits)
     : SocketConnection(kind, id, shard),
       ip_(std::move(ip)),
       port_(port),
       kind_name_(kind_name),
       id_name_(id_name),
-      congested_bytes_(congested_bytes) {
+      limits_(limits) {
   link_ = true;
   echo_ = false;
   line_.reserve(256);
@@ -119,7 +118,38 @@ bool LinkConnection::WantsIoClose() const {
 
 bool LinkConnection::StillCongesting(int64_t now_ns) {
   return !closing_ &&
-         congestion_.Still(now_ns, PendingBytes(), congested_bytes_, out_.consumed_total());
+         congestion_.Still(now_ns, PendingBytes(), limits_.congested_bytes, out_.consumed_total());
+}
+
+void LinkConnection::ArmTimer() {
+  const int64_t at = NextDeadline();
+  if (at != 0 && (!timer.queued() || at < timer.at)) shard_->ArmTimer(this, at);
+}
+
+bool LinkConnection::HasRoomForMessage() {
+  if (static_cast<int64_t>(PendingBytes()) <= limits_.max_pending_bytes) return true;
+  ++dropped_msgs_;
+  return false;
+}
+
+void LinkConnection::FitHeaders(bool peer_headers, std::string_view* data,
+                                std::size_t* header_len) const {
+  if (*header_len == 0 || peer_headers) return;
+  data->remove_prefix(*header_len);
+  *header_len = 0;
+}
+
+bool LinkConnection::QueueMessage(std::string_view control_line, std::string_view data) {
+  const int64_t pending = static_cast<int64_t>(PendingBytes());
+  out_.Append(control_line);
+  out_.Append(data);
+  out_.Append("\r\n", 2);
+  ++out_msgs_;
+  out_bytes_ += data.size();
+  MarkDirty();
+  if (pending + static_cast<int64_t>(data.size()) <= limits_.congested_bytes) return false;
+  if (congestion_.Begin(shard_->now_ns(), out_.consumed_total())) shard_->AddCongested(this);
+  return StillCongesting(shard_->now_ns());
 }
 
 void LinkConnection::OnRoutePing() { SendProto("PONG\r\n"); }

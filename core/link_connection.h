@@ -49,11 +49,15 @@ class LinkConnection : public SocketConnection, public RouteHandler {
   std::size_t subscription_count() const { return subs_.size(); }
 
  protected:
+  // What a link may queue for its peer.
+  struct Limits {
+    int64_t congested_bytes;    // past this, publishers are held back
+    int64_t max_pending_bytes;  // past this, messages for the peer are dropped
+  };
   // `kind_name` names the link in close logs ("Route", "Leafnode", "Gateway"), `id_name`
-  // its id in every log line ("rid", "lid", "gid"); `congested_bytes`: queued output past
-  // which publishers are held back.
+  // its id in every log line ("rid", "lid", "gid").
   LinkConnection(ConnectionKind kind, uint64_t id, ShardPort* shard, std::string ip, int port,
-                 const char* kind_name, const char* id_name, int64_t congested_bytes);
+                 const char* kind_name, const char* id_name, Limits limits);
   ~LinkConnection() override;
 
   // The start of the link (Start): clocks, and the first PING at `first_ping_ns` from now.
@@ -64,6 +68,16 @@ class LinkConnection : public SocketConnection, public RouteHandler {
   // RTT is known (nats-server's routes, and a hub's leafnodes).
   void KeepAlive(int64_t now_ns, int64_t max_interval_ns, bool skip_when_active);
   void SendErrAndClose(std::string_view text, CloseReason reason);
+  // Before encoding a message: false (counted as dropped) when the peer's queue is past
+  // max_pending_bytes already: a peer that stopped reading loses messages, not our memory.
+  bool HasRoomForMessage();
+  // The payload as the peer takes it: without its header block when the peer has none.
+  void FitHeaders(bool peer_headers, std::string_view* data, std::size_t* header_len) const;
+  // Queues one message frame (control line with its CRLF, payload, CRLF) and counts it.
+  // True while the link is congested (its publishers are to be held back).
+  bool QueueMessage(std::string_view control_line, std::string_view data);
+  // Arms the shard timer for NextDeadline().
+  void ArmTimer();
   // The common part of /connz-style descriptions (not the name and account).
   void DescribeLink(ConnInfo* info, bool with_subs) const;
   // The link is closing (once): tell the registry. registered_ is still as it was.
@@ -99,7 +113,7 @@ class LinkConnection : public SocketConnection, public RouteHandler {
  private:
   const char* kind_name_;
   const char* id_name_;
-  int64_t congested_bytes_;
+  Limits limits_;
   bool close_after_flush_ = false;
   int64_t close_deadline_ns_ = 0;
 };

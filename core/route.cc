@@ -5,7 +5,6 @@
 #include <charconv>
 
 #include "core/auth/authenticator.h"
-#include "core/clock.h"
 #include "core/link_json.h"
 #include "core/log.h"
 #include "core/subject.h"
@@ -34,7 +33,7 @@ RouteConnection::RouteConnection(ShardPort* shard, RouteRegistry* registry, uint
                                  std::string ip, int port, const RouteUrl* dialled,
                                  bool explicit_route)
     : LinkConnection(ConnectionKind::kRoute, id, shard, std::move(ip), port, "Route", "rid",
-                     kRouteCongestedBytes),
+                     {kRouteCongestedBytes, kRouteMaxPendingBytes}),
       registry_(registry),
       dialled_(dialled != nullptr),
       explicit_(explicit_route) {
@@ -91,11 +90,6 @@ void RouteConnection::StartProtocol() {
   ArmTimer();
 }
 
-void RouteConnection::ArmTimer() {
-  const int64_t at = NextDeadline();
-  if (at != 0 && (!timer.queued() || at < timer.at)) shard_->ArmTimer(this, at);
-}
-
 int64_t RouteConnection::NextDeadline() const {
   if (closing_) return 0;
   int64_t next = next_ping_ns_;
@@ -147,17 +141,10 @@ bool RouteConnection::DeliverMessage(const Subscription&, const Message& msg) {
 bool RouteConnection::DeliverToLink(const Message& msg, const std::string_view* queues,
                                     std::size_t queue_count) {
   if (closing_ || !registered_) return false;
-  const int64_t pending = static_cast<int64_t>(out_.pending_bytes() + cipher_.pending_bytes());
-  if (pending > kRouteMaxPendingBytes) {
-    ++dropped_msgs_;
-    return true;
-  }
+  if (!HasRoomForMessage()) return true;
   std::string_view data = msg.data;
   std::size_t header_len = msg.header_len;
-  if (header_len > 0 && !peer_.headers) {
-    data.remove_prefix(header_len);
-    header_len = 0;
-  }
+  FitHeaders(peer_.headers, &data, &header_len);
   // RMSG <account> <subject> [reply | + reply q... | | q...] <size>; HMSG adds the header
   // length before the size.
   std::string& line = line_;
@@ -197,15 +184,7 @@ bool RouteConnection::DeliverToLink(const Message& msg, const std::string_view* 
   }
   AppendNumber(&line, data.size());
   line.append("\r\n");
-  out_.Append(line);
-  out_.Append(data);
-  out_.Append("\r\n", 2);
-  ++out_msgs_;
-  out_bytes_ += data.size();
-  MarkDirty();
-  if (pending + static_cast<int64_t>(data.size()) <= kRouteCongestedBytes) return false;
-  if (congestion_.Begin(shard_->now_ns(), out_.consumed_total())) shard_->AddCongested(this);
-  return StillCongesting(shard_->now_ns());
+  return QueueMessage(line, data);
 }
 
 // ---------------------------------------------------------------- input

@@ -120,7 +120,6 @@ class RouteConnection final : public LinkConnection {
   void OnLinkClosing() override;
   // Ops a peer may send only after a CONNECT when route authorization is on.
   bool Authorized();
-  void ArmTimer();
   int FindAccount(std::string_view name) const;
 
   RouteRegistry* registry_;
