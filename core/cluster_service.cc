@@ -302,8 +302,18 @@ bool ClusterService::RegisterRoute(RouteConnection* route) {
   std::string flood;
   for (const auto& [key, interest] : interest_) flood += SubLine(key, interest, peer.lnoc);
   if (!flood.empty()) route->SendProto(flood);
+  if (gateway_gossip_ != nullptr) route->SendProto(gateway_gossip_->GatewayGossipLines());
   PublishConnectUrls();
   return true;
+}
+
+void ClusterService::LearnGatewayFromRoute(const std::string& name,
+                                           const std::vector<std::string>& urls) {
+  if (gateway_gossip_ == nullptr) {
+    LOG_DEBUG("Gateway gossip for \"%s\" ignored: no gateway here", name.c_str());
+    return;
+  }
+  gateway_gossip_->LearnGatewayFromRoute(name, urls);
 }
 
 void ClusterService::LearnServer(const RoutePeer& server) {

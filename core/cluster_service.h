@@ -28,6 +28,18 @@ namespace tern::core {
 
 class Shard;
 
+// The gateway side of gossip over routes (GatewayService): gateways a peer names, and the
+// INFO lines that tell a new route of this node's. Called on shard 0's thread.
+class RouteGatewayGossip {
+ public:
+  virtual void LearnGatewayFromRoute(const std::string& name,
+                                     const std::vector<std::string>& urls) = 0;
+  virtual std::string GatewayGossipLines() const = 0;
+
+ protected:
+  ~RouteGatewayGossip() = default;
+};
+
 class ClusterService final : public LoopService, public RouteRegistry, public InterestExport {
  public:
   // `cluster_port` is the bound cluster port (what peers are told).
@@ -46,12 +58,19 @@ class ClusterService final : public LoopService, public RouteRegistry, public In
   bool cluster_dynamic() const override { return dynamic_; }
   bool RegisterRoute(RouteConnection* route) override;
   void LearnServer(const RoutePeer& server) override;
+  void LearnGatewayFromRoute(const std::string& name,
+                             const std::vector<std::string>& urls) override;
   void RouteClosed(RouteConnection* route) override;
   void PeerUrlsChanged() override;
 
   // InterestExport
   void OnNodeInterest(uint16_t account, std::string_view subject, std::string_view queue,
                       int32_t delta, const Connection* source, std::string_view origin) override;
+
+  // Gateways of this node, told to routes and learned from them (set once, at start).
+  void SetGatewayGossip(RouteGatewayGossip* gossip) { gateway_gossip_ = gossip; }
+  // Protocol lines to every registered route but `except`.
+  void Broadcast(const std::string& line, const RouteConnection* except = nullptr);
 
   // Monitoring, on shard 0's thread: every registered route.
   template <typename Fn>
@@ -88,7 +107,6 @@ class ClusterService final : public LoopService, public RouteRegistry, public In
 
   void StartDial(std::size_t index);
   void OnDialed(const Dialler::Result& result);
-  void Broadcast(const std::string& line, const RouteConnection* except = nullptr);
   // A change of interest to every route: `lnoc_line` to those that take origin clusters.
   void BroadcastInterest(const std::string& line, const std::string& lnoc_line);
   // RS+, or LS+ naming the origin cluster to a route that takes it (`lnoc`).
@@ -114,6 +132,8 @@ class ClusterService final : public LoopService, public RouteRegistry, public In
   std::string connect_urls_;                               // what the shards were last sent
   std::vector<std::string> client_connect_urls_;           // the same, as a list
   std::unique_ptr<auth::PermissionChecker> import_check_;  // cluster permissions' import
+
+  RouteGatewayGossip* gateway_gossip_ = nullptr;
 
   // Last: destroyed first, so no result is posted for a service that is gone.
   std::unique_ptr<Dialler> dialler_;

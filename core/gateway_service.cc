@@ -59,6 +59,7 @@ GatewayService::GatewayService(Shard* shard, int gateway_port, ClusterService* c
     remotes_.push_back(Remote{gateway.name, gateway.urls});
   }
   interest_.resize(account_count());
+  if (cluster_ != nullptr) cluster_->SetGatewayGossip(this);
   dialler_ = std::make_unique<Dialler>([this](const Dialler::Result& result) {
     shard_->Post([this, result] { OnDialed(result); });
   });
@@ -118,19 +119,52 @@ void GatewayService::OnDialed(const Dialler::Result& result) {
 }
 
 void GatewayService::LearnGateway(const std::string& name, const std::vector<std::string>& urls) {
-  if (name == shard_->options().gateway.name) return;
+  // Learned from a gateway: the other nodes of this cluster hear of it over the routes.
+  if (AddRemote(name, urls) && cluster_ != nullptr) {
+    cluster_->Broadcast(GossipLine(name, remotes_.back().urls));
+  }
+}
+
+void GatewayService::LearnGatewayFromRoute(const std::string& name,
+                                           const std::vector<std::string>& urls) {
+  AddRemote(name, urls);  // every node of the cluster had it: not told again
+}
+
+std::string GatewayService::GatewayGossipLines() const {
+  std::string lines;
+  for (const Remote& remote : remotes_) lines += GossipLine(remote.name, remote.urls);
+  return lines;
+}
+
+// nats-server's gateway gossip on a route: the node's id with "GW" before it, no host or
+// port, gateway_cmd 1.
+std::string GatewayService::GossipLine(const std::string& name,
+                                       const std::vector<RouteUrl>& urls) const {
+  nlohmann::ordered_json info;
+  info["server_id"] = "GW" + shard_->context().server_id;
+  info["gateway"] = name;
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
+  for (const RouteUrl& url : urls) list.push_back(url.host + ":" + std::to_string(url.port));
+  info["gateway_urls"] = list;
+  info["gateway_cmd"] = kGatewayCmdGossip;
+  return "INFO " + info.dump() + "\r\n";
+}
+
+bool GatewayService::AddRemote(const std::string& name, const std::vector<std::string>& urls) {
+  if (name == shard_->options().gateway.name) return false;
   for (const Remote& remote : remotes_) {
-    if (remote.name == name) return;
+    if (remote.name == name) return false;
   }
   Remote remote{name, {}};
   for (const std::string& text : urls) {
     RouteUrl url;
     if (ParseRouteUrl(text, &url)) remote.urls.push_back(url);
   }
-  if (remote.urls.empty()) return;
+  if (remote.urls.empty()) return false;
   LOG_INFO("Connecting to implicit gateway \"%s\"", name.c_str());
   remote.next_at = shard_->now_ns();
   remotes_.push_back(std::move(remote));
+  return true;
 }
 
 void GatewayService::GatewayClosed(GatewayConnection* link) {

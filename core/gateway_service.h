@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "core/cluster_service.h"
 #include "core/dialler.h"
 #include "core/gateway.h"
 #include "core/interest.h"
@@ -29,7 +30,10 @@ class ClusterService;
 // nats-server's 6-character hash of a gateway name or server id (`_GR_.` subjects).
 std::string GatewayHash(std::string_view text);
 
-class GatewayService final : public LoopService, public GatewayRegistry, public InterestExport {
+class GatewayService final : public LoopService,
+                             public GatewayRegistry,
+                             public InterestExport,
+                             public RouteGatewayGossip {
  public:
   // `gateway_port`: the bound gateway port. `cluster`: the node's routes (null without).
   GatewayService(Shard* shard, int gateway_port, ClusterService* cluster);
@@ -45,6 +49,11 @@ class GatewayService final : public LoopService, public GatewayRegistry, public 
   bool RegisterOutbound(GatewayConnection* link) override;
   void RegisterInbound(GatewayConnection* link) override;
   void LearnGateway(const std::string& name, const std::vector<std::string>& urls) override;
+
+  // RouteGatewayGossip
+  void LearnGatewayFromRoute(const std::string& name,
+                             const std::vector<std::string>& urls) override;
+  std::string GatewayGossipLines() const override;
   void OnGatewayReply(GatewayConnection* link, const Message& msg) override;
   const std::string& ReplyPrefix() const override { return reply_prefix_; }
   void GatewayClosed(GatewayConnection* link) override;
@@ -72,6 +81,9 @@ class GatewayService final : public LoopService, public GatewayRegistry, public 
     bool in_flight = false;
   };
   void OnDialed(const Dialler::Result& result);
+  // A gateway to dial (configured elsewhere in the cluster, or learned): false if known.
+  bool AddRemote(const std::string& name, const std::vector<std::string>& urls);
+  std::string GossipLine(const std::string& name, const std::vector<RouteUrl>& urls) const;
   std::string InterestLine(uint16_t account, std::string_view key, bool sub) const;
   uint16_t account_count() const;
 

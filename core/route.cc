@@ -243,6 +243,11 @@ void RouteConnection::OnRouteInfo(std::string_view text) {
     return;
   }
   auto text_of = [&](const char* key) { return info->Text(key); };
+  // Gateway gossip (nats-server relays the gateways it knows over its routes): not a route.
+  if (const std::string gateway = text_of("gateway"); !gateway.empty()) {
+    if (info_received_) registry_->LearnGatewayFromRoute(gateway, info->Texts("gateway_urls"));
+    return;
+  }
   RoutePeer peer;
   peer.server_id = text_of("server_id");
   peer.server_name = text_of("server_name");

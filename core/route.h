@@ -62,6 +62,9 @@ class RouteRegistry {
   virtual bool RegisterRoute(RouteConnection* route) = 0;
   // A later INFO about another server (gossip): connect to it if it is new.
   virtual void LearnServer(const RoutePeer& server) = 0;
+  // A gateway gossip INFO from a peer (another cluster's gateway, at `urls`).
+  virtual void LearnGatewayFromRoute(const std::string& name,
+                                     const std::vector<std::string>& urls) = 0;
   // A registered peer's client URLs changed (a new INFO, or lame duck mode: none).
   virtual void PeerUrlsChanged() = 0;
   // The route is closing: forget it (and redial if it was an explicit route).

@@ -262,6 +262,54 @@ TEST(Gateway, AMixedTwoNodeClusterJoinsANatsServerCluster) {
 
 TEST(Gateway, ATwoNodeTernClusterJoinsATernCluster) { ExpectClustersJoin(false, false); }
 
+// Gateway gossip over routes: only node 1 of cluster A lists cluster B's gateway; node 2
+// (Tern or nats-server) learns it from node 1 over their route (nats-server's `GW` INFO),
+// dials B itself, and its clients' messages and requests reach B's clients. Run with a
+// Tern node 1 (Tern tells) and a nats-server node 1 (Tern learns).
+void ExpectGatewaysLearnedOverRoutes(bool nats_a1, bool nats_a2) {
+  SCOPED_TRACE(std::string(nats_a1 ? "nats-server" : "Tern") + " a1, " +
+               (nats_a2 ? "nats-server" : "Tern") + " a2");
+  const int route_1 = FreePort(), route_2 = FreePort();
+  const int gw_a1 = FreePort(), gw_a2 = FreePort(), gw_b = FreePort();
+  auto a_node = [&](bool nats, const std::string& name, int route, int other_route, int gw,
+                    bool lists_b) {
+    const std::string config =
+        "server_name: " + name +
+        "\ncluster {\n  name: A\n  listen: 127.0.0.1:" + std::to_string(route) +
+        "\n  routes: [ nats-route://127.0.0.1:" + std::to_string(other_route) +
+        " ]\n}\ngateway {\n  name: A\n  listen: 127.0.0.1:" + std::to_string(gw) + "\n" +
+        (lists_b ? "  gateways: [ { name: B, url: \"nats://127.0.0.1:" + std::to_string(gw_b) +
+                       "\" } ]\n"
+                 : "") +
+        "}\n";
+    const std::vector<std::string> args = {"-a", "127.0.0.1", "-c", WriteConfig(config)};
+    return nats ? ServerProcess::Start(args, NatsServerPath()) : ServerProcess::Start(args);
+  };
+  auto b = StartGateway(false, "B", gw_b, "A", gw_a1);
+  auto a1 = a_node(nats_a1, "a1", route_1, route_2, gw_a1, true);
+  auto a2 = a_node(nats_a2, "a2", route_2, route_1, gw_a2, false);
+  ASSERT_TRUE(a1 && a2 && b);
+  auto on_a2 = Connect(*a2);
+  auto on_b = Connect(*b);
+  natsSubscription* at_b = SubSync(on_b->nc, "site.report");
+  AwaitRoute(on_a2->nc, on_b->nc);
+  Publish(on_a2->nc, "site.report", 40);
+  EXPECT_EQ(Receive({at_b}, 40)[0].size(), 40u);
+  natsSubscription_Destroy(at_b);
+  natsSubscription* at_a2 = SubSync(on_a2->nc, "site.command");
+  AwaitRoute(on_b->nc, on_a2->nc);
+  Publish(on_b->nc, "site.command", 40);
+  EXPECT_EQ(Receive({at_a2}, 40)[0].size(), 40u);
+  natsSubscription_Destroy(at_a2);
+}
+
+TEST(Gateway, NodesLearnGatewaysOverTheirRoutes) {
+  ExpectGatewaysLearnedOverRoutes(false, false);
+  if (NatsServerPath().empty()) return;
+  ExpectGatewaysLearnedOverRoutes(false, true);
+  ExpectGatewaysLearnedOverRoutes(true, false);
+}
+
 // Messages cross only where the other cluster has interest (interest-only mode): with no
 // subscriber in B, A's publishes do not reach B at all (B's count of messages received
 // moves by the one marker it subscribed to).
