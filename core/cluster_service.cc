@@ -216,6 +216,11 @@ std::string ClusterService::RouteInfoLine(bool lame_duck) const {
   if (dynamic_) info["cluster_dynamic"] = true;
   info["lnoc"] = true;  // LS+/LMSG with the leafnode cluster of interest and messages
   if (!cluster.no_advertise) info["connect_urls"] = ClientUrls();
+  if (leaf_urls_ != nullptr) {
+    if (std::vector<std::string> urls = leaf_urls_->OwnLeafUrls(); !urls.empty()) {
+      info["leafnode_urls"] = urls;
+    }
+  }
   if (lame_duck) info["ldm"] = true;
   return "INFO " + info.dump() + "\r\n";
 }
@@ -304,6 +309,7 @@ bool ClusterService::RegisterRoute(RouteConnection* route) {
   if (!flood.empty()) route->SendProto(flood);
   if (gateway_gossip_ != nullptr) route->SendProto(gateway_gossip_->GatewayGossipLines());
   PublishConnectUrls();
+  if (leaf_urls_ != nullptr && !peer.leafnode_urls.empty()) leaf_urls_->PeerLeafUrlsChanged();
   return true;
 }
 
@@ -314,6 +320,16 @@ void ClusterService::LearnGatewayFromRoute(const std::string& name,
     return;
   }
   gateway_gossip_->LearnGatewayFromRoute(name, urls);
+}
+
+std::vector<std::string> ClusterService::PeerLeafUrls() const {
+  std::vector<std::string> urls;
+  for (const auto& [id, route] : registered_) {
+    for (const std::string& url : route->peer().leafnode_urls) {
+      if (std::find(urls.begin(), urls.end(), url) == urls.end()) urls.push_back(url);
+    }
+  }
+  return urls;
 }
 
 void ClusterService::LearnServer(const RoutePeer& server) {
@@ -347,6 +363,9 @@ void ClusterService::RouteClosed(RouteConnection* route) {
     if (it != registered_.end() && it->second == route) {
       registered_.erase(it);
       PublishConnectUrls();
+      if (leaf_urls_ != nullptr && !route->peer().leafnode_urls.empty()) {
+        leaf_urls_->PeerLeafUrlsChanged();
+      }
     }
   }
   Dial* dial = DialFor(*route);

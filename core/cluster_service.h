@@ -40,6 +40,18 @@ class RouteGatewayGossip {
   ~RouteGatewayGossip() = default;
 };
 
+// The leafnode side of what routes carry (LeafService): this node's leafnode URLs for the
+// route INFO, and word that the peers' changed (a hub tells its leafnodes every node's, as
+// their reconnect list). Called on shard 0's thread.
+class RouteLeafUrls {
+ public:
+  virtual std::vector<std::string> OwnLeafUrls() const = 0;
+  virtual void PeerLeafUrlsChanged() = 0;
+
+ protected:
+  ~RouteLeafUrls() = default;
+};
+
 class ClusterService final : public LoopService, public RouteRegistry, public InterestExport {
  public:
   // `cluster_port` is the bound cluster port (what peers are told).
@@ -69,6 +81,9 @@ class ClusterService final : public LoopService, public RouteRegistry, public In
 
   // Gateways of this node, told to routes and learned from them (set once, at start).
   void SetGatewayGossip(RouteGatewayGossip* gossip) { gateway_gossip_ = gossip; }
+  void SetLeafUrls(RouteLeafUrls* leaf_urls) { leaf_urls_ = leaf_urls; }
+  // The leafnode URLs of the other nodes (from their route INFOs).
+  std::vector<std::string> PeerLeafUrls() const;
   // Protocol lines to every registered route but `except`.
   void Broadcast(const std::string& line, const RouteConnection* except = nullptr);
 
@@ -134,6 +149,7 @@ class ClusterService final : public LoopService, public RouteRegistry, public In
   std::unique_ptr<auth::PermissionChecker> import_check_;  // cluster permissions' import
 
   RouteGatewayGossip* gateway_gossip_ = nullptr;
+  RouteLeafUrls* leaf_urls_ = nullptr;
 
   // Last: destroyed first, so no result is posted for a service that is gone.
   std::unique_ptr<Dialler> dialler_;

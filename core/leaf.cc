@@ -93,7 +93,7 @@ void LeafConnection::Start(io::IoConn* io, bool) {
     const LeafOptions& leaf = shard_->options().leaf;
     handshake_deadline_ns_ = now + std::max(leaf.auth_timeout_ns, leaf.tls.timeout_ns);
     nonce_ = auth::EncodeBase64Url(auth::RandomBytes(11));
-    const std::string info = registry_->HubInfoLine(*this, false);
+    const std::string info = registry_->HubInfoLine(*this, HubInfo::kFirst);
     if (leaf.tls_context == nullptr) {
       SendProto(info);
     } else {
@@ -254,7 +254,7 @@ void LeafConnection::OnRouteConnect(std::string_view text) {
   }
   account_ = static_cast<auth::AccountId>(account);
   connect_sent_ = true;  // the handshake's CONNECT step is done (hub side)
-  SendProto(registry_->HubInfoLine(*this, true));
+  SendProto(registry_->HubInfoLine(*this, HubInfo::kConnectInfo));
   Register();
 }
 
@@ -267,6 +267,10 @@ void LeafConnection::OnRouteInfo(std::string_view text) {
   }
   if (!dialled()) return;  // a leafnode has nothing to tell its hub in INFO
   auto text_of = [&](const char* key) { return info->Text(key); };
+  // Every node of the hub's cluster, pushed again when it changes: the reconnect list.
+  if (std::vector<std::string> urls = info->Texts("leafnode_urls"); !urls.empty()) {
+    registry_->HubLeafUrls(*this, urls);
+  }
   if (!info_received_) {
     info_received_ = true;
     peer_.server_id = text_of("server_id");

@@ -39,10 +39,16 @@ struct LeafPeer {
 };
 
 // The node's side of its leafnode links (LeafService). Called on shard 0's thread.
+// Which INFO a hub sends: the first (with a nonce), the one after CONNECT (connect_info,
+// remote_account), or a later one with the hub cluster's new leafnode URLs.
+enum class HubInfo { kFirst, kConnectInfo, kUpdate };
+
 class LeafRegistry {
  public:
-  // The INFO line a hub sends (first, and with connect_info/remote_account after CONNECT).
-  virtual std::string HubInfoLine(const LeafConnection& link, bool connect_info) const = 0;
+  virtual std::string HubInfoLine(const LeafConnection& link, HubInfo which) const = 0;
+  // Leafnode side: the hub named its cluster's leafnode URLs (its first INFO, or a later
+  // one): more URLs to reconnect through.
+  virtual void HubLeafUrls(const LeafConnection& link, const std::vector<std::string>& urls) = 0;
   // This node's name for leafnode links: its cluster's, else its server name.
   virtual std::string LeafClusterName() const = 0;
   // The link is through its handshake: it is sent its interest, then carries messages.
@@ -86,6 +92,7 @@ class LeafConnection final : public LinkConnection {
   // in (a remote's deny_imports, JetStream's API without a domain).
   bool MayAsk(std::string_view subject) const;
   const std::string& nonce() const { return nonce_; }
+  const RouteUrl& url() const { return url_; }  // leafnode side: the URL it dialled
   // Monitoring (/leafz).
   template <typename Fn>
   void ForEachSubscription(Fn&& fn) const {

@@ -1,6 +1,8 @@
 #include "core/leaf_service.h"
 
 #include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -45,10 +47,32 @@ std::string LocalAddress(int fd) {
   return {};
 }
 
+// This host's first IPv4 address other than loopback ("127.0.0.1" if it has none): what
+// the other nodes' leafnodes are told when the leafnode port listens on every address.
+std::string FirstInterfaceAddress() {
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return "127.0.0.1";
+  std::string found = "127.0.0.1";
+  for (const ifaddrs* entry = list; entry != nullptr; entry = entry->ifa_next) {
+    if (entry->ifa_addr == nullptr || entry->ifa_addr->sa_family != AF_INET) continue;
+    if ((entry->ifa_flags & IFF_LOOPBACK) != 0) continue;
+    char text[INET_ADDRSTRLEN] = {};
+    const auto* in = reinterpret_cast<const sockaddr_in*>(entry->ifa_addr);
+    if (inet_ntop(AF_INET, &in->sin_addr, text, sizeof text) != nullptr) {
+      found = text;
+      break;
+    }
+  }
+  freeifaddrs(list);
+  return found;
+}
+
 }  // namespace
 
-LeafService::LeafService(Shard* shard, int leaf_port) : shard_(shard), leaf_port_(leaf_port) {
+LeafService::LeafService(Shard* shard, int leaf_port, ClusterService* cluster)
+    : shard_(shard), leaf_port_(leaf_port), cluster_(cluster) {
   const ServerOptions& o = shard->options();
+  if (cluster_ != nullptr) cluster_->SetLeafUrls(this);
   remotes_.resize(o.leaf.remotes.size());
   const std::size_t accounts = std::max<std::size_t>(1, o.auth.accounts.size());
   interest_.resize(accounts);
@@ -67,13 +91,12 @@ Connection* LeafService::MakeAccepted(ShardPort* shard, uint64_t id, std::string
 // ---------------------------------------------------------------- dialling
 
 void LeafService::Turn(int64_t now_ns) {
-  const LeafOptions& leaf = shard_->options().leaf;
   for (std::size_t i = 0; i < remotes_.size(); ++i) {
     Remote& remote = remotes_[i];
     if (remote.in_flight || remote.next_at == 0 || now_ns < remote.next_at) continue;
     remote.in_flight = true;
     remote.next_at = 0;
-    const RouteUrl& url = leaf.remotes[i].urls[remote.next_url];
+    const RouteUrl& url = UrlAt(i, remote.next_url);
     dialler_->Dial(i, url.host, url.port);
   }
 }
@@ -87,19 +110,30 @@ int64_t LeafService::NextDeadline() const {
   return next;
 }
 
+std::size_t LeafService::UrlCount(std::size_t remote) const {
+  return shard_->options().leaf.remotes[remote].urls.size() + remotes_[remote].learned.size();
+}
+
+const RouteUrl& LeafService::UrlAt(std::size_t remote, std::size_t index) const {
+  const std::vector<RouteUrl>& configured = shard_->options().leaf.remotes[remote].urls;
+  index %= UrlCount(remote);
+  return index < configured.size() ? configured[index]
+                                   : remotes_[remote].learned[index - configured.size()];
+}
+
 void LeafService::OnDialed(const Dialler::Result& result) {
-  const LeafRemote& config = shard_->options().leaf.remotes[result.tag];
   Remote& remote = remotes_[result.tag];
   const std::size_t index = remote.next_url;
   if (result.fd < 0) {
     remote.in_flight = false;
-    LOG_DEBUG("Error trying to connect as leafnode to remote server \"%s\": %s",
-              config.url_texts[index].c_str(), result.error.c_str());
-    remote.next_url = (index + 1) % config.urls.size();
+    const RouteUrl& failed = UrlAt(result.tag, index);
+    LOG_DEBUG("Error trying to connect as leafnode to remote server \"%s:%d\": %s",
+              failed.host.c_str(), failed.port, result.error.c_str());
+    remote.next_url = (index + 1) % UrlCount(result.tag);
     remote.next_at = shard_->now_ns() + shard_->options().leaf.reconnect_ns;
     return;
   }
-  const RouteUrl url = config.urls[index];
+  const RouteUrl url = UrlAt(result.tag, index);
   const int which = static_cast<int>(result.tag);
   shard_->AdoptConnected(
       result.fd, [this, url, which](ShardPort* shard, uint64_t id, std::string ip, int port) {
@@ -111,12 +145,12 @@ void LeafService::LeafClosed(LeafConnection* link, int64_t delay_ns) {
   auto it = std::find(links_.begin(), links_.end(), link);
   if (it != links_.end()) links_.erase(it);
   if (!link->dialled()) return;
-  Remote& remote = remotes_[static_cast<std::size_t>(link->remote())];
-  const LeafRemote& config =
-      shard_->options().leaf.remotes[static_cast<std::size_t>(link->remote())];
+  const auto which = static_cast<std::size_t>(link->remote());
+  Remote& remote = remotes_[which];
   remote.in_flight = false;
-  // The next URL next time when this one failed before the link was up.
-  if (!link->registered()) remote.next_url = (remote.next_url + 1) % config.urls.size();
+  // The next URL next time when this one failed before the link was up, or when the hub
+  // went away (another node of its cluster may be up).
+  remote.next_url = (remote.next_url + 1) % UrlCount(which);
   remote.next_at =
       shard_->now_ns() + (delay_ns > 0 ? delay_ns : shard_->options().leaf.reconnect_ns);
 }
@@ -130,7 +164,44 @@ std::string LeafService::LeafClusterName() const {
   return shard_->context().server_name;
 }
 
-std::string LeafService::HubInfoLine(const LeafConnection& link, bool connect_info) const {
+void LeafService::HubLeafUrls(const LeafConnection& link, const std::vector<std::string>& urls) {
+  const auto which = static_cast<std::size_t>(link.remote());
+  const std::vector<RouteUrl>& configured = shard_->options().leaf.remotes[which].urls;
+  Remote& remote = remotes_[which];
+  auto known = [](const std::vector<RouteUrl>& list, const RouteUrl& url) {
+    return std::any_of(list.begin(), list.end(),
+                       [&](const RouteUrl& u) { return u.host == url.host && u.port == url.port; });
+  };
+  for (const std::string& text : urls) {
+    RouteUrl url;
+    if (!ParseRouteUrl(text, &url) || known(configured, url) || known(remote.learned, url)) {
+      continue;
+    }
+    // The credentials of the URL it dialled serve the hub's other nodes too (nats-server's).
+    url.user = link.url().user;
+    url.password = link.url().password;
+    LOG_DEBUG("Leafnode remote %zu: the hub names %s:%d", which, url.host.c_str(), url.port);
+    remote.learned.push_back(std::move(url));
+  }
+}
+
+std::vector<std::string> LeafService::OwnLeafUrls() const {
+  const LeafOptions& leaf = shard_->options().leaf;
+  if (leaf_port_ <= 0 || leaf.no_advertise) return {};
+  std::string host = leaf.host.empty() ? "0.0.0.0" : leaf.host;
+  int port = leaf_port_;
+  if (!leaf.advertise.empty()) ParseAdvertise(leaf.advertise, leaf_port_, &host, &port);
+  if (host == "0.0.0.0" || host == "::") host = FirstInterfaceAddress();
+  return {host + ":" + std::to_string(port)};
+}
+
+void LeafService::PeerLeafUrlsChanged() {
+  for (LeafConnection* link : links_) {
+    if (!link->dialled()) link->SendProto(HubInfoLine(*link, HubInfo::kUpdate));
+  }
+}
+
+std::string LeafService::HubInfoLine(const LeafConnection& link, HubInfo which) const {
   const ServerOptions& o = shard_->options();
   const LeafOptions& leaf = o.leaf;
   std::string host = leaf.host.empty() ? "0.0.0.0" : leaf.host;
@@ -156,17 +227,23 @@ std::string LeafService::HubInfoLine(const LeafConnection& link, bool connect_in
   }
   info["max_payload"] = o.max_payload;
   info["client_id"] = link.id();
-  if (!connect_info) info["nonce"] = link.nonce();
+  if (which == HubInfo::kFirst) info["nonce"] = link.nonce();
   // nats-server names its cluster only when it has a fixed name (clustered, or with remotes).
   if (o.cluster.enabled || !leaf.remotes.empty()) info["cluster"] = LeafClusterName();
   info["info_on_connect"] = true;
-  if (connect_info) info["connect_info"] = true;
-  if (!leaf.no_advertise && !url_host.empty()) {
-    info["leafnode_urls"] = {url_host + ":" + std::to_string(port)};
-  } else {
-    info["leafnode_urls"] = nlohmann::ordered_json::array();
+  if (which == HubInfo::kConnectInfo) info["connect_info"] = true;
+  // This node's leafnode URL and the other nodes' of its cluster: the leafnode's reconnect
+  // list (nats-server's).
+  nlohmann::ordered_json urls = nlohmann::ordered_json::array();
+  if (!leaf.no_advertise && !url_host.empty())
+    urls.push_back(url_host + ":" + std::to_string(port));
+  if (cluster_ != nullptr) {
+    for (const std::string& url : cluster_->PeerLeafUrls()) {
+      if (std::find(urls.begin(), urls.end(), url) == urls.end()) urls.push_back(url);
+    }
   }
-  if (connect_info) {
+  info["leafnode_urls"] = urls;
+  if (which == HubInfo::kConnectInfo) {
     info["remote_account"] = RouteAccountName(o.auth.accounts, link.account());
   }
   return "INFO " + info.dump() + " \r\n";

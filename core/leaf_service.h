@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "core/cluster_service.h"
 #include "core/dialler.h"
 #include "core/interest.h"
 #include "core/leaf.h"
@@ -30,10 +31,14 @@ namespace tern::core {
 
 class Shard;
 
-class LeafService final : public LoopService, public LeafRegistry, public InterestExport {
+class LeafService final : public LoopService,
+                          public LeafRegistry,
+                          public InterestExport,
+                          public RouteLeafUrls {
  public:
-  // `leaf_port`: the bound leafnode port (0 without one).
-  LeafService(Shard* shard, int leaf_port);
+  // `leaf_port`: the bound leafnode port (0 without one). `cluster`: the node's routes
+  // (null without).
+  LeafService(Shard* shard, int leaf_port, ClusterService* cluster);
   ~LeafService() override;
 
   // Makes the connection for a socket the leafnode listener accepted.
@@ -43,11 +48,16 @@ class LeafService final : public LoopService, public LeafRegistry, public Intere
   int64_t NextDeadline() const override;
 
   // LeafRegistry
-  std::string HubInfoLine(const LeafConnection& link, bool connect_info) const override;
+  std::string HubInfoLine(const LeafConnection& link, HubInfo which) const override;
+  void HubLeafUrls(const LeafConnection& link, const std::vector<std::string>& urls) override;
   std::string LeafClusterName() const override;
   void RegisterLeaf(LeafConnection* link) override;
   const std::string& LoopSubject(uint16_t account) const override;
   void LeafClosed(LeafConnection* link, int64_t delay_ns) override;
+
+  // RouteLeafUrls
+  std::vector<std::string> OwnLeafUrls() const override;
+  void PeerLeafUrlsChanged() override;
 
   // InterestExport
   void OnNodeInterest(uint16_t account, std::string_view subject, std::string_view queue,
@@ -63,8 +73,9 @@ class LeafService final : public LoopService, public LeafRegistry, public Intere
  private:
   // One `remotes` entry's dialling state.
   struct Remote {
-    std::size_t next_url = 0;
-    int64_t next_at = 1;  // when to dial next (0 = a link is up or being made)
+    std::vector<RouteUrl> learned;  // leafnode URLs the hub named beyond the configured ones
+    std::size_t next_url = 0;       // into the configured URLs, then the learned ones
+    int64_t next_at = 1;            // when to dial next (0 = a link is up or being made)
     bool in_flight = false;
   };
   // One subject (and queue group) of one account: who holds it, by where they are.
@@ -83,9 +94,13 @@ class LeafService final : public LoopService, public LeafRegistry, public Intere
                           std::string_view subject);
   static std::string SubLine(std::string_view key, int64_t value, bool queue);
   void OnDialed(const Dialler::Result& result);
+  // A remote's URLs to dial in turn: the configured ones, then those its hub named.
+  std::size_t UrlCount(std::size_t remote) const;
+  const RouteUrl& UrlAt(std::size_t remote, std::size_t index) const;
 
   Shard* shard_;
   int leaf_port_;
+  ClusterService* cluster_;
   std::vector<Remote> remotes_;
   std::vector<LeafConnection*> links_;  // registered, in registration order
   // By account, then "subject[ queue]".

@@ -261,6 +261,7 @@ void RouteConnection::OnRouteInfo(std::string_view text) {
     peer.route_url = "nats-route://" + host + ":" + std::to_string(port) + "/";
   }
   peer.connect_urls = info->Texts("connect_urls");
+  peer.leafnode_urls = info->Texts("leafnode_urls");
   if (peer.server_id.empty()) {
     LOG_ERROR("%s - route INFO without server_id", Label().c_str());
     Close(CloseReason::kProtocolViolation, false);

@@ -41,7 +41,8 @@ struct RoutePeer {
   std::string cluster;
   bool cluster_dynamic = false;
   std::string route_url;  // nats-route://host:port/ (its `ip`, or its address and port)
-  std::vector<std::string> connect_urls;  // its client URLs (host:port)
+  std::vector<std::string> connect_urls;   // its client URLs (host:port)
+  std::vector<std::string> leafnode_urls;  // its leafnode port (host:port), if it has one
   bool headers = true;
   // It takes LS+/LMSG naming the leafnode cluster of interest and messages (nats-server's
   // leafnode origin cluster, "lnoc").

@@ -197,8 +197,8 @@ bool Server::Start(std::string* error) {
   }
   if (leaf.enabled || !leaf.remotes.empty()) {
     // Leafnode links live on shard 0 too, beside the routes whose interest they carry.
-    auto* service = static_cast<LeafService*>(
-        shards_[0]->AddService(std::make_unique<LeafService>(shards_[0].get(), leaf_port_)));
+    auto* service = static_cast<LeafService*>(shards_[0]->AddService(
+        std::make_unique<LeafService>(shards_[0].get(), leaf_port_, cluster_service)));
     shards_[0]->AddInterestExport(service);
     shards_[0]->SetConnectionFactory(
         kLeafListener,

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <csignal>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -663,6 +664,56 @@ TEST(Leafnode, AHubClusterOfNatsServerAndTernKeepsALeafnodeClustersOrigin) {
 
 TEST(Leafnode, AHubClusterOfTernKeepsALeafnodeClustersOrigin) {
   ExpectHubClusterWorks(/*nats_n1=*/false, /*nats_spokes=*/false);
+}
+
+// A hub that is a cluster names every node's leafnode URL to its leafnodes (INFO
+// leafnode_urls, pushed again when a node joins): a leafnode configured with one hub node
+// only moves to another when that one goes away, and its clients and the new hub node's
+// exchange messages again.
+void ExpectLeafnodeMovesToAnotherHubNode(bool nats_hubs, bool nats_spoke) {
+  SCOPED_TRACE(std::string(nats_hubs ? "nats-server" : "Tern") + " hub cluster, " +
+               (nats_spoke ? "nats-server" : "Tern") + " leafnode");
+  const int leaf_1 = FreePort(), leaf_2 = FreePort();
+  const int route_1 = FreePort(), route_2 = FreePort();
+  auto cluster_block = [](int own, int other) {
+    return "cluster {\n  name: hubc\n  listen: 127.0.0.1:" + std::to_string(own) +
+           "\n  routes: [ nats-route://127.0.0.1:" + std::to_string(other) + " ]\n}\n";
+  };
+  auto h1 = StartWithConfig(nats_hubs, HubConfig("h1", leaf_1) + cluster_block(route_1, route_2),
+                            {"-m", "-1"});
+  auto h2 = StartWithConfig(nats_hubs, HubConfig("h2", leaf_2) + cluster_block(route_2, route_1),
+                            {"-m", "-1"});
+  ASSERT_TRUE(h1 && h2);
+  auto on_h1 = ConnectAs(*h1, "a", "a");
+  auto on_h2 = ConnectAs(*h2, "a", "a");
+  AwaitRoute(on_h1->nc, on_h2->nc);  // the hub nodes know each other's leafnode URLs
+  auto spoke = StartWithConfig(nats_spoke, SpokeConfig("edge", leaf_1));
+  ASSERT_TRUE(spoke);
+  auto on_spoke = ConnectAs(*spoke, "a", "a");
+  AwaitRoute(on_spoke->nc, on_h1->nc);
+  h1->Stop(SIGKILL);
+  const auto deadline = Clock::now() + std::chrono::seconds(20);
+  while (Leafz(*h2).value("leafnodes", 0) != 1 && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(Leafz(*h2).value("leafnodes", 0), 1) << "the leafnode did not move to h2";
+  natsSubscription* at_h2 = SubSync(on_h2->nc, "edge.up");
+  AwaitRoute(on_spoke->nc, on_h2->nc);
+  PublishMany(on_spoke->nc, "edge.up", 20);
+  EXPECT_EQ(Receive({at_h2}, 20)[0].size(), 20u);
+  natsSubscription* at_spoke = SubSync(on_spoke->nc, "edge.down");
+  AwaitRoute(on_h2->nc, on_spoke->nc);
+  PublishMany(on_h2->nc, "edge.down", 20);
+  EXPECT_EQ(Receive({at_spoke}, 20)[0].size(), 20u);
+  natsSubscription_Destroy(at_h2);
+  natsSubscription_Destroy(at_spoke);
+}
+
+TEST(Leafnode, ALeafnodeMovesToAnotherNodeOfItsHubCluster) {
+  ExpectLeafnodeMovesToAnotherHubNode(/*nats_hubs=*/false, /*nats_spoke=*/false);
+  if (NatsServerPath().empty()) return;
+  ExpectLeafnodeMovesToAnotherHubNode(/*nats_hubs=*/false, /*nats_spoke=*/true);
+  ExpectLeafnodeMovesToAnotherHubNode(/*nats_hubs=*/true, /*nats_spoke=*/false);
 }
 
 // Two nodes each a leafnode of the other, for the same account: the second link closes a
