@@ -128,6 +128,9 @@ class StreamLog {
   // The first live message with seq >= from whose subject matches the filter.
   bool ReadNext(uint64_t from, std::string_view filter, StoredMessage* out) const;
   bool ReadLastBySubject(std::string_view subject, StoredMessage* out) const;
+  // The sequences between the first and the last that hold no message (deleted, or
+  // removed by limits), ascending: stream info's deleted_details. Walks the live records.
+  std::vector<uint64_t> DeletedSequences() const;
   // The first sequence stored at or after time_ns (last_seq + 1 if none).
   uint64_t SeqAtTime(int64_t time_ns) const;
   // Live messages with seq >= from matching the filter.

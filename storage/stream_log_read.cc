@@ -118,6 +118,19 @@ void StreamLog::ForEachSubject(
   });
 }
 
+std::vector<uint64_t> StreamLog::DeletedSequences() const {
+  std::vector<uint64_t> deleted;
+  if (msgs_ == 0) return deleted;
+  uint64_t expected = first_seq_;
+  ForEachLive(first_seq_, [&](const StoredMessage& message) {
+    for (; expected < message.seq; ++expected) deleted.push_back(expected);
+    expected = message.seq + 1;
+    return true;
+  });
+  for (; expected <= last_seq_; ++expected) deleted.push_back(expected);
+  return deleted;
+}
+
 LogState StreamLog::State() const {
   LogState state;
   state.msgs = msgs_;

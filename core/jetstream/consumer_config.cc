@@ -136,8 +136,14 @@ ApiError ParseConsumerConfig(const nlohmann::json& j, const StreamConfig& stream
     if (!IsValidSubject(c.filter_subject)) {
       return MakeError(err::kConsumerCreate, "consumer filter subject is not valid");
     }
+    // Within one of the stream's subjects, or (a wildcard filter) taking one in whole, as
+    // nats-server 2.9 checks it: stream subjects foo.a and foo.b take a filter foo.*.
+    const bool wildcard = !IsLiteral(c.filter_subject);
     bool subset = false;
-    for (const std::string& s : stream.subjects) subset |= SubjectIsSubsetOf(c.filter_subject, s);
+    for (const std::string& s : stream.subjects) {
+      subset |= SubjectIsSubsetOf(c.filter_subject, s) ||
+                (wildcard && SubjectIsSubsetOf(s, c.filter_subject));
+    }
     if (!subset) return MakeError(err::kConsumerFilterNotSubset);
     // A filter equal to the stream's only subject filters nothing.
   }

@@ -37,7 +37,9 @@ Stream::Stream(JsShard* js, StreamConfig config, int64_t created_ns, std::string
       config_(std::move(config)),
       created_ns_(created_ns),
       dir_(std::move(dir)),
-      figures_(figures ? std::move(figures) : std::make_shared<StreamFigures>()) {}
+      figures_(figures ? std::move(figures) : std::make_shared<StreamFigures>()) {
+  if (config_.republish) republisher_ = std::make_unique<Republisher>(*config_.republish);
+}
 
 Stream::~Stream() {
   if (sync_in_flight_) js_->CancelSync(sync_token_);
@@ -238,6 +240,8 @@ void Stream::Store(const Message& msg) {
     if (ack) QueueError(reply, MakeError(err::kAccountResourcesExceeded));
     return;
   }
+  const bool republish = republisher_ != nullptr && republisher_->Matches(subject);
+  const uint64_t previous = republish ? LastSeqOfSubject(subject) : 0;
   absl::StatusOr<uint64_t> seq = log_->Append(subject, header, payload);
   // A store that cannot write (disk full, I/O error) makes /healthz report the stream until
   // a write succeeds again; refusals by the stream's own limits do not.
@@ -265,6 +269,7 @@ void Stream::Store(const Message& msg) {
     purge.below = *seq;
     (void)log_->Purge(purge);
   }
+  if (republish) republisher_->Note(*seq, previous, subject, header, payload);
   if (ack) QueueAck(reply, *seq, false);
   has_new_ = true;
   js_->MarkBusy();
@@ -363,6 +368,10 @@ void Stream::QueueError(std::string_view reply, const ApiError& error) {
 }
 
 void Stream::ReleaseAcks() {
+  // Republished messages go out before their PubAcks, as in nats-server.
+  if (republisher_ != nullptr && !republisher_->empty()) {
+    republisher_->Release(log_->acked_through(), !log_->failure().ok(), js_, config_.name);
+  }
   if (acks_.empty()) return;
   // Sending may route back into this stream (a reply subject it captures), which queues
   // more acks: work on swapped-out buffers.
@@ -511,6 +520,10 @@ void Stream::UpdateHealth() {
 
 bool Stream::Busy() const {
   if (!incoming_acks_.empty() || has_new_) return true;
+  if (republisher_ != nullptr && (republisher_->Ready(log_->acked_through()) ||
+                                  (!republisher_->empty() && !log_->failure().ok()))) {
+    return true;
+  }
   // Waiting for a sync in flight is not work: the reactor wakes the shard when it ends.
   if (!sync_in_flight_ && log_->NeedsSync()) return true;
   if (!acks_.empty() && (acks_.front().body_len > 0 || acks_.front().seq <= log_->acked_through() ||

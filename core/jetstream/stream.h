@@ -18,6 +18,7 @@
 
 #include "core/jetstream/api_error.h"
 #include "core/jetstream/registry.h"
+#include "core/jetstream/republish.h"
 #include "core/jetstream/stream_config.h"
 #include "core/subscription.h"
 #include "storage/stream_log.h"
@@ -122,6 +123,7 @@ class Stream final : public InternalSink {
   std::unique_ptr<storage::Env> memory_env_;
   std::unique_ptr<storage::StreamLog> log_;
   std::shared_ptr<StreamFigures> figures_;
+  std::unique_ptr<Republisher> republisher_;  // with `republish`
   std::vector<std::unique_ptr<Subscription>> subs_;
   std::map<std::string, std::unique_ptr<Consumer>, std::less<>> consumers_;  // sorted for listing
   bool has_new_ = false;  // appended since consumers last looked

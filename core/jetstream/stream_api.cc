@@ -47,6 +47,12 @@ nlohmann::json Stream::Info(const nlohmann::json& request) const {
     });
     info["state"]["subjects"] = subjects;
   }
+  if (auto details = request.find("deleted_details");
+      details != request.end() && details->is_boolean() && details->get<bool>()) {
+    if (std::vector<uint64_t> deleted = log_->DeletedSequences(); !deleted.empty()) {
+      info["state"]["deleted"] = deleted;
+    }
+  }
   return info;
 }
 

@@ -4,6 +4,7 @@
 
 #include "core/jetstream/config_json.h"
 #include "core/subject.h"
+#include "core/subject_transform.h"
 
 namespace tern::core::js {
 namespace {
@@ -32,11 +33,72 @@ constexpr const char* kKnown[] = {"name",
                                   "allow_direct",
                                   "mirror_direct",
                                   "discard_new_per_subject",
+                                  "republish",
                                   "template_owner"};
 
 ApiError Invalid(std::string_view text) { return MakeError(err::kStreamInvalidConfig, text); }
 
 int64_t UnsetIsUnlimited(int64_t value) { return value == 0 ? -1 : value; }
+
+bool ReadRePublish(const nlohmann::json& body, std::optional<RePublish>* out) {
+  auto it = body.find("republish");
+  if (it == body.end() || it->is_null()) return true;
+  if (!it->is_object()) return false;
+  RePublish r;
+  if (!ReadString(*it, "src", &r.src) || !ReadString(*it, "dest", &r.dest) ||
+      !ReadBool(*it, "headers_only", &r.headers_only)) {
+    return false;
+  }
+  if (r.src.empty()) r.src = ">";
+  *out = std::move(r);
+  return true;
+}
+
+// How many tokens of `dest` take a source wildcard ("$1", "{{wildcard(1)}}").
+std::size_t Placeholders(std::string_view dest) {
+  std::size_t count = 0;
+  while (!dest.empty()) {
+    const std::size_t dot = dest.find('.');
+    const std::string_view token = dest.substr(0, dot);
+    count += (token.size() > 1 && token[0] == '$') || token.starts_with("{{wildcard(");
+    if (dot == std::string_view::npos) break;
+    dest.remove_prefix(dot + 1);
+  }
+  return count;
+}
+
+std::size_t Tokens(std::string_view subject, std::string_view token) {
+  std::size_t count = 0;
+  while (!subject.empty()) {
+    const std::size_t dot = subject.find('.');
+    count += subject.substr(0, dot) == token;
+    if (dot == std::string_view::npos) break;
+    subject.remove_prefix(dot + 1);
+  }
+  return count;
+}
+
+// nats-server 2.9's checks, in its order: the source overlaps the stream's subjects, the
+// destination does not (a cycle), and the source maps onto the destination.
+ApiError CheckRePublish(const RePublish& r, const std::vector<std::string>& subjects) {
+  if (std::none_of(subjects.begin(), subjects.end(),
+                   [&](const std::string& s) { return SubjectsOverlap(r.src, s); })) {
+    return Invalid("stream configuration for republish source is not valid subset of subjects");
+  }
+  if (std::any_of(subjects.begin(), subjects.end(),
+                  [&](const std::string& s) { return SubjectsOverlap(r.dest, s); })) {
+    return Invalid("stream configuration for republish destination forms a cycle");
+  }
+  SubjectTransform transform;
+  std::string error;
+  if (!IsValidSubject(r.src) || !IsValidSubject(r.dest) || Tokens(r.dest, "*") > 0 ||
+      (Tokens(r.src, ">") > 0) != (Tokens(r.dest, ">") > 0) ||
+      Placeholders(r.dest) < Tokens(r.src, "*") ||
+      !SubjectTransform::Make(r.src, r.dest, &transform, &error)) {
+    return Invalid("stream configuration for republish not valid");
+  }
+  return {};
+}
 
 }  // namespace
 
@@ -71,7 +133,8 @@ ApiError ParseStreamConfig(const nlohmann::json& body, StreamConfig* out) {
       !ReadBool(body, "allow_rollup_hdrs", &c.allow_rollup) ||
       !ReadBool(body, "allow_direct", &c.allow_direct) ||
       !ReadBool(body, "mirror_direct", &c.mirror_direct) ||
-      !ReadBool(body, "discard_new_per_subject", &c.discard_new_per_subject)) {
+      !ReadBool(body, "discard_new_per_subject", &c.discard_new_per_subject) ||
+      !ReadRePublish(body, &c.republish)) {
     return MakeError(err::kInvalidJson);
   }
   if (retention == "limits") {
@@ -147,6 +210,9 @@ ApiError ParseStreamConfig(const nlohmann::json& body, StreamConfig* out) {
     }
   }
   if (c.allow_rollup && c.deny_purge) return Invalid("roll-ups require the purge permission");
+  if (c.republish) {
+    if (ApiError error = CheckRePublish(*c.republish, c.subjects); !error.ok()) return error;
+  }
   *out = std::move(c);
   return {};
 }
@@ -165,9 +231,9 @@ ApiError CheckStreamUpdate(const StreamConfig& current, const StreamConfig& next
     return fail("stream configuration update can not cancel deny message deletes");
   if (current.deny_purge && !next.deny_purge)
     return fail("stream configuration update can not cancel deny purge");
-  if (current.kept.value("republish", nlohmann::json()) !=
-      next.kept.value("republish", nlohmann::json())) {
-    return fail("stream configuration update can not change republish");
+  if (current.republish != next.republish) {
+    return MakeError(err::kStreamInvalidConfig,
+                     "stream configuration update can not change RePublish");
   }
   return {};
 }
@@ -196,6 +262,10 @@ nlohmann::json StreamConfig::ToJson() const {
   j["allow_direct"] = allow_direct;
   j["mirror_direct"] = mirror_direct;
   if (discard_new_per_subject) j["discard_new_per_subject"] = true;
+  if (republish) {
+    j["republish"] = {{"src", republish->src}, {"dest", republish->dest}};
+    if (republish->headers_only) j["republish"]["headers_only"] = true;
+  }
   return j;
 }
 

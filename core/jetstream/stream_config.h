@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,15 @@
 namespace tern::core::js {
 
 enum class Retention { kLimits, kInterest, kWorkQueue };
+
+// `republish`: every stored message whose subject matches `src` is published again on
+// `dest` (src's wildcards carried over), with headers naming the stream and sequence.
+struct RePublish {
+  std::string src = ">";
+  std::string dest;
+  bool headers_only = false;  // the headers (and Nats-Msg-Size) without the payload
+  bool operator==(const RePublish&) const = default;
+};
 enum class StorageKind { kFile, kMemory };
 
 struct StreamConfig {
@@ -39,7 +49,8 @@ struct StreamConfig {
   bool allow_rollup = false;
   bool allow_direct = false;
   bool mirror_direct = false;
-  nlohmann::json kept = nlohmann::json::object();  // placement, metadata, republish, ...
+  std::optional<RePublish> republish;
+  nlohmann::json kept = nlohmann::json::object();  // placement, metadata, ...
 
   nlohmann::json ToJson() const;
 };

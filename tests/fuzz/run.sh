@@ -20,7 +20,7 @@ auth="core/auth/authenticator.cc core/auth/nkeys.cc core/auth/permissions.cc cor
 protocol="core/parser.cc core/subject.cc storage/subject_pattern.cc"
 route="core/route_parser.cc"
 gateway="core/route_parser.cc core/gateway_proto.cc core/link_json.cc"
-js_api="core/jetstream/api_error.cc core/jetstream/config_json.cc core/jetstream/consumer_config.cc
+js_api="core/jetstream/api_error.cc core/jetstream/config_json.cc core/jetstream/consumer_config.cc core/subject_transform.cc
         core/jetstream/headers.cc core/jetstream/stream_config.cc core/subject.cc
         storage/subject_pattern.cc"
 storage="storage/crc32c.cc storage/env_memory.cc storage/env_posix.cc storage/record.cc

@@ -153,6 +153,24 @@ TEST_P(StreamLogTest, DeletedSequencesTrackedStayBounded) {
   EXPECT_EQ(Put(*log, "s.x", "next"), 20001u);
 }
 
+// Stream info's deleted_details: the gaps between the first and the last sequence, across
+// segments, including a deleted last message, and the same after a reopen.
+TEST_P(StreamLogTest, DeletedSequencesListTheGaps) {
+  segment_bytes_ = 4096;
+  auto log = Open();
+  for (int i = 1; i <= 200; ++i) Put(*log, "s", std::string(40, 'x'));
+  ASSERT_GT(log->segment_count(), 1u);
+  for (uint64_t seq : {1, 2, 50, 120, 121, 200}) ASSERT_TRUE(log->Delete(seq)) << seq;
+  const std::vector<uint64_t> expected = {50, 120, 121, 200};  // 1 and 2 move the first
+  EXPECT_EQ(log->DeletedSequences(), expected);
+  EXPECT_EQ(log->State().num_deleted, expected.size());
+  ASSERT_TRUE(log->Sync().ok());
+  ASSERT_TRUE(log->Close().ok());
+  log.reset();
+  log = Open();
+  EXPECT_EQ(log->DeletedSequences(), expected);
+}
+
 TEST_P(StreamLogTest, ReopenKeepsEverythingAndContinuesTheSequence) {
   auto log = Open();
   for (int i = 0; i < 200; ++i) Put(*log, "s." + std::to_string(i % 7), std::to_string(i));

@@ -1,0 +1,214 @@
+// Stream republish, deleted details and consumer filters through libnats, each checked
+// against nats-server 2.9 with the same calls (the same expectations hold for both):
+// republished messages carry the stream, subject, sequence and the subject's previous
+// sequence (and, headers only, the size without the payload), on the destination the
+// source's wildcards map to; invalid republish configs are refused with nats-server's
+// error code and text; stream info lists deleted sequences when asked; a consumer filter
+// that takes in several of the stream's subjects is accepted.
+#include <gtest/gtest.h>
+#include <nats/nats.h>
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+#include "cluster_util.h"
+#include "harness.h"
+#include "js_util.h"
+
+namespace tern::e2e {
+namespace {
+
+struct JsServer {
+  std::unique_ptr<ServerProcess> server;
+  std::unique_ptr<NatsConn> conn;
+  jsCtx* js = nullptr;
+  ~JsServer() {
+    if (js != nullptr) jsCtx_Destroy(js);
+  }
+};
+
+void StartJs(bool nats, JsServer* out) {
+  const std::vector<std::string> args = {"-a", "127.0.0.1", "-js", "-sd", MakeStoreDir()};
+  out->server = nats ? ServerProcess::Start(args, NatsServerPath()) : ServerProcess::Start(args);
+  ASSERT_TRUE(out->server);
+  out->conn = Connect(*out->server);
+  ASSERT_EQ(natsConnection_JetStream(&out->js, out->conn->nc, nullptr), NATS_OK);
+}
+
+// Creates (or, with `update`, updates) a stream with a republish block; returns the
+// error code (0 on success).
+int StreamWithRePublish(jsCtx* js, const char* name, const std::vector<const char*>& subjects,
+                        const char* src, const char* dest, bool headers_only, bool update = false) {
+  jsStreamConfig cfg;
+  jsStreamConfig_Init(&cfg);
+  cfg.Name = name;
+  std::vector<const char*> list = subjects;
+  cfg.Subjects = list.data();
+  cfg.SubjectsLen = static_cast<int>(list.size());
+  jsRePublish rp;
+  jsRePublish_Init(&rp);
+  rp.Source = src;
+  rp.Destination = dest;
+  rp.HeadersOnly = headers_only;
+  cfg.RePublish = &rp;
+  jsStreamInfo* si = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  const natsStatus s = update ? js_UpdateStream(&si, js, &cfg, nullptr, &jerr)
+                              : js_AddStream(&si, js, &cfg, nullptr, &jerr);
+  jsStreamInfo_Destroy(si);
+  return s == NATS_OK ? 0 : static_cast<int>(jerr);
+}
+
+std::string Header(natsMsg* msg, const char* name) {
+  const char* value = nullptr;
+  return natsMsgHeader_Get(msg, name, &value) == NATS_OK && value != nullptr ? value : "";
+}
+
+void ExpectRePublish(bool nats) {
+  SCOPED_TRACE(nats ? "nats-server" : "Tern");
+  JsServer s;
+  ASSERT_NO_FATAL_FAILURE(StartJs(nats, &s));
+  ASSERT_EQ(
+      StreamWithRePublish(s.js, "ORDERS", {"orders.*"}, "orders.*", "copy.{{wildcard(1)}}", false),
+      0);
+  natsSubscription* copies = SubSync(s.conn->nc, "copy.>");
+  ASSERT_EQ(natsConnection_Flush(s.conn->nc), NATS_OK);
+  PublishOk(s.js, "orders.a", "first");
+  PublishOk(s.js, "orders.b", "second");
+  PublishOk(s.js, "orders.a", "third");
+  const struct {
+    const char* subject;
+    const char* payload;
+    const char* original;
+    const char* seq;
+    const char* last;
+  } expected[] = {{"copy.a", "first", "orders.a", "1", "0"},
+                  {"copy.b", "second", "orders.b", "2", "0"},
+                  {"copy.a", "third", "orders.a", "3", "1"}};
+  for (const auto& e : expected) {
+    natsMsg* msg = nullptr;
+    ASSERT_EQ(natsSubscription_NextMsg(&msg, copies, 5000), NATS_OK) << e.payload;
+    EXPECT_STREQ(natsMsg_GetSubject(msg), e.subject);
+    EXPECT_EQ(Payload(msg), e.payload);
+    EXPECT_EQ(Header(msg, "Nats-Stream"), "ORDERS");
+    EXPECT_EQ(Header(msg, "Nats-Subject"), e.original);
+    EXPECT_EQ(Header(msg, "Nats-Sequence"), e.seq);
+    EXPECT_EQ(Header(msg, "Nats-Last-Sequence"), e.last);
+    natsMsg_Destroy(msg);
+  }
+  natsSubscription_Destroy(copies);
+
+  // Headers only: the message's own headers kept, the size instead of the payload.
+  ASSERT_EQ(StreamWithRePublish(s.js, "METRICS", {"metrics.>"}, "", "meta.>", true), 0);
+  natsSubscription* meta = SubSync(s.conn->nc, "meta.>");
+  ASSERT_EQ(natsConnection_Flush(s.conn->nc), NATS_OK);
+  natsMsg* out = nullptr;
+  ASSERT_EQ(natsMsg_Create(&out, "metrics.cpu.host1", nullptr, "12345", 5), NATS_OK);
+  ASSERT_EQ(natsMsgHeader_Set(out, "Unit", "percent"), NATS_OK);
+  jsPubAck* ack = nullptr;
+  ASSERT_EQ(js_PublishMsg(&ack, s.js, out, nullptr, nullptr), NATS_OK);
+  jsPubAck_Destroy(ack);
+  natsMsg_Destroy(out);
+  natsMsg* msg = nullptr;
+  ASSERT_EQ(natsSubscription_NextMsg(&msg, meta, 5000), NATS_OK);
+  EXPECT_STREQ(natsMsg_GetSubject(msg), "meta.metrics.cpu.host1");
+  EXPECT_EQ(natsMsg_GetDataLength(msg), 0);
+  EXPECT_EQ(Header(msg, "Unit"), "percent");
+  EXPECT_EQ(Header(msg, "Nats-Msg-Size"), "5");
+  EXPECT_EQ(Header(msg, "Nats-Subject"), "metrics.cpu.host1");
+  natsMsg_Destroy(msg);
+  natsSubscription_Destroy(meta);
+
+  // Refused as nats-server refuses them: 10052 (stream configuration invalid).
+  EXPECT_EQ(StreamWithRePublish(s.js, "BAD1", {"bad1.>"}, "other.>", "out.>", false), 10052)
+      << "a source outside the stream's subjects";
+  EXPECT_EQ(StreamWithRePublish(s.js, "BAD2", {"bad2.>"}, "bad2.>", "bad2.x.>", false), 10052)
+      << "a destination inside the stream's subjects (a cycle)";
+  EXPECT_EQ(StreamWithRePublish(s.js, "BAD3", {"bad3.*"}, "bad3.*", "out", false), 10052)
+      << "a destination that drops the source's wildcard";
+  EXPECT_EQ(StreamWithRePublish(s.js, "BAD4", {"bad4.>"}, "", "out.*", false), 10052)
+      << "a wildcard destination";
+  EXPECT_EQ(StreamWithRePublish(s.js, "ORDERS", {"orders.*"}, "orders.*", "moved.$1", false,
+                                /*update=*/true),
+            10052)
+      << "republish changed by an update";
+  EXPECT_EQ(StreamWithRePublish(s.js, "ORDERS", {"orders.*"}, "orders.*", "copy.{{wildcard(1)}}",
+                                false, /*update=*/true),
+            0)
+      << "the same republish in an update";
+}
+
+TEST(JsRePublish, StoredMessagesAreRepublishedWithTheirStreamHeaders) {
+  ExpectRePublish(false);
+  if (!NatsServerPath().empty()) ExpectRePublish(true);
+}
+
+// Stream info with deleted_details lists the deleted sequences (num_deleted without it).
+void ExpectDeletedDetails(bool nats) {
+  SCOPED_TRACE(nats ? "nats-server" : "Tern");
+  JsServer s;
+  ASSERT_NO_FATAL_FAILURE(StartJs(nats, &s));
+  AddStream(s.js, "GAPS", {"gaps.>"});
+  for (int i = 1; i <= 6; ++i) PublishOk(s.js, "gaps.x", std::to_string(i));
+  for (uint64_t seq : {2, 4}) {
+    ASSERT_EQ(js_DeleteMsg(s.js, "GAPS", seq, nullptr, nullptr), NATS_OK) << seq;
+  }
+  auto info = [&](bool details) {
+    natsMsg* reply = nullptr;
+    const std::string body = details ? R"({"deleted_details":true})" : "{}";
+    EXPECT_EQ(natsConnection_Request(&reply, s.conn->nc, "$JS.API.STREAM.INFO.GAPS", body.data(),
+                                     static_cast<int>(body.size()), 5000),
+              NATS_OK);
+    nlohmann::json parsed = nlohmann::json::parse(Payload(reply), nullptr, false);
+    natsMsg_Destroy(reply);
+    return parsed;
+  };
+  const nlohmann::json plain = info(false);
+  EXPECT_EQ(plain["state"].value("num_deleted", 0), 2) << plain.dump();
+  EXPECT_FALSE(plain["state"].contains("deleted")) << plain.dump();
+  const nlohmann::json detailed = info(true);
+  EXPECT_EQ(detailed["state"]["deleted"], nlohmann::json({2, 4})) << detailed.dump();
+}
+
+TEST(JsStreamInfo, DeletedDetailsListTheDeletedSequences) {
+  ExpectDeletedDetails(false);
+  if (!NatsServerPath().empty()) ExpectDeletedDetails(true);
+}
+
+// A consumer filter is accepted when it lies within one of the stream's subjects or, with
+// wildcards, takes one in whole; one that only overlaps is refused (10093).
+void ExpectConsumerFilters(bool nats) {
+  SCOPED_TRACE(nats ? "nats-server" : "Tern");
+  JsServer s;
+  ASSERT_NO_FATAL_FAILURE(StartJs(nats, &s));
+  AddStream(s.js, "PARTS", {"parts.a", "parts.b"});
+  AddStream(s.js, "WIDE", {"w.*.b"});
+  auto create = [&](const char* stream, const char* filter) {
+    jsConsumerConfig cfg;
+    jsConsumerConfig_Init(&cfg);
+    cfg.AckPolicy = js_AckExplicit;
+    cfg.FilterSubject = filter;
+    jsConsumerInfo* ci = nullptr;
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    const natsStatus status = js_AddConsumer(&ci, s.js, stream, &cfg, nullptr, &jerr);
+    jsConsumerInfo_Destroy(ci);
+    return status == NATS_OK ? 0 : static_cast<int>(jerr);
+  };
+  EXPECT_EQ(create("PARTS", "parts.*"), 0);
+  EXPECT_EQ(create("PARTS", ">"), 0);
+  EXPECT_EQ(create("PARTS", "parts.a"), 0);
+  EXPECT_EQ(create("PARTS", "other"), 10093);
+  EXPECT_EQ(create("WIDE", "w.>"), 0);
+  EXPECT_EQ(create("WIDE", "w.a.b"), 0);
+  EXPECT_EQ(create("WIDE", "w.a.*"), 10093);
+}
+
+TEST(JsConsumerFilter, FiltersThatTakeInStreamSubjectsAreAccepted) {
+  ExpectConsumerFilters(false);
+  if (!NatsServerPath().empty()) ExpectConsumerFilters(true);
+}
+
+}  // namespace
+}  // namespace tern::e2e
