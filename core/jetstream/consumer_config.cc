@@ -130,7 +130,7 @@ ApiError ParseConsumerConfig(const nlohmann::json& j, const StreamConfig& stream
     return MakeError(err::kConsumerCreate, "consumer name can not contain '.', '*', '>'");
   }
   if (c.description.size() > 4096) {
-    return MakeError(err::kConsumerCreate, "consumer description is too long");
+    return MakeError(err::kConsumerDescriptionTooLong, "4096");
   }
   if (!c.filter_subject.empty()) {
     if (!IsValidSubject(c.filter_subject)) {
@@ -224,8 +224,7 @@ ApiError ParseConsumerConfig(const nlohmann::json& j, const StreamConfig& stream
       if (backoff <= 0) return MakeError(err::kConsumerCreate, "backoff values must be positive");
     }
     if (c.max_deliver != -1 && c.max_deliver <= static_cast<int64_t>(c.backoff_ns.size())) {
-      return MakeError(err::kConsumerCreate,
-                       "max deliver is required to be > length of backoff values");
+      return MakeError(err::kConsumerMaxDeliverBackoff);
     }
     c.ack_wait_ns = c.backoff_ns.front();
   }

@@ -162,7 +162,7 @@ ApiError ParseStreamConfig(const nlohmann::json& body, StreamConfig* out) {
   if (!IsValidName(c.name)) {
     return Invalid("stream name is required and can not contain '.', '*', '>'");
   }
-  if (c.description.size() > 4096) return Invalid("stream description is too long");
+  if (c.description.size() > 4096) return Invalid("stream description is too long, maximum allowed is 4096");
   if (c.kept.contains("mirror") || c.kept.contains("sources")) {
     return Invalid("stream mirrors and sources are not supported by this server");
   }
@@ -218,13 +218,14 @@ ApiError ParseStreamConfig(const nlohmann::json& body, StreamConfig* out) {
 }
 
 ApiError CheckStreamUpdate(const StreamConfig& current, const StreamConfig& next) {
-  auto fail = [](std::string_view text) { return MakeError(err::kStreamUpdate, text); };
+  // nats-server 2.9 refuses these as an invalid configuration (10052), not 10069.
+  auto fail = [](std::string_view text) { return MakeError(err::kStreamInvalidConfig, text); };
   if (next.storage != current.storage)
     return fail("stream configuration update can not change storage type");
   if (next.retention != current.retention)
     return fail("stream configuration update can not change retention policy");
   if (next.max_consumers != current.max_consumers)
-    return fail("stream configuration update can not change max consumers");
+    return fail("stream configuration update can not change MaxConsumers");
   if (current.sealed && !next.sealed)
     return fail("stream configuration update can not unseal a sealed stream");
   if (current.deny_delete && !next.deny_delete)
@@ -232,8 +233,7 @@ ApiError CheckStreamUpdate(const StreamConfig& current, const StreamConfig& next
   if (current.deny_purge && !next.deny_purge)
     return fail("stream configuration update can not cancel deny purge");
   if (current.republish != next.republish) {
-    return MakeError(err::kStreamInvalidConfig,
-                     "stream configuration update can not change RePublish");
+    return fail("stream configuration update can not change RePublish");
   }
   return {};
 }

@@ -108,7 +108,7 @@ TEST_F(JsApi, StreamErrors) {
   EXPECT_EQ(ErrCode("$JS.API.STREAM.DELETE.A"), 10059);
   ASSERT_EQ(ErrCode("$JS.API.STREAM.CREATE.A", R"({"name":"A","subjects":["a.>"]})"), 0);
   EXPECT_EQ(ErrCode("$JS.API.STREAM.CREATE.B", R"({"name":"B","subjects":["a.b"]})"), 10065);
-  EXPECT_EQ(ErrCode("$JS.API.STREAM.UPDATE.A", R"({"name":"A","storage":"memory"})"), 10069);
+  EXPECT_EQ(ErrCode("$JS.API.STREAM.UPDATE.A", R"({"name":"A","storage":"memory"})"), 10052);
   EXPECT_EQ(ErrCode("$JS.API.STREAM.PURGE.A", R"({"seq":5,"keep":1})"), 10003);
   EXPECT_EQ(ErrCode("$JS.API.STREAM.MSG.GET.A", R"({"seq":1})"), 10037);
   EXPECT_EQ(ErrCode("$JS.API.STREAM.MSG.DELETE.A", R"({"seq":1})"), 10043);

@@ -289,7 +289,7 @@ TEST_F(JsConsumer, SealedStreamRefusesChanges) {
   EXPECT_EQ(Api("$JS.API.STREAM.MSG.DELETE.SEAL", R"({"seq":1})")["error"]["err_code"], 10109);
   EXPECT_EQ(Api("$JS.API.STREAM.UPDATE.SEAL",
                 R"({"name":"SEAL","subjects":["seal"]})")["error"]["err_code"],
-            10069);  // cannot unseal
+            10052);  // cannot unseal
   EXPECT_EQ(Api("$JS.API.STREAM.INFO.SEAL")["state"]["messages"], 1);
 }
 

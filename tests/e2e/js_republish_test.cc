@@ -210,5 +210,57 @@ TEST(JsConsumerFilter, FiltersThatTakeInStreamSubjectsAreAccepted) {
   if (!NatsServerPath().empty()) ExpectConsumerFilters(true);
 }
 
+// Requests nats-server 2.9 refuses, sent to both servers as raw API requests: Tern's
+// error (code, err_code, description) must be nats-server's.
+TEST(JsValidation, InvalidRequestsGetNatsServersErrors) {
+  if (NatsServerPath().empty()) GTEST_SKIP() << "nats-server is not installed";
+  JsServer tern, nats;
+  ASSERT_NO_FATAL_FAILURE(StartJs(false, &tern));
+  ASSERT_NO_FATAL_FAILURE(StartJs(true, &nats));
+  auto ask = [](JsServer& s, const std::string& subject, const std::string& body) {
+    natsMsg* reply = nullptr;
+    EXPECT_EQ(natsConnection_Request(&reply, s.conn->nc, subject.c_str(), body.data(),
+                                     static_cast<int>(body.size()), 5000),
+              NATS_OK)
+        << subject;
+    nlohmann::json parsed =
+        reply == nullptr ? nlohmann::json() : nlohmann::json::parse(Payload(reply), nullptr, false);
+    natsMsg_Destroy(reply);
+    return parsed;
+  };
+  const std::string long_text(4097, 'd');
+  const std::vector<std::pair<std::string, std::string>> requests = {
+      {"$JS.API.STREAM.CREATE.V", R"({"name":"V","subjects":["v.>"]})"},
+      {"$JS.API.STREAM.CREATE.SEALED",
+       R"({"name":"SEALED","subjects":["sealed.>"],"deny_delete":true,"deny_purge":true})"},
+      {"$JS.API.CONSUMER.CREATE.V",
+       R"({"stream_name":"V","config":{"ack_policy":"explicit","description":")" + long_text +
+           R"("}})"},
+      {"$JS.API.CONSUMER.DURABLE.CREATE.V.b",
+       R"({"stream_name":"V","config":{"durable_name":"b","ack_policy":"explicit","max_deliver":2,"backoff":[1000000000,2000000000]}})"},
+      {"$JS.API.CONSUMER.CREATE.V",
+       R"({"stream_name":"V","config":{"durable_name":"c","ack_policy":"explicit"}})"},
+      {"$JS.API.STREAM.UPDATE.SEALED",
+       R"({"name":"SEALED","subjects":["sealed.>"],"deny_delete":false,"deny_purge":true})"},
+      {"$JS.API.STREAM.UPDATE.SEALED",
+       R"({"name":"SEALED","subjects":["sealed.>"],"deny_delete":true,"deny_purge":false})"},
+      {"$JS.API.STREAM.UPDATE.V", R"({"name":"V","subjects":["v.>"],"storage":"memory"})"},
+      {"$JS.API.STREAM.UPDATE.V", R"({"name":"V","subjects":["v.>"],"retention":"interest"})"},
+      {"$JS.API.STREAM.UPDATE.V", R"({"name":"V","subjects":["v.>"],"max_consumers":5})"},
+      {"$JS.API.STREAM.CREATE.S2", R"({"name":"S2","subjects":["s2.>"],"sealed":true})"},
+      {"$JS.API.STREAM.UPDATE.S2", R"({"name":"S2","subjects":["s2.>"],"sealed":false})"},
+      {"$JS.API.STREAM.CREATE.D",
+       R"({"name":"D","subjects":["d.>"],"description":")" + long_text + R"("})"},
+  };
+  for (const auto& [subject, body] : requests) {
+    const nlohmann::json from_tern = ask(tern, subject, body);
+    const nlohmann::json from_nats = ask(nats, subject, body);
+    EXPECT_EQ(from_tern.value("error", nlohmann::json()),
+              from_nats.value("error", nlohmann::json()))
+        << subject << " " << body.substr(0, 160) << "\nTern: " << from_tern.dump().substr(0, 300)
+        << "\nnats-server: " << from_nats.dump().substr(0, 300);
+  }
+}
+
 }  // namespace
 }  // namespace tern::e2e
