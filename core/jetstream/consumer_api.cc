@@ -43,13 +43,16 @@ void Stream::ApiConsumerCreate(const ApiRequest& r, std::string_view subject_nam
   if (!stream_name.empty() && stream_name != config_.name) {
     return js_->Reply(r.reply, {}, kCreateType, MakeError(err::kStreamNameMismatch));
   }
+  // No config is an empty one (nats-server creates a consumer with the defaults).
+  static const nlohmann::json kEmpty = nlohmann::json::object();
   auto config_json = body.find("config");
-  if (config_json == body.end() || !config_json->is_object()) {
-    return js_->Reply(r.reply, {}, kCreateType,
-                      MakeError(err::kConsumerCreate, "consumer config required"));
+  const bool has_config = config_json != body.end() && !config_json->is_null();
+  if (has_config && !config_json->is_object()) {
+    return js_->Reply(r.reply, {}, kCreateType, MakeError(err::kInvalidJson));
   }
   ConsumerConfig config;
-  if (ApiError error = ParseConsumerConfig(*config_json, config_, &config); !error.ok()) {
+  if (ApiError error = ParseConsumerConfig(has_config ? *config_json : kEmpty, config_, &config);
+      !error.ok()) {
     return js_->Reply(r.reply, {}, kCreateType, error);
   }
   std::string name;

@@ -158,6 +158,14 @@ ApiError ParseConsumerConfig(const nlohmann::json& j, const StreamConfig& stream
     if (c.max_waiting != 0) return MakeError(err::kConsumerPushMaxWaiting);
   } else {
     if (c.idle_heartbeat_ns != 0) return MakeError(err::kConsumerHeartbeatRequiresPush);
+    if (auto rate = c.kept.find("rate_limit_bps");
+        rate != c.kept.end() && rate->is_number() && rate->get<double>() != 0) {
+      return MakeError(err::kConsumerPullWithRateLimit);
+    }
+    if (c.max_batch < 0) return MakeError(err::kConsumerMaxRequestBatchNegative);
+    if (c.max_expires_ns != 0 && c.max_expires_ns < 1'000'000) {
+      return MakeError(err::kConsumerMaxRequestExpiresTooSmall);
+    }
     if (c.flow_control) return MakeError(err::kConsumerFlowControlRequiresPush);
     if (!c.deliver_group.empty()) {
       return MakeError(err::kConsumerCreate, "consumer deliver group requires a deliver subject");
@@ -202,8 +210,8 @@ ApiError ParseConsumerConfig(const nlohmann::json& j, const StreamConfig& stream
     default:
       if (has_seq || has_time) {
         return Policy(std::string("consumer delivery policy is deliver ") +
-                      DeliverPolicyName(c.deliver_policy) +
-                      ", but optional start sequence or time is also set");
+                      DeliverPolicyName(c.deliver_policy) + ", but optional start " +
+                      (has_seq ? "sequence" : "time") + " is also set");
       }
       break;
   }

@@ -230,6 +230,10 @@ void Stream::ApiMsgDelete(const ApiRequest& r) {
                       MakeError(err::kStreamMsgDeleteFailed, "message delete not permitted"));
   }
   const uint64_t seq = body["seq"].get<uint64_t>();
+  if (seq > log_->State().last_seq) {  // past the end: nats-server's store says EOF
+    return js_->Reply(r.reply, {}, kMsgDeleteType,
+                      MakeError(err::kStreamMsgDeleteFailed, "stream store EOF"));
+  }
   if (!log_->Delete(seq)) {
     return js_->Reply(r.reply, {}, kMsgDeleteType,
                       MakeError(err::kSequenceNotFound, std::to_string(seq)));

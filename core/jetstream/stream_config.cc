@@ -162,7 +162,8 @@ ApiError ParseStreamConfig(const nlohmann::json& body, StreamConfig* out) {
   if (!IsValidName(c.name)) {
     return Invalid("stream name is required and can not contain '.', '*', '>'");
   }
-  if (c.description.size() > 4096) return Invalid("stream description is too long, maximum allowed is 4096");
+  if (c.description.size() > 4096)
+    return Invalid("stream description is too long, maximum allowed is 4096");
   if (c.kept.contains("mirror") || c.kept.contains("sources")) {
     return Invalid("stream mirrors and sources are not supported by this server");
   }
@@ -180,20 +181,29 @@ ApiError ParseStreamConfig(const nlohmann::json& body, StreamConfig* out) {
       if (c.subjects[j] == s) return Invalid("duplicate subjects detected");
     }
   }
+  for (std::size_t i = 0; i < c.subjects.size(); ++i) {
+    for (std::size_t j = i + 1; j < c.subjects.size(); ++j) {
+      if (SubjectsOverlap(c.subjects[i], c.subjects[j])) {
+        return Invalid("subject \"" + c.subjects[i] + "\" overlaps with \"" + c.subjects[j] + "\"");
+      }
+    }
+  }
   c.max_consumers = UnsetIsUnlimited(c.max_consumers);
   c.max_msgs = UnsetIsUnlimited(c.max_msgs);
   c.max_bytes = UnsetIsUnlimited(c.max_bytes);
   c.max_msgs_per_subject = UnsetIsUnlimited(c.max_msgs_per_subject);
   c.max_msg_size = UnsetIsUnlimited(c.max_msg_size);
-  if (c.max_age_ns < 0) return Invalid("max age needs to be >= 0");
-  if (c.max_age_ns != 0 && c.max_age_ns < kMinWindowNs) {
-    return Invalid("max age needs to be >= 100ms");
-  }
-  if (c.duplicate_window_ns < 0) return Invalid("duplicates window can not be negative");
+  // The duplicates window defaults (to max age when shorter) before either is checked,
+  // so a negative max age reads as a negative window, as in nats-server.
   if (c.duplicate_window_ns == 0) {
     c.duplicate_window_ns = kDefaultDuplicateWindowNs;
     if (c.max_age_ns != 0 && c.max_age_ns < c.duplicate_window_ns)
       c.duplicate_window_ns = c.max_age_ns;
+  }
+  if (c.duplicate_window_ns < 0) return Invalid("duplicates window can not be negative");
+  if (c.max_age_ns < 0) return Invalid("max age needs to be >= 0");
+  if (c.max_age_ns != 0 && c.max_age_ns < kMinWindowNs) {
+    return Invalid("max age needs to be >= 100ms");
   }
   if (c.duplicate_window_ns < kMinWindowNs) {
     return Invalid("duplicates window needs to be >= 100ms");

@@ -111,7 +111,7 @@ TEST_F(JsApi, StreamErrors) {
   EXPECT_EQ(ErrCode("$JS.API.STREAM.UPDATE.A", R"({"name":"A","storage":"memory"})"), 10052);
   EXPECT_EQ(ErrCode("$JS.API.STREAM.PURGE.A", R"({"seq":5,"keep":1})"), 10003);
   EXPECT_EQ(ErrCode("$JS.API.STREAM.MSG.GET.A", R"({"seq":1})"), 10037);
-  EXPECT_EQ(ErrCode("$JS.API.STREAM.MSG.DELETE.A", R"({"seq":1})"), 10043);
+  EXPECT_EQ(ErrCode("$JS.API.STREAM.MSG.DELETE.A", R"({"seq":1})"), 10057);  // past the end
   json r = Api("$JS.API.STREAM.MSG.GET.A", R"({"seq":1})");
   EXPECT_EQ(r["error"]["code"], 404);
   EXPECT_EQ(r["error"]["description"], "no message found");
