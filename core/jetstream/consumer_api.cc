@@ -83,9 +83,7 @@ void Stream::ApiConsumerCreate(const ApiRequest& r, std::string_view subject_nam
         r.reply, {}, kCreateType,
         MakeError(err::kConsumerCreate, "consumer name can not contain '.', '*', '>'"));
   }
-  if (!config.name.empty() && config.name != name) {
-    return js_->Reply(r.reply, {}, kCreateType, MakeError(err::kConsumerDurableMismatch));
-  }
+  // A `name` in the config that differs from the subject's gives way to it (nats-server 2.9).
   config.name = name;
 
   auto existing = consumers_.find(name);

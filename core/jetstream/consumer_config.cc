@@ -254,18 +254,24 @@ ApiError ParseConsumerConfig(const nlohmann::json& j, const StreamConfig& stream
 }
 
 ApiError CheckConsumerUpdate(const ConsumerConfig& current, const ConsumerConfig& next) {
+  // nats-server 2.9's checks, texts and order; the filter subject may change.
   auto fail = [](std::string_view what) {
-    return MakeError(err::kConsumerCreate,
-                     std::string("consumer ") + std::string(what) + " can not be updated");
+    return MakeError(err::kConsumerCreate, std::string(what) + " can not be updated");
   };
   if (current.deliver_policy != next.deliver_policy) return fail("deliver policy");
-  if (current.ack_policy != next.ack_policy) return fail("ack policy");
   if (current.opt_start_seq != next.opt_start_seq) return fail("start sequence");
   if (current.opt_start_time_ns != next.opt_start_time_ns) return fail("start time");
+  if (current.ack_policy != next.ack_policy) return fail("ack policy");
   if (current.replay_original != next.replay_original) return fail("replay policy");
-  if (current.filter_subject != next.filter_subject) return fail("filter subject");
-  if (current.is_pull() != next.is_pull()) return fail("push or pull mode");
+  if (current.idle_heartbeat_ns != next.idle_heartbeat_ns) return fail("heart beats");
   if (current.flow_control != next.flow_control) return fail("flow control");
+  if (current.max_waiting != next.max_waiting) return fail("max waiting");
+  if (current.is_pull() && !next.is_pull()) {
+    return MakeError(err::kConsumerCreate, "can not update pull consumer to push based");
+  }
+  if (!current.is_pull() && next.is_pull()) {
+    return MakeError(err::kConsumerCreate, "can not update push consumer to pull based");
+  }
   return {};
 }
 

@@ -248,12 +248,12 @@ bool JsShard::Send(std::string_view subject, std::string_view reply, std::string
 }
 
 void JsShard::Reply(std::string_view reply, nlohmann::json body, const char* type,
-                    const ApiError& error) {
+                    const ApiError& error, bool count_error) {
   if (!body.is_object()) body = nlohmann::json::object();
   body["type"] = type;
   if (!error.ok()) {
     body["error"] = error.ToJson();
-    registry_->api_errors.fetch_add(1, std::memory_order_relaxed);
+    if (count_error) registry_->api_errors.fetch_add(1, std::memory_order_relaxed);
   }
   Send(reply, {}, {}, Dump(body));
 }
@@ -268,14 +268,21 @@ Stream* JsShard::Find(const std::string& name) {
 }
 
 void JsShard::Handle(const Request& r) {
-  registry_->api_total.fetch_add(1, std::memory_order_relaxed);
   std::string_view op, stream_name, rest;
   ParseApi(std::string_view(r.subject).substr(kApiPrefix.size()), &op, &stream_name, &rest);
+  // As nats-server counts them: direct gets and pull requests go to the stream's and the
+  // consumer's own responders, not the API; an INFO reports the count before itself.
+  const bool counted = op != "DIRECT.GET" && op != "CONSUMER.MSG.NEXT";
+  if (counted && op != "INFO") registry_->api_total.fetch_add(1, std::memory_order_relaxed);
   if (op.empty()) return Reply(r.reply, {}, TypeFor(op), MakeError(err::kBadRequest));
   if (!registry_->enabled()) {
     return Reply(r.reply, {}, TypeFor(op), MakeError(err::kNotEnabledForAccount));
   }
-  if (op == "INFO") return AccountInfo(r);
+  if (op == "INFO") {
+    AccountInfo(r);
+    registry_->api_total.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
   if (op == "STREAM.NAMES") return StreamNamesOrList(r, false);
   if (op == "STREAM.LIST") return StreamNamesOrList(r, true);
   const std::string name(stream_name);

@@ -67,8 +67,9 @@ class JsShard final : public InternalSink, public LoopService {
   bool Send(std::string_view subject, std::string_view reply, std::string_view header,
             std::string_view payload, std::string_view display = {});
   // Answers an API request: `body` plus the type, or the error.
+  // `count_error`: an error counts among the account's API errors (AccountInfo).
   void Reply(std::string_view reply, nlohmann::json body, const char* type,
-             const ApiError& error = {});
+             const ApiError& error = {}, bool count_error = true);
   void ReplyStatus(std::string_view reply, int status, std::string_view text);
   void MarkBusy() { busy_ = true; }
   // Starts an fdatasync for a stream through the shard's reactor; returns its token.

@@ -230,13 +230,17 @@ void Stream::ApiMsgDelete(const ApiRequest& r) {
                       MakeError(err::kStreamMsgDeleteFailed, "message delete not permitted"));
   }
   const uint64_t seq = body["seq"].get<uint64_t>();
+  // What the store refuses is answered as an error but, as in nats-server, not counted
+  // among the account's API errors.
   if (seq > log_->State().last_seq) {  // past the end: nats-server's store says EOF
     return js_->Reply(r.reply, {}, kMsgDeleteType,
-                      MakeError(err::kStreamMsgDeleteFailed, "stream store EOF"));
+                      MakeError(err::kStreamMsgDeleteFailed, "stream store EOF"),
+                      /*count_error=*/false);
   }
   if (!log_->Delete(seq)) {
     return js_->Reply(r.reply, {}, kMsgDeleteType,
-                      MakeError(err::kSequenceNotFound, std::to_string(seq)));
+                      MakeError(err::kSequenceNotFound, std::to_string(seq)),
+                      /*count_error=*/false);
   }
   for (auto& [name, consumer] : consumers_) consumer->Notify();
   figures_stale_ = true;
@@ -245,7 +249,9 @@ void Stream::ApiMsgDelete(const ApiRequest& r) {
 }
 
 void Stream::ApiDirectGet(const ApiRequest& r, std::string_view subject_tail) {
-  if (!config_.allow_direct) return js_->ReplyStatus(r.reply, 503, "");
+  // Without allow_direct nats-server has no direct-get responder on the stream: the request
+  // goes unanswered and the client times out.
+  if (!config_.allow_direct) return;
   storage::StoredMessage msg;
   bool found = false;
   if (!subject_tail.empty()) {

@@ -307,16 +307,66 @@ TEST(JsValidation, InvalidRequestsGetNatsServersErrors) {
       {"$JS.API.STREAM.MSG.DELETE.V", R"({"seq":3})"},
       {"$JS.API.STREAM.MSG.DELETE.V", R"({"seq":3})"},
       {"$JS.API.STREAM.MSG.DELETE.V", R"({"seq":4})"},
+      {"$JS.API.STREAM.MSG.GET.V", R"({"seq":2})"},
+      {"$JS.API.STREAM.MSG.GET.V", R"({"next_by_subj":"v.x","seq":2})"},
+      {"$JS.API.STREAM.MSG.GET.V", R"({"next_by_subj":"v.none","seq":1})"},
+      {"$JS.API.STREAM.MSG.GET.V", R"({"seq":1,"last_by_subj":"v.x"})"},
+      {"$JS.API.STREAM.MSG.GET.V", R"({})"},
+      {"$JS.API.STREAM.PURGE.V", R"({"seq":0,"keep":0,"filter":"v.>"})"},
+      {"$JS.API.STREAM.INFO.NOPE", ""},
+      {"$JS.API.STREAM.DELETE.NOPE", ""},
+      {"$JS.API.CONSUMER.INFO.V.nope", ""},
+      {"$JS.API.CONSUMER.DELETE.V.nope", ""},
+      {"$JS.API.CONSUMER.INFO.NOPE.nope", ""},
+      {"$JS.API.CONSUMER.DURABLE.CREATE.V.d1",
+       R"({"stream_name":"V","config":{"durable_name":"d2","ack_policy":"explicit"}})"},
+      {"$JS.API.CONSUMER.DURABLE.CREATE.V.d1",
+       R"({"stream_name":"V","config":{"durable_name":"d1","ack_policy":"explicit"}})"},
+      {"$JS.API.CONSUMER.DURABLE.CREATE.V.d1",
+       R"({"stream_name":"V","config":{"durable_name":"d1","ack_policy":"none"}})"},
+      {"$JS.API.CONSUMER.DURABLE.CREATE.V.d1",
+       R"({"stream_name":"V","config":{"durable_name":"d1","ack_policy":"explicit","deliver_subject":"push.here"}})"},
+      {"$JS.API.CONSUMER.DURABLE.CREATE.V.d1",
+       R"({"stream_name":"V","config":{"durable_name":"d1","ack_policy":"explicit","filter_subject":"v.y"}})"},
+      {"$JS.API.CONSUMER.CREATE.V.d3.v.x",
+       R"({"stream_name":"V","config":{"name":"d3","ack_policy":"explicit","filter_subject":"v.y"}})"},
+      {"$JS.API.CONSUMER.CREATE.V.d4",
+       R"({"stream_name":"V","config":{"name":"d5","ack_policy":"explicit"}})"},
+      {"$JS.API.STREAM.NAMES", R"({"subject":"v.*"})"},
+      {"$JS.API.CONSUMER.NAMES.NOPE", ""},
+      {"$JS.API.STREAM.CREATE.KV_x",
+       R"({"name":"KV_x","subjects":["$KV.x.>"],"max_msgs_per_subject":1,"allow_rollup_hdrs":true,"deny_delete":true,"allow_direct":true,"discard":"new"})"},
+      {"$JS.API.DIRECT.GET.KV_x", R"({"last_by_subj":"$KV.x.none"})"},
+
       {"$JS.API.STREAM.PURGE.V", R"({"filter":"other.>"})"},
       {"$JS.API.STREAM.PURGE.V", R"({"keep":1,"seq":5})"},
   };
-  for (const auto& [subject, body] : requests) {
+  for (const auto& [subject_binding, body_binding] : requests) {
+    const std::string& subject = subject_binding;  // bindings can not be captured (clang)
+    const std::string& body = body_binding;
     const nlohmann::json from_tern = ask(tern, subject, body);
     const nlohmann::json from_nats = ask(nats, subject, body);
-    EXPECT_EQ(from_tern.value("error", nlohmann::json()),
-              from_nats.value("error", nlohmann::json()))
+    // Direct gets answer with a raw message (no JSON): compared as "none".
+    auto error_of = [](const nlohmann::json& answer) {
+      return answer.is_object() ? answer.value("error", nlohmann::json()) : nlohmann::json("none");
+    };
+    EXPECT_EQ(error_of(from_tern), error_of(from_nats))
         << subject << " " << body.substr(0, 160) << "\nTern: " << from_tern.dump().substr(0, 300)
         << "\nnats-server: " << from_nats.dump().substr(0, 300);
+  }
+  // The account's API counters and stream count after the same requests (consumer counts
+  // are left out: ephemeral ones expire on each server's own clock).
+  const nlohmann::json tern_info = ask(tern, "$JS.API.INFO", "");
+  const nlohmann::json nats_info = ask(nats, "$JS.API.INFO", "");
+  EXPECT_EQ(tern_info["api"], nats_info["api"]) << tern_info.dump() << "\n" << nats_info.dump();
+  EXPECT_EQ(tern_info["streams"], nats_info["streams"]);
+  // Without allow_direct a direct get has no responder: both leave it unanswered.
+  for (JsServer* s : {&tern, &nats}) {
+    natsMsg* reply = nullptr;
+    EXPECT_EQ(natsConnection_RequestString(&reply, s->conn->nc, "$JS.API.DIRECT.GET.V",
+                                           R"({"seq":1})", 300),
+              NATS_TIMEOUT);
+    natsMsg_Destroy(reply);
   }
 }
 
