@@ -169,7 +169,9 @@ void Consumer::RestoreFrom(const nlohmann::json& state) {
     if (!entry.is_array() || entry.size() != 3) continue;
     // Unacknowledged at shutdown: due for redelivery after a fresh ack wait.
     pending_[entry[0].get<uint64_t>()] =
-        Pending{entry[1].get<uint64_t>(), entry[2].get<uint32_t>(), now + config_.ack_wait_ns};
+        Pending{entry[1].get<uint64_t>(), entry[2].get<uint32_t>(), now + config_.ack_wait_ns,
+                entry[1].get<uint64_t>()};
+    if (entry[2].get<uint32_t>() > 1) redelivered_seqs_.insert(entry[0].get<uint64_t>());
   }
   if (!pending_.empty()) earliest_deadline_ = now + config_.ack_wait_ns;
 }
@@ -177,18 +179,18 @@ void Consumer::RestoreFrom(const nlohmann::json& state) {
 nlohmann::json Consumer::Info() const {
   const uint64_t floor_stream = pending_.empty() ? delivered_stream_ : pending_.begin()->first - 1;
   const uint64_t floor_consumer =
-      pending_.empty() ? delivered_consumer_ : pending_.begin()->second.consumer_seq - 1;
+      pending_.empty() ? delivered_consumer_ : pending_.begin()->second.first_consumer_seq - 1;
+  nlohmann::json delivered = {{"consumer_seq", delivered_consumer_},
+                              {"stream_seq", delivered_stream_}};
+  if (last_delivery_wall_ns_ != 0) delivered["last_active"] = FormatTime(last_delivery_wall_ns_);
+  nlohmann::json ack_floor = {{"consumer_seq", floor_consumer}, {"stream_seq", floor_stream}};
+  if (last_ack_wall_ns_ != 0) ack_floor["last_active"] = FormatTime(last_ack_wall_ns_);
   nlohmann::json info = {
-      {"stream_name", stream_->name()},
-      {"name", name_},
-      {"created", FormatTime(created_ns_)},
-      {"config", config_.ToJson()},
-      {"delivered", {{"consumer_seq", delivered_consumer_}, {"stream_seq", delivered_stream_}}},
-      {"ack_floor", {{"consumer_seq", floor_consumer}, {"stream_seq", floor_stream}}},
-      {"num_ack_pending", pending_.size()},
-      {"num_redelivered", redelivered_count_},
-      {"num_waiting", waiting_.size()},
-      {"num_pending", NumPending()}};
+      {"stream_name", stream_->name()},     {"name", name_},
+      {"created", FormatTime(created_ns_)}, {"config", config_.ToJson()},
+      {"delivered", std::move(delivered)},  {"ack_floor", std::move(ack_floor)},
+      {"num_ack_pending", pending_.size()}, {"num_redelivered", redelivered_seqs_.size()},
+      {"num_waiting", waiting_.size()},     {"num_pending", NumPending()}};
   if (!config_.is_pull() && stream_->js()->HasInterest(config_.deliver_subject)) {
     info["push_bound"] = true;
   }
@@ -214,6 +216,7 @@ int64_t Consumer::AckWaitFor(uint32_t deliveries) const {
 void Consumer::Acked(uint64_t seq) {
   if (pending_.erase(seq) == 0) return;
   redeliver_.erase(seq);
+  redelivered_seqs_.erase(seq);
   state_dirty_ = true;
   dirty_ = true;  // max_ack_pending may have room again
   stream_->MaybeRemoveAcked(seq);
@@ -228,6 +231,7 @@ void Consumer::OnAck(uint64_t seq, std::string_view reply, std::string_view payl
     // Nothing is tracked; still answer a synchronous ack.
   } else if (payload.empty() || payload == "+ACK" || payload == "+OK" ||
              payload.substr(0, 5) == "+TERM") {
+    if (pending_.contains(seq)) last_ack_wall_ns_ = WallNowNs();
     if (config_.ack_policy == AckPolicy::kAll) {
       while (!pending_.empty() && pending_.begin()->first <= seq) Acked(pending_.begin()->first);
     } else {
@@ -462,8 +466,10 @@ void Consumer::Deliver(const Candidate& next, std::string_view to, bool copy) {
     Pending& p = pending_[msg.seq];
     p.deliveries = next.deliveries;
     p.deadline = now + AckWaitFor(p.deliveries);
-    consumer_seq = p.consumer_seq;
+    // Every delivery takes the next consumer sequence, redeliveries too (nats-server's).
+    consumer_seq = p.consumer_seq = ++delivered_consumer_;
     ++redelivered_count_;
+    redelivered_seqs_.insert(msg.seq);
   } else {
     if (next.source == Source::kLastPerSubject) {
       ++lps_at_;
@@ -474,7 +480,7 @@ void Consumer::Deliver(const Candidate& next, std::string_view to, bool copy) {
     delivered_stream_ = msg.seq;
     if (pending_estimate_ > 0) --pending_estimate_;
     if (config_.ack_policy != AckPolicy::kNone) {
-      pending_[msg.seq] = Pending{consumer_seq, 1, now + AckWaitFor(1)};
+      pending_[msg.seq] = Pending{consumer_seq, 1, now + AckWaitFor(1), consumer_seq};
     }
   }
   if (config_.ack_policy != AckPolicy::kNone) {
@@ -498,6 +504,7 @@ void Consumer::Deliver(const Candidate& next, std::string_view to, bool copy) {
     stream_->js()->Send(to, ack_reply_, msg.header, msg.payload, msg.subject);
   }
   fc_bytes_ += DeliverySize(next);
+  last_delivery_wall_ns_ = WallNowNs();
   last_delivery_ = now;
   last_active_ = now;
   state_dirty_ = true;

@@ -6,6 +6,7 @@
 #include <absl/container/btree_map.h>
 #include <absl/container/btree_set.h>
 
+#include <absl/container/flat_hash_set.h>
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
@@ -58,9 +59,10 @@ class Consumer {
 
  private:
   struct Pending {
-    uint64_t consumer_seq;
+    uint64_t consumer_seq;  // of its latest delivery (each redelivery takes a new one)
     uint32_t deliveries;
-    int64_t deadline;  // monotonic ns; redeliver after
+    int64_t deadline;             // monotonic ns; redeliver after
+    uint64_t first_consumer_seq;  // of its first delivery: where the ack floor stands
   };
   struct PullRequest {
     std::string reply;
@@ -117,6 +119,9 @@ class Consumer {
   absl::btree_map<uint64_t, Pending> pending_;  // by stream sequence
   absl::btree_set<uint64_t> redeliver_;         // due for redelivery
   uint64_t redelivered_count_ = 0;
+  // Stream sequences delivered more than once and not acked since (nats-server's
+  // num_redelivered: one that ran out of deliveries stays counted).
+  absl::flat_hash_set<uint64_t> redelivered_seqs_;
   int64_t earliest_deadline_ = 0;  // of pending_, 0 = none
   uint64_t pending_estimate_ = 0;  // NumPending() at the start of a delivery run
   std::deque<PullRequest> waiting_;
@@ -124,8 +129,10 @@ class Consumer {
   bool dirty_ = true;
   bool state_dirty_ = false;
   int64_t next_deadline_ = 0;
-  int64_t last_active_ = 0;    // monotonic: last request, interest or delivery
-  int64_t last_delivery_ = 0;  // monotonic: for idle heartbeats
+  int64_t last_delivery_wall_ns_ = 0;  // ConsumerInfo delivered.last_active (0: none yet)
+  int64_t last_ack_wall_ns_ = 0;       // ConsumerInfo ack_floor.last_active
+  int64_t last_active_ = 0;            // monotonic: last request, interest or delivery
+  int64_t last_delivery_ = 0;          // monotonic: for idle heartbeats
   int64_t last_saved_ = 0;
   bool fc_outstanding_ = false;
   uint64_t fc_bytes_ = 0;

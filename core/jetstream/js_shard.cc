@@ -186,6 +186,7 @@ void JsShard::Turn(int64_t now_ns) {
   now_ns_ = now_ns;
   busy_ = false;
   if (!requests_.empty()) {
+    for (auto& [name, stream] : streams_) stream->ApplyIncomingAcks();
     handling_.swap(requests_);
     for (const Request& r : handling_) Handle(r);
     handling_.clear();

@@ -62,6 +62,9 @@ class Stream final : public InternalSink {
   void HandleApi(const ApiRequest& r, std::string_view op, std::string_view rest);
 
   void Turn(int64_t now_ns);
+  // Consumer acks received while routing: applied before the turn's API requests, so that
+  // a client that acks and then asks for ConsumerInfo sees its ack (as in nats-server).
+  void ApplyIncomingAcks();
   // The fdatasync started by the last turn finished (0 or -errno).
   void OnSyncDone(int result);
   bool Busy() const;
@@ -113,7 +116,6 @@ class Stream final : public InternalSink {
   void ApiNext(const ApiRequest& r, std::string_view consumer);
   bool FindMessage(const nlohmann::json& body, storage::StoredMessage* msg, ApiError* error);
   void OnAck(std::string_view subject, std::string_view reply, std::string_view payload);
-  void ApplyIncomingAcks();
   void RemoveConsumer(const std::string& name, bool deleted);
 
   JsShard* js_;

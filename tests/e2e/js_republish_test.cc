@@ -370,5 +370,99 @@ TEST(JsValidation, InvalidRequestsGetNatsServersErrors) {
   }
 }
 
+// Pending counts after naks and redeliveries, as a pull consumer with explicit acks sees
+// them (the ack subject's delivered count and pending, ConsumerInfo's figures): the same
+// steps on Tern and nats-server give the same numbers.
+std::vector<std::string> PendingCountsTrace(bool nats) {
+  JsServer s;
+  StartJs(nats, &s);
+  std::vector<std::string> trace;
+  if (s.js == nullptr) return trace;
+  AddStream(s.js, "P", {"p.>"});
+  for (int i = 0; i < 5; ++i) PublishOk(s.js, "p.x", std::to_string(i));
+  natsConnection* nc = s.conn->nc;
+  auto api = [&](const std::string& subject, const std::string& body) {
+    natsMsg* reply = nullptr;
+    natsConnection_Request(&reply, nc, subject.c_str(), body.data(), static_cast<int>(body.size()),
+                           5000);
+    nlohmann::json parsed =
+        reply == nullptr ? nlohmann::json() : nlohmann::json::parse(Payload(reply), nullptr, false);
+    natsMsg_Destroy(reply);
+    return parsed;
+  };
+  api("$JS.API.CONSUMER.DURABLE.CREATE.P.c",
+      R"({"stream_name":"P","config":{"durable_name":"c","ack_policy":"explicit","ack_wait":30000000000}})");
+  natsSubscription* inbox = SubSync(nc, "pull.inbox");
+  auto fetch = [&](int batch) {
+    std::vector<std::string> acks;
+    const std::string body = R"({"batch":)" + std::to_string(batch) + R"(,"expires":500000000})";
+    natsConnection_PublishRequest(nc, "$JS.API.CONSUMER.MSG.NEXT.P.c", "pull.inbox", body.data(),
+                                  static_cast<int>(body.size()));
+    for (int i = 0; i < batch; ++i) {
+      natsMsg* msg = nullptr;
+      if (natsSubscription_NextMsg(&msg, inbox, 2000) != NATS_OK) break;
+      if (natsMsg_GetReply(msg) != nullptr) {
+        std::string reply = natsMsg_GetReply(msg);
+        // $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>: drop ts.
+        std::vector<std::string> tokens;
+        for (std::size_t at = 0, dot; at <= reply.size(); at = dot + 1) {
+          dot = reply.find('.', at);
+          if (dot == std::string::npos) dot = reply.size();
+          tokens.push_back(reply.substr(at, dot - at));
+        }
+        if (tokens.size() >= 9) tokens[7] = "ts";
+        std::string line;
+        for (const std::string& t : tokens) line += t + ".";
+        trace.push_back("msg " + Payload(msg) + " " + line);
+        acks.push_back(reply);
+      }
+      natsMsg_Destroy(msg);
+    }
+    return acks;
+  };
+  auto info = [&] {
+    nlohmann::json i = api("$JS.API.CONSUMER.INFO.P.c", "");
+    // The times differ; whether they are there does not.
+    for (const char* part : {"delivered", "ack_floor"}) {
+      if (i.contains(part) && i[part].contains("last_active")) i[part]["last_active"] = "set";
+    }
+    trace.push_back("info pending " + i.value("num_pending", nlohmann::json()).dump() +
+                    " ack_pending " + i.value("num_ack_pending", nlohmann::json()).dump() +
+                    " redelivered " + i.value("num_redelivered", nlohmann::json()).dump() +
+                    " delivered " + i.value("delivered", nlohmann::json()).dump() + " ack_floor " +
+                    i.value("ack_floor", nlohmann::json()).dump());
+  };
+  auto ack = [&](const std::string& subject, const char* what) {
+    natsConnection_PublishString(nc, subject.c_str(), what);
+    natsConnection_Flush(nc);
+  };
+  std::vector<std::string> got = fetch(2);
+  info();
+  if (got.size() == 2) {
+    ack(got[0], "-NAK");
+    ack(got[1], "+ACK");
+  }
+  info();
+  got = fetch(2);  // the nak'd message first, then the next
+  info();
+  for (const std::string& a : got) ack(a, "+ACK");
+  info();
+  got = fetch(3);
+  for (const std::string& a : got) ack(a, "+ACK");
+  info();
+  natsSubscription_Destroy(inbox);
+  return trace;
+}
+
+TEST(JsConsumerCounts, PendingCountsAfterNaksAreNatsServers) {
+  if (NatsServerPath().empty()) GTEST_SKIP() << "nats-server is not installed";
+  const std::vector<std::string> tern = PendingCountsTrace(false);
+  const std::vector<std::string> nats = PendingCountsTrace(true);
+  ASSERT_FALSE(nats.empty());
+  for (std::size_t i = 0; i < std::max(tern.size(), nats.size()); ++i) {
+    EXPECT_EQ(i < tern.size() ? tern[i] : "", i < nats.size() ? nats[i] : "") << "step " << i;
+  }
+}
+
 }  // namespace
 }  // namespace tern::e2e
