@@ -432,9 +432,12 @@ std::vector<std::string> PendingCountsTrace(bool nats) {
                     " delivered " + i.value("delivered", nlohmann::json()).dump() + " ack_floor " +
                     i.value("ack_floor", nlohmann::json()).dump());
   };
+  // Acks as requests: both servers answer once the ack is applied, so the next
+  // ConsumerInfo sees it (a plain publish may be applied after it on nats-server).
   auto ack = [&](const std::string& subject, const char* what) {
-    natsConnection_PublishString(nc, subject.c_str(), what);
-    natsConnection_Flush(nc);
+    natsMsg* reply = nullptr;
+    natsConnection_RequestString(&reply, nc, subject.c_str(), what, 2000);
+    natsMsg_Destroy(reply);
   };
   std::vector<std::string> got = fetch(2);
   info();
