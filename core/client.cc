@@ -209,7 +209,14 @@ void Client::SendErr(std::string_view text) {
 
 bool Client::DeliverMessage(const Subscription& sub, const Message& msg) {
   const std::string_view subject = msg.shown_subject();
-  const std::string_view reply = msg.reply;
+  std::string_view reply = msg.reply;
+  if (IsGatewayRoutedReply(reply)) [[unlikely]] {
+    // A request from another cluster: the client sees the reply it was made with, and its
+    // answer is mapped back to the routed form (nats-server's gateway reply mapping).
+    if (!gateway_replies_) gateway_replies_ = std::make_unique<GatewayReplyMap>();
+    gateway_replies_->Remember(reply, shard_->now_ns());
+    reply = ShownReply(reply);
+  }
   std::string_view data = msg.data;
   std::size_t header_len = msg.header_len;
   // A client that did not declare headers gets the payload alone, as plain MSG.
@@ -457,7 +464,11 @@ bool Client::OnPub(const PubFrame& frame) {
     return true;
   }
   SendOk();  // nats-server acknowledges before delivering (even to the publisher itself)
-  shard_->Publish(this, Message{.subject = frame.subject,
+  std::string_view subject = frame.subject;
+  if (gateway_replies_ && !gateway_replies_->empty()) [[unlikely]] {
+    subject = gateway_replies_->Routed(subject, shard_->now_ns());
+  }
+  shard_->Publish(this, Message{.subject = subject,
                                 .reply = frame.reply,
                                 .data = frame.data,
                                 .header_len = frame.header_len,

@@ -21,6 +21,7 @@
 #include "core/congestion.h"
 #include "core/conn_info.h"
 #include "core/connection.h"
+#include "core/gateway_reply_map.h"
 #include "core/outbound.h"
 #include "core/parser.h"
 #include "core/shard_port.h"
@@ -155,6 +156,9 @@ class Client final : public SocketConnection, public ParserHandler {
   std::string auth_user_;         // who authenticated (empty: token or no auth)
   std::unique_ptr<auth::PermissionChecker> permissions_;  // null = may do anything
   auth::Credentials credentials_;  // from the accepted CONNECT, to check again on reload
+
+  // Replies this client was shown without their gateway prefix; made on the first one.
+  std::unique_ptr<GatewayReplyMap> gateway_replies_;
 
   // TLS (the session is SocketConnection's; INFO goes in clear to cipher_ before the
   // handshake of a client that did not start with it).

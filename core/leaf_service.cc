@@ -257,6 +257,11 @@ void LeafService::RegisterLeaf(LeafConnection* link) {
   links_.push_back(link);
   const uint16_t account = link->account();
   std::string flood = "LS+ " + LoopSubject(account) + "\r\n";
+  // With gateways, answers a leafnode's clients give to requests from other clusters come
+  // back here routed (`_GR_.<cluster>.<server>.…`) and leave on that cluster's gateway.
+  if (link->kind() != ConnectionKind::kHub && !shard_->context().gateway_reply_prefix.empty()) {
+    flood += "LS+ _GR_.>\r\nLS+ $GR.*.>\r\n";
+  }
   if (account < interest_.size()) {
     for (const auto& [key, interest] : interest_[account]) {
       const std::size_t space = key.find(' ');

@@ -15,6 +15,7 @@
 #include "certificates.h"
 #include "cluster_util.h"
 #include "harness.h"
+#include "js_util.h"
 
 namespace tern::e2e {
 namespace {
@@ -66,10 +67,12 @@ void ExpectSuperclusterWorks(bool nats_a, bool nats_b, const std::string& block 
     NatsConn* responder = responder_binding;  // lambdas cannot capture a binding
     natsSubscription* service = SubSync(responder->nc, "svc.time");
     AwaitRoute(requester->nc, responder->nc);
+    std::vector<std::string> replies_seen;
     std::thread answer([&] {
       for (int i = 0; i < 3; ++i) {
         natsMsg* request = nullptr;
         if (natsSubscription_NextMsg(&request, service, 10000) != NATS_OK) return;
+        replies_seen.emplace_back(natsMsg_GetReply(request));
         natsConnection_PublishString(responder->nc, natsMsg_GetReply(request), "now");
         natsConnection_Flush(responder->nc);
         natsMsg_Destroy(request);
@@ -85,6 +88,10 @@ void ExpectSuperclusterWorks(bool nats_a, bool nats_b, const std::string& block 
     }
     answer.join();
     natsSubscription_Destroy(service);
+    // The responder sees the requester's own inbox, not the gateway's routing prefix
+    // (nats-server's reply mapping), and its answer on that inbox still comes back.
+    for (const std::string& reply : replies_seen)
+      EXPECT_TRUE(reply.starts_with("_INBOX.")) << reply;
   }
 
   // A queue group with a member in each cluster: each cluster's publishes stay home; with
@@ -337,6 +344,141 @@ TEST(Gateway, NothingCrossesWithoutInterest) {
   while (natsSubscription_NextMsg(&extra, marker, 100) == NATS_OK) natsMsg_Destroy(extra);
   EXPECT_EQ(received() - before, 1) << "messages without interest crossed the gateway";
   natsSubscription_Destroy(marker);
+}
+
+// JetStream of one cluster used by another's clients: a client in B creates a stream in A
+// (which runs JetStream), publishes to it and pulls with explicit acks. Every delivery's
+// reply reaches the client as `$JS.ACK.…` (the client parses its metadata from it), and its
+// acks, mapped back to the routed reply, reach the consumer. Run with a Tern or nats-server
+// B. (nats-server refuses JetStream with gateways unless clustered with routes, and a
+// single-node cluster never elects its meta leader, so A is Tern.)
+void ExpectJetStreamAcrossGateway(bool nats_b) {
+  SCOPED_TRACE(std::string(nats_b ? "nats-server" : "Tern") + " client cluster");
+  const int port_a = FreePort(), port_b = FreePort();
+  auto a = StartGateway(false, "A", port_a, "B", port_b, {"-js", "-sd", MakeStoreDir()});
+  auto b = StartGateway(nats_b, "B", port_b, "A", port_a);
+  ASSERT_TRUE(a && b);
+  auto on_b = Connect(*b);
+  jsCtx* js = nullptr;
+  ASSERT_EQ(natsConnection_JetStream(&js, on_b->nc, nullptr), NATS_OK);
+  // Until the gateways are up and B knows A's interest in the API, requests go nowhere.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  bool answered = false;
+  while (!answered && std::chrono::steady_clock::now() < deadline) {
+    jsAccountInfo* info = nullptr;
+    answered = js_GetAccountInfo(&info, js, nullptr, nullptr) == NATS_OK;
+    if (answered)
+      jsAccountInfo_Destroy(info);
+    else
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  ASSERT_TRUE(answered) << "A's JetStream never answered a client of B";
+  AddStream(js, "ORDERS", {"orders.>"});
+  constexpr int kMessages = 10;
+  for (int i = 1; i <= kMessages; ++i) {
+    ASSERT_EQ(PublishOk(js, "orders." + std::to_string(i), "o" + std::to_string(i)),
+              static_cast<uint64_t>(i));
+  }
+  natsSubscription* pull = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  ASSERT_EQ(js_PullSubscribe(&pull, js, "orders.>", "puller", nullptr, nullptr, &jerr), NATS_OK)
+      << jerr;
+  int pulled = 0;
+  while (pulled < kMessages && std::chrono::steady_clock::now() < deadline) {
+    natsMsgList list{};
+    if (natsSubscription_Fetch(&list, pull, kMessages, 2000, &jerr) != NATS_OK) continue;
+    for (int i = 0; i < list.Count; ++i) {
+      ++pulled;
+      EXPECT_TRUE(std::string(natsMsg_GetReply(list.Msgs[i])).starts_with("$JS.ACK.ORDERS."))
+          << natsMsg_GetReply(list.Msgs[i]);
+      jsMsgMetaData* meta = nullptr;
+      ASSERT_EQ(natsMsg_GetMetaData(&meta, list.Msgs[i]), NATS_OK)
+          << natsMsg_GetReply(list.Msgs[i]);
+      EXPECT_EQ(meta->Sequence.Stream, static_cast<uint64_t>(pulled));
+      jsMsgMetaData_Destroy(meta);
+      EXPECT_EQ(natsMsg_AckSync(list.Msgs[i], nullptr, &jerr), NATS_OK) << jerr;
+    }
+    natsMsgList_Destroy(&list);
+  }
+  EXPECT_EQ(pulled, kMessages);
+  jsConsumerInfo* info = nullptr;
+  ASSERT_EQ(js_GetConsumerInfo(&info, js, "ORDERS", "puller", nullptr, &jerr), NATS_OK) << jerr;
+  EXPECT_EQ(info->NumAckPending, 0) << "B's acks reached the consumer in A";
+  EXPECT_EQ(info->AckFloor.Stream, static_cast<uint64_t>(kMessages));
+  jsConsumerInfo_Destroy(info);
+  natsSubscription_Destroy(pull);
+  jsCtx_Destroy(js);
+}
+
+TEST(Gateway, JetStreamServesAnotherClustersClients) {
+  ExpectJetStreamAcrossGateway(false);
+  if (NatsServerPath().empty()) return;
+  ExpectJetStreamAcrossGateway(true);
+}
+
+// A leafnode of a cluster in a supercluster answers requests from the other cluster: the
+// hub gives its leafnodes interest in `_GR_.>`, the leafnode's client sees the requester's
+// bare inbox, and its answer, mapped back to the routed reply, goes up the leaf link and out
+// of the hub's gateway. Run with a Tern hub (Tern or nats-server leafnode and cluster B) and
+// with a Tern leafnode of a nats-server hub. (nats-server wants a system account with both.)
+void ExpectLeafnodeAnswersAcrossGateway(bool nats_hub, bool nats_spoke, bool nats_b) {
+  SCOPED_TRACE(std::string(nats_hub ? "nats-server" : "Tern") + " hub, " +
+               (nats_spoke ? "nats-server" : "Tern") + " leafnode, " +
+               (nats_b ? "nats-server" : "Tern") + " cluster B");
+  const int port_a = FreePort(), port_b = FreePort(), leaf_port = FreePort();
+  const std::string hub_config =
+      "server_name: hub\naccounts { SYS: {} }\nsystem_account: SYS\n"
+      "leafnodes { listen: 127.0.0.1:" +
+      std::to_string(leaf_port) +
+      " }\ngateway {\n  name: A\n  listen: 127.0.0.1:" + std::to_string(port_a) +
+      "\n  gateways: [ { name: B, url: \"nats://127.0.0.1:" + std::to_string(port_b) +
+      "\" } ]\n}\n";
+  const std::vector<std::string> hub_args = {"-a", "127.0.0.1", "-c", WriteConfig(hub_config)};
+  auto hub =
+      nats_hub ? ServerProcess::Start(hub_args, NatsServerPath()) : ServerProcess::Start(hub_args);
+  const std::vector<std::string> spoke_args = {
+      "-a", "127.0.0.1", "-c",
+      WriteConfig("server_name: edge\nleafnodes { remotes: [ { url: \"nats-leaf://127.0.0.1:" +
+                  std::to_string(leaf_port) + "\" } ] }\n")};
+  auto spoke = nats_spoke ? ServerProcess::Start(spoke_args, NatsServerPath())
+                          : ServerProcess::Start(spoke_args);
+  auto b = StartGateway(nats_b, "B", port_b, "A", port_a);
+  ASSERT_TRUE(hub && spoke && b);
+  auto at_edge = Connect(*spoke);
+  auto on_b = Connect(*b);
+  natsSubscription* service = SubSync(at_edge->nc, "svc.edge");
+  AwaitRoute(on_b->nc, at_edge->nc);
+  auto at_hub = Connect(*hub);
+  AwaitRoute(at_hub->nc, on_b->nc);  // the hub's own link to B (answers leave on it) is up
+  std::vector<std::string> replies_seen;
+  std::thread answer([&] {
+    for (int i = 0; i < 3; ++i) {
+      natsMsg* request = nullptr;
+      if (natsSubscription_NextMsg(&request, service, 10000) != NATS_OK) return;
+      replies_seen.emplace_back(natsMsg_GetReply(request));
+      natsConnection_PublishString(at_edge->nc, natsMsg_GetReply(request), "from the edge");
+      natsConnection_Flush(at_edge->nc);
+      natsMsg_Destroy(request);
+    }
+  });
+  for (int i = 0; i < 3; ++i) {
+    natsMsg* reply = nullptr;
+    EXPECT_EQ(natsConnection_RequestString(&reply, on_b->nc, "svc.edge", "?", 5000), NATS_OK)
+        << "request " << i;
+    if (reply == nullptr) continue;
+    EXPECT_EQ(Payload(reply), "from the edge");
+    natsMsg_Destroy(reply);
+  }
+  answer.join();
+  natsSubscription_Destroy(service);
+  for (const std::string& reply : replies_seen) EXPECT_TRUE(reply.starts_with("_INBOX.")) << reply;
+}
+
+TEST(Gateway, ALeafnodeOfOneClusterAnswersAnother) {
+  ExpectLeafnodeAnswersAcrossGateway(false, false, false);
+  if (NatsServerPath().empty()) return;
+  ExpectLeafnodeAnswersAcrossGateway(false, true, true);
+  ExpectLeafnodeAnswersAcrossGateway(true, false, false);
 }
 
 }  // namespace
