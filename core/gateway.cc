@@ -2,9 +2,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <charconv>
 
 #include "core/auth/authenticator.h"
+#include "core/auth/nkeys.h"
 #include "core/link_json.h"
 #include "core/log.h"
 #include "core/route.h"
@@ -117,6 +119,25 @@ int GatewayConnection::FindAccount(std::string_view name) const {
   return accounts.Find(name);
 }
 
+void GatewayConnection::SubscribeAll(uint16_t account) {
+  const std::string sid = "all " + std::to_string(account);
+  if (subs_.contains(sid)) return;
+  auto sub = std::make_unique<Subscription>();
+  sub->account = account;
+  sub->conn = this;
+  sub->subject = ">";
+  sub->sid = sid;
+  shard_->AddSubscription(this, sub.get());
+  subs_[sid] = std::move(sub);
+}
+
+void GatewayConnection::UnsubscribeAll(uint16_t account) {
+  auto it = subs_.find("all " + std::to_string(account));
+  if (it == subs_.end()) return;
+  shard_->RemoveSubscription(this, it->second.get());
+  subs_.erase(it);
+}
+
 void GatewayConnection::SubscribeReplies(const std::string& cluster_hash, uint16_t accounts) {
   for (uint16_t account = 0; account < accounts; ++account) {
     auto sub = std::make_unique<Subscription>();
@@ -182,6 +203,15 @@ void GatewayConnection::OnRouteInfo(std::string_view text) {
     // an account (its RS+ lines come in between; they are kept either way).
     if (info->command == kGatewayCmdGossip && !gateway.empty() && gateway != name_)
       registry_->LearnGateway(gateway, info->peer.gateway_urls);
+    // An optimistic peer switching an account: from now on only its RS+ count there.
+    std::string account;
+    if (info->command == kGatewayCmdAllSubsStart && outbound_ &&
+        auth::DecodeBase64Any(info->payload, &account)) {
+      if (const int id = FindAccount(account); id >= 0 && optimism_.optimistic(id)) {
+        optimism_.SwitchToInterestOnly(static_cast<uint16_t>(id));
+        UnsubscribeAll(static_cast<uint16_t>(id));
+      }
+    }
     return;
   }
   info_received_ = true;
@@ -224,6 +254,12 @@ void GatewayConnection::OnRouteInfo(std::string_view text) {
       Close(CloseReason::kClientClosed, true);
       return;
     }
+    if (!peer_.interest_only) {  // before nats-server 2.9: optimistic until it says otherwise
+      const auto accounts =
+          static_cast<uint16_t>(std::max<std::size_t>(1, shard_->options().auth.accounts.size()));
+      optimism_.Start(accounts);
+      for (uint16_t account = 0; account < accounts; ++account) SubscribeAll(account);
+    }
   } else {
     if (gateway != name_) {
       SendErrAndClose("gateway name in INFO does not match CONNECT",
@@ -258,6 +294,7 @@ void GatewayConnection::OnRouteSub(std::string_view account, std::string_view su
   if (!registered_ || !outbound_) return;
   const int id = FindAccount(account);
   if (id < 0 || !IsValidSubject(subject)) return;
+  if (queue.empty()) optimism_.Interest(static_cast<uint16_t>(id), subject);
   std::string key;
   key.append(account).append(" ").append(subject);
   if (!queue.empty()) key.append(" ").append(queue);
@@ -277,6 +314,9 @@ void GatewayConnection::OnRouteSub(std::string_view account, std::string_view su
 void GatewayConnection::OnRouteUnsub(std::string_view account, std::string_view subject,
                                      std::string_view queue) {
   if (!registered_ || !outbound_) return;
+  if (const int id = FindAccount(account); id >= 0 && queue.empty()) {
+    optimism_.NoInterest(static_cast<uint16_t>(id), subject);
+  }
   std::string key;
   key.append(account).append(" ").append(subject);
   if (!queue.empty()) key.append(" ").append(queue);
@@ -284,6 +324,18 @@ void GatewayConnection::OnRouteUnsub(std::string_view account, std::string_view 
   if (it == subs_.end()) return;
   shard_->RemoveSubscription(this, it->second.get());
   subs_.erase(it);
+}
+
+void GatewayConnection::OnRouteAccountInterest(std::string_view account, bool interest) {
+  if (!registered_ || !outbound_) return;
+  const int id = FindAccount(account);
+  if (id < 0 || !optimism_.optimistic(static_cast<uint16_t>(id))) return;
+  optimism_.AccountInterest(static_cast<uint16_t>(id), interest);
+  if (interest) {
+    SubscribeAll(static_cast<uint16_t>(id));
+  } else {
+    UnsubscribeAll(static_cast<uint16_t>(id));
+  }
 }
 
 void GatewayConnection::OnRouteMsg(const RoutedMsg& routed) {
@@ -317,6 +369,12 @@ bool GatewayConnection::DeliverMessage(const Subscription&, const Message& msg) 
 bool GatewayConnection::DeliverToLink(const Message& msg, const std::string_view* queues,
                                       std::size_t queue_count) {
   if (closing_ || !registered_ || !outbound_) return false;
+  // Optimistic: plain interest is assumed unless the peer suppressed it (queue groups are
+  // always announced, so a message for one goes out; answers go back whatever it said).
+  if (queue_count == 0 && optimism_.optimistic(msg.account) &&
+      !optimism_.Sends(msg.account, msg.subject) && !msg.subject.starts_with("_GR_.")) {
+    return false;
+  }
   if (!HasRoomForMessage()) return true;
   std::string_view data = msg.data;
   std::size_t header_len = msg.header_len;

@@ -18,6 +18,7 @@
 
 #include "core/cluster_options.h"
 #include "core/congestion.h"
+#include "core/gateway_optimism.h"
 #include "core/gateway_proto.h"
 #include "core/link_connection.h"
 #include "core/route_parser.h"
@@ -93,6 +94,11 @@ class GatewayConnection final : public LinkConnection {
   void OnLinkClosing() override;
 
   int FindAccount(std::string_view name) const;
+  // Optimistic mode: a `>` subscription per account the peer is interested in, so that
+  // every message comes to this link (DeliverToLink leaves out what the peer suppressed).
+  void SubscribeAll(uint16_t account);
+  void UnsubscribeAll(uint16_t account);
+  void OnRouteAccountInterest(std::string_view account, bool interest) override;
 
   GatewayRegistry* registry_;
   bool outbound_;
@@ -100,6 +106,7 @@ class GatewayConnection final : public LinkConnection {
   RouteUrl url_;
   RouteParser parser_;
   GatewayPeer peer_;
+  GatewayOptimism optimism_;  // outbound, towards a peer without gateway_iom
   bool info_received_ = false;
   bool connect_received_ = false;
   int64_t handshake_deadline_ns_ = 0;

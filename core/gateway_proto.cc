@@ -18,6 +18,7 @@ std::optional<GatewayInfo> ParseGatewayInfo(std::string_view text) {
     }
   }
   info.peer.headers = json->Flag("headers");
+  info.peer.interest_only = json->Flag("gateway_iom");
   info.command = json->Integer("gateway_cmd", 0);
   info.payload = json->Text("gateway_cmd_payload");
   return info;

@@ -16,6 +16,7 @@ struct GatewayPeer {
   std::string gateway;                    // its cluster's gateway name
   std::vector<std::string> gateway_urls;  // host:port
   bool headers = false;
+  bool interest_only = false;  // gateway_iom: it switches every account at once (2.9+)
 };
 
 // gateway_cmd values of a later INFO.

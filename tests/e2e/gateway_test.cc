@@ -481,5 +481,102 @@ TEST(Gateway, ALeafnodeOfOneClusterAnswersAnother) {
   ExpectLeafnodeAnswersAcrossGateway(true, false, false);
 }
 
+// A peer before nats-server 2.9 (no `gateway_iom` in its INFO), played over raw bytes:
+// Tern's link to it runs optimistic mode as nats-server does. Everything goes there with
+// no RS+ at all; `RS- <acc> <subj>` stops that subject and `RS+` brings it back; `A- <acc>`
+// stops the account and `A+` brings it back; after the peer switches the account to
+// interest-only (gateway_cmd 2 ... 3), only what it announced goes there.
+class OldGatewayPeer {
+ public:
+  explicit OldGatewayPeer(int port) : listener_(port) {}
+  // Takes the link from `node` and answers its handshake.
+  bool Accept(int port) {
+    link_ = listener_.Accept(10000);
+    if (!link_) return false;
+    link_->Send(
+        "INFO {\"server_id\":\"NOLDPEER\",\"server_name\":\"old\",\"version\":"
+        "\"2.8.4\",\"headers\":true,\"gateway\":\"B\",\"gateway_urls\":[\"127.0.0.1:" +
+        std::to_string(port) + "\"],\"gateway_nrp\":true}\r\n");
+    return link_->ReadUntil("CONNECT", 5000).find("CONNECT") != std::string::npos;
+  }
+  // Sends `lines`, then a PING, and waits for the PONG: the link has handled them.
+  void Tell(const std::string& lines) {
+    link_->Send(lines + "PING\r\n");
+    seen_ += link_->ReadUntil("PONG", 5000);
+  }
+  // Reads until `needle` arrives (true) or `timeout_ms` passes.
+  bool Await(const std::string& needle, int timeout_ms = 5000) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (seen_.find(needle) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+      seen_ += link_->ReadUntil(needle, 200);
+      if (link_->closed()) break;
+    }
+    return seen_.find(needle) != std::string::npos;
+  }
+  bool Saw(const std::string& needle) const { return seen_.find(needle) != std::string::npos; }
+  // Publishes `subject` until its message arrives: a subscription the link just made has
+  // reached the client's shard.
+  bool AwaitFlowing(natsConnection* nc, const std::string& subject) {
+    for (int i = 0; i < 100; ++i) {
+      natsConnection_PublishString(nc, subject.c_str(), "probe");
+      natsConnection_Flush(nc);
+      if (Await("RMSG $G " + subject + " 5\r\nprobe", 100)) return true;
+    }
+    return false;
+  }
+
+ private:
+  RawListener listener_;
+  std::unique_ptr<RawConn> link_;
+  std::string seen_;
+};
+
+TEST(Gateway, OptimisticModeTowardsAPeerBefore29) {
+  const int port_a = FreePort(), port_b = FreePort();
+  OldGatewayPeer old(port_b);
+  auto a = StartGateway(false, "A", port_a, "B", port_b);
+  ASSERT_TRUE(a);
+  ASSERT_TRUE(old.Accept(port_b));
+  auto client = Connect(*a);
+  auto publish = [&](const char* subject, const char* payload) {
+    ASSERT_EQ(natsConnection_PublishString(client->nc, subject, payload), NATS_OK);
+    ASSERT_EQ(natsConnection_Flush(client->nc), NATS_OK);
+  };
+  ASSERT_TRUE(old.AwaitFlowing(client->nc, "probe.1")) << "nothing sent without RS+";
+  publish("orders.new", "m1");
+  publish("metrics.cpu", "m2");
+  EXPECT_TRUE(old.Await("RMSG $G orders.new 2\r\nm1"));
+  EXPECT_TRUE(old.Await("RMSG $G metrics.cpu 2\r\nm2"));
+
+  old.Tell("RS- $G orders.new\r\n");
+  publish("orders.new", "m3");
+  publish("metrics.cpu", "m4");
+  EXPECT_TRUE(old.Await("RMSG $G metrics.cpu 2\r\nm4"));
+  EXPECT_FALSE(old.Saw("m3")) << "sent after RS-";
+
+  old.Tell("RS+ $G orders.new\r\n");
+  publish("orders.new", "m5");
+  EXPECT_TRUE(old.Await("RMSG $G orders.new 2\r\nm5")) << "RS+ must undo RS-";
+
+  old.Tell("A- $G\r\n");
+  publish("metrics.cpu", "m6");
+  old.Tell("A+ $G\r\n");
+  ASSERT_TRUE(old.AwaitFlowing(client->nc, "probe.2"));
+  publish("metrics.cpu", "m7");
+  EXPECT_TRUE(old.Await("RMSG $G metrics.cpu 2\r\nm7")) << "A+ must undo A-";
+  EXPECT_FALSE(old.Saw("m6")) << "sent after A-";
+
+  // The peer switches $G to interest-only: now only `wanted.>` goes there.
+  old.Tell(
+      "INFO {\"gateway\":\"B\",\"gateway_cmd\":2,\"gateway_cmd_payload\":\"JEc=\"}\r\n"
+      "RS+ $G wanted.>\r\n"
+      "INFO {\"gateway\":\"B\",\"gateway_cmd\":3,\"gateway_cmd_payload\":\"JEc=\"}\r\n");
+  ASSERT_TRUE(old.AwaitFlowing(client->nc, "wanted.probe"));
+  publish("metrics.cpu", "m8");
+  publish("wanted.x", "m9");
+  EXPECT_TRUE(old.Await("RMSG $G wanted.x 2\r\nm9"));
+  EXPECT_FALSE(old.Saw("m8")) << "sent without interest after the switch to interest-only";
+}
+
 }  // namespace
 }  // namespace tern::e2e

@@ -301,6 +301,33 @@ RawConn::RawConn(int port, bool read_info, int receive_buffer) {
   }
 }
 
+RawListener::RawListener(int port) {
+  fd_ = socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || listen(fd_, 8) != 0) {
+    throw std::runtime_error("raw listen failed");
+  }
+}
+
+RawListener::~RawListener() {
+  if (fd_ >= 0) close(fd_);
+}
+
+std::unique_ptr<RawConn> RawListener::Accept(int timeout_ms) {
+  pollfd p{fd_, POLLIN, 0};
+  if (poll(&p, 1, timeout_ms) <= 0) return nullptr;
+  const int fd = accept(fd_, nullptr, nullptr);
+  if (fd < 0) return nullptr;
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return std::make_unique<RawConn>(RawConn::Accepted{fd});
+}
+
 RawConn::~RawConn() {
   if (fd_ >= 0) close(fd_);
 }

@@ -81,6 +81,11 @@ class RawConn {
  public:
   // receive_buffer > 0 shrinks SO_RCVBUF before connecting (a slow reader).
   explicit RawConn(int port, bool read_info = true, int receive_buffer = 0);
+  // A connection a RawListener accepted (nothing read yet).
+  struct Accepted {
+    int fd;
+  };
+  explicit RawConn(Accepted accepted) : fd_(accepted.fd) {}
   ~RawConn();
   void Send(const std::string& bytes);
   // Reads until `needle` appears, the peer closes, or timeout; returns all read so far.
@@ -95,6 +100,18 @@ class RawConn {
   bool closed_ = false;
   std::string info_;
   std::string buffer_;
+};
+
+// A socket listening on 127.0.0.1:port: the test plays a peer that a server dials.
+class RawListener {
+ public:
+  explicit RawListener(int port);
+  ~RawListener();
+  // The next connection, or null after timeout.
+  std::unique_ptr<RawConn> Accept(int timeout_ms);
+
+ private:
+  int fd_ = -1;
 };
 
 // Shorthands for libnats calls that must succeed.
