@@ -144,7 +144,10 @@ ApiError ParseConsumerConfig(const nlohmann::json& j, const StreamConfig& stream
       subset |= SubjectIsSubsetOf(c.filter_subject, s) ||
                 (wildcard && SubjectIsSubsetOf(s, c.filter_subject));
     }
-    if (!subset) return MakeError(err::kConsumerFilterNotSubset);
+    // A stream fed by others takes their subjects: not checked here (nats-server gathers
+    // them from local origins; it skips external ones).
+    const bool fed = stream.mirror || !stream.sources.empty();
+    if (!subset && !fed) return MakeError(err::kConsumerFilterNotSubset);
     // A filter equal to the stream's only subject filters nothing.
   }
   if (!c.deliver_subject.empty()) {

@@ -380,6 +380,8 @@ void JsShard::StreamCreate(const Request& r, const std::string& name) {
     return Reply(r.reply, {}, type, error);
   }
   nlohmann::json info = stream->Info({});
+  info.erase("mirror");  // nats-server's create response has neither
+  info.erase("sources");
   info["did_create"] = true;
   Reply(r.reply, std::move(info), type);
 }

@@ -125,6 +125,22 @@ void Stream::Subscribe(bool announce, std::vector<std::string>* subjects) {
   for (const std::string& subject : config_.subjects) add(subject, kSubjectTag);
   add("$JS.ACK." + config_.name + ".>", kAckTag);
   add("$JS.FC." + config_.name + ".>", kFlowControlTag);
+  if (links_.empty()) {
+    if (config_.mirror) {
+      links_.push_back(
+          std::make_unique<SourceLink>(this, true, *config_.mirror, log_->State().last_seq));
+    }
+    for (const StreamSource& source : config_.sources) {
+      links_.push_back(std::make_unique<SourceLink>(this, false, source,
+                                                    LastSourced(SourceLink::IndexName(source))));
+    }
+  }
+  for (std::size_t i = 0; i < links_.size(); ++i) {
+    const int tag = kSourceTag + 2 * static_cast<int>(i);
+    add(links_[i]->deliver_subject(), tag);
+    add(links_[i]->reply_subject(), tag + 1);
+  }
+  if (!links_.empty()) js_->MarkBusy();
 }
 
 void Stream::Unsubscribe() {
@@ -133,7 +149,9 @@ void Stream::Unsubscribe() {
 }
 
 ApiError Stream::Update(const StreamConfig& next) {
-  const bool subjects_changed = next.subjects != config_.subjects;
+  const bool sources_changed = next.kept.value("sources", nlohmann::json()) !=
+                               config_.kept.value("sources", nlohmann::json());
+  const bool subjects_changed = next.subjects != config_.subjects || sources_changed;
   const StreamConfig previous = config_;
   config_ = next;
   ApiError error;
@@ -143,6 +161,7 @@ ApiError Stream::Update(const StreamConfig& next) {
   }
   if (subjects_changed) {
     Unsubscribe();
+    if (sources_changed) links_.clear();  // followed again, each from its last message
     Subscribe(true, nullptr);
   }
   log_->SetLimits(Limits());
@@ -159,6 +178,7 @@ void Stream::Destroy() {
   for (auto& [name, consumer] : consumers_) consumer->Shutdown(true);
   consumers_.clear();
   Unsubscribe();
+  links_.clear();
   if (log_) (void)log_->Close();
   log_.reset();
   if (config_.storage == StorageKind::kFile) {
@@ -188,6 +208,16 @@ void Stream::OnInternalMessage(const Subscription& sub, const Message& msg) {
         it->second->OnFlowControlReply();
         it->second->Notify();
         js_->MarkBusy();
+      }
+      break;
+    }
+    default: {
+      const std::size_t index = static_cast<std::size_t>(sub.tag - kSourceTag) / 2;
+      if (sub.tag < kSourceTag || index >= links_.size()) break;
+      if ((sub.tag - kSourceTag) % 2 == 0) {
+        links_[index]->OnDelivery(msg, js_->now_ns());
+      } else {
+        links_[index]->OnCreateReply(msg.payload(), js_->now_ns());
       }
       break;
     }
@@ -458,6 +488,7 @@ void Stream::Turn(int64_t now_ns) {
   }
   ReleaseAcks();
   ApplyIncomingAcks();
+  for (auto& link : links_) link->Turn(now_ns);
   if (!msg_id_order_.empty() || (config_.max_age_ns != 0 && now_ns >= next_expiry_check_)) {
     const int64_t wall = WallNowNs();
     ExpireMsgIds(wall);
@@ -533,6 +564,9 @@ bool Stream::Busy() const {
   for (const auto& [name, consumer] : consumers_) {
     if (consumer->Busy()) return true;
   }
+  for (const auto& link : links_) {
+    if (link->Busy()) return true;
+  }
   return false;
 }
 
@@ -544,6 +578,7 @@ int64_t Stream::NextDeadline() const {
   if (config_.max_age_ns != 0 && figures_->msgs.load(std::memory_order_relaxed) > 0)
     take(next_expiry_check_);
   for (const auto& [name, consumer] : consumers_) take(consumer->NextDeadline());
+  for (const auto& link : links_) take(link->NextDeadline());
   if (figures_stale_) take(next_figures_ns_);
   return next;
 }

@@ -19,6 +19,7 @@
 #include "core/jetstream/api_error.h"
 #include "core/jetstream/registry.h"
 #include "core/jetstream/republish.h"
+#include "core/jetstream/source_link.h"
 #include "core/jetstream/stream_config.h"
 #include "core/subscription.h"
 #include "storage/stream_log.h"
@@ -31,7 +32,8 @@ struct ApiRequest;
 
 class Stream final : public InternalSink {
  public:
-  enum Tag { kSubjectTag = 1, kAckTag = 2, kFlowControlTag = 3 };
+  // Tags from kSourceTag on: link i's deliveries at kSourceTag + 2i, its replies one above.
+  enum Tag { kSubjectTag = 1, kAckTag = 2, kFlowControlTag = 3, kSourceTag = 100 };
 
   // Opens (or with `create`, creates) the stream's directory and log.
   // `figures` is what the registry already lists for it (null: new ones).
@@ -77,6 +79,13 @@ class Stream final : public InternalSink {
   // After an ack: interest and work-queue streams drop what every consumer has acked.
   void MaybeRemoveAcked(uint64_t seq);
   std::size_t consumer_count() const { return consumers_.size(); }
+
+  // Mirrors and sources (source_link.h). A mirrored message keeps the origin's sequence:
+  // SkipTo leaves sequences up to `last` empty first. False if the store refused it.
+  bool StoreMirrored(std::string_view subject, std::string_view header, std::string_view payload,
+                     int64_t time_ns);
+  void StoreSourced(std::string_view subject, std::string_view header, std::string_view payload);
+  void SkipTo(uint64_t last);
   void PublishFigures();
   // JetStream figures for /jsz: {name, created, config?, state, consumer_detail?}.
   nlohmann::json MonitorDetail(bool with_config, bool with_consumers) const;
@@ -88,6 +97,10 @@ class Stream final : public InternalSink {
          std::shared_ptr<StreamFigures> figures);
   void OnInternalMessage(const Subscription& sub, const Message& msg) override;
   void Store(const Message& msg);
+  // Makes the links for `mirror` and `sources` (none yet) and subscribes their subjects.
+  void StartLinks(bool announce, std::vector<std::string>* subjects);
+  // The origin sequence of the newest message taken from a source (Nats-Stream-Source).
+  uint64_t LastSourced(const std::string& index_name) const;
   // Would storing `adding` more bytes pass the account's limit for this storage kind?
   bool AccountFull(std::size_t adding) const;
   ApiError CheckExpectations(std::string_view subject, std::string_view header,
@@ -125,7 +138,8 @@ class Stream final : public InternalSink {
   std::unique_ptr<storage::Env> memory_env_;
   std::unique_ptr<storage::StreamLog> log_;
   std::shared_ptr<StreamFigures> figures_;
-  std::unique_ptr<Republisher> republisher_;  // with `republish`
+  std::unique_ptr<Republisher> republisher_;        // with `republish`
+  std::vector<std::unique_ptr<SourceLink>> links_;  // the mirror, or the sources
   std::vector<std::unique_ptr<Subscription>> subs_;
   std::map<std::string, std::unique_ptr<Consumer>, std::less<>> consumers_;  // sorted for listing
   bool has_new_ = false;  // appended since consumers last looked

@@ -47,6 +47,14 @@ nlohmann::json Stream::Info(const nlohmann::json& request) const {
     });
     info["state"]["subjects"] = subjects;
   }
+  // Where a mirror or the sources stand (not in a create response: JsShard takes them out).
+  for (const auto& link : links_) {
+    if (link->mirror()) {
+      info["mirror"] = link->Info(js_->now_ns());
+    } else {
+      info["sources"].push_back(link->Info(js_->now_ns()));
+    }
+  }
   if (auto details = request.find("deleted_details");
       details != request.end() && details->is_boolean() && details->get<bool>()) {
     if (std::vector<uint64_t> deleted = log_->DeletedSequences(); !deleted.empty()) {

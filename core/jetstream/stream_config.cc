@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/jetstream/config_json.h"
+#include "core/jetstream/headers.h"
 #include "core/subject.h"
 #include "core/subject_transform.h"
 
@@ -52,6 +53,39 @@ bool ReadRePublish(const nlohmann::json& body, std::optional<RePublish>* out) {
   if (r.src.empty()) r.src = ">";
   *out = std::move(r);
   return true;
+}
+
+// One `mirror` or `sources` entry; false when it is not an object of the right types.
+bool ReadSource(const nlohmann::json& j, StreamSource* out) {
+  if (!j.is_object()) return false;
+  StreamSource s;
+  int64_t start_seq = 0;
+  if (!ReadString(j, "name", &s.name) || !ReadInt(j, "opt_start_seq", &start_seq) ||
+      !ReadString(j, "opt_start_time", &s.opt_start_time) ||
+      !ReadString(j, "filter_subject", &s.filter_subject) || start_seq < 0) {
+    return false;
+  }
+  s.opt_start_seq = static_cast<uint64_t>(start_seq);
+  if (!s.opt_start_time.empty() && !ParseTime(s.opt_start_time, &s.opt_start_time_ns)) return false;
+  if (auto ext = j.find("external"); ext != j.end() && !ext->is_null()) {
+    if (!ext->is_object() || !ReadString(*ext, "api", &s.api_prefix) ||
+        !ReadString(*ext, "deliver", &s.deliver_prefix)) {
+      return false;
+    }
+  }
+  *out = std::move(s);
+  return true;
+}
+
+// The external prefixes of a mirror or source (nats-server's checks and texts).
+ApiError CheckExternal(const StreamSource& s) {
+  if (!s.api_prefix.empty() && SubjectsOverlap(s.api_prefix, "$JS.API")) {
+    return MakeError(err::kExternalApiOverlap, s.api_prefix);
+  }
+  if (!s.deliver_prefix.empty() && !IsValidLiteralSubject(s.deliver_prefix)) {
+    return MakeError(err::kExternalDeliverWildcards, s.deliver_prefix);
+  }
+  return {};
 }
 
 // How many tokens of `dest` take a source wildcard ("$1", "{{wildcard(1)}}").
@@ -164,13 +198,34 @@ ApiError ParseStreamConfig(const nlohmann::json& body, StreamConfig* out) {
   }
   if (c.description.size() > 4096)
     return Invalid("stream description is too long, maximum allowed is 4096");
-  if (c.kept.contains("mirror") || c.kept.contains("sources")) {
-    return Invalid("stream mirrors and sources are not supported by this server");
+  if (auto it = c.kept.find("mirror"); it != c.kept.end()) {
+    StreamSource mirror;
+    if (!ReadSource(*it, &mirror)) return MakeError(err::kInvalidJson);
+    c.mirror = std::move(mirror);
+  }
+  if (auto it = c.kept.find("sources"); it != c.kept.end()) {
+    if (!it->is_array()) return MakeError(err::kInvalidJson);
+    for (const nlohmann::json& entry : *it) {
+      StreamSource source;
+      if (!ReadSource(entry, &source)) return MakeError(err::kInvalidJson);
+      c.sources.push_back(std::move(source));
+    }
+  }
+  if (c.mirror) {
+    if (!c.subjects.empty()) return MakeError(err::kMirrorWithSubjects);
+    if (!c.sources.empty()) return MakeError(err::kMirrorWithSources);
+    if (!IsValidName(c.mirror->name)) return Invalid("mirror stream name is invalid");
+    if (ApiError error = CheckExternal(*c.mirror); !error.ok()) return error;
+  }
+  for (const StreamSource& source : c.sources) {
+    if (!IsValidName(source.name)) return Invalid("source stream name is invalid");
+    if (ApiError error = CheckExternal(source); !error.ok()) return error;
   }
   if (c.num_replicas == 0) c.num_replicas = 1;
   if (c.num_replicas > 1) return MakeError(err::kReplicasNotSupported);
   if (c.num_replicas < 0) return Invalid("replicas count cannot be negative");
-  if (c.subjects.empty()) c.subjects.push_back(c.name);
+  // Only a stream that takes nothing from others gets its name as its default subject.
+  if (c.subjects.empty() && !c.mirror && c.sources.empty()) c.subjects.push_back(c.name);
   for (std::size_t i = 0; i < c.subjects.size(); ++i) {
     const std::string& s = c.subjects[i];
     if (!IsValidSubject(s)) return Invalid("invalid subject");
@@ -245,6 +300,10 @@ ApiError CheckStreamUpdate(const StreamConfig& current, const StreamConfig& next
   if (current.republish != next.republish) {
     return fail("stream configuration update can not change RePublish");
   }
+  if (current.kept.value("mirror", nlohmann::json()) !=
+      next.kept.value("mirror", nlohmann::json())) {
+    return MakeError(err::kMirrorConfigUpdate);
+  }
   return {};
 }
 
@@ -252,7 +311,7 @@ nlohmann::json StreamConfig::ToJson() const {
   nlohmann::json j = kept;
   j["name"] = name;
   if (!description.empty()) j["description"] = description;
-  j["subjects"] = subjects;
+  if (!subjects.empty()) j["subjects"] = subjects;  // a mirror has none (omitted, as nats)
   j["retention"] = RetentionName(retention);
   j["max_consumers"] = max_consumers;
   j["max_msgs"] = max_msgs;
@@ -264,7 +323,7 @@ nlohmann::json StreamConfig::ToJson() const {
   j["storage"] = storage == StorageKind::kFile ? "file" : "memory";
   j["num_replicas"] = num_replicas;
   if (no_ack) j["no_ack"] = true;
-  j["duplicate_window"] = duplicate_window_ns;
+  if (!mirror) j["duplicate_window"] = duplicate_window_ns;
   j["sealed"] = sealed;
   j["deny_delete"] = deny_delete;
   j["deny_purge"] = deny_purge;

@@ -26,6 +26,19 @@ struct RePublish {
 };
 enum class StorageKind { kFile, kMemory };
 
+// A stream this one mirrors or sources from (`mirror`, each of `sources`). The request's
+// object is echoed as given; these are the fields acted on.
+struct StreamSource {
+  std::string name;
+  uint64_t opt_start_seq = 0;
+  int64_t opt_start_time_ns = 0;  // 0: none
+  std::string opt_start_time;     // as given (RFC 3339)
+  std::string filter_subject;
+  std::string api_prefix;      // external.api; empty: this account's $JS.API
+  std::string deliver_prefix;  // external.deliver
+  bool external() const { return !api_prefix.empty(); }
+};
+
 struct StreamConfig {
   std::string name;
   std::string description;
@@ -50,6 +63,8 @@ struct StreamConfig {
   bool allow_direct = false;
   bool mirror_direct = false;
   std::optional<RePublish> republish;
+  std::optional<StreamSource> mirror;
+  std::vector<StreamSource> sources;
   nlohmann::json kept = nlohmann::json::object();  // placement, metadata, ...
 
   nlohmann::json ToJson() const;

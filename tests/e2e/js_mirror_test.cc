@@ -1,0 +1,249 @@
+// Mirrors and sources, each step run against Tern and nats-server 2.9 with the same API
+// requests, and the outcomes compared: a mirror follows its origin with the origin's
+// sequences (deleted ones stay deleted), its original subjects and headers, and keeps
+// following; a source takes what its filter selects with a Nats-Stream-Source header;
+// StreamInfo reports where they stand; invalid configurations get nats-server's errors.
+#include <gtest/gtest.h>
+#include <nats/nats.h>
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "harness.h"
+#include "js_util.h"
+
+namespace tern::e2e {
+namespace {
+
+using Json = nlohmann::json;
+
+Json Api(natsConnection* nc, const std::string& subject, const Json& body) {
+  natsMsg* reply = nullptr;
+  const std::string text = body.is_null() ? "" : body.dump();
+  if (natsConnection_Request(&reply, nc, subject.c_str(), text.data(),
+                             static_cast<int>(text.size()), 5000) != NATS_OK) {
+    return Json{{"no_reply", subject}};
+  }
+  Json answer = Json::parse(Payload(reply), nullptr, false);
+  natsMsg_Destroy(reply);
+  return answer;
+}
+
+// The error's code and err_code and description, or "ok".
+Json Outcome(const Json& answer) {
+  if (answer.contains("error")) return answer["error"];
+  return answer.contains("no_reply") ? answer : Json("ok");
+}
+
+void Publish(natsConnection* nc, const std::string& subject, const std::string& data,
+             const char* header = nullptr) {
+  natsMsg* msg = nullptr;
+  ASSERT_EQ(
+      natsMsg_Create(&msg, subject.c_str(), nullptr, data.data(), static_cast<int>(data.size())),
+      NATS_OK);
+  if (header != nullptr) natsMsgHeader_Set(msg, "X-Foo", header);
+  natsMsg* ack = nullptr;
+  ASSERT_EQ(natsConnection_RequestMsg(&ack, nc, msg, 5000), NATS_OK);
+  EXPECT_NE(Payload(ack).find("\"seq\""), std::string::npos) << Payload(ack);
+  natsMsg_Destroy(ack);
+  natsMsg_Destroy(msg);
+}
+
+// Stream info (with deleted details) once `done` holds for it, or the last one seen.
+template <typename Done>
+Json AwaitInfo(natsConnection* nc, const std::string& stream, Done done) {
+  Json info;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (std::chrono::steady_clock::now() < deadline) {
+    info = Api(nc, "$JS.API.STREAM.INFO." + stream, Json{{"deleted_details", true}});
+    if (info.contains("state") && done(info)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return info;
+}
+
+// One stored message as MSG.GET shows it: subject, data, headers (decoded).
+Json Stored(natsConnection* nc, const std::string& stream, uint64_t seq) {
+  const Json answer = Api(nc, "$JS.API.STREAM.MSG.GET." + stream, Json{{"seq", seq}});
+  if (!answer.contains("message")) return Outcome(answer);
+  const Json& m = answer["message"];
+  auto decode = [](const std::string& text) {
+    std::string out;
+    int value = 0, bits = -8;
+    for (unsigned char c : text) {
+      const std::string table = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+      const auto at = table.find(static_cast<char>(c));
+      if (at == std::string::npos) break;
+      value = (value << 6) + static_cast<int>(at);
+      bits += 6;
+      if (bits >= 0) {
+        out.push_back(static_cast<char>((value >> bits) & 0xFF));
+        bits -= 8;
+      }
+    }
+    return out;
+  };
+  return Json{{"subject", m.value("subject", "")},
+              {"seq", m.value("seq", 0)},
+              {"data", decode(m.value("data", ""))},
+              {"hdrs", decode(m.value("hdrs", ""))}};
+}
+
+// What a user sees of mirrors and sources on one server, as comparable JSON.
+Json Scenario(bool nats) {
+  SCOPED_TRACE(nats ? "nats-server" : "Tern");
+  const std::vector<std::string> args = {"-a", "127.0.0.1", "-js", "-sd", MakeStoreDir()};
+  auto server = nats ? ServerProcess::Start(args, NatsServerPath()) : ServerProcess::Start(args);
+  auto conn = Connect(*server);
+  natsConnection* nc = conn->nc;
+  Json seen;
+  seen["create origin"] = Outcome(
+      Api(nc, "$JS.API.STREAM.CREATE.ORIG", Json{{"name", "ORIG"}, {"subjects", {"orig.>"}}}));
+  Publish(nc, "orig.a", "m1", "bar");
+  Publish(nc, "orig.b", "m2");
+  Publish(nc, "orig.a", "m3");
+  Publish(nc, "orig.c", "m4");
+  Publish(nc, "orig.b", "m5");
+  seen["delete 3"] = Outcome(Api(nc, "$JS.API.STREAM.MSG.DELETE.ORIG", Json{{"seq", 3}}));
+
+  // The mirror: its config as echoed, no mirror state in the create response.
+  const Json created =
+      Api(nc, "$JS.API.STREAM.CREATE.M", Json{{"name", "M"}, {"mirror", {{"name", "ORIG"}}}});
+  seen["create mirror"] = Outcome(created);
+  Json config = created.value("config", Json::object());
+  seen["mirror config"] = {{"subjects", config.contains("subjects")},
+                           {"duplicate_window", config.contains("duplicate_window")},
+                           {"mirror", config.value("mirror", Json())}};
+  seen["create response has mirror"] = created.contains("mirror");
+
+  Json info =
+      AwaitInfo(nc, "M", [](const Json& i) { return i["state"].value("last_seq", 0) >= 5; });
+  const Json& state = info["state"];
+  seen["mirror state"] = {{"msgs", state.value("messages", 0)},
+                          {"first_seq", state.value("first_seq", 0)},
+                          {"last_seq", state.value("last_seq", 0)},
+                          {"num_deleted", state.value("num_deleted", 0)},
+                          {"deleted", state.value("deleted", Json::array())}};
+  const Json mirror = info.value("mirror", Json::object());
+  seen["mirror info"] = {{"name", mirror.value("name", "")},
+                         {"lag", mirror.value("lag", -1)},
+                         {"heard from", mirror.value("active", int64_t{-1}) >= 0}};
+  seen["mirror seq 1"] = Stored(nc, "M", 1);
+  seen["mirror seq 5"] = Stored(nc, "M", 5);
+
+  // It keeps following.
+  Publish(nc, "orig.a", "m6");
+  Publish(nc, "orig.d", "m7");
+  info = AwaitInfo(nc, "M", [](const Json& i) { return i["state"].value("last_seq", 0) >= 7; });
+  seen["mirror after more"] = {{"msgs", info["state"].value("messages", 0)},
+                               {"last_seq", info["state"].value("last_seq", 0)}};
+  seen["mirror seq 7"] = Stored(nc, "M", 7);
+
+  // A source with a filter, into a stream with its own subject too.
+  seen["create source"] =
+      Outcome(Api(nc, "$JS.API.STREAM.CREATE.S",
+                  Json{{"name", "S"},
+                       {"subjects", {"s.local"}},
+                       {"sources", {{{"name", "ORIG"}, {"filter_subject", "orig.b"}}}}}));
+  info = AwaitInfo(nc, "S", [](const Json& i) { return i["state"].value("messages", 0) >= 2; });
+  seen["source state"] = {{"msgs", info["state"].value("messages", 0)},
+                          {"last_seq", info["state"].value("last_seq", 0)}};
+  const Json sources = info.value("sources", Json::array());
+  seen["source info"] = {{"count", sources.size()},
+                         {"name", sources.empty() ? "" : sources[0].value("name", "")}};
+  seen["source seq 1"] = Stored(nc, "S", 1);
+  seen["source seq 2"] = Stored(nc, "S", 2);
+
+  // Publishing to a mirror reaches nothing (it subscribes to no subject).
+  natsMsg* reply = nullptr;
+  seen["publish to mirror"] =
+      natsConnection_RequestString(&reply, nc, "M", "x", 2000) == NATS_NO_RESPONDERS;
+  natsMsg_Destroy(reply);
+
+  // Configurations nats-server refuses.
+  seen["mirror with subjects"] =
+      Outcome(Api(nc, "$JS.API.STREAM.CREATE.X",
+                  Json{{"name", "X"}, {"subjects", {"x"}}, {"mirror", {{"name", "ORIG"}}}}));
+  seen["mirror with sources"] = Outcome(
+      Api(nc, "$JS.API.STREAM.CREATE.X",
+          Json{{"name", "X"}, {"mirror", {{"name", "ORIG"}}}, {"sources", {{{"name", "S"}}}}}));
+  seen["mirror changed"] =
+      Outcome(Api(nc, "$JS.API.STREAM.UPDATE.M",
+                  Json{{"name", "M"}, {"mirror", {{"name", "ORIG"}, {"opt_start_seq", 2}}}}));
+  seen["external api overlaps"] = Outcome(
+      Api(nc, "$JS.API.STREAM.CREATE.X",
+          Json{{"name", "X"}, {"mirror", {{"name", "ORIG"}, {"external", {{"api", "$JS.API"}}}}}}));
+  seen["external deliver wildcard"] = Outcome(Api(
+      nc, "$JS.API.STREAM.CREATE.X",
+      Json{{"name", "X"},
+           {"mirror", {{"name", "ORIG"}, {"external", {{"api", "JS.B"}, {"deliver", "dd.*"}}}}}}));
+
+  // An origin that does not exist: accepted, the error shows in StreamInfo.
+  seen["create mirror of nothing"] = Outcome(
+      Api(nc, "$JS.API.STREAM.CREATE.N", Json{{"name", "N"}, {"mirror", {{"name", "NOPE"}}}}));
+  info = AwaitInfo(nc, "N", [](const Json& i) { return i["mirror"].contains("error"); });
+  seen["mirror of nothing"] = info.value("mirror", Json::object()).value("error", Json());
+  return seen;
+}
+
+TEST(JsMirror, MirrorsAndSourcesAreNatsServers) {
+  const Json tern = Scenario(false);
+  // What must hold whatever nats-server says.
+  EXPECT_EQ(tern["mirror state"]["last_seq"], 5) << tern.dump(1);
+  EXPECT_EQ(tern["mirror state"]["deleted"], Json::array({3})) << tern.dump(1);
+  EXPECT_EQ(tern["mirror seq 1"]["hdrs"], "NATS/1.0\r\nX-Foo: bar\r\n\r\n") << tern.dump(1);
+  EXPECT_EQ(tern["source seq 1"]["hdrs"], "NATS/1.0\r\nNats-Stream-Source: ORIG 2\r\n\r\n");
+  EXPECT_EQ(tern["mirror after more"]["last_seq"], 7);
+  if (NatsServerPath().empty()) return;
+  const Json nats = Scenario(true);
+  for (const auto& [step, outcome] : nats.items()) {
+    EXPECT_EQ(tern.value(step, Json()), outcome) << step;
+  }
+}
+
+// After a restart (a clean stop, then a kill) a mirror and a source go on from where they
+// were: nothing twice, nothing missed.
+class JsMirrorRestart : public JsFixture {};
+
+TEST_F(JsMirrorRestart, MirrorsAndSourcesResumeAfterARestart) {
+  natsConnection* nc = conn_->nc;
+  ASSERT_EQ(Outcome(Api(nc, "$JS.API.STREAM.CREATE.ORIG",
+                        Json{{"name", "ORIG"}, {"subjects", {"orig.>"}}})),
+            "ok");
+  ASSERT_EQ(Outcome(Api(nc, "$JS.API.STREAM.CREATE.M",
+                        Json{{"name", "M"}, {"mirror", {{"name", "ORIG"}}}})),
+            "ok");
+  ASSERT_EQ(Outcome(Api(nc, "$JS.API.STREAM.CREATE.S",
+                        Json{{"name", "S"}, {"sources", {{{"name", "ORIG"}}}}})),
+            "ok");
+  int published = 0;
+  for (int sig : {SIGTERM, SIGKILL}) {
+    for (int i = 0; i < 3; ++i) Publish(conn_->nc, "orig.x", "m" + std::to_string(++published));
+    for (const char* stream : {"M", "S"}) {
+      const Json info = AwaitInfo(conn_->nc, stream, [&](const Json& i) {
+        return i["state"].value("messages", 0) >= published;
+      });
+      EXPECT_EQ(info["state"].value("messages", 0), published) << stream;
+    }
+    Restart(sig);
+  }
+  for (int i = 0; i < 3; ++i) Publish(conn_->nc, "orig.x", "m" + std::to_string(++published));
+  for (const char* stream : {"M", "S"}) {
+    const Json info = AwaitInfo(conn_->nc, stream, [&](const Json& i) {
+      return i["state"].value("messages", 0) >= published;
+    });
+    EXPECT_EQ(info["state"].value("messages", 0), published) << stream;
+    EXPECT_EQ(info["state"].value("last_seq", 0), published) << stream;
+    for (int seq = 1; seq <= published; ++seq) {
+      EXPECT_EQ(Stored(conn_->nc, stream, seq)["data"], "m" + std::to_string(seq)) << stream;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace tern::e2e
