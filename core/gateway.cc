@@ -7,6 +7,7 @@
 
 #include "core/auth/authenticator.h"
 #include "core/auth/nkeys.h"
+#include "core/gateway_reply_map.h"
 #include "core/link_json.h"
 #include "core/log.h"
 #include "core/route.h"
@@ -358,6 +359,13 @@ void GatewayConnection::OnRouteMsg(const RoutedMsg& routed) {
   msg.origin = ConnectionKind::kGateway;
   msg.link = static_cast<uint32_t>(id_);
   msg.route_queues = routed.queues;
+  // A JetStream delivery carries its stream subject after '@' in the (maybe routed) reply.
+  if (ShownReply(msg.reply).starts_with("$JS.ACK.")) {
+    if (const std::size_t at = msg.reply.rfind('@'); at != std::string_view::npos) {
+      msg.display = msg.reply.substr(at + 1);
+      msg.reply = msg.reply.substr(0, at);
+    }
+  }
   if (msg.subject.starts_with("_GR_.")) return registry_->OnGatewayReply(this, msg);
   shard_->Publish(this, msg);
 }
@@ -384,10 +392,10 @@ bool GatewayConnection::DeliverToLink(const Message& msg, const std::string_view
   std::string reply;
   if (!msg.reply.empty()) {
     if (msg.reply.starts_with("_GR_.")) {
-      reply.assign(msg.reply);
+      reply.assign(LinkReply(msg));
     } else {
       reply = registry_->ReplyPrefix();
-      reply.append(msg.reply);
+      reply.append(LinkReply(msg));
     }
   }
   std::string& line = line_;

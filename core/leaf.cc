@@ -458,15 +458,16 @@ bool LeafConnection::DeliverToLink(const Message& msg, const std::string_view* q
   line.assign(header_len > 0 ? "HMSG " : "LMSG ");
   line.append(msg.subject);
   line.push_back(' ');
+  const std::string_view reply = LinkReply(msg);
   if (queue_count > 0) {
-    if (!msg.reply.empty()) {
-      line.append("+ ").append(msg.reply).push_back(' ');
+    if (!reply.empty()) {
+      line.append("+ ").append(reply).push_back(' ');
     } else {
       line.append("| ");
     }
     for (std::size_t i = 0; i < queue_count; ++i) line.append(queues[i]).push_back(' ');
-  } else if (!msg.reply.empty()) {
-    line.append(msg.reply).push_back(' ');
+  } else if (!reply.empty()) {
+    line.append(reply).push_back(' ');
   }
   if (header_len > 0) {
     AppendNumber(&line, header_len);

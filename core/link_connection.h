@@ -108,6 +108,16 @@ class LinkConnection : public SocketConnection, public RouteHandler {
   CongestionWatch congestion_;
   CloseReason close_reason_ = CloseReason::kClientClosed;
   std::string line_;  // the message control line being built (reused)
+  std::string reply_;  // LinkReply's buffer (reused)
+
+  // The reply as a link carries it: a JetStream delivery's stream subject follows an '@'
+  // (nats-server's form), so the far side shows its client the subject it was stored on.
+  std::string_view LinkReply(const Message& msg) {
+    if (msg.reply.empty() || msg.display.empty() || msg.display == msg.subject) return msg.reply;
+    reply_.assign(msg.reply).push_back('@');
+    reply_.append(msg.display);
+    return reply_;
+  }
   uint64_t in_msgs_ = 0, in_bytes_ = 0, out_msgs_ = 0, out_bytes_ = 0, dropped_msgs_ = 0;
 
  private:

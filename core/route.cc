@@ -162,10 +162,11 @@ bool RouteConnection::DeliverToLink(const Message& msg, const std::string_view* 
   line.push_back(' ');
   line.append(msg.subject);
   line.push_back(' ');
+  const std::string_view reply = LinkReply(msg);
   if (queue_count > 0) {
-    if (!msg.reply.empty()) {
+    if (!reply.empty()) {
       line.append("+ ");
-      line.append(msg.reply);
+      line.append(reply);
       line.push_back(' ');
     } else {
       line.append("| ");
@@ -174,8 +175,8 @@ bool RouteConnection::DeliverToLink(const Message& msg, const std::string_view* 
       line.append(queues[i]);
       line.push_back(' ');
     }
-  } else if (!msg.reply.empty()) {
-    line.append(msg.reply);
+  } else if (!reply.empty()) {
+    line.append(reply);
     line.push_back(' ');
   }
   if (header_len > 0 || lmsg) {

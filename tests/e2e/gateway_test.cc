@@ -395,6 +395,8 @@ void ExpectJetStreamAcrossGateway(bool nats_b) {
       ASSERT_EQ(natsMsg_GetMetaData(&meta, list.Msgs[i]), NATS_OK)
           << natsMsg_GetReply(list.Msgs[i]);
       EXPECT_EQ(meta->Sequence.Stream, static_cast<uint64_t>(pulled));
+      // The subject it was stored on (carried after '@' in the reply across the gateway).
+      EXPECT_EQ(std::string(natsMsg_GetSubject(list.Msgs[i])), "orders." + std::to_string(pulled));
       jsMsgMetaData_Destroy(meta);
       EXPECT_EQ(natsMsg_AckSync(list.Msgs[i], nullptr, &jerr), NATS_OK) << jerr;
     }
