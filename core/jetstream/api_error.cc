@@ -59,6 +59,8 @@ constexpr Entry kErrors[] = {
      "consumer idle heartbeat requires a push based consumer"},
     {err::kConsumerFlowControlRequiresPush, 400,
      "consumer flow control requires a push based consumer"},
+    {err::kConsumerDirectRequiresPush, 400, "consumer direct requires a push based consumer"},
+    {err::kConsumerDirectRequiresEphemeral, 400, "consumer direct requires an ephemeral consumer"},
     {err::kConsumerFilterNotSubset, 400,
      "consumer filter subject is not a valid subset of the interest subjects"},
     {err::kConsumerInvalidPolicy, 400, "{}"},

@@ -109,8 +109,8 @@ void Stream::ApiConsumerCreate(const ApiRequest& r, std::string_view subject_nam
   if (action == "update") {
     return js_->Reply(r.reply, {}, kCreateType, MakeError(err::kConsumerDoesNotExist));
   }
-  if (config_.max_consumers > 0 &&
-      static_cast<int64_t>(consumers_.size()) >= config_.max_consumers) {
+  if (!config.direct && config_.max_consumers > 0 &&
+      static_cast<int64_t>(visible_consumer_count()) >= config_.max_consumers) {
     return js_->Reply(r.reply, {}, kCreateType, MakeError(err::kMaxConsumers));
   }
   if (const int64_t limit = js_->registry()->limits().max_consumers;
@@ -188,6 +188,7 @@ void Stream::ApiConsumerNamesOrList(const ApiRequest& r, bool list) {
   nlohmann::json items = nlohmann::json::array();
   int64_t i = 0;
   for (const auto& [name, consumer] : consumers_) {
+    if (consumer->config().direct) continue;
     if (i++ < offset || static_cast<int64_t>(items.size()) >= limit) continue;
     if (list) {
       items.push_back(consumer->Info());
@@ -196,7 +197,7 @@ void Stream::ApiConsumerNamesOrList(const ApiRequest& r, bool list) {
     }
   }
   js_->Reply(r.reply,
-             {{"total", consumers_.size()},
+             {{"total", visible_consumer_count()},
               {"offset", offset},
               {"limit", limit},
               {"consumers", std::move(items)}},

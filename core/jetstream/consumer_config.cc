@@ -57,7 +57,6 @@ ApiError ParseConsumerConfig(const nlohmann::json& j, const StreamConfig& stream
   ConsumerConfig c;
   std::string deliver = "all", ack = "none", replay = "instant";
   int64_t opt_start_seq = 0;
-  bool direct = false;
   auto backoff = j.find("backoff");
   if (backoff != j.end() && !backoff->is_null()) {
     if (!backoff->is_array()) return MakeError(err::kInvalidJson);
@@ -82,7 +81,7 @@ ApiError ParseConsumerConfig(const nlohmann::json& j, const StreamConfig& stream
       !ReadString(j, "deliver_group", &c.deliver_group) ||
       !ReadInt(j, "inactive_threshold", &c.inactive_threshold_ns) ||
       !ReadInt(j, "num_replicas", &c.num_replicas) || !ReadBool(j, "mem_storage", &c.mem_storage) ||
-      !ReadBool(j, "direct", &direct) || opt_start_seq < 0) {
+      !ReadBool(j, "direct", &c.direct) || opt_start_seq < 0) {
     return MakeError(err::kInvalidJson);
   }
   c.opt_start_seq = static_cast<uint64_t>(opt_start_seq);
@@ -150,6 +149,8 @@ ApiError ParseConsumerConfig(const nlohmann::json& j, const StreamConfig& stream
     if (!subset && !fed) return MakeError(err::kConsumerFilterNotSubset);
     // A filter equal to the stream's only subject filters nothing.
   }
+  if (c.direct && c.is_pull()) return MakeError(err::kConsumerDirectRequiresPush);
+  if (c.direct && c.durable()) return MakeError(err::kConsumerDirectRequiresEphemeral);
   if (!c.deliver_subject.empty()) {
     if (!IsValidSubject(c.deliver_subject)) {
       return MakeError(err::kConsumerCreate, "consumer deliver subject is not valid");
@@ -305,6 +306,7 @@ nlohmann::json ConsumerConfig::ToJson() const {
   if (inactive_threshold_ns != 0) j["inactive_threshold"] = inactive_threshold_ns;
   j["num_replicas"] = num_replicas;
   if (mem_storage) j["mem_storage"] = true;
+  if (direct) j["direct"] = true;
   return j;
 }
 

@@ -43,6 +43,9 @@ struct ConsumerConfig {
   int64_t inactive_threshold_ns = 0;
   int64_t num_replicas = 0;
   bool mem_storage = false;
+  // A mirror's or a source's consumer (source_link.h): push, ephemeral, and hidden from
+  // the stream's consumer count and listings (still counted for the account).
+  bool direct = false;
   nlohmann::json kept = nlohmann::json::object();  // rate_limit_bps, metadata, ...
 
   bool is_pull() const { return deliver_subject.empty(); }

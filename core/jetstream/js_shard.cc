@@ -453,11 +453,13 @@ void JsShard::StreamNamesOrList(const Request& r, bool list) {
     auto time = [](int64_t ns) {
       return ns == 0 ? std::string("0001-01-01T00:00:00Z") : FormatTime(ns);
     };
-    nlohmann::json state = {
-        {"messages", f.msgs.load()},           {"bytes", f.bytes.load()},
-        {"first_seq", f.first_seq.load()},     {"first_ts", time(f.first_ts.load())},
-        {"last_seq", f.last_seq.load()},       {"last_ts", time(f.last_ts.load())},
-        {"consumer_count", f.consumers.load()}};
+    nlohmann::json state = {{"messages", f.msgs.load()},
+                            {"bytes", f.bytes.load()},
+                            {"first_seq", f.first_seq.load()},
+                            {"first_ts", time(f.first_ts.load())},
+                            {"last_seq", f.last_seq.load()},
+                            {"last_ts", time(f.last_ts.load())},
+                            {"consumer_count", f.visible_consumers.load()}};
     if (f.num_subjects.load() != 0) state["num_subjects"] = f.num_subjects.load();
     if (f.num_deleted.load() != 0) state["num_deleted"] = f.num_deleted.load();
     items.push_back(

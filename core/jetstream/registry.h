@@ -20,7 +20,7 @@ namespace tern::core::js {
 
 struct StreamFigures {
   std::atomic<uint64_t> msgs{0}, bytes{0}, first_seq{0}, last_seq{0}, num_subjects{0},
-      num_deleted{0}, consumers{0};
+      num_deleted{0}, consumers{0}, visible_consumers{0};
   std::atomic<int64_t> first_ts{0}, last_ts{0};
   std::atomic<bool> memory{false};
 };

@@ -598,6 +598,13 @@ void Stream::PublishFigures() {
   f.num_subjects.store(s.num_subjects, std::memory_order_relaxed);
   f.num_deleted.store(s.num_deleted, std::memory_order_relaxed);
   f.consumers.store(consumers_.size(), std::memory_order_relaxed);
+  f.visible_consumers.store(visible_consumer_count(), std::memory_order_relaxed);
+}
+
+std::size_t Stream::visible_consumer_count() const {
+  std::size_t count = 0;
+  for (const auto& [name, consumer] : consumers_) count += consumer->config().direct ? 0 : 1;
+  return count;
 }
 
 void Stream::MaybeRemoveAcked(uint64_t seq) {

@@ -79,6 +79,8 @@ class Stream final : public InternalSink {
   // After an ack: interest and work-queue streams drop what every consumer has acked.
   void MaybeRemoveAcked(uint64_t seq);
   std::size_t consumer_count() const { return consumers_.size(); }
+  // What the stream's state and listings show: not the hidden (direct) consumers.
+  std::size_t visible_consumer_count() const;
 
   // Mirrors and sources (source_link.h). A mirrored message keeps the origin's sequence:
   // SkipTo leaves sequences up to `last` empty first. False if the store refused it.

@@ -30,7 +30,7 @@ nlohmann::json Stream::State() const {
                           {"first_ts", TimeOrZero(s.msgs == 0 ? 0 : s.first_time)},
                           {"last_seq", s.last_seq},
                           {"last_ts", TimeOrZero(s.last_time)},
-                          {"consumer_count", consumers_.size()}};
+                          {"consumer_count", visible_consumer_count()}};
   if (s.num_subjects != 0) state["num_subjects"] = s.num_subjects;
   if (s.num_deleted != 0) state["num_deleted"] = s.num_deleted;
   return state;

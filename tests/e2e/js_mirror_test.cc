@@ -156,6 +156,12 @@ Json Scenario(bool nats) {
   const Json sources = info.value("sources", Json::array());
   seen["source info"] = {{"count", sources.size()},
                          {"name", sources.empty() ? "" : sources[0].value("name", "")}};
+  // The origin's consumers for them are hidden from it, counted for the account.
+  const Json origin = Api(nc, "$JS.API.STREAM.INFO.ORIG", Json::object());
+  seen["origin consumer_count"] = origin["state"].value("consumer_count", -1);
+  seen["origin consumer names"] =
+      Api(nc, "$JS.API.CONSUMER.NAMES.ORIG", Json::object()).value("total", -1);
+  seen["account consumers"] = Api(nc, "$JS.API.INFO", Json()).value("consumers", -1);
   seen["source seq 1"] = Stored(nc, "S", 1);
   seen["source seq 2"] = Stored(nc, "S", 2);
 
