@@ -5,6 +5,7 @@
 #include "core/jetstream/config_json.h"
 #include "core/jetstream/consumer.h"
 #include "core/jetstream/headers.h"
+#include "core/jetstream/source_checks.h"
 #include "core/jetstream/stream.h"
 #include "core/log.h"
 #include "core/shard.h"
@@ -337,7 +338,7 @@ ApiError JsShard::ParseRequestConfig(const Request& r, const std::string& name,
   if (!body.contains("name") || body["name"].is_null()) body["name"] = name;
   if (ApiError error = ParseStreamConfig(body, config); !error.ok()) return error;
   if (config->name != name) return MakeError(err::kStreamNameMismatch);
-  return {};
+  return CheckOrigins(*registry_, config);
 }
 
 ApiError JsShard::CreateStream(const StreamConfig& config, bool announce,

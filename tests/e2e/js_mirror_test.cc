@@ -189,6 +189,41 @@ Json Scenario(bool nats) {
       Json{{"name", "X"},
            {"mirror", {{"name", "ORIG"}, {"external", {{"api", "JS.B"}, {"deliver", "dd.*"}}}}}}));
 
+  // Checks against the origin's configuration.
+  seen["mirror filter overlaps nothing"] =
+      Outcome(Api(nc, "$JS.API.STREAM.CREATE.X",
+                  Json{{"name", "X"}, {"mirror", {{"name", "ORIG"}, {"filter_subject", "zzz"}}}}));
+  seen["source filter overlaps nothing"] =
+      Outcome(Api(nc, "$JS.API.STREAM.CREATE.X",
+                  Json{{"name", "X"},
+                       {"subjects", {"x"}},
+                       {"sources", {{{"name", "ORIG"}, {"filter_subject", "zz"}}}}}));
+  seen["create big origin"] = Outcome(Api(
+      nc, "$JS.API.STREAM.CREATE.BIG",
+      Json{
+          {"name", "BIG"}, {"subjects", {"big"}}, {"max_msg_size", 1024}, {"allow_direct", true}}));
+  seen["mirror smaller max_msg_size"] =
+      Outcome(Api(nc, "$JS.API.STREAM.CREATE.X",
+                  Json{{"name", "X"}, {"max_msg_size", 100}, {"mirror", {{"name", "BIG"}}}}));
+  seen["source smaller max_msg_size"] =
+      Outcome(Api(nc, "$JS.API.STREAM.CREATE.X",
+                  Json{{"name", "X"}, {"max_msg_size", 100}, {"sources", {{{"name", "BIG"}}}}}));
+  const Json direct =
+      Api(nc, "$JS.API.STREAM.CREATE.BIGM", Json{{"name", "BIGM"}, {"mirror", {{"name", "BIG"}}}});
+  seen["mirror_direct follows the origin"] =
+      direct.value("config", Json::object()).value("mirror_direct", false);
+  seen["create A sourcing B"] =
+      Outcome(Api(nc, "$JS.API.STREAM.CREATE.A",
+                  Json{{"name", "A"}, {"subjects", {"a"}}, {"sources", {{{"name", "B"}}}}}));
+  seen["create B sourcing A"] =
+      Outcome(Api(nc, "$JS.API.STREAM.CREATE.B",
+                  Json{{"name", "B"}, {"subjects", {"b"}}, {"sources", {{{"name", "A"}}}}}));
+  seen["create C mirroring A"] =
+      Outcome(Api(nc, "$JS.API.STREAM.CREATE.C", Json{{"name", "C"}, {"mirror", {{"name", "A"}}}}));
+  seen["update A to source C"] = Outcome(Api(
+      nc, "$JS.API.STREAM.UPDATE.A",
+      Json{{"name", "A"}, {"subjects", {"a"}}, {"sources", {{{"name", "B"}}, {{"name", "C"}}}}}));
+
   // An origin that does not exist: accepted, the error shows in StreamInfo.
   seen["create mirror of nothing"] = Outcome(
       Api(nc, "$JS.API.STREAM.CREATE.N", Json{{"name", "N"}, {"mirror", {{"name", "NOPE"}}}}));
