@@ -42,11 +42,27 @@ Consumer::Consumer(Stream* stream, std::string name, ConsumerConfig config, int6
     : stream_(stream), name_(std::move(name)), config_(std::move(config)), created_ns_(created_ns) {
   last_active_ = stream_->js()->now_ns();
   last_delivery_ = last_active_;
+  SetRateLimit();
 }
 
 void Consumer::set_config(const ConsumerConfig& config) {
   config_ = config;
   dirty_ = true;
+  SetRateLimit();
+}
+
+void Consumer::SetRateLimit() {
+  uint64_t bps = 0;
+  if (auto rate = config_.kept.find("rate_limit_bps");
+      rate != config_.kept.end() && rate->is_number_unsigned()) {
+    bps = rate->get<uint64_t>();
+  }
+  const int64_t stream_max = stream_->config().max_msg_size;
+  const uint64_t burst = stream_max > 0
+                             ? static_cast<uint64_t>(stream_max)
+                             : static_cast<uint64_t>(stream_->js()->shard()->options().max_payload);
+  rate_limit_ = RateLimit(bps, burst, stream_->js()->now_ns());
+  rate_wait_until_ = 0;
 }
 
 void Consumer::Start() {
@@ -568,6 +584,12 @@ void Consumer::DeliverPush(int64_t now) {
   for (int sent = 0; sent < kMaxPushPerTurn; ++sent) {
     if (config_.flow_control && fc_outstanding_ && fc_bytes_ >= kFlowControlWindow) return;
     if (!Peek(&next)) return;
+    if (rate_limit_.limited()) {
+      if (const int64_t wait = rate_limit_.Take(DeliverySize(next), now); wait != 0) {
+        rate_wait_until_ = wait;  // Turn comes back then
+        return;
+      }
+    }
     Deliver(next, config_.deliver_subject);
     if (config_.flow_control && !fc_outstanding_ && fc_bytes_ >= kFlowControlWindow / 2) {
       std::string reply = "$JS.FC." + stream_->name() + "." + name_ + "." +
@@ -629,6 +651,14 @@ void Consumer::Turn(int64_t now) {
   }
   if (!config_.is_pull() && config_.idle_heartbeat_ns > 0)
     take(last_delivery_ + config_.idle_heartbeat_ns);
+  if (rate_wait_until_ != 0) {
+    if (rate_wait_until_ <= now) {
+      rate_wait_until_ = 0;
+      dirty_ = true;
+    } else {
+      take(rate_wait_until_);
+    }
+  }
   if (replay_wait_until_ != 0) {
     if (replay_wait_until_ <= now) {
       replay_wait_until_ = 0;

@@ -17,6 +17,7 @@
 
 #include "core/jetstream/api_error.h"
 #include "core/jetstream/consumer_config.h"
+#include "core/jetstream/rate_limit.h"
 #include "storage/record.h"
 
 namespace tern::core::js {
@@ -140,6 +141,9 @@ class Consumer {
   int64_t replay_base_now_ = 0;     // original-pace replay: when it started (monotonic)
   int64_t replay_base_stored_ = 0;  // and the stored time of its first message
   int64_t replay_wait_until_ = 0;
+  RateLimit rate_limit_;         // rate_limit_bps (push)
+  int64_t rate_wait_until_ = 0;  // the next delivery waits for the bucket until then
+  void SetRateLimit();
   std::string ack_reply_;      // reused per delivery
   std::string delivery_copy_;  // reused: deliveries into the consumer's own stream
 };
