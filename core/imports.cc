@@ -137,7 +137,7 @@ void ImportRouter::Queue(auth::AccountId account, std::string_view subject, std:
   Pending p{};
   p.account = account;
   arena_.reserve(arena_.size() + subject.size() + reply.size() + data.size() +
-                 request_reply.size());
+                 request_reply.size() + msg.display.size());
   p.subject_at = Put(subject);
   p.subject_len = static_cast<uint32_t>(subject.size());
   p.reply_at = Put(reply);
@@ -147,6 +147,9 @@ void ImportRouter::Queue(auth::AccountId account, std::string_view subject, std:
   p.header_len = static_cast<uint32_t>(header_len);
   p.request_reply_at = Put(request_reply);
   p.request_reply_len = static_cast<uint32_t>(request_reply.size());
+  // A stream import of a JetStream delivery still shows the subject it was stored on.
+  p.display_at = Put(msg.display);
+  p.display_len = static_cast<uint32_t>(msg.display.size());
   p.hops = hops_ + 1;
   p.service_request = !request_reply.empty();
   p.origin = msg.origin;
@@ -253,6 +256,7 @@ void ImportRouter::Drain(Connection* from) {
                                                    .reply = at(p.reply_at, p.reply_len),
                                                    .data = at(p.data_at, p.data_len),
                                                    .header_len = p.header_len,
+                                                   .display = at(p.display_at, p.display_len),
                                                    .account = p.account,
                                                    .origin = p.origin},
                                            from);

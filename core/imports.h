@@ -60,6 +60,7 @@ class ImportRouter final : public InternalSink {
     uint32_t subject_at, subject_len, reply_at, reply_len, data_at, data_len;
     uint32_t header_len;
     uint32_t request_reply_at = 0, request_reply_len = 0;  // a service request's own reply
+    uint32_t display_at = 0, display_len = 0;              // a JetStream delivery's stream subject
     int hops;
     bool service_request;
     ConnectionKind origin;  // of the message that was imported

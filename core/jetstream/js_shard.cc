@@ -274,9 +274,11 @@ void JsShard::Handle(const Request& r) {
   ParseApi(std::string_view(r.subject).substr(kApiPrefix.size()), &op, &stream_name, &rest);
   // As nats-server counts them: direct gets and pull requests go to the stream's and the
   // consumer's own responders, not the API; an INFO reports the count before itself.
+  // A subject no API serves is not answered (nats-server has no responder there): an
+  // account importing `$JS.API.>` and `$KV.>` under one prefix sends KV puts to both.
+  if (op.empty()) return;
   const bool counted = op != "DIRECT.GET" && op != "CONSUMER.MSG.NEXT";
   if (counted && op != "INFO") registry_->api_total.fetch_add(1, std::memory_order_relaxed);
-  if (op.empty()) return Reply(r.reply, {}, TypeFor(op), MakeError(err::kBadRequest));
   if (!registry_->enabled()) {
     return Reply(r.reply, {}, TypeFor(op), MakeError(err::kNotEnabledForAccount));
   }
