@@ -107,7 +107,7 @@ class LinkConnection : public SocketConnection, public RouteHandler {
   int64_t rtt_ns_ = 0;
   CongestionWatch congestion_;
   CloseReason close_reason_ = CloseReason::kClientClosed;
-  std::string line_;  // the message control line being built (reused)
+  std::string line_;   // the message control line being built (reused)
   std::string reply_;  // LinkReply's buffer (reused)
 
   // The reply as a link carries it: a JetStream delivery's stream subject follows an '@'

@@ -1,5 +1,7 @@
 #include "core/jetstream/config_json.h"
 
+#include <random>
+
 namespace tern::core::js {
 
 bool ReadInt(const nlohmann::json& obj, const char* key, int64_t* out) {
@@ -88,6 +90,14 @@ bool IsValidName(const std::string& name) {
       return false;
   }
   return name != "." && name != "..";
+}
+
+std::string RandomName() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  static constexpr char kChars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  std::string name(8, 'x');
+  for (char& c : name) c = kChars[rng() % (sizeof kChars - 1)];
+  return name;
 }
 
 }  // namespace tern::core::js

@@ -34,4 +34,7 @@ std::string Dump(const nlohmann::json& j);
 // Stream and consumer names: non-empty, no '.', '*', '>', whitespace or path separators.
 bool IsValidName(const std::string& name);
 
+// Eight random letters and digits: ephemeral consumer names, internal subject tokens.
+std::string RandomName();
+
 }  // namespace tern::core::js

@@ -1,7 +1,6 @@
 // Stream: the consumer $JS.API requests and the ack subjects, on the stream's home shard.
 #include <charconv>
 #include <filesystem>
-#include <random>
 
 #include "core/jetstream/config_json.h"
 #include "core/jetstream/consumer.h"
@@ -19,14 +18,6 @@ const char* kInfoType = "io.nats.jetstream.api.v1.consumer_info_response";
 const char* kDeleteType = "io.nats.jetstream.api.v1.consumer_delete_response";
 const char* kNamesType = "io.nats.jetstream.api.v1.consumer_names_response";
 const char* kListType = "io.nats.jetstream.api.v1.consumer_list_response";
-
-std::string RandomName() {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  static constexpr char kChars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-  std::string name(8, 'x');
-  for (char& c : name) c = kChars[rng() % (sizeof kChars - 1)];
-  return name;
-}
 
 }  // namespace
 

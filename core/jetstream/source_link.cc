@@ -3,7 +3,6 @@
 #include <openssl/sha.h>
 
 #include <charconv>
-#include <random>
 
 #include "core/jetstream/config_json.h"
 #include "core/jetstream/headers.h"
@@ -25,14 +24,6 @@ constexpr int64_t kAckWaitNs = 79'200'000'000'000;  // 22 h, nats-server's value
 bool ParseUint(std::string_view text, uint64_t* value) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *value);
   return ec == std::errc() && end == text.data() + text.size();
-}
-
-std::string RandomToken() {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  static constexpr char kChars[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-  std::string token(8, 'x');
-  for (char& c : token) c = kChars[rng() % (sizeof kChars - 1)];
-  return token;
 }
 
 // nats-server's getHash: the first 8 bytes of SHA-256, each as one of 62 characters.
@@ -85,10 +76,10 @@ bool ParseAckReply(std::string_view reply, AckInfo* out) {
 SourceLink::SourceLink(Stream* stream, bool mirror, StreamSource config, uint64_t last_taken)
     : stream_(stream), mirror_(mirror), config_(std::move(config)), sseq_(last_taken) {
   index_name_ = IndexName(config_);
-  const std::string id = RandomToken();
+  const std::string id = RandomName();
   std::string prefix = config_.deliver_prefix.empty() ? "$JS" : config_.deliver_prefix;
   deliver_subject_ = prefix + (mirror_ ? ".M." : ".S.") + id;
-  reply_subject_ = "$JSC.R." + RandomToken();
+  reply_subject_ = "$JSC.R." + RandomName();
   created_at_ns_ = stream_->js()->now_ns();
 }
 
@@ -157,7 +148,7 @@ void SourceLink::SendCreate(int64_t now_ns) {
   nlohmann::ordered_json body;
   body["stream_name"] = config_.name;
   if (!config_.filter_subject.empty()) {
-    const std::string name = (mirror_ ? "mirror-" : "src-") + RandomToken();
+    const std::string name = (mirror_ ? "mirror-" : "src-") + RandomName();
     subject += "." + name + "." + config_.filter_subject;
     if (!mirror_) config["name"] = name;
   }

@@ -22,18 +22,6 @@ namespace {
 
 using Json = nlohmann::json;
 
-Json Api(natsConnection* nc, const std::string& subject, const Json& body) {
-  natsMsg* reply = nullptr;
-  const std::string text = body.is_null() ? "" : body.dump();
-  if (natsConnection_Request(&reply, nc, subject.c_str(), text.data(),
-                             static_cast<int>(text.size()), 5000) != NATS_OK) {
-    return Json{{"no_reply", subject}};
-  }
-  Json answer = Json::parse(Payload(reply), nullptr, false);
-  natsMsg_Destroy(reply);
-  return answer;
-}
-
 // The error's code and err_code and description, or "ok".
 Json Outcome(const Json& answer) {
   if (answer.contains("error")) return answer["error"];
@@ -60,7 +48,7 @@ Json AwaitInfo(natsConnection* nc, const std::string& stream, Done done) {
   Json info;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
   while (std::chrono::steady_clock::now() < deadline) {
-    info = Api(nc, "$JS.API.STREAM.INFO." + stream, Json{{"deleted_details", true}});
+    info = JsApi(nc, "$JS.API.STREAM.INFO." + stream, Json{{"deleted_details", true}});
     if (info.contains("state") && done(info)) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
@@ -69,7 +57,7 @@ Json AwaitInfo(natsConnection* nc, const std::string& stream, Done done) {
 
 // One stored message as MSG.GET shows it: subject, data, headers (decoded).
 Json Stored(natsConnection* nc, const std::string& stream, uint64_t seq) {
-  const Json answer = Api(nc, "$JS.API.STREAM.MSG.GET." + stream, Json{{"seq", seq}});
+  const Json answer = JsApi(nc, "$JS.API.STREAM.MSG.GET." + stream, Json{{"seq", seq}});
   if (!answer.contains("message")) return Outcome(answer);
   const Json& m = answer["message"];
   auto decode = [](const std::string& text) {
@@ -103,17 +91,17 @@ Json Scenario(bool nats) {
   natsConnection* nc = conn->nc;
   Json seen;
   seen["create origin"] = Outcome(
-      Api(nc, "$JS.API.STREAM.CREATE.ORIG", Json{{"name", "ORIG"}, {"subjects", {"orig.>"}}}));
+      JsApi(nc, "$JS.API.STREAM.CREATE.ORIG", Json{{"name", "ORIG"}, {"subjects", {"orig.>"}}}));
   Publish(nc, "orig.a", "m1", "bar");
   Publish(nc, "orig.b", "m2");
   Publish(nc, "orig.a", "m3");
   Publish(nc, "orig.c", "m4");
   Publish(nc, "orig.b", "m5");
-  seen["delete 3"] = Outcome(Api(nc, "$JS.API.STREAM.MSG.DELETE.ORIG", Json{{"seq", 3}}));
+  seen["delete 3"] = Outcome(JsApi(nc, "$JS.API.STREAM.MSG.DELETE.ORIG", Json{{"seq", 3}}));
 
   // The mirror: its config as echoed, no mirror state in the create response.
   const Json created =
-      Api(nc, "$JS.API.STREAM.CREATE.M", Json{{"name", "M"}, {"mirror", {{"name", "ORIG"}}}});
+      JsApi(nc, "$JS.API.STREAM.CREATE.M", Json{{"name", "M"}, {"mirror", {{"name", "ORIG"}}}});
   seen["create mirror"] = Outcome(created);
   Json config = created.value("config", Json::object());
   seen["mirror config"] = {{"subjects", config.contains("subjects")},
@@ -146,10 +134,10 @@ Json Scenario(bool nats) {
 
   // A source with a filter, into a stream with its own subject too.
   seen["create source"] =
-      Outcome(Api(nc, "$JS.API.STREAM.CREATE.S",
-                  Json{{"name", "S"},
-                       {"subjects", {"s.local"}},
-                       {"sources", {{{"name", "ORIG"}, {"filter_subject", "orig.b"}}}}}));
+      Outcome(JsApi(nc, "$JS.API.STREAM.CREATE.S",
+                    Json{{"name", "S"},
+                         {"subjects", {"s.local"}},
+                         {"sources", {{{"name", "ORIG"}, {"filter_subject", "orig.b"}}}}}));
   info = AwaitInfo(nc, "S", [](const Json& i) { return i["state"].value("messages", 0) >= 2; });
   seen["source state"] = {{"msgs", info["state"].value("messages", 0)},
                           {"last_seq", info["state"].value("last_seq", 0)}};
@@ -157,11 +145,11 @@ Json Scenario(bool nats) {
   seen["source info"] = {{"count", sources.size()},
                          {"name", sources.empty() ? "" : sources[0].value("name", "")}};
   // The origin's consumers for them are hidden from it, counted for the account.
-  const Json origin = Api(nc, "$JS.API.STREAM.INFO.ORIG", Json::object());
+  const Json origin = JsApi(nc, "$JS.API.STREAM.INFO.ORIG", Json::object());
   seen["origin consumer_count"] = origin["state"].value("consumer_count", -1);
   seen["origin consumer names"] =
-      Api(nc, "$JS.API.CONSUMER.NAMES.ORIG", Json::object()).value("total", -1);
-  seen["account consumers"] = Api(nc, "$JS.API.INFO", Json()).value("consumers", -1);
+      JsApi(nc, "$JS.API.CONSUMER.NAMES.ORIG", Json::object()).value("total", -1);
+  seen["account consumers"] = JsApi(nc, "$JS.API.INFO", Json()).value("consumers", -1);
   seen["source seq 1"] = Stored(nc, "S", 1);
   seen["source seq 2"] = Stored(nc, "S", 2);
 
@@ -173,60 +161,60 @@ Json Scenario(bool nats) {
 
   // Configurations nats-server refuses.
   seen["mirror with subjects"] =
-      Outcome(Api(nc, "$JS.API.STREAM.CREATE.X",
-                  Json{{"name", "X"}, {"subjects", {"x"}}, {"mirror", {{"name", "ORIG"}}}}));
+      Outcome(JsApi(nc, "$JS.API.STREAM.CREATE.X",
+                    Json{{"name", "X"}, {"subjects", {"x"}}, {"mirror", {{"name", "ORIG"}}}}));
   seen["mirror with sources"] = Outcome(
-      Api(nc, "$JS.API.STREAM.CREATE.X",
-          Json{{"name", "X"}, {"mirror", {{"name", "ORIG"}}}, {"sources", {{{"name", "S"}}}}}));
+      JsApi(nc, "$JS.API.STREAM.CREATE.X",
+            Json{{"name", "X"}, {"mirror", {{"name", "ORIG"}}}, {"sources", {{{"name", "S"}}}}}));
   seen["mirror changed"] =
-      Outcome(Api(nc, "$JS.API.STREAM.UPDATE.M",
-                  Json{{"name", "M"}, {"mirror", {{"name", "ORIG"}, {"opt_start_seq", 2}}}}));
-  seen["external api overlaps"] = Outcome(
-      Api(nc, "$JS.API.STREAM.CREATE.X",
-          Json{{"name", "X"}, {"mirror", {{"name", "ORIG"}, {"external", {{"api", "$JS.API"}}}}}}));
-  seen["external deliver wildcard"] = Outcome(Api(
+      Outcome(JsApi(nc, "$JS.API.STREAM.UPDATE.M",
+                    Json{{"name", "M"}, {"mirror", {{"name", "ORIG"}, {"opt_start_seq", 2}}}}));
+  seen["external api overlaps"] = Outcome(JsApi(
+      nc, "$JS.API.STREAM.CREATE.X",
+      Json{{"name", "X"}, {"mirror", {{"name", "ORIG"}, {"external", {{"api", "$JS.API"}}}}}}));
+  seen["external deliver wildcard"] = Outcome(JsApi(
       nc, "$JS.API.STREAM.CREATE.X",
       Json{{"name", "X"},
            {"mirror", {{"name", "ORIG"}, {"external", {{"api", "JS.B"}, {"deliver", "dd.*"}}}}}}));
 
   // Checks against the origin's configuration.
-  seen["mirror filter overlaps nothing"] =
-      Outcome(Api(nc, "$JS.API.STREAM.CREATE.X",
-                  Json{{"name", "X"}, {"mirror", {{"name", "ORIG"}, {"filter_subject", "zzz"}}}}));
+  seen["mirror filter overlaps nothing"] = Outcome(
+      JsApi(nc, "$JS.API.STREAM.CREATE.X",
+            Json{{"name", "X"}, {"mirror", {{"name", "ORIG"}, {"filter_subject", "zzz"}}}}));
   seen["source filter overlaps nothing"] =
-      Outcome(Api(nc, "$JS.API.STREAM.CREATE.X",
-                  Json{{"name", "X"},
-                       {"subjects", {"x"}},
-                       {"sources", {{{"name", "ORIG"}, {"filter_subject", "zz"}}}}}));
-  seen["create big origin"] = Outcome(Api(
+      Outcome(JsApi(nc, "$JS.API.STREAM.CREATE.X",
+                    Json{{"name", "X"},
+                         {"subjects", {"x"}},
+                         {"sources", {{{"name", "ORIG"}, {"filter_subject", "zz"}}}}}));
+  seen["create big origin"] = Outcome(JsApi(
       nc, "$JS.API.STREAM.CREATE.BIG",
       Json{
           {"name", "BIG"}, {"subjects", {"big"}}, {"max_msg_size", 1024}, {"allow_direct", true}}));
   seen["mirror smaller max_msg_size"] =
-      Outcome(Api(nc, "$JS.API.STREAM.CREATE.X",
-                  Json{{"name", "X"}, {"max_msg_size", 100}, {"mirror", {{"name", "BIG"}}}}));
+      Outcome(JsApi(nc, "$JS.API.STREAM.CREATE.X",
+                    Json{{"name", "X"}, {"max_msg_size", 100}, {"mirror", {{"name", "BIG"}}}}));
   seen["source smaller max_msg_size"] =
-      Outcome(Api(nc, "$JS.API.STREAM.CREATE.X",
-                  Json{{"name", "X"}, {"max_msg_size", 100}, {"sources", {{{"name", "BIG"}}}}}));
-  const Json direct =
-      Api(nc, "$JS.API.STREAM.CREATE.BIGM", Json{{"name", "BIGM"}, {"mirror", {{"name", "BIG"}}}});
+      Outcome(JsApi(nc, "$JS.API.STREAM.CREATE.X",
+                    Json{{"name", "X"}, {"max_msg_size", 100}, {"sources", {{{"name", "BIG"}}}}}));
+  const Json direct = JsApi(nc, "$JS.API.STREAM.CREATE.BIGM",
+                            Json{{"name", "BIGM"}, {"mirror", {{"name", "BIG"}}}});
   seen["mirror_direct follows the origin"] =
       direct.value("config", Json::object()).value("mirror_direct", false);
   seen["create A sourcing B"] =
-      Outcome(Api(nc, "$JS.API.STREAM.CREATE.A",
-                  Json{{"name", "A"}, {"subjects", {"a"}}, {"sources", {{{"name", "B"}}}}}));
+      Outcome(JsApi(nc, "$JS.API.STREAM.CREATE.A",
+                    Json{{"name", "A"}, {"subjects", {"a"}}, {"sources", {{{"name", "B"}}}}}));
   seen["create B sourcing A"] =
-      Outcome(Api(nc, "$JS.API.STREAM.CREATE.B",
-                  Json{{"name", "B"}, {"subjects", {"b"}}, {"sources", {{{"name", "A"}}}}}));
-  seen["create C mirroring A"] =
-      Outcome(Api(nc, "$JS.API.STREAM.CREATE.C", Json{{"name", "C"}, {"mirror", {{"name", "A"}}}}));
-  seen["update A to source C"] = Outcome(Api(
+      Outcome(JsApi(nc, "$JS.API.STREAM.CREATE.B",
+                    Json{{"name", "B"}, {"subjects", {"b"}}, {"sources", {{{"name", "A"}}}}}));
+  seen["create C mirroring A"] = Outcome(
+      JsApi(nc, "$JS.API.STREAM.CREATE.C", Json{{"name", "C"}, {"mirror", {{"name", "A"}}}}));
+  seen["update A to source C"] = Outcome(JsApi(
       nc, "$JS.API.STREAM.UPDATE.A",
       Json{{"name", "A"}, {"subjects", {"a"}}, {"sources", {{{"name", "B"}}, {{"name", "C"}}}}}));
 
   // An origin that does not exist: accepted, the error shows in StreamInfo.
   seen["create mirror of nothing"] = Outcome(
-      Api(nc, "$JS.API.STREAM.CREATE.N", Json{{"name", "N"}, {"mirror", {{"name", "NOPE"}}}}));
+      JsApi(nc, "$JS.API.STREAM.CREATE.N", Json{{"name", "N"}, {"mirror", {{"name", "NOPE"}}}}));
   info = AwaitInfo(nc, "N", [](const Json& i) { return i["mirror"].contains("error"); });
   seen["mirror of nothing"] = info.value("mirror", Json::object()).value("error", Json());
   return seen;
@@ -253,14 +241,14 @@ class JsMirrorRestart : public JsFixture {};
 
 TEST_F(JsMirrorRestart, MirrorsAndSourcesResumeAfterARestart) {
   natsConnection* nc = conn_->nc;
-  ASSERT_EQ(Outcome(Api(nc, "$JS.API.STREAM.CREATE.ORIG",
-                        Json{{"name", "ORIG"}, {"subjects", {"orig.>"}}})),
+  ASSERT_EQ(Outcome(JsApi(nc, "$JS.API.STREAM.CREATE.ORIG",
+                          Json{{"name", "ORIG"}, {"subjects", {"orig.>"}}})),
             "ok");
-  ASSERT_EQ(Outcome(Api(nc, "$JS.API.STREAM.CREATE.M",
-                        Json{{"name", "M"}, {"mirror", {{"name", "ORIG"}}}})),
+  ASSERT_EQ(Outcome(JsApi(nc, "$JS.API.STREAM.CREATE.M",
+                          Json{{"name", "M"}, {"mirror", {{"name", "ORIG"}}}})),
             "ok");
-  ASSERT_EQ(Outcome(Api(nc, "$JS.API.STREAM.CREATE.S",
-                        Json{{"name", "S"}, {"sources", {{{"name", "ORIG"}}}}})),
+  ASSERT_EQ(Outcome(JsApi(nc, "$JS.API.STREAM.CREATE.S",
+                          Json{{"name", "S"}, {"sources", {{{"name", "ORIG"}}}}})),
             "ok");
   int published = 0;
   for (int sig : {SIGTERM, SIGKILL}) {

@@ -83,4 +83,16 @@ void jsSubOptionsInit(jsSubOptions* so, const char* stream, const char* consumer
   so->Consumer = consumer;
 }
 
+nlohmann::json JsApi(natsConnection* nc, const std::string& subject, const nlohmann::json& body) {
+  natsMsg* reply = nullptr;
+  const std::string text = body.is_null() ? "" : body.dump();
+  if (natsConnection_Request(&reply, nc, subject.c_str(), text.data(),
+                             static_cast<int>(text.size()), 5000) != NATS_OK) {
+    return nlohmann::json{{"no_reply", subject}};
+  }
+  nlohmann::json answer = nlohmann::json::parse(Payload(reply), nullptr, false);
+  natsMsg_Destroy(reply);
+  return answer;
+}
+
 }  // namespace tern::e2e

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <nats/nats.h>
 
+#include <nlohmann/json.hpp>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -36,6 +38,9 @@ uint64_t PublishOk(jsCtx* js, const std::string& subject, const std::string& pay
 jsStreamInfo* StreamInfo(jsCtx* js, const char* stream);
 // The delivery count in a JetStream message's ack subject.
 uint64_t Deliveries(natsMsg* msg);
+// A raw JetStream API request (a null body sends nothing); the parsed answer, or
+// {"no_reply": subject} when none came within 5 s.
+nlohmann::json JsApi(natsConnection* nc, const std::string& subject, const nlohmann::json& body);
 // Subscription options that bind to an existing stream and consumer.
 void jsSubOptionsInit(jsSubOptions* so, const char* stream, const char* consumer);
 

@@ -21,23 +21,11 @@ namespace {
 
 using Json = nlohmann::json;
 
-Json Api(natsConnection* nc, const std::string& subject, const Json& body) {
-  natsMsg* reply = nullptr;
-  const std::string text = body.dump();
-  if (natsConnection_Request(&reply, nc, subject.c_str(), text.data(),
-                             static_cast<int>(text.size()), 5000) != NATS_OK) {
-    return Json{{"no_reply", subject}};
-  }
-  Json answer = Json::parse(Payload(reply), nullptr, false);
-  natsMsg_Destroy(reply);
-  return answer;
-}
-
 Json AwaitLastSeq(natsConnection* nc, const std::string& stream, uint64_t last_seq) {
   Json info;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (std::chrono::steady_clock::now() < deadline) {
-    info = Api(nc, "$JS.API.STREAM.INFO." + stream, Json::object());
+    info = JsApi(nc, "$JS.API.STREAM.INFO." + stream, Json::object());
     if (info.contains("state") && info["state"].value("last_seq", uint64_t{0}) >= last_seq) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
@@ -63,8 +51,8 @@ void ExpectMirrorAcrossDomains(bool nats_hub, bool nats_edge) {
   ASSERT_TRUE(hub && edge);
   auto at_hub = Connect(*hub);
   auto at_edge = Connect(*edge);
-  ASSERT_EQ(Api(at_edge->nc, "$JS.API.STREAM.CREATE.ORDERS",
-                Json{{"name", "ORDERS"}, {"subjects", {"orders.>"}}})
+  ASSERT_EQ(JsApi(at_edge->nc, "$JS.API.STREAM.CREATE.ORDERS",
+                  Json{{"name", "ORDERS"}, {"subjects", {"orders.>"}}})
                 .count("error"),
             0u);
   int published = 0;
@@ -81,15 +69,15 @@ void ExpectMirrorAcrossDomains(bool nats_hub, bool nats_edge) {
   publish(5);
   AwaitRoute(at_hub->nc, at_edge->nc);  // the link is up
   const Json external = {{"api", "$JS.edge.API"}, {"deliver", ""}};
-  const Json created =
-      Api(at_hub->nc, "$JS.API.STREAM.CREATE.ORDERS_COPY",
-          Json{{"name", "ORDERS_COPY"}, {"mirror", {{"name", "ORDERS"}, {"external", external}}}});
+  const Json created = JsApi(
+      at_hub->nc, "$JS.API.STREAM.CREATE.ORDERS_COPY",
+      Json{{"name", "ORDERS_COPY"}, {"mirror", {{"name", "ORDERS"}, {"external", external}}}});
   ASSERT_EQ(created.count("error"), 0u) << created.dump();
   const Json sourced =
-      Api(at_hub->nc, "$JS.API.STREAM.CREATE.ALL_ORDERS",
-          Json{{"name", "ALL_ORDERS"},
-               {"subjects", {"hub.orders"}},
-               {"sources", {{{"name", "ORDERS"}, {"external", {{"api", "$JS.edge.API"}}}}}}});
+      JsApi(at_hub->nc, "$JS.API.STREAM.CREATE.ALL_ORDERS",
+            Json{{"name", "ALL_ORDERS"},
+                 {"subjects", {"hub.orders"}},
+                 {"sources", {{{"name", "ORDERS"}, {"external", {{"api", "$JS.edge.API"}}}}}}});
   ASSERT_EQ(sourced.count("error"), 0u) << sourced.dump();
   Json info = AwaitLastSeq(at_hub->nc, "ORDERS_COPY", 5);
   EXPECT_EQ(info["state"].value("messages", 0), 5) << info.dump();
@@ -99,7 +87,7 @@ void ExpectMirrorAcrossDomains(bool nats_hub, bool nats_edge) {
   EXPECT_EQ(info["state"].value("messages", 0), 8) << info.dump();
   info = AwaitLastSeq(at_hub->nc, "ALL_ORDERS", 8);
   EXPECT_EQ(info["state"].value("messages", 0), 8) << info.dump();
-  const Json last = Api(at_hub->nc, "$JS.API.STREAM.MSG.GET.ORDERS_COPY", Json{{"seq", 8}});
+  const Json last = JsApi(at_hub->nc, "$JS.API.STREAM.MSG.GET.ORDERS_COPY", Json{{"seq", 8}});
   EXPECT_EQ(last["message"].value("subject", ""), "orders.new") << last.dump();
 }
 
