@@ -41,6 +41,34 @@ void Publish(natsConnection* nc, const char* subject, int count) {
   ASSERT_EQ(natsConnection_Flush(nc), NATS_OK);
 }
 
+// Three requests from `requester` to `subject`, answered by `responder` through its
+// subscription `service` with `answer`; the responder must see the requester's own inbox
+// (nats-server's gateway reply mapping), and each answer must come back.
+void ExpectRequestsAnswered(natsConnection* requester, natsConnection* responder,
+                            natsSubscription* service, const char* subject, const char* answer) {
+  std::vector<std::string> replies_seen;
+  std::thread responding([&] {
+    for (int i = 0; i < 3; ++i) {
+      natsMsg* request = nullptr;
+      if (natsSubscription_NextMsg(&request, service, 10000) != NATS_OK) return;
+      replies_seen.emplace_back(natsMsg_GetReply(request));
+      natsConnection_PublishString(responder, natsMsg_GetReply(request), answer);
+      natsConnection_Flush(responder);
+      natsMsg_Destroy(request);
+    }
+  });
+  for (int i = 0; i < 3; ++i) {
+    natsMsg* reply = nullptr;
+    EXPECT_EQ(natsConnection_RequestString(&reply, requester, subject, "?", 10000), NATS_OK)
+        << "request " << i;
+    if (reply == nullptr) continue;
+    EXPECT_EQ(Payload(reply), answer);
+    natsMsg_Destroy(reply);
+  }
+  responding.join();
+  for (const std::string& reply : replies_seen) EXPECT_TRUE(reply.starts_with("_INBOX.")) << reply;
+}
+
 void ExpectSuperclusterWorks(bool nats_a, bool nats_b, const std::string& block = "") {
   const int port_a = FreePort(), port_b = FreePort();
   auto a = StartGateway(nats_a, "A", port_a, "B", port_b, {}, block);
@@ -62,36 +90,12 @@ void ExpectSuperclusterWorks(bool nats_a, bool nats_b, const std::string& block 
   }
 
   // Requests both ways, answered through the other cluster.
-  for (auto [requester, responder_binding] :
+  for (auto [requester, responder] :
        {std::pair{on_a.get(), on_b.get()}, std::pair{on_b.get(), on_a.get()}}) {
-    NatsConn* responder = responder_binding;  // lambdas cannot capture a binding
     natsSubscription* service = SubSync(responder->nc, "svc.time");
     AwaitRoute(requester->nc, responder->nc);
-    std::vector<std::string> replies_seen;
-    std::thread answer([&] {
-      for (int i = 0; i < 3; ++i) {
-        natsMsg* request = nullptr;
-        if (natsSubscription_NextMsg(&request, service, 10000) != NATS_OK) return;
-        replies_seen.emplace_back(natsMsg_GetReply(request));
-        natsConnection_PublishString(responder->nc, natsMsg_GetReply(request), "now");
-        natsConnection_Flush(responder->nc);
-        natsMsg_Destroy(request);
-      }
-    });
-    for (int i = 0; i < 3; ++i) {
-      natsMsg* reply = nullptr;
-      ASSERT_EQ(natsConnection_RequestString(&reply, requester->nc, "svc.time", "?", 10000),
-                NATS_OK)
-          << "request " << i;
-      EXPECT_EQ(Payload(reply), "now");
-      natsMsg_Destroy(reply);
-    }
-    answer.join();
+    ExpectRequestsAnswered(requester->nc, responder->nc, service, "svc.time", "now");
     natsSubscription_Destroy(service);
-    // The responder sees the requester's own inbox, not the gateway's routing prefix
-    // (nats-server's reply mapping), and its answer on that inbox still comes back.
-    for (const std::string& reply : replies_seen)
-      EXPECT_TRUE(reply.starts_with("_INBOX.")) << reply;
   }
 
   // A queue group with a member in each cluster: each cluster's publishes stay home; with
@@ -452,28 +456,8 @@ void ExpectLeafnodeAnswersAcrossGateway(bool nats_hub, bool nats_spoke, bool nat
   AwaitRoute(on_b->nc, at_edge->nc);
   auto at_hub = Connect(*hub);
   AwaitRoute(at_hub->nc, on_b->nc);  // the hub's own link to B (answers leave on it) is up
-  std::vector<std::string> replies_seen;
-  std::thread answer([&] {
-    for (int i = 0; i < 3; ++i) {
-      natsMsg* request = nullptr;
-      if (natsSubscription_NextMsg(&request, service, 10000) != NATS_OK) return;
-      replies_seen.emplace_back(natsMsg_GetReply(request));
-      natsConnection_PublishString(at_edge->nc, natsMsg_GetReply(request), "from the edge");
-      natsConnection_Flush(at_edge->nc);
-      natsMsg_Destroy(request);
-    }
-  });
-  for (int i = 0; i < 3; ++i) {
-    natsMsg* reply = nullptr;
-    EXPECT_EQ(natsConnection_RequestString(&reply, on_b->nc, "svc.edge", "?", 5000), NATS_OK)
-        << "request " << i;
-    if (reply == nullptr) continue;
-    EXPECT_EQ(Payload(reply), "from the edge");
-    natsMsg_Destroy(reply);
-  }
-  answer.join();
+  ExpectRequestsAnswered(on_b->nc, at_edge->nc, service, "svc.edge", "from the edge");
   natsSubscription_Destroy(service);
-  for (const std::string& reply : replies_seen) EXPECT_TRUE(reply.starts_with("_INBOX.")) << reply;
 }
 
 TEST(Gateway, ALeafnodeOfOneClusterAnswersAnother) {
