@@ -57,6 +57,7 @@ constexpr Entry kErrors[] = {
      "consumer in pull mode requires explicit ack policy on workqueue stream"},
     {err::kConsumerHeartbeatRequiresPush, 400,
      "consumer idle heartbeat requires a push based consumer"},
+    {err::kConsumerInvalidSampling, 400, "failed to parse consumer sampling configuration: {}"},
     {err::kConsumerFlowControlRequiresPush, 400,
      "consumer flow control requires a push based consumer"},
     {err::kConsumerDirectRequiresPush, 400, "consumer direct requires a push based consumer"},

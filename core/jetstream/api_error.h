@@ -70,6 +70,7 @@ inline constexpr int kConsumerDirectRequiresPush = 10090;
 inline constexpr int kConsumerDirectRequiresEphemeral = 10091;
 inline constexpr int kConsumerFilterNotSubset = 10093;
 inline constexpr int kConsumerInvalidPolicy = 10094;
+inline constexpr int kConsumerInvalidSampling = 10095;
 inline constexpr int kHeaderTooBig = 10097;
 inline constexpr int kWorkQueueExplicitAck = 10098;
 inline constexpr int kWorkQueueMultipleUnfiltered = 10099;

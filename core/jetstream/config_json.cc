@@ -92,10 +92,10 @@ bool IsValidName(const std::string& name) {
   return name != "." && name != "..";
 }
 
-std::string RandomName() {
+std::string RandomName(std::size_t length) {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   static constexpr char kChars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-  std::string name(8, 'x');
+  std::string name(length, 'x');
   for (char& c : name) c = kChars[rng() % (sizeof kChars - 1)];
   return name;
 }

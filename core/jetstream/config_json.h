@@ -34,7 +34,8 @@ std::string Dump(const nlohmann::json& j);
 // Stream and consumer names: non-empty, no '.', '*', '>', whitespace or path separators.
 bool IsValidName(const std::string& name);
 
-// Eight random letters and digits: ephemeral consumer names, internal subject tokens.
-std::string RandomName();
+// Random letters and digits: ephemeral consumer names and internal subject tokens (8),
+// event ids (22, as long as a NUID).
+std::string RandomName(std::size_t length = 8);
 
 }  // namespace tern::core::js

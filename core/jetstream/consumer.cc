@@ -4,6 +4,7 @@
 #include <charconv>
 #include <filesystem>
 
+#include "core/jetstream/advisories.h"
 #include "core/jetstream/config_json.h"
 #include "core/jetstream/headers.h"
 #include "core/jetstream/js_shard.h"
@@ -186,7 +187,7 @@ void Consumer::RestoreFrom(const nlohmann::json& state) {
     // Unacknowledged at shutdown: due for redelivery after a fresh ack wait.
     pending_[entry[0].get<uint64_t>()] =
         Pending{entry[1].get<uint64_t>(), entry[2].get<uint32_t>(), now + config_.ack_wait_ns,
-                entry[1].get<uint64_t>()};
+                entry[1].get<uint64_t>(), now};
     if (entry[2].get<uint32_t>() > 1) redelivered_seqs_.insert(entry[0].get<uint64_t>());
   }
   if (!pending_.empty()) earliest_deadline_ = now + config_.ack_wait_ns;
@@ -247,7 +248,15 @@ void Consumer::OnAck(uint64_t seq, std::string_view reply, std::string_view payl
     // Nothing is tracked; still answer a synchronous ack.
   } else if (payload.empty() || payload == "+ACK" || payload == "+OK" ||
              payload.substr(0, 5) == "+TERM") {
-    if (pending_.contains(seq)) last_ack_wall_ns_ = WallNowNs();
+    if (auto it = pending_.find(seq); it != pending_.end()) {
+      last_ack_wall_ns_ = WallNowNs();
+      const DeliveryEvent event = EventFor(seq, it->second);
+      if (payload.substr(0, 5) == "+TERM") {
+        AdviseTerminated(stream_->js(), event);
+      } else if (ShouldSample(config_.sample_percent)) {
+        PublishAckMetric(stream_->js(), event, now - it->second.delivered_at);
+      }
+    }
     if (config_.ack_policy == AckPolicy::kAll) {
       while (!pending_.empty() && pending_.begin()->first <= seq) Acked(pending_.begin()->first);
     } else {
@@ -256,6 +265,7 @@ void Consumer::OnAck(uint64_t seq, std::string_view reply, std::string_view payl
   } else if (payload.substr(0, 4) == "-NAK") {
     auto it = pending_.find(seq);
     if (it != pending_.end()) {
+      AdviseNak(stream_->js(), EventFor(seq, it->second));
       int64_t delay = 0;
       std::string_view rest = Trim(payload.substr(4));
       if (!rest.empty() && rest.front() == '{') {
@@ -277,13 +287,28 @@ void Consumer::OnAck(uint64_t seq, std::string_view reply, std::string_view payl
     }
   } else if (payload == "+WPI") {
     auto it = pending_.find(seq);
-    if (it != pending_.end()) it->second.deadline = now + AckWaitFor(it->second.deliveries);
+    if (it != pending_.end()) {
+      it->second.deadline = now + AckWaitFor(it->second.deliveries);
+      it->second.delivered_at = now;  // ack times count from the last progress
+    }
   } else if (payload.substr(0, 4) == "+NXT") {
+    if (auto it = pending_.find(seq);
+        it != pending_.end() && ShouldSample(config_.sample_percent)) {
+      PublishAckMetric(stream_->js(), EventFor(seq, it->second), now - it->second.delivered_at);
+    }
     Acked(seq);
     respond = false;
     if (!reply.empty()) OnPullRequest(reply, Trim(payload.substr(4)));
   }
   if (respond) stream_->js()->Send(reply, {}, {}, {});
+}
+
+DeliveryEvent Consumer::EventFor(uint64_t stream_seq, const Pending& pending) const {
+  return DeliveryEvent{.stream = stream_->name(),
+                       .consumer = name_,
+                       .stream_seq = stream_seq,
+                       .consumer_seq = pending.consumer_seq,
+                       .deliveries = pending.deliveries};
 }
 
 bool Consumer::DoneWith(uint64_t seq, std::string_view subject) const {
@@ -414,6 +439,7 @@ bool Consumer::Peek(Candidate* next) {
       continue;
     }
     if (config_.max_deliver > 0 && it->second.deliveries >= config_.max_deliver) {
+      AdviseMaxDeliveries(stream_->js(), EventFor(seq, it->second));
       redeliver_.erase(redeliver_.begin());
       pending_.erase(it);  // given up on: no more deliveries, no longer pending
       state_dirty_ = true;
@@ -482,6 +508,7 @@ void Consumer::Deliver(const Candidate& next, std::string_view to, bool copy) {
     Pending& p = pending_[msg.seq];
     p.deliveries = next.deliveries;
     p.deadline = now + AckWaitFor(p.deliveries);
+    p.delivered_at = now;
     // Every delivery takes the next consumer sequence, redeliveries too (nats-server's).
     consumer_seq = p.consumer_seq = ++delivered_consumer_;
     ++redelivered_count_;
@@ -496,7 +523,7 @@ void Consumer::Deliver(const Candidate& next, std::string_view to, bool copy) {
     delivered_stream_ = msg.seq;
     if (pending_estimate_ > 0) --pending_estimate_;
     if (config_.ack_policy != AckPolicy::kNone) {
-      pending_[msg.seq] = Pending{consumer_seq, 1, now + AckWaitFor(1), consumer_seq};
+      pending_[msg.seq] = Pending{consumer_seq, 1, now + AckWaitFor(1), consumer_seq, now};
     }
   }
   if (config_.ack_policy != AckPolicy::kNone) {

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/jetstream/advisories.h"
 #include "core/jetstream/api_error.h"
 #include "core/jetstream/consumer_config.h"
 #include "core/jetstream/rate_limit.h"
@@ -64,7 +65,10 @@ class Consumer {
     uint32_t deliveries;
     int64_t deadline;             // monotonic ns; redeliver after
     uint64_t first_consumer_seq;  // of its first delivery: where the ack floor stands
+    int64_t delivered_at = 0;     // monotonic ns of the last delivery or +WPI (ack metrics)
   };
+  // A pending message as its advisories and ack metrics describe it.
+  DeliveryEvent EventFor(uint64_t stream_seq, const Pending& pending) const;
   struct PullRequest {
     std::string reply;
     int64_t batch = 1;

@@ -2,6 +2,7 @@
 #include <charconv>
 #include <filesystem>
 
+#include "core/jetstream/advisories.h"
 #include "core/jetstream/config_json.h"
 #include "core/jetstream/consumer.h"
 #include "core/jetstream/headers.h"
@@ -132,6 +133,7 @@ void Stream::ApiConsumerCreate(const ApiRequest& r, std::string_view subject_nam
   js_->MarkBusy();
   PublishFigures();
   js_->Reply(r.reply, created.Info(), kCreateType);
+  AdviseConsumerAction(js_, config_.name, name, "create");  // after the audit, as nats-server
 }
 
 void Stream::ApiConsumerInfo(const ApiRequest& r, std::string_view name) {
@@ -156,6 +158,7 @@ void Stream::RemoveConsumer(const std::string& name, bool deleted) {
   if (it == consumers_.end()) return;
   it->second->Shutdown(deleted);
   consumers_.erase(it);
+  AdviseConsumerAction(js_, config_.name, name, "delete");
   PublishFigures();
   if (config_.retention != Retention::kLimits) {
     // Messages only this consumer still held may go now.

@@ -17,6 +17,24 @@ constexpr const char* kKnown[] = {
     "deliver_subject", "deliver_group", "inactive_threshold", "num_replicas",    "mem_storage",
     "direct"};
 
+// "50", "50%": a percentage of acks to sample, as nats-server reads it (Atoi after the '%').
+bool ParseSampleFrequency(std::string text, int* percent) {
+  if (!text.empty() && text.back() == '%') text.pop_back();
+  if (text.empty()) {
+    *percent = 0;
+    return true;
+  }
+  std::size_t i = text[0] == '+' || text[0] == '-' ? 1 : 0;
+  if (i == text.size() || text.size() > 18) return false;
+  for (std::size_t k = i; k < text.size(); ++k) {
+    if (text[k] < '0' || text[k] > '9') return false;
+  }
+  const long long value = std::stoll(text);
+  if (value < 0) return false;
+  *percent = value >= 100 ? 100 : static_cast<int>(value);
+  return true;
+}
+
 const char* DeliverPolicyName(DeliverPolicy p) {
   switch (p) {
     case DeliverPolicy::kAll:
@@ -127,6 +145,15 @@ ApiError ParseConsumerConfig(const nlohmann::json& j, const StreamConfig& stream
   }
   if (!c.name.empty() && !IsValidName(c.name)) {
     return MakeError(err::kConsumerCreate, "consumer name can not contain '.', '*', '>'");
+  }
+  if (auto freq = c.kept.find("sample_freq"); freq != c.kept.end()) {
+    if (!freq->is_string()) return MakeError(err::kInvalidJson);
+    if (!ParseSampleFrequency(freq->get<std::string>(), &c.sample_percent)) {
+      std::string text = freq->get<std::string>();
+      if (!text.empty() && text.back() == '%') text.pop_back();
+      return MakeError(err::kConsumerInvalidSampling,
+                       "strconv.Atoi: parsing \"" + text + "\": invalid syntax");
+    }
   }
   if (c.description.size() > 4096) {
     return MakeError(err::kConsumerDescriptionTooLong, "4096");

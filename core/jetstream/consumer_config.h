@@ -46,6 +46,7 @@ struct ConsumerConfig {
   // A mirror's or a source's consumer (source_link.h): push, ephemeral, and hidden from
   // the stream's consumer count and listings (still counted for the account).
   bool direct = false;
+  int sample_percent = 0;  // of acks sampled on $JS.EVENT.METRIC (sample_freq, kept as sent)
   nlohmann::json kept = nlohmann::json::object();  // rate_limit_bps, metadata, ...
 
   bool is_pull() const { return deliver_subject.empty(); }

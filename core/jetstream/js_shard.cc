@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/jetstream/advisories.h"
 #include "core/jetstream/config_json.h"
 #include "core/jetstream/consumer.h"
 #include "core/jetstream/headers.h"
@@ -190,6 +191,7 @@ void JsShard::Turn(int64_t now_ns) {
     for (auto& [name, stream] : streams_) stream->ApplyIncomingAcks();
     handling_.swap(requests_);
     for (const Request& r : handling_) Handle(r);
+    audited_ = nullptr;
     handling_.clear();
   }
   for (auto& [name, stream] : streams_) stream->Turn(now_ns);
@@ -257,7 +259,9 @@ void JsShard::Reply(std::string_view reply, nlohmann::json body, const char* typ
     body["error"] = error.ToJson();
     if (count_error) registry_->api_errors.fetch_add(1, std::memory_order_relaxed);
   }
-  Send(reply, {}, {}, Dump(body));
+  const std::string text = Dump(body);
+  Send(reply, {}, {}, text);
+  if (audited_ != nullptr && reply == audited_->reply) AdviseApiAudit(this, *audited_, text);
 }
 
 void JsShard::ReplyStatus(std::string_view reply, int status, std::string_view text) {
@@ -278,6 +282,7 @@ void JsShard::Handle(const Request& r) {
   // account importing `$JS.API.>` and `$KV.>` under one prefix sends KV puts to both.
   if (op.empty()) return;
   const bool counted = op != "DIRECT.GET" && op != "CONSUMER.MSG.NEXT";
+  audited_ = counted ? &r : nullptr;  // its JSON reply is audited (advisories.h)
   if (counted && op != "INFO") registry_->api_total.fetch_add(1, std::memory_order_relaxed);
   if (!registry_->enabled()) {
     return Reply(r.reply, {}, TypeFor(op), MakeError(err::kNotEnabledForAccount));
@@ -386,6 +391,7 @@ void JsShard::StreamCreate(const Request& r, const std::string& name) {
   info.erase("mirror");  // nats-server's create response has neither
   info.erase("sources");
   info["did_create"] = true;
+  AdviseStreamAction(this, name, "create");
   Reply(r.reply, std::move(info), type);
 }
 
@@ -408,6 +414,7 @@ void JsShard::StreamUpdate(const Request& r, const std::string& name) {
     return Reply(r.reply, {}, type, error);
   }
   MarkBusy();
+  AdviseStreamAction(this, name, "modify");
   Reply(r.reply, stream->Info({}), type);
 }
 
@@ -420,6 +427,7 @@ void JsShard::StreamDelete(const Request& r, const std::string& name) {
   it->second->Destroy();
   streams_.erase(it);
   registry_->Remove(name);
+  AdviseStreamAction(this, name, "delete");
   Reply(r.reply, {{"success", true}}, type);
 }
 

@@ -108,6 +108,7 @@ class JsShard final : public InternalSink, public LoopService {
   absl::flat_hash_map<std::string, std::unique_ptr<Stream>> streams_;
   std::vector<Request> requests_;
   std::vector<Request> handling_;
+  const Request* audited_ = nullptr;  // the API request being answered, if it is audited
   std::string scratch_;
   absl::flat_hash_map<uint64_t, Stream*> syncs_;  // in flight, by token
   uint64_t next_sync_token_ = 1;
