@@ -114,6 +114,53 @@ void PublishAckMetric(JsShard* js, const DeliveryEvent& e, int64_t ack_time_ns) 
   Publish(js, subject, std::move(j));
 }
 
+namespace {
+
+// A backup event: {type, id, timestamp, stream, ...fields, client}.
+template <typename Fill>
+void AdviseBackup(JsShard* js, const char* kind, const char* type, std::string_view stream,
+                  Fill fill) {
+  const std::string subject = Subject(kind, stream);
+  if (!js->HasInterest(subject)) return;
+  Json j = Event(type);
+  j["stream"] = stream;
+  fill(j);
+  j["client"] = {{"acc", js->registry()->account()},
+                 {"server", js->shard()->context().server_name}};
+  Publish(js, subject, std::move(j));
+}
+
+}  // namespace
+
+void AdviseSnapshotCreate(JsShard* js, std::string_view stream, const std::string& state_json) {
+  AdviseBackup(js, "STREAM.SNAPSHOT_CREATE", "io.nats.jetstream.advisory.v1.snapshot_create",
+               stream, [&](Json& j) { j["state"] = Json::parse(state_json, nullptr, false); });
+}
+
+void AdviseSnapshotComplete(JsShard* js, std::string_view stream, int64_t start_ns,
+                            int64_t end_ns) {
+  AdviseBackup(js, "STREAM.SNAPSHOT_COMPLETE", "io.nats.jetstream.advisory.v1.snapshot_complete",
+               stream, [&](Json& j) {
+                 j["start"] = Rfc3339Nano(start_ns);
+                 j["end"] = Rfc3339Nano(end_ns);
+               });
+}
+
+void AdviseRestoreCreate(JsShard* js, std::string_view stream) {
+  AdviseBackup(js, "STREAM.RESTORE_CREATE", "io.nats.jetstream.advisory.v1.restore_create", stream,
+               [](Json&) {});
+}
+
+void AdviseRestoreComplete(JsShard* js, std::string_view stream, int64_t start_ns, int64_t end_ns,
+                           uint64_t bytes) {
+  AdviseBackup(js, "STREAM.RESTORE_COMPLETE", "io.nats.jetstream.advisory.v1.restore_complete",
+               stream, [&](Json& j) {
+                 j["start"] = Rfc3339Nano(start_ns);
+                 j["end"] = Rfc3339Nano(end_ns);
+                 j["bytes"] = bytes;
+               });
+}
+
 void AdviseApiAudit(JsShard* js, const ApiRequest& request, std::string_view response) {
   const std::string subject = "$JS.EVENT.ADVISORY.API";
   if (!js->HasInterest(subject)) return;

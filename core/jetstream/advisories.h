@@ -33,6 +33,13 @@ void PublishAckMetric(JsShard* js, const DeliveryEvent& event, int64_t ack_time_
 // Whether this ack is sampled at `percent` (0 never, 100 always), as nats-server decides.
 bool ShouldSample(int percent);
 
+// Backups: a snapshot or a restore started and ended (wall ns); `state` as StreamInfo's.
+void AdviseSnapshotCreate(JsShard* js, std::string_view stream, const std::string& state_json);
+void AdviseSnapshotComplete(JsShard* js, std::string_view stream, int64_t start_ns, int64_t end_ns);
+void AdviseRestoreCreate(JsShard* js, std::string_view stream);
+void AdviseRestoreComplete(JsShard* js, std::string_view stream, int64_t start_ns, int64_t end_ns,
+                           uint64_t bytes);
+
 // The API audit after a request's reply: what was asked and what was answered.
 void AdviseApiAudit(JsShard* js, const ApiRequest& request, std::string_view response);
 

@@ -119,26 +119,33 @@ bool Consumer::SaveMeta(std::string* error) {
   storage::Env* env = storage::Env::Posix();
   absl::Status status = env->CreateDirs(StateDir());
   if (status.ok()) {
-    nlohmann::json meta = {{"name", name_}, {"config", config_.ToJson()}, {"created", created_ns_}};
-    status = env->WriteFileAtomically(StateDir() + "/meta.json", Dump(meta));
+    status = env->WriteFileAtomically(StateDir() + "/meta.json", Dump(MetaJson()));
   }
   if (!status.ok()) *error = std::string(status.message());
   return status.ok();
 }
 
-void Consumer::SaveState() {
-  if (!state_dirty_ || !config_.durable() || stream_->config().storage == StorageKind::kMemory)
-    return;
+nlohmann::json Consumer::MetaJson() const {
+  return {{"name", name_}, {"config", config_.ToJson()}, {"created", created_ns_}};
+}
+
+nlohmann::json Consumer::StateJson() const {
   nlohmann::json pending = nlohmann::json::array();
   for (const auto& [seq, p] : pending_) pending.push_back({seq, p.consumer_seq, p.deliveries});
   nlohmann::json lps(
       std::vector<uint64_t>(last_per_subject_.begin() + lps_at_, last_per_subject_.end()));
-  nlohmann::json state = {{"next_seq", next_seq_},
-                          {"delivered_stream", delivered_stream_},
-                          {"delivered_consumer", delivered_consumer_},
-                          {"redelivered", redelivered_count_},
-                          {"last_per_subject", lps},
-                          {"pending", pending}};
+  return {{"next_seq", next_seq_},
+          {"delivered_stream", delivered_stream_},
+          {"delivered_consumer", delivered_consumer_},
+          {"redelivered", redelivered_count_},
+          {"last_per_subject", lps},
+          {"pending", pending}};
+}
+
+void Consumer::SaveState() {
+  if (!state_dirty_ || !config_.durable() || stream_->config().storage == StorageKind::kMemory)
+    return;
+  const nlohmann::json state = StateJson();
   // Not synced: it survives a crash of the process (the page cache keeps it); after a
   // machine crash an older state means redelivery, which at-least-once allows. A sync
   // here would stall the shard for every durable consumer every 100 ms.

@@ -36,6 +36,9 @@ class Consumer {
   // Writes config (and for durables the state) to the store.
   bool SaveMeta(std::string* error);
   void SaveState();
+  // The files SaveMeta and SaveState write (meta.json, state.json), as JSON: backups too.
+  nlohmann::json MetaJson() const;
+  nlohmann::json StateJson() const;
 
   const std::string& name() const { return name_; }
   const ConsumerConfig& config() const { return config_; }

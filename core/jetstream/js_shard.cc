@@ -1,6 +1,7 @@
 #include "core/jetstream/js_shard.h"
 
 #include <algorithm>
+#include <filesystem>
 
 #include "core/jetstream/advisories.h"
 #include "core/jetstream/config_json.h"
@@ -17,6 +18,9 @@ namespace {
 
 constexpr std::string_view kApiPrefix = "$JS.API.";
 constexpr int kDomainApiTag = 1;  // the internal subscription of $JS.<domain>.API.>
+constexpr int kSnapshotTag = 2;   // $JS.SNAPSHOT.>: snapshot acks, restore chunks
+constexpr std::string_view kSnapshotAckPrefix = "$JS.SNAPSHOT.ACK.";
+constexpr std::string_view kRestorePrefix = "$JS.SNAPSHOT.RESTORE.";
 
 // Takes the next token off the front of *s.
 std::string_view TakeToken(std::string_view* s) {
@@ -64,6 +68,8 @@ const char* TypeFor(std::string_view op) {
   if (op == "STREAM.NAMES") return "io.nats.jetstream.api.v1.stream_names_response";
   if (op == "STREAM.LIST") return "io.nats.jetstream.api.v1.stream_list_response";
   if (op == "STREAM.INFO") return "io.nats.jetstream.api.v1.stream_info_response";
+  if (op == "STREAM.RESTORE") return "io.nats.jetstream.api.v1.stream_restore_response";
+  if (op == "STREAM.SNAPSHOT") return "io.nats.jetstream.api.v1.stream_snapshot_response";
   if (op.substr(0, 8) == "CONSUMER") return "io.nats.jetstream.api.v1.consumer_info_response";
   return "io.nats.jetstream.api.v1.error_response";
 }
@@ -93,6 +99,8 @@ void JsShard::Subscribe(const std::string& subject, int tag) {
 bool JsShard::Start(std::vector<std::string>* internal_subjects, std::string* error) {
   Subscribe("$JS.API.>", 0);
   internal_subjects->push_back("$JS.API.>");
+  Subscribe("$JS.SNAPSHOT.>", kSnapshotTag);
+  internal_subjects->push_back("$JS.SNAPSHOT.>");
   // The domain's prefix reaches the same API (nats-server maps $JS.<domain>.API.> onto it
   // in every account with JetStream).
   const std::string& domain = shard_->options().js_domain;
@@ -115,50 +123,71 @@ bool JsShard::LoadStreams(std::string* error) {
     *error = "cannot create the JetStream store " + dir + ": " + std::string(status.message());
     return false;
   }
+  // Restores cut short by a stop leave their staging directory (restore.h): never a stream.
+  const std::string account_dir = registry_->store_dir() + "/jetstream/" + registry_->account();
   std::vector<std::string> names;
+  (void)env->ListDir(account_dir, &names);
+  for (const std::string& name : names) {
+    if (name.rfind("restore-", 0) == 0 && registry_->HomeOf(name.substr(8)) == shard_->index()) {
+      std::error_code ignored;
+      std::filesystem::remove_all(account_dir + "/" + name, ignored);
+    }
+  }
+  names.clear();
   (void)env->ListDir(dir, &names);
   for (const std::string& name : names) {
     if (registry_->HomeOf(name) != shard_->index()) continue;
-    std::unique_ptr<storage::File> file;
-    std::string text;
-    if (!env->OpenFile(dir + "/" + name + "/meta.json", false, &file).ok() ||
-        !file->ReadAll(&text).ok()) {
-      LOG_WARN("JetStream: %s/%s has no readable meta.json; skipped", dir.c_str(), name.c_str());
+    std::string problem;
+    Stream* stream = OpenStored(name, &problem);
+    if (stream == nullptr) {
+      LOG_WARN("JetStream: stream '%s' in %s not restored: %s", name.c_str(), dir.c_str(),
+               problem.c_str());
       continue;
     }
-    nlohmann::json meta = nlohmann::json::parse(text, nullptr, false);
-    StreamConfig config;
-    if (meta.is_discarded() || !meta.is_object() || !meta.contains("config") ||
-        !ParseStreamConfig(meta["config"], &config).ok() || config.name != name) {
-      LOG_WARN("JetStream: %s/%s has an unreadable configuration; skipped", dir.c_str(),
-               name.c_str());
-      continue;
-    }
-    ApiError problem;
-    std::unique_ptr<Stream> stream =
-        Stream::Open(this, config, IntOr(meta, "created", 0), false, &problem, nullptr);
-    if (!stream) {
-      LOG_ERROR("JetStream: stream '%s' cannot be opened: %s", name.c_str(),
-                problem.description.c_str());
-      continue;
-    }
-    StreamEntry entry{name,
-                      shard_->index(),
-                      config.subjects,
-                      config.ToJson(),
-                      stream->created_ns(),
-                      stream->figures()};
-    if (ApiError e = registry_->Add(entry); !e.ok()) {
-      LOG_ERROR("JetStream: stream '%s' not restored: %s", name.c_str(), e.description.c_str());
-      continue;
-    }
-    stream->LoadConsumers();
     const storage::LogState state = stream->log().State();
     LOG_INFO("  Restored stream '%s': %lu messages, %zu consumers", name.c_str(),
              static_cast<unsigned long>(state.msgs), stream->consumer_count());
-    streams_[name] = std::move(stream);
   }
   return true;
+}
+
+Stream* JsShard::OpenStored(const std::string& name, std::string* problem) {
+  const std::string dir = registry_->StreamsDir() + "/" + name;
+  std::unique_ptr<storage::File> file;
+  std::string text;
+  if (!storage::Env::Posix()->OpenFile(dir + "/meta.json", false, &file).ok() ||
+      !file->ReadAll(&text).ok()) {
+    *problem = "no readable meta.json";
+    return nullptr;
+  }
+  nlohmann::json meta = nlohmann::json::parse(text, nullptr, false);
+  StreamConfig config;
+  if (meta.is_discarded() || !meta.is_object() || !meta.contains("config") ||
+      !ParseStreamConfig(meta["config"], &config).ok() || config.name != name) {
+    *problem = "unreadable configuration";
+    return nullptr;
+  }
+  ApiError error;
+  std::unique_ptr<Stream> stream =
+      Stream::Open(this, config, IntOr(meta, "created", 0), false, &error, nullptr);
+  if (!stream) {
+    *problem = error.description;
+    return nullptr;
+  }
+  StreamEntry entry{name,
+                    shard_->index(),
+                    config.subjects,
+                    config.ToJson(),
+                    stream->created_ns(),
+                    stream->figures()};
+  if (ApiError e = registry_->Add(entry); !e.ok()) {
+    *problem = e.description;
+    return nullptr;
+  }
+  stream->LoadConsumers();
+  Stream* opened = stream.get();
+  streams_[name] = std::move(stream);
+  return opened;
 }
 
 // ---------------------------------------------------------------- requests
@@ -171,6 +200,25 @@ int JsShard::OwnerOf(std::string_view api) const {
 }
 
 void JsShard::OnInternalMessage(const Subscription& sub, const Message& msg) {
+  if (sub.tag == kSnapshotTag) {
+    // $JS.SNAPSHOT.ACK.<stream>.<token>.<bytes>.<index> or .RESTORE.<stream>.<token>: the
+    // stream's home shard takes them.
+    std::string_view rest = msg.subject;
+    const bool ack = rest.substr(0, kSnapshotAckPrefix.size()) == kSnapshotAckPrefix;
+    const bool chunk = rest.substr(0, kRestorePrefix.size()) == kRestorePrefix;
+    if (!ack && !chunk) return;
+    rest.remove_prefix(ack ? kSnapshotAckPrefix.size() : kRestorePrefix.size());
+    const std::string_view stream = TakeToken(&rest);
+    if (stream.empty() || registry_->HomeOf(stream) != shard_->index()) return;
+    if (ack) {
+      const std::string_view token = TakeToken(&rest);
+      if (Stream* target = Find(std::string(stream))) target->OnSnapshotAck(token, rest);
+      return;
+    }
+    requests_.push_back(Request{std::string(msg.subject), std::string(msg.reply),
+                                std::string(msg.header()), std::string(msg.payload())});
+    return;
+  }
   std::string subject(msg.subject);
   if (sub.tag == kDomainApiTag) {
     // $JS.<domain>.API.<request> is $JS.API.<request>.
@@ -190,11 +238,18 @@ void JsShard::Turn(int64_t now_ns) {
   if (!requests_.empty()) {
     for (auto& [name, stream] : streams_) stream->ApplyIncomingAcks();
     handling_.swap(requests_);
-    for (const Request& r : handling_) Handle(r);
+    for (const Request& r : handling_) {
+      if (r.subject.rfind(kRestorePrefix, 0) == 0) {
+        RestoreChunk(r);
+      } else {
+        Handle(r);
+      }
+    }
     audited_ = nullptr;
     handling_.clear();
   }
   for (auto& [name, stream] : streams_) stream->Turn(now_ns);
+  if (!restores_.empty()) ExpireRestores(now_ns);
 }
 
 bool JsShard::Busy() const {
@@ -207,6 +262,10 @@ bool JsShard::Busy() const {
 
 int64_t JsShard::NextDeadline() const {
   int64_t next = 0;
+  for (const auto& [name, restore] : restores_) {
+    const int64_t t = restore->last_chunk_ns() + kRestoreIdleNs + 1;
+    if (next == 0 || t < next) next = t;
+  }
   for (const auto& [name, stream] : streams_) {
     const int64_t t = stream->NextDeadline();
     if (t != 0 && (next == 0 || t < next)) next = t;
@@ -298,6 +357,7 @@ void JsShard::Handle(const Request& r) {
   if (op == "STREAM.CREATE") return StreamCreate(r, name);
   if (op == "STREAM.UPDATE") return StreamUpdate(r, name);
   if (op == "STREAM.DELETE") return StreamDelete(r, name);
+  if (op == "STREAM.RESTORE") return StreamRestoreRequest(r, name);
   Stream* stream = Find(name);
   if (stream == nullptr) {
     // These are served by per-stream / per-consumer subscriptions in nats-server: a

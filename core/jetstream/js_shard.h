@@ -16,6 +16,7 @@
 
 #include "core/jetstream/api_error.h"
 #include "core/jetstream/registry.h"
+#include "core/jetstream/restore.h"
 #include "core/jetstream/stream_config.h"
 #include "core/loop_service.h"
 #include "core/subscription.h"
@@ -27,6 +28,7 @@ class Shard;
 namespace tern::core::js {
 
 class Stream;
+class StreamRestore;
 struct DeclaredStream;
 
 // One API request, copied out of the routing path.
@@ -96,7 +98,14 @@ class JsShard final : public InternalSink, public LoopService {
   void StreamUpdate(const Request& r, const std::string& name);
   void StreamDelete(const Request& r, const std::string& name);
   void StreamNamesOrList(const Request& r, bool list);
+  // STREAM.RESTORE and its chunks on $JS.SNAPSHOT.RESTORE.<stream>.<token> (restore_api.cc).
+  void StreamRestoreRequest(const Request& r, const std::string& name);
+  void RestoreChunk(const Request& r);
+  void CompleteRestore(StreamRestore* restore, const Request& r);
+  void ExpireRestores(int64_t now_ns);
   bool LoadStreams(std::string* error);
+  // Opens a stream from its directory in the store and registers it (not subscribed).
+  Stream* OpenStored(const std::string& name, std::string* problem);
   Stream* Find(const std::string& name);
   void Subscribe(const std::string& subject, int tag);
 
@@ -111,6 +120,7 @@ class JsShard final : public InternalSink, public LoopService {
   const Request* audited_ = nullptr;  // the API request being answered, if it is audited
   std::string scratch_;
   absl::flat_hash_map<uint64_t, Stream*> syncs_;  // in flight, by token
+  absl::flat_hash_map<std::string, std::unique_ptr<StreamRestore>> restores_;  // by stream
   uint64_t next_sync_token_ = 1;
 };
 

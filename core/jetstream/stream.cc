@@ -514,6 +514,7 @@ void Stream::Turn(int64_t now_ns) {
               name.c_str());
     RemoveConsumer(name, false);
   }
+  if (snapshot_ != nullptr) PumpSnapshot(now_ns);
   // Listings read these; a few ms of staleness is fine, a State() per stream per loop
   // turn is not (the API on the home shard reads the log itself).
   if (figures_stale_ && now_ns >= next_figures_ns_) {
@@ -579,6 +580,7 @@ int64_t Stream::NextDeadline() const {
     take(next_expiry_check_);
   for (const auto& [name, consumer] : consumers_) take(consumer->NextDeadline());
   for (const auto& link : links_) take(link->NextDeadline());
+  if (snapshot_ != nullptr && snapshot_->waiting()) take(snapshot_->NextDeadline());
   if (figures_stale_) take(next_figures_ns_);
   return next;
 }

@@ -19,6 +19,7 @@
 #include "core/jetstream/api_error.h"
 #include "core/jetstream/registry.h"
 #include "core/jetstream/republish.h"
+#include "core/jetstream/snapshot.h"
 #include "core/jetstream/source_link.h"
 #include "core/jetstream/stream_config.h"
 #include "core/subscription.h"
@@ -89,6 +90,8 @@ class Stream final : public InternalSink {
   void StoreSourced(std::string_view subject, std::string_view header, std::string_view payload);
   void SkipTo(uint64_t last);
   void PublishFigures();
+  // An ack of a snapshot chunk: $JS.SNAPSHOT.ACK.<stream>.<token>.<tail>.
+  void OnSnapshotAck(std::string_view token, std::string_view tail);
   // JetStream figures for /jsz: {name, created, config?, state, consumer_detail?}.
   nlohmann::json MonitorDetail(bool with_config, bool with_consumers) const;
 
@@ -129,6 +132,8 @@ class Stream final : public InternalSink {
   void ApiConsumerDelete(const ApiRequest& r, std::string_view name);
   void ApiConsumerNamesOrList(const ApiRequest& r, bool list);
   void ApiNext(const ApiRequest& r, std::string_view consumer);
+  void ApiSnapshot(const ApiRequest& r);  // backup_api.cc
+  void PumpSnapshot(int64_t now_ns);
   bool FindMessage(const nlohmann::json& body, storage::StoredMessage* msg, ApiError* error);
   void OnAck(std::string_view subject, std::string_view reply, std::string_view payload);
   void RemoveConsumer(const std::string& name, bool deleted);
@@ -142,6 +147,7 @@ class Stream final : public InternalSink {
   std::shared_ptr<StreamFigures> figures_;
   std::unique_ptr<Republisher> republisher_;        // with `republish`
   std::vector<std::unique_ptr<SourceLink>> links_;  // the mirror, or the sources
+  std::unique_ptr<StreamSnapshot> snapshot_;        // a STREAM.SNAPSHOT being sent
   std::vector<std::unique_ptr<Subscription>> subs_;
   std::map<std::string, std::unique_ptr<Consumer>, std::less<>> consumers_;  // sorted for listing
   bool has_new_ = false;  // appended since consumers last looked

@@ -97,6 +97,7 @@ void Stream::HandleApi(const ApiRequest& r, std::string_view op, std::string_vie
   if (op == "CONSUMER.NAMES") return ApiConsumerNamesOrList(r, false);
   if (op == "CONSUMER.LIST") return ApiConsumerNamesOrList(r, true);
   if (op == "CONSUMER.MSG.NEXT") return ApiNext(r, rest);
+  if (op == "STREAM.SNAPSHOT") return ApiSnapshot(r);
   js_->Reply(r.reply, {}, "io.nats.jetstream.api.v1.error_response", MakeError(err::kBadRequest));
 }
 

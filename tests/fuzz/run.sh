@@ -23,19 +23,20 @@ gateway="core/route_parser.cc core/gateway_proto.cc core/link_json.cc"
 js_api="core/jetstream/api_error.cc core/jetstream/config_json.cc core/jetstream/consumer_config.cc core/subject_transform.cc
         core/jetstream/headers.cc core/jetstream/stream_config.cc core/subject.cc
         storage/subject_pattern.cc"
+backup="core/jetstream/backup_format.cc storage/crc32c.cc"
 storage="storage/crc32c.cc storage/env_memory.cc storage/env_posix.cc storage/record.cc
          storage/segment.cc storage/segment_index.cc storage/segment_scan.cc storage/stream_log.cc
          storage/stream_log_read.cc storage/stream_log_remove.cc storage/store_error.cc storage/subject_index.cc
          storage/subject_pattern.cc"
 targets="fuzz_connect fuzz_config fuzz_jwt fuzz_protocol fuzz_route fuzz_leaf fuzz_gateway"
 targets+=" fuzz_js_api"
-targets+=" fuzz_storage_recovery"
+targets+=" fuzz_storage_recovery fuzz_backup"
 # Each source is compiled once (coverage-instrumented, in parallel) and shared by the targets.
 mkdir -p "$out/obj"
 object() { echo "$out/obj/$(echo "$1" | tr / _).o"; }
 export root out cflags
 # shellcheck disable=SC2016
-printf '%s\n' $auth $protocol $route $gateway $js_api $storage | sort -u | xargs -P "$(nproc)" -I{} sh -c \
+printf '%s\n' $auth $protocol $route $gateway $js_api $storage $backup | sort -u | xargs -P "$(nproc)" -I{} sh -c \
   'cd "$root" && clang++ $cflags -fsanitize=fuzzer-no-link -c {} -o "$out/obj/$(echo {} | tr / _).o"'
 build() {  # target, sources...
   local target=$1 objects=()
@@ -53,6 +54,7 @@ build fuzz_leaf $route
 build fuzz_gateway $gateway
 build fuzz_js_api $js_api
 build fuzz_storage_recovery $storage
+build fuzz_backup $backup
 for target in $targets; do
   corpus="$out/corpus-$target"
   mkdir -p "$corpus"
