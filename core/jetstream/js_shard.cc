@@ -227,9 +227,21 @@ void JsShard::OnInternalMessage(const Subscription& sub, const Message& msg) {
     subject = std::string(kApiPrefix) + subject.substr(prefix);
   }
   if (msg.reply.empty() || subject.size() <= kApiPrefix.size()) return;
-  if (OwnerOf(std::string_view(subject).substr(kApiPrefix.size())) != shard_->index()) return;
+  const std::string_view api = std::string_view(subject).substr(kApiPrefix.size());
+  std::string target;
+  if (api.substr(0, 11) == "DIRECT.GET.") {
+    // The origin or one of its mirrors answers (mirror_direct), on its own home shard.
+    std::string_view rest = api.substr(11);
+    const std::string_view stream = TakeToken(&rest);
+    const int home = registry_->DirectResponder(stream, &target);
+    if (home == Registry::kNoResponder) return;
+    if (home == Registry::kNoStream) target.clear();
+    if ((home >= 0 ? home : registry_->HomeOf(stream)) != shard_->index()) return;
+  } else if (OwnerOf(api) != shard_->index()) {
+    return;
+  }
   requests_.push_back(Request{std::move(subject), std::string(msg.reply), std::string(msg.header()),
-                              std::string(msg.payload())});
+                              std::string(msg.payload()), std::move(target)});
 }
 
 void JsShard::Turn(int64_t now_ns) {
@@ -358,6 +370,10 @@ void JsShard::Handle(const Request& r) {
   if (op == "STREAM.UPDATE") return StreamUpdate(r, name);
   if (op == "STREAM.DELETE") return StreamDelete(r, name);
   if (op == "STREAM.RESTORE") return StreamRestoreRequest(r, name);
+  if (op == "DIRECT.GET" && !r.target.empty()) {
+    if (Stream* responder = Find(r.target)) responder->ApiDirectGet(r, rest, r.target != name);
+    return;
+  }
   Stream* stream = Find(name);
   if (stream == nullptr) {
     // These are served by per-stream / per-consumer subscriptions in nats-server: a

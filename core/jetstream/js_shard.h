@@ -37,6 +37,7 @@ struct ApiRequest {
   std::string reply;
   std::string header;
   std::string payload;
+  std::string target;  // DIRECT.GET: the stream that answers (Registry::DirectResponder)
 };
 
 class JsShard final : public InternalSink, public LoopService {

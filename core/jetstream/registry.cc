@@ -82,6 +82,37 @@ bool Registry::Find(const std::string& name, StreamEntry* out) const {
   return false;
 }
 
+int Registry::DirectResponder(std::string_view stream, std::string* responder) const {
+  base::MutexLock lock(&mutex_);
+  const StreamEntry* origin = nullptr;
+  const StreamEntry* mirror = nullptr;
+  for (const StreamEntry& e : streams_) {
+    if (e.name == stream) {
+      origin = &e;
+      if (e.config.value("allow_direct", false)) break;
+      continue;
+    }
+    if (!e.config.value("mirror_direct", false) || !e.figures ||
+        !e.figures->mirror_current.load(std::memory_order_relaxed)) {
+      continue;
+    }
+    const auto source = e.config.find("mirror");
+    if (source != e.config.end() && source->is_object() && source->value("name", "") == stream &&
+        (mirror == nullptr || e.name < mirror->name)) {
+      mirror = &e;
+    }
+  }
+  if (origin != nullptr && origin->config.value("allow_direct", false)) {
+    *responder = origin->name;
+    return origin->home;
+  }
+  if (mirror != nullptr) {
+    *responder = mirror->name;
+    return mirror->home;
+  }
+  return origin != nullptr ? kNoResponder : kNoStream;
+}
+
 std::vector<StreamEntry> Registry::List(const std::string& subject) const {
   std::vector<StreamEntry> out;
   {

@@ -23,6 +23,9 @@ struct StreamFigures {
       num_deleted{0}, consumers{0}, visible_consumers{0};
   std::atomic<int64_t> first_ts{0}, last_ts{0};
   std::atomic<bool> memory{false};
+  // A mirror that has caught up with its origin (a delivery with fewer than 10 pending):
+  // with mirror_direct it answers direct gets for the origin.
+  std::atomic<bool> mirror_current{false};
 };
 
 struct StreamEntry {
@@ -74,6 +77,13 @@ class Registry {
                   const nlohmann::json& config);
   void Remove(const std::string& name);
   bool Find(const std::string& name, StreamEntry* out) const;
+  // Who answers $JS.API.DIRECT.GET.<stream>: the stream itself with allow_direct, else a
+  // caught-up mirror of it with mirror_direct (the first by name), as nats-server's `_sys_`
+  // queue group picks one of them. The responder's home shard and name, or kNoResponder
+  // (the stream exists and nobody answers: clients time out), or kNoStream (503).
+  static constexpr int kNoResponder = -1;
+  static constexpr int kNoStream = -2;
+  int DirectResponder(std::string_view stream, std::string* responder) const;
   // Sorted names, optionally only streams with a subject overlapping `subject`.
   std::vector<StreamEntry> List(const std::string& subject) const;
   std::size_t size() const;

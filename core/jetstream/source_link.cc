@@ -203,6 +203,7 @@ void SourceLink::OnDelivery(const Message& msg, int64_t now_ns) {
   last_heard_ns_ = now_ns;
   lag_ = ack.pending > 0 ? ack.pending - 1 : 0;
   if (mirror_) {
+    stream_->figures()->mirror_current.store(ack.pending < 10, std::memory_order_relaxed);
     TakeMirrored(msg, ack.sseq, ack.dseq, ack.ts);
   } else {
     TakeSourced(msg, ack.sseq, ack.dseq);

@@ -90,6 +90,8 @@ class Stream final : public InternalSink {
   void StoreSourced(std::string_view subject, std::string_view header, std::string_view payload);
   void SkipTo(uint64_t last);
   void PublishFigures();
+  // `for_origin`: a mirror answering for the stream it mirrors (mirror_direct).
+  void ApiDirectGet(const ApiRequest& r, std::string_view subject_tail, bool for_origin);
   // An ack of a snapshot chunk: $JS.SNAPSHOT.ACK.<stream>.<token>.<tail>.
   void OnSnapshotAck(std::string_view token, std::string_view tail);
   // JetStream figures for /jsz: {name, created, config?, state, consumer_detail?}.
@@ -125,7 +127,6 @@ class Stream final : public InternalSink {
   void ApiPurge(const ApiRequest& r);
   void ApiMsgGet(const ApiRequest& r);
   void ApiMsgDelete(const ApiRequest& r);
-  void ApiDirectGet(const ApiRequest& r, std::string_view subject_tail);
   void ApiConsumerCreate(const ApiRequest& r, std::string_view name, std::string_view filter,
                          bool legacy_durable);
   void ApiConsumerInfo(const ApiRequest& r, std::string_view name);

@@ -84,7 +84,7 @@ void Stream::HandleApi(const ApiRequest& r, std::string_view op, std::string_vie
   if (op == "STREAM.PURGE") return ApiPurge(r);
   if (op == "STREAM.MSG.GET") return ApiMsgGet(r);
   if (op == "STREAM.MSG.DELETE") return ApiMsgDelete(r);
-  if (op == "DIRECT.GET") return ApiDirectGet(r, rest);
+  if (op == "DIRECT.GET") return ApiDirectGet(r, rest, false);
   if (op == "CONSUMER.CREATE" || op == "CONSUMER.DURABLE.CREATE") {
     const bool legacy_durable = op == "CONSUMER.DURABLE.CREATE";
     const std::size_t dot = rest.find('.');
@@ -257,10 +257,10 @@ void Stream::ApiMsgDelete(const ApiRequest& r) {
   js_->Reply(r.reply, {{"success", true}}, kMsgDeleteType);
 }
 
-void Stream::ApiDirectGet(const ApiRequest& r, std::string_view subject_tail) {
+void Stream::ApiDirectGet(const ApiRequest& r, std::string_view subject_tail, bool for_origin) {
   // Without allow_direct nats-server has no direct-get responder on the stream: the request
   // goes unanswered and the client times out.
-  if (!config_.allow_direct) return;
+  if (!config_.allow_direct && !for_origin) return;
   storage::StoredMessage msg;
   bool found = false;
   if (!subject_tail.empty()) {
