@@ -18,7 +18,9 @@
 
 namespace tern::core {
 
-inline constexpr const char* kNatsProtocolVersion = "2.9.25";  // what INFO advertises
+// What INFO advertises: 2.10, so that clients use the 2.10 JetStream features Tern serves
+// (filter_subjects, subject transforms, metadata, first_seq; docs/PROTOCOL.md).
+inline constexpr const char* kNatsProtocolVersion = "2.10.29";
 
 // Splits client_advertise's "host[:port]" ("[v6]:port" too); the port is `default_port`
 // when none is given. False if the port is not a number in 1..65535.

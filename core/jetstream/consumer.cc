@@ -69,7 +69,7 @@ void Consumer::SetRateLimit() {
 void Consumer::Start() {
   storage::StreamLog& log = stream_->log();
   const storage::LogState state = log.State();
-  const std::string& filter = config_.filter_subject;
+  const std::vector<std::string> filters = config_.Filters();
   switch (config_.deliver_policy) {
     case DeliverPolicy::kAll:
       next_seq_ = state.first_seq;
@@ -85,21 +85,25 @@ void Consumer::Start() {
       break;
     case DeliverPolicy::kLast: {
       next_seq_ = state.last_seq == 0 ? 1 : state.last_seq;
-      if (!filter.empty()) {
+      if (!filters.empty()) {
         uint64_t last = 0;
-        log.ForEachSubject(filter, [&](std::string_view subject, uint64_t) {
-          storage::StoredMessage msg;
-          if (log.ReadLastBySubject(subject, &msg)) last = std::max(last, msg.seq);
-        });
+        for (const std::string& filter : filters) {
+          log.ForEachSubject(filter, [&](std::string_view subject, uint64_t) {
+            storage::StoredMessage msg;
+            if (log.ReadLastBySubject(subject, &msg)) last = std::max(last, msg.seq);
+          });
+        }
         next_seq_ = last == 0 ? state.last_seq + 1 : last;
       }
       break;
     }
     case DeliverPolicy::kLastPerSubject: {
-      log.ForEachSubject(filter.empty() ? ">" : filter, [&](std::string_view subject, uint64_t) {
-        storage::StoredMessage msg;
-        if (log.ReadLastBySubject(subject, &msg)) last_per_subject_.push_back(msg.seq);
-      });
+      for (const std::string& filter : filters.empty() ? std::vector<std::string>{">"} : filters) {
+        log.ForEachSubject(filter, [&](std::string_view subject, uint64_t) {
+          storage::StoredMessage msg;
+          if (log.ReadLastBySubject(subject, &msg)) last_per_subject_.push_back(msg.seq);
+        });
+      }
       std::sort(last_per_subject_.begin(), last_per_subject_.end());
       next_seq_ = state.last_seq + 1;
       break;
@@ -223,8 +227,15 @@ nlohmann::json Consumer::Info() const {
 
 uint64_t Consumer::NumPending() const {
   uint64_t n = last_per_subject_.size() - lps_at_;
-  const std::string& filter = config_.filter_subject;
-  return n + stream_->log().NumPending(next_seq_, filter.empty() ? ">" : filter);
+  if (config_.filter_subjects.empty()) {
+    const std::string& filter = config_.filter_subject;
+    return n + stream_->log().NumPending(next_seq_, filter.empty() ? ">" : filter);
+  }
+  // Filters never overlap (validated): their counts add up.
+  for (const std::string& filter : config_.filter_subjects) {
+    n += stream_->log().NumPending(next_seq_, filter);
+  }
+  return n;
 }
 
 // ---------------------------------------------------------------- acks
@@ -321,6 +332,11 @@ DeliveryEvent Consumer::EventFor(uint64_t stream_seq, const Pending& pending) co
 bool Consumer::DoneWith(uint64_t seq, std::string_view subject) const {
   if (!config_.filter_subject.empty() && !SubjectMatches(config_.filter_subject, subject))
     return true;
+  if (!config_.filter_subjects.empty() &&
+      std::none_of(config_.filter_subjects.begin(), config_.filter_subjects.end(),
+                   [subject](const std::string& f) { return SubjectMatches(f, subject); })) {
+    return true;
+  }
   if (seq >= next_seq_) return false;
   return pending_.find(seq) == pending_.end();
 }
@@ -468,7 +484,21 @@ bool Consumer::Peek(Candidate* next) {
     }
     ++lps_at_;
   }
-  if (!log.ReadNext(next_seq_, config_.filter_subject, &next->msg)) return false;
+  if (config_.filter_subjects.empty()) {
+    if (!log.ReadNext(next_seq_, config_.filter_subject, &next->msg)) return false;
+  } else {
+    // Several filters: the earliest message any of them takes.
+    bool found = false;
+    storage::StoredMessage candidate;
+    for (const std::string& filter : config_.filter_subjects) {
+      if (log.ReadNext(next_seq_, filter, &candidate) &&
+          (!found || candidate.seq < next->msg.seq)) {
+        next->msg = candidate;
+        found = true;
+      }
+    }
+    if (!found) return false;
+  }
   if (config_.replay_original && !ReplayDue(next->msg.time_ns)) return false;
   next->source = Source::kNew;
   next->deliveries = 1;

@@ -65,6 +65,10 @@ void Stream::ApiConsumerCreate(const ApiRequest& r, std::string_view subject_nam
     if (!config.durable_name.empty() && config.durable_name != subject_name) {
       return js_->Reply(r.reply, {}, kCreateType, MakeError(err::kConsumerDurableMismatch));
     }
+    if (!subject_filter.empty() && !config.filter_subjects.empty()) {
+      return js_->Reply(r.reply, {}, kCreateType,
+                        MakeError(err::kConsumerMultipleFiltersNotAllowed));
+    }
     if (!subject_filter.empty() && subject_filter != config.filter_subject) {
       return js_->Reply(r.reply, {}, kCreateType, MakeError(err::kConsumerFilterMismatch));
     }
@@ -110,14 +114,18 @@ void Stream::ApiConsumerCreate(const ApiRequest& r, std::string_view subject_nam
     return js_->Reply(r.reply, {}, kCreateType, MakeError(err::kMaxConsumers));
   }
   if (config_.retention == Retention::kWorkQueue) {
+    const std::vector<std::string> mine = config.Filters();
     for (const auto& [other_name, other] : consumers_) {
-      const std::string& a = other->config().filter_subject;
-      const std::string& b = config.filter_subject;
-      if (a.empty() || b.empty()) {
+      const std::vector<std::string> theirs = other->config().Filters();
+      if (mine.empty() || theirs.empty()) {
         return js_->Reply(r.reply, {}, kCreateType, MakeError(err::kWorkQueueMultipleUnfiltered));
       }
-      if (SubjectsOverlap(a, b)) {
-        return js_->Reply(r.reply, {}, kCreateType, MakeError(err::kWorkQueueNotUnique));
+      for (const std::string& a : theirs) {
+        for (const std::string& b : mine) {
+          if (SubjectsOverlap(a, b)) {
+            return js_->Reply(r.reply, {}, kCreateType, MakeError(err::kWorkQueueNotUnique));
+          }
+        }
       }
     }
   }

@@ -10,12 +10,12 @@ namespace tern::core::js {
 namespace {
 
 constexpr const char* kKnown[] = {
-    "durable_name",    "name",          "description",        "deliver_policy",  "opt_start_seq",
-    "opt_start_time",  "ack_policy",    "ack_wait",           "max_deliver",     "backoff",
-    "filter_subject",  "replay_policy", "max_waiting",        "max_ack_pending", "flow_control",
-    "idle_heartbeat",  "headers_only",  "max_batch",          "max_expires",     "max_bytes",
-    "deliver_subject", "deliver_group", "inactive_threshold", "num_replicas",    "mem_storage",
-    "direct"};
+    "durable_name",    "name",           "description",        "deliver_policy",  "opt_start_seq",
+    "opt_start_time",  "ack_policy",     "ack_wait",           "max_deliver",     "backoff",
+    "filter_subject",  "replay_policy",  "max_waiting",        "max_ack_pending", "flow_control",
+    "idle_heartbeat",  "headers_only",   "max_batch",          "max_expires",     "max_bytes",
+    "deliver_subject", "deliver_group",  "inactive_threshold", "num_replicas",    "mem_storage",
+    "direct",          "filter_subjects"};
 
 // "50", "50%": a percentage of acks to sample, as nats-server reads it (Atoi after the '%').
 bool ParseSampleFrequency(std::string text, int* percent) {
@@ -75,6 +75,14 @@ ApiError ParseConsumerConfig(const nlohmann::json& j, const StreamConfig& stream
   ConsumerConfig c;
   std::string deliver = "all", ack = "none", replay = "instant";
   int64_t opt_start_seq = 0;
+  auto filters = j.find("filter_subjects");
+  if (filters != j.end() && !filters->is_null()) {
+    if (!filters->is_array()) return MakeError(err::kInvalidJson);
+    for (const auto& v : *filters) {
+      if (!v.is_string()) return MakeError(err::kInvalidJson);
+      c.filter_subjects.push_back(v.get<std::string>());
+    }
+  }
   auto backoff = j.find("backoff");
   if (backoff != j.end() && !backoff->is_null()) {
     if (!backoff->is_array()) return MakeError(err::kInvalidJson);
@@ -155,26 +163,57 @@ ApiError ParseConsumerConfig(const nlohmann::json& j, const StreamConfig& stream
                        "strconv.Atoi: parsing \"" + text + "\": invalid syntax");
     }
   }
+  if (auto metadata = c.kept.find("metadata"); metadata != c.kept.end()) {
+    if (!metadata->is_object()) return MakeError(err::kInvalidJson);
+    std::size_t size = 0;
+    for (const auto& [key, value] : metadata->items()) {
+      if (!value.is_string()) return MakeError(err::kInvalidJson);
+      size += key.size() + value.get<std::string>().size();
+    }
+    if (size > 128 * 1024) return MakeError(err::kConsumerMetadataTooLong, "128KB");
+  }
   if (c.description.size() > 4096) {
     return MakeError(err::kConsumerDescriptionTooLong, "4096");
   }
+  // Within one of the stream's subjects, or (a wildcard filter) taking one in whole, as
+  // nats-server 2.9 checks it: stream subjects foo.a and foo.b take a filter foo.*. A
+  // stream fed by others takes their subjects: not checked (nats-server gathers them from
+  // local origins; it skips external ones).
+  auto within_stream = [&stream](const std::string& filter) {
+    if (stream.mirror || !stream.sources.empty()) return true;
+    const bool wildcard = !IsLiteral(filter);
+    for (const std::string& s : stream.subjects) {
+      if (SubjectIsSubsetOf(filter, s) || (wildcard && SubjectIsSubsetOf(s, filter))) return true;
+    }
+    return false;
+  };
   if (!c.filter_subject.empty()) {
     if (!IsValidSubject(c.filter_subject)) {
       return MakeError(err::kConsumerCreate, "consumer filter subject is not valid");
     }
-    // Within one of the stream's subjects, or (a wildcard filter) taking one in whole, as
-    // nats-server 2.9 checks it: stream subjects foo.a and foo.b take a filter foo.*.
-    const bool wildcard = !IsLiteral(c.filter_subject);
-    bool subset = false;
-    for (const std::string& s : stream.subjects) {
-      subset |= SubjectIsSubsetOf(c.filter_subject, s) ||
-                (wildcard && SubjectIsSubsetOf(s, c.filter_subject));
+    if (!within_stream(c.filter_subject)) return MakeError(err::kConsumerFilterNotSubset);
+  }
+  // 2.10's filter_subjects: several filters, none empty, none overlapping another.
+  if (!c.filter_subjects.empty()) {
+    if (!c.filter_subject.empty()) return MakeError(err::kConsumerDuplicateFilterSubjects);
+    for (const std::string& filter : c.filter_subjects) {
+      if (filter.empty()) return MakeError(err::kConsumerEmptyFilter);
     }
-    // A stream fed by others takes their subjects: not checked here (nats-server gathers
-    // them from local origins; it skips external ones).
-    const bool fed = stream.mirror || !stream.sources.empty();
-    if (!subset && !fed) return MakeError(err::kConsumerFilterNotSubset);
-    // A filter equal to the stream's only subject filters nothing.
+    for (std::size_t i = 0; i < c.filter_subjects.size(); ++i) {
+      if (!IsValidSubject(c.filter_subjects[i])) {
+        return MakeError(err::kStreamInvalidConfig, "invalid subject");
+      }
+      for (std::size_t k = 0; k < c.filter_subjects.size(); ++k) {
+        if (k != i && SubjectIsSubsetOf(c.filter_subjects[i], c.filter_subjects[k])) {
+          return MakeError(err::kConsumerOverlappingFilters);
+        }
+      }
+      if (!within_stream(c.filter_subjects[i])) return MakeError(err::kConsumerFilterNotSubset);
+    }
+    if (c.filter_subjects.size() == 1) {  // one filter is the classic form
+      c.filter_subject = c.filter_subjects.front();
+      c.filter_subjects.clear();
+    }
   }
   if (c.direct && c.is_pull()) return MakeError(err::kConsumerDirectRequiresPush);
   if (c.direct && c.durable()) return MakeError(err::kConsumerDirectRequiresEphemeral);
@@ -319,6 +358,7 @@ nlohmann::json ConsumerConfig::ToJson() const {
   if (max_deliver != 0) j["max_deliver"] = max_deliver;
   if (!backoff_ns.empty()) j["backoff"] = backoff_ns;
   if (!filter_subject.empty()) j["filter_subject"] = filter_subject;
+  if (!filter_subjects.empty()) j["filter_subjects"] = filter_subjects;
   j["replay_policy"] = replay_original ? "original" : "instant";
   if (max_waiting != 0) j["max_waiting"] = max_waiting;
   if (max_ack_pending != 0) j["max_ack_pending"] = max_ack_pending;

@@ -29,6 +29,7 @@ struct ConsumerConfig {
   int64_t max_deliver = -1;
   std::vector<int64_t> backoff_ns;
   std::string filter_subject;
+  std::vector<std::string> filter_subjects;  // 2.10: two or more (one is kept as filter_subject)
   bool replay_original = false;
   int64_t max_waiting = 0;
   int64_t max_ack_pending = 0;
@@ -50,6 +51,12 @@ struct ConsumerConfig {
   nlohmann::json kept = nlohmann::json::object();  // rate_limit_bps, metadata, ...
 
   bool is_pull() const { return deliver_subject.empty(); }
+  // The subjects the consumer takes: filter_subject or filter_subjects; empty for all.
+  std::vector<std::string> Filters() const {
+    if (!filter_subjects.empty()) return filter_subjects;
+    if (!filter_subject.empty()) return {filter_subject};
+    return {};
+  }
   bool durable() const { return !durable_name.empty(); }
   nlohmann::json ToJson() const;
 };

@@ -9,6 +9,7 @@
 #include "core/jetstream/js_shard.h"
 #include "core/jetstream/stream.h"
 #include "core/message.h"
+#include "core/subject.h"
 
 namespace tern::core::js {
 namespace {
@@ -81,6 +82,16 @@ SourceLink::SourceLink(Stream* stream, bool mirror, StreamSource config, uint64_
   deliver_subject_ = prefix + (mirror_ ? ".M." : ".S.") + id;
   reply_subject_ = "$JSC.R." + RandomName();
   created_at_ns_ = stream_->js()->now_ns();
+  for (const StreamSubjectTransform& t : config_.transforms) {
+    SubjectTransform transform;
+    std::string problem;  // validated with the config
+    if (!t.dest.empty() &&
+        SubjectTransform::Make(t.src.empty() ? ">" : t.src, t.dest, &transform, &problem)) {
+      transforms_.emplace_back(std::move(transform));
+    } else {
+      transforms_.emplace_back();
+    }
+  }
 }
 
 std::string SourceLink::IndexName(const StreamSource& config) {
@@ -138,6 +149,13 @@ void SourceLink::SendCreate(int64_t now_ns) {
   config["ack_wait"] = kAckWaitNs;
   config["max_deliver"] = 1;
   if (!config_.filter_subject.empty()) config["filter_subject"] = config_.filter_subject;
+  if (config_.transforms.size() == 1) {
+    config["filter_subject"] = config_.transforms[0].src.empty() ? ">" : config_.transforms[0].src;
+  } else if (!config_.transforms.empty()) {
+    nlohmann::json filters = nlohmann::json::array();
+    for (const auto& t : config_.transforms) filters.push_back(t.src.empty() ? ">" : t.src);
+    config["filter_subjects"] = filters;
+  }
   config["replay_policy"] = "instant";
   config["idle_heartbeat"] = kHeartbeatNs;
   config["flow_control"] = true;
@@ -147,9 +165,9 @@ void SourceLink::SendCreate(int64_t now_ns) {
   std::string subject = ApiPrefix() + ".CONSUMER.CREATE." + config_.name;
   nlohmann::ordered_json body;
   body["stream_name"] = config_.name;
-  if (!config_.filter_subject.empty()) {
+  if (!config_.filter_subject.empty() || config_.transforms.size() == 1) {
     const std::string name = (mirror_ ? "mirror-" : "src-") + RandomName();
-    subject += "." + name + "." + config_.filter_subject;
+    subject += "." + name + "." + config["filter_subject"].get<std::string>();
     if (!mirror_) config["name"] = name;
   }
   body["config"] = std::move(config);
@@ -218,7 +236,9 @@ void SourceLink::TakeMirrored(const Message& msg, uint64_t sseq, uint64_t dseq, 
     if (dseq != dseq_ + 1) return Recreate(0);
     stream_->SkipTo(sseq - 1);
   }
-  if (!stream_->StoreMirrored(msg.shown_subject(), msg.header(), msg.payload(), ts)) {
+  std::string_view subject = msg.shown_subject();
+  Transform(&subject);  // a mirror keeps the origin's sequences: what no entry takes is kept
+  if (!stream_->StoreMirrored(subject, msg.header(), msg.payload(), ts)) {
     return Recreate(0);
   }
   sseq_ = sseq;
@@ -249,9 +269,29 @@ void SourceLink::TakeSourced(const Message& msg, uint64_t sseq, uint64_t dseq) {
     scratch_ = "NATS/1.0\r\n\r\n";
   }
   AddHeader(&scratch_, "Nats-Stream-Source", index_name_ + " " + std::to_string(sseq));
-  stream_->StoreSourced(msg.shown_subject(), scratch_, msg.payload());
+  std::string_view subject = msg.shown_subject();
+  if (!Transform(&subject)) {  // not taken by any subject_transforms entry
+    sseq_ = sseq;
+    dseq_ = dseq;
+    return;
+  }
+  stream_->StoreSourced(subject, scratch_, msg.payload());
   sseq_ = sseq;
   dseq_ = dseq;
+}
+
+bool SourceLink::Transform(std::string_view* subject) {
+  if (config_.transforms.empty()) return true;
+  for (std::size_t i = 0; i < config_.transforms.size(); ++i) {
+    const StreamSubjectTransform& t = config_.transforms[i];
+    if (!t.src.empty() && !SubjectMatches(t.src, *subject)) continue;
+    if (!t.dest.empty() && transforms_[i]) {
+      transforms_[i]->Apply(*subject, &transformed_);
+      *subject = transformed_;
+    }
+    return true;
+  }
+  return false;
 }
 
 nlohmann::json SourceLink::Info(int64_t now_ns) const {

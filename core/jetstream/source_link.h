@@ -10,11 +10,13 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/jetstream/stream_config.h"
+#include "core/subject_transform.h"
 
 namespace tern::core {
 struct Message;
@@ -55,6 +57,9 @@ class SourceLink {
   void TakeMirrored(const Message& msg, uint64_t sseq, uint64_t dseq, int64_t ts);
   void TakeSourced(const Message& msg, uint64_t sseq, uint64_t dseq);
   std::string ApiPrefix() const;
+  // 2.10's subject_transforms: rewrites *subject by the first entry that takes it; false
+  // when none does (with entries configured).
+  bool Transform(std::string_view* subject);
 
   Stream* stream_;
   bool mirror_;
@@ -75,6 +80,8 @@ class SourceLink {
   nlohmann::json error_;              // the last create error; null when none
   std::vector<std::string> answers_;  // subjects to publish an empty message to (FC)
   std::string scratch_;               // a sourced message's header block
+  std::vector<std::optional<SubjectTransform>> transforms_;  // per config_.transforms entry
+  std::string transformed_;
 };
 
 }  // namespace tern::core::js

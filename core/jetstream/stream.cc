@@ -39,6 +39,19 @@ Stream::Stream(JsShard* js, StreamConfig config, int64_t created_ns, std::string
       dir_(std::move(dir)),
       figures_(figures ? std::move(figures) : std::make_shared<StreamFigures>()) {
   if (config_.republish) republisher_ = std::make_unique<Republisher>(*config_.republish);
+  MakeTransform();
+}
+
+void Stream::MakeTransform() {
+  transform_.reset();
+  if (!config_.subject_transform) return;
+  SubjectTransform transform;
+  std::string problem;
+  const std::string& src = config_.subject_transform->src;
+  if (SubjectTransform::Make(src.empty() ? ">" : src, config_.subject_transform->dest, &transform,
+                             &problem)) {
+    transform_ = std::move(transform);  // validated with the config: only a defect fails here
+  }
 }
 
 Stream::~Stream() {
@@ -90,6 +103,11 @@ std::unique_ptr<Stream> Stream::Open(JsShard* js, StreamConfig config, int64_t c
     LOG_WARN("JetStream stream '%s': recovered: %s", stream->name().c_str(), problem.c_str());
   }
   stream->log_ = std::move(log).value();
+  if (create && stream->config_.first_seq > 1 && stream->log_->State().last_seq == 0) {
+    storage::PurgeRequest purge;  // 2.10's first_seq: the first message gets that sequence
+    purge.below = stream->config_.first_seq;
+    (void)stream->log_->Purge(purge);
+  }
   stream->figures_->memory.store(memory, std::memory_order_relaxed);
   stream->RebuildMsgIds();
   stream->PublishFigures();
@@ -165,6 +183,7 @@ ApiError Stream::Update(const StreamConfig& next) {
     Subscribe(true, nullptr);
   }
   log_->SetLimits(Limits());
+  MakeTransform();
   for (auto& [name, consumer] : consumers_) consumer->Notify();
   PublishFigures();
   return {};
@@ -193,7 +212,15 @@ void Stream::OnInternalMessage(const Subscription& sub, const Message& msg) {
   const std::string_view subject = msg.subject;
   switch (sub.tag) {
     case kSubjectTag:
-      Store(msg);
+      if (transform_ && (config_.subject_transform->src.empty() ||
+                         SubjectMatches(config_.subject_transform->src, subject))) {
+        transform_->Apply(subject, &transformed_subject_);  // 2.10's subject_transform
+        Message transformed = msg;
+        transformed.subject = transformed_subject_;
+        Store(transformed);
+      } else {
+        Store(msg);
+      }
       break;
     case kAckTag:
       OnAck(subject, msg.reply, msg.payload());

@@ -12,6 +12,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,6 +23,7 @@
 #include "core/jetstream/snapshot.h"
 #include "core/jetstream/source_link.h"
 #include "core/jetstream/stream_config.h"
+#include "core/subject_transform.h"
 #include "core/subscription.h"
 #include "storage/stream_log.h"
 
@@ -99,6 +101,7 @@ class Stream final : public InternalSink {
 
  private:
   void NoteStoreFailure();
+  void MakeTransform();
   void UpdateHealth();
   Stream(JsShard* js, StreamConfig config, int64_t created_ns, std::string dir,
          std::shared_ptr<StreamFigures> figures);
@@ -146,7 +149,9 @@ class Stream final : public InternalSink {
   std::unique_ptr<storage::Env> memory_env_;
   std::unique_ptr<storage::StreamLog> log_;
   std::shared_ptr<StreamFigures> figures_;
-  std::unique_ptr<Republisher> republisher_;        // with `republish`
+  std::unique_ptr<Republisher> republisher_;   // with `republish`
+  std::optional<SubjectTransform> transform_;  // with 2.10's `subject_transform`
+  std::string transformed_subject_;
   std::vector<std::unique_ptr<SourceLink>> links_;  // the mirror, or the sources
   std::unique_ptr<StreamSnapshot> snapshot_;        // a STREAM.SNAPSHOT being sent
   std::vector<std::unique_ptr<Subscription>> subs_;

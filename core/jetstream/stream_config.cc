@@ -67,6 +67,17 @@ bool ReadSource(const nlohmann::json& j, StreamSource* out) {
   }
   s.opt_start_seq = static_cast<uint64_t>(start_seq);
   if (!s.opt_start_time.empty() && !ParseTime(s.opt_start_time, &s.opt_start_time_ns)) return false;
+  if (auto t = j.find("subject_transforms"); t != j.end() && !t->is_null()) {
+    if (!t->is_array()) return false;
+    for (const auto& entry : *t) {
+      StreamSubjectTransform transform;
+      if (!entry.is_object() || !ReadString(entry, "src", &transform.src) ||
+          !ReadString(entry, "dest", &transform.dest)) {
+        return false;
+      }
+      s.transforms.push_back(std::move(transform));
+    }
+  }
   if (auto ext = j.find("external"); ext != j.end() && !ext->is_null()) {
     if (!ext->is_object() || !ReadString(*ext, "api", &s.api_prefix) ||
         !ReadString(*ext, "deliver", &s.deliver_prefix)) {
@@ -75,6 +86,35 @@ bool ReadSource(const nlohmann::json& j, StreamSource* out) {
   }
   *out = std::move(s);
   return true;
+}
+
+// 2.10's subject_transforms of a mirror or source (nats-server's checks and texts).
+ApiError CheckTransforms(const StreamSource& s, bool mirror) {
+  if (s.transforms.empty()) return {};
+  if (!s.filter_subject.empty()) {
+    return MakeError(mirror ? err::kMirrorMultipleFilters : err::kSourceMultipleFilters);
+  }
+  for (std::size_t i = 0; i < s.transforms.size(); ++i) {
+    const std::string src = s.transforms[i].src.empty() ? ">" : s.transforms[i].src;
+    if (!IsValidSubject(src)) {
+      return MakeError(mirror ? err::kMirrorInvalidFilter : err::kSourceInvalidFilter,
+                       "invalid subject");
+    }
+    SubjectTransform check;
+    std::string problem;
+    if (!s.transforms[i].dest.empty() &&
+        !SubjectTransform::Make(src, s.transforms[i].dest, &check, &problem)) {
+      return MakeError(mirror ? err::kMirrorInvalidTransform : err::kSourceInvalidTransform,
+                       problem);
+    }
+    for (std::size_t k = 0; k < i; ++k) {
+      const std::string other = s.transforms[k].src.empty() ? ">" : s.transforms[k].src;
+      if (SubjectsOverlap(src, other)) {
+        return MakeError(mirror ? err::kMirrorOverlappingFilters : err::kSourceOverlappingFilters);
+      }
+    }
+  }
+  return {};
 }
 
 // The external prefixes of a mirror or source (nats-server's checks and texts).
@@ -216,10 +256,42 @@ ApiError ParseStreamConfig(const nlohmann::json& body, StreamConfig* out) {
     if (!c.sources.empty()) return MakeError(err::kMirrorWithSources);
     if (!IsValidName(c.mirror->name)) return Invalid("mirror stream name is invalid");
     if (ApiError error = CheckExternal(*c.mirror); !error.ok()) return error;
+    if (ApiError error = CheckTransforms(*c.mirror, true); !error.ok()) return error;
   }
   for (const StreamSource& source : c.sources) {
     if (!IsValidName(source.name)) return Invalid("source stream name is invalid");
     if (ApiError error = CheckExternal(source); !error.ok()) return error;
+    if (ApiError error = CheckTransforms(source, false); !error.ok()) return error;
+  }
+  // 2.10 fields (kept and echoed as sent).
+  if (auto it = c.kept.find("first_seq"); it != c.kept.end()) {
+    if (!it->is_number_unsigned() && !(it->is_number_integer() && it->get<int64_t>() >= 0)) {
+      return MakeError(err::kInvalidJson);
+    }
+    c.first_seq = it->get<uint64_t>();
+    if (c.first_seq > 0 && c.mirror) return MakeError(err::kMirrorWithFirstSeq);
+  }
+  if (auto it = c.kept.find("subject_transform"); it != c.kept.end()) {
+    if (!it->is_object()) return MakeError(err::kInvalidJson);
+    StreamSubjectTransform transform;
+    if (!ReadString(*it, "src", &transform.src) || !ReadString(*it, "dest", &transform.dest)) {
+      return MakeError(err::kInvalidJson);
+    }
+    if (!transform.src.empty() && !IsValidSubject(transform.src)) {
+      return MakeError(err::kStreamTransformInvalidSource, "invalid subject");
+    }
+    SubjectTransform check;
+    std::string problem;
+    if (transform.dest.empty() || !IsValidSubject(transform.dest) ||
+        !SubjectTransform::Make(transform.src.empty() ? ">" : transform.src, transform.dest, &check,
+                                &problem)) {
+      return MakeError(err::kStreamTransformInvalidDestination,
+                       problem.empty() ? "invalid subject" : problem);
+    }
+    c.subject_transform = std::move(transform);
+  }
+  if (auto it = c.kept.find("compression"); it != c.kept.end()) {
+    if (!it->is_string() || (*it != "none" && *it != "s2")) return MakeError(err::kInvalidJson);
   }
   if (c.num_replicas == 0) c.num_replicas = 1;
   if (c.num_replicas > 1) return MakeError(err::kReplicasNotSupported);

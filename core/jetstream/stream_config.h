@@ -26,6 +26,12 @@ struct RePublish {
 };
 enum class StorageKind { kFile, kMemory };
 
+// 2.10's `subject_transform`: a subject matching `src` (empty: any) is stored as `dest`.
+struct StreamSubjectTransform {
+  std::string src;
+  std::string dest;
+};
+
 // A stream this one mirrors or sources from (`mirror`, each of `sources`). The request's
 // object is echoed as given; these are the fields acted on.
 struct StreamSource {
@@ -34,6 +40,8 @@ struct StreamSource {
   int64_t opt_start_time_ns = 0;  // 0: none
   std::string opt_start_time;     // as given (RFC 3339)
   std::string filter_subject;
+  // 2.10's subject_transforms: taken subjects (src, empty = any) stored as dest.
+  std::vector<StreamSubjectTransform> transforms;
   std::string api_prefix;      // external.api; empty: this account's $JS.API
   std::string deliver_prefix;  // external.deliver
   bool external() const { return !api_prefix.empty(); }
@@ -64,6 +72,8 @@ struct StreamConfig {
   bool mirror_direct = false;
   std::optional<RePublish> republish;
   std::optional<StreamSource> mirror;
+  std::optional<StreamSubjectTransform> subject_transform;  // kept as sent, in `kept`
+  uint64_t first_seq = 0;  // 2.10: the first message's sequence (kept as sent, in `kept`)
   std::vector<StreamSource> sources;
   nlohmann::json kept = nlohmann::json::object();  // placement, metadata, ...
 

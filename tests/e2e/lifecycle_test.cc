@@ -32,7 +32,7 @@ TEST(Lifecycle, VersionHelpAndBadFlags) {
   auto [code, out] = RunServerOnce("-v");
   EXPECT_EQ(code, 0);
   EXPECT_EQ(out.rfind("tern-server: v", 0), 0u) << out;
-  EXPECT_NE(out.find("NATS protocol level 2.9"), std::string::npos) << out;
+  EXPECT_NE(out.find("NATS protocol level 2.10"), std::string::npos) << out;
   std::tie(code, out) = RunServerOnce("--help");
   EXPECT_EQ(code, 0);
   EXPECT_NE(out.find("--port"), std::string::npos);
@@ -112,7 +112,7 @@ TEST(Lifecycle, ConfigFileSettingsReachClients) {
   EXPECT_NE(raw.info().find("\"server_name\":\"edge-7\""), std::string::npos) << raw.info();
   EXPECT_NE(raw.info().find("\"max_payload\":65536"), std::string::npos) << raw.info();
   EXPECT_NE(raw.info().find("\"headers\":true"), std::string::npos);
-  EXPECT_NE(raw.info().find("\"version\":\"2.9."), std::string::npos);
+  EXPECT_NE(raw.info().find("\"version\":\"2.10."), std::string::npos);
   EXPECT_NE(raw.info().find("\"client_ip\":\"127.0.0.1\""), std::string::npos);
 }
 

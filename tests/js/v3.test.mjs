@@ -133,3 +133,49 @@ test("v3: object store put, get, links, list and delete", { skip }, async () => 
   assert.equal(status.description, "test files");
   await store.destroy();
 });
+
+test("v3 with 2.10 features: multi-filter consumers, ordered consumers and KV watches", { skip }, async () => {
+  await jsm.streams.add({ name: "MULTI", subjects: ["multi.>"], metadata: { team: "a" } });
+  const info = await jsm.streams.info("MULTI");
+  assert.equal(info.config.metadata.team, "a");
+  for (const s of ["multi.a", "multi.b", "multi.c", "multi.a", "multi.c"]) await js.publish(s, s);
+  await jsm.consumers.add("MULTI", {
+    durable_name: "ac",
+    ack_policy: jetstreamApi.AckPolicy.Explicit,
+    filter_subjects: ["multi.a", "multi.c"],
+  });
+  const consumer = await js.consumers.get("MULTI", "ac");
+  assert.deepEqual((await consumer.info()).config.filter_subjects, ["multi.a", "multi.c"]);
+  const batch = await consumer.fetch({ max_messages: 10, expires: 1000 });
+  const subjects = [];
+  for await (const m of batch) {
+    subjects.push(m.subject);
+    m.ack();
+  }
+  assert.deepEqual(subjects, ["multi.a", "multi.c", "multi.a", "multi.c"]);
+
+  const ordered = await js.consumers.get("MULTI", { filter_subjects: ["multi.b", "multi.c"] });
+  const seen = [];
+  const messages = await ordered.consume();
+  await within((async () => {
+    for await (const m of messages) {
+      seen.push(m.subject);
+      if (seen.length === 3) break;
+    }
+  })(), 10000);
+  assert.deepEqual(seen, ["multi.b", "multi.c", "multi.c"]);
+
+  const kv = await new kvApi.Kvm(nc).create("multiwatch");
+  await kv.put("x", "1");
+  await kv.put("y", "2");
+  await kv.put("z", "3");
+  const watch = await kv.watch({ key: ["x", "z"] });
+  const keys = [];
+  await within((async () => {
+    for await (const e of watch) {
+      keys.push(e.key);
+      if (keys.length === 2) break;
+    }
+  })(), 10000);
+  assert.deepEqual(keys.sort(), ["x", "z"]);
+});
