@@ -94,6 +94,13 @@ void Stream::ApiConsumerCreate(const ApiRequest& r, std::string_view subject_nam
     if (ApiError error = CheckConsumerUpdate(consumer.config(), config); !error.ok()) {
       return js_->Reply(r.reply, {}, kCreateType, error);
     }
+    // A push consumer moves to another deliver subject only when nobody is bound to the
+    // one it has (nats-server's rule): of several subscribers creating the same durable at
+    // once, the first keeps it.
+    if (!config.is_pull() && config.deliver_subject != consumer.config().deliver_subject &&
+        js_->HasInterest(consumer.config().deliver_subject)) {
+      return js_->Reply(r.reply, {}, kCreateType, MakeError(err::kConsumerNameExists));
+    }
     consumer.set_config(config);
     std::string problem;
     if (!consumer.SaveMeta(&problem)) {
