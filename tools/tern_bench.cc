@@ -58,6 +58,9 @@ void Usage() {
       "Modes: pub (ingest), pubsub (P publishers -> S subscribers), queue (P -> S queue\n"
       "       members), req (C requesters -> R responders, latency),\n"
       "       js-pub (JetStream publish with PubAcks), js-fetch (pull consume with acks),\n"
+      "       js-kv-put (js-pub over --subjects K keys of a KV-style stream),\n"
+      "       js-kv-get (direct gets of K keys, --window in flight), js-mirror (fill a\n"
+      "       stream, then time a mirror of it catching up),\n"
       "       telemetry (P publishers at --rate each -> 1 subscriber of telemetry.>,\n"
       "       one-way latency per message)\n"
       "Options: --server URL (nats://127.0.0.1:4222; tls://host:port for TLS;\n"
@@ -85,11 +88,12 @@ bool ParseOptions(int argc, char** argv, Options* o) {
   if (argc < 2) return false;
   o->mode = argv[1];
   if (o->mode != "pub" && o->mode != "pubsub" && o->mode != "queue" && o->mode != "req" &&
-      o->mode != "js-pub" && o->mode != "js-fetch" && o->mode != "telemetry") {
+      o->mode != "js-pub" && o->mode != "js-fetch" && o->mode != "js-kv-put" &&
+      o->mode != "js-kv-get" && o->mode != "js-mirror" && o->mode != "telemetry") {
     std::fprintf(stderr, "tern-bench: unknown mode '%s'\n", argv[1]);
     return false;
   }
-  if (o->mode == "pub" || o->mode == "js-pub") o->subs = 0;
+  if (o->mode == "pub" || o->mode == "js-pub" || o->mode == "js-kv-put") o->subs = 0;
   for (int i = 2; i < argc; ++i) {
     const std::string flag = argv[i];
     if (flag == "--json") {
@@ -179,7 +183,8 @@ bool ParseOptions(int argc, char** argv, Options* o) {
     std::fprintf(stderr, "tern-bench: --rate must be between 1 and 1000000\n");
     return false;
   }
-  if (o->pubs < 1 || (o->mode != "pub" && o->mode != "js-pub" && o->mode != "req" && o->subs < 1)) {
+  if (o->pubs < 1 || (o->mode != "pub" && o->mode != "js-pub" && o->mode != "js-kv-put" &&
+                      o->mode != "req" && o->subs < 1)) {
     std::fprintf(stderr, "tern-bench: need at least one publisher and one subscriber\n");
     return false;
   }
@@ -505,12 +510,21 @@ Result RunJetStream(const Options& o) {
   p.batch = o.batch;
   p.timeout_s = o.timeout_s;
   p.storage = o.storage;
-  JsRun run = o.mode == "js-pub" ? RunJsPublish(p) : RunJsFetch(p);
+  const bool kv = o.mode == "js-kv-put" || o.mode == "js-kv-get";
+  p.keys = kv ? o.subjects : 0;
+  JsRun run = o.mode == "js-pub" || o.mode == "js-kv-put" ? RunJsPublish(p)
+              : o.mode == "js-kv-get"                     ? RunKvGet(p)
+              : o.mode == "js-mirror"                     ? RunMirror(p)
+                                                          : RunJsFetch(p);
   Result r;
   r.planned = r.expected = o.count;
-  r.published = run.published;
+  r.published = o.mode == "js-kv-get" ? o.count : run.published;
   r.error = run.error;
-  if (o.mode == "js-pub") {
+  if (o.mode == "js-kv-get") {
+    r.delivered = run.consumed;
+    r.sub_seconds = run.seconds;
+    r.latency.Merge(run.latency);
+  } else if (o.mode == "js-pub" || o.mode == "js-kv-put") {
     r.delivered = run.acked;
     r.pub_seconds = run.seconds;
     r.latency.Merge(run.latency);
@@ -544,7 +558,8 @@ Result RunTelemetryMode(const Options& o) {
 void Report(const Options& o, const Result& r) {
   const double mb = static_cast<double>(o.size) / (1024.0 * 1024.0);
   // js-pub counts what was acknowledged, not what was written.
-  const uint64_t pub_count = o.mode == "js-pub" ? r.delivered : r.published;
+  const uint64_t pub_count =
+      o.mode == "js-pub" || o.mode == "js-kv-put" ? r.delivered : r.published;
   const double pub_rate = r.pub_seconds > 0 ? static_cast<double>(pub_count) / r.pub_seconds : 0;
   const double sub_rate = r.sub_seconds > 0 ? static_cast<double>(r.delivered) / r.sub_seconds : 0;
   const bool ok = r.error.empty() && r.published == r.planned && r.delivered >= r.expected;
@@ -585,7 +600,7 @@ void Report(const Options& o, const Result& r) {
   }
   if (o.warmup > 0) std::printf("  warm-up=%llu", static_cast<unsigned long long>(o.warmup));
   std::printf("\n");
-  if (o.mode == "js-pub") {
+  if (o.mode == "js-pub" || o.mode == "js-kv-put") {
     std::printf(
         "  published: %12.0f msgs/s  %8.1f MB/s  acknowledged (%d publishers, window %d, %s)\n",
         pub_rate, pub_rate * mb, o.pubs, o.window, o.storage.c_str());
@@ -596,6 +611,19 @@ void Report(const Options& o, const Result& r) {
           r.latency.Percentile(0.99) / 1e3, r.latency.Percentile(0.999) / 1e3,
           r.latency.max() / 1e3);
     }
+  } else if (o.mode == "js-kv-get") {
+    std::printf("  gets:      %12.0f gets/s  direct gets of %d keys (window %d, %s)\n", sub_rate,
+                o.subjects, o.window, o.storage.c_str());
+    if (o.window == 1) {
+      std::printf(
+          "  latency:   p50 %.1f us  p90 %.1f us  p99 %.1f us  p99.9 %.1f us  max %.1f us\n",
+          r.latency.Percentile(0.5) / 1e3, r.latency.Percentile(0.9) / 1e3,
+          r.latency.Percentile(0.99) / 1e3, r.latency.Percentile(0.999) / 1e3,
+          r.latency.max() / 1e3);
+    }
+  } else if (o.mode == "js-mirror") {
+    std::printf("  mirrored:  %12.0f msgs/s  %8.1f MB/s  a new mirror catching up (%s)\n", sub_rate,
+                sub_rate * mb, o.storage.c_str());
   } else if (o.mode == "js-fetch") {
     std::printf(
         "  consumed:  %12.0f msgs/s  %8.1f MB/s  fetched and acked (%d consumers, batch %d)\n",

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -68,10 +69,19 @@ class ApiClient {
 bool CreateStream(ApiClient* api, const JsParams& p, std::string* error) {
   std::string ignored;
   api->Request(std::string("$JS.API.STREAM.DELETE.") + kStream, "", &ignored);
+  const std::string kv = p.keys > 0 ? ",\"max_msgs_per_subject\":1,\"allow_direct\":true" : "";
   return api->Must(std::string("$JS.API.STREAM.CREATE.") + kStream,
                    std::string("{\"name\":\"") + kStream +
-                       "\",\"subjects\":[\"bench.js.>\"],\"storage\":\"" + p.storage + "\"}",
+                       "\",\"subjects\":[\"bench.js.>\"],\"storage\":\"" + p.storage + "\"" + kv +
+                       "}",
                    error);
+}
+
+// A KV key's subject: fixed width, so that every frame of a burst has the same size.
+std::string KeySubject(int key) {
+  char subject[32];
+  std::snprintf(subject, sizeof subject, "bench.js.k%07d", key);
+  return subject;
 }
 
 // One publisher: `share` publishes with at most `window` awaiting their PubAck.
@@ -85,11 +95,17 @@ bool PublishShare(const JsParams& p, int index, uint64_t share, JsRun* run,
     if (error->empty()) *error = conn.error();
     return false;
   }
-  const std::string frame = "PUB bench.js." + std::to_string(index) + " " + inbox + " " +
-                            std::to_string(p.size) + "\r\n" + std::string(p.size, 'j') + "\r\n";
+  auto frame_for = [&](uint64_t i) {
+    const std::string subject =
+        p.keys > 0 ? KeySubject(static_cast<int>(i % p.keys)) : "bench.js." + std::to_string(index);
+    return "PUB " + subject + " " + inbox + " " + std::to_string(p.size) + "\r\n" +
+           std::string(p.size, 'j') + "\r\n";
+  };
+  const std::string frame = frame_for(0);
   const uint64_t window = static_cast<uint64_t>(std::max(1, p.window));
   std::string burst;
-  for (uint64_t i = 0; i < std::min<uint64_t>(window, 1024); ++i) burst += frame;
+  // KV: the burst cycles over the keys (a burst of the window's size; the next starts again).
+  for (uint64_t i = 0; i < std::min<uint64_t>(window, 1024); ++i) burst += frame_for(i);
   const uint64_t burst_frames = burst.size() / frame.size();
   uint64_t sent = 0;
   const int64_t deadline = NowNs() + int64_t{p.timeout_s} * 1'000'000'000;
@@ -178,9 +194,111 @@ JsRun RunJsPublish(const JsParams& p) {
   if (api.Request(std::string("$JS.API.STREAM.INFO.") + kStream, "", &info)) {
     run.stored = api.Field("messages");
   }
-  if (run.error.empty() && run.stored != p.count) {
+  const uint64_t expected =
+      p.keys > 0 ? std::min<uint64_t>({p.count, static_cast<uint64_t>(p.keys),
+                                       std::min<uint64_t>(static_cast<uint64_t>(p.window), 1024)})
+                 : p.count;
+  if (run.error.empty() && run.stored != expected) {
     run.error = "the stream holds " + std::to_string(run.stored) + " of " +
-                std::to_string(p.count) + " acknowledged messages";
+                std::to_string(expected) + " acknowledged messages";
+  }
+  return run;
+}
+
+JsRun RunKvGet(const JsParams& p) {
+  JsRun run;
+  ApiClient api;
+  JsParams fill = p;
+  fill.keys = std::max(1, p.keys);
+  if (!api.Open(p.server, &run.error) || !CreateStream(&api, fill, &run.error)) return run;
+  fill.pubs = 1;
+  fill.window = std::min(fill.keys, 1024);
+  fill.count = static_cast<uint64_t>(fill.window);
+  JsRun filled;
+  if (!PublishAll(fill, &filled)) {
+    run.error = filled.error;
+    return run;
+  }
+  BenchConnection conn;
+  conn.set_capture(true);
+  if (!conn.Open(p.server, &run.error) || !conn.WriteAll("SUB _INBOX.kvget 1\r\n") ||
+      !conn.Flush(5000)) {
+    return run;
+  }
+  // Each get names its key in the subject (the form KV clients use for a key's last value).
+  std::string gets;
+  for (int k = 0; k < fill.window; ++k) {
+    gets += std::string("PUB $JS.API.DIRECT.GET.") + kStream + "." + KeySubject(k) +
+            " _INBOX.kvget 0\r\n\r\n";
+  }
+  const std::size_t frame = gets.size() / static_cast<std::size_t>(fill.window);
+  const uint64_t window = static_cast<uint64_t>(std::max(1, p.window));
+  uint64_t sent = 0, at = 0;
+  const int64_t start = NowNs();
+  const int64_t deadline = start + int64_t{p.timeout_s} * 1'000'000'000;
+  while (conn.messages() < p.count && NowNs() < deadline) {
+    const uint64_t outstanding = sent - conn.messages();
+    if (outstanding < window && sent < p.count &&
+        (window == 1 || outstanding <= window / 2 || sent == 0)) {
+      const uint64_t room =
+          std::min({window - outstanding, p.count - sent, static_cast<uint64_t>(fill.window) - at});
+      const int64_t t0 = NowNs();
+      if (!conn.WriteAll(std::string_view(gets).substr(at * frame, room * frame))) break;
+      sent += room;
+      at = (at + room) % static_cast<uint64_t>(fill.window);
+      if (window == 1) {
+        while (conn.messages() < sent && conn.ReadSome(1000)) {
+        }
+        run.latency.Record(static_cast<uint64_t>(NowNs() - t0));
+      }
+      continue;
+    }
+    if (!conn.ReadSome(1000) && conn.closed()) break;
+  }
+  run.seconds = static_cast<double>(NowNs() - start) / 1e9;
+  run.consumed = conn.messages();
+  // The last answer must be a value (a status such as 404 has no 'j' payload).
+  if (conn.last_payload().find(std::string(static_cast<std::size_t>(p.size), 'j')) ==
+      std::string::npos) {
+    run.error = "a direct get did not return the value: " + conn.last_payload().substr(0, 80);
+  }
+  if (run.error.empty() && run.consumed < p.count) {
+    run.error = "answered " + std::to_string(run.consumed) + " of " + std::to_string(p.count);
+  }
+  return run;
+}
+
+JsRun RunMirror(const JsParams& p) {
+  JsRun run;
+  ApiClient api;
+  if (!api.Open(p.server, &run.error) || !CreateStream(&api, p, &run.error)) return run;
+  JsParams fill = p;
+  fill.pubs = 1;
+  fill.window = 1024;
+  if (!PublishAll(fill, &run)) return run;
+  std::string ignored;
+  api.Request("$JS.API.STREAM.DELETE.BENCH_MIRROR", "", &ignored);
+  const int64_t start = NowNs();
+  if (!api.Must("$JS.API.STREAM.CREATE.BENCH_MIRROR",
+                std::string("{\"name\":\"BENCH_MIRROR\",\"storage\":\"") + p.storage +
+                    "\",\"mirror\":{\"name\":\"" + kStream + "\"}}",
+                &run.error)) {
+    return run;
+  }
+  const int64_t deadline = start + int64_t{p.timeout_s} * 1'000'000'000;
+  while (NowNs() < deadline) {
+    std::string info;
+    if (api.Request("$JS.API.STREAM.INFO.BENCH_MIRROR", "", &info)) {
+      run.consumed = api.Field("messages");
+      if (run.consumed >= p.count) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  run.seconds = static_cast<double>(NowNs() - start) / 1e9;
+  api.Request("$JS.API.STREAM.DELETE.BENCH_MIRROR", "", &ignored);
+  if (run.consumed < p.count) {
+    run.error =
+        "the mirror holds " + std::to_string(run.consumed) + " of " + std::to_string(p.count);
   }
   return run;
 }

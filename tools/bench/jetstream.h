@@ -21,6 +21,7 @@ struct JsParams {
   uint64_t count = 100000;
   int window = 256;  // js-pub: outstanding publishes per publisher
   int batch = 256;   // js-fetch: messages per pull request
+  int keys = 0;      // KV modes: distinct keys (subjects) written
   int timeout_s = 30;
   std::string storage = "file";
 };
@@ -29,13 +30,16 @@ struct JsRun {
   uint64_t published = 0;    // publishes sent
   uint64_t acked = 0;        // positive PubAcks
   uint64_t stored = 0;       // messages in the stream afterwards
-  uint64_t consumed = 0;     // js-fetch: messages received (and acked)
+  uint64_t consumed = 0;     // js-fetch: messages received (and acked); js-kv-get: values
+                             // read; js-mirror: messages in the mirror
   double seconds = 0;        // the timed phase
-  LatencyHistogram latency;  // js-pub with window 1: per publish
+  LatencyHistogram latency;  // js-pub / js-kv-get with window 1: per request
   std::string error;
 };
 
 JsRun RunJsPublish(const JsParams& p);
 JsRun RunJsFetch(const JsParams& p);
+JsRun RunKvGet(const JsParams& p);
+JsRun RunMirror(const JsParams& p);
 
 }  // namespace tern::bench
