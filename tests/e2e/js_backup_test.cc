@@ -262,6 +262,31 @@ TEST_F(JsBackup, RestoreCutShortByARestartLeavesNothing) {
   EXPECT_EQ(restored["state"]["messages"], 50) << restored.dump();
 }
 
+// A server killed while it sends a snapshot: the stream is whole after the restart and a
+// new snapshot of it completes.
+TEST_F(JsBackup, SnapshotCutShortByAKillLeavesTheStreamWhole) {
+  natsConnection* nc = conn_->nc;
+  JsApi(nc, "$JS.API.STREAM.CREATE.S", Json{{"name", "S"}, {"subjects", {"s.>"}}});
+  const std::string data(8000, 'd');
+  for (int i = 0; i < 2000; ++i) PublishWithHeader(nc, "s.x", data);  // ~16 MiB: two windows
+  natsSubscription* sub = nullptr;
+  ASSERT_EQ(natsConnection_SubscribeSync(&sub, nc, "backup.cut"), NATS_OK);
+  const Json reply =
+      JsApi(nc, "$JS.API.STREAM.SNAPSHOT.S", Json{{"deliver_subject", "backup.cut"}});
+  ASSERT_FALSE(reply.contains("error")) << reply.dump();
+  natsMsg* first = nullptr;
+  ASSERT_EQ(natsSubscription_NextMsg(&first, sub, 5000), NATS_OK);  // it has started; no acks
+  natsMsg_Destroy(first);
+  natsSubscription_Destroy(sub);
+  Restart(SIGKILL);
+  nc = conn_->nc;
+  const Json info = JsApi(nc, "$JS.API.STREAM.INFO.S", nullptr);
+  EXPECT_EQ(info["state"]["messages"], 2000) << info.dump();
+  const Backup backup = TakeBackup(nc, "S", Json::object());
+  EXPECT_TRUE(backup.ended);
+  EXPECT_EQ(backup.reply["state"]["messages"], 2000);
+}
+
 // The same refusals as nats-server, request for request.
 Json Refusals(bool nats) {
   SCOPED_TRACE(nats ? "nats-server" : "Tern");
