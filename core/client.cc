@@ -75,14 +75,52 @@ const char* CloseReasonText(CloseReason reason) {
   return "Unknown";
 }
 
+namespace {
+
+// The status of the close frame a WebSocket client gets (nats-server's mapping).
+uint16_t WebsocketCloseCode(CloseReason reason) {
+  switch (reason) {
+    case CloseReason::kClientClosed:
+      return kWsCloseNormal;
+    case CloseReason::kProtocolViolation:
+    case CloseReason::kParseError:
+      return kWsCloseProtocolError;
+    case CloseReason::kMaxPayload:
+      return kWsCloseTooBig;
+    case CloseReason::kServerShutdown:
+      return kWsCloseGoingAway;
+    case CloseReason::kMaxConnections:
+    case CloseReason::kSlowConsumerPending:
+    case CloseReason::kSlowConsumerDeadline:
+    case CloseReason::kAuthenticationFailure:
+    case CloseReason::kAuthenticationTimeout:
+    case CloseReason::kAuthenticationExpired:
+      return kWsClosePolicy;
+    case CloseReason::kStaleConnection:
+    case CloseReason::kWriteError:
+      return 1006;
+    case CloseReason::kTlsRequired:
+    case CloseReason::kTlsHandshakeError:
+      return kWsCloseTls;
+  }
+  return kWsCloseInternal;
+}
+
+}  // namespace
+
 Connection* MakeClient(ShardPort* shard, uint64_t id, std::string ip, int port) {
   return new Client(shard, id, std::move(ip), port);
 }
 
-Client::Client(ShardPort* shard, uint64_t id, std::string ip, int port)
+Connection* MakeWebsocketClient(ShardPort* shard, uint64_t id, std::string ip, int port) {
+  return new Client(shard, id, std::move(ip), port, /*websocket=*/true);
+}
+
+Client::Client(ShardPort* shard, uint64_t id, std::string ip, int port, bool websocket)
     : SocketConnection(ConnectionKind::kClient, id, shard),
       ip_(std::move(ip)),
       port_(port),
+      websocket_(websocket),
       parser_(
           ProtocolParser::Limits{shard->options().max_control_line, shard->options().max_payload}) {
   scratch_.reserve(512);
@@ -109,7 +147,16 @@ void Client::Start(io::IoConn* io, bool over_connection_limit) {
     auth_deadline_ns_ = last_in_ns_ + auth.timeout_ns;
     if (auth.wants_nonce()) nonce_ = NewNonce();
   }
-  if (const auto& context = shard_->options().tls_context) {
+  if (websocket_) {
+    // The client speaks first (HTTP, over TLS when the websocket port has it); INFO
+    // follows the 101 (OnWebsocketUpgraded).
+    const WebsocketOptions& ws = shard_->options().websocket;
+    EnableWebsocket(&ws.policy);
+    if (ws.tls_context) {
+      tls_ = std::make_unique<tls::TlsSession>(ws.tls_context);
+      tls_deadline_ns_ = last_in_ns_ + ws.tls_context->config().timeout_ns;
+    }
+  } else if (const auto& context = shard_->options().tls_context) {
     tls_ = std::make_unique<tls::TlsSession>(context);
     tls_deadline_ns_ = last_in_ns_ + context->config().timeout_ns;
     if (context->config().handshake_first) {
@@ -128,6 +175,17 @@ void Client::Start(io::IoConn* io, bool over_connection_limit) {
     return;
   }
   ArmTimer();
+}
+
+void Client::OnWebsocketUpgraded() {
+  if (ws_->mqtt()) {
+    // MQTT over WebSocket is not served yet: say so rather than speak NATS to it.
+    ws_out_.Append(WsCloseFrame(kWsCloseInternal, "MQTT is not supported yet"));
+    MarkDirty();
+    Close(CloseReason::kProtocolViolation, true);
+    return;
+  }
+  SendText(InfoLine(false));
 }
 
 void Client::ArmTimer() {
@@ -269,7 +327,9 @@ void Client::SendNoResponders(std::string_view sid, std::string_view reply) {
 void Client::Flush() {
   dirty = false;
   if (io_ == nullptr || io_->send_in_flight || io_->closing) return;
-  if (out_.empty() && (!tls_ || (cipher_.empty() && !tls_->has_output()))) return;
+  if (out_.empty() && ws_out_.empty() && (!tls_ || (cipher_.empty() && !tls_->has_output()))) {
+    return;
+  }
   if (closing_ && !close_after_flush_) return;  // aborting: what is queued is dropped
   uint64_t limit = UINT64_MAX;
   if (!holds_.empty()) limit = holds_.front().first - out_.consumed_total();
@@ -293,6 +353,11 @@ void Client::Close(CloseReason reason, bool flush) {
   closing_ = true;
   close_reason_ = reason;
   close_after_flush_ = flush;
+  if (websocket_ && flush) {
+    QueueWebsocketClose(WebsocketCloseCode(reason), reason == CloseReason::kMaxPayload
+                                                        ? "Maximum Message Payload Exceeded"
+                                                        : CloseReasonText(reason));
+  }
   holds_.clear();
   close_deadline_ns_ = shard_->now_ns() + int64_t{2'000'000'000};
   LOG_DEBUG("%s:%d - cid:%lu - connection closed: %s", ip_.c_str(), port_,
@@ -303,7 +368,7 @@ void Client::Close(CloseReason reason, bool flush) {
 bool Client::WantsIoClose() const {
   if (!closing_) return false;
   if (!close_after_flush_) return true;
-  return (out_.empty() && cipher_.empty()) || shard_->now_ns() >= close_deadline_ns_;
+  return PendingBytes() == 0 || shard_->now_ns() >= close_deadline_ns_;
 }
 
 void Client::OnTimer(int64_t now_ns) {
@@ -578,7 +643,11 @@ void Client::OnParseError(ParseError error, std::string_view detail) {
   LOG_ERROR("%s:%d - cid:%lu - Client parser ERROR: %.*s", ip_.c_str(), port_,
             static_cast<unsigned long>(id_),
             static_cast<int>(std::min<std::size_t>(detail.size(), 128)), detail.data());
-  Close(error == ParseError::kMaxPayload ? CloseReason::kMaxPayload : CloseReason::kParseError,
+  // As nats-server records them: a payload over the limit, a control line over the limit,
+  // and everything else the parser refuses as a protocol violation.
+  Close(error == ParseError::kMaxPayload    ? CloseReason::kMaxPayload
+        : error == ParseError::kControlLine ? CloseReason::kParseError
+                                            : CloseReason::kProtocolViolation,
         true);
 }
 

@@ -39,10 +39,13 @@ std::string NewNonce();
 // (Shard::SetConnectionFactory).
 inline constexpr uint32_t kClientListener = 0;
 Connection* MakeClient(ShardPort* shard, uint64_t id, std::string ip, int port);
+// The websocket port's: clients that upgrade over HTTP first (websocket {} block).
+inline constexpr uint32_t kWebsocketListener = 4;
+Connection* MakeWebsocketClient(ShardPort* shard, uint64_t id, std::string ip, int port);
 
 class Client final : public SocketConnection, public ParserHandler {
  public:
-  Client(ShardPort* shard, uint64_t id, std::string ip, int port);
+  Client(ShardPort* shard, uint64_t id, std::string ip, int port, bool websocket = false);
   ~Client() override;
 
   // Called once by the shard after the socket is adopted.
@@ -124,6 +127,7 @@ class Client final : public SocketConnection, public ParserHandler {
 
   // SocketConnection
   std::size_t FeedInput(const char* data, std::size_t len) override;
+  void OnWebsocketUpgraded() override;
   std::string LogLabel() const override;
 
   void SendText(std::string_view text);
@@ -135,6 +139,7 @@ class Client final : public SocketConnection, public ParserHandler {
 
   std::string ip_;
   int port_;
+  bool websocket_;  // on the websocket port: INFO once the upgrade is answered
   ProtocolParser parser_;
   absl::flat_hash_map<std::string, std::unique_ptr<Subscription>> subs_;
 

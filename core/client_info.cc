@@ -15,6 +15,7 @@ void Client::Describe(ConnInfo* info, bool with_subs) const {
   info->last_activity_unix_ns = start_unix_ns_ + (last_in_ns_ - start_mono_ns_);
   info->rtt_ns = rtt_ns_;
   info->pending_bytes = PendingBytes();
+  info->websocket = websocket_;
   if (tls_) {
     info->tls_version = tls_->version();
     info->tls_cipher = tls_->cipher();

@@ -32,6 +32,7 @@ struct ConnInfo {
   std::string authorized_user;          // empty without user authentication
   std::string account;                  // the account's name ($G outside any)
   std::string tls_version, tls_cipher;  // empty on a plaintext connection
+  bool websocket = false;               // came in on the websocket port (type "websocket")
   std::string reason;                   // why it closed; empty while open
   std::vector<SubInfo> subs;            // filled only when asked for (connz subs=1)
 };

@@ -14,6 +14,7 @@
 #include "core/leaf_options.h"
 #include "core/tls/tls_context.h"
 #include "core/units.h"
+#include "core/websocket_options.h"
 #include "io/reactor.h"
 
 namespace tern::core {
@@ -77,6 +78,7 @@ struct ServerOptions {
   std::string tls_source;
   ClusterOptions cluster;             // routes to other nodes (cluster block, --cluster, --routes)
   LeafOptions leaf;                   // leafnodes block: hub port and remotes
+  WebsocketOptions websocket;         // websocket block: NATS over WebSocket
   std::string leaf_source;            // the leafnodes block: a change needs a restart
   GatewayOptions gateway;             // gateway block: this cluster in a supercluster
   std::string gateway_source;         // the gateway block: a change needs a restart

@@ -82,6 +82,7 @@ Server::~Server() {
   if (listen_fd_ >= 0) close(listen_fd_);
   if (cluster_fd_ >= 0) close(cluster_fd_);
   if (leaf_fd_ >= 0) close(leaf_fd_);
+  if (websocket_fd_ >= 0) close(websocket_fd_);
   if (gateway_fd_ >= 0) close(gateway_fd_);
 }
 
@@ -163,6 +164,16 @@ bool Server::Start(std::string* error) {
     }
   }
 
+  const WebsocketOptions& websocket = options_.websocket;
+  if (websocket.enabled) {
+    websocket_fd_ = io::CreateListener(websocket.host, websocket.port < 0 ? 0 : websocket.port,
+                                       &websocket_port_, error);
+    if (websocket_fd_ < 0) {
+      *error = "websocket: " + *error;
+      return false;
+    }
+  }
+
   const char* host = options_.host.empty() ? "0.0.0.0" : options_.host.c_str();
   if (options_.jetstream && options_.store_dir.empty()) options_.store_dir = "/tmp/tern";
   context_.settings = MakeLiveSettings(options_, context_);
@@ -228,10 +239,18 @@ bool Server::Start(std::string* error) {
   for (auto& shard : shards_) {
     shard->StartAccountServices(import_key);
     shard->SetConnectionFactory(kClientListener, MakeClient);
+    if (websocket.enabled) shard->SetConnectionFactory(kWebsocketListener, MakeWebsocketClient);
   }
   if (!StartShardThreads(error)) return false;
   LOG_INFO("Shards: %d, I/O: %s", context_.shard_count, shards_[0]->backend_name());
   LOG_INFO("Listening for client connections on %s:%d", host, context_.bound_port);
+  if (websocket.enabled) {
+    if (!websocket.tls_context) {
+      LOG_WARN("Websocket not configured with TLS. DO NOT USE IN PRODUCTION!");
+    }
+    LOG_INFO("Listening for websocket clients on %s://%s:%d", websocket.tls_context ? "wss" : "ws",
+             websocket.host.c_str(), websocket_port_);
+  }
   if (cluster.enabled) {
     LOG_INFO("Cluster name is %s", cluster.name.empty() ? "(dynamic)" : cluster.name.c_str());
     LOG_INFO("Listening for route connections on %s:%d",
@@ -274,6 +293,9 @@ bool Server::StartShardThreads(std::string* error) {
       if (ok && s->index() == 0) ok = s->Listen(listen_fd_, kClientListener, &failure);
       if (ok && s->index() == 0 && cluster_fd_ >= 0) {
         ok = s->Listen(cluster_fd_, kRouteListener, &failure);
+      }
+      if (ok && s->index() == 0 && websocket_fd_ >= 0) {
+        ok = s->Listen(websocket_fd_, kWebsocketListener, &failure);
       }
       if (ok && s->index() == 0 && leaf_fd_ >= 0) {
         ok = s->Listen(leaf_fd_, kLeafListener, &failure);
@@ -353,6 +375,10 @@ void Server::WritePortsFile() {
     out << ",\"monitoring\":[\"http://" << host << ":" << monitor_->bound_port() << "\"]";
   if (cluster_fd_ >= 0) out << ",\"cluster\":[\"nats://" << host << ":" << cluster_port_ << "\"]";
   if (leaf_fd_ >= 0) out << ",\"leafnode\":[\"nats://" << host << ":" << leaf_port_ << "\"]";
+  if (websocket_fd_ >= 0) {
+    out << ",\"websocket\":[\"" << (options_.websocket.tls_context ? "wss" : "ws") << "://" << host
+        << ":" << websocket_port_ << "\"]";
+  }
   if (gateway_fd_ >= 0) {
     out << ",\"gateway\":[\"nats://" << host << ":" << gateway_port_ << "\"]";
   }

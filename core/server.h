@@ -75,7 +75,9 @@ class Server {
   int cluster_port_ = 0;
   int leaf_fd_ = -1;  // the leafnode listener, when other servers may connect as leafnodes
   int leaf_port_ = 0;
-  int gateway_fd_ = -1;  // the gateway listener, in a supercluster
+  int gateway_fd_ = -1;    // the gateway listener, in a supercluster
+  int websocket_fd_ = -1;  // the websocket listener (websocket {} block)
+  int websocket_port_ = 0;
   int gateway_port_ = 0;
   std::string ports_file_;
   bool pid_file_written_ = false;

@@ -13,6 +13,7 @@
 #include "core/outbound.h"
 #include "core/shard_port.h"
 #include "core/tls/tls_session.h"
+#include "core/ws_session.h"
 
 namespace tern::core {
 
@@ -33,8 +34,16 @@ class SocketConnection : public Connection {
   // Who it is in log lines ("127.0.0.1:51234 - cid:5").
   virtual std::string LogLabel() const = 0;
 
-  // Input after TLS: parsed now, or held while stalled.
+  // Input after TLS: through the WebSocket session first when there is one, then parsed
+  // now, or held while stalled.
   void TakeInput(const char* data, std::size_t len);
+  // A connection on the websocket port: the HTTP upgrade comes first, then frames both
+  // ways (ws_session.h); OnWebsocketUpgraded once the 101 is queued.
+  void EnableWebsocket(const WsPolicy* policy);
+  virtual void OnWebsocketUpgraded() {}
+  // The close frame to send after what is queued (a close the server starts), unless one
+  // went out already.
+  void QueueWebsocketClose(uint16_t code, std::string_view reason);
   // Socket bytes of a link (route, leafnode, gateway): decrypted first when TLS is on, with
   // OnTlsEstablished once the handshake completes (before the first plaintext is parsed);
   // a TLS error is logged and closes the connection.
@@ -49,7 +58,9 @@ class SocketConnection : public Connection {
   // Starts a send of what is queued, up to `limit` plaintext bytes from the head (a held
   // PONG's position), through TLS when it is on. False if nothing went (or it closed).
   bool SendQueued(uint64_t limit);
-  uint64_t PendingBytes() const { return out_.pending_bytes() + cipher_.pending_bytes(); }
+  uint64_t PendingBytes() const {
+    return out_.pending_bytes() + ws_out_.pending_bytes() + cipher_.pending_bytes();
+  }
 
   ShardPort* shard_;
   ShardStats* stats_;  // shard_->stats(), looked up once: counted on every message
@@ -60,8 +71,19 @@ class SocketConnection : public Connection {
   OutboundQueue cipher_;
   std::string tls_scratch_, tls_plain_;
   int64_t send_started_ns_ = 0;  // the send in flight started then; 0 = none
+  // WebSocket: the session and the framed bytes (plaintext for TLS below it, when on).
+  std::unique_ptr<WsSession> ws_;
+  OutboundQueue ws_out_;
 
  private:
+  void TakeProtocolInput(const char* data, std::size_t len);
+  void TakeWebsocketInput(const char* data, std::size_t len);
+  // Moves up to `limit` bytes of protocol output into binary frames on ws_out_; true when
+  // bytes within the limit are left (a flush's iovec limit): come back next turn.
+  bool FrameQueued(uint64_t limit);
+  OutboundQueue& WireQueue() { return tls_ ? cipher_ : ws_ ? ws_out_ : out_; }
+  std::string ws_data_, ws_reply_;
+  std::string ws_close_;          // sent once the protocol output before it is framed
   std::string held_input_;        // received while stalled, parsed when released
   bool tls_established_ = false;  // OnTlsEstablished ran
 };

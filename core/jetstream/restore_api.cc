@@ -22,7 +22,9 @@ constexpr const char* kCreateType = "io.nats.jetstream.api.v1.stream_create_resp
 
 void JsShard::StreamRestoreRequest(const Request& r, const std::string& name) {
   nlohmann::json body;
-  if (r.payload.empty()) return Reply(r.reply, {}, kRestoreType, MakeError(err::kBadRequest));
+  if (r.payload.empty()) {
+    return Reply(r.reply, {{"deliver_subject", ""}}, kRestoreType, MakeError(err::kBadRequest));
+  }
   if (!ParseRequestBody(r.payload, &body) || !body.contains("config") ||
       !body["config"].is_object()) {
     return Reply(r.reply, {}, kRestoreType, MakeError(err::kInvalidJson));

@@ -52,7 +52,7 @@ nlohmann::ordered_json ConnJson(const ConnInfo& c, int64_t now, bool subs, bool 
   nlohmann::ordered_json j;
   j["cid"] = c.cid;
   j["kind"] = "Client";
-  j["type"] = "nats";
+  j["type"] = c.websocket ? "websocket" : "nats";
   j["ip"] = c.ip;
   j["port"] = c.port;
   j["start"] = Rfc3339Nano(c.start_unix_ns);

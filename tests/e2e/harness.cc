@@ -131,6 +131,10 @@ std::unique_ptr<ServerProcess> ServerProcess::Start(const std::vector<std::strin
         // nats:// or, with cluster TLS, tls:// (nats-server's spelling).
         server->cluster_port_ = PortFromPortsFile(text.str().substr(cluster), "://");
       }
+      const auto websocket = text.str().find("\"websocket\":[");
+      if (websocket != std::string::npos) {
+        server->websocket_port_ = PortFromPortsFile(text.str().substr(websocket), "://");
+      }
       server->ports_file_ = ports_file;
       return server;
     }

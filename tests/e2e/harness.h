@@ -26,6 +26,8 @@ class ServerProcess {
   int monitor_port() const { return monitor_port_; }
   // The cluster (route) port from the ports file (0 unless started with --cluster).
   int cluster_port() const { return cluster_port_; }
+  // The websocket port from the ports file (0 unless a websocket {} block is configured).
+  int websocket_port() const { return websocket_port_; }
   std::string route_url() const { return "nats://127.0.0.1:" + std::to_string(cluster_port_); }
   const std::string& ports_file() const { return ports_file_; }
   pid_t pid() const { return pid_; }
@@ -40,6 +42,7 @@ class ServerProcess {
   int port_ = 0;
   int monitor_port_ = 0;
   int cluster_port_ = 0;
+  int websocket_port_ = 0;
   std::string ports_file_;
   std::string dir_;
 };

@@ -269,16 +269,18 @@ TEST_F(JsBackup, SnapshotCutShortByAKillLeavesTheStreamWhole) {
   JsApi(nc, "$JS.API.STREAM.CREATE.S", Json{{"name", "S"}, {"subjects", {"s.>"}}});
   const std::string data(8000, 'd');
   for (int i = 0; i < 2000; ++i) PublishWithHeader(nc, "s.x", data);  // ~16 MiB: two windows
-  natsSubscription* sub = nullptr;
-  ASSERT_EQ(natsConnection_SubscribeSync(&sub, nc, "backup.cut"), NATS_OK);
-  const Json reply =
-      JsApi(nc, "$JS.API.STREAM.SNAPSHOT.S", Json{{"deliver_subject", "backup.cut"}});
-  ASSERT_FALSE(reply.contains("error")) << reply.dump();
-  natsMsg* first = nullptr;
-  ASSERT_EQ(natsSubscription_NextMsg(&first, sub, 5000), NATS_OK);  // it has started; no acks
-  natsMsg_Destroy(first);
-  natsSubscription_Destroy(sub);
-  Restart(SIGKILL);
+  {
+    // The receiver is a plain socket that reads the first chunk and stops reading (no acks).
+    RawConn receiver(server_->port());
+    receiver.Send("CONNECT {\"verbose\":false}\r\nSUB backup.cut 1\r\nPING\r\n");
+    ASSERT_NE(receiver.ReadUntil("PONG\r\n").find("PONG"), std::string::npos);
+    const Json reply =
+        JsApi(nc, "$JS.API.STREAM.SNAPSHOT.S", Json{{"deliver_subject", "backup.cut"}});
+    ASSERT_FALSE(reply.contains("error")) << reply.dump();
+    EXPECT_NE(receiver.ReadUntil("MSG backup.cut 1 $JS.SNAPSHOT.ACK.S.").find("MSG backup.cut"),
+              std::string::npos);
+    Restart(SIGKILL);
+  }
   nc = conn_->nc;
   const Json info = JsApi(nc, "$JS.API.STREAM.INFO.S", nullptr);
   EXPECT_EQ(info["state"]["messages"], 2000) << info.dump();

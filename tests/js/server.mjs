@@ -20,11 +20,13 @@ export async function startServer(...serverArgs) {
   const deadline = Date.now() + 10000;
   while (Date.now() < deadline) {
     try {
-      const url = JSON.parse(readFileSync(portsFile, "utf8")).nats[0];
+      const ports = JSON.parse(readFileSync(portsFile, "utf8"));
+      const url = ports.nats[0];
       const port = Number(url.slice(url.lastIndexOf(":") + 1));
       return {
         port,
         servers: `127.0.0.1:${port}`,
+        websocket: ports.websocket?.[0],  // ws://host:port, with a websocket {} block
         async stop() {
           child.kill("SIGTERM");
           await new Promise((done) => child.once("exit", done));

@@ -1,0 +1,120 @@
+#include "core/websocket_options.h"
+
+#include "core/units.h"
+
+namespace tern::core {
+namespace {
+
+bool ParseHostPort(const std::string& text, std::string* host, int* port) {
+  const auto colon = text.rfind(':');
+  int64_t value = 0;
+  if (!ParseInteger(colon == std::string::npos ? text : text.substr(colon + 1), &value) ||
+      value < -1 || value > 65535) {
+    return false;
+  }
+  *port = static_cast<int>(value);
+  if (colon != std::string::npos && colon > 0) {
+    std::string h = text.substr(0, colon);
+    if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+    *host = h;
+  }
+  return true;
+}
+
+bool ParseBool(const ConfValue& v, const std::string& key, bool* out, std::string* error) {
+  if (v.type != ConfValue::Type::kBool) {
+    return ConfFail(v, "websocket '" + key + "' expects true or false", error);
+  }
+  *out = v.boolean;
+  return true;
+}
+
+}  // namespace
+
+bool ParseWebsocketBlock(const ConfValue& block, WebsocketOptions* out,
+                         std::vector<std::string>* warnings, std::string* error) {
+  if (block.type != ConfValue::Type::kMap) {
+    return ConfFail(block, "'websocket' expects a block", error);
+  }
+  bool has_port = false;
+  const ConfValue* tls_block = nullptr;
+  for (const auto& [key, v] : block.map) {
+    std::string text;
+    if (key == "listen") {
+      if (!ConfString(v, key, &text, error)) return false;
+      if (!ParseHostPort(text, &out->host, &out->port)) {
+        return ConfFail(v, "bad websocket listen address", error);
+      }
+      has_port = true;
+    } else if (key == "host" || key == "net") {
+      if (!ConfString(v, key, &out->host, error)) return false;
+    } else if (key == "port") {
+      if (!ConfString(v, key, &text, error)) return false;
+      std::string ignored;
+      if (!ParseHostPort(text, &ignored, &out->port)) {
+        return ConfFail(v, "bad websocket port", error);
+      }
+      has_port = true;
+    } else if (key == "advertise") {
+      if (!ConfString(v, key, &out->advertise, error)) return false;
+    } else if (key == "no_tls") {
+      if (!ParseBool(v, key, &out->no_tls, error)) return false;
+    } else if (key == "tls") {
+      if (!tls::ParseTlsBlock(v, &out->tls, error)) return false;
+      tls_block = &v;
+    } else if (key == "same_origin") {
+      if (!ParseBool(v, key, &out->policy.same_origin, error)) return false;
+    } else if (key == "allowed_origins" || key == "allowed_origin" || key == "allow_origins" ||
+               key == "allow_origin" || key == "origins" || key == "origin") {
+      for (const ConfValue* item : ConfItems(v)) {
+        if (!ConfString(*item, key, &text, error)) return false;
+        out->policy.allowed_origins.push_back(text);
+      }
+    } else if (key == "compression" || key == "compress") {
+      bool compression = false;
+      if (!ParseBool(v, key, &compression, error)) return false;
+      // permessage-deflate is not served yet: the upgrade never agrees to it (clients then
+      // send plain frames), which every client accepts.
+      if (compression) {
+        warnings->push_back(v.Where() +
+                            ": websocket compression is not implemented yet: frames are sent "
+                            "and expected uncompressed");
+      }
+    } else if (key == "handshake_timeout") {
+      if (v.type == ConfValue::Type::kInteger && v.integer >= 0) {
+        out->handshake_timeout_ns = v.integer * 1'000'000'000;
+      } else if (v.type != ConfValue::Type::kString ||
+                 !ParseDuration(v.text, &out->handshake_timeout_ns)) {
+        return ConfFail(v, "websocket 'handshake_timeout' expects seconds or a duration", error);
+      }
+      if (out->handshake_timeout_ns > 0) {
+        warnings->push_back(v.Where() +
+                            ": websocket 'handshake_timeout' is not implemented yet and is "
+                            "ignored");
+      }
+    } else if (key == "authorization" || key == "authentication" || key == "no_auth_user" ||
+               key == "jwt_cookie") {
+      warnings->push_back(v.Where() + ": websocket option '" + key +
+                          "' is not implemented yet: WebSocket clients authenticate as TCP "
+                          "clients do");
+    } else {
+      return ConfFail(v, "unknown websocket option '" + key + "'", error);
+    }
+  }
+  if (!has_port) return true;
+  if (tls_block == nullptr && !out->no_tls) {
+    return ConfFail(block, "websocket requires TLS configuration", error);
+  }
+  if (tls_block != nullptr) {
+    out->tls_context = tls::TlsContext::Create(out->tls, error);
+    if (out->tls_context == nullptr) {
+      *error = tls_block->Where() + ": websocket " + *error;
+      return false;
+    }
+    out->policy.tls = true;
+  }
+  out->enabled = true;
+  return true;
+}
+
+}  // namespace tern::core
