@@ -16,7 +16,7 @@ auth="core/auth/authenticator.cc core/auth/nkeys.cc core/auth/permissions.cc cor
       core/auth/auth_config.cc core/conf.cc core/options.cc core/signal_command.cc core/subject.cc
       storage/subject_pattern.cc core/tls/tls_context.cc core/auth/time_zone.cc
       core/auth/user_limits.cc core/units.cc core/cluster_options.cc core/leaf_options.cc
-      core/gateway_options.cc"
+      core/gateway_options.cc core/websocket_options.cc core/ws_handshake.cc"
 protocol="core/parser.cc core/subject.cc storage/subject_pattern.cc"
 route="core/route_parser.cc"
 gateway="core/route_parser.cc core/gateway_proto.cc core/link_json.cc"
