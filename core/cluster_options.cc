@@ -13,7 +13,8 @@ bool ParsePort(const std::string& text, int* port) {
   return true;
 }
 
-// "host:port", ":port", "port" or "[v6]:port".
+}  // namespace
+
 bool ParseHostPort(const std::string& text, std::string* host, int* port) {
   const auto colon = text.rfind(':');
   if (!ParsePort(colon == std::string::npos ? text : text.substr(colon + 1), port)) return false;
@@ -24,8 +25,6 @@ bool ParseHostPort(const std::string& text, std::string* host, int* port) {
   }
   return true;
 }
-
-}  // namespace
 
 bool ParseRouteUrl(const std::string& text, RouteUrl* out) {
   std::string rest = text;

@@ -40,6 +40,9 @@ struct RouteUrl {
   std::string user, password, host;
   int port = 0;
 };
+// "host:port", ":port", "port" or "[v6]:port" of a listen address; the port in -1..65535
+// (-1: a random free one). The host is left as it was when the text has none.
+bool ParseHostPort(const std::string& text, std::string* host, int* port);
 bool ParseRouteUrl(const std::string& text, RouteUrl* out);
 
 // Applies a `cluster` block; warnings for what is accepted but not served yet.

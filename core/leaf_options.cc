@@ -10,22 +10,6 @@
 namespace tern::core {
 namespace {
 
-bool ParseListen(const std::string& text, std::string* host, int* port) {
-  const auto colon = text.rfind(':');
-  int64_t value = 0;
-  if (!ParseInteger(colon == std::string::npos ? text : text.substr(colon + 1), &value) ||
-      value < -1 || value > 65535) {
-    return false;
-  }
-  *port = static_cast<int>(value);
-  if (colon != std::string::npos && colon > 0) {
-    std::string h = text.substr(0, colon);
-    if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
-    *host = h;
-  }
-  return true;
-}
-
 bool ParseSeconds(const ConfValue& v, const std::string& key, int64_t* ns, std::string* error) {
   if (v.type == ConfValue::Type::kInteger && v.integer >= 0) {
     *ns = v.integer * 1'000'000'000;
@@ -164,7 +148,7 @@ bool ParseLeafNodesBlock(const ConfValue& block, LeafOptions* out,
     std::string text;
     if (key == "listen") {
       if (!ConfString(v, key, &text, error)) return false;
-      if (!ParseListen(text, &out->host, &out->port)) {
+      if (!ParseHostPort(text, &out->host, &out->port)) {
         return ConfFail(v, "bad leafnodes listen address", error);
       }
       has_port = true;
@@ -173,7 +157,8 @@ bool ParseLeafNodesBlock(const ConfValue& block, LeafOptions* out,
     } else if (key == "port") {
       if (!ConfString(v, key, &text, error)) return false;
       std::string ignored;
-      if (!ParseListen(text, &ignored, &out->port)) return ConfFail(v, "bad leafnodes port", error);
+      if (!ParseHostPort(text, &ignored, &out->port))
+        return ConfFail(v, "bad leafnodes port", error);
       has_port = true;
     } else if (key == "advertise" || key == "leafnode_advertise") {
       if (!ConfString(v, key, &out->advertise, error)) return false;

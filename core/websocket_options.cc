@@ -1,25 +1,10 @@
 #include "core/websocket_options.h"
 
+#include "core/cluster_options.h"
 #include "core/units.h"
 
 namespace tern::core {
 namespace {
-
-bool ParseHostPort(const std::string& text, std::string* host, int* port) {
-  const auto colon = text.rfind(':');
-  int64_t value = 0;
-  if (!ParseInteger(colon == std::string::npos ? text : text.substr(colon + 1), &value) ||
-      value < -1 || value > 65535) {
-    return false;
-  }
-  *port = static_cast<int>(value);
-  if (colon != std::string::npos && colon > 0) {
-    std::string h = text.substr(0, colon);
-    if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
-    *host = h;
-  }
-  return true;
-}
 
 bool ParseBool(const ConfValue& v, const std::string& key, bool* out, std::string* error) {
   if (v.type != ConfValue::Type::kBool) {
