@@ -555,6 +555,12 @@ Result RunTelemetryMode(const Options& o) {
   return r;
 }
 
+void PrintLatency(const LatencyHistogram& latency) {
+  std::printf("  latency:   p50 %.1f us  p90 %.1f us  p99 %.1f us  p99.9 %.1f us  max %.1f us\n",
+              latency.Percentile(0.5) / 1e3, latency.Percentile(0.9) / 1e3,
+              latency.Percentile(0.99) / 1e3, latency.Percentile(0.999) / 1e3, latency.max() / 1e3);
+}
+
 void Report(const Options& o, const Result& r) {
   const double mb = static_cast<double>(o.size) / (1024.0 * 1024.0);
   // js-pub counts what was acknowledged, not what was written.
@@ -605,21 +611,13 @@ void Report(const Options& o, const Result& r) {
         "  published: %12.0f msgs/s  %8.1f MB/s  acknowledged (%d publishers, window %d, %s)\n",
         pub_rate, pub_rate * mb, o.pubs, o.window, o.storage.c_str());
     if (o.window == 1) {
-      std::printf(
-          "  latency:   p50 %.1f us  p90 %.1f us  p99 %.1f us  p99.9 %.1f us  max %.1f us\n",
-          r.latency.Percentile(0.5) / 1e3, r.latency.Percentile(0.9) / 1e3,
-          r.latency.Percentile(0.99) / 1e3, r.latency.Percentile(0.999) / 1e3,
-          r.latency.max() / 1e3);
+      PrintLatency(r.latency);
     }
   } else if (o.mode == "js-kv-get") {
     std::printf("  gets:      %12.0f gets/s  direct gets of %d keys (window %d, %s)\n", sub_rate,
                 o.subjects, o.window, o.storage.c_str());
     if (o.window == 1) {
-      std::printf(
-          "  latency:   p50 %.1f us  p90 %.1f us  p99 %.1f us  p99.9 %.1f us  max %.1f us\n",
-          r.latency.Percentile(0.5) / 1e3, r.latency.Percentile(0.9) / 1e3,
-          r.latency.Percentile(0.99) / 1e3, r.latency.Percentile(0.999) / 1e3,
-          r.latency.max() / 1e3);
+      PrintLatency(r.latency);
     }
   } else if (o.mode == "js-mirror") {
     std::printf("  mirrored:  %12.0f msgs/s  %8.1f MB/s  a new mirror catching up (%s)\n", sub_rate,
@@ -631,17 +629,11 @@ void Report(const Options& o, const Result& r) {
   } else if (o.mode == "telemetry") {
     std::printf("  publish:   %12.0f msgs/s  (%d publishers at %d msgs/s each)\n", pub_rate, o.pubs,
                 o.rate);
-    std::printf("  latency:   p50 %.1f us  p90 %.1f us  p99 %.1f us  p99.9 %.1f us  max %.1f us\n",
-                r.latency.Percentile(0.5) / 1e3, r.latency.Percentile(0.9) / 1e3,
-                r.latency.Percentile(0.99) / 1e3, r.latency.Percentile(0.999) / 1e3,
-                r.latency.max() / 1e3);
+    PrintLatency(r.latency);
   } else if (o.mode == "req") {
     std::printf("  requests:  %12.0f req/s  (%d requesters, %d responders)\n", pub_rate,
                 o.requesters, o.responders);
-    std::printf("  latency:   p50 %.1f us  p90 %.1f us  p99 %.1f us  p99.9 %.1f us  max %.1f us\n",
-                r.latency.Percentile(0.5) / 1e3, r.latency.Percentile(0.9) / 1e3,
-                r.latency.Percentile(0.99) / 1e3, r.latency.Percentile(0.999) / 1e3,
-                r.latency.max() / 1e3);
+    PrintLatency(r.latency);
   } else {
     std::printf("  publish:   %12.0f msgs/s  %8.1f MB/s  (%d publishers)\n", pub_rate,
                 pub_rate * mb, o.pubs);

@@ -70,8 +70,7 @@ Json Normalized(const std::string& subject, const std::string& payload) {
 // The events one server publishes for the same requests, in order.
 Json Scenario(bool nats) {
   SCOPED_TRACE(nats ? "nats-server" : "Tern");
-  const std::vector<std::string> args = {"-a", "127.0.0.1", "-js", "-sd", MakeStoreDir()};
-  auto server = nats ? ServerProcess::Start(args, NatsServerPath()) : ServerProcess::Start(args);
+  auto server = StartJetStreamServer(nats);
   auto conn = Connect(*server);
   natsConnection* nc = conn->nc;
   natsSubscription* events = nullptr;

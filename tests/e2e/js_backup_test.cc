@@ -292,8 +292,7 @@ TEST_F(JsBackup, SnapshotCutShortByAKillLeavesTheStreamWhole) {
 // The same refusals as nats-server, request for request.
 Json Refusals(bool nats) {
   SCOPED_TRACE(nats ? "nats-server" : "Tern");
-  const std::vector<std::string> args = {"-a", "127.0.0.1", "-js", "-sd", MakeStoreDir()};
-  auto server = nats ? ServerProcess::Start(args, NatsServerPath()) : ServerProcess::Start(args);
+  auto server = StartJetStreamServer(nats);
   auto conn = Connect(*server);
   natsConnection* nc = conn->nc;
   JsApi(nc, "$JS.API.STREAM.CREATE.S", Json{{"name", "S"}, {"subjects", {"s.>"}}});

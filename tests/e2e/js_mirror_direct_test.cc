@@ -54,8 +54,7 @@ std::vector<std::string> DirectGet(natsConnection* nc, const std::string& subjec
 
 Json Scenario(bool nats) {
   SCOPED_TRACE(nats ? "nats-server" : "Tern");
-  const std::vector<std::string> args = {"-a", "127.0.0.1", "-js", "-sd", MakeStoreDir()};
-  auto server = nats ? ServerProcess::Start(args, NatsServerPath()) : ServerProcess::Start(args);
+  auto server = StartJetStreamServer(nats);
   auto conn = Connect(*server);
   natsConnection* nc = conn->nc;
   Json seen;

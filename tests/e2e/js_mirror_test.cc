@@ -85,8 +85,7 @@ Json Stored(natsConnection* nc, const std::string& stream, uint64_t seq) {
 // What a user sees of mirrors and sources on one server, as comparable JSON.
 Json Scenario(bool nats) {
   SCOPED_TRACE(nats ? "nats-server" : "Tern");
-  const std::vector<std::string> args = {"-a", "127.0.0.1", "-js", "-sd", MakeStoreDir()};
-  auto server = nats ? ServerProcess::Start(args, NatsServerPath()) : ServerProcess::Start(args);
+  auto server = StartJetStreamServer(nats);
   auto conn = Connect(*server);
   natsConnection* nc = conn->nc;
   Json seen;

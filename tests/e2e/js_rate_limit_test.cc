@@ -35,8 +35,7 @@ std::string Request(natsConnection* nc, const std::string& subject, const Json& 
 // with a 2,000-byte burst; without a limit it takes milliseconds.
 double SecondsToDeliver(bool nats) {
   SCOPED_TRACE(nats ? "nats-server" : "Tern");
-  const std::vector<std::string> args = {"-a", "127.0.0.1", "-js", "-sd", MakeStoreDir()};
-  auto server = nats ? ServerProcess::Start(args, NatsServerPath()) : ServerProcess::Start(args);
+  auto server = StartJetStreamServer(nats);
   auto conn = Connect(*server);
   natsConnection* nc = conn->nc;
   EXPECT_EQ(Request(nc, "$JS.API.STREAM.CREATE.R",

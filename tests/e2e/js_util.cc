@@ -29,6 +29,11 @@ void JsFixture::Restart(int sig) {
   ASSERT_EQ(natsConnection_JetStream(&js_, conn_->nc, nullptr), NATS_OK);
 }
 
+std::unique_ptr<ServerProcess> StartJetStreamServer(bool nats) {
+  const std::vector<std::string> args = {"-a", "127.0.0.1", "-js", "-sd", MakeStoreDir()};
+  return nats ? ServerProcess::Start(args, NatsServerPath()) : ServerProcess::Start(args);
+}
+
 std::string MakeStoreDir() {
   std::string templ = "/tmp/tern-js-XXXXXX";
   if (mkdtemp(templ.data()) == nullptr) throw std::runtime_error("mkdtemp failed");

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,9 @@ class JsFixture : public ::testing::Test {
 // A fresh directory for a server's -sd, removed when the test binary exits (restart tests
 // reuse it across server processes).
 std::string MakeStoreDir();
+// A JetStream server on 127.0.0.1 with a fresh store: Tern, or with `nats` Debian's
+// nats-server (the differential tests run the same scenario on both).
+std::unique_ptr<ServerProcess> StartJetStreamServer(bool nats);
 // Creates a file stream with these subjects.
 void AddStream(jsCtx* js, const char* name, const std::vector<const char*>& subjects);
 // Publishes and returns the acknowledged sequence (0 after a test failure).
