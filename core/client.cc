@@ -132,6 +132,9 @@ std::string Client::InfoLine(bool lame_duck) const {
   std::string line = "INFO {" + shard_->info_prefix() + shard_->cluster_info();
   if (lame_duck) line += "\"ldm\":true,";
   if (!nonce_.empty()) line += "\"nonce\":\"" + nonce_ + "\",";
+  if (websocket_ && !shard_->options().auth.required() && AuthRules().required()) {
+    line += "\"auth_required\":true,";  // the websocket block's own authorization
+  }
   line += "\"client_id\":" + std::to_string(id_) + ",\"client_ip\":\"" + ip_ + "\"}\r\n";
   return line;
 }
@@ -142,7 +145,7 @@ void Client::Start(io::IoConn* io, bool over_connection_limit) {
   start_mono_ns_ = last_in_ns_;
   start_unix_ns_ = WallClockNs();
   next_ping_ns_ = last_in_ns_ + shard_->options().ping_interval_ns;
-  const auth::AuthConfig& auth = shard_->options().auth;
+  const auth::AuthConfig& auth = AuthRules();
   if (auth.required()) {
     auth_deadline_ns_ = last_in_ns_ + auth.timeout_ns;
     if (auth.wants_nonce()) nonce_ = NewNonce();
@@ -152,6 +155,8 @@ void Client::Start(io::IoConn* io, bool over_connection_limit) {
     // follows the 101 (OnWebsocketUpgraded).
     const WebsocketOptions& ws = shard_->options().websocket;
     EnableWebsocket(&ws.policy);
+    if (ws.handshake_timeout_ns > 0)
+      ws_handshake_deadline_ns_ = last_in_ns_ + ws.handshake_timeout_ns;
     if (ws.tls_context) {
       tls_ = std::make_unique<tls::TlsSession>(ws.tls_context);
       tls_deadline_ns_ = last_in_ns_ + ws.tls_context->config().timeout_ns;
@@ -200,6 +205,7 @@ int64_t Client::NextDeadline() const {
     if (at != 0 && (next == 0 || at < next)) next = at;
   };
   if (tls_ && !tls_->handshake_done()) consider(tls_deadline_ns_);
+  if (ws_ && !ws_->upgraded()) consider(ws_handshake_deadline_ns_);
   if (!connected_) consider(auth_deadline_ns_);
   consider(auth_expires_ns_);
   if (send_started_ns_ != 0 && io_ != nullptr && io_->send_in_flight) {
@@ -379,6 +385,14 @@ void Client::OnTimer(int64_t now_ns) {
     Close(CloseReason::kTlsHandshakeError, false);
     return;
   }
+  if (ws_ && !ws_->upgraded() && ws_handshake_deadline_ns_ != 0 &&
+      now_ns >= ws_handshake_deadline_ns_) {
+    // As nats-server's HTTP read timeout: the connection is dropped without an answer.
+    LOG_ERROR("%s:%d - cid:%lu - websocket handshake timeout", ip_.c_str(), port_,
+              static_cast<unsigned long>(id_));
+    Close(CloseReason::kStaleConnection, false);
+    return;
+  }
   if (!connected_ && auth_deadline_ns_ != 0 && now_ns >= auth_deadline_ns_) {
     LOG_ERROR("%s:%d - cid:%lu - Authentication Timeout", ip_.c_str(), port_,
               static_cast<unsigned long>(id_));
@@ -456,7 +470,7 @@ bool Client::OnConnect(std::string_view json) {
   if (object.is_discarded() || !object.is_object()) {
     LOG_ERROR("%s:%d - cid:%lu - CONNECT is not a JSON object", ip_.c_str(), port_,
               static_cast<unsigned long>(id_));
-    if (shard_->options().auth.required()) {  // no credentials can be read from it
+    if (AuthRules().required()) {  // no credentials can be read from it
       SendErr("Authorization Violation");
       Close(CloseReason::kAuthenticationFailure, true);
       return false;

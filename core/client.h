@@ -114,6 +114,9 @@ class Client final : public SocketConnection, public ParserHandler {
 
   // Authentication: before CONNECT, is this op refused? (Closes the connection if so.)
   bool RefusedBeforeConnect();
+  // The authorization this client is checked against: the websocket block's override for
+  // a WebSocket client when it has one, the server's otherwise.
+  const auth::AuthConfig& AuthRules() const;
   bool Authenticate(const nlohmann::json& connect);
   auth::AuthResult Check(const auth::AuthConfig& config,
                          const auth::Credentials& credentials) const;
@@ -168,10 +171,11 @@ class Client final : public SocketConnection, public ParserHandler {
   // TLS (the session is SocketConnection's; INFO goes in clear to cipher_ before the
   // handshake of a client that did not start with it).
   int64_t tls_deadline_ns_ = 0;
-  bool tls_started_ = false;           // the first bytes were a TLS handshake record
-  bool info_after_handshake_ = false;  // TLS first: INFO waits for the handshake
-  bool counted_in_account_ = false;    // in ServerContext::account_connections
-  int64_t max_subscriptions_ = -1;     // a user JWT's own limit; -1 = none
+  int64_t ws_handshake_deadline_ns_ = 0;  // the upgrade must be done by then; 0 = no limit
+  bool tls_started_ = false;              // the first bytes were a TLS handshake record
+  bool info_after_handshake_ = false;     // TLS first: INFO waits for the handshake
+  bool counted_in_account_ = false;       // in ServerContext::account_connections
+  int64_t max_subscriptions_ = -1;        // a user JWT's own limit; -1 = none
 
   // Monitoring figures, written only by this client's shard.
   int64_t start_unix_ns_ = 0;

@@ -29,14 +29,21 @@ auth::AuthResult Client::Check(const auth::AuthConfig& config,
   return auth::Authenticate(config, credentials, nonce_, map ? &identities : nullptr);
 }
 
+const auth::AuthConfig& Client::AuthRules() const {
+  const auto& ws_override = shard_->options().websocket.auth;
+  return websocket_ && ws_override ? *ws_override : shard_->options().auth;
+}
+
 bool Client::RefusedBeforeConnect() {
   if (connected_ || closing_) return false;
-  const auth::AuthConfig& config = shard_->options().auth;
+  const auth::AuthConfig& config = AuthRules();
   if (!config.required()) return false;
   if (!config.no_auth_user.empty()) {
     // As nats-server: without credentials the client is the no_auth_user, even before
     // CONNECT (telnet-style use).
-    const auth::AuthResult result = auth::Authenticate(config, {}, nonce_);
+    auth::Credentials none;
+    none.connection_type = websocket_ ? "WEBSOCKET" : "STANDARD";
+    const auth::AuthResult result = auth::Authenticate(config, none, nonce_);
     if (result.ok) {
       if (!JoinAccount(result.account)) return true;
       auth_user_ = result.user;
@@ -56,7 +63,7 @@ bool Client::RefusedBeforeConnect() {
 }
 
 bool Client::Authenticate(const nlohmann::json& connect) {
-  const auth::AuthConfig& config = shard_->options().auth;
+  const auth::AuthConfig& config = AuthRules();
   if (!config.required()) return true;
   auth::Credentials credentials;
   credentials.auth_token = StringField(connect, "auth_token");
@@ -66,6 +73,13 @@ bool Client::Authenticate(const nlohmann::json& connect) {
   credentials.sig = StringField(connect, "sig");
   credentials.jwt = StringField(connect, "jwt");
   credentials.client_ip = ip_;
+  if (websocket_) {
+    credentials.connection_type = "WEBSOCKET";
+    // A browser cannot set CONNECT's jwt from a cookie it cannot read: nats-server takes
+    // it from the upgrade request's cookie named by jwt_cookie.
+    const std::string& cookie = shard_->options().websocket.jwt_cookie;
+    if (credentials.jwt.empty() && !cookie.empty()) credentials.jwt = ws_->Cookie(cookie);
+  }
 
   const auth::AuthResult result = Check(config, credentials);
   if (!result.ok) {
@@ -103,7 +117,7 @@ bool Client::Authenticate(const nlohmann::json& connect) {
 
 void Client::Reauthorize() {
   if (!connected_ || closing_) return;
-  const auth::AuthConfig& config = shard_->options().auth;
+  const auth::AuthConfig& config = AuthRules();
   if (!config.required()) {
     permissions_.reset();  // no authorization any more: everyone may do anything
     return;

@@ -398,6 +398,9 @@ ParseResult ParseCommandLine(int argc, const char* const* argv, ServerOptions* o
   if (options->cluster.enabled && !options->jetstream && !options->auth.op.enabled()) {
     auth::ImportJetStreamFromSystem(&options->auth.accounts);
   }
+  if (!ResolveWebsocketAuth(options->auth, &options->websocket, error)) {
+    return ParseResult::kExitError;
+  }
   if (!ApplyTlsFlags(resolved, options, error)) return ParseResult::kExitError;
   if (!CheckLeafAccounts(*options, error)) return ParseResult::kExitError;
   if (options->tls.verify_and_map && options->auth.users.empty()) {

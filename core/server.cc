@@ -168,6 +168,7 @@ bool Server::Start(std::string* error) {
   if (websocket.enabled) {
     websocket_fd_ = io::CreateListener(websocket.host, websocket.port < 0 ? 0 : websocket.port,
                                        &websocket_port_, error);
+    context_.websocket_port = websocket_port_;
     if (websocket_fd_ < 0) {
       *error = "websocket: " + *error;
       return false;

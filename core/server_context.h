@@ -78,9 +78,10 @@ struct ServerContext {
   std::string server_id;
   std::string server_name;
   int bound_port = 0;
-  int cluster_port = 0;  // the bound route port; 0 without a cluster
-  int leaf_port = 0;     // the bound leafnode port; 0 without one
-  int gateway_port = 0;  // the bound gateway port; 0 without one
+  int cluster_port = 0;    // the bound route port; 0 without a cluster
+  int leaf_port = 0;       // the bound leafnode port; 0 without one
+  int websocket_port = 0;  // the bound websocket port; 0 without one
+  int gateway_port = 0;    // the bound gateway port; 0 without one
   // With gateways: "_GR_.<cluster hash>.<server hash>.", the prefix of answers meant for
   // this node (set before the shards start).
   std::string gateway_reply_prefix;

@@ -86,6 +86,17 @@ bool SocketConnection::FrameQueued(uint64_t limit) {
   std::size_t total = 0;
   for (int i = 0; i < count; ++i) total += iov[i].iov_len;
   if (total == 0) return false;
+  if (ws_->compresses(total)) {
+    ws_flush_.clear();
+    for (int i = 0; i < count; ++i) {
+      ws_flush_.append(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len);
+    }
+    ws_frames_.clear();
+    ws_->AppendCompressed(ws_flush_, &ws_frames_);
+    ws_out_.Append(ws_frames_);
+    out_.Consume(total);
+    return total < wanted;
+  }
   // One frame per flush, as nats-server sends them; a browser's are cut at 4 KiB.
   const std::size_t max_frame = ws_->max_frame() == 0 ? total : ws_->max_frame();
   std::string header;

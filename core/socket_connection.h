@@ -83,9 +83,10 @@ class SocketConnection : public Connection {
   bool FrameQueued(uint64_t limit);
   OutboundQueue& WireQueue() { return tls_ ? cipher_ : ws_ ? ws_out_ : out_; }
   std::string ws_data_, ws_reply_;
-  std::string ws_close_;          // sent once the protocol output before it is framed
-  std::string held_input_;        // received while stalled, parsed when released
-  bool tls_established_ = false;  // OnTlsEstablished ran
+  std::string ws_flush_, ws_frames_;  // a flush gathered and deflated (compression agreed)
+  std::string ws_close_;              // sent once the protocol output before it is framed
+  std::string held_input_;            // received while stalled, parsed when released
+  bool tls_established_ = false;      // OnTlsEstablished ran
 };
 
 }  // namespace tern::core

@@ -1,9 +1,11 @@
 #include "core/ws_frame.h"
 
+#include "core/ws_deflate.h"
+
 namespace tern::core {
 
-void AppendWsFrameHeader(uint8_t opcode, uint64_t payload_len, std::string* out) {
-  out->push_back(static_cast<char>(0x80 | opcode));
+void AppendWsFrameHeader(uint8_t opcode, uint64_t payload_len, std::string* out, bool fin) {
+  out->push_back(static_cast<char>((fin ? 0x80 : 0) | opcode));
   if (payload_len <= 125) {
     out->push_back(static_cast<char>(payload_len));
   } else if (payload_len <= 0xffff) {
@@ -59,7 +61,10 @@ bool WsDecoder::Feed(std::string_view bytes, std::string* data, std::vector<Cont
       header = 10;
     }
     if (masked) header += 4;
-    if ((p[0] & 0x70) != 0) return Fail(kWsCloseProtocolError, "compression not negotiated");
+    const bool rsv1 = (p[0] & 0x40) != 0;
+    if ((p[0] & 0x30) != 0 || (rsv1 && !inflate_)) {
+      return Fail(kWsCloseProtocolError, "compression not negotiated");
+    }
     if (!masked && masking_required_) return Fail(kWsCloseProtocolError, "mask bit missing");
     const bool control = (opcode & 0x08) != 0;
     if (control) {
@@ -68,11 +73,13 @@ bool WsDecoder::Feed(std::string_view bytes, std::string* data, std::vector<Cont
                     "control frame length bigger than maximum allowed of 125 bytes");
       }
       if (!fin) return Fail(kWsCloseProtocolError, "control frame does not have final bit set");
+      if (rsv1) return Fail(kWsCloseProtocolError, "control frame is compressed");
       if (opcode != kWsClose && opcode != kWsPing && opcode != kWsPong) {
         return Fail(kWsCloseProtocolError, "unknown opcode " + std::to_string(opcode));
       }
     } else if (opcode == 0) {
       if (!in_message_) return Fail(kWsCloseProtocolError, "invalid continuation frame");
+      if (rsv1) return Fail(kWsCloseProtocolError, "continuation frame is compressed");
     } else if (opcode == kWsText || opcode == kWsBinary) {
       if (in_message_)
         return Fail(kWsCloseProtocolError,
@@ -83,9 +90,11 @@ bool WsDecoder::Feed(std::string_view bytes, std::string* data, std::vector<Cont
     if (buffer_.size() - at < header || buffer_.size() - at - header < len) break;  // wait
     const unsigned char* mask = masked ? p + header - 4 : nullptr;
     const char* payload = buffer_.data() + at + header;
+    if (!control && opcode != 0) compressed_ = rsv1;
     std::string* target = data;
     std::string control_payload;
     if (control) target = &control_payload;
+    if (!control && compressed_) target = &deflated_;
     const std::size_t start = target->size();
     target->append(payload, static_cast<std::size_t>(len));
     if (mask != nullptr) {
@@ -96,6 +105,15 @@ bool WsDecoder::Feed(std::string_view bytes, std::string* data, std::vector<Cont
       if (opcode != kWsPong) controls->push_back(Control{opcode, std::move(control_payload)});
     } else {
       in_message_ = !fin;
+      if (fin && compressed_) {
+        compressed_ = false;
+        const bool inflated = WsInflate(deflated_, inflate_limit_, data);
+        deflated_.clear();
+        if (!inflated) {
+          buffer_.clear();
+          return Fail(kWsCloseInvalidPayload, "invalid compressed message");
+        }
+      }
     }
     at += header + static_cast<std::size_t>(len);
   }

@@ -17,8 +17,9 @@ inline constexpr uint16_t kWsCloseNormal = 1000, kWsCloseGoingAway = 1001,
                           kWsCloseInvalidPayload = 1007, kWsClosePolicy = 1008,
                           kWsCloseTooBig = 1009, kWsCloseInternal = 1011, kWsCloseTls = 1015;
 
-// Appends one server frame (FIN, unmasked) with this opcode and payload.
-void AppendWsFrameHeader(uint8_t opcode, uint64_t payload_len, std::string* out);
+// Appends one server frame (FIN, unmasked) with this opcode and payload. `opcode` may carry
+// RSV1 (0x40) for a compressed message; `fin` false starts or continues a fragmented one.
+void AppendWsFrameHeader(uint8_t opcode, uint64_t payload_len, std::string* out, bool fin = true);
 void AppendWsFrame(uint8_t opcode, std::string_view payload, std::string* out);
 // A close frame: the 2-byte status and the reason (cut to 120 bytes + "..." past 123,
 // as nats-server does).
@@ -27,7 +28,12 @@ std::string WsCloseFrame(uint16_t code, std::string_view reason);
 // Reads a client's frames, fed in pieces of any size.
 class WsDecoder {
  public:
-  explicit WsDecoder(bool masking_required) : masking_required_(masking_required) {}
+  // `inflate`: permessage-deflate was agreed, so a data message may arrive compressed
+  // (RSV1 on its first frame); it is inflated to at most `inflate_limit` bytes.
+  explicit WsDecoder(bool masking_required, bool inflate = false,
+                     std::size_t inflate_limit = kWsInflateLimit)
+      : masking_required_(masking_required), inflate_(inflate), inflate_limit_(inflate_limit) {}
+  static constexpr std::size_t kWsInflateLimit = 72u << 20;  // past the largest max_payload
 
   struct Control {
     uint8_t opcode;  // kWsPing or kWsClose (pongs are dropped)
@@ -47,8 +53,12 @@ class WsDecoder {
   }
 
   bool masking_required_;
+  bool inflate_;
+  std::size_t inflate_limit_;
   std::string buffer_;
   bool in_message_ = false;  // a fragmented data message has started
+  bool compressed_ = false;  // ... and its first frame had RSV1: gathered in deflated_
+  std::string deflated_;
   uint16_t close_code_ = 0;
   std::string error_;
 };

@@ -106,6 +106,10 @@ WsHeadStatus ParseWsRequest(std::string_view input, WsUpgradeRequest* out, std::
     if (name == "user-agent") add(&out->user_agent);
     if (name == "nats-no-masking") add(&out->no_masking);
     if (name == "x-forwarded-for") add(&out->forwarded_for);
+    if (name == "cookie") {
+      if (!out->cookies.empty()) out->cookies.append("; ");
+      out->cookies.append(value);
+    }
   }
   return WsHeadStatus::kComplete;
 }
@@ -150,6 +154,9 @@ WsUpgrade AnswerWsUpgrade(const WsUpgradeRequest& r, const WsPolicy& policy) {
   answer.no_masking = r.no_masking == "true";
   answer.mqtt = r.path.rfind("/mqtt", 0) == 0;
   answer.browser = r.user_agent.rfind("Mozilla/", 0) == 0;
+  answer.cookies = r.cookies;
+  answer.safari = answer.browser && r.user_agent.find("Version/") != std::string::npos &&
+                  r.user_agent.find("Safari/") != std::string::npos;
   answer.response =
       "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
       "Sec-WebSocket-Accept: " +
@@ -163,6 +170,22 @@ WsUpgrade AnswerWsUpgrade(const WsUpgradeRequest& r, const WsPolicy& policy) {
   if (answer.mqtt) answer.response += "Sec-Websocket-Protocol: mqtt\r\n";
   answer.response += "\r\n";
   return answer;
+}
+
+std::string WsCookieValue(std::string_view cookies, std::string_view name) {
+  while (!cookies.empty()) {
+    const std::size_t end = cookies.find(';');
+    std::string_view pair = Trim(cookies.substr(0, end));
+    cookies.remove_prefix(end == std::string_view::npos ? cookies.size() : end + 1);
+    const std::size_t equals = pair.find('=');
+    if (equals == std::string_view::npos || Trim(pair.substr(0, equals)) != name) continue;
+    std::string_view value = Trim(pair.substr(equals + 1));
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
+      value = value.substr(1, value.size() - 2);
+    }
+    return std::string(value);
+  }
+  return {};
 }
 
 std::string WsAcceptKey(std::string_view key) {

@@ -13,6 +13,7 @@ struct WsUpgradeRequest {
   std::string method, path, version;  // request line
   std::string host, upgrade, connection, key, ws_version, origin, extensions, user_agent,
       no_masking, forwarded_for;
+  std::string cookies;  // the Cookie headers, "a=1; b=2"
 };
 
 // How the listener is configured (websocket {} block).
@@ -35,8 +36,13 @@ struct WsUpgrade {
   bool no_masking = false;  // the client's frames may be unmasked (Nats-No-Masking)
   bool mqtt = false;        // the path starts with /mqtt
   bool browser = false;     // a browser's User-Agent (Mozilla/...)
+  bool safari = false;      // Safari's: compressed messages go unfragmented
+  std::string cookies;      // the request's, for jwt_cookie
 };
 WsUpgrade AnswerWsUpgrade(const WsUpgradeRequest& request, const WsPolicy& policy);
+
+// The value of cookie `name` in a Cookie header ("a=1; b=2"); empty when absent.
+std::string WsCookieValue(std::string_view cookies, std::string_view name);
 
 // base64(SHA-1(key + the RFC 6455 GUID)).
 std::string WsAcceptKey(std::string_view key);

@@ -1,5 +1,7 @@
 #include "core/ws_session.h"
 
+#include <algorithm>
+
 namespace tern::core {
 
 WsSession::Step WsSession::Feed(std::string_view bytes, std::string* data, std::string* reply) {
@@ -36,7 +38,8 @@ WsSession::Step WsSession::Feed(std::string_view bytes, std::string* data, std::
       return step;
     }
     upgraded_ = step.upgraded_now = true;
-    decoder_ = WsDecoder(!upgrade_.no_masking);
+    decoder_ = WsDecoder(!upgrade_.no_masking, upgrade_.compress);
+    if (upgrade_.compress) deflater_ = std::make_unique<WsDeflater>();
     return step;
   }
   controls_.clear();
@@ -63,6 +66,29 @@ WsSession::Step WsSession::Feed(std::string_view bytes, std::string* data, std::
     step.reason = "websocket: " + decoder_.error();
   }
   return step;
+}
+
+void WsSession::AppendCompressed(std::string_view flush, std::string* out) {
+  deflated_.clear();
+  deflater_->Deflate(flush, &deflated_);
+  constexpr uint8_t kRsv1 = 0x40;
+  if (!upgrade_.browser || upgrade_.safari || deflated_.size() <= max_frame()) {
+    AppendWsFrameHeader(kWsBinary | kRsv1, deflated_.size(), out);
+    out->append(deflated_);
+    return;
+  }
+  // Fragments: the first carries the opcode and RSV1, the rest are continuations, the
+  // last has FIN.
+  std::string_view left = deflated_;
+  bool first = true;
+  while (!left.empty()) {
+    const std::size_t n = std::min(left.size(), max_frame());
+    const bool fin = n == left.size();
+    AppendWsFrameHeader(first ? (kWsBinary | kRsv1) : 0, n, out, fin);
+    out->append(left.substr(0, n));
+    left.remove_prefix(n);
+    first = false;
+  }
 }
 
 }  // namespace tern::core

@@ -120,6 +120,18 @@ io::HttpResponse Monitor::Varz(const Query& query) {
   v["leaf"] = LeafVarz();
   v["mqtt"] = EmptyBlock(false);
   v["websocket"] = EmptyBlock(false);
+  if (o.websocket.enabled) {  // as nats-server fills it: false and empty fields left out
+    nlohmann::ordered_json& ws = v["websocket"];
+    ws["host"] = o.websocket.host;
+    ws["port"] = ctx.websocket_port;
+    if (!o.websocket.advertise.empty()) ws["advertise"] = o.websocket.advertise;
+    if (o.websocket.tls_context == nullptr) ws["no_tls"] = true;
+    if (o.websocket.policy.same_origin) ws["same_origin"] = true;
+    if (!o.websocket.policy.allowed_origins.empty()) {
+      ws["allowed_origins"] = o.websocket.policy.allowed_origins;
+    }
+    if (o.websocket.policy.compression) ws["compression"] = true;
+  }
   if (!sources_.registries.empty()) {
     nlohmann::ordered_json js = JetStreamStats();
     v["jetstream"] = {{"config", js["config"]}, {"stats", js["stats"]}};

@@ -11,58 +11,14 @@
 #include <vector>
 
 #include "harness.h"
+#include "ws_util.h"
 
 namespace tern::e2e {
 namespace {
 
 using Json = nlohmann::json;
 
-const char* kUpgrade =
-    "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
-
-std::string ClientFrame(uint8_t first_byte, const std::string& payload) {
-  std::string frame(1, static_cast<char>(first_byte));
-  const unsigned char mask[4] = {0x5a, 0x01, 0xc3, 0x7e};
-  if (payload.size() <= 125) {
-    frame.push_back(static_cast<char>(0x80 | payload.size()));
-  } else {
-    frame.push_back(static_cast<char>(0x80 | 126));
-    frame.push_back(static_cast<char>(payload.size() >> 8));
-    frame.push_back(static_cast<char>(payload.size() & 0xff));
-  }
-  frame.append(reinterpret_cast<const char*>(mask), 4);
-  for (std::size_t i = 0; i < payload.size(); ++i) {
-    frame.push_back(static_cast<char>(payload[i] ^ mask[i & 3]));
-  }
-  return frame;
-}
-
-// The payloads of the server's frames in `bytes` ("<opcode>:<payload>"), complete ones only.
-std::vector<std::string> ServerFrames(const std::string& bytes) {
-  std::vector<std::string> frames;
-  std::size_t at = 0;
-  while (bytes.size() - at >= 2) {
-    const auto* p = reinterpret_cast<const unsigned char*>(bytes.data() + at);
-    uint64_t len = p[1] & 0x7f;
-    std::size_t header = 2;
-    if (len == 126) {
-      if (bytes.size() - at < 4) break;
-      len = (uint64_t{p[2]} << 8) | p[3];
-      header = 4;
-    }
-    if (bytes.size() - at - header < len) break;
-    std::string payload = bytes.substr(at + header, len);
-    if (p[0] == 0x88 && len >= 2) {  // a close: its status as a number, then the reason
-      payload = std::to_string((static_cast<unsigned char>(payload[0]) << 8) |
-                               static_cast<unsigned char>(payload[1])) +
-                " " + payload.substr(2);
-    }
-    frames.push_back(std::to_string(p[0]) + ":" + payload);
-    at += header + len;
-  }
-  return frames;
-}
+const std::string kUpgrade = WsUpgrade();
 
 std::string WebsocketConfig() {
   return WriteConfig("websocket {\n  port: -1\n  no_tls: true\n}\n");

@@ -10,7 +10,7 @@ mkdir -p "$out"
 cflags="-std=c++20 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all"
 cflags+=" -I$root -DTERN_VERSION=\"fuzz\""
 libs="$(pkg-config --libs absl_flat_hash_map absl_flat_hash_set absl_hash absl_status absl_statusor \
-        absl_strings) -lssl -lcrypto -lcrypt"
+        absl_strings) -lssl -lcrypto -lcrypt -lz"
 auth="core/auth/authenticator.cc core/auth/nkeys.cc core/auth/permissions.cc core/auth/jwt.cc
       core/auth/operator.cc core/auth/accounts.cc core/subject_transform.cc
       core/auth/auth_config.cc core/conf.cc core/options.cc core/signal_command.cc core/subject.cc
@@ -24,19 +24,20 @@ js_api="core/jetstream/api_error.cc core/jetstream/config_json.cc core/jetstream
         core/jetstream/headers.cc core/jetstream/stream_config.cc core/subject.cc
         storage/subject_pattern.cc"
 backup="core/jetstream/backup_format.cc storage/crc32c.cc"
+websocket="core/ws_handshake.cc core/ws_frame.cc core/ws_deflate.cc core/ws_session.cc"
 storage="storage/crc32c.cc storage/env_memory.cc storage/env_posix.cc storage/record.cc
          storage/segment.cc storage/segment_index.cc storage/segment_scan.cc storage/stream_log.cc
          storage/stream_log_read.cc storage/stream_log_remove.cc storage/store_error.cc storage/subject_index.cc
          storage/subject_pattern.cc"
 targets="fuzz_connect fuzz_config fuzz_jwt fuzz_protocol fuzz_route fuzz_leaf fuzz_gateway"
 targets+=" fuzz_js_api"
-targets+=" fuzz_storage_recovery fuzz_backup"
+targets+=" fuzz_storage_recovery fuzz_backup fuzz_websocket"
 # Each source is compiled once (coverage-instrumented, in parallel) and shared by the targets.
 mkdir -p "$out/obj"
 object() { echo "$out/obj/$(echo "$1" | tr / _).o"; }
 export root out cflags
 # shellcheck disable=SC2016
-printf '%s\n' $auth $protocol $route $gateway $js_api $storage $backup | sort -u | xargs -P "$(nproc)" -I{} sh -c \
+printf '%s\n' $auth $protocol $route $gateway $js_api $storage $backup $websocket | sort -u | xargs -P "$(nproc)" -I{} sh -c \
   'cd "$root" && clang++ $cflags -fsanitize=fuzzer-no-link -c {} -o "$out/obj/$(echo {} | tr / _).o"'
 build() {  # target, sources...
   local target=$1 objects=()
@@ -55,6 +56,7 @@ build fuzz_gateway $gateway
 build fuzz_js_api $js_api
 build fuzz_storage_recovery $storage
 build fuzz_backup $backup
+build fuzz_websocket $websocket
 for target in $targets; do
   corpus="$out/corpus-$target"
   mkdir -p "$corpus"
