@@ -144,7 +144,8 @@ void Client::Start(io::IoConn* io, bool over_connection_limit) {
   last_in_ns_ = shard_->now_ns();
   start_mono_ns_ = last_in_ns_;
   start_unix_ns_ = WallClockNs();
-  next_ping_ns_ = last_in_ns_ + shard_->options().ping_interval_ns;
+  // MQTT clients get no server pings: their keep-alive is theirs to keep.
+  next_ping_ns_ = mqtt_ ? 0 : last_in_ns_ + shard_->options().ping_interval_ns;
   const auth::AuthConfig& auth = AuthRules();
   if (auth.required()) {
     auth_deadline_ns_ = last_in_ns_ + auth.timeout_ns;
@@ -160,6 +161,12 @@ void Client::Start(io::IoConn* io, bool over_connection_limit) {
     if (ws.tls_context) {
       tls_ = std::make_unique<tls::TlsSession>(ws.tls_context);
       tls_deadline_ns_ = last_in_ns_ + ws.tls_context->config().timeout_ns;
+    }
+  } else if (mqtt_) {
+    // The client speaks first (CONNECT), over TLS when the mqtt block has it.
+    if (const auto& context = shard_->options().mqtt.tls_context) {
+      tls_ = std::make_unique<tls::TlsSession>(context);
+      tls_deadline_ns_ = last_in_ns_ + context->config().timeout_ns;
     }
   } else if (const auto& context = shard_->options().tls_context) {
     tls_ = std::make_unique<tls::TlsSession>(context);
@@ -206,6 +213,7 @@ int64_t Client::NextDeadline() const {
   };
   if (tls_ && !tls_->handshake_done()) consider(tls_deadline_ns_);
   if (ws_ && !ws_->upgraded()) consider(ws_handshake_deadline_ns_);
+  if (mqtt_ && mqtt_->keepalive_ns > 0) consider(last_in_ns_ + mqtt_->keepalive_ns);
   if (!connected_) consider(auth_deadline_ns_);
   consider(auth_expires_ns_);
   if (send_started_ns_ != 0 && io_ != nullptr && io_->send_in_flight) {
@@ -245,6 +253,7 @@ void Client::OnBytes(const char* data, std::size_t len) {
 }
 
 std::size_t Client::FeedInput(const char* data, std::size_t len) {
+  if (mqtt_) return FeedMqtt(data, len);
   std::size_t used = len;
   parser_.Feed(data, len, *this, &used);
   return used;
@@ -260,6 +269,7 @@ void Client::OnPeerClosed(int err) {
 }
 
 void Client::SendText(std::string_view text) {
+  if (mqtt_) return;
   out_.Append(text);
   MarkDirty();
 }
@@ -272,6 +282,8 @@ void Client::SendErr(std::string_view text) {
 }
 
 bool Client::DeliverMessage(const Subscription& sub, const Message& msg) {
+  if (mqtt_) [[unlikely]]
+    return DeliverMqtt(sub, msg);
   const std::string_view subject = msg.shown_subject();
   std::string_view reply = msg.reply;
   if (IsGatewayRoutedReply(reply)) [[unlikely]] {
@@ -293,10 +305,14 @@ bool Client::DeliverMessage(const Subscription& sub, const Message& msg) {
     if (permissions_->tracks_responses()) permissions_->NoteRequest(reply, shard_->now_ns());
   }
   AppendMsgFrame(&out_, &scratch_, subject, sub.sid, reply, header_len, data);
+  return AfterDelivery(data.size());
+}
+
+bool Client::AfterDelivery(std::size_t payload_bytes) {
   ++out_msgs_;
-  out_bytes_ += data.size();
+  out_bytes_ += payload_bytes;
   ShardStats::Add(stats_->out_msgs, 1);
-  ShardStats::Add(stats_->out_bytes, data.size());
+  ShardStats::Add(stats_->out_bytes, payload_bytes);
   MarkDirty();
   const int64_t pending = static_cast<int64_t>(PendingBytes());
   const int64_t max_pending = shard_->options().max_pending;
@@ -417,6 +433,13 @@ void Client::OnTimer(int64_t now_ns) {
     Close(CloseReason::kSlowConsumerDeadline, false);
     return;
   }
+  if (mqtt_) {
+    if (mqtt_->keepalive_ns > 0 && now_ns >= last_in_ns_ + mqtt_->keepalive_ns) {
+      LOG_DEBUG("%s - mqtt: keep alive expired", LogLabel().c_str());
+      Close(CloseReason::kStaleConnection, false);  // the will goes out (PublishWill)
+    }
+    return;
+  }
   if (now_ns < next_ping_ns_) return;
   next_ping_ns_ = now_ns + o.ping_interval_ns;
   if (pings_out_ + 1 > o.ping_max) {
@@ -454,6 +477,7 @@ void Client::SendLameDuckInfo() {
 void Client::DropSubscriptions() {
   for (auto& [sid, sub] : subs_) shard_->RemoveSubscription(this, sub.get());
   subs_.clear();
+  if (mqtt_) PublishWill();
 }
 
 void Client::RemoveSubscription(const std::string& sid) {

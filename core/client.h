@@ -22,6 +22,7 @@
 #include "core/conn_info.h"
 #include "core/connection.h"
 #include "core/gateway_reply_map.h"
+#include "core/mqtt_state.h"
 #include "core/outbound.h"
 #include "core/parser.h"
 #include "core/shard_port.h"
@@ -42,6 +43,8 @@ Connection* MakeClient(ShardPort* shard, uint64_t id, std::string ip, int port);
 // The websocket port's: clients that upgrade over HTTP first (websocket {} block).
 inline constexpr uint32_t kWebsocketListener = 4;
 Connection* MakeWebsocketClient(ShardPort* shard, uint64_t id, std::string ip, int port);
+// The MQTT port's: MQTT 3.1.1 clients (mqtt {} block, client_mqtt.cc).
+Connection* MakeMqttClient(ShardPort* shard, uint64_t id, std::string ip, int port);
 
 class Client final : public SocketConnection, public ParserHandler {
  public:
@@ -98,6 +101,7 @@ class Client final : public SocketConnection, public ParserHandler {
   void Describe(ConnInfo* info, bool with_subs) const override;
 
  private:
+  friend Connection* MakeMqttClient(ShardPort* shard, uint64_t id, std::string ip, int port);
   // A deadline may have moved earlier: make sure the shard's timer fires by then. (Later
   // deadlines are found when the timer fires and NextDeadline() is asked again.)
   void ArmTimer();
@@ -133,6 +137,24 @@ class Client final : public SocketConnection, public ParserHandler {
   void OnWebsocketUpgraded() override;
   std::string LogLabel() const override;
 
+  // Counts a delivery queued on out_ and applies back-pressure: true when the publisher
+  // should be stalled (DeliverMessage's answer); may close a slow consumer.
+  bool AfterDelivery(std::size_t payload_bytes);
+
+  // MQTT (client_mqtt.cc): packets in, what they do, PUBLISH packets out.
+  std::size_t FeedMqtt(const char* data, std::size_t len);
+  bool OnMqttPacket(const mqtt::Packet& packet);
+  bool OnMqttConnect(const mqtt::Packet& packet);
+  bool AuthenticateMqtt();
+  bool OnMqttPublish(const mqtt::Packet& packet);
+  void PublishFromMqtt(std::string_view subject, uint8_t qos, std::string_view payload);
+  bool OnMqttSubscribe(const mqtt::Packet& packet, bool subscribe);
+  bool AddMqttSubscription(std::string_view subject, const std::string& sid, uint8_t qos);
+  bool DeliverMqtt(const Subscription& sub, const Message& msg);
+  // The will, when the connection ends without a DISCONNECT (once).
+  void PublishWill();
+
+  // NATS protocol text; nothing on an MQTT connection (MQTT errors close it).
   void SendText(std::string_view text);
   void SendErr(std::string_view text);
   void SendOk() {
@@ -142,7 +164,8 @@ class Client final : public SocketConnection, public ParserHandler {
 
   std::string ip_;
   int port_;
-  bool websocket_;  // on the websocket port: INFO once the upgrade is answered
+  bool websocket_;                   // on the websocket port: INFO once the upgrade is answered
+  std::unique_ptr<MqttState> mqtt_;  // on the MQTT port: speaks MQTT, not NATS
   ProtocolParser parser_;
   absl::flat_hash_map<std::string, std::unique_ptr<Subscription>> subs_;
 

@@ -30,8 +30,10 @@ auth::AuthResult Client::Check(const auth::AuthConfig& config,
 }
 
 const auth::AuthConfig& Client::AuthRules() const {
-  const auto& ws_override = shard_->options().websocket.auth;
-  return websocket_ && ws_override ? *ws_override : shard_->options().auth;
+  const ServerOptions& o = shard_->options();
+  if (websocket_ && o.websocket.auth.effective) return *o.websocket.auth.effective;
+  if (mqtt_ && o.mqtt.auth.effective) return *o.mqtt.auth.effective;
+  return o.auth;
 }
 
 bool Client::RefusedBeforeConnect() {

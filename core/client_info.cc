@@ -16,6 +16,10 @@ void Client::Describe(ConnInfo* info, bool with_subs) const {
   info->rtt_ns = rtt_ns_;
   info->pending_bytes = PendingBytes();
   info->websocket = websocket_;
+  if (mqtt_) {
+    info->mqtt = true;
+    info->mqtt_client = mqtt_->connect.client_id;
+  }
   if (tls_) {
     info->tls_version = tls_->version();
     info->tls_cipher = tls_->cipher();

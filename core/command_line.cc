@@ -232,7 +232,8 @@ ParseResult ParseCommandLine(int argc, const char* const* argv, ServerOptions* o
                                                     "cluster_listen",
                                                     "cluster_name",
                                                     "cluster_advertise",
-                                                    "connect_retries"};
+                                                    "connect_retries",
+                                                    "mqtt_port"};
   static const std::set<std::string> kRefusedFlags = {
       "ms",      "https_port",     "syslog",
       "r",       "remote_syslog",  "VV",
@@ -338,10 +339,7 @@ ParseResult ParseCommandLine(int argc, const char* const* argv, ServerOptions* o
       options->cluster.no_advertise = on;
     } else if (n == "connect_retries") {
       if (!ParseInteger(f.value, &number) || number < 0) {
-        *error =
-            "invalid connect_retries "
-            " + f.value + "
-            "";
+        *error = "invalid connect_retries \"" + f.value + "\"";
         return ParseResult::kExitError;
       }
       options->cluster.connect_retries = static_cast<int>(number);
@@ -357,6 +355,13 @@ ParseResult ParseCommandLine(int argc, const char* const* argv, ServerOptions* o
         return ParseResult::kExitError;
       }
       options->http_port = static_cast<int>(number);
+    } else if (n == "mqtt_port") {
+      if (!ParseInteger(f.value, &number) || number < -1 || number > 65535) {
+        *error = "invalid mqtt port \"" + f.value + "\"";
+        return ParseResult::kExitError;
+      }
+      options->mqtt.port = static_cast<int>(number);
+      options->mqtt.enabled = number != 0;
     } else if (n == "sd" || n == "store_dir") {
       options->store_dir = f.value;
     } else if (n == "js" || n == "jetstream") {
@@ -399,6 +404,12 @@ ParseResult ParseCommandLine(int argc, const char* const* argv, ServerOptions* o
     auth::ImportJetStreamFromSystem(&options->auth.accounts);
   }
   if (!ResolveWebsocketAuth(options->auth, &options->websocket, error)) {
+    return ParseResult::kExitError;
+  }
+  const bool clustered = options->cluster.enabled || options->gateway.enabled ||
+                         options->leaf.enabled || !options->leaf.remotes.empty();
+  if (!ResolveMqtt(options->auth, !options->server_name.empty(), options->jetstream, clustered,
+                   &options->mqtt, error)) {
     return ParseResult::kExitError;
   }
   if (!ApplyTlsFlags(resolved, options, error)) return ParseResult::kExitError;

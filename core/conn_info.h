@@ -33,6 +33,8 @@ struct ConnInfo {
   std::string account;                  // the account's name ($G outside any)
   std::string tls_version, tls_cipher;  // empty on a plaintext connection
   bool websocket = false;               // came in on the websocket port (type "websocket")
+  bool mqtt = false;                    // an MQTT client (type "mqtt")
+  std::string mqtt_client;              // its MQTT client id
   std::string reason;                   // why it closed; empty while open
   std::vector<SubInfo> subs;            // filled only when asked for (connz subs=1)
 };

@@ -17,8 +17,7 @@ namespace {
 // Keys of nats-server's config language that Tern does not serve yet. Those that would
 // weaken security if ignored are refused; the rest are reported as warnings.
 const std::set<std::string> kRefusedKeys = {"trusted", "trusted_keys"};
-const std::set<std::string> kWarnedKeys = {"mqtt",
-                                           "logtime",
+const std::set<std::string> kWarnedKeys = {"logtime",
                                            "syslog",
                                            "remote_syslog",
                                            "log_size_limit",
@@ -284,6 +283,8 @@ class ConfApplier {
       return ParseGatewayBlock(v, &o_->gateway, &o_->warnings, error_);
     } else if (key == "websocket" || key == "ws") {
       return ParseWebsocketBlock(v, &o_->websocket, &o_->warnings, error_);
+    } else if (key == "mqtt") {
+      return ParseMqttBlock(v, &o_->mqtt, &o_->warnings, error_);
     } else if (key == "leafnodes" || key == "leaf") {
       o_->leaf_source = ConfText(v);
       return ParseLeafNodesBlock(v, &o_->leaf, &o_->warnings, error_);

@@ -12,6 +12,7 @@
 #include "core/conf.h"
 #include "core/gateway_options.h"
 #include "core/leaf_options.h"
+#include "core/mqtt_options.h"
 #include "core/tls/tls_context.h"
 #include "core/units.h"
 #include "core/websocket_options.h"
@@ -79,6 +80,7 @@ struct ServerOptions {
   ClusterOptions cluster;             // routes to other nodes (cluster block, --cluster, --routes)
   LeafOptions leaf;                   // leafnodes block: hub port and remotes
   WebsocketOptions websocket;         // websocket block: NATS over WebSocket
+  MqttOptions mqtt;                   // mqtt block, --mqtt_port: MQTT 3.1.1 clients
   std::string leaf_source;            // the leafnodes block: a change needs a restart
   GatewayOptions gateway;             // gateway block: this cluster in a supercluster
   std::string gateway_source;         // the gateway block: a change needs a restart

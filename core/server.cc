@@ -83,6 +83,7 @@ Server::~Server() {
   if (cluster_fd_ >= 0) close(cluster_fd_);
   if (leaf_fd_ >= 0) close(leaf_fd_);
   if (websocket_fd_ >= 0) close(websocket_fd_);
+  if (mqtt_fd_ >= 0) close(mqtt_fd_);
   if (gateway_fd_ >= 0) close(gateway_fd_);
 }
 
@@ -175,6 +176,16 @@ bool Server::Start(std::string* error) {
     }
   }
 
+  const MqttOptions& mqtt = options_.mqtt;
+  if (mqtt.enabled) {
+    mqtt_fd_ = io::CreateListener(mqtt.host, mqtt.port < 0 ? 0 : mqtt.port, &mqtt_port_, error);
+    context_.mqtt_port = mqtt_port_;
+    if (mqtt_fd_ < 0) {
+      *error = "mqtt: " + *error;
+      return false;
+    }
+  }
+
   const char* host = options_.host.empty() ? "0.0.0.0" : options_.host.c_str();
   if (options_.jetstream && options_.store_dir.empty()) options_.store_dir = "/tmp/tern";
   context_.settings = MakeLiveSettings(options_, context_);
@@ -241,6 +252,7 @@ bool Server::Start(std::string* error) {
     shard->StartAccountServices(import_key);
     shard->SetConnectionFactory(kClientListener, MakeClient);
     if (websocket.enabled) shard->SetConnectionFactory(kWebsocketListener, MakeWebsocketClient);
+    if (mqtt.enabled) shard->SetConnectionFactory(kMqttListener, MakeMqttClient);
   }
   if (!StartShardThreads(error)) return false;
   LOG_INFO("Shards: %d, I/O: %s", context_.shard_count, shards_[0]->backend_name());
@@ -251,6 +263,10 @@ bool Server::Start(std::string* error) {
     }
     LOG_INFO("Listening for websocket clients on %s://%s:%d", websocket.tls_context ? "wss" : "ws",
              websocket.host.c_str(), websocket_port_);
+  }
+  if (mqtt.enabled) {
+    LOG_INFO("Listening for MQTT clients on %s://%s:%d", mqtt.tls_context ? "tls" : "mqtt",
+             mqtt.host.c_str(), mqtt_port_);
   }
   if (cluster.enabled) {
     LOG_INFO("Cluster name is %s", cluster.name.empty() ? "(dynamic)" : cluster.name.c_str());
@@ -297,6 +313,9 @@ bool Server::StartShardThreads(std::string* error) {
       }
       if (ok && s->index() == 0 && websocket_fd_ >= 0) {
         ok = s->Listen(websocket_fd_, kWebsocketListener, &failure);
+      }
+      if (ok && s->index() == 0 && mqtt_fd_ >= 0) {
+        ok = s->Listen(mqtt_fd_, kMqttListener, &failure);
       }
       if (ok && s->index() == 0 && leaf_fd_ >= 0) {
         ok = s->Listen(leaf_fd_, kLeafListener, &failure);
@@ -380,6 +399,7 @@ void Server::WritePortsFile() {
     out << ",\"websocket\":[\"" << (options_.websocket.tls_context ? "wss" : "ws") << "://" << host
         << ":" << websocket_port_ << "\"]";
   }
+  if (mqtt_fd_ >= 0) out << ",\"mqtt\":[\"mqtt://" << host << ":" << mqtt_port_ << "\"]";
   if (gateway_fd_ >= 0) {
     out << ",\"gateway\":[\"nats://" << host << ":" << gateway_port_ << "\"]";
   }

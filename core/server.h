@@ -78,6 +78,8 @@ class Server {
   int gateway_fd_ = -1;    // the gateway listener, in a supercluster
   int websocket_fd_ = -1;  // the websocket listener (websocket {} block)
   int websocket_port_ = 0;
+  int mqtt_fd_ = -1;  // the MQTT listener (mqtt {} block, --mqtt_port)
+  int mqtt_port_ = 0;
   int gateway_port_ = 0;
   std::string ports_file_;
   bool pid_file_written_ = false;

@@ -81,6 +81,7 @@ struct ServerContext {
   int cluster_port = 0;    // the bound route port; 0 without a cluster
   int leaf_port = 0;       // the bound leafnode port; 0 without one
   int websocket_port = 0;  // the bound websocket port; 0 without one
+  int mqtt_port = 0;       // the bound MQTT port; 0 without one
   int gateway_port = 0;    // the bound gateway port; 0 without one
   // With gateways: "_GR_.<cluster hash>.<server hash>.", the prefix of answers meant for
   // this node (set before the shards start).

@@ -22,7 +22,6 @@ bool ParseWebsocketBlock(const ConfValue& block, WebsocketOptions* out,
     return ConfFail(block, "'websocket' expects a block", error);
   }
   bool has_port = false;
-  bool has_auth_timeout = false;
   const ConfValue* tls_block = nullptr;
   for (const auto& [key, v] : block.map) {
     std::string text;
@@ -66,24 +65,15 @@ bool ParseWebsocketBlock(const ConfValue& block, WebsocketOptions* out,
         return ConfFail(v, "websocket 'handshake_timeout' expects seconds or a duration", error);
       }
     } else if (key == "authorization" || key == "authentication") {
-      // user/password, token and timeout only (nats-server's simple authorization).
-      if (!auth::ParseAuthorization(v, &out->auth_block, error)) return false;
-      if (!out->auth_block.single_user && !out->auth_block.users.empty()) {
-        return ConfFail(v,
-                        "websocket authorization takes a user, a token and a timeout, not "
-                        "users",
-                        error);
-      }
-      has_auth_timeout = v.Find("timeout") != nullptr;
+      if (!out->auth.ParseBlock(v, "websocket", error)) return false;
     } else if (key == "no_auth_user") {
-      if (!ConfString(v, key, &out->no_auth_user, error)) return false;
+      if (!ConfString(v, key, &out->auth.no_auth_user, error)) return false;
     } else if (key == "jwt_cookie") {
       if (!ConfString(v, key, &out->jwt_cookie, error)) return false;
     } else {
       return ConfFail(v, "unknown websocket option '" + key + "'", error);
     }
   }
-  if (!has_auth_timeout) out->auth_block.timeout_ns = 0;  // the server's
   if (!has_port) return true;
   if (tls_block == nullptr && !out->no_tls) {
     return ConfFail(block, "websocket requires TLS configuration", error);
@@ -102,34 +92,8 @@ bool ParseWebsocketBlock(const ConfValue& block, WebsocketOptions* out,
 
 bool ResolveWebsocketAuth(const auth::AuthConfig& server, WebsocketOptions* ws,
                           std::string* error) {
-  ws->auth.reset();
+  ws->auth.effective.reset();
   if (!ws->enabled) return true;
-  const auth::AuthConfig& block = ws->auth_block;
-  const std::string user = block.users.empty() ? std::string() : block.users[0].name;
-  if (!ws->no_auth_user.empty()) {
-    if (server.op.enabled()) {
-      *error = "no_auth_user not compatible with Trusted Operator";
-      return false;
-    }
-    if (server.users.empty()) {
-      *error = "no_auth_user: \"" + ws->no_auth_user + "\" present, but users are not defined";
-      return false;
-    }
-    if (server.FindUser(ws->no_auth_user) == nullptr) {
-      *error = "no_auth_user: \"" + ws->no_auth_user +
-               "\" not present as user in authorization block or account configuration";
-      return false;
-    }
-  }
-  const bool server_users = !server.users.empty() && !server.single_user;
-  if (server_users && !user.empty()) {
-    *error = "websocket authentication username not compatible with presence of users/nkeys";
-    return false;
-  }
-  if (server_users && !block.token.empty()) {
-    *error = "websocket authentication token not compatible with presence of users/nkeys";
-    return false;
-  }
   if (!ws->jwt_cookie.empty() && !server.op.enabled()) {
     *error =
         "trusted operators or trusted keys configuration is required for JWT "
@@ -137,25 +101,7 @@ bool ResolveWebsocketAuth(const auth::AuthConfig& server, WebsocketOptions* ws,
         ws->jwt_cookie + "\"";
     return false;
   }
-  // As nats-server: a user, a token or a no_auth_user in the block override the server's
-  // single user, token and no_auth_user for WebSocket clients (users lists stay).
-  if (user.empty() && block.token.empty() && ws->no_auth_user.empty()) return true;
-  auto config = std::make_shared<auth::AuthConfig>(server);
-  if (config->single_user) {
-    config->users.clear();
-    config->single_user = false;
-  }
-  config->token = block.token;
-  config->no_auth_user = ws->no_auth_user;
-  if (!user.empty()) {
-    auth::User single = block.users[0];
-    single.account_id = auth::kGlobalAccount;
-    config->users.push_back(std::move(single));
-    config->single_user = true;
-  }
-  if (block.timeout_ns > 0) config->timeout_ns = block.timeout_ns;
-  ws->auth = std::move(config);
-  return true;
+  return ws->auth.Resolve(server, "websocket", error);
 }
 
 }  // namespace tern::core

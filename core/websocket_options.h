@@ -10,6 +10,7 @@
 
 #include "core/auth/auth_config.h"
 #include "core/conf.h"
+#include "core/listener_auth.h"
 #include "core/tls/tls_context.h"
 #include "core/ws_handshake.h"
 
@@ -25,15 +26,10 @@ struct WebsocketOptions {
   std::shared_ptr<const tls::TlsContext> tls_context;  // set when a tls {} block is given
   WsPolicy policy;                                     // origins, compression
   int64_t handshake_timeout_ns = 0;                    // 0: none
-  // The block's own `authorization { user, password, token, timeout }` and `no_auth_user`:
-  // nats-server's override for WebSocket clients.
-  auth::AuthConfig auth_block;
-  std::string no_auth_user;
+  // The block's own authorization and no_auth_user: nats-server's override for WebSocket
+  // clients (auth.effective, set by ResolveWebsocketAuth once the server's is final).
+  ListenerAuth auth;
   std::string jwt_cookie;  // the upgrade's cookie that carries a JWT (operator mode)
-  // What WebSocket clients authenticate against when the block overrides the server's
-  // authorization (a user, token or no_auth_user given); null: the server's. Set by
-  // ResolveWebsocketAuth once the server's authorization is final.
-  std::shared_ptr<const auth::AuthConfig> auth;
 };
 
 // Checks the block's authorization against the server's (nats-server's rules and texts)

@@ -19,11 +19,11 @@ run_ctest() {  # dir, ctest args...
   (cd "$dir" && ctest --output-on-failure --parallel "$(nproc)" "$@")
 }
 
-stage "Test dependencies (nats.go, Sprig, yamllint, clang's libFuzzer, Chromium from Debian; nats.js from npm)"
+stage "Test dependencies (nats.go, Sprig, yamllint, clang's libFuzzer, Chromium, mosquitto clients from Debian; nats.js from npm)"
 client_packages=(golang-go golang-github-nats-io-go-nats-dev golang-github-nats-io-jwt-dev
                  golang-github-masterminds-sprig-dev golang-github-klauspost-compress-dev
                  golang-gopkg-yaml.v3-dev python3-yaml yamllint systemd clang libclang-rt-14-dev
-                 chromium)
+                 chromium mosquitto-clients)
 command -v node >/dev/null && command -v npm >/dev/null || client_packages+=(nodejs npm)
 missing=()
 for p in "${client_packages[@]}"; do

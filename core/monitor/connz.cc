@@ -52,7 +52,7 @@ nlohmann::ordered_json ConnJson(const ConnInfo& c, int64_t now, bool subs, bool 
   nlohmann::ordered_json j;
   j["cid"] = c.cid;
   j["kind"] = "Client";
-  j["type"] = c.websocket ? "websocket" : "nats";
+  j["type"] = c.mqtt ? "mqtt" : c.websocket ? "websocket" : "nats";
   j["ip"] = c.ip;
   j["port"] = c.port;
   j["start"] = Rfc3339Nano(c.start_unix_ns);
@@ -90,6 +90,7 @@ nlohmann::ordered_json ConnJson(const ConnInfo& c, int64_t now, bool subs, bool 
       for (const SubInfo& s : c.subs) list.push_back(s.subject);
     }
   }
+  if (!c.mqtt_client.empty()) j["mqtt_client"] = c.mqtt_client;
   return j;
 }
 
@@ -137,13 +138,18 @@ io::HttpResponse Monitor::Connz(const Query& query) {
       },
       &per_shard);
   if (!ok) return {503, "text/plain", "a shard loop did not answer in time\n"};
-  // acc=NAME: only that account's connections.
+  // acc=NAME: only that account's connections; mqtt_client=ID: only that MQTT client's.
   const std::string account = query.count("acc") ? query.at("acc") : "";
+  const std::string mqtt_client = query.count("mqtt_client") ? query.at("mqtt_client") : "";
   std::vector<ConnInfo> all;
   for (ShardConns& s : per_shard) {
     if (!account.empty()) {
       std::erase_if(s.open, [&](const ConnInfo& c) { return c.account != account; });
       std::erase_if(s.closed, [&](const ConnInfo& c) { return c.account != account; });
+    }
+    if (!mqtt_client.empty()) {
+      std::erase_if(s.open, [&](const ConnInfo& c) { return c.mqtt_client != mqtt_client; });
+      std::erase_if(s.closed, [&](const ConnInfo& c) { return c.mqtt_client != mqtt_client; });
     }
     for (ConnInfo& c : s.open) all.push_back(std::move(c));
     for (ConnInfo& c : s.closed) all.push_back(std::move(c));

@@ -119,6 +119,16 @@ io::HttpResponse Monitor::Varz(const Query& query) {
   v["gateway"] = GatewayVarz();
   v["leaf"] = LeafVarz();
   v["mqtt"] = EmptyBlock(false);
+  if (o.mqtt.enabled) {  // as nats-server fills it: empty fields left out
+    nlohmann::ordered_json& mqtt = v["mqtt"];
+    mqtt["host"] = o.mqtt.host;
+    mqtt["port"] = ctx.mqtt_port;
+    if (!o.mqtt.auth.no_auth_user.empty()) mqtt["no_auth_user"] = o.mqtt.auth.no_auth_user;
+    if (o.mqtt.tls_context) mqtt["tls_timeout"] = Seconds(o.mqtt.tls.timeout_ns);
+    if (!o.mqtt.js_domain.empty()) mqtt["js_domain"] = o.mqtt.js_domain;
+    mqtt["ack_wait"] = o.mqtt.ack_wait_ns;
+    mqtt["max_ack_pending"] = o.mqtt.max_ack_pending;
+  }
   v["websocket"] = EmptyBlock(false);
   if (o.websocket.enabled) {  // as nats-server fills it: false and empty fields left out
     nlohmann::ordered_json& ws = v["websocket"];

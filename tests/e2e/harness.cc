@@ -372,7 +372,11 @@ std::string RawConn::ReadFor(int timeout_ms) {
 }
 
 std::pair<int, std::string> RunServerOnce(const std::string& args) {
-  const std::string command = std::string(TERN_SERVER_PATH) + " " + args + " 2>&1";
+  return RunCommand(std::string(TERN_SERVER_PATH) + " " + args);
+}
+
+std::pair<int, std::string> RunCommand(const std::string& command_line) {
+  const std::string command = command_line + " 2>&1";
   FILE* pipe = popen(command.c_str(), "r");
   std::string out;
   char buffer[4096];

@@ -55,6 +55,8 @@ struct HttpResult {
 };
 HttpResult HttpGet(int port, const std::string& target);
 
+// Runs a shell command (stderr joined to stdout): its exit status and output.
+std::pair<int, std::string> RunCommand(const std::string& command);
 // Runs tern-server once with `args` (a shell word list); returns its exit code (-1 if it
 // did not exit normally) and what it printed on stdout and stderr.
 std::pair<int, std::string> RunServerOnce(const std::string& args);

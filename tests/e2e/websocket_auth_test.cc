@@ -176,13 +176,9 @@ TEST(WebsocketAuth, ConfigurationErrorsAsNatsServer) {
     EXPECT_NE(out.find(c.error), std::string::npos) << out;
     if (!NatsServerPath().empty()) {
       // (nats-server checks these at start-up, not with -t.)
-      const std::string command = "timeout 10 " + NatsServerPath() + " -p -1 -c " + file + " 2>&1";
-      FILE* pipe = popen(command.c_str(), "r");
-      std::string nats_out;
-      char buffer[4096];
-      std::size_t n;
-      while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) nats_out.append(buffer, n);
-      EXPECT_NE(pclose(pipe), 0);
+      const auto [nats_code, nats_out] =
+          RunCommand("timeout 10 " + NatsServerPath() + " -p -1 -c " + file);
+      EXPECT_NE(nats_code, 0);
       EXPECT_NE(nats_out.find(c.error), std::string::npos) << nats_out;
     }
   }

@@ -16,7 +16,8 @@ auth="core/auth/authenticator.cc core/auth/nkeys.cc core/auth/permissions.cc cor
       core/auth/auth_config.cc core/conf.cc core/options.cc core/signal_command.cc core/subject.cc
       storage/subject_pattern.cc core/tls/tls_context.cc core/auth/time_zone.cc
       core/auth/user_limits.cc core/units.cc core/cluster_options.cc core/leaf_options.cc
-      core/gateway_options.cc core/websocket_options.cc core/ws_handshake.cc"
+      core/gateway_options.cc core/websocket_options.cc core/ws_handshake.cc
+      core/listener_auth.cc core/mqtt_options.cc"
 protocol="core/parser.cc core/subject.cc storage/subject_pattern.cc"
 route="core/route_parser.cc"
 gateway="core/route_parser.cc core/gateway_proto.cc core/link_json.cc"
@@ -24,6 +25,7 @@ js_api="core/jetstream/api_error.cc core/jetstream/config_json.cc core/jetstream
         core/jetstream/headers.cc core/jetstream/stream_config.cc core/subject.cc
         storage/subject_pattern.cc"
 backup="core/jetstream/backup_format.cc storage/crc32c.cc"
+mqtt="core/mqtt_packet.cc core/mqtt_topic.cc"
 websocket="core/ws_handshake.cc core/ws_frame.cc core/ws_deflate.cc core/ws_session.cc"
 storage="storage/crc32c.cc storage/env_memory.cc storage/env_posix.cc storage/record.cc
          storage/segment.cc storage/segment_index.cc storage/segment_scan.cc storage/stream_log.cc
@@ -31,13 +33,13 @@ storage="storage/crc32c.cc storage/env_memory.cc storage/env_posix.cc storage/re
          storage/subject_pattern.cc"
 targets="fuzz_connect fuzz_config fuzz_jwt fuzz_protocol fuzz_route fuzz_leaf fuzz_gateway"
 targets+=" fuzz_js_api"
-targets+=" fuzz_storage_recovery fuzz_backup fuzz_websocket"
+targets+=" fuzz_storage_recovery fuzz_backup fuzz_websocket fuzz_mqtt"
 # Each source is compiled once (coverage-instrumented, in parallel) and shared by the targets.
 mkdir -p "$out/obj"
 object() { echo "$out/obj/$(echo "$1" | tr / _).o"; }
 export root out cflags
 # shellcheck disable=SC2016
-printf '%s\n' $auth $protocol $route $gateway $js_api $storage $backup $websocket | sort -u | xargs -P "$(nproc)" -I{} sh -c \
+printf '%s\n' $auth $protocol $route $gateway $js_api $storage $backup $websocket $mqtt | sort -u | xargs -P "$(nproc)" -I{} sh -c \
   'cd "$root" && clang++ $cflags -fsanitize=fuzzer-no-link -c {} -o "$out/obj/$(echo {} | tr / _).o"'
 build() {  # target, sources...
   local target=$1 objects=()
@@ -57,6 +59,7 @@ build fuzz_js_api $js_api
 build fuzz_storage_recovery $storage
 build fuzz_backup $backup
 build fuzz_websocket $websocket
+build fuzz_mqtt $mqtt
 for target in $targets; do
   corpus="$out/corpus-$target"
   mkdir -p "$corpus"

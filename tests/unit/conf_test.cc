@@ -183,12 +183,12 @@ TEST(Conf, IncludesNestRelativeToTheIncludingFileAndReportTheirOwnPositions) {
 
 TEST(Options, UnknownKeysAreErrorsWithPositionAndUnimplementedOnesWarnings) {
   const std::string path = ::testing::TempDir() + "/keys.conf";
-  std::ofstream(path) << "port: 4222\n\n  mqtt { port: 1883 }\nping_interval: 30\n";
+  std::ofstream(path) << "port: 4222\n\n  prof_port: 6060\nping_interval: 30\n";
   ServerOptions o;
   std::string error;
   ASSERT_TRUE(LoadConfigFile(path, &o, &error)) << error;
   ASSERT_EQ(o.warnings.size(), 2u);
-  EXPECT_NE(o.warnings[0].find(path + ":3:3: 'mqtt' is not implemented"), std::string::npos)
+  EXPECT_NE(o.warnings[0].find(path + ":3:3: 'prof_port' is not implemented"), std::string::npos)
       << o.warnings[0];
   EXPECT_NE(o.warnings[1].find("read as 30 seconds"), std::string::npos) << o.warnings[1];
   EXPECT_EQ(o.ping_interval_ns, 30'000'000'000);

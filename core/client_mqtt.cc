@@ -1,0 +1,383 @@
+// Client: the MQTT 3.1.1 front end (mqtt_state.h). Packets are read with mqtt_packet.h and
+// turned into what a NATS client does (authenticate, publish, subscribe); deliveries go out
+// as MQTT PUBLISH packets. Topics map to subjects with mqtt_topic.h.
+#include "core/auth/nkeys.h"
+#include "core/client.h"
+#include "core/log.h"
+#include "core/mqtt_topic.h"
+#include "core/subject.h"
+
+namespace tern::core {
+namespace {
+
+constexpr std::string_view kHeaderQos0 = "NATS/1.0\r\nNmqtt-Pub:0\r\n\r\n";
+constexpr std::string_view kHeaderQos1 = "NATS/1.0\r\nNmqtt-Pub:1\r\n\r\n";
+constexpr std::string_view kHeaderQos2 = "NATS/1.0\r\nNmqtt-Pub:2\r\n\r\n";
+
+std::string_view PublishHeader(uint8_t qos) {
+  return qos == 0 ? kHeaderQos0 : qos == 1 ? kHeaderQos1 : kHeaderQos2;
+}
+
+// A client id for a clean session that sent none: 22 characters, as nats-server's NUIDs.
+std::string RandomClientId() {
+  static constexpr char kAlphabet[] =
+      "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  const std::string random = auth::RandomBytes(22);
+  std::string id;
+  for (char c : random) id.push_back(kAlphabet[static_cast<unsigned char>(c) % 62]);
+  return id;
+}
+
+// A filter ending in "#" also matches its parent level: "a/#" is "a.>" and "a".
+bool NeedsLevelUp(std::string_view subject) {
+  return subject.size() >= 3 && subject.substr(subject.size() - 2) == ".>";
+}
+
+}  // namespace
+
+Connection* MakeMqttClient(ShardPort* shard, uint64_t id, std::string ip, int port) {
+  auto* client = new Client(shard, id, std::move(ip), port);
+  client->mqtt_ = std::make_unique<MqttState>();
+  return client;
+}
+
+std::size_t Client::FeedMqtt(const char* data, std::size_t len) {
+  MqttState& m = *mqtt_;
+  // Packets are read straight from the socket's bytes; only a packet cut across reads is
+  // copied (into m.partial) until it is whole.
+  const std::size_t buffered = m.partial.size();
+  std::string_view input(data, len);
+  if (buffered > 0) {
+    m.partial.append(data, len);
+    input = m.partial;
+  }
+  const ServerOptions& o = shard_->options();
+  // nats-server does not bound MQTT packets; a broker must: a publish may carry max_payload
+  // bytes plus room for its topic.
+  const std::size_t max_body = static_cast<std::size_t>(o.max_payload) + 65536;
+  std::size_t at = 0;
+  bool need_more = false;
+  while (at < input.size() && !closing_ && !stalled_) {
+    if (!m.connected && (static_cast<uint8_t>(input[at]) >> 4) != mqtt::kConnect) {
+      // As nats-server: known from the first byte, without waiting for the packet.
+      LOG_ERROR("%s - mqtt: first packet should be a CONNECT", LogLabel().c_str());
+      Close(CloseReason::kProtocolViolation, false);
+      break;
+    }
+    mqtt::Packet packet;
+    const mqtt::ReadStatus status = mqtt::ReadPacket(input.substr(at), max_body, &packet);
+    if (status == mqtt::ReadStatus::kNeedMore) {
+      need_more = true;
+      break;
+    }
+    if (status != mqtt::ReadStatus::kPacket) {
+      LOG_ERROR("%s - mqtt: %s", LogLabel().c_str(),
+                status == mqtt::ReadStatus::kTooLarge ? "packet larger than max_payload allows"
+                                                      : "malformed remaining length");
+      Close(CloseReason::kProtocolViolation, false);
+      break;
+    }
+    const bool go_on = OnMqttPacket(packet);
+    at += packet.size;
+    if (!go_on) break;
+  }
+  if (closing_) {
+    m.partial.clear();
+    return len;
+  }
+  if (need_more || at == input.size()) {
+    // Keep the incomplete packet; everything given was taken.
+    if (buffered > 0) {
+      m.partial.erase(0, at);
+    } else {
+      m.partial.assign(input.substr(at));
+    }
+    return len;
+  }
+  // Stalled between packets: hand back what this call's bytes still hold.
+  if (buffered == 0) return at;
+  if (at >= buffered) {
+    m.partial.clear();
+    return at - buffered;
+  }
+  m.partial.resize(buffered);
+  m.partial.erase(0, at);
+  return 0;
+}
+
+bool Client::OnMqttPacket(const mqtt::Packet& packet) {
+  MqttState& m = *mqtt_;
+  std::string reason;
+  if (!m.connected) {
+    if (packet.type != mqtt::kConnect) {
+      LOG_ERROR("%s - mqtt: first packet should be a CONNECT", LogLabel().c_str());
+      Close(CloseReason::kProtocolViolation, false);
+      return false;
+    }
+    return OnMqttConnect(packet);
+  }
+  switch (packet.type) {
+    case mqtt::kPublish:
+      return OnMqttPublish(packet);
+    case mqtt::kSubscribe:
+    case mqtt::kUnsubscribe:
+      return OnMqttSubscribe(packet, packet.type == mqtt::kSubscribe);
+    case mqtt::kPuback:
+      return true;  // QoS 1 deliveries are not tracked yet: nothing waits for it
+    case mqtt::kPingreq: {
+      std::string& out = m.header;
+      out.clear();
+      mqtt::AppendPingresp(&out);
+      out_.Append(out);
+      MarkDirty();
+      return true;
+    }
+    case mqtt::kDisconnect:
+      m.will_pending = false;  // a clean goodbye: the will is discarded
+      Close(CloseReason::kClientClosed, true);
+      return false;
+    case mqtt::kConnect:
+      reason = "second CONNECT packet";
+      break;
+    default:
+      reason = "protocol " + std::to_string(packet.type) + " not supported";
+      break;
+  }
+  LOG_ERROR("%s - mqtt: %s", LogLabel().c_str(), reason.c_str());
+  Close(CloseReason::kProtocolViolation, false);
+  return false;
+}
+
+bool Client::OnMqttConnect(const mqtt::Packet& packet) {
+  MqttState& m = *mqtt_;
+  std::string reason;
+  uint8_t code = 0;
+  std::string& answer = m.header;
+  answer.clear();
+  switch (mqtt::ParseConnect(packet.body, &m.connect, &code, &reason)) {
+    case mqtt::ConnectStatus::kClose:
+      LOG_ERROR("%s - mqtt: %s", LogLabel().c_str(), reason.c_str());
+      Close(CloseReason::kProtocolViolation, false);
+      return false;
+    case mqtt::ConnectStatus::kRefused:
+      LOG_ERROR("%s - mqtt: %s", LogLabel().c_str(), reason.c_str());
+      mqtt::AppendConnack(false, code, &answer);
+      out_.Append(answer);
+      MarkDirty();
+      Close(CloseReason::kProtocolViolation, true);
+      return false;
+    case mqtt::ConnectStatus::kOk:
+      break;
+  }
+  const mqtt::Connect& c = m.connect;
+  if (c.will) {
+    std::string subject;
+    if (!mqtt::TopicToSubject(c.will_topic, false, &subject, &reason) || c.will_topic.empty() ||
+        !mqtt::IsValidMqttString(c.will_topic)) {
+      LOG_ERROR("%s - mqtt: invalid will topic \"%s\"", LogLabel().c_str(), c.will_topic.c_str());
+      Close(CloseReason::kProtocolViolation, false);
+      return false;
+    }
+  }
+  if (!AuthenticateMqtt()) {
+    mqtt::AppendConnack(false, mqtt::kConnackNotAuthorized, &answer);
+    out_.Append(answer);
+    MarkDirty();
+    Close(CloseReason::kAuthenticationFailure, true);
+    return false;
+  }
+  if (m.connect.client_id.empty()) m.connect.client_id = RandomClientId();
+  connected_ = true;
+  m.connected = true;
+  m.will_pending = c.will;
+  name_ = m.connect.client_id;
+  if (c.keepalive > 0) {
+    // nats-server's read deadline: floor(1.5 x keep-alive) seconds.
+    m.keepalive_ns = (int64_t{c.keepalive} + c.keepalive / 2) * 1'000'000'000;
+    ArmTimer();
+  }
+  mqtt::AppendConnack(false, mqtt::kConnackAccepted, &answer);
+  out_.Append(answer);
+  MarkDirty();
+  return true;
+}
+
+bool Client::AuthenticateMqtt() {
+  const auth::AuthConfig& config = AuthRules();
+  if (!config.required()) return true;
+  const mqtt::Connect& c = mqtt_->connect;
+  auth::Credentials credentials;
+  credentials.connection_type = "MQTT";
+  credentials.user = c.user;
+  credentials.pass = c.password;
+  credentials.client_ip = ip_;
+  // As nats-server: the password also stands for a token.
+  if (!config.token.empty()) credentials.auth_token = c.password;
+  const auth::AuthResult result = Check(config, credentials);
+  if (!result.ok) {
+    LOG_ERROR("%s - mqtt: Authorization Violation: %s", LogLabel().c_str(), result.reason.c_str());
+    return false;
+  }
+  if (!JoinAccount(result.account)) return false;
+  credentials_ = std::move(credentials);
+  auth_user_ = result.user;
+  account_ = result.account;
+  if (result.permissions) {
+    permissions_ = std::make_unique<auth::PermissionChecker>(result.permissions);
+  }
+  ApplyLimits(result.max_subscriptions, result.max_payload);
+  return true;
+}
+
+bool Client::OnMqttPublish(const mqtt::Packet& packet) {
+  MqttState& m = *mqtt_;
+  mqtt::Publish publish;
+  std::string reason;
+  if (!mqtt::ParsePublish(packet, &publish, &reason) ||
+      !mqtt::TopicToSubject(publish.topic, false, &m.subject, &reason)) {
+    LOG_ERROR("%s - mqtt: %s", LogLabel().c_str(), reason.c_str());
+    Close(CloseReason::kProtocolViolation, false);
+    return false;
+  }
+  PublishFromMqtt(m.subject, publish.qos, publish.payload);
+  if (closing_) return false;
+  if (publish.qos == 1) {
+    m.header.clear();
+    mqtt::AppendAck(mqtt::kPuback, publish.packet_id, &m.header);
+    out_.Append(m.header);
+    MarkDirty();
+  }
+  return true;
+}
+
+void Client::PublishFromMqtt(std::string_view subject, uint8_t qos, std::string_view payload) {
+  MqttState& m = *mqtt_;
+  ShardStats::Add(stats_->in_msgs, 1);
+  ShardStats::Add(stats_->in_bytes, payload.size());
+  ++in_msgs_;
+  in_bytes_ += payload.size();
+  // As nats-server: a denied publish is dropped (a QoS 1 one still acknowledged).
+  if (permissions_ && !permissions_->CanPublish(subject, shard_->now_ns())) {
+    LOG_ERROR("%s - mqtt: publish to \"%.*s\" denied", LogLabel().c_str(),
+              static_cast<int>(subject.size()), subject.data());
+    return;
+  }
+  // NATS subscribers see the publish QoS in a header, as nats-server sends it.
+  const std::string_view header = PublishHeader(qos);
+  m.published.assign(header);
+  m.published.append(payload);
+  shard_->Publish(this, Message{.subject = subject,
+                                .reply = {},
+                                .data = m.published,
+                                .header_len = header.size(),
+                                .account = account_,
+                                .origin = kind_});
+}
+
+bool Client::OnMqttSubscribe(const mqtt::Packet& packet, bool subscribe) {
+  MqttState& m = *mqtt_;
+  uint16_t packet_id = 0;
+  std::string reason;
+  if (!mqtt::ParseSubscribe(packet, subscribe, &packet_id, &m.filters, &reason)) {
+    LOG_ERROR("%s - mqtt: %s", LogLabel().c_str(), reason.c_str());
+    Close(CloseReason::kProtocolViolation, false);
+    return false;
+  }
+  m.codes.clear();
+  for (const mqtt::Filter& filter : m.filters) {
+    const bool mapped = mqtt::TopicToSubject(filter.topic, true, &m.subject, &reason);
+    if (!subscribe) {
+      if (!mapped) continue;
+      RemoveSubscription(m.subject);
+      m.granted.erase(m.subject);
+      if (NeedsLevelUp(m.subject)) {
+        const std::string level_up = m.subject.substr(0, m.subject.size() - 2) + " fwc";
+        RemoveSubscription(level_up);
+        m.granted.erase(level_up);
+      }
+      needed_epoch_ = shard_->CoveringEpoch();
+      continue;
+    }
+    const uint8_t qos = filter.qos > 1 ? 1 : filter.qos;  // QoS 2 is granted as 1
+    // Deliveries of QoS 1 consumers ride on $MQTT.sub.>: not for clients to subscribe to.
+    const bool reserved = m.subject.rfind("$MQTT.sub.", 0) == 0;
+    if (!mapped || reserved || !IsValidSubject(m.subject) ||
+        (permissions_ && !permissions_->CanSubscribe(m.subject, {}))) {
+      m.codes.push_back(0x80);
+      continue;
+    }
+    bool ok = AddMqttSubscription(m.subject, m.subject, qos);
+    if (ok && NeedsLevelUp(m.subject)) {
+      const std::string parent = m.subject.substr(0, m.subject.size() - 2);
+      ok = AddMqttSubscription(parent, parent + " fwc", qos);
+    }
+    m.codes.push_back(ok ? qos : 0x80);
+  }
+  // The answer waits, as a PONG does, until every shard applied the subscriptions: a
+  // publish after the SUBACK reaches them.
+  if (needed_epoch_ != 0 && !shard_->EpochAcked(needed_epoch_)) {
+    if (holds_.empty()) shard_->HoldUntilAcked(this);
+    holds_.emplace_back(out_.appended_total(), needed_epoch_);
+  }
+  m.header.clear();
+  if (subscribe) {
+    mqtt::AppendSuback(packet_id, m.codes, &m.header);
+  } else {
+    mqtt::AppendAck(mqtt::kUnsuback, packet_id, &m.header);
+  }
+  out_.Append(m.header);
+  MarkDirty();
+  return true;
+}
+
+bool Client::AddMqttSubscription(std::string_view subject, const std::string& sid, uint8_t qos) {
+  mqtt_->granted[sid] = qos;
+  if (subs_.contains(sid)) return true;  // a new QoS for the same filter
+  const int64_t server_max = shard_->options().max_subscriptions;
+  const bool over_server = server_max > 0 && static_cast<int64_t>(subs_.size()) >= server_max;
+  const bool over_user =
+      max_subscriptions_ >= 0 && static_cast<int64_t>(subs_.size()) >= max_subscriptions_;
+  if (over_server || over_user) {
+    mqtt_->granted.erase(sid);
+    return false;
+  }
+  auto sub = std::make_unique<Subscription>();
+  sub->conn = this;
+  sub->account = account_;
+  sub->subject.assign(subject);
+  sub->sid = sid;
+  shard_->AddSubscription(this, sub.get());
+  subs_.emplace(sid, std::move(sub));
+  needed_epoch_ = shard_->CoveringEpoch();
+  return true;
+}
+
+bool Client::DeliverMqtt(const Subscription& sub, const Message& msg) {
+  (void)sub;
+  MqttState& m = *mqtt_;
+  const std::string_view subject = msg.shown_subject();
+  if (permissions_ && permissions_->has_delivery_filter() &&
+      permissions_->DeliveryDenied(subject)) {
+    return false;
+  }
+  // MQTT subscribers get the payload: headers (and reply subjects) stay behind.
+  const std::string_view payload = std::string_view(msg.data).substr(msg.header_len);
+  m.topic.clear();
+  mqtt::SubjectToTopic(subject, &m.topic);
+  m.header.clear();
+  mqtt::AppendPublishHeader(m.topic, payload.size(), 0, false, false, 0, &m.header);
+  out_.Append(m.header);
+  out_.Append(payload);
+  return AfterDelivery(payload.size());
+}
+
+void Client::PublishWill() {
+  MqttState& m = *mqtt_;
+  if (!m.will_pending) return;
+  m.will_pending = false;
+  std::string reason;
+  if (!mqtt::TopicToSubject(m.connect.will_topic, false, &m.subject, &reason)) return;
+  PublishFromMqtt(m.subject, m.connect.will_qos, m.connect.will_message);
+}
+
+}  // namespace tern::core

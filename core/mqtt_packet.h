@@ -1,0 +1,103 @@
+#pragma once
+// MQTT 3.1.1 packets as nats-server 2.9 reads and writes them: splitting a byte stream into
+// packets (fixed header, remaining length), reading CONNECT, PUBLISH, SUBSCRIBE and
+// UNSUBSCRIBE with nats-server's checks, and writing what the server sends. Pure functions
+// and value types; the connection that uses them owns them, on its shard.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tern::core::mqtt {
+
+enum PacketType : uint8_t {
+  kConnect = 1,
+  kConnack = 2,
+  kPublish = 3,
+  kPuback = 4,
+  kPubrec = 5,
+  kPubrel = 6,
+  kPubcomp = 7,
+  kSubscribe = 8,
+  kSuback = 9,
+  kUnsubscribe = 10,
+  kUnsuback = 11,
+  kPingreq = 12,
+  kPingresp = 13,
+  kDisconnect = 14,
+};
+
+struct Packet {
+  uint8_t type = 0;
+  uint8_t flags = 0;      // the fixed header's low nibble
+  std::string_view body;  // the remaining length's bytes
+  std::size_t size = 0;   // the whole packet, fixed header included
+};
+
+enum class ReadStatus { kPacket, kNeedMore, kMalformed, kTooLarge };
+// The first packet of `input`; packets with a body over `max_body` bytes are refused.
+ReadStatus ReadPacket(std::string_view input, std::size_t max_body, Packet* out);
+
+// CONNECT. Connack codes (3.1.1): 1 bad protocol level, 2 identifier rejected, 4 bad user
+// name or password (malformed), 5 not authorized.
+inline constexpr uint8_t kConnackAccepted = 0, kConnackBadLevel = 1, kConnackBadId = 2,
+                         kConnackBadCredentials = 4, kConnackNotAuthorized = 5;
+struct Connect {
+  uint8_t level = 0;
+  bool clean = false;
+  uint16_t keepalive = 0;  // seconds
+  std::string client_id;
+  bool will = false;
+  uint8_t will_qos = 0;
+  bool will_retain = false;
+  std::string will_topic;
+  std::string will_message;
+  bool has_user = false, has_password = false;
+  std::string user, password;
+};
+enum class ConnectStatus {
+  kOk,
+  kClose,    // close without a CONNACK (not MQTT, reserved bits, bad will...)
+  kRefused,  // answer CONNACK with *code, then close
+};
+ConnectStatus ParseConnect(std::string_view body, Connect* out, uint8_t* code, std::string* reason);
+
+struct Publish {
+  uint8_t qos = 0;
+  bool retain = false;
+  bool dup = false;
+  std::string_view topic;
+  uint16_t packet_id = 0;
+  std::string_view payload;
+};
+// False (with *reason) for what nats-server closes the connection for: QoS 2 or 3, a
+// packet id 0 at QoS 1, an empty or malformed topic.
+bool ParsePublish(const Packet& packet, Publish* out, std::string* reason);
+
+struct Filter {
+  std::string_view topic;
+  uint8_t qos = 0;
+};
+// SUBSCRIBE (with_qos) and UNSUBSCRIBE: flags 0b0010, a packet id, one filter at least.
+bool ParseSubscribe(const Packet& packet, bool with_qos, uint16_t* packet_id,
+                    std::vector<Filter>* filters, std::string* reason);
+// PUBACK: the packet id.
+bool ParsePacketId(const Packet& packet, uint16_t* packet_id);
+
+// A UTF-8 string as MQTT allows it: well-formed, no NUL (MQTT-1.5.3-1, -2).
+bool IsValidMqttString(std::string_view text);
+
+// What the server writes.
+void AppendConnack(bool session_present, uint8_t code, std::string* out);
+void AppendAck(PacketType type, uint16_t packet_id, std::string* out);  // PUBACK, UNSUBACK
+void AppendSuback(uint16_t packet_id, const std::vector<uint8_t>& granted, std::string* out);
+void AppendPingresp(std::string* out);
+// A PUBLISH's fixed and variable header, for a payload of payload_len bytes that the caller
+// appends after it; packet_id only for QoS 1.
+void AppendPublishHeader(std::string_view topic, std::size_t payload_len, uint8_t qos, bool retain,
+                         bool dup, uint16_t packet_id, std::string* out);
+// A PUBLISH of `topic` with `payload`; packet_id only for QoS 1.
+void AppendPublish(std::string_view topic, std::string_view payload, uint8_t qos, bool retain,
+                   bool dup, uint16_t packet_id, std::string* out);
+
+}  // namespace tern::core::mqtt
