@@ -191,10 +191,19 @@ void Client::Start(io::IoConn* io, bool over_connection_limit) {
 
 void Client::OnWebsocketUpgraded() {
   if (ws_->mqtt()) {
-    // MQTT over WebSocket is not served yet: say so rather than speak NATS to it.
-    ws_out_.Append(WsCloseFrame(kWsCloseInternal, "MQTT is not supported yet"));
-    MarkDirty();
-    Close(CloseReason::kProtocolViolation, true);
+    if (!shard_->options().mqtt.enabled) {
+      // MQTT over WebSocket needs the mqtt block (its settings and authorization).
+      ws_out_.Append(WsCloseFrame(kWsCloseInternal, "MQTT is not configured"));
+      MarkDirty();
+      Close(CloseReason::kProtocolViolation, true);
+      return;
+    }
+    // The MQTT front end from here on, with the MQTT port's authorization.
+    mqtt_ = std::make_unique<MqttState>();
+    next_ping_ns_ = 0;
+    const auth::AuthConfig& auth = AuthRules();
+    auth_deadline_ns_ = auth.required() ? last_in_ns_ + auth.timeout_ns : 0;
+    ArmTimer();
     return;
   }
   SendText(InfoLine(false));
@@ -349,9 +358,7 @@ void Client::SendNoResponders(std::string_view sid, std::string_view reply) {
 void Client::Flush() {
   dirty = false;
   if (io_ == nullptr || io_->send_in_flight || io_->closing) return;
-  if (out_.empty() && ws_out_.empty() && (!tls_ || (cipher_.empty() && !tls_->has_output()))) {
-    return;
-  }
+  if (NothingQueued()) return;
   if (closing_ && !close_after_flush_) return;  // aborting: what is queued is dropped
   uint64_t limit = UINT64_MAX;
   if (!holds_.empty()) limit = holds_.front().first - out_.consumed_total();

@@ -31,8 +31,9 @@ auth::AuthResult Client::Check(const auth::AuthConfig& config,
 
 const auth::AuthConfig& Client::AuthRules() const {
   const ServerOptions& o = shard_->options();
+  // MQTT over WebSocket is checked as the MQTT port's clients are, as in nats-server.
+  if (mqtt_) return o.mqtt.auth.effective ? *o.mqtt.auth.effective : o.auth;
   if (websocket_ && o.websocket.auth.effective) return *o.websocket.auth.effective;
-  if (mqtt_ && o.mqtt.auth.effective) return *o.mqtt.auth.effective;
   return o.auth;
 }
 

@@ -58,8 +58,14 @@ class SocketConnection : public Connection {
   // Starts a send of what is queued, up to `limit` plaintext bytes from the head (a held
   // PONG's position), through TLS when it is on. False if nothing went (or it closed).
   bool SendQueued(uint64_t limit);
+  // Nothing waits to go out: no protocol bytes, frames, close frame or TLS records.
+  bool NothingQueued() const {
+    return out_.empty() && ws_out_.empty() && ws_close_.empty() &&
+           (!tls_ || (cipher_.empty() && !tls_->has_output()));
+  }
   uint64_t PendingBytes() const {
-    return out_.pending_bytes() + ws_out_.pending_bytes() + cipher_.pending_bytes();
+    return out_.pending_bytes() + ws_out_.pending_bytes() + ws_close_.size() +
+           cipher_.pending_bytes();
   }
 
   ShardPort* shard_;

@@ -11,6 +11,7 @@
 
 #include "harness.h"
 #include "mqtt_util.h"
+#include "ws_util.h"
 
 namespace tern::e2e {
 namespace {
@@ -156,6 +157,44 @@ Json Will(int port, int nats_port) {
   marker->Send(Publish("will/marker", "m"));
   seen["no will after disconnect"] = nats.ReadUntil("MSG will.marker 1 1\r\nm\r\n", 5000);
   return seen;
+}
+
+// MQTT over WebSocket: the /mqtt path, packets in binary frames (one cut across two), the
+// server's packets framed, DISCONNECT answered with a close frame.
+Json OverWebsocket(bool nats) {
+  SCOPED_TRACE(nats ? "nats-server" : "Tern");
+  int port = 0;
+  auto server = StartMqttServer(nats, "websocket { port: -1, no_tls: true }\n", &port);
+  Json seen;
+  RawConn ws(server->websocket_port(), /*read_info=*/false);
+  std::string upgrade = WsUpgrade();
+  upgrade.replace(upgrade.find("GET / "), 6, "GET /mqtt ");
+  ws.Send(upgrade);
+  const std::string answer = ws.ReadUntil("\r\n\r\n");
+  seen["subprotocol"] = answer.find("Sec-Websocket-Protocol: mqtt\r\n") != std::string::npos;
+  ConnectSpec spec;
+  spec.client_id = "ws-client";
+  ws.Send(ClientFrame(0x82, Connect(spec)));
+  seen["connack"] = Hex(ReadWsUntil(&ws, std::string("\x20\x02\x00\x00", 4)).text);
+  const std::string subscribe = Subscribe(3, {{"ws/+", 0}});
+  ws.Send(ClientFrame(0x02, subscribe.substr(0, 4)) + ClientFrame(0x80, subscribe.substr(4)));
+  seen["suback"] = Hex(ReadWsUntil(&ws, std::string("\x90\x03\x00\x03\x00", 5)).text);
+  RawConn nats_client(server->port());
+  nats_client.Send("CONNECT {\"verbose\":false}\r\nPUB ws.t 5\r\nhello\r\nPING\r\n");
+  nats_client.ReadUntil("PONG\r\n");
+  seen["publish"] = Hex(ReadWsUntil(&ws, Publish("ws/t", "hello")).text);
+  ws.Send(ClientFrame(0x82, std::string("\xe0\x00", 2)));
+  WsReceived closing = ReadWsUntil(&ws, "never", "", 3000);
+  seen["close"] = closing.close;
+  return seen;
+}
+
+TEST(Mqtt, OverWebsocketAsNatsServer) {
+  const Json tern = OverWebsocket(false);
+  EXPECT_EQ(tern["connack"], "20 02 00 00") << tern.dump(1);
+  EXPECT_EQ(tern["close"], "1000 Client Closed");
+  if (NatsServerPath().empty()) return;
+  EXPECT_EQ(tern, OverWebsocket(true));
 }
 
 TEST(Mqtt, AsNatsServer) {
