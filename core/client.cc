@@ -71,6 +71,8 @@ const char* CloseReasonText(CloseReason reason) {
       return "Secure Connection - TLS Required";
     case CloseReason::kTlsHandshakeError:
       return "TLS Handshake Error";
+    case CloseReason::kDuplicateClientId:
+      return "Duplicate Client ID";
   }
   return "Unknown";
 }
@@ -102,6 +104,8 @@ uint16_t WebsocketCloseCode(CloseReason reason) {
     case CloseReason::kTlsRequired:
     case CloseReason::kTlsHandshakeError:
       return kWsCloseTls;
+    case CloseReason::kDuplicateClientId:
+      return kWsCloseInternal;
   }
   return kWsCloseInternal;
 }
@@ -223,6 +227,7 @@ int64_t Client::NextDeadline() const {
   if (tls_ && !tls_->handshake_done()) consider(tls_deadline_ns_);
   if (ws_ && !ws_->upgraded()) consider(ws_handshake_deadline_ns_);
   if (mqtt_ && mqtt_->keepalive_ns > 0) consider(last_in_ns_ + mqtt_->keepalive_ns);
+  if (mqtt_) consider(mqtt_->jailed_until_ns);
   if (!connected_) consider(auth_deadline_ns_);
   consider(auth_expires_ns_);
   if (send_started_ns_ != 0 && io_ != nullptr && io_->send_in_flight) {
@@ -441,6 +446,10 @@ void Client::OnTimer(int64_t now_ns) {
     return;
   }
   if (mqtt_) {
+    if (mqtt_->jailed_until_ns != 0 && now_ns >= mqtt_->jailed_until_ns) {
+      Close(CloseReason::kDuplicateClientId, false);
+      return;
+    }
     if (mqtt_->keepalive_ns > 0 && now_ns >= last_in_ns_ + mqtt_->keepalive_ns) {
       LOG_DEBUG("%s - mqtt: keep alive expired", LogLabel().c_str());
       Close(CloseReason::kStaleConnection, false);  // the will goes out (PublishWill)
@@ -484,7 +493,7 @@ void Client::SendLameDuckInfo() {
 void Client::DropSubscriptions() {
   for (auto& [sid, sub] : subs_) shard_->RemoveSubscription(this, sub.get());
   subs_.clear();
-  if (mqtt_) PublishWill();
+  if (mqtt_) EndMqttSession();
 }
 
 void Client::RemoveSubscription(const std::string& sid) {

@@ -153,6 +153,8 @@ class Client final : public SocketConnection, public ParserHandler {
   bool DeliverMqtt(const Subscription& sub, const Message& msg);
   // The will, when the connection ends without a DISCONNECT (once).
   void PublishWill();
+  // At close: the client id is free again; the will goes out unless taken over.
+  void EndMqttSession();
 
   // NATS protocol text; nothing on an MQTT connection (MQTT errors close it).
   void SendText(std::string_view text);

@@ -43,6 +43,7 @@ Connection* MakeMqttClient(ShardPort* shard, uint64_t id, std::string ip, int po
 
 std::size_t Client::FeedMqtt(const char* data, std::size_t len) {
   MqttState& m = *mqtt_;
+  if (m.jailed_until_ns != 0) return len;  // held off: nothing it sends counts
   // Packets are read straight from the socket's bytes; only a packet cut across reads is
   // copied (into m.partial) until it is whole.
   const std::size_t buffered = m.partial.size();
@@ -187,6 +188,27 @@ bool Client::OnMqttConnect(const mqtt::Packet& packet) {
     return false;
   }
   if (m.connect.client_id.empty()) m.connect.client_id = RandomClientId();
+  // One connection per client id (per account): a newer one takes the session over, and
+  // the older is closed without its will. An id taken over less than a second ago is held
+  // off for that second and closed unanswered (nats-server's guard against two clients
+  // fighting over one id).
+  const std::string key = std::to_string(account_) + ":" + m.connect.client_id;
+  bool jailed = false;
+  const MqttRegistry::Owner previous =
+      shard_->context().mqtt_registry.Claim(key, {shard_->index(), id_}, shard_->now_ns(), &jailed);
+  if (jailed) {
+    LOG_INFO("%s - mqtt: client ID \"%s\" was taken over less than a second ago: held off",
+             LogLabel().c_str(), m.connect.client_id.c_str());
+    m.jailed_until_ns = shard_->now_ns() + MqttRegistry::kJailNs;
+    ArmTimer();
+    return false;
+  }
+  m.registry_key = key;
+  if (previous.shard >= 0) {
+    LOG_INFO("%s - mqtt: client ID \"%s\" taken over from cid:%lu", LogLabel().c_str(),
+             m.connect.client_id.c_str(), static_cast<unsigned long>(previous.conn_id));
+    shard_->CloseConnectionOn(previous.shard, previous.conn_id, CloseReason::kDuplicateClientId);
+  }
   connected_ = true;
   m.connected = true;
   m.will_pending = c.will;
@@ -369,6 +391,17 @@ bool Client::DeliverMqtt(const Subscription& sub, const Message& msg) {
   out_.Append(m.header);
   out_.Append(payload);
   return AfterDelivery(payload.size());
+}
+
+void Client::EndMqttSession() {
+  MqttState& m = *mqtt_;
+  if (!m.registry_key.empty()) {
+    shard_->context().mqtt_registry.Release(m.registry_key, {shard_->index(), id_});
+    m.registry_key.clear();
+  }
+  // A session taken over loses its will with it.
+  if (close_reason_ != CloseReason::kDuplicateClientId) PublishWill();
+  m.will_pending = false;
 }
 
 void Client::PublishWill() {

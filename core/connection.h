@@ -38,6 +38,7 @@ enum class CloseReason {
   kAuthenticationExpired,
   kTlsRequired,
   kTlsHandshakeError,
+  kDuplicateClientId,  // an MQTT session taken over by a newer connection
 };
 const char* CloseReasonText(CloseReason reason);
 

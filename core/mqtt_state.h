@@ -18,11 +18,13 @@ namespace tern::core {
 inline constexpr uint32_t kMqttListener = 5;
 
 struct MqttState {
-  bool connected = false;     // CONNECT answered with 0
-  mqtt::Connect connect;      // client id, clean session, keep-alive, will
-  int64_t keepalive_ns = 0;   // 1.5 x the keep-alive: silence longer than this closes
-  bool will_pending = false;  // publish the will if the connection ends without DISCONNECT
-  std::string partial;        // a packet cut across reads
+  bool connected = false;       // CONNECT answered with 0
+  mqtt::Connect connect;        // client id, clean session, keep-alive, will
+  int64_t keepalive_ns = 0;     // 1.5 x the keep-alive: silence longer than this closes
+  bool will_pending = false;    // publish the will if the connection ends without DISCONNECT
+  std::string registry_key;     // "<account>:<client id>" once held in the MqttRegistry
+  int64_t jailed_until_ns = 0;  // an id taken over a moment ago: closed then, unanswered
+  std::string partial;          // a packet cut across reads
   // Granted QoS by subscription sid (the NATS subject, or "<subject> fwc" for the level a
   // trailing '#' also matches).
   absl::flat_hash_map<std::string, uint8_t> granted;

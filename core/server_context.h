@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <vector>
+#include "core/mqtt_registry.h"
 
 #include "core/clock.h"
 #include "core/options.h"
@@ -98,6 +99,8 @@ struct ServerContext {
   int64_t start_mono_ns = 0;
   // The shards' loop clock: the system's, or a test's hand-stepped one.
   const Clock* clock = &SystemClock::Get();
+  // MQTT client ids and the connections that hold them (session takeover).
+  MqttRegistry mqtt_registry;
   // Open connections per account (by AccountId), for accounts' connection limits.
   std::unique_ptr<std::atomic<int64_t>[]> account_connections;
 

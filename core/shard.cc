@@ -955,6 +955,20 @@ void Shard::FlushClients() {
 
 void Shard::ScheduleClose(Connection* client) { closing_.push_back(client); }
 
+void Shard::CloseConnectionOn(int shard, uint64_t conn_id, CloseReason reason) {
+  Shard* owner = context_->shards[shard];
+  auto close = [owner, conn_id, reason] {
+    for (Connection* conn : owner->clients_) {
+      if (conn->id() == conn_id && !conn->closing()) conn->Close(reason, true);
+    }
+  };
+  if (owner == this) {
+    close();
+  } else {
+    owner->Post(close);
+  }
+}
+
 void Shard::ProcessCloses() {
   if (closing_.empty()) return;
   std::size_t kept = 0;

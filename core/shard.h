@@ -163,6 +163,7 @@ class Shard final : public io::ReactorHandler, public ShardPort {
   void SyncData(const LoopService& service, int fd, uint64_t tag);
   void CountSlowConsumer() override { ShardStats::Add(stats().slow_consumers, 1); }
   void CountStale() override { ShardStats::Add(stats().stale_connections, 1); }
+  void CloseConnectionOn(int shard, uint64_t conn_id, CloseReason reason) override;
 
  private:
   // ReactorHandler

@@ -56,6 +56,9 @@ class ShardPort {
   virtual void ArmTimer(Connection* conn, int64_t at) = 0;
   virtual void Send(io::IoConn* io) = 0;
   virtual void ScheduleClose(Connection* conn) = 0;
+  // Closes connection `conn_id` of shard `shard` (this one or another: then at that shard's
+  // next turn), if it is still open. For a session taken over by a new connection.
+  virtual void CloseConnectionOn(int shard, uint64_t conn_id, CloseReason reason) = 0;
 
   // Back-pressure: a subscriber falling behind, a publisher not being read.
   virtual void AddCongested(Connection* conn) = 0;

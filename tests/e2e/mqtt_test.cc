@@ -159,6 +159,39 @@ Json Will(int port, int nats_port) {
   return seen;
 }
 
+// A second connection with a client id takes the session over: the first is closed
+// without its will; a third within a second is held off and closed unanswered.
+Json Takeover(int port, int nats_port) {
+  Json seen;
+  RawConn nats(nats_port);
+  nats.Send("CONNECT {\"verbose\":false}\r\nSUB will.> 1\r\nPING\r\n");
+  nats.ReadUntil("PONG\r\n");
+  ConnectSpec spec;
+  spec.client_id = "same";
+  spec.flags = 0x02 | 0x04;
+  spec.will_topic = "will/first";
+  spec.will_message = "first-will";
+  auto first = Login(port, "", 0, Connect(spec));
+  spec.will_topic = "will/second";
+  spec.will_message = "second-will";
+  RawConn second(port, false);
+  second.Send(Connect(spec));
+  seen["second connack"] = Hex(second.ReadUntil(std::string("\x20\x02\x00\x00", 4), 10000));
+  first->ReadFor(3000);
+  seen["first closed"] = first->closed();
+  RawConn third(port, false);
+  third.Send(Connect(spec));
+  seen["third answer"] = Hex(third.ReadFor(4000));
+  seen["third closed"] = third.closed();
+  second.Send(std::string("\xc0\x00", 2));
+  seen["second still served"] = Hex(second.ReadUntil(std::string("\xd0\x00", 2)));
+  // The first's will never came; the marker arrives alone.
+  auto marker = Login(port, "marker");
+  marker->Send(Publish("will/marker", "m"));
+  seen["nats saw"] = nats.ReadUntil("MSG will.marker 1 1\r\nm\r\n", 5000);
+  return seen;
+}
+
 // MQTT over WebSocket: the /mqtt path, packets in binary frames (one cut across two), the
 // server's packets framed, DISCONNECT answered with a close frame.
 Json OverWebsocket(bool nats) {
@@ -204,8 +237,12 @@ TEST(Mqtt, AsNatsServer) {
   t["connect"] = ConnectMatrix(tern_port);
   t["session"] = Session(tern_port, tern->port());
   t["will"] = Will(tern_port, tern->port());
+  t["takeover"] = Takeover(tern_port, tern->port());
   EXPECT_EQ(t["connect"]["accepted"], "20 02 00 00 / open") << t.dump(1);
   EXPECT_EQ(t["session"]["suback"], "90 0a 01 02 00 80 80 80 01 00 80 00");
+  EXPECT_EQ(t["takeover"]["first closed"], true) << t["takeover"].dump(1);
+  EXPECT_EQ(t["takeover"]["third closed"], true);
+  EXPECT_EQ(t["takeover"]["third answer"], "");
   if (NatsServerPath().empty()) return;
   int nats_port = 0;
   auto nats = StartMqttServer(true, "", &nats_port);
@@ -213,6 +250,7 @@ TEST(Mqtt, AsNatsServer) {
   n["connect"] = ConnectMatrix(nats_port);
   n["session"] = Session(nats_port, nats->port());
   n["will"] = Will(nats_port, nats->port());
+  n["takeover"] = Takeover(nats_port, nats->port());
   for (const auto& [part, steps] : n.items()) {
     for (const auto& [step, outcome] : steps.items()) {
       EXPECT_EQ(t[part].value(step, Json()), outcome) << part << ": " << step;
