@@ -227,7 +227,10 @@ int64_t Client::NextDeadline() const {
   if (tls_ && !tls_->handshake_done()) consider(tls_deadline_ns_);
   if (ws_ && !ws_->upgraded()) consider(ws_handshake_deadline_ns_);
   if (mqtt_ && mqtt_->keepalive_ns > 0) consider(last_in_ns_ + mqtt_->keepalive_ns);
-  if (mqtt_) consider(mqtt_->jailed_until_ns);
+  if (mqtt_) {
+    consider(mqtt_->jailed_until_ns);
+    consider(MqttRequestDeadline());
+  }
   if (!connected_) consider(auth_deadline_ns_);
   consider(auth_expires_ns_);
   if (send_started_ns_ != 0 && io_ != nullptr && io_->send_in_flight) {
@@ -448,6 +451,12 @@ void Client::OnTimer(int64_t now_ns) {
   if (mqtt_) {
     if (mqtt_->jailed_until_ns != 0 && now_ns >= mqtt_->jailed_until_ns) {
       Close(CloseReason::kDuplicateClientId, false);
+      return;
+    }
+    const int64_t request_deadline = MqttRequestDeadline();
+    if (request_deadline != 0 && now_ns >= request_deadline) {
+      LOG_ERROR("%s - mqtt: JetStream did not answer in time", LogLabel().c_str());
+      Close(CloseReason::kServerShutdown, false);
       return;
     }
     if (mqtt_->keepalive_ns > 0 && now_ns >= last_in_ns_ + mqtt_->keepalive_ns) {

@@ -147,10 +147,28 @@ class Client final : public SocketConnection, public ParserHandler {
   bool OnMqttConnect(const mqtt::Packet& packet);
   bool AuthenticateMqtt();
   bool OnMqttPublish(const mqtt::Packet& packet);
-  void PublishFromMqtt(std::string_view subject, uint8_t qos, std::string_view payload);
+  // Routes an MQTT publish with its QoS header; false when permissions drop it.
+  bool PublishFromMqtt(std::string_view subject, uint8_t qos, std::string_view payload);
   bool OnMqttSubscribe(const mqtt::Packet& packet, bool subscribe);
+  bool SubscribeMqttFilter(std::string_view subject, const std::string& sid, uint8_t qos,
+                           uint32_t batch, std::size_t code);
   bool AddMqttSubscription(std::string_view subject, const std::string& sid, uint8_t qos);
+  void SendMqttSuback(uint16_t packet_id, const std::vector<uint8_t>& codes);
   bool DeliverMqtt(const Subscription& sub, const Message& msg);
+  // QoS 1 through JetStream (client_mqtt_js.cc).
+  uint64_t MqttRequest(std::string_view subject, std::string_view body, MqttState::Request request);
+  void StartMqttJetStream();
+  void AddInternalMqttSubscription(const std::string& subject, MqttSubKind kind);
+  void OnMqttApiReply(const Message& msg);
+  void SendMqttConnack();
+  void StoreMqttMessage(std::string_view subject, uint16_t packet_id, std::string_view header,
+                        std::string_view payload);
+  bool StartMqttConsumer(const std::string& sid, std::string_view subject, uint32_t batch,
+                         std::size_t code);
+  void DropMqttConsumer(const std::string& sid, bool delete_it);
+  bool DeliverMqttQos1(const Message& msg);
+  void OnMqttPuback(uint16_t packet_id);
+  int64_t MqttRequestDeadline() const;  // the first unanswered request's; 0 = none
   // The will, when the connection ends without a DISCONNECT (once).
   void PublishWill();
   // At close: the client id is free again; the will goes out unless taken over.

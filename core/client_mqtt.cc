@@ -58,7 +58,7 @@ std::size_t Client::FeedMqtt(const char* data, std::size_t len) {
   const std::size_t max_body = static_cast<std::size_t>(o.max_payload) + 65536;
   std::size_t at = 0;
   bool need_more = false;
-  while (at < input.size() && !closing_ && !stalled_) {
+  while (at < input.size() && !closing_ && !stalled_ && !m.connack_waiting) {
     if (!m.connected && (static_cast<uint8_t>(input[at]) >> 4) != mqtt::kConnect) {
       // As nats-server: known from the first byte, without waiting for the packet.
       LOG_ERROR("%s - mqtt: first packet should be a CONNECT", LogLabel().c_str());
@@ -86,7 +86,7 @@ std::size_t Client::FeedMqtt(const char* data, std::size_t len) {
     m.partial.clear();
     return len;
   }
-  if (need_more || at == input.size()) {
+  if (need_more || at == input.size() || m.connack_waiting) {
     // Keep the incomplete packet; everything given was taken.
     if (buffered > 0) {
       m.partial.erase(0, at);
@@ -123,8 +123,11 @@ bool Client::OnMqttPacket(const mqtt::Packet& packet) {
     case mqtt::kSubscribe:
     case mqtt::kUnsubscribe:
       return OnMqttSubscribe(packet, packet.type == mqtt::kSubscribe);
-    case mqtt::kPuback:
-      return true;  // QoS 1 deliveries are not tracked yet: nothing waits for it
+    case mqtt::kPuback: {
+      uint16_t packet_id = 0;
+      if (mqtt::ParsePacketId(packet, &packet_id)) OnMqttPuback(packet_id);
+      return true;
+    }
     case mqtt::kPingreq: {
       std::string& out = m.header;
       out.clear();
@@ -218,9 +221,8 @@ bool Client::OnMqttConnect(const mqtt::Packet& packet) {
     m.keepalive_ns = (int64_t{c.keepalive} + c.keepalive / 2) * 1'000'000'000;
     ArmTimer();
   }
-  mqtt::AppendConnack(false, mqtt::kConnackAccepted, &answer);
-  out_.Append(answer);
-  MarkDirty();
+  StartMqttJetStream();
+  if (!m.connack_waiting) SendMqttConnack();
   return true;
 }
 
@@ -261,18 +263,23 @@ bool Client::OnMqttPublish(const mqtt::Packet& packet) {
     Close(CloseReason::kProtocolViolation, false);
     return false;
   }
-  PublishFromMqtt(m.subject, publish.qos, publish.payload);
+  const bool allowed = PublishFromMqtt(m.subject, publish.qos, publish.payload);
   if (closing_) return false;
   if (publish.qos == 1) {
-    m.header.clear();
-    mqtt::AppendAck(mqtt::kPuback, publish.packet_id, &m.header);
-    out_.Append(m.header);
-    MarkDirty();
+    if (allowed) {
+      // The PUBACK once it is stored for QoS 1 subscriptions (OnMqttApiReply).
+      StoreMqttMessage(m.subject, publish.packet_id, PublishHeader(1), publish.payload);
+    } else {
+      m.header.clear();
+      mqtt::AppendAck(mqtt::kPuback, publish.packet_id, &m.header);
+      out_.Append(m.header);
+      MarkDirty();
+    }
   }
   return true;
 }
 
-void Client::PublishFromMqtt(std::string_view subject, uint8_t qos, std::string_view payload) {
+bool Client::PublishFromMqtt(std::string_view subject, uint8_t qos, std::string_view payload) {
   MqttState& m = *mqtt_;
   ShardStats::Add(stats_->in_msgs, 1);
   ShardStats::Add(stats_->in_bytes, payload.size());
@@ -282,7 +289,7 @@ void Client::PublishFromMqtt(std::string_view subject, uint8_t qos, std::string_
   if (permissions_ && !permissions_->CanPublish(subject, shard_->now_ns())) {
     LOG_ERROR("%s - mqtt: publish to \"%.*s\" denied", LogLabel().c_str(),
               static_cast<int>(subject.size()), subject.data());
-    return;
+    return false;
   }
   // NATS subscribers see the publish QoS in a header, as nats-server sends it.
   const std::string_view header = PublishHeader(qos);
@@ -294,6 +301,7 @@ void Client::PublishFromMqtt(std::string_view subject, uint8_t qos, std::string_
                                 .header_len = header.size(),
                                 .account = account_,
                                 .origin = kind_});
+  return true;
 }
 
 bool Client::OnMqttSubscribe(const mqtt::Packet& packet, bool subscribe) {
@@ -306,14 +314,18 @@ bool Client::OnMqttSubscribe(const mqtt::Packet& packet, bool subscribe) {
     return false;
   }
   m.codes.clear();
+  const uint32_t batch = ++m.next_batch;
   for (const mqtt::Filter& filter : m.filters) {
     const bool mapped = mqtt::TopicToSubject(filter.topic, true, &m.subject, &reason);
     if (!subscribe) {
       if (!mapped) continue;
-      RemoveSubscription(m.subject);
-      m.granted.erase(m.subject);
-      if (NeedsLevelUp(m.subject)) {
-        const std::string level_up = m.subject.substr(0, m.subject.size() - 2) + " fwc";
+      const std::string sid = m.subject;
+      DropMqttConsumer(sid, true);
+      RemoveSubscription(sid);
+      m.granted.erase(sid);
+      if (NeedsLevelUp(sid)) {
+        const std::string level_up = sid.substr(0, sid.size() - 2) + " fwc";
+        DropMqttConsumer(level_up, true);
         RemoveSubscription(level_up);
         m.granted.erase(level_up);
       }
@@ -328,13 +340,47 @@ bool Client::OnMqttSubscribe(const mqtt::Packet& packet, bool subscribe) {
       m.codes.push_back(0x80);
       continue;
     }
-    bool ok = AddMqttSubscription(m.subject, m.subject, qos);
-    if (ok && NeedsLevelUp(m.subject)) {
-      const std::string parent = m.subject.substr(0, m.subject.size() - 2);
-      ok = AddMqttSubscription(parent, parent + " fwc", qos);
+    const std::string subject = m.subject;
+    const std::size_t code = m.codes.size();
+    bool ok = SubscribeMqttFilter(subject, subject, qos, batch, code);
+    if (ok && NeedsLevelUp(subject)) {
+      const std::string parent = subject.substr(0, subject.size() - 2);
+      ok = SubscribeMqttFilter(parent, parent + " fwc", qos, batch, code);
     }
     m.codes.push_back(ok ? qos : 0x80);
   }
+  if (!subscribe) {
+    m.header.clear();
+    mqtt::AppendAck(mqtt::kUnsuback, packet_id, &m.header);
+    out_.Append(m.header);
+    MarkDirty();
+    return true;
+  }
+  auto waiting = m.subacks.find(batch);
+  if (waiting != m.subacks.end()) {  // the SUBACK once its QoS 1 consumers exist
+    waiting->second.packet_id = packet_id;
+    waiting->second.codes = m.codes;
+    return true;
+  }
+  SendMqttSuback(packet_id, m.codes);
+  return true;
+}
+
+bool Client::SubscribeMqttFilter(std::string_view subject, const std::string& sid, uint8_t qos,
+                                 uint32_t batch, std::size_t code) {
+  if (!AddMqttSubscription(subject, sid, qos)) return false;
+  if (qos == 0) {
+    DropMqttConsumer(sid, true);  // back to QoS 0: its consumer goes
+    return true;
+  }
+  if (StartMqttConsumer(sid, subject, batch, code)) return true;
+  RemoveSubscription(sid);
+  mqtt_->granted.erase(sid);
+  return false;
+}
+
+void Client::SendMqttSuback(uint16_t packet_id, const std::vector<uint8_t>& codes) {
+  MqttState& m = *mqtt_;
   // The answer waits, as a PONG does, until every shard applied the subscriptions: a
   // publish after the SUBACK reaches them.
   if (needed_epoch_ != 0 && !shard_->EpochAcked(needed_epoch_)) {
@@ -342,19 +388,18 @@ bool Client::OnMqttSubscribe(const mqtt::Packet& packet, bool subscribe) {
     holds_.emplace_back(out_.appended_total(), needed_epoch_);
   }
   m.header.clear();
-  if (subscribe) {
-    mqtt::AppendSuback(packet_id, m.codes, &m.header);
-  } else {
-    mqtt::AppendAck(mqtt::kUnsuback, packet_id, &m.header);
-  }
+  mqtt::AppendSuback(packet_id, codes, &m.header);
   out_.Append(m.header);
   MarkDirty();
-  return true;
 }
 
 bool Client::AddMqttSubscription(std::string_view subject, const std::string& sid, uint8_t qos) {
   mqtt_->granted[sid] = qos;
-  if (subs_.contains(sid)) return true;  // a new QoS for the same filter
+  const int kind = qos > 0 ? kMqttPlainQos1 : kMqttPlain;
+  if (auto it = subs_.find(sid); it != subs_.end()) {  // a new QoS for the same filter
+    it->second->tag = kind;
+    return true;
+  }
   const int64_t server_max = shard_->options().max_subscriptions;
   const bool over_server = server_max > 0 && static_cast<int64_t>(subs_.size()) >= server_max;
   const bool over_user =
@@ -368,6 +413,7 @@ bool Client::AddMqttSubscription(std::string_view subject, const std::string& si
   sub->account = account_;
   sub->subject.assign(subject);
   sub->sid = sid;
+  sub->tag = kind;
   shard_->AddSubscription(this, sub.get());
   subs_.emplace(sid, std::move(sub));
   needed_epoch_ = shard_->CoveringEpoch();
@@ -375,8 +421,24 @@ bool Client::AddMqttSubscription(std::string_view subject, const std::string& si
 }
 
 bool Client::DeliverMqtt(const Subscription& sub, const Message& msg) {
-  (void)sub;
   MqttState& m = *mqtt_;
+  switch (sub.tag) {
+    case kMqttApi:
+      OnMqttApiReply(msg);
+      return false;
+    case kMqttDeliver:
+      return DeliverMqttQos1(msg);
+    case kMqttPlainQos1:
+      // A message an MQTT client published at QoS 1 comes to this subscription through
+      // its consumer, as QoS 1; here it would come twice.
+      if (msg.header_len > 0 && msg.header().find("Nmqtt-Pub:0") == std::string_view::npos &&
+          msg.header().find("Nmqtt-Pub:") != std::string_view::npos) {
+        return false;
+      }
+      break;
+    default:
+      break;
+  }
   const std::string_view subject = msg.shown_subject();
   if (permissions_ && permissions_->has_delivery_filter() &&
       permissions_->DeliveryDenied(subject)) {
@@ -402,6 +464,8 @@ void Client::EndMqttSession() {
   // A session taken over loses its will with it.
   if (close_reason_ != CloseReason::kDuplicateClientId) PublishWill();
   m.will_pending = false;
+  // A clean session's consumers go with it.
+  while (!m.consumers.empty()) DropMqttConsumer(m.consumers.begin()->first, true);
 }
 
 void Client::PublishWill() {
@@ -410,7 +474,10 @@ void Client::PublishWill() {
   m.will_pending = false;
   std::string reason;
   if (!mqtt::TopicToSubject(m.connect.will_topic, false, &m.subject, &reason)) return;
-  PublishFromMqtt(m.subject, m.connect.will_qos, m.connect.will_message);
+  if (!PublishFromMqtt(m.subject, m.connect.will_qos, m.connect.will_message)) return;
+  if (m.connect.will_qos > 0 && !m.inbox.empty()) {
+    StoreMqttMessage(m.subject, 0, PublishHeader(m.connect.will_qos), m.connect.will_message);
+  }
 }
 
 }  // namespace tern::core

@@ -5,6 +5,7 @@
 // reconnecting with the same id as another). Touched at CONNECT and close only, never on
 // the message path: one mutex. Owned by ServerContext; any shard.
 #include <absl/container/flat_hash_map.h>
+#include <absl/container/flat_hash_set.h>
 
 #include <cstdint>
 #include <string>
@@ -42,6 +43,21 @@ class MqttRegistry {
     }
     return previous;
   }
+  // Whether an account's MQTT streams were made (or found) already: a CONNECT then need
+  // not ask JetStream again. Forgotten when a store fails (someone removed them).
+  bool StreamsReady(uint16_t account) {
+    base::MutexLock lock(&mutex_);
+    return ready_.contains(account);
+  }
+  void SetStreamsReady(uint16_t account, bool ready) {
+    base::MutexLock lock(&mutex_);
+    if (ready) {
+      ready_.insert(account);
+    } else {
+      ready_.erase(account);
+    }
+  }
+
   // The connection is gone: forget it, unless another one holds the id by now.
   void Release(const std::string& id, Owner owner) {
     base::MutexLock lock(&mutex_);
@@ -56,6 +72,7 @@ class MqttRegistry {
   base::Mutex mutex_;
   absl::flat_hash_map<std::string, Owner> owners_ ABSL_GUARDED_BY(mutex_);
   absl::flat_hash_map<std::string, int64_t> taken_over_ ABSL_GUARDED_BY(mutex_);
+  absl::flat_hash_set<uint16_t> ready_ ABSL_GUARDED_BY(mutex_);
 };
 
 }  // namespace tern::core

@@ -17,6 +17,19 @@ namespace tern::core {
 // The listener id of the MQTT port, and the factory of its connections.
 inline constexpr uint32_t kMqttListener = 5;
 
+// What an MQTT client's subscription is (its Subscription::tag).
+enum MqttSubKind : int {
+  kMqttPlain = 0,      // a filter granted QoS 0: every message, as QoS 0
+  kMqttPlainQos1 = 1,  // a filter granted QoS 1: messages not stored for it (NATS publishes)
+  kMqttApi = 2,        // $MQTT.JSA.<token>.>: answers to its JetStream API requests
+  kMqttDeliver = 3,    // $MQTT.sub.<token>: a QoS 1 consumer's deliveries
+};
+
+// The JetStream stream that holds QoS 1 messages for QoS 1 subscriptions (interest
+// retention: kept until every such subscription acknowledged them), as nats-server names it.
+inline constexpr const char* kMqttMsgsStream = "$MQTT_msgs";
+inline constexpr std::string_view kMqttMsgsPrefix = "$MQTT.msgs.";
+
 struct MqttState {
   bool connected = false;       // CONNECT answered with 0
   mqtt::Connect connect;        // client id, clean session, keep-alive, will
@@ -28,8 +41,45 @@ struct MqttState {
   // Granted QoS by subscription sid (the NATS subject, or "<subject> fwc" for the level a
   // trailing '#' also matches).
   absl::flat_hash_map<std::string, uint8_t> granted;
+  // JetStream (QoS 1), through the API as any client uses it: requests carry replies to
+  // `inbox`.<request id>; each waits in `requests` until answered or timed out.
+  enum class RequestKind { kStreams, kStore, kConsumer };
+  struct Request {
+    RequestKind kind;
+    uint16_t packet_id = 0;  // kStore: the PUBLISH to acknowledge
+    uint32_t batch = 0;      // kConsumer: the SUBSCRIBE waiting for it
+    std::size_t code = 0;    // kConsumer: its filter's place in that SUBACK
+    std::string sid;         // kConsumer: the subscription it serves
+    int64_t deadline_ns = 0;
+  };
+  std::string inbox;  // "$MQTT.JSA.<token>"
+  uint64_t next_request = 0;
+  absl::flat_hash_map<uint64_t, Request> requests;
+  bool connack_waiting = false;  // CONNECT accepted; CONNACK once the streams exist
+  // A SUBACK that waits for its QoS 1 consumers.
+  struct PendingSuback {
+    uint16_t packet_id = 0;
+    std::vector<uint8_t> codes;
+    int waiting = 0;
+  };
+  absl::flat_hash_map<uint32_t, PendingSuback> subacks;
+  uint32_t next_batch = 0;
+  // QoS 1 subscriptions: sid -> the durable consumer and its deliver subject.
+  struct Consumer {
+    std::string durable, deliver;
+  };
+  absl::flat_hash_map<std::string, Consumer> consumers;
+  // QoS 1 deliveries awaiting PUBACK: packet id -> the ack subject and "<durable> <sseq>",
+  // and the other way, so that a redelivery keeps its packet id.
+  struct InFlight {
+    std::string ack, key;
+  };
+  absl::flat_hash_map<uint16_t, InFlight> in_flight;
+  absl::flat_hash_map<std::string, uint16_t> in_flight_by_key;
+  uint16_t last_packet_id = 0;
+
   // Reused per packet and per delivery: no allocation once grown.
-  std::string subject, topic, header, published;
+  std::string subject, topic, header, published, stored_subject, reply;
   std::vector<mqtt::Filter> filters;
   std::vector<uint8_t> codes;
 };

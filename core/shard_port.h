@@ -20,6 +20,7 @@
 namespace tern::core {
 
 class Connection;
+enum class CloseReason;  // core/connection.h
 
 class ShardPort {
  public:

@@ -1,0 +1,297 @@
+// Client: MQTT QoS 1 through JetStream, as nats-server keeps it. A QoS 1 PUBLISH is stored
+// in the $MQTT_msgs stream (interest retention) and acknowledged with PUBACK once stored;
+// a QoS 1 subscription is a durable consumer of that stream whose deliveries become QoS 1
+// PUBLISHes, acknowledged back to JetStream by the client's PUBACK and redelivered (DUP,
+// the same packet id) when not. Everything goes through the JetStream API on the message
+// path, as a client's requests do: the connection layer does not call JetStream.
+#include <nlohmann/json.hpp>
+
+#include "core/auth/nkeys.h"
+#include "core/client.h"
+#include "core/log.h"
+#include "core/mqtt_topic.h"
+
+namespace tern::core {
+namespace {
+
+constexpr int64_t kMqttApiTimeoutNs = int64_t{4} * 1'000'000'000;  // as nats-server's
+
+std::string RandomToken() {
+  static constexpr char kAlphabet[] =
+      "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  const std::string random = auth::RandomBytes(22);
+  std::string token;
+  for (char c : random) token.push_back(kAlphabet[static_cast<unsigned char>(c) % 62]);
+  return token;
+}
+
+// The JetStream API's answer is an error.
+bool IsApiError(std::string_view payload) {
+  return payload.find("\"error\"") != std::string_view::npos;
+}
+
+// Token `index` (0-based) of a dot-separated subject.
+std::string_view Token(std::string_view subject, int index) {
+  for (int i = 0; i < index; ++i) {
+    const std::size_t dot = subject.find('.');
+    if (dot == std::string_view::npos) return {};
+    subject.remove_prefix(dot + 1);
+  }
+  return subject.substr(0, subject.find('.'));
+}
+
+}  // namespace
+
+uint64_t Client::MqttRequest(std::string_view subject, std::string_view body,
+                             MqttState::Request request) {
+  MqttState& m = *mqtt_;
+  const uint64_t id = ++m.next_request;
+  m.reply = m.inbox + "." + std::to_string(id);
+  request.deadline_ns = shard_->now_ns() + kMqttApiTimeoutNs;
+  m.requests.emplace(id, std::move(request));
+  shard_->Publish(this, Message{.subject = subject,
+                                .reply = m.reply,
+                                .data = body,
+                                .header_len = 0,
+                                .account = account_,
+                                .origin = kind_});
+  ArmTimer();
+  return id;
+}
+
+void Client::StartMqttJetStream() {
+  MqttState& m = *mqtt_;
+  m.inbox = "$MQTT.JSA." + RandomToken();
+  AddInternalMqttSubscription(m.inbox + ".>", kMqttApi);
+  if (shard_->context().mqtt_registry.StreamsReady(account_)) return;
+  // Made once per account (the answer for an existing stream of the same config is a
+  // success); the CONNACK waits for it.
+  const nlohmann::json config = {
+      {"name", kMqttMsgsStream}, {"subjects", {std::string(kMqttMsgsPrefix) + ">"}},
+      {"retention", "interest"}, {"storage", "file"},
+      {"discard", "old"},        {"num_replicas", 1}};
+  m.connack_waiting = true;
+  MqttRequest(std::string("$JS.API.STREAM.CREATE.") + kMqttMsgsStream, config.dump(),
+              {.kind = MqttState::RequestKind::kStreams});
+}
+
+void Client::AddInternalMqttSubscription(const std::string& subject, MqttSubKind kind) {
+  auto sub = std::make_unique<Subscription>();
+  sub->conn = this;
+  sub->account = account_;
+  sub->subject = subject;
+  sub->sid = subject;
+  sub->tag = kind;
+  shard_->AddSubscription(this, sub.get());
+  subs_[subject] = std::move(sub);
+  needed_epoch_ = shard_->CoveringEpoch();
+}
+
+void Client::OnMqttApiReply(const Message& msg) {
+  MqttState& m = *mqtt_;
+  const std::string_view id_text = msg.subject.substr(msg.subject.rfind('.') + 1);
+  uint64_t id = 0;
+  for (char c : id_text) id = id * 10 + static_cast<uint64_t>(c - '0');
+  auto it = m.requests.find(id);
+  if (it == m.requests.end()) return;  // answered already, or timed out
+  const MqttState::Request request = std::move(it->second);
+  m.requests.erase(it);
+  const std::string_view payload = msg.payload();
+  const bool failed = IsApiError(payload);
+  switch (request.kind) {
+    case MqttState::RequestKind::kStreams:
+      if (failed && payload.find("10058") == std::string_view::npos) {  // 10058: it exists
+        LOG_ERROR("%s - mqtt: cannot create the %s stream: %.*s", LogLabel().c_str(),
+                  kMqttMsgsStream, static_cast<int>(payload.size()), payload.data());
+        Close(CloseReason::kServerShutdown, false);
+        return;
+      }
+      shard_->context().mqtt_registry.SetStreamsReady(account_, true);
+      SendMqttConnack();
+      return;
+    case MqttState::RequestKind::kStore:
+      if (failed) {
+        // Not stored: no PUBACK, and the client learns it by the connection closing, as
+        // with nats-server.
+        LOG_ERROR("%s - mqtt: QoS 1 message not stored: %.*s", LogLabel().c_str(),
+                  static_cast<int>(payload.size()), payload.data());
+        shard_->context().mqtt_registry.SetStreamsReady(account_, false);
+        Close(CloseReason::kProtocolViolation, false);
+        return;
+      }
+      m.header.clear();
+      mqtt::AppendAck(mqtt::kPuback, request.packet_id, &m.header);
+      out_.Append(m.header);
+      MarkDirty();
+      return;
+    case MqttState::RequestKind::kConsumer: {
+      if (failed) {
+        LOG_ERROR("%s - mqtt: QoS 1 consumer for \"%s\" not created: %.*s", LogLabel().c_str(),
+                  request.sid.c_str(), static_cast<int>(payload.size()), payload.data());
+        DropMqttConsumer(request.sid, /*delete_it=*/false);
+        RemoveSubscription(request.sid);
+        m.granted.erase(request.sid);
+      }
+      auto batch = m.subacks.find(request.batch);
+      if (batch == m.subacks.end()) return;
+      if (failed) batch->second.codes[request.code] = 0x80;
+      if (--batch->second.waiting == 0) {
+        SendMqttSuback(batch->second.packet_id, batch->second.codes);
+        m.subacks.erase(batch);
+      }
+      return;
+    }
+  }
+}
+
+void Client::SendMqttConnack() {
+  MqttState& m = *mqtt_;
+  m.connack_waiting = false;
+  m.header.clear();
+  mqtt::AppendConnack(false, mqtt::kConnackAccepted, &m.header);
+  out_.Append(m.header);
+  MarkDirty();
+  if (!m.partial.empty()) FeedMqtt(nullptr, 0);  // packets sent before the CONNACK
+}
+
+void Client::StoreMqttMessage(std::string_view subject, uint16_t packet_id, std::string_view header,
+                              std::string_view payload) {
+  MqttState& m = *mqtt_;
+  m.stored_subject.assign(kMqttMsgsPrefix);
+  m.stored_subject.append(subject);
+  m.published.assign(header);
+  m.published.append(payload);
+  const uint64_t id = ++m.next_request;
+  m.reply = m.inbox + "." + std::to_string(id);
+  m.requests.emplace(id, MqttState::Request{.kind = MqttState::RequestKind::kStore,
+                                            .packet_id = packet_id,
+                                            .deadline_ns = shard_->now_ns() + kMqttApiTimeoutNs});
+  shard_->Publish(this, Message{.subject = m.stored_subject,
+                                .reply = m.reply,
+                                .data = m.published,
+                                .header_len = header.size(),
+                                .account = account_,
+                                .origin = kind_});
+  ArmTimer();
+}
+
+bool Client::StartMqttConsumer(const std::string& sid, std::string_view subject, uint32_t batch,
+                               std::size_t code) {
+  MqttState& m = *mqtt_;
+  if (m.consumers.contains(sid)) return true;  // QoS 1 already
+  // As nats-server: the session's consumers may hold at most 65535 unacknowledged
+  // messages in all.
+  const int per_consumer = shard_->options().mqtt.max_ack_pending;
+  if (per_consumer > 0 && static_cast<int64_t>(m.consumers.size() + 1) * per_consumer > 0xffff) {
+    return false;
+  }
+  MqttState::Consumer consumer{RandomToken(), "$MQTT.sub." + RandomToken()};
+  AddInternalMqttSubscription(consumer.deliver, kMqttDeliver);
+  const MqttOptions& o = shard_->options().mqtt;
+  nlohmann::json config = {{"durable_name", consumer.durable},
+                           {"deliver_policy", "new"},
+                           {"ack_policy", "explicit"},
+                           {"ack_wait", o.ack_wait_ns},
+                           {"filter_subject", std::string(kMqttMsgsPrefix) + std::string(subject)},
+                           {"replay_policy", "instant"},
+                           {"max_ack_pending", o.max_ack_pending},
+                           {"deliver_subject", consumer.deliver}};
+  if (o.consumer_memory_storage) config["mem_storage"] = true;
+  if (o.consumer_inactive_threshold_ns > 0) {
+    config["inactive_threshold"] = o.consumer_inactive_threshold_ns;
+  }
+  const nlohmann::json body = {{"stream_name", kMqttMsgsStream}, {"config", config}};
+  MqttRequest(
+      std::string("$JS.API.CONSUMER.DURABLE.CREATE.") + kMqttMsgsStream + "." + consumer.durable,
+      body.dump(),
+      {.kind = MqttState::RequestKind::kConsumer, .batch = batch, .code = code, .sid = sid});
+  m.consumers.emplace(sid, std::move(consumer));
+  ++m.subacks[batch].waiting;
+  return true;
+}
+
+void Client::DropMqttConsumer(const std::string& sid, bool delete_it) {
+  MqttState& m = *mqtt_;
+  auto it = m.consumers.find(sid);
+  if (it == m.consumers.end()) return;
+  RemoveSubscription(it->second.deliver);
+  if (delete_it) {  // fire and forget, as nats-server does
+    shard_->Publish(this, Message{.subject = std::string("$JS.API.CONSUMER.DELETE.") +
+                                             kMqttMsgsStream + "." + it->second.durable,
+                                  .reply = {},
+                                  .data = {},
+                                  .header_len = 0,
+                                  .account = account_,
+                                  .origin = kind_});
+  }
+  m.consumers.erase(it);
+}
+
+bool Client::DeliverMqttQos1(const Message& msg) {
+  MqttState& m = *mqtt_;
+  // $JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<time>.<pending>
+  const std::string_view ack = msg.reply;
+  const std::string_view durable = Token(ack, 3);
+  const std::string_view delivered = Token(ack, 4);
+  const std::string_view stream_seq = Token(ack, 5);
+  if (durable.empty() || stream_seq.empty()) return false;
+  std::string key(durable);
+  key.push_back(' ');
+  key.append(stream_seq);
+  uint16_t packet_id = 0;
+  bool dup = false;
+  if (auto known = m.in_flight_by_key.find(key); known != m.in_flight_by_key.end()) {
+    packet_id = known->second;  // a redelivery keeps its packet id
+    dup = true;
+  } else {
+    // As nats-server: past max_ack_pending in flight the message is not sent now;
+    // JetStream sends it again after ack_wait.
+    if (static_cast<int>(m.in_flight.size()) >=
+        std::max(1, shard_->options().mqtt.max_ack_pending)) {
+      return false;
+    }
+    do {
+      packet_id = static_cast<uint16_t>(m.last_packet_id == 0xffff ? 1 : m.last_packet_id + 1);
+      m.last_packet_id = packet_id;
+    } while (m.in_flight.contains(packet_id));
+    m.in_flight.emplace(packet_id, MqttState::InFlight{std::string(ack), key});
+    m.in_flight_by_key.emplace(std::move(key), packet_id);
+    dup = delivered != "1";
+  }
+  // A consumer's delivery shows the stored subject ($MQTT.msgs.<subject>).
+  std::string_view subject = msg.shown_subject();
+  subject.remove_prefix(std::min(subject.size(), kMqttMsgsPrefix.size()));
+  const std::string_view payload = msg.payload();
+  m.topic.clear();
+  mqtt::SubjectToTopic(subject, &m.topic);
+  m.header.clear();
+  mqtt::AppendPublishHeader(m.topic, payload.size(), 1, false, dup, packet_id, &m.header);
+  out_.Append(m.header);
+  out_.Append(payload);
+  return AfterDelivery(payload.size());
+}
+
+void Client::OnMqttPuback(uint16_t packet_id) {
+  MqttState& m = *mqtt_;
+  auto it = m.in_flight.find(packet_id);
+  if (it == m.in_flight.end()) return;  // unknown: ignored, as nats-server does
+  shard_->Publish(this, Message{.subject = it->second.ack,
+                                .reply = {},
+                                .data = {},
+                                .header_len = 0,
+                                .account = account_,
+                                .origin = kind_});
+  m.in_flight_by_key.erase(it->second.key);
+  m.in_flight.erase(it);
+  if (m.in_flight.empty()) m.last_packet_id = 0;  // as nats-server: ids restart at 1
+}
+
+int64_t Client::MqttRequestDeadline() const {
+  int64_t first = 0;
+  for (const auto& [id, request] : mqtt_->requests) {
+    if (first == 0 || request.deadline_ns < first) first = request.deadline_ns;
+  }
+  return first;
+}
+
+}  // namespace tern::core
