@@ -228,6 +228,7 @@ int64_t Client::NextDeadline() const {
   if (ws_ && !ws_->upgraded()) consider(ws_handshake_deadline_ns_);
   if (mqtt_ && mqtt_->keepalive_ns > 0) consider(last_in_ns_ + mqtt_->keepalive_ns);
   if (mqtt_) {
+    if (!mqtt_->replies.empty() || !mqtt_->finished_fetches.empty()) consider(shard_->now_ns());
     consider(mqtt_->jailed_until_ns);
     consider(MqttRequestDeadline());
   }
@@ -409,6 +410,8 @@ bool Client::WantsIoClose() const {
 }
 
 void Client::OnTimer(int64_t now_ns) {
+  if (closing_) return;
+  if (mqtt_) RunMqttDeferredWork();
   if (closing_) return;
   if (tls_ && !tls_->handshake_done() && now_ns >= tls_deadline_ns_) {
     LOG_ERROR("%s:%d - cid:%lu - TLS handshake timeout", ip_.c_str(), port_,

@@ -159,7 +159,9 @@ class Client final : public SocketConnection, public ParserHandler {
   uint64_t MqttRequest(std::string_view subject, std::string_view body, MqttState::Request request);
   void StartMqttJetStream();
   void AddInternalMqttSubscription(const std::string& subject, MqttSubKind kind);
-  void OnMqttApiReply(const Message& msg);
+  void QueueMqttApiReply(const Message& msg);
+  void RunMqttDeferredWork();
+  void OnMqttApiReply(uint64_t id, std::string_view payload);
   void SendMqttConnack();
   void StoreMqttMessage(std::string_view subject, uint16_t packet_id, std::string_view header,
                         std::string_view payload);
@@ -169,6 +171,13 @@ class Client final : public SocketConnection, public ParserHandler {
   bool DeliverMqttQos1(const Message& msg);
   void OnMqttPuback(uint16_t packet_id);
   int64_t MqttRequestDeadline() const;  // the first unanswered request's; 0 = none
+  // Retained messages (client_mqtt_retained.cc).
+  void StoreMqttRetained(std::string_view subject, std::string_view topic, uint8_t qos,
+                         std::string_view payload);
+  void FetchMqttRetained(const std::vector<std::pair<std::string, uint8_t>>& filters);
+  void OnMqttRetainedFetchReply(const std::string& deliver, std::string_view payload);
+  bool DeliverMqttRetained(const Subscription& sub, const Message& msg);
+  void EndMqttRetainedFetch(const std::string& deliver);
   // The will, when the connection ends without a DISCONNECT (once).
   void PublishWill();
   // At close: the client id is free again; the will goes out unless taken over.

@@ -265,6 +265,9 @@ bool Client::OnMqttPublish(const mqtt::Packet& packet) {
   }
   const bool allowed = PublishFromMqtt(m.subject, publish.qos, publish.payload);
   if (closing_) return false;
+  if (allowed && publish.retain) {
+    StoreMqttRetained(m.subject, publish.topic, publish.qos, publish.payload);
+  }
   if (publish.qos == 1) {
     if (allowed) {
       // The PUBACK once it is stored for QoS 1 subscriptions (OnMqttApiReply).
@@ -314,6 +317,7 @@ bool Client::OnMqttSubscribe(const mqtt::Packet& packet, bool subscribe) {
     return false;
   }
   m.codes.clear();
+  m.retained_filters.clear();
   const uint32_t batch = ++m.next_batch;
   for (const mqtt::Filter& filter : m.filters) {
     const bool mapped = mqtt::TopicToSubject(filter.topic, true, &m.subject, &reason);
@@ -348,6 +352,13 @@ bool Client::OnMqttSubscribe(const mqtt::Packet& packet, bool subscribe) {
       ok = SubscribeMqttFilter(parent, parent + " fwc", qos, batch, code);
     }
     m.codes.push_back(ok ? qos : 0x80);
+    if (ok) {
+      // Retained messages follow the SUBACK, for the filter and the level '#' adds.
+      m.retained_filters.emplace_back(subject, qos);
+      if (NeedsLevelUp(subject)) {
+        m.retained_filters.emplace_back(subject.substr(0, subject.size() - 2), qos);
+      }
+    }
   }
   if (!subscribe) {
     m.header.clear();
@@ -360,9 +371,11 @@ bool Client::OnMqttSubscribe(const mqtt::Packet& packet, bool subscribe) {
   if (waiting != m.subacks.end()) {  // the SUBACK once its QoS 1 consumers exist
     waiting->second.packet_id = packet_id;
     waiting->second.codes = m.codes;
+    waiting->second.retained = m.retained_filters;
     return true;
   }
   SendMqttSuback(packet_id, m.codes);
+  FetchMqttRetained(m.retained_filters);
   return true;
 }
 
@@ -424,10 +437,12 @@ bool Client::DeliverMqtt(const Subscription& sub, const Message& msg) {
   MqttState& m = *mqtt_;
   switch (sub.tag) {
     case kMqttApi:
-      OnMqttApiReply(msg);
+      QueueMqttApiReply(msg);
       return false;
     case kMqttDeliver:
       return DeliverMqttQos1(msg);
+    case kMqttRetained:
+      return DeliverMqttRetained(sub, msg);
     case kMqttPlainQos1:
       // A message an MQTT client published at QoS 1 comes to this subscription through
       // its consumer, as QoS 1; here it would come twice.

@@ -14,8 +14,6 @@
 namespace tern::core {
 namespace {
 
-constexpr int64_t kMqttApiTimeoutNs = int64_t{4} * 1'000'000'000;  // as nats-server's
-
 std::string RandomToken() {
   static constexpr char kAlphabet[] =
       "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -65,13 +63,23 @@ void Client::StartMqttJetStream() {
   AddInternalMqttSubscription(m.inbox + ".>", kMqttApi);
   if (shard_->context().mqtt_registry.StreamsReady(account_)) return;
   // Made once per account (the answer for an existing stream of the same config is a
-  // success); the CONNACK waits for it.
-  const nlohmann::json config = {
+  // success); the CONNACK waits for them.
+  const nlohmann::json messages = {
       {"name", kMqttMsgsStream}, {"subjects", {std::string(kMqttMsgsPrefix) + ">"}},
       {"retention", "interest"}, {"storage", "file"},
       {"discard", "old"},        {"num_replicas", 1}};
+  const nlohmann::json retained = {{"name", kMqttRetainedStream},
+                                   {"subjects", {std::string(kMqttRetainedPrefix) + ">"}},
+                                   {"retention", "limits"},
+                                   {"max_msgs_per_subject", 1},
+                                   {"storage", "file"},
+                                   {"discard", "old"},
+                                   {"num_replicas", 1}};
   m.connack_waiting = true;
-  MqttRequest(std::string("$JS.API.STREAM.CREATE.") + kMqttMsgsStream, config.dump(),
+  m.streams_waiting = 2;
+  MqttRequest(std::string("$JS.API.STREAM.CREATE.") + kMqttMsgsStream, messages.dump(),
+              {.kind = MqttState::RequestKind::kStreams});
+  MqttRequest(std::string("$JS.API.STREAM.CREATE.") + kMqttRetainedStream, retained.dump(),
               {.kind = MqttState::RequestKind::kStreams});
 }
 
@@ -87,25 +95,46 @@ void Client::AddInternalMqttSubscription(const std::string& subject, MqttSubKind
   needed_epoch_ = shard_->CoveringEpoch();
 }
 
-void Client::OnMqttApiReply(const Message& msg) {
+void Client::QueueMqttApiReply(const Message& msg) {
   MqttState& m = *mqtt_;
   const std::string_view id_text = msg.subject.substr(msg.subject.rfind('.') + 1);
   uint64_t id = 0;
   for (char c : id_text) id = id * 10 + static_cast<uint64_t>(c - '0');
+  // Handled at the client's next timer turn: answers lead to subscribing, publishing and
+  // parsing held packets, none of which may happen while the shard is delivering.
+  m.replies.emplace_back(id, std::string(msg.payload()));
+  shard_->ArmTimer(this, shard_->now_ns());
+}
+
+void Client::RunMqttDeferredWork() {
+  MqttState& m = *mqtt_;
+  std::vector<std::pair<uint64_t, std::string>> replies;
+  replies.swap(m.replies);
+  for (const auto& [id, payload] : replies) {
+    if (closing_) return;
+    OnMqttApiReply(id, payload);
+  }
+  std::vector<std::string> finished;
+  finished.swap(m.finished_fetches);
+  for (const std::string& deliver : finished) EndMqttRetainedFetch(deliver);
+}
+
+void Client::OnMqttApiReply(uint64_t id, std::string_view payload) {
+  MqttState& m = *mqtt_;
   auto it = m.requests.find(id);
   if (it == m.requests.end()) return;  // answered already, or timed out
   const MqttState::Request request = std::move(it->second);
   m.requests.erase(it);
-  const std::string_view payload = msg.payload();
   const bool failed = IsApiError(payload);
   switch (request.kind) {
     case MqttState::RequestKind::kStreams:
       if (failed && payload.find("10058") == std::string_view::npos) {  // 10058: it exists
-        LOG_ERROR("%s - mqtt: cannot create the %s stream: %.*s", LogLabel().c_str(),
-                  kMqttMsgsStream, static_cast<int>(payload.size()), payload.data());
+        LOG_ERROR("%s - mqtt: cannot create the MQTT streams: %.*s", LogLabel().c_str(),
+                  static_cast<int>(payload.size()), payload.data());
         Close(CloseReason::kServerShutdown, false);
         return;
       }
+      if (--m.streams_waiting > 0) return;
       shard_->context().mqtt_registry.SetStreamsReady(account_, true);
       SendMqttConnack();
       return;
@@ -137,10 +166,20 @@ void Client::OnMqttApiReply(const Message& msg) {
       if (failed) batch->second.codes[request.code] = 0x80;
       if (--batch->second.waiting == 0) {
         SendMqttSuback(batch->second.packet_id, batch->second.codes);
+        FetchMqttRetained(batch->second.retained);
         m.subacks.erase(batch);
       }
       return;
     }
+    case MqttState::RequestKind::kRetainStore:
+      if (failed) {
+        LOG_ERROR("%s - mqtt: retained message not stored: %.*s", LogLabel().c_str(),
+                  static_cast<int>(payload.size()), payload.data());
+      }
+      return;
+    case MqttState::RequestKind::kRetainFetch:
+      OnMqttRetainedFetchReply(request.sid, payload);
+      return;
   }
 }
 

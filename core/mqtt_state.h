@@ -23,12 +23,20 @@ enum MqttSubKind : int {
   kMqttPlainQos1 = 1,  // a filter granted QoS 1: messages not stored for it (NATS publishes)
   kMqttApi = 2,        // $MQTT.JSA.<token>.>: answers to its JetStream API requests
   kMqttDeliver = 3,    // $MQTT.sub.<token>: a QoS 1 consumer's deliveries
+  kMqttRetained = 4,   // $MQTT.rsub.<token>: retained messages for a new subscription
 };
+
+// How long a JetStream API request of an MQTT client may wait for its answer (nats-server's).
+inline constexpr int64_t kMqttApiTimeoutNs = int64_t{4} * 1'000'000'000;
 
 // The JetStream stream that holds QoS 1 messages for QoS 1 subscriptions (interest
 // retention: kept until every such subscription acknowledged them), as nats-server names it.
 inline constexpr const char* kMqttMsgsStream = "$MQTT_msgs";
 inline constexpr std::string_view kMqttMsgsPrefix = "$MQTT.msgs.";
+// Retained messages: the last one of each subject at $MQTT.rmsgs.<subject> (nats-server
+// 2.10's layout, with 2.11's record: headers Nmqtt-RTopic and Nmqtt-RFlags, the payload).
+inline constexpr const char* kMqttRetainedStream = "$MQTT_rmsgs";
+inline constexpr std::string_view kMqttRetainedPrefix = "$MQTT.rmsgs.";
 
 struct MqttState {
   bool connected = false;       // CONNECT answered with 0
@@ -43,7 +51,7 @@ struct MqttState {
   absl::flat_hash_map<std::string, uint8_t> granted;
   // JetStream (QoS 1), through the API as any client uses it: requests carry replies to
   // `inbox`.<request id>; each waits in `requests` until answered or timed out.
-  enum class RequestKind { kStreams, kStore, kConsumer };
+  enum class RequestKind { kStreams, kStore, kConsumer, kRetainStore, kRetainFetch };
   struct Request {
     RequestKind kind;
     uint16_t packet_id = 0;  // kStore: the PUBLISH to acknowledge
@@ -56,10 +64,24 @@ struct MqttState {
   uint64_t next_request = 0;
   absl::flat_hash_map<uint64_t, Request> requests;
   bool connack_waiting = false;  // CONNECT accepted; CONNACK once the streams exist
+  int streams_waiting = 0;
+  // Retained messages being sent to a new subscription, by deliver subject: the granted
+  // QoS, and the ephemeral consumer to delete once the last one came.
+  struct RetainedFetch {
+    uint8_t granted = 0;
+    std::string consumer;
+    bool done = false;
+  };
+  absl::flat_hash_map<std::string, RetainedFetch> retained;
+  // Work that may not run while the shard delivers (it subscribes, publishes, parses):
+  // API answers, and retained fetches to end. Run at the client's next timer turn.
+  std::vector<std::pair<uint64_t, std::string>> replies;
+  std::vector<std::string> finished_fetches;
   // A SUBACK that waits for its QoS 1 consumers.
   struct PendingSuback {
     uint16_t packet_id = 0;
     std::vector<uint8_t> codes;
+    std::vector<std::pair<std::string, uint8_t>> retained;  // filters to send retained for
     int waiting = 0;
   };
   absl::flat_hash_map<uint32_t, PendingSuback> subacks;
@@ -82,6 +104,7 @@ struct MqttState {
   std::string subject, topic, header, published, stored_subject, reply;
   std::vector<mqtt::Filter> filters;
   std::vector<uint8_t> codes;
+  std::vector<std::pair<std::string, uint8_t>> retained_filters;
 };
 
 }  // namespace tern::core

@@ -1,0 +1,177 @@
+// Client: MQTT retained messages, kept in JetStream. A PUBLISH with RETAIN stores its
+// message as the last of `$MQTT.rmsgs.<subject>` in the `$MQTT_rmsgs` stream (one per
+// subject), an empty one removes it; a new subscription then gets the retained messages
+// its filter matches, with RETAIN set, through an ephemeral consumer (last per subject,
+// no acks) that is deleted once the last one came.
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+
+#include "core/auth/nkeys.h"
+#include "core/client.h"
+#include "core/log.h"
+#include "core/mqtt_topic.h"
+
+namespace tern::core {
+namespace {
+
+std::string RetainedToken() {
+  static constexpr char kAlphabet[] =
+      "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  const std::string random = auth::RandomBytes(22);
+  std::string token;
+  for (char c : random) token.push_back(kAlphabet[static_cast<unsigned char>(c) % 62]);
+  return token;
+}
+
+// The value of header `name` in a NATS header block; empty when absent.
+std::string_view HeaderValue(std::string_view block, std::string_view name) {
+  std::size_t at = 0;
+  while ((at = block.find(name, at)) != std::string_view::npos) {
+    const bool line_start = at >= 2 && block[at - 1] == '\n';
+    const std::size_t colon = at + name.size();
+    if (line_start && colon < block.size() && block[colon] == ':') {
+      const std::size_t end = block.find("\r\n", colon);
+      return block.substr(colon + 1, end == std::string_view::npos ? end : end - colon - 1);
+    }
+    at = colon;
+  }
+  return {};
+}
+
+// The last dot-separated token of a subject, as a number.
+uint64_t LastNumber(std::string_view subject) {
+  uint64_t n = 0;
+  for (char c : subject.substr(subject.rfind('.') + 1)) {
+    if (c < '0' || c > '9') return 0;
+    n = n * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return n;
+}
+
+}  // namespace
+
+void Client::StoreMqttRetained(std::string_view subject, std::string_view topic, uint8_t qos,
+                               std::string_view payload) {
+  MqttState& m = *mqtt_;
+  m.stored_subject.assign(kMqttRetainedPrefix);
+  m.stored_subject.append(subject);
+  if (payload.empty()) {
+    // An empty retained message removes the subject's (MQTT-3.3.1-10).
+    const nlohmann::json purge = {{"filter", m.stored_subject}};
+    MqttRequest(std::string("$JS.API.STREAM.PURGE.") + kMqttRetainedStream, purge.dump(),
+                {.kind = MqttState::RequestKind::kRetainStore});
+    return;
+  }
+  if (topic.find_first_of("\r\n") != std::string_view::npos) {
+    LOG_ERROR("%s - mqtt: a topic with a line break cannot be retained", LogLabel().c_str());
+    return;
+  }
+  char flags[4];
+  std::snprintf(flags, sizeof flags, "%x", 0x01 | (qos << 1));
+  std::string record = "NATS/1.0\r\nNmqtt-RTopic:";
+  record.append(topic).append("\r\nNmqtt-RFlags:").append(flags).append("\r\n\r\n");
+  const std::size_t header_len = record.size();
+  record.append(payload);
+  const uint64_t id = ++m.next_request;
+  m.reply = m.inbox + "." + std::to_string(id);
+  m.requests.emplace(id, MqttState::Request{.kind = MqttState::RequestKind::kRetainStore,
+                                            .deadline_ns = shard_->now_ns() + kMqttApiTimeoutNs});
+  const std::string stored = m.stored_subject;
+  shard_->Publish(this, Message{.subject = stored,
+                                .reply = m.reply,
+                                .data = record,
+                                .header_len = header_len,
+                                .account = account_,
+                                .origin = kind_});
+  ArmTimer();
+}
+
+void Client::FetchMqttRetained(const std::vector<std::pair<std::string, uint8_t>>& filters) {
+  MqttState& m = *mqtt_;
+  for (const auto& [subject, granted] : filters) {
+    const std::string deliver = "$MQTT.rsub." + RetainedToken();
+    AddInternalMqttSubscription(deliver, kMqttRetained);
+    m.retained[deliver].granted = granted;
+    const nlohmann::json body = {{"stream_name", kMqttRetainedStream},
+                                 {"config",
+                                  {{"deliver_policy", "last_per_subject"},
+                                   {"ack_policy", "none"},
+                                   {"filter_subject", std::string(kMqttRetainedPrefix) + subject},
+                                   {"replay_policy", "instant"},
+                                   {"deliver_subject", deliver},
+                                   {"inactive_threshold", int64_t{10'000'000'000}}}}};
+    MqttRequest(std::string("$JS.API.CONSUMER.CREATE.") + kMqttRetainedStream, body.dump(),
+                {.kind = MqttState::RequestKind::kRetainFetch, .sid = deliver});
+  }
+}
+
+void Client::OnMqttRetainedFetchReply(const std::string& deliver, std::string_view payload) {
+  MqttState& m = *mqtt_;
+  auto it = m.retained.find(deliver);
+  if (it == m.retained.end()) return;
+  const nlohmann::json info = nlohmann::json::parse(payload, nullptr, false);
+  if (!info.is_object() || info.contains("error")) {
+    LOG_ERROR("%s - mqtt: retained messages not read: %.*s", LogLabel().c_str(),
+              static_cast<int>(payload.size()), payload.data());
+    EndMqttRetainedFetch(deliver);
+    return;
+  }
+  it->second.consumer = info.value("name", "");
+  const uint64_t pending = info.value("num_pending", uint64_t{0});
+  if (pending == 0 || it->second.done) EndMqttRetainedFetch(deliver);
+}
+
+bool Client::DeliverMqttRetained(const Subscription& sub, const Message& msg) {
+  MqttState& m = *mqtt_;
+  auto it = m.retained.find(sub.subject);
+  if (it == m.retained.end() || it->second.done) return false;
+  const std::string_view header = msg.header();
+  const std::string_view topic = HeaderValue(header, "Nmqtt-RTopic");
+  const std::string_view flags = HeaderValue(header, "Nmqtt-RFlags");
+  const uint8_t stored_qos =
+      flags.empty() ? 0 : static_cast<uint8_t>(((flags.back() - '0') >> 1) & 0x3);
+  const uint8_t qos = std::min(stored_qos, it->second.granted);
+  uint16_t packet_id = 0;
+  if (qos > 0) {  // a packet id, not tracked (as nats-server: never sent again)
+    do {
+      packet_id = static_cast<uint16_t>(m.last_packet_id == 0xffff ? 1 : m.last_packet_id + 1);
+      m.last_packet_id = packet_id;
+    } while (m.in_flight.contains(packet_id));
+  }
+  const std::string_view payload = msg.payload();
+  m.header.clear();
+  mqtt::AppendPublishHeader(topic, payload.size(), qos, /*retain=*/true, false, packet_id,
+                            &m.header);
+  out_.Append(m.header);
+  out_.Append(payload);
+  // The last one: the ack subject's pending count is 0. Its consumer and subscription
+  // go at the next timer turn (not while the shard delivers).
+  if (LastNumber(msg.reply) == 0) {
+    it->second.done = true;
+    if (!it->second.consumer.empty()) {
+      m.finished_fetches.push_back(sub.subject);
+      shard_->ArmTimer(this, shard_->now_ns());
+    }
+  }
+  return AfterDelivery(payload.size());
+}
+
+void Client::EndMqttRetainedFetch(const std::string& deliver) {
+  MqttState& m = *mqtt_;
+  auto it = m.retained.find(deliver);
+  if (it == m.retained.end()) return;
+  if (!it->second.consumer.empty()) {
+    shard_->Publish(this, Message{.subject = std::string("$JS.API.CONSUMER.DELETE.") +
+                                             kMqttRetainedStream + "." + it->second.consumer,
+                                  .reply = {},
+                                  .data = {},
+                                  .header_len = 0,
+                                  .account = account_,
+                                  .origin = kind_});
+  }
+  RemoveSubscription(deliver);
+  m.retained.erase(it);
+}
+
+}  // namespace tern::core
