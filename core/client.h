@@ -168,6 +168,7 @@ class Client final : public SocketConnection, public ParserHandler {
   bool StartMqttConsumer(const std::string& sid, std::string_view subject, uint32_t batch,
                          std::size_t code);
   void DropMqttConsumer(const std::string& sid, bool delete_it);
+  void DeleteMqttConsumer(std::string_view stream, std::string_view name);
   bool DeliverMqttQos1(const Message& msg);
   void OnMqttPuback(uint16_t packet_id);
   int64_t MqttRequestDeadline() const;  // the first unanswered request's; 0 = none

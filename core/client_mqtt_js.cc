@@ -254,16 +254,22 @@ void Client::DropMqttConsumer(const std::string& sid, bool delete_it) {
   auto it = m.consumers.find(sid);
   if (it == m.consumers.end()) return;
   RemoveSubscription(it->second.deliver);
-  if (delete_it) {  // fire and forget, as nats-server does
-    shard_->Publish(this, Message{.subject = std::string("$JS.API.CONSUMER.DELETE.") +
-                                             kMqttMsgsStream + "." + it->second.durable,
-                                  .reply = {},
-                                  .data = {},
-                                  .header_len = 0,
-                                  .account = account_,
-                                  .origin = kind_});
-  }
+  if (delete_it) DeleteMqttConsumer(kMqttMsgsStream, it->second.durable);
   m.consumers.erase(it);
+}
+
+void Client::DeleteMqttConsumer(std::string_view stream, std::string_view name) {
+  // Fire and forget, as nats-server does; the API answers only requests with a reply, so
+  // this one has request id 0, which nothing waits for.
+  const std::string reply = mqtt_->inbox.empty() ? std::string() : mqtt_->inbox + ".0";
+  const std::string subject =
+      "$JS.API.CONSUMER.DELETE." + std::string(stream) + "." + std::string(name);
+  shard_->Publish(this, Message{.subject = subject,
+                                .reply = reply,
+                                .data = {},
+                                .header_len = 0,
+                                .account = account_,
+                                .origin = kind_});
 }
 
 bool Client::DeliverMqttQos1(const Message& msg) {

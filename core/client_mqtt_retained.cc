@@ -161,15 +161,7 @@ void Client::EndMqttRetainedFetch(const std::string& deliver) {
   MqttState& m = *mqtt_;
   auto it = m.retained.find(deliver);
   if (it == m.retained.end()) return;
-  if (!it->second.consumer.empty()) {
-    shard_->Publish(this, Message{.subject = std::string("$JS.API.CONSUMER.DELETE.") +
-                                             kMqttRetainedStream + "." + it->second.consumer,
-                                  .reply = {},
-                                  .data = {},
-                                  .header_len = 0,
-                                  .account = account_,
-                                  .origin = kind_});
-  }
+  if (!it->second.consumer.empty()) DeleteMqttConsumer(kMqttRetainedStream, it->second.consumer);
   RemoveSubscription(deliver);
   m.retained.erase(it);
 }

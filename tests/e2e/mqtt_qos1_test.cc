@@ -7,7 +7,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <string>
+#include <thread>
 
 #include "harness.h"
 #include "mqtt_util.h"
@@ -61,6 +63,21 @@ Json Qos1Scenario(bool nats) {
   seen["puback without subscribers"] =
       Hex(pub->ReadUntil(std::string("\x40\x02\x00\x06", 4), 10000));
   seen["after unsubscribe"] = Hex(sub->ReadFor(1000));
+
+  // A clean session's consumers go when it ends: nothing keeps messages for it.
+  auto another = Login(port, "q1-another");
+  another->Send(Subscribe(1, {{"t/other", 1}, {"t/more/#", 1}}));
+  another->ReadUntil(std::string("\x90\x04\x00\x01\x01\x01", 6), 10000);
+  another.reset();
+  sub.reset();
+  std::string names;
+  for (int i = 0; i < 100; ++i) {
+    nats_client.Send("SUB names 7\r\nPUB $JS.API.CONSUMER.NAMES.$MQTT_msgs names 0\r\n\r\n");
+    names = nats_client.ReadUntil("consumer_names_response", 5000);
+    if (names.find("\"total\":0") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  seen["consumers left"] = names.find("\"total\":0") != std::string::npos ? 0 : 1;
   return seen;
 }
 
@@ -70,6 +87,7 @@ TEST(MqttQos1, AsNatsServer) {
   EXPECT_EQ(tern["redelivery"], "3a 0a 00 04 74 2f 71 31 00 01 6d 31");
   EXPECT_EQ(tern["after puback"], "");
   EXPECT_EQ(tern["nats publish"], "30 08 00 04 74 2f 71 31 6e 6e");
+  EXPECT_EQ(tern["consumers left"], 0);
   if (NatsServerPath().empty()) return;
   const Json nats = Qos1Scenario(true);
   for (const auto& [step, outcome] : nats.items()) {
