@@ -162,7 +162,11 @@ class Client final : public SocketConnection, public ParserHandler {
   void QueueMqttApiReply(const Message& msg);
   void RunMqttDeferredWork();
   void OnMqttApiReply(uint64_t id, std::string_view payload);
-  void SendMqttConnack();
+  void SendMqttConnack(bool session_present);
+  // Persistent sessions (client_mqtt_session.cc).
+  void LoadMqttSession();
+  void OnMqttSessionLoaded(std::string_view answer);
+  void SaveMqttSession();
   void StoreMqttMessage(std::string_view subject, uint16_t packet_id, std::string_view header,
                         std::string_view payload);
   bool StartMqttConsumer(const std::string& sid, std::string_view subject, uint32_t batch,

@@ -221,9 +221,9 @@ bool Client::OnMqttConnect(const mqtt::Packet& packet) {
     m.keepalive_ns = (int64_t{c.keepalive} + c.keepalive / 2) * 1'000'000'000;
     ArmTimer();
   }
+  // The CONNACK once the account's streams exist and the session was read (OnMqttApiReply).
   StartMqttJetStream();
-  if (!m.connack_waiting) SendMqttConnack();
-  return true;
+  return !m.connack_waiting;
 }
 
 bool Client::AuthenticateMqtt() {
@@ -365,6 +365,7 @@ bool Client::OnMqttSubscribe(const mqtt::Packet& packet, bool subscribe) {
     mqtt::AppendAck(mqtt::kUnsuback, packet_id, &m.header);
     out_.Append(m.header);
     MarkDirty();
+    SaveMqttSession();
     return true;
   }
   auto waiting = m.subacks.find(batch);
@@ -376,6 +377,7 @@ bool Client::OnMqttSubscribe(const mqtt::Packet& packet, bool subscribe) {
   }
   SendMqttSuback(packet_id, m.codes);
   FetchMqttRetained(m.retained_filters);
+  SaveMqttSession();
   return true;
 }
 
@@ -479,8 +481,10 @@ void Client::EndMqttSession() {
   // A session taken over loses its will with it.
   if (close_reason_ != CloseReason::kDuplicateClientId) PublishWill();
   m.will_pending = false;
-  // A clean session's consumers go with it.
-  while (!m.consumers.empty()) DropMqttConsumer(m.consumers.begin()->first, true);
+  // A clean session's consumers go with it; a persistent one's keep its messages.
+  if (m.connect.clean) {
+    while (!m.consumers.empty()) DropMqttConsumer(m.consumers.begin()->first, true);
+  }
 }
 
 void Client::PublishWill() {

@@ -61,7 +61,7 @@ void Client::StartMqttJetStream() {
   MqttState& m = *mqtt_;
   m.inbox = "$MQTT.JSA." + RandomToken();
   AddInternalMqttSubscription(m.inbox + ".>", kMqttApi);
-  if (shard_->context().mqtt_registry.StreamsReady(account_)) return;
+  if (shard_->context().mqtt_registry.StreamsReady(account_)) return LoadMqttSession();
   // Made once per account (the answer for an existing stream of the same config is a
   // success); the CONNACK waits for them.
   const nlohmann::json messages = {
@@ -75,8 +75,15 @@ void Client::StartMqttJetStream() {
                                    {"storage", "file"},
                                    {"discard", "old"},
                                    {"num_replicas", 1}};
+  const nlohmann::json sessions = {
+      {"name", kMqttSessionStream}, {"subjects", {std::string(kMqttSessionPrefix) + ">"}},
+      {"retention", "limits"},      {"max_msgs_per_subject", 1},
+      {"storage", "file"},          {"discard", "old"},
+      {"num_replicas", 1}};
   m.connack_waiting = true;
-  m.streams_waiting = 2;
+  m.streams_waiting = 3;
+  MqttRequest(std::string("$JS.API.STREAM.CREATE.") + kMqttSessionStream, sessions.dump(),
+              {.kind = MqttState::RequestKind::kStreams});
   MqttRequest(std::string("$JS.API.STREAM.CREATE.") + kMqttMsgsStream, messages.dump(),
               {.kind = MqttState::RequestKind::kStreams});
   MqttRequest(std::string("$JS.API.STREAM.CREATE.") + kMqttRetainedStream, retained.dump(),
@@ -136,7 +143,17 @@ void Client::OnMqttApiReply(uint64_t id, std::string_view payload) {
       }
       if (--m.streams_waiting > 0) return;
       shard_->context().mqtt_registry.SetStreamsReady(account_, true);
-      SendMqttConnack();
+      LoadMqttSession();
+      return;
+    case MqttState::RequestKind::kSessionLoad:
+      OnMqttSessionLoaded(failed ? std::string_view() : payload);
+      return;
+    case MqttState::RequestKind::kSessionPurge:
+      if (failed) {
+        LOG_ERROR("%s - mqtt: session record not removed: %.*s", LogLabel().c_str(),
+                  static_cast<int>(payload.size()), payload.data());
+      }
+      SendMqttConnack(false);
       return;
     case MqttState::RequestKind::kStore:
       if (failed) {
@@ -168,6 +185,7 @@ void Client::OnMqttApiReply(uint64_t id, std::string_view payload) {
         SendMqttSuback(batch->second.packet_id, batch->second.codes);
         FetchMqttRetained(batch->second.retained);
         m.subacks.erase(batch);
+        SaveMqttSession();
       }
       return;
     }
@@ -183,11 +201,11 @@ void Client::OnMqttApiReply(uint64_t id, std::string_view payload) {
   }
 }
 
-void Client::SendMqttConnack() {
+void Client::SendMqttConnack(bool session_present) {
   MqttState& m = *mqtt_;
   m.connack_waiting = false;
   m.header.clear();
-  mqtt::AppendConnack(false, mqtt::kConnackAccepted, &m.header);
+  mqtt::AppendConnack(session_present, mqtt::kConnackAccepted, &m.header);
   out_.Append(m.header);
   MarkDirty();
   if (!m.partial.empty()) FeedMqtt(nullptr, 0);  // packets sent before the CONNACK

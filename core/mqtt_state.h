@@ -36,6 +36,10 @@ inline constexpr std::string_view kMqttMsgsPrefix = "$MQTT.msgs.";
 // Retained messages: the last one of each subject at $MQTT.rmsgs.<subject> (nats-server
 // 2.10's layout, with 2.11's record: headers Nmqtt-RTopic and Nmqtt-RFlags, the payload).
 inline constexpr const char* kMqttRetainedStream = "$MQTT_rmsgs";
+// Persistent sessions: one record per client id at $MQTT.sess.<hash of the id> (its
+// subscriptions and their consumers), as nats-server keeps them.
+inline constexpr const char* kMqttSessionStream = "$MQTT_sess";
+inline constexpr std::string_view kMqttSessionPrefix = "$MQTT.sess.";
 inline constexpr std::string_view kMqttRetainedPrefix = "$MQTT.rmsgs.";
 
 struct MqttState {
@@ -51,7 +55,15 @@ struct MqttState {
   absl::flat_hash_map<std::string, uint8_t> granted;
   // JetStream (QoS 1), through the API as any client uses it: requests carry replies to
   // `inbox`.<request id>; each waits in `requests` until answered or timed out.
-  enum class RequestKind { kStreams, kStore, kConsumer, kRetainStore, kRetainFetch };
+  enum class RequestKind {
+    kStreams,
+    kSessionLoad,
+    kSessionPurge,
+    kStore,
+    kConsumer,
+    kRetainStore,
+    kRetainFetch
+  };
   struct Request {
     RequestKind kind;
     uint16_t packet_id = 0;  // kStore: the PUBLISH to acknowledge
@@ -65,6 +77,7 @@ struct MqttState {
   absl::flat_hash_map<uint64_t, Request> requests;
   bool connack_waiting = false;  // CONNECT accepted; CONNACK once the streams exist
   int streams_waiting = 0;
+  std::string session_subject;  // $MQTT.sess.<hash>
   // Retained messages being sent to a new subscription, by deliver subject: the granted
   // QoS, and the ephemeral consumer to delete once the last one came.
   struct RetainedFetch {

@@ -1,0 +1,127 @@
+// Client: MQTT sessions kept in JetStream. A client that connects with clean session 0
+// keeps its subscriptions, and the consumers behind its QoS 1 ones, in a record at
+// $MQTT.sess.<hash of its id> in the $MQTT_sess stream; when it connects again (after a
+// disconnect or a server restart) they are restored, the CONNACK says the session is
+// present, and the QoS 1 messages stored meanwhile are delivered. A clean session removes
+// an earlier record and its consumers.
+#include <openssl/evp.h>
+
+#include <nlohmann/json.hpp>
+
+#include "core/auth/nkeys.h"
+#include "core/client.h"
+#include "core/log.h"
+#include "core/server_context.h"
+
+namespace tern::core {
+namespace {
+
+// nats-server's getHash: SHA-256, its first 8 bytes as base62 characters.
+std::string IdHash(std::string_view id) {
+  static constexpr char kAlphabet[] =
+      "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(id.data(), id.size(), digest, &length, EVP_sha256(), nullptr);
+  std::string hash;
+  for (int i = 0; i < 8; ++i) hash.push_back(kAlphabet[digest[i] % 62]);
+  return hash;
+}
+
+bool NeedsLevelUp(std::string_view subject) {
+  return subject.size() >= 3 && subject.substr(subject.size() - 2) == ".>";
+}
+
+}  // namespace
+
+void Client::LoadMqttSession() {
+  MqttState& m = *mqtt_;
+  m.session_subject = std::string(kMqttSessionPrefix) + IdHash(m.connect.client_id);
+  const nlohmann::json request = {{"last_by_subj", m.session_subject}};
+  MqttRequest(std::string("$JS.API.STREAM.MSG.GET.") + kMqttSessionStream, request.dump(),
+              {.kind = MqttState::RequestKind::kSessionLoad});
+}
+
+void Client::OnMqttSessionLoaded(std::string_view answer) {
+  MqttState& m = *mqtt_;
+  nlohmann::json record;
+  if (!answer.empty()) {
+    const nlohmann::json reply = nlohmann::json::parse(answer, nullptr, false);
+    std::string data;
+    if (reply.is_object() && reply.contains("message") &&
+        auth::DecodeBase64Any(reply["message"].value("data", ""), &data)) {
+      record = nlohmann::json::parse(data, nullptr, false);
+    }
+  }
+  const bool found = record.is_object() && record.value("id", "") == m.connect.client_id;
+  const nlohmann::json subs =
+      found ? record.value("subs", nlohmann::json::object()) : nlohmann::json();
+  const nlohmann::json cons =
+      found ? record.value("cons", nlohmann::json::object()) : nlohmann::json();
+  if (m.connect.clean) {
+    // A clean start: an earlier persistent session and its consumers go.
+    if (found) {
+      for (const auto& [sid, consumer] : cons.items()) {
+        if (consumer.is_object()) {
+          DeleteMqttConsumer(kMqttMsgsStream, consumer.value("durable_name", ""));
+        }
+      }
+    }
+    // The CONNACK once the record is gone: a later CONNECT cannot find it.
+    const nlohmann::json purge = {{"filter", m.session_subject}};
+    MqttRequest(std::string("$JS.API.STREAM.PURGE.") + kMqttSessionStream, purge.dump(),
+                {.kind = MqttState::RequestKind::kSessionPurge});
+    return;
+  }
+  if (found) {
+    // Its subscriptions come back (retained messages are not sent again), and its QoS 1
+    // consumers deliver what they kept once their deliver subjects have interest.
+    for (const auto& [subject, qos] : subs.items()) {
+      if (!qos.is_number_integer()) continue;
+      const uint8_t granted = qos.get<int>() > 0 ? 1 : 0;
+      AddMqttSubscription(subject, subject, granted);
+      if (NeedsLevelUp(subject)) {
+        const std::string parent = subject.substr(0, subject.size() - 2);
+        AddMqttSubscription(parent, parent + " fwc", granted);
+      }
+    }
+    for (const auto& [sid, consumer] : cons.items()) {
+      if (!consumer.is_object()) continue;
+      MqttState::Consumer restored{consumer.value("durable_name", ""),
+                                   consumer.value("deliver_subject", "")};
+      if (restored.durable.empty() || restored.deliver.rfind("$MQTT.sub.", 0) != 0) continue;
+      AddInternalMqttSubscription(restored.deliver, kMqttDeliver);
+      m.consumers[sid] = std::move(restored);
+    }
+  }
+  SaveMqttSession();
+  SendMqttConnack(found);
+}
+
+void Client::SaveMqttSession() {
+  MqttState& m = *mqtt_;
+  if (m.connect.clean || m.session_subject.empty()) return;
+  nlohmann::json subs = nlohmann::json::object();
+  for (const auto& [sid, qos] : m.granted) {
+    if (sid.find(' ') != std::string::npos) continue;  // "<subject> fwc": made from "x.>"
+    subs[sid] = qos;
+  }
+  nlohmann::json cons = nlohmann::json::object();
+  for (const auto& [sid, consumer] : m.consumers) {
+    cons[sid] = {{"durable_name", consumer.durable}, {"deliver_subject", consumer.deliver}};
+  }
+  const nlohmann::json record = {{"origin", shard_->context().server_name},
+                                 {"id", m.connect.client_id},
+                                 {"subs", subs},
+                                 {"cons", cons}};
+  const std::string body = record.dump();
+  const std::string reply = m.inbox + ".0";  // nothing waits for the answer
+  shard_->Publish(this, Message{.subject = m.session_subject,
+                                .reply = reply,
+                                .data = body,
+                                .header_len = 0,
+                                .account = account_,
+                                .origin = kind_});
+}
+
+}  // namespace tern::core
