@@ -618,11 +618,7 @@ bool Client::OnSub(std::string_view subject, std::string_view queue, std::string
     SendPermissionViolation("Subscription", subject, queue);
     return true;
   }
-  const int64_t server_max = shard_->options().max_subscriptions;
-  const bool over_server = server_max > 0 && static_cast<int64_t>(subs_.size()) >= server_max;
-  const bool over_user =
-      max_subscriptions_ >= 0 && static_cast<int64_t>(subs_.size()) >= max_subscriptions_;
-  if (over_server || over_user) {
+  if (AtSubscriptionLimit()) {
     SendErr("maximum subscriptions exceeded");
     return true;
   }
@@ -659,14 +655,26 @@ bool Client::OnUnsub(std::string_view sid, int64_t max, bool max_given) {
   return true;
 }
 
-bool Client::OnPing() {
-  if (!connected_ && RefusedBeforeConnect()) return false;
+bool Client::AtSubscriptionLimit() const {
+  const int64_t server_max = shard_->options().max_subscriptions;
+  const bool over_server = server_max > 0 && static_cast<int64_t>(subs_.size()) >= server_max;
+  const bool over_user =
+      max_subscriptions_ >= 0 && static_cast<int64_t>(subs_.size()) >= max_subscriptions_;
+  return over_server || over_user;
+}
+
+void Client::HoldBehindSubscriptions() {
   if (needed_epoch_ != 0 && !shard_->EpochAcked(needed_epoch_)) {
-    // Hold this PONG (and all output after it) until every shard has applied this
-    // client's subscription changes: SUB + PING/PONG is the clients' barrier.
     if (holds_.empty()) shard_->HoldUntilAcked(this);
     holds_.emplace_back(out_.appended_total(), needed_epoch_);
   }
+}
+
+bool Client::OnPing() {
+  if (!connected_ && RefusedBeforeConnect()) return false;
+  // Hold this PONG (and all output after it) until every shard has applied this client's
+  // subscription changes: SUB + PING/PONG is the clients' barrier.
+  HoldBehindSubscriptions();
   SendText("PONG\r\n");
   if (!pong_sent_) {
     pong_sent_ = true;

@@ -137,6 +137,11 @@ class Client final : public SocketConnection, public ParserHandler {
   void OnWebsocketUpgraded() override;
   std::string LogLabel() const override;
 
+  // The server's or the user's limit of subscriptions is reached.
+  bool AtSubscriptionLimit() const;
+  // Output appended from here on waits until every shard applied this client's
+  // subscription changes (a PONG, a SUBACK).
+  void HoldBehindSubscriptions();
   // Counts a delivery queued on out_ and applies back-pressure: true when the publisher
   // should be stalled (DeliverMessage's answer); may close a slow consumer.
   bool AfterDelivery(std::size_t payload_bytes);

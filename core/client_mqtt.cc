@@ -18,22 +18,21 @@ std::string_view PublishHeader(uint8_t qos) {
   return qos == 0 ? kHeaderQos0 : qos == 1 ? kHeaderQos1 : kHeaderQos2;
 }
 
-// A client id for a clean session that sent none: 22 characters, as nats-server's NUIDs.
-std::string RandomClientId() {
-  static constexpr char kAlphabet[] =
-      "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-  const std::string random = auth::RandomBytes(22);
-  std::string id;
-  for (char c : random) id.push_back(kAlphabet[static_cast<unsigned char>(c) % 62]);
-  return id;
-}
-
 // A filter ending in "#" also matches its parent level: "a/#" is "a.>" and "a".
 bool NeedsLevelUp(std::string_view subject) {
   return subject.size() >= 3 && subject.substr(subject.size() - 2) == ".>";
 }
 
 }  // namespace
+
+std::string MqttRandomToken() {
+  static constexpr char kAlphabet[] =
+      "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  const std::string random = auth::RandomBytes(22);
+  std::string token;
+  for (char c : random) token.push_back(kAlphabet[static_cast<unsigned char>(c) % 62]);
+  return token;
+}
 
 Connection* MakeMqttClient(ShardPort* shard, uint64_t id, std::string ip, int port) {
   auto* client = new Client(shard, id, std::move(ip), port);
@@ -190,7 +189,7 @@ bool Client::OnMqttConnect(const mqtt::Packet& packet) {
     Close(CloseReason::kAuthenticationFailure, true);
     return false;
   }
-  if (m.connect.client_id.empty()) m.connect.client_id = RandomClientId();
+  if (m.connect.client_id.empty()) m.connect.client_id = MqttRandomToken();
   // One connection per client id (per account): a newer one takes the session over, and
   // the older is closed without its will. An id taken over less than a second ago is held
   // off for that second and closed unanswered (nats-server's guard against two clients
@@ -398,10 +397,7 @@ void Client::SendMqttSuback(uint16_t packet_id, const std::vector<uint8_t>& code
   MqttState& m = *mqtt_;
   // The answer waits, as a PONG does, until every shard applied the subscriptions: a
   // publish after the SUBACK reaches them.
-  if (needed_epoch_ != 0 && !shard_->EpochAcked(needed_epoch_)) {
-    if (holds_.empty()) shard_->HoldUntilAcked(this);
-    holds_.emplace_back(out_.appended_total(), needed_epoch_);
-  }
+  HoldBehindSubscriptions();
   m.header.clear();
   mqtt::AppendSuback(packet_id, codes, &m.header);
   out_.Append(m.header);
@@ -415,11 +411,7 @@ bool Client::AddMqttSubscription(std::string_view subject, const std::string& si
     it->second->tag = kind;
     return true;
   }
-  const int64_t server_max = shard_->options().max_subscriptions;
-  const bool over_server = server_max > 0 && static_cast<int64_t>(subs_.size()) >= server_max;
-  const bool over_user =
-      max_subscriptions_ >= 0 && static_cast<int64_t>(subs_.size()) >= max_subscriptions_;
-  if (over_server || over_user) {
+  if (AtSubscriptionLimit()) {
     mqtt_->granted.erase(sid);
     return false;
   }

@@ -14,15 +14,6 @@
 namespace tern::core {
 namespace {
 
-std::string RandomToken() {
-  static constexpr char kAlphabet[] =
-      "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-  const std::string random = auth::RandomBytes(22);
-  std::string token;
-  for (char c : random) token.push_back(kAlphabet[static_cast<unsigned char>(c) % 62]);
-  return token;
-}
-
 // The JetStream API's answer is an error.
 bool IsApiError(std::string_view payload) {
   return payload.find("\"error\"") != std::string_view::npos;
@@ -59,7 +50,7 @@ uint64_t Client::MqttRequest(std::string_view subject, std::string_view body,
 
 void Client::StartMqttJetStream() {
   MqttState& m = *mqtt_;
-  m.inbox = "$MQTT.JSA." + RandomToken();
+  m.inbox = "$MQTT.JSA." + MqttRandomToken();
   AddInternalMqttSubscription(m.inbox + ".>", kMqttApi);
   if (shard_->context().mqtt_registry.StreamsReady(account_)) return LoadMqttSession();
   // Made once per account (the answer for an existing stream of the same config is a
@@ -242,7 +233,7 @@ bool Client::StartMqttConsumer(const std::string& sid, std::string_view subject,
   if (per_consumer > 0 && static_cast<int64_t>(m.consumers.size() + 1) * per_consumer > 0xffff) {
     return false;
   }
-  MqttState::Consumer consumer{RandomToken(), "$MQTT.sub." + RandomToken()};
+  MqttState::Consumer consumer{MqttRandomToken(), "$MQTT.sub." + MqttRandomToken()};
   AddInternalMqttSubscription(consumer.deliver, kMqttDeliver);
   const MqttOptions& o = shard_->options().mqtt;
   nlohmann::json config = {{"durable_name", consumer.durable},

@@ -15,15 +15,6 @@
 namespace tern::core {
 namespace {
 
-std::string RetainedToken() {
-  static constexpr char kAlphabet[] =
-      "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-  const std::string random = auth::RandomBytes(22);
-  std::string token;
-  for (char c : random) token.push_back(kAlphabet[static_cast<unsigned char>(c) % 62]);
-  return token;
-}
-
 // The value of header `name` in a NATS header block; empty when absent.
 std::string_view HeaderValue(std::string_view block, std::string_view name) {
   std::size_t at = 0;
@@ -90,7 +81,7 @@ void Client::StoreMqttRetained(std::string_view subject, std::string_view topic,
 void Client::FetchMqttRetained(const std::vector<std::pair<std::string, uint8_t>>& filters) {
   MqttState& m = *mqtt_;
   for (const auto& [subject, granted] : filters) {
-    const std::string deliver = "$MQTT.rsub." + RetainedToken();
+    const std::string deliver = "$MQTT.rsub." + MqttRandomToken();
     AddInternalMqttSubscription(deliver, kMqttRetained);
     m.retained[deliver].granted = granted;
     const nlohmann::json body = {{"stream_name", kMqttRetainedStream},

@@ -26,6 +26,32 @@ bool ParseHostPort(const std::string& text, std::string* host, int* port) {
   return true;
 }
 
+ListenKey ReadListenKey(const std::string& key, const ConfValue& v, const std::string& listener,
+                        std::string* host, int* port, bool* has_port, std::string* error) {
+  std::string text;
+  if (key == "listen") {
+    if (!ConfString(v, key, &text, error)) return ListenKey::kFailed;
+    if (!ParseHostPort(text, host, port)) {
+      ConfFail(v, "bad " + listener + " listen address", error);
+      return ListenKey::kFailed;
+    }
+    *has_port = true;
+  } else if (key == "host" || key == "net") {
+    if (!ConfString(v, key, host, error)) return ListenKey::kFailed;
+  } else if (key == "port") {
+    std::string ignored;
+    if (!ConfString(v, key, &text, error)) return ListenKey::kFailed;
+    if (!ParseHostPort(text, &ignored, port)) {
+      ConfFail(v, "bad " + listener + " port", error);
+      return ListenKey::kFailed;
+    }
+    *has_port = true;
+  } else {
+    return ListenKey::kOther;
+  }
+  return ListenKey::kRead;
+}
+
 bool ParseRouteUrl(const std::string& text, RouteUrl* out) {
   std::string rest = text;
   const auto scheme = rest.find("://");

@@ -44,6 +44,11 @@ struct RouteUrl {
 // (-1: a random free one). The host is left as it was when the text has none.
 bool ParseHostPort(const std::string& text, std::string* host, int* port);
 bool ParseRouteUrl(const std::string& text, RouteUrl* out);
+// A listener block's `listen`, `host`/`net` and `port` keys (`listener` names it in errors:
+// "websocket", "mqtt"). kOther for any other key; *has_port once listen or port was read.
+enum class ListenKey { kOther, kRead, kFailed };
+ListenKey ReadListenKey(const std::string& key, const ConfValue& v, const std::string& listener,
+                        std::string* host, int* port, bool* has_port, std::string* error);
 
 // Applies a `cluster` block; warnings for what is accepted but not served yet.
 bool ParseClusterBlock(const ConfValue& block, ClusterOptions* out,

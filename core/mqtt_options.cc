@@ -36,21 +36,12 @@ bool ParseMqttBlock(const ConfValue& block, MqttOptions* out, std::vector<std::s
   bool has_port = false;
   const ConfValue* tls_block = nullptr;
   for (const auto& [key, v] : block.map) {
-    std::string text;
     int64_t number = 0;
-    if (key == "listen") {
-      if (!ConfString(v, key, &text, error)) return false;
-      if (!ParseHostPort(text, &out->host, &out->port)) {
-        return ConfFail(v, "bad mqtt listen address", error);
-      }
-      has_port = true;
-    } else if (key == "host" || key == "net") {
-      if (!ConfString(v, key, &out->host, error)) return false;
-    } else if (key == "port") {
-      if (!ConfString(v, key, &text, error)) return false;
-      std::string ignored;
-      if (!ParseHostPort(text, &ignored, &out->port)) return ConfFail(v, "bad mqtt port", error);
-      has_port = true;
+    const ListenKey listen =
+        ReadListenKey(key, v, "mqtt", &out->host, &out->port, &has_port, error);
+    if (listen == ListenKey::kFailed) return false;
+    if (listen == ListenKey::kRead) {
+      // listen, host, port
     } else if (key == "tls") {
       if (!tls::ParseTlsBlock(v, &out->tls, error)) return false;
       tls_block = &v;

@@ -17,6 +17,10 @@ namespace tern::core {
 // The listener id of the MQTT port, and the factory of its connections.
 inline constexpr uint32_t kMqttListener = 5;
 
+// 22 random base62 characters (nats-server's NUID length): client ids for clean sessions
+// that sent none, consumer names, deliver and reply subjects.
+std::string MqttRandomToken();
+
 // What an MQTT client's subscription is (its Subscription::tag).
 enum MqttSubKind : int {
   kMqttPlain = 0,      // a filter granted QoS 0: every message, as QoS 0

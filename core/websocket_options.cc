@@ -25,21 +25,11 @@ bool ParseWebsocketBlock(const ConfValue& block, WebsocketOptions* out,
   const ConfValue* tls_block = nullptr;
   for (const auto& [key, v] : block.map) {
     std::string text;
-    if (key == "listen") {
-      if (!ConfString(v, key, &text, error)) return false;
-      if (!ParseHostPort(text, &out->host, &out->port)) {
-        return ConfFail(v, "bad websocket listen address", error);
-      }
-      has_port = true;
-    } else if (key == "host" || key == "net") {
-      if (!ConfString(v, key, &out->host, error)) return false;
-    } else if (key == "port") {
-      if (!ConfString(v, key, &text, error)) return false;
-      std::string ignored;
-      if (!ParseHostPort(text, &ignored, &out->port)) {
-        return ConfFail(v, "bad websocket port", error);
-      }
-      has_port = true;
+    const ListenKey listen =
+        ReadListenKey(key, v, "websocket", &out->host, &out->port, &has_port, error);
+    if (listen == ListenKey::kFailed) return false;
+    if (listen == ListenKey::kRead) {
+      // listen, host, port
     } else if (key == "advertise") {
       if (!ConfString(v, key, &out->advertise, error)) return false;
     } else if (key == "no_tls") {

@@ -375,6 +375,18 @@ std::pair<int, std::string> RunServerOnce(const std::string& args) {
   return RunCommand(std::string(TERN_SERVER_PATH) + " " + args);
 }
 
+void ExpectStartFails(const std::string& config_file, const std::string& error) {
+  const auto [code, out] = RunServerOnce("-c " + config_file);
+  EXPECT_NE(code, 0) << config_file;
+  EXPECT_NE(out.find(error), std::string::npos) << out;
+  if (NatsServerPath().empty()) return;
+  // (nats-server checks listener blocks at start-up, not with -t.)
+  const auto [nats_code, nats_out] =
+      RunCommand("timeout 10 " + NatsServerPath() + " -p -1 -c " + config_file);
+  EXPECT_NE(nats_code, 0);
+  EXPECT_NE(nats_out.find(error), std::string::npos) << nats_out;
+}
+
 std::pair<int, std::string> RunCommand(const std::string& command_line) {
   const std::string command = command_line + " 2>&1";
   FILE* pipe = popen(command.c_str(), "r");

@@ -57,6 +57,9 @@ HttpResult HttpGet(int port, const std::string& target);
 
 // Runs a shell command (stderr joined to stdout): its exit status and output.
 std::pair<int, std::string> RunCommand(const std::string& command);
+// Starting tern-server, and nats-server when installed, with this config file fails (a
+// non-zero exit) with `error` in what each printed.
+void ExpectStartFails(const std::string& config_file, const std::string& error);
 // Runs tern-server once with `args` (a shell word list); returns its exit code (-1 if it
 // did not exit normally) and what it printed on stdout and stderr.
 std::pair<int, std::string> RunServerOnce(const std::string& args);

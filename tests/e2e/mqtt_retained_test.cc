@@ -17,36 +17,30 @@ namespace {
 using Json = nlohmann::json;
 using namespace mqtt;
 
-std::string Retained(const std::string& topic, const std::string& payload, uint8_t qos,
-                     uint16_t packet_id = 1) {
-  std::string packet = Publish(topic, payload, qos, packet_id, /*retain=*/true);
-  return packet;
-}
-
 Json RetainedScenario(bool nats) {
   SCOPED_TRACE(nats ? "nats-server" : "Tern");
   int port = 0;
   auto server = StartMqttServer(nats, "", &port);
   Json seen;
   auto pub = Login(port, "retainer");
-  pub->Send(Retained("r12/a", "v1", 0));
-  pub->Send(Retained("r12/a", "v2", 1, 3));
+  pub->Send(Publish("r12/a", "v1", 0, 1, true));
+  pub->Send(Publish("r12/a", "v2", 1, 3, true));
   seen["puback"] = Hex(pub->ReadUntil(std::string("\x40\x02\x00\x03", 4), 10000));
 
   auto q0 = Login(port, "r-q0");
   q0->Send(Subscribe(1, {{"r12/a", 0}}));
-  seen["qos 0 subscriber"] = Hex(q0->ReadUntil(Retained("r12/a", "v2", 0), 10000));
+  seen["qos 0 subscriber"] = Hex(q0->ReadUntil(Publish("r12/a", "v2", 0, 1, true), 10000));
   auto q1 = Login(port, "r-q1");
   q1->Send(Subscribe(1, {{"r12/+", 1}}));
   seen["qos 1 wildcard subscriber"] = Hex(q1->ReadUntil(std::string("v2", 2), 10000));
   q0->Send(Subscribe(2, {{"r12/a", 0}}));
-  seen["re-subscribe"] = Hex(q0->ReadUntil(Retained("r12/a", "v2", 0), 10000));
+  seen["re-subscribe"] = Hex(q0->ReadUntil(Publish("r12/a", "v2", 0, 1, true), 10000));
 
   // Live: RETAIN cleared.
-  pub->Send(Retained("r12/a", "v3", 0));
+  pub->Send(Publish("r12/a", "v3", 0, 1, true));
   seen["live"] = Hex(q0->ReadUntil(Publish("r12/a", "v3"), 10000));
   // An empty retained publish removes it, and is delivered live as an empty message.
-  pub->Send(Retained("r12/a", "", 1, 4));
+  pub->Send(Publish("r12/a", "", 1, 4, true));
   pub->ReadUntil(std::string("\x40\x02\x00\x04", 4), 10000);
   seen["live delete"] = Hex(q0->ReadUntil(Publish("r12/a", ""), 10000));
   auto late = Login(port, "r-late");

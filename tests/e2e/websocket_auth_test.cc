@@ -169,19 +169,7 @@ TEST(WebsocketAuth, ConfigurationErrorsAsNatsServer) {
        "trusted operators or trusted keys configuration is required for JWT authentication via "
        "cookie \"jwt\""},
   };
-  for (const Case& c : cases) {
-    const std::string file = WriteConfig(c.config);
-    const auto [code, out] = RunServerOnce("-c " + file);
-    EXPECT_NE(code, 0) << c.config;
-    EXPECT_NE(out.find(c.error), std::string::npos) << out;
-    if (!NatsServerPath().empty()) {
-      // (nats-server checks these at start-up, not with -t.)
-      const auto [nats_code, nats_out] =
-          RunCommand("timeout 10 " + NatsServerPath() + " -p -1 -c " + file);
-      EXPECT_NE(nats_code, 0);
-      EXPECT_NE(nats_out.find(c.error), std::string::npos) << nats_out;
-    }
-  }
+  for (const Case& c : cases) ExpectStartFails(WriteConfig(c.config), c.error);
 }
 
 // Operator mode: a browser's JWT comes in the cookie jwt_cookie names; the client signs
