@@ -27,6 +27,7 @@ export async function startServer(...serverArgs) {
         port,
         servers: `127.0.0.1:${port}`,
         websocket: ports.websocket?.[0],  // ws://host:port, with a websocket {} block
+        mqtt: ports.mqtt?.[0],  // mqtt://host:port, with an mqtt {} block or --mqtt_port
         async stop() {
           child.kill("SIGTERM");
           await new Promise((done) => child.once("exit", done));
