@@ -122,7 +122,8 @@ bool Client::DeliverMqttRetained(const Subscription& sub, const Message& msg) {
   const std::string_view flags = HeaderValue(header, "Nmqtt-RFlags");
   const uint8_t stored_qos =
       flags.empty() ? 0 : static_cast<uint8_t>(((flags.back() - '0') >> 1) & 0x3);
-  const uint8_t qos = std::min(stored_qos, it->second.granted);
+  // With every packet id in flight (65535 unacknowledged), a retained copy goes at QoS 0.
+  const uint8_t qos = m.in_flight.size() >= 0xffff ? 0 : std::min(stored_qos, it->second.granted);
   uint16_t packet_id = 0;
   if (qos > 0) {  // a packet id, not tracked (as nats-server: never sent again)
     do {

@@ -58,7 +58,7 @@ bool ParseMqttBlock(const ConfValue& block, MqttOptions* out, std::vector<std::s
         return ConfFail(
             v, "invalid value " + std::to_string(number) + ", should in [0..65535] range", error);
       }
-      out->max_ack_pending = static_cast<int>(number);
+      out->max_ack_pending = number == 0 ? 1024 : static_cast<int>(number);  // 0: the default
     } else if (key == "js_domain") {
       if (!ConfString(v, key, &out->js_domain, error)) return false;
     } else if (key == "stream_replicas") {
