@@ -3,7 +3,7 @@
 set -euo pipefail
 PACKAGES=(build-essential cmake ninja-build pkg-config clang-format liburing-dev libmimalloc-dev
           libabsl-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev libnats-dev nats-server
-          libssl-dev libcrypt-dev zlib1g-dev openssl python3 tzdata)
+          libpaho-mqtt-dev libssl-dev libcrypt-dev zlib1g-dev openssl python3 tzdata)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,12 +1,13 @@
 // MQTT persistent sessions beside nats-server 2.9.10 with the same bytes: clean session 0
 // keeps subscriptions across a reconnect (CONNACK says the session is present), the QoS 1
 // messages stored meanwhile are delivered at once (QoS 0 ones are not kept), a clean start
-// removes the session. And across a restart of Tern on the same store.
+// removes the session. And across a restart of the server on the same store.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
 #include <string>
+#include <vector>
 
 #include "harness.h"
 #include "mqtt_util.h"
@@ -98,32 +99,51 @@ TEST(MqttSession, AsNatsServer) {
   }
 }
 
-// A session and its unacknowledged QoS 1 messages survive a restart of the server.
-TEST(MqttSession, SurvivesARestart) {
+// A session and its unacknowledged QoS 1 messages survive a restart of the server on the same
+// store, in both servers.
+Json RestartScenario(bool nats) {
+  SCOPED_TRACE(nats ? "nats-server" : "Tern");
   const int port = FreePort();
   const std::string store = WriteConfig("");
   const std::string config = WriteConfig("server_name: restart_test\njetstream { store_dir: \"" +
                                          store.substr(0, store.rfind('/')) +
                                          "/js\" }\nmqtt { port: " + std::to_string(port) + " }\n");
-  auto server = ServerProcess::Start({"-c", config});
+  const std::vector<std::string> args = {"-a", "127.0.0.1", "-c", config};
+  const auto start = [&] {
+    return nats ? ServerProcess::Start(args, NatsServerPath()) : ServerProcess::Start(args);
+  };
+  Json seen;
+  auto server = start();
   {
     RawConn first(port, false);
     Connack(&first, ConnectAs("restart-1", false));
     first.Send(Subscribe(1, {{"dev/+/temp", 1}}));
-    first.ReadUntil(std::string("\x90\x03\x00\x01\x01", 5), 10000);
+    seen["suback"] = Hex(first.ReadUntil(std::string("\x90\x03\x00\x01\x01", 5), 10000));
   }
   {
     auto pub = Login(port, "restart-pub");
     pub->Send(Publish("dev/7/temp", "21.5", 1, 9));
-    EXPECT_EQ(Hex(pub->ReadUntil(std::string("\x40\x02\x00\x09", 4), 10000)), "40 02 00 09");
+    seen["puback"] = Hex(pub->ReadUntil(std::string("\x40\x02\x00\x09", 4), 10000));
   }
   server.reset();  // stopped with the message stored and not delivered
-  server = ServerProcess::Start({"-c", config});
+  server = start();
   RawConn again(port, false);
   std::string rest;
-  EXPECT_EQ(Connack(&again, ConnectAs("restart-1", false), &rest), "20 02 01 00");
-  EXPECT_EQ(ReadPacket(&again, rest, Publish("dev/7/temp", "21.5", 1, 1)),
-            Hex(Publish("dev/7/temp", "21.5", 1, 1)));
+  seen["connack after restart"] = Connack(&again, ConnectAs("restart-1", false), &rest);
+  seen["kept across the restart"] = ReadPacket(&again, rest, Publish("dev/7/temp", "21.5", 1, 1));
+  return seen;
+}
+
+TEST(MqttSession, SurvivesARestart) {
+  const Json tern = RestartScenario(false);
+  EXPECT_EQ(tern["puback"], "40 02 00 09") << tern.dump(1);
+  EXPECT_EQ(tern["connack after restart"], "20 02 01 00");
+  EXPECT_EQ(tern["kept across the restart"], Hex(Publish("dev/7/temp", "21.5", 1, 1)));
+  if (NatsServerPath().empty()) return;
+  const Json nats = RestartScenario(true);
+  for (const auto& [step, outcome] : nats.items()) {
+    EXPECT_EQ(tern.value(step, Json()), outcome) << step;
+  }
 }
 
 }  // namespace
