@@ -2,6 +2,9 @@
 
 #include "core/ws_deflate.h"
 
+#include <algorithm>
+#include <cstring>
+
 namespace tern::core {
 
 void AppendWsFrameHeader(uint8_t opcode, uint64_t payload_len, std::string* out, bool fin) {
@@ -39,23 +42,63 @@ std::string WsCloseFrame(uint16_t code, std::string_view reason) {
   return frame;
 }
 
+namespace {
+
+// XORs `len` bytes with the 4-byte mask, starting at mask offset `phase`: eight bytes at a
+// time (the mask repeats every four, so a word holds it twice), then the tail.
+void Unmask(char* bytes, std::size_t len, const uint8_t mask[4], std::size_t phase) {
+  uint8_t rotated[8];
+  for (std::size_t i = 0; i < 8; ++i) rotated[i] = mask[(phase + i) & 3];
+  uint64_t word_mask;
+  std::memcpy(&word_mask, rotated, 8);
+  std::size_t i = 0;
+  for (; i + 8 <= len; i += 8) {
+    uint64_t word;
+    std::memcpy(&word, bytes + i, 8);
+    word ^= word_mask;
+    std::memcpy(bytes + i, &word, 8);
+  }
+  for (; i < len; ++i) bytes[i] = static_cast<char>(bytes[i] ^ rotated[i & 7]);
+}
+
+}  // namespace
+
 bool WsDecoder::Feed(std::string_view bytes, std::string* data, std::vector<Control>* controls) {
   if (close_code_ != 0) return false;
-  buffer_.append(bytes);
+  // A data frame's payload is taken as it arrives; only headers and control frames cut in
+  // pieces wait in buffer_.
+  std::string_view in = bytes;
+  if (!buffer_.empty()) {
+    buffer_.append(bytes);
+    in = buffer_;
+  }
   std::size_t at = 0;
-  while (buffer_.size() - at >= 2) {
-    const auto* p = reinterpret_cast<const unsigned char*>(buffer_.data() + at);
+  while (at < in.size()) {
+    if (frame_left_ > 0) {
+      const std::size_t n = std::min<uint64_t>(frame_left_, in.size() - at);
+      std::string* target = compressed_ ? &deflated_ : data;
+      const std::size_t start = target->size();
+      target->append(in.data() + at, n);
+      if (frame_masked_) Unmask(target->data() + start, n, mask_, mask_phase_);
+      mask_phase_ = (mask_phase_ + n) & 3;
+      frame_left_ -= n;
+      at += n;
+      if (frame_left_ == 0 && !EndDataFrame(data)) return false;
+      continue;
+    }
+    if (in.size() - at < 2) break;
+    const auto* p = reinterpret_cast<const unsigned char*>(in.data() + at);
     const bool fin = (p[0] & 0x80) != 0;
     const uint8_t opcode = p[0] & 0x0f;
     const bool masked = (p[1] & 0x80) != 0;
     uint64_t len = p[1] & 0x7f;
     std::size_t header = 2;
     if (len == 126) {
-      if (buffer_.size() - at < 4) break;
+      if (in.size() - at < 4) break;
       len = (uint64_t{p[2]} << 8) | p[3];
       header = 4;
     } else if (len == 127) {
-      if (buffer_.size() - at < 10) break;
+      if (in.size() - at < 10) break;
       len = 0;
       for (int i = 0; i < 8; ++i) len = (len << 8) | p[2 + i];
       header = 10;
@@ -87,38 +130,43 @@ bool WsDecoder::Feed(std::string_view bytes, std::string* data, std::vector<Cont
     } else {
       return Fail(kWsCloseProtocolError, "unknown opcode " + std::to_string(opcode));
     }
-    if (buffer_.size() - at < header || buffer_.size() - at - header < len) break;  // wait
+    if (in.size() - at < header) break;  // the rest of the header
     const unsigned char* mask = masked ? p + header - 4 : nullptr;
-    const char* payload = buffer_.data() + at + header;
-    if (!control && opcode != 0) compressed_ = rsv1;
-    std::string* target = data;
-    std::string control_payload;
-    if (control) target = &control_payload;
-    if (!control && compressed_) target = &deflated_;
-    const std::size_t start = target->size();
-    target->append(payload, static_cast<std::size_t>(len));
-    if (mask != nullptr) {
-      char* out = target->data() + start;
-      for (std::size_t i = 0; i < len; ++i) out[i] = static_cast<char>(out[i] ^ mask[i & 3]);
-    }
     if (control) {
-      if (opcode != kWsPong) controls->push_back(Control{opcode, std::move(control_payload)});
-    } else {
-      in_message_ = !fin;
-      if (fin && compressed_) {
-        compressed_ = false;
-        const bool inflated = WsInflate(deflated_, inflate_limit_, data);
-        deflated_.clear();
-        if (!inflated) {
-          buffer_.clear();
-          return Fail(kWsCloseInvalidPayload, "invalid compressed message");
-        }
-      }
+      if (in.size() - at - header < len) break;  // a control frame is taken whole
+      std::string payload(in.data() + at + header, static_cast<std::size_t>(len));
+      if (mask != nullptr) Unmask(payload.data(), payload.size(), mask, 0);
+      if (opcode != kWsPong) controls->push_back(Control{opcode, std::move(payload)});
+      at += header + static_cast<std::size_t>(len);
+      continue;
     }
-    at += header + static_cast<std::size_t>(len);
+    if (opcode != 0) compressed_ = rsv1;
+    frame_fin_ = fin;
+    frame_masked_ = mask != nullptr;
+    if (frame_masked_) std::memcpy(mask_, mask, 4);
+    mask_phase_ = 0;
+    frame_left_ = len;
+    at += header;
+    in_message_ = true;
+    if (len == 0 && !EndDataFrame(data)) return false;
   }
-  buffer_.erase(0, at);
+  if (in.data() == buffer_.data()) {
+    buffer_.erase(0, at);
+  } else {
+    buffer_.assign(in.substr(at));
+  }
   return true;
+}
+
+bool WsDecoder::EndDataFrame(std::string* data) {
+  in_message_ = !frame_fin_;
+  if (!frame_fin_ || !compressed_) return true;
+  compressed_ = false;
+  const bool inflated = WsInflate(deflated_, inflate_limit_, data);
+  deflated_.clear();
+  if (inflated) return true;
+  buffer_.clear();
+  return Fail(kWsCloseInvalidPayload, "invalid compressed message");
 }
 
 }  // namespace tern::core

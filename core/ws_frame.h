@@ -52,12 +52,21 @@ class WsDecoder {
     return false;
   }
 
+  // The data frame just read to its end: ends the message on FIN (inflating it if it came
+  // compressed). False if it does not inflate.
+  bool EndDataFrame(std::string* data);
+
   bool masking_required_;
   bool inflate_;
   std::size_t inflate_limit_;
-  std::string buffer_;
-  bool in_message_ = false;  // a fragmented data message has started
-  bool compressed_ = false;  // ... and its first frame had RSV1: gathered in deflated_
+  std::string buffer_;       // a header or control frame that arrived in part
+  uint64_t frame_left_ = 0;  // payload bytes of the current data frame still to come
+  bool frame_fin_ = false;
+  bool frame_masked_ = false;
+  uint8_t mask_[4] = {};
+  std::size_t mask_phase_ = 0;  // where in the mask the next payload byte falls
+  bool in_message_ = false;     // a fragmented data message has started
+  bool compressed_ = false;     // ... and its first frame had RSV1: gathered in deflated_
   std::string deflated_;
   uint16_t close_code_ = 0;
   std::string error_;

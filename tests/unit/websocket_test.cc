@@ -31,6 +31,13 @@ std::string Replace(std::string text, const std::string& from, const std::string
   return text;
 }
 
+// Bytes that differ from one position to the next (an unmasking slip shows).
+std::string Varied(std::size_t n) {
+  std::string text(n, '\0');
+  for (std::size_t i = 0; i < n; ++i) text[i] = static_cast<char>('!' + (i * 7 + i / 13) % 90);
+  return text;
+}
+
 // A client frame: masked with a fixed key.
 std::string ClientFrame(uint8_t first_byte, const std::string& payload, bool masked = true) {
   std::string frame(1, static_cast<char>(first_byte));
@@ -105,8 +112,11 @@ TEST(Websocket, UpgradeAnswersAsNatsServer) {
 TEST(Websocket, FramesReadFromAnyPieces) {
   const std::string input = ClientFrame(0x82, "CONNECT {}\r\n") + ClientFrame(0x89, "pp") +
                             ClientFrame(0x01, "PUB a 2\r\n") + ClientFrame(0x8a, "pong") +
-                            ClientFrame(0x80, "hi\r\n") + ClientFrame(0x81, std::string(300, 'x'));
-  for (std::size_t piece : {std::size_t{1}, std::size_t{3}, input.size()}) {
+                            ClientFrame(0x80, "hi\r\n") + ClientFrame(0x81, std::string(300, 'x')) +
+                            ClientFrame(0x82, Varied(9001));
+  // Pieces that cut headers, masks and payloads at every offset of the mask.
+  for (std::size_t piece : {std::size_t{1}, std::size_t{3}, std::size_t{7}, std::size_t{64},
+                            std::size_t{4099}, input.size()}) {
     SCOPED_TRACE(piece);
     WsDecoder decoder(true);
     std::string data;
@@ -114,7 +124,7 @@ TEST(Websocket, FramesReadFromAnyPieces) {
     for (std::size_t at = 0; at < input.size(); at += piece) {
       ASSERT_TRUE(decoder.Feed(input.substr(at, piece), &data, &controls)) << decoder.error();
     }
-    EXPECT_EQ(data, "CONNECT {}\r\nPUB a 2\r\nhi\r\n" + std::string(300, 'x'));
+    EXPECT_EQ(data, "CONNECT {}\r\nPUB a 2\r\nhi\r\n" + std::string(300, 'x') + Varied(9001));
     ASSERT_EQ(controls.size(), 1u);  // the ping; pongs are dropped
     EXPECT_EQ(controls[0].opcode, kWsPing);
     EXPECT_EQ(controls[0].payload, "pp");
