@@ -195,6 +195,9 @@ void Client::OnMqttApiReply(uint64_t id, std::string_view payload) {
 void Client::SendMqttConnack(bool session_present) {
   MqttState& m = *mqtt_;
   m.connack_waiting = false;
+  // A restored session's subscriptions are known to every shard before the CONNACK: a
+  // publish after it reaches them (as after a SUBACK).
+  HoldBehindSubscriptions();
   m.header.clear();
   mqtt::AppendConnack(session_present, mqtt::kConnackAccepted, &m.header);
   out_.Append(m.header);
