@@ -49,6 +49,7 @@ stage "Fuzzing: CONNECT and authentication, config, JWTs, protocol, routes, JetS
 "$root/tests/fuzz/run.sh" 15
 stage "Side-by-side smoke row against nats-server (delivery is checked, speed is not)"
 "$root/bench/compare" --smoke
+"$root/bench/compare-mqtt" --smoke
 
 stage "ASan + UBSan build"
 asan=$("$root/scripts/build.sh" asan)

@@ -2,6 +2,8 @@
 // PUB frames in 64 KiB writes and use PING/PONG as the flush barrier; subscribers count
 // frames without copying payloads; requesters time each round trip into a histogram.
 // Every run checks that everything published was delivered and exits 1 if not.
+#include <sys/resource.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -14,6 +16,7 @@
 #include "tools/bench/connection.h"
 #include "tools/bench/histogram.h"
 #include "tools/bench/jetstream.h"
+#include "tools/bench/mqtt_modes.h"
 #include "tools/bench/side_load.h"
 #include "tools/bench/telemetry.h"
 
@@ -43,6 +46,7 @@ struct Options {
   int interest = 0;  // idle subscriptions held during the run
   int slow = 0;      // slow subscribers (not counted) beside the measured ones
   int rate = 100;    // telemetry: messages per second per publisher
+  int qos = 0;       // mqtt-pub: the publishers' QoS
   bool json = false;
 };
 
@@ -62,9 +66,11 @@ void Usage() {
       "       js-kv-get (direct gets of K keys, --window in flight), js-mirror (fill a\n"
       "       stream, then time a mirror of it catching up),\n"
       "       telemetry (P publishers at --rate each -> 1 subscriber of telemetry.>,\n"
-      "       one-way latency per message)\n"
+      "       one-way latency per message; mqtt:// servers make either side MQTT),\n"
+      "       mqtt-pub (MQTT ingest, --qos 0 or 1), mqtt-pubsub (MQTT P -> S at QoS 0)\n"
       "Options: --server URL (nats://127.0.0.1:4222; tls://host:port for TLS;\n"
-      "                       nats://user:pass@host:port to log in)\n"
+      "                       nats://user:pass@host:port to log in; ws://host:port for\n"
+      "                       NATS over WebSocket; mqtt://host:port for the MQTT modes)\n"
       "         --tlsca FILE (TLS: verify the server against this CA)\n"
       "         --sub-server URL (pubsub/queue: subscribers on this node of the cluster)\n"
       "         --pubs P (1)  --subs S (1)\n"
@@ -80,7 +86,8 @@ void Usage() {
       "         --interest N (N idle subscriptions on subjects nobody publishes to)\n"
       "         --slow N (N subscribers that read ~8 MB/s; not counted, the others must\n"
       "                   still get everything)\n"
-      "         --rate R (telemetry: messages per second per publisher, 100)\n",
+      "         --rate R (telemetry: messages per second per publisher, 100)\n"
+      "         --qos Q (mqtt-pub: 0, or 1 with --window PUBACKs awaited)\n",
       stderr);
 }
 
@@ -89,11 +96,13 @@ bool ParseOptions(int argc, char** argv, Options* o) {
   o->mode = argv[1];
   if (o->mode != "pub" && o->mode != "pubsub" && o->mode != "queue" && o->mode != "req" &&
       o->mode != "js-pub" && o->mode != "js-fetch" && o->mode != "js-kv-put" &&
-      o->mode != "js-kv-get" && o->mode != "js-mirror" && o->mode != "telemetry") {
+      o->mode != "js-kv-get" && o->mode != "js-mirror" && o->mode != "telemetry" &&
+      o->mode != "mqtt-pub" && o->mode != "mqtt-pubsub") {
     std::fprintf(stderr, "tern-bench: unknown mode '%s'\n", argv[1]);
     return false;
   }
-  if (o->mode == "pub" || o->mode == "js-pub" || o->mode == "js-kv-put") o->subs = 0;
+  if (o->mode == "pub" || o->mode == "js-pub" || o->mode == "js-kv-put" || o->mode == "mqtt-pub")
+    o->subs = 0;
   for (int i = 2; i < argc; ++i) {
     const std::string flag = argv[i];
     if (flag == "--json") {
@@ -170,6 +179,8 @@ bool ParseOptions(int argc, char** argv, Options* o) {
       o->slow = static_cast<int>(number);
     else if (flag == "--rate")
       o->rate = static_cast<int>(number);
+    else if (flag == "--qos")
+      o->qos = static_cast<int>(number);
     else {
       std::fprintf(stderr, "tern-bench: unknown option '%s'\n", flag.c_str());
       return false;
@@ -183,8 +194,16 @@ bool ParseOptions(int argc, char** argv, Options* o) {
     std::fprintf(stderr, "tern-bench: --rate must be between 1 and 1000000\n");
     return false;
   }
+  if (o->qos > 1 || (o->qos == 1 && o->mode != "mqtt-pub")) {
+    std::fprintf(stderr, "tern-bench: --qos is 0, or 1 in mqtt-pub\n");
+    return false;
+  }
+  if (o->mode.rfind("mqtt-", 0) == 0 && (o->duration_s > 0 || o->warmup > 0 || o->sub_elsewhere)) {
+    std::fprintf(stderr, "tern-bench: the MQTT modes take --count, one server, no warm-up\n");
+    return false;
+  }
   if (o->pubs < 1 || (o->mode != "pub" && o->mode != "js-pub" && o->mode != "js-kv-put" &&
-                      o->mode != "req" && o->subs < 1)) {
+                      o->mode != "mqtt-pub" && o->mode != "req" && o->subs < 1)) {
     std::fprintf(stderr, "tern-bench: need at least one publisher and one subscriber\n");
     return false;
   }
@@ -544,6 +563,8 @@ Result RunTelemetryMode(const Options& o) {
   p.size = o.size;
   p.count = o.count;
   p.timeout_s = o.timeout_s;
+  p.mqtt_publishers = p.server.mqtt;
+  p.mqtt_subscriber = p.sub_server.mqtt;
   TelemetryRun run = RunTelemetry(p);
   Result r;
   r.planned = r.expected = o.count;
@@ -551,6 +572,30 @@ Result RunTelemetryMode(const Options& o) {
   r.delivered = run.delivered;
   r.pub_seconds = r.sub_seconds = run.seconds;
   r.latency.Merge(run.latency);
+  r.error = run.error;
+  return r;
+}
+
+Result RunMqttMode(const Options& o) {
+  MqttParams p;
+  p.server = o.server;
+  p.pubs = o.pubs;
+  p.subs = o.subs;
+  p.size = o.size;
+  p.qos = o.qos;
+  p.window = o.window;
+  p.subjects = o.subjects;
+  p.count = o.count;
+  p.timeout_s = o.timeout_s;
+  MqttRun run = RunMqttPubSub(p);
+  Result r;
+  r.planned = o.count;
+  r.expected = run.expected;
+  r.published = run.published;
+  r.delivered = run.delivered;
+  r.pub_seconds = run.pub_seconds;
+  r.sub_seconds = run.sub_seconds;
+  r.per_sub_rates = run.per_sub_rates;
   r.error = run.error;
   return r;
 }
@@ -637,7 +682,7 @@ void Report(const Options& o, const Result& r) {
   } else {
     std::printf("  publish:   %12.0f msgs/s  %8.1f MB/s  (%d publishers)\n", pub_rate,
                 pub_rate * mb, o.pubs);
-    if (o.mode != "pub") {
+    if (o.mode != "pub" && o.mode != "mqtt-pub") {
       std::printf(
           "  deliver:   %12.0f msgs/s  %8.1f MB/s  (%d subscribers; each min/avg/max "
           "%.0f/%.0f/%.0f msgs/s)\n",
@@ -667,10 +712,17 @@ int main(int argc, char** argv) {
     Usage();
     return 2;
   }
-  const Result r = o.mode == "req"               ? RunRequestReply(o)
-                   : o.mode == "telemetry"       ? RunTelemetryMode(o)
-                   : o.mode.rfind("js-", 0) == 0 ? RunJetStream(o)
-                                                 : RunPubSub(o);
+  // A thousand telemetry devices are a thousand sockets: lift the soft descriptor limit.
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
+  const Result r = o.mode == "req"                 ? RunRequestReply(o)
+                   : o.mode == "telemetry"         ? RunTelemetryMode(o)
+                   : o.mode.rfind("js-", 0) == 0   ? RunJetStream(o)
+                   : o.mode.rfind("mqtt-", 0) == 0 ? RunMqttMode(o)
+                                                   : RunPubSub(o);
   Report(o, r);
   const bool ok = r.error.empty() && r.delivered >= r.expected && r.published == r.planned;
   return ok ? 0 : 1;

@@ -21,6 +21,8 @@ bool ParseUrl(const std::string& url, ServerAddress* out) {
   const auto scheme = rest.find("://");
   if (scheme != std::string::npos) {
     out->tls = rest.compare(0, scheme, "tls") == 0;
+    out->websocket = rest.compare(0, scheme, "ws") == 0;
+    out->mqtt = rest.compare(0, scheme, "mqtt") == 0;
     rest = rest.substr(scheme + 3);
   }
   if (const auto at = rest.rfind('@'); at != std::string::npos) {
@@ -68,30 +70,51 @@ bool BenchConnection::StartTls(const ServerAddress& address, std::string* error)
   return true;
 }
 
-bool BenchConnection::Open(const ServerAddress& address, std::string* error) {
+int ConnectTcp(const ServerAddress& address, std::string* error) {
   addrinfo hints{};
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* result = nullptr;
   if (getaddrinfo(address.host.c_str(), std::to_string(address.port).c_str(), &hints, &result) !=
       0) {
     *error = "cannot resolve " + address.host;
-    return false;
+    return -1;
   }
-  for (addrinfo* ai = result; ai != nullptr && fd_ < 0; ai = ai->ai_next) {
-    fd_ = socket(ai->ai_family, ai->ai_socktype, 0);
-    if (fd_ >= 0 && connect(fd_, ai->ai_addr, ai->ai_addrlen) != 0) {
-      close(fd_);
-      fd_ = -1;
+  int fd = -1;
+  for (addrinfo* ai = result; ai != nullptr && fd < 0; ai = ai->ai_next) {
+    fd = socket(ai->ai_family, ai->ai_socktype, 0);
+    if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+      close(fd);
+      fd = -1;
     }
   }
   freeaddrinfo(result);
-  if (fd_ < 0) {
+  if (fd < 0) {
     *error = "cannot connect to " + address.host + ":" + std::to_string(address.port) + ": " +
              strerror(errno);
-    return false;
+    return -1;
   }
   int one = 1;
-  setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return fd;
+}
+
+bool SendAll(int fd, std::string_view bytes, std::string* error) {
+  while (!bytes.empty()) {
+    const ssize_t n = send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      *error = std::string("write: ") + strerror(errno);
+      return false;
+    }
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+bool BenchConnection::Open(const ServerAddress& address, std::string* error) {
+  fd_ = ConnectTcp(address, error);
+  if (fd_ < 0) return false;
+  if (address.websocket && !UpgradeToWebSocket(address, error)) return false;
   // INFO, then our CONNECT; the PONG to the PING after it means the server is ready.
   while (!info_seen_) {
     if (!ReadSome(5000)) {
@@ -114,21 +137,79 @@ bool BenchConnection::Open(const ServerAddress& address, std::string* error) {
   return true;
 }
 
-bool BenchConnection::WriteAll(std::string_view bytes) {
-  while (!bytes.empty()) {
-    if (ssl_ != nullptr) {
-      const int n = SSL_write(ssl_, bytes.data(), static_cast<int>(bytes.size()));
-      if (n <= 0) {
-        error_ = "TLS write failed";
-        return false;
-      }
-      bytes.remove_prefix(static_cast<std::size_t>(n));
-      continue;
+bool BenchConnection::UpgradeToWebSocket(const ServerAddress& address, std::string* error) {
+  // A fixed key: the load generator has no use for the accept value's check.
+  if (!WriteRaw(
+          "GET / HTTP/1.1\r\nHost: " + address.host + ":" + std::to_string(address.port) +
+          "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")) {
+    *error = "upgrade request: " + error_;
+    return false;
+  }
+  std::string response;
+  while (response.find("\r\n\r\n") == std::string::npos) {
+    pollfd p{fd_, POLLIN, 0};
+    char buffer[4096];
+    const ssize_t n = poll(&p, 1, 5000) == 1 ? recv(fd_, buffer, sizeof buffer, 0) : -1;
+    if (n <= 0) {
+      *error = "no answer to the WebSocket upgrade";
+      return false;
     }
-    const ssize_t n = send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      error_ = std::string("write: ") + strerror(errno);
+    response.append(buffer, static_cast<std::size_t>(n));
+  }
+  if (response.rfind("HTTP/1.1 101", 0) != 0) {
+    *error = "WebSocket upgrade refused: " + response.substr(0, response.find("\r\n"));
+    return false;
+  }
+  websocket_ = true;
+  const std::size_t body = response.find("\r\n\r\n") + 4;
+  Unframe(response.data() + body, response.size() - body);
+  return true;
+}
+
+bool BenchConnection::WriteAll(std::string_view bytes) {
+  if (!websocket_) return WriteRaw(bytes);
+  // A binary frame masked with a key of its own, as browsers and nats.ws send them (so the
+  // server's unmasking costs what it costs with real clients).
+  std::string frame;
+  frame.reserve(bytes.size() + 14);
+  frame += static_cast<char>(0x82);
+  if (bytes.size() < 126) {
+    frame += static_cast<char>(0x80 | bytes.size());
+  } else if (bytes.size() <= 0xffff) {
+    frame += static_cast<char>(0x80 | 126);
+    frame += static_cast<char>(bytes.size() >> 8);
+    frame += static_cast<char>(bytes.size() & 0xff);
+  } else {
+    frame += static_cast<char>(0x80 | 127);
+    for (int shift = 56; shift >= 0; shift -= 8) {
+      frame += static_cast<char>((bytes.size() >> shift) & 0xff);
+    }
+  }
+  const uint32_t key = 0x9e3779b9u * static_cast<uint32_t>(++frames_sent_);
+  uint64_t word_mask = uint64_t{key} << 32 | key;
+  char mask[4];
+  std::memcpy(mask, &key, 4);
+  frame.append(mask, 4);
+  const std::size_t start = frame.size();
+  frame.append(bytes);
+  std::size_t i = start;
+  for (; i + 8 <= frame.size(); i += 8) {
+    uint64_t word;
+    std::memcpy(&word, frame.data() + i, 8);
+    word ^= word_mask;
+    std::memcpy(frame.data() + i, &word, 8);
+  }
+  for (; i < frame.size(); ++i) frame[i] = static_cast<char>(frame[i] ^ mask[(i - start) & 3]);
+  return WriteRaw(frame);
+}
+
+bool BenchConnection::WriteRaw(std::string_view bytes) {
+  if (ssl_ == nullptr) return SendAll(fd_, bytes, &error_);
+  while (!bytes.empty()) {
+    const int n = SSL_write(ssl_, bytes.data(), static_cast<int>(bytes.size()));
+    if (n <= 0) {
+      error_ = "TLS write failed";
       return false;
     }
     bytes.remove_prefix(static_cast<std::size_t>(n));
@@ -170,18 +251,62 @@ bool BenchConnection::ReadSome(int timeout_ms) {
     error_ = n == 0 ? "server closed the connection" : strerror(errno);
     return false;
   }
+  Consume(buffer, static_cast<std::size_t>(n));
+  return true;
+}
+
+void BenchConnection::Consume(const char* data, std::size_t len) {
+  if (websocket_) {
+    Unframe(data, len);
+  } else {
+    ProtocolBytes(data, len);
+  }
+}
+
+void BenchConnection::Unframe(const char* data, std::size_t len) {
+  while (len > 0) {
+    if (frame_left_ > 0) {
+      const std::size_t take = std::min(frame_left_, len);
+      if (!frame_is_control_) ProtocolBytes(data, take);
+      frame_left_ -= take;
+      data += take;
+      len -= take;
+      continue;
+    }
+    // A server's frame header: 2 bytes, then 2 or 8 of length; never masked.
+    frame_header_ += *data++;
+    --len;
+    if (frame_header_.size() < 2) continue;
+    const auto byte = [&](std::size_t i) { return static_cast<uint8_t>(frame_header_[i]); };
+    const uint8_t short_length = byte(1) & 0x7f;
+    const std::size_t header_size = short_length == 126 ? 4 : short_length == 127 ? 10 : 2;
+    if (frame_header_.size() < header_size) continue;
+    std::size_t length = short_length;
+    if (header_size > 2) {
+      length = 0;
+      for (std::size_t i = 2; i < header_size; ++i) length = length << 8 | byte(i);
+    }
+    const uint8_t opcode = byte(0) & 0x0f;
+    frame_is_control_ = opcode >= 0x8;
+    if (opcode == 0x8) closed_ = true;
+    if (opcode == 0x9) WriteRaw(std::string("\x8a\x80\0\0\0\0", 6));  // an empty pong
+    frame_left_ = length;
+    frame_header_.clear();
+  }
+}
+
+void BenchConnection::ProtocolBytes(const char* data, std::size_t len) {
   std::size_t offset = 0;
   // Whole payloads are skipped without copying them into in_.
   if (skip_ > 0) {
-    const std::size_t take = std::min<std::size_t>(skip_, static_cast<std::size_t>(n));
-    TakePayload(buffer, take);
+    const std::size_t take = std::min(skip_, len);
+    TakePayload(data, take);
     skip_ -= take;
     offset = take;
     if (skip_ == 0) CompleteMessage();
   }
-  in_.append(buffer + offset, static_cast<std::size_t>(n) - offset);
+  in_.append(data + offset, len - offset);
   Scan();
-  return true;
 }
 
 void BenchConnection::TakePayload(const char* data, std::size_t len) {

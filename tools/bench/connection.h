@@ -14,12 +14,18 @@ struct ServerAddress {
   std::string host = "127.0.0.1";
   int port = 4222;
   bool tls = false;        // "tls://host:port": TLS after the server's INFO, as clients do
+  bool websocket = false;  // "ws://host:port": the NATS protocol inside WebSocket frames
+  bool mqtt = false;       // "mqtt://host:port": an MQTT listener (the MQTT modes, telemetry)
   std::string ca_file;     // verify the server against this CA (--tlsca); empty = no check
   std::string user, pass;  // "nats://user:pass@host:port": sent in CONNECT
 };
-// Parses "nats://host:port", "tls://host:port", "host:port" or "port", each with an
-// optional "user:pass@" before the host.
+// Parses "nats://host:port", "tls://host:port", "ws://host:port", "mqtt://host:port",
+// "host:port" or "port", each with an optional "user:pass@" before the host.
 bool ParseUrl(const std::string& url, ServerAddress* out);
+// A connected TCP socket (TCP_NODELAY) to the address, or -1 with *error set.
+int ConnectTcp(const ServerAddress& address, std::string* error);
+// Writes all of `bytes` (blocking); false with *error set if the socket fails.
+bool SendAll(int fd, std::string_view bytes, std::string* error);
 
 class BenchConnection {
  public:
@@ -27,6 +33,7 @@ class BenchConnection {
   bool Open(const ServerAddress& address, std::string* error);
   ~BenchConnection();
 
+  // Writes protocol bytes (over WebSocket: as one masked binary frame).
   bool WriteAll(std::string_view bytes);
   // Sends PING and reads until its PONG, counting messages meanwhile.
   bool Flush(int timeout_ms);
@@ -53,14 +60,26 @@ class BenchConnection {
 
  private:
   void Scan();
+  // What arrived from the server, after TLS and before WebSocket framing is taken off.
+  void Consume(const char* data, std::size_t len);
+  // Takes the frame headers off WebSocket bytes; hands the payloads of data frames on.
+  void Unframe(const char* data, std::size_t len);
+  void ProtocolBytes(const char* data, std::size_t len);
+  bool WriteRaw(std::string_view bytes);
+  bool UpgradeToWebSocket(const ServerAddress& address, std::string* error);
   void TakePayload(const char* data, std::size_t len);
   void CompleteMessage();
   int fd_ = -1;
   std::string in_;
   bool StartTls(const ServerAddress& address, std::string* error);
 
-  SSL* ssl_ = nullptr;    // set once TLS is up; then all I/O goes through it
-  std::size_t skip_ = 0;  // payload bytes (+CRLF) still to pass over
+  SSL* ssl_ = nullptr;  // set once TLS is up; then all I/O goes through it
+  bool websocket_ = false;
+  uint64_t frames_sent_ = 0;       // WebSocket: each frame's mask key derives from it
+  std::string frame_header_;       // a WebSocket frame header read in part
+  std::size_t frame_left_ = 0;     // payload bytes of the current frame still to come
+  bool frame_is_control_ = false;  // ping/pong/close payloads are not protocol bytes
+  std::size_t skip_ = 0;           // payload bytes (+CRLF) still to pass over
   uint64_t messages_ = 0;
   uint64_t pongs_ = 0;
   bool info_seen_ = false;

@@ -9,6 +9,8 @@
 #include <thread>
 #include <vector>
 
+#include "tools/bench/mqtt_connection.h"
+
 namespace tern::bench {
 namespace {
 
@@ -24,29 +26,66 @@ struct Receiver {
   LatencyHistogram latency;
   uint64_t timed = 0;   // messages with a publish time
   uint64_t probes = 0;  // interest probes
+
+  // The payload's first 20 digits are the publish time. A message an MQTT client published
+  // reaches NATS subscribers with headers (HMSG): the payload is after them.
+  void Take(std::string_view payload) {
+    if (payload.rfind("NATS/1.0", 0) == 0) {
+      const std::size_t end_of_headers = payload.find("\r\n\r\n");
+      payload.remove_prefix(end_of_headers == std::string_view::npos ? payload.size()
+                                                                     : end_of_headers + 4);
+    }
+    int64_t sent = 0;
+    const char* end = payload.data() + std::min<std::size_t>(payload.size(), kStampDigits);
+    if (std::from_chars(payload.data(), end, sent).ec != std::errc() || sent == 0) {
+      ++probes;
+      return;
+    }
+    latency.Record(static_cast<uint64_t>(std::max<int64_t>(NowNs() - sent, 0)));
+    ++timed;
+  }
 };
 
-// The subscriber's callback: the payload's first 20 digits are the publish time.
-void OnTelemetry(BenchConnection* conn, std::string_view, void* arg) {
-  auto* receiver = static_cast<Receiver*>(arg);
-  const std::string& payload = conn->last_payload();
-  int64_t sent = 0;
-  const char* end = payload.data() + std::min<std::size_t>(payload.size(), kStampDigits);
-  if (std::from_chars(payload.data(), end, sent).ec != std::errc() || sent == 0) {
-    ++receiver->probes;
-    return;
-  }
-  receiver->latency.Record(static_cast<uint64_t>(std::max<int64_t>(NowNs() - sent, 0)));
-  ++receiver->timed;
+void OnNatsMessage(BenchConnection* conn, std::string_view, void* arg) {
+  static_cast<Receiver*>(arg)->Take(conn->last_payload());
+}
+void OnMqttMessage(std::string_view payload, void* arg) {
+  static_cast<Receiver*>(arg)->Take(payload);
 }
 
-std::string Frame(int publisher, int size, int64_t stamp) {
+std::string Frame(int publisher, int size, int64_t stamp, bool mqtt) {
   char digits[kStampDigits + 1];
   std::snprintf(digits, sizeof digits, "%0*lld", kStampDigits, static_cast<long long>(stamp));
   std::string payload(digits, kStampDigits);
   payload.resize(static_cast<std::size_t>(std::max(size, kStampDigits)), 't');
+  if (mqtt) return MqttPublish("telemetry/" + std::to_string(publisher), payload);
   return "PUB telemetry." + std::to_string(publisher) + " " + std::to_string(payload.size()) +
          "\r\n" + payload + "\r\n";
+}
+
+// One side of the run, over NATS or MQTT.
+struct Endpoint {
+  std::unique_ptr<BenchConnection> nats;
+  std::unique_ptr<MqttBenchConnection> mqtt;
+  bool WriteAll(std::string_view bytes) {
+    return nats ? nats->WriteAll(bytes) : mqtt->WriteAll(bytes);
+  }
+  bool Flush(int timeout_ms) { return nats ? nats->Flush(timeout_ms) : mqtt->Flush(timeout_ms); }
+  bool ReadSome(int timeout_ms) {
+    return nats ? nats->ReadSome(timeout_ms) : mqtt->ReadSome(timeout_ms);
+  }
+  bool closed() const { return nats ? nats->closed() : mqtt->closed(); }
+  std::string error() const { return nats ? nats->error() : mqtt->error(); }
+};
+
+bool OpenEndpoint(Endpoint* e, bool mqtt, const ServerAddress& address, const std::string& id,
+                  std::string* error) {
+  if (mqtt) {
+    e->mqtt = std::make_unique<MqttBenchConnection>();
+    return e->mqtt->Open(address, id, error);
+  }
+  e->nats = std::make_unique<BenchConnection>();
+  return e->nats->Open(address, error);
 }
 
 }  // namespace
@@ -55,27 +94,35 @@ TelemetryRun RunTelemetry(const TelemetryParams& p) {
   TelemetryRun run;
   std::string error;
   Receiver receiver;
-  BenchConnection sub;
-  sub.set_capture(true);
-  sub.set_on_message(&OnTelemetry, &receiver);
-  if (!sub.Open(p.sub_server, &error) || !sub.WriteAll("SUB telemetry.> 1\r\n") ||
-      !sub.Flush(5000)) {
+  Endpoint sub;
+  bool subscribed = OpenEndpoint(&sub, p.mqtt_subscriber, p.sub_server, "telemetry-sub", &error);
+  if (subscribed && sub.mqtt) {
+    sub.mqtt->set_on_publish(&OnMqttMessage, &receiver);
+    subscribed = sub.mqtt->Subscribe("telemetry/#", 0, 5000);
+  } else if (subscribed) {
+    sub.nats->set_capture(true);
+    sub.nats->set_on_message(&OnNatsMessage, &receiver);
+    subscribed = sub.WriteAll("SUB telemetry.> 1\r\n") && sub.Flush(5000);
+  }
+  if (!subscribed) {
     run.error = "subscriber: " + (error.empty() ? sub.error() : error);
     return run;
   }
-  std::vector<std::unique_ptr<BenchConnection>> pubs;
+  std::vector<Endpoint> pubs(static_cast<std::size_t>(p.pubs));
   for (int i = 0; i < p.pubs; ++i) {
-    pubs.push_back(std::make_unique<BenchConnection>());
-    if (!pubs.back()->Open(p.server, &error)) {
+    if (!OpenEndpoint(&pubs[static_cast<std::size_t>(i)], p.mqtt_publishers, p.server,
+                      "device-" + std::to_string(i), &error)) {
       run.error = "publisher " + std::to_string(i) + ": " + error;
       return run;
     }
   }
   // The subscriber's interest crosses to the publishers' server some time after its PONG:
   // probe until one arrives.
+  const std::string probe = p.mqtt_publishers ? MqttPublish("telemetry/probe", "probe")
+                                              : "PUB telemetry.probe 5\r\nprobe\r\n";
   const int64_t probe_deadline = NowNs() + int64_t{p.timeout_s} * 1'000'000'000;
   while (receiver.probes == 0 && NowNs() < probe_deadline) {
-    if (!pubs[0]->WriteAll("PUB telemetry.probe 5\r\nprobe\r\n") || !pubs[0]->Flush(5000)) {
+    if (!pubs[0].WriteAll(probe) || !pubs[0].Flush(5000)) {
       run.error = "publisher failed while probing";
       return run;
     }
@@ -110,7 +157,8 @@ TelemetryRun RunTelemetry(const TelemetryParams& p) {
       }
     }
     const int publisher = static_cast<int>(sent % static_cast<uint64_t>(p.pubs));
-    if (!pubs[static_cast<std::size_t>(publisher)]->WriteAll(Frame(publisher, p.size, NowNs()))) {
+    if (!pubs[static_cast<std::size_t>(publisher)].WriteAll(
+            Frame(publisher, p.size, NowNs(), p.mqtt_publishers))) {
       run.error = "publisher " + std::to_string(publisher) + " failed";
       break;
     }

@@ -4,7 +4,9 @@
 // another server: a leafnode's hub) that times every message from its publish to its
 // arrival. The payload starts with the publish time (steady clock, same machine), so the
 // histogram holds the one-way latency through every hop. Runs one thread for all the
-// publishers (paced round robin) and one for the subscriber.
+// publishers (paced round robin) and one for the subscriber. Either side may speak MQTT
+// (devices publishing to `telemetry/<i>`, a subscriber of `telemetry/#`): the same messages
+// to a server's MQTT port.
 #include <cstdint>
 #include <string>
 
@@ -21,6 +23,8 @@ struct TelemetryParams {
   int size = 128;          // payload bytes (at least the timestamp's 20)
   uint64_t count = 50000;  // messages in all, spread evenly over the publishers
   int timeout_s = 30;
+  bool mqtt_publishers = false;  // server is an MQTT listener; QoS 0 publishes
+  bool mqtt_subscriber = false;  // sub_server is an MQTT listener
 };
 
 struct TelemetryRun {
