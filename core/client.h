@@ -161,7 +161,12 @@ class Client final : public SocketConnection, public ParserHandler {
   void SendMqttSuback(uint16_t packet_id, const std::vector<uint8_t>& codes);
   bool DeliverMqtt(const Subscription& sub, const Message& msg);
   // QoS 1 through JetStream (client_mqtt_js.cc).
-  uint64_t MqttRequest(std::string_view subject, std::string_view body, MqttState::Request request);
+  // A JetStream API request (or a stored publish: `header_len` bytes of `body` are headers)
+  // whose answer comes to OnMqttApiReply.
+  uint64_t MqttRequest(std::string_view subject, std::string_view body, MqttState::Request request,
+                       std::size_t header_len = 0);
+  // An API request nothing waits for (its reply goes to request id 0).
+  void MqttFireAndForget(std::string_view subject, std::string_view body);
   void StartMqttJetStream();
   void AddInternalMqttSubscription(const std::string& subject, MqttSubKind kind);
   void QueueMqttApiReply(const Message& msg);
@@ -173,13 +178,24 @@ class Client final : public SocketConnection, public ParserHandler {
   void OnMqttSessionLoaded(std::string_view answer);
   void SaveMqttSession();
   void StoreMqttMessage(std::string_view subject, uint16_t packet_id, std::string_view header,
-                        std::string_view payload);
-  bool StartMqttConsumer(const std::string& sid, std::string_view subject, uint32_t batch,
-                         std::size_t code);
+                        std::string_view payload,
+                        MqttState::RequestKind kind = MqttState::RequestKind::kStore);
+  bool StartMqttConsumer(const std::string& sid, std::string_view subject, uint8_t qos,
+                         uint32_t batch, std::size_t code);
   void DropMqttConsumer(const std::string& sid, bool delete_it);
   void DeleteMqttConsumer(std::string_view stream, std::string_view name);
-  bool DeliverMqttQos1(const Message& msg);
+  bool DeliverMqttQos1(const Message& msg, bool granted_qos2);
   void OnMqttPuback(uint16_t packet_id);
+  uint16_t NextMqttPacketId();
+  void SendMqttAck(mqtt::PacketType type, uint16_t packet_id);
+  // QoS 2 (client_mqtt_qos2.cc): exactly once in, and the PUBREC/PUBREL/PUBCOMP out.
+  bool OnMqttPublishQos2(const mqtt::Publish& publish);
+  void OnMqttPubrel(uint16_t packet_id);
+  void OnMqttQos2Reply(const MqttState::Request& request, bool failed, std::string_view payload);
+  void OnMqttPubrec(uint16_t packet_id);
+  void OnMqttPubcomp(uint16_t packet_id);
+  void ResendMqttPubrels();
+  void PurgeMqttQos2Records();
   int64_t MqttRequestDeadline() const;  // the first unanswered request's; 0 = none
   // Retained messages (client_mqtt_retained.cc).
   void StoreMqttRetained(std::string_view subject, std::string_view topic, uint8_t qos,

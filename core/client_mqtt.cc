@@ -10,14 +10,6 @@
 namespace tern::core {
 namespace {
 
-constexpr std::string_view kHeaderQos0 = "NATS/1.0\r\nNmqtt-Pub:0\r\n\r\n";
-constexpr std::string_view kHeaderQos1 = "NATS/1.0\r\nNmqtt-Pub:1\r\n\r\n";
-constexpr std::string_view kHeaderQos2 = "NATS/1.0\r\nNmqtt-Pub:2\r\n\r\n";
-
-std::string_view PublishHeader(uint8_t qos) {
-  return qos == 0 ? kHeaderQos0 : qos == 1 ? kHeaderQos1 : kHeaderQos2;
-}
-
 // A filter ending in "#" also matches its parent level: "a/#" is "a.>" and "a".
 bool NeedsLevelUp(std::string_view subject) {
   return subject.size() >= 3 && subject.substr(subject.size() - 2) == ".>";
@@ -122,10 +114,22 @@ bool Client::OnMqttPacket(const mqtt::Packet& packet) {
     case mqtt::kSubscribe:
     case mqtt::kUnsubscribe:
       return OnMqttSubscribe(packet, packet.type == mqtt::kSubscribe);
-    case mqtt::kPuback: {
+    case mqtt::kPuback:
+    case mqtt::kPubrec:
+    case mqtt::kPubrel:
+    case mqtt::kPubcomp: {
       uint16_t packet_id = 0;
-      if (mqtt::ParsePacketId(packet, &packet_id)) OnMqttPuback(packet_id);
-      return true;
+      // PUBREL's fixed header flags must be 0b0010 (MQTT-3.6.1-1).
+      if (!mqtt::ParsePacketId(packet, &packet_id) ||
+          packet.flags != (packet.type == mqtt::kPubrel ? 0x02 : 0)) {
+        reason = "malformed acknowledgement (type " + std::to_string(packet.type) + ")";
+        break;
+      }
+      if (packet.type == mqtt::kPuback) OnMqttPuback(packet_id);
+      if (packet.type == mqtt::kPubrec) OnMqttPubrec(packet_id);
+      if (packet.type == mqtt::kPubrel) OnMqttPubrel(packet_id);
+      if (packet.type == mqtt::kPubcomp) OnMqttPubcomp(packet_id);
+      return !closing_;
     }
     case mqtt::kPingreq: {
       std::string& out = m.header;
@@ -262,6 +266,7 @@ bool Client::OnMqttPublish(const mqtt::Packet& packet) {
     Close(CloseReason::kProtocolViolation, false);
     return false;
   }
+  if (publish.qos == 2) return OnMqttPublishQos2(publish);  // routed once released
   const bool allowed = PublishFromMqtt(m.subject, publish.qos, publish.payload);
   if (closing_) return false;
   if (allowed && publish.retain) {
@@ -270,12 +275,9 @@ bool Client::OnMqttPublish(const mqtt::Packet& packet) {
   if (publish.qos == 1) {
     if (allowed) {
       // The PUBACK once it is stored for QoS 1 subscriptions (OnMqttApiReply).
-      StoreMqttMessage(m.subject, publish.packet_id, PublishHeader(1), publish.payload);
+      StoreMqttMessage(m.subject, publish.packet_id, MqttPublishHeader(1), publish.payload);
     } else {
-      m.header.clear();
-      mqtt::AppendAck(mqtt::kPuback, publish.packet_id, &m.header);
-      out_.Append(m.header);
-      MarkDirty();
+      SendMqttAck(mqtt::kPuback, publish.packet_id);
     }
   }
   return true;
@@ -294,7 +296,7 @@ bool Client::PublishFromMqtt(std::string_view subject, uint8_t qos, std::string_
     return false;
   }
   // NATS subscribers see the publish QoS in a header, as nats-server sends it.
-  const std::string_view header = PublishHeader(qos);
+  const std::string_view header = MqttPublishHeader(qos);
   m.published.assign(header);
   m.published.append(payload);
   shard_->Publish(this, Message{.subject = subject,
@@ -335,7 +337,7 @@ bool Client::OnMqttSubscribe(const mqtt::Packet& packet, bool subscribe) {
       needed_epoch_ = shard_->CoveringEpoch();
       continue;
     }
-    const uint8_t qos = filter.qos > 1 ? 1 : filter.qos;  // QoS 2 is granted as 1
+    const uint8_t qos = filter.qos;  // 0, 1 or 2 (2 as nats-server 2.10 grants it)
     // Deliveries of QoS 1 consumers ride on $MQTT.sub.>: not for clients to subscribe to.
     const bool reserved = m.subject.rfind("$MQTT.sub.", 0) == 0;
     if (!mapped || reserved || !IsValidSubject(m.subject) ||
@@ -387,7 +389,7 @@ bool Client::SubscribeMqttFilter(std::string_view subject, const std::string& si
     DropMqttConsumer(sid, true);  // back to QoS 0: its consumer goes
     return true;
   }
-  if (StartMqttConsumer(sid, subject, batch, code)) return true;
+  if (StartMqttConsumer(sid, subject, qos, batch, code)) return true;
   RemoveSubscription(sid);
   mqtt_->granted.erase(sid);
   return false;
@@ -434,7 +436,8 @@ bool Client::DeliverMqtt(const Subscription& sub, const Message& msg) {
       QueueMqttApiReply(msg);
       return false;
     case kMqttDeliver:
-      return DeliverMqttQos1(msg);
+    case kMqttDeliverQos2:
+      return DeliverMqttQos1(msg, sub.tag == kMqttDeliverQos2);
     case kMqttRetained:
       return DeliverMqttRetained(sub, msg);
     case kMqttPlainQos1:
@@ -473,9 +476,11 @@ void Client::EndMqttSession() {
   // A session taken over loses its will with it.
   if (close_reason_ != CloseReason::kDuplicateClientId) PublishWill();
   m.will_pending = false;
-  // A clean session's consumers go with it; a persistent one's keep its messages.
+  // A clean session's consumers and QoS 2 records go with it; a persistent one's keep its
+  // messages.
   if (m.connect.clean) {
     while (!m.consumers.empty()) DropMqttConsumer(m.consumers.begin()->first, true);
+    if (!m.qos2_received.empty()) PurgeMqttQos2Records();
   }
 }
 
@@ -487,7 +492,7 @@ void Client::PublishWill() {
   if (!mqtt::TopicToSubject(m.connect.will_topic, false, &m.subject, &reason)) return;
   if (!PublishFromMqtt(m.subject, m.connect.will_qos, m.connect.will_message)) return;
   if (m.connect.will_qos > 0 && !m.inbox.empty()) {
-    StoreMqttMessage(m.subject, 0, PublishHeader(m.connect.will_qos), m.connect.will_message);
+    StoreMqttMessage(m.subject, 0, MqttPublishHeader(m.connect.will_qos), m.connect.will_message);
   }
 }
 

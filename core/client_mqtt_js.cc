@@ -32,7 +32,7 @@ std::string_view Token(std::string_view subject, int index) {
 }  // namespace
 
 uint64_t Client::MqttRequest(std::string_view subject, std::string_view body,
-                             MqttState::Request request) {
+                             MqttState::Request request, std::size_t header_len) {
   MqttState& m = *mqtt_;
   const uint64_t id = ++m.next_request;
   m.reply = m.inbox + "." + std::to_string(id);
@@ -41,11 +41,23 @@ uint64_t Client::MqttRequest(std::string_view subject, std::string_view body,
   shard_->Publish(this, Message{.subject = subject,
                                 .reply = m.reply,
                                 .data = body,
-                                .header_len = 0,
+                                .header_len = header_len,
                                 .account = account_,
                                 .origin = kind_});
   ArmTimer();
   return id;
+}
+
+void Client::MqttFireAndForget(std::string_view subject, std::string_view body) {
+  // The API answers only requests with a reply, so this one has request id 0, which nothing
+  // waits for.
+  const std::string reply = mqtt_->inbox.empty() ? std::string() : mqtt_->inbox + ".0";
+  shard_->Publish(this, Message{.subject = subject,
+                                .reply = reply,
+                                .data = body,
+                                .header_len = 0,
+                                .account = account_,
+                                .origin = kind_});
 }
 
 void Client::StartMqttJetStream() {
@@ -71,8 +83,15 @@ void Client::StartMqttJetStream() {
       {"retention", "limits"},      {"max_msgs_per_subject", 1},
       {"storage", "file"},          {"discard", "old"},
       {"num_replicas", 1}};
+  const nlohmann::json qos2 = {
+      {"name", kMqttQos2Stream}, {"subjects", {std::string(kMqttQos2Prefix) + ">"}},
+      {"retention", "limits"},   {"max_msgs_per_subject", 1},
+      {"storage", "file"},       {"discard", "old"},
+      {"num_replicas", 1}};
   m.connack_waiting = true;
-  m.streams_waiting = 3;
+  m.streams_waiting = 4;
+  MqttRequest(std::string("$JS.API.STREAM.CREATE.") + kMqttQos2Stream, qos2.dump(),
+              {.kind = MqttState::RequestKind::kStreams});
   MqttRequest(std::string("$JS.API.STREAM.CREATE.") + kMqttSessionStream, sessions.dump(),
               {.kind = MqttState::RequestKind::kStreams});
   MqttRequest(std::string("$JS.API.STREAM.CREATE.") + kMqttMsgsStream, messages.dump(),
@@ -156,10 +175,7 @@ void Client::OnMqttApiReply(uint64_t id, std::string_view payload) {
         Close(CloseReason::kProtocolViolation, false);
         return;
       }
-      m.header.clear();
-      mqtt::AppendAck(mqtt::kPuback, request.packet_id, &m.header);
-      out_.Append(m.header);
-      MarkDirty();
+      SendMqttAck(mqtt::kPuback, request.packet_id);
       return;
     case MqttState::RequestKind::kConsumer: {
       if (failed) {
@@ -189,6 +205,12 @@ void Client::OnMqttApiReply(uint64_t id, std::string_view payload) {
     case MqttState::RequestKind::kRetainFetch:
       OnMqttRetainedFetchReply(request.sid, payload);
       return;
+    case MqttState::RequestKind::kQos2Store:
+    case MqttState::RequestKind::kQos2Release:
+    case MqttState::RequestKind::kQos2Deliver:
+    case MqttState::RequestKind::kQos2Purge:
+      OnMqttQos2Reply(request, failed, payload);
+      return;
   }
 }
 
@@ -202,11 +224,20 @@ void Client::SendMqttConnack(bool session_present) {
   mqtt::AppendConnack(session_present, mqtt::kConnackAccepted, &m.header);
   out_.Append(m.header);
   MarkDirty();
+  ResendMqttPubrels();  // a restored session's QoS 2 deliveries awaiting PUBCOMP
   if (!m.partial.empty()) FeedMqtt(nullptr, 0);  // packets sent before the CONNACK
 }
 
+void Client::SendMqttAck(mqtt::PacketType type, uint16_t packet_id) {
+  MqttState& m = *mqtt_;
+  m.header.clear();
+  mqtt::AppendAck(type, packet_id, &m.header);
+  out_.Append(m.header);
+  MarkDirty();
+}
+
 void Client::StoreMqttMessage(std::string_view subject, uint16_t packet_id, std::string_view header,
-                              std::string_view payload) {
+                              std::string_view payload, MqttState::RequestKind kind) {
   MqttState& m = *mqtt_;
   m.stored_subject.assign(kMqttMsgsPrefix);
   m.stored_subject.append(subject);
@@ -214,7 +245,7 @@ void Client::StoreMqttMessage(std::string_view subject, uint16_t packet_id, std:
   m.published.append(payload);
   const uint64_t id = ++m.next_request;
   m.reply = m.inbox + "." + std::to_string(id);
-  m.requests.emplace(id, MqttState::Request{.kind = MqttState::RequestKind::kStore,
+  m.requests.emplace(id, MqttState::Request{.kind = kind,
                                             .packet_id = packet_id,
                                             .deadline_ns = shard_->now_ns() + kMqttApiTimeoutNs});
   shard_->Publish(this, Message{.subject = m.stored_subject,
@@ -226,10 +257,17 @@ void Client::StoreMqttMessage(std::string_view subject, uint16_t packet_id, std:
   ArmTimer();
 }
 
-bool Client::StartMqttConsumer(const std::string& sid, std::string_view subject, uint32_t batch,
-                               std::size_t code) {
+bool Client::StartMqttConsumer(const std::string& sid, std::string_view subject, uint8_t qos,
+                               uint32_t batch, std::size_t code) {
   MqttState& m = *mqtt_;
-  if (m.consumers.contains(sid)) return true;  // QoS 1 already
+  const MqttSubKind kind = qos == 2 ? kMqttDeliverQos2 : kMqttDeliver;
+  if (auto existing = m.consumers.find(sid); existing != m.consumers.end()) {
+    // QoS 1 or 2 already: the same consumer, delivering at the QoS now granted.
+    if (auto deliver = subs_.find(existing->second.deliver); deliver != subs_.end()) {
+      deliver->second->tag = kind;
+    }
+    return true;
+  }
   // As nats-server: the session's consumers may hold at most 65535 unacknowledged
   // messages in all.
   const int per_consumer = shard_->options().mqtt.max_ack_pending;
@@ -237,7 +275,7 @@ bool Client::StartMqttConsumer(const std::string& sid, std::string_view subject,
     return false;
   }
   MqttState::Consumer consumer{MqttRandomToken(), "$MQTT.sub." + MqttRandomToken()};
-  AddInternalMqttSubscription(consumer.deliver, kMqttDeliver);
+  AddInternalMqttSubscription(consumer.deliver, kind);
   const MqttOptions& o = shard_->options().mqtt;
   nlohmann::json config = {{"durable_name", consumer.durable},
                            {"deliver_policy", "new"},
@@ -271,20 +309,11 @@ void Client::DropMqttConsumer(const std::string& sid, bool delete_it) {
 }
 
 void Client::DeleteMqttConsumer(std::string_view stream, std::string_view name) {
-  // Fire and forget, as nats-server does; the API answers only requests with a reply, so
-  // this one has request id 0, which nothing waits for.
-  const std::string reply = mqtt_->inbox.empty() ? std::string() : mqtt_->inbox + ".0";
-  const std::string subject =
-      "$JS.API.CONSUMER.DELETE." + std::string(stream) + "." + std::string(name);
-  shard_->Publish(this, Message{.subject = subject,
-                                .reply = reply,
-                                .data = {},
-                                .header_len = 0,
-                                .account = account_,
-                                .origin = kind_});
+  // Fire and forget, as nats-server does.
+  MqttFireAndForget("$JS.API.CONSUMER.DELETE." + std::string(stream) + "." + std::string(name), {});
 }
 
-bool Client::DeliverMqttQos1(const Message& msg) {
+bool Client::DeliverMqttQos1(const Message& msg, bool granted_qos2) {
   MqttState& m = *mqtt_;
   // $JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<time>.<pending>
   const std::string_view ack = msg.reply;
@@ -297,8 +326,11 @@ bool Client::DeliverMqttQos1(const Message& msg) {
   key.append(stream_seq);
   uint16_t packet_id = 0;
   bool dup = false;
+  // Sent at QoS 2 when it was published at QoS 2 and the subscription was granted 2.
+  uint8_t qos = granted_qos2 && msg.header().find("Nmqtt-Pub:2") != std::string_view::npos ? 2 : 1;
   if (auto known = m.in_flight_by_key.find(key); known != m.in_flight_by_key.end()) {
-    packet_id = known->second;  // a redelivery keeps its packet id
+    packet_id = known->second;  // a redelivery keeps its packet id and QoS
+    qos = m.in_flight[packet_id].qos;
     dup = true;
   } else {
     // As nats-server: past max_ack_pending in flight the message is not sent now;
@@ -307,11 +339,8 @@ bool Client::DeliverMqttQos1(const Message& msg) {
         std::max(1, shard_->options().mqtt.max_ack_pending)) {
       return false;
     }
-    do {
-      packet_id = static_cast<uint16_t>(m.last_packet_id == 0xffff ? 1 : m.last_packet_id + 1);
-      m.last_packet_id = packet_id;
-    } while (m.in_flight.contains(packet_id));
-    m.in_flight.emplace(packet_id, MqttState::InFlight{std::string(ack), key});
+    packet_id = NextMqttPacketId();
+    m.in_flight.emplace(packet_id, MqttState::InFlight{std::string(ack), key, qos});
     m.in_flight_by_key.emplace(std::move(key), packet_id);
     dup = delivered != "1";
   }
@@ -322,16 +351,27 @@ bool Client::DeliverMqttQos1(const Message& msg) {
   m.topic.clear();
   mqtt::SubjectToTopic(subject, &m.topic);
   m.header.clear();
-  mqtt::AppendPublishHeader(m.topic, payload.size(), 1, false, dup, packet_id, &m.header);
+  mqtt::AppendPublishHeader(m.topic, payload.size(), qos, false, dup, packet_id, &m.header);
   out_.Append(m.header);
   out_.Append(payload);
   return AfterDelivery(payload.size());
 }
 
+uint16_t Client::NextMqttPacketId() {
+  MqttState& m = *mqtt_;
+  uint16_t packet_id = 0;
+  do {
+    packet_id = static_cast<uint16_t>(m.last_packet_id == 0xffff ? 1 : m.last_packet_id + 1);
+    m.last_packet_id = packet_id;
+  } while (m.in_flight.contains(packet_id) || m.pubrel_pending.contains(packet_id));
+  return packet_id;
+}
+
 void Client::OnMqttPuback(uint16_t packet_id) {
   MqttState& m = *mqtt_;
   auto it = m.in_flight.find(packet_id);
-  if (it == m.in_flight.end()) return;  // unknown: ignored, as nats-server does
+  // Unknown (or a QoS 2 delivery, which PUBREC answers): ignored, as nats-server does.
+  if (it == m.in_flight.end() || it->second.qos != 1) return;
   shard_->Publish(this, Message{.subject = it->second.ack,
                                 .reply = {},
                                 .data = {},
@@ -340,7 +380,8 @@ void Client::OnMqttPuback(uint16_t packet_id) {
                                 .origin = kind_});
   m.in_flight_by_key.erase(it->second.key);
   m.in_flight.erase(it);
-  if (m.in_flight.empty()) m.last_packet_id = 0;  // as nats-server: ids restart at 1
+  // As nats-server: ids restart at 1 once nothing is in flight.
+  if (m.in_flight.empty() && m.pubrel_pending.empty()) m.last_packet_id = 0;
 }
 
 int64_t Client::MqttRequestDeadline() const {

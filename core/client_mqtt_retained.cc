@@ -15,8 +15,19 @@
 namespace tern::core {
 namespace {
 
-// The value of header `name` in a NATS header block; empty when absent.
-std::string_view HeaderValue(std::string_view block, std::string_view name) {
+// The last dot-separated token of a subject, as a number.
+uint64_t LastNumber(std::string_view subject) {
+  uint64_t n = 0;
+  for (char c : subject.substr(subject.rfind('.') + 1)) {
+    if (c < '0' || c > '9') return 0;
+    n = n * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return n;
+}
+
+}  // namespace
+
+std::string_view MqttHeaderValue(std::string_view block, std::string_view name) {
   std::size_t at = 0;
   while ((at = block.find(name, at)) != std::string_view::npos) {
     const bool line_start = at >= 2 && block[at - 1] == '\n';
@@ -29,18 +40,6 @@ std::string_view HeaderValue(std::string_view block, std::string_view name) {
   }
   return {};
 }
-
-// The last dot-separated token of a subject, as a number.
-uint64_t LastNumber(std::string_view subject) {
-  uint64_t n = 0;
-  for (char c : subject.substr(subject.rfind('.') + 1)) {
-    if (c < '0' || c > '9') return 0;
-    n = n * 10 + static_cast<uint64_t>(c - '0');
-  }
-  return n;
-}
-
-}  // namespace
 
 void Client::StoreMqttRetained(std::string_view subject, std::string_view topic, uint8_t qos,
                                std::string_view payload) {
@@ -118,19 +117,17 @@ bool Client::DeliverMqttRetained(const Subscription& sub, const Message& msg) {
   auto it = m.retained.find(sub.subject);
   if (it == m.retained.end() || it->second.done) return false;
   const std::string_view header = msg.header();
-  const std::string_view topic = HeaderValue(header, "Nmqtt-RTopic");
-  const std::string_view flags = HeaderValue(header, "Nmqtt-RFlags");
+  const std::string_view topic = MqttHeaderValue(header, "Nmqtt-RTopic");
+  const std::string_view flags = MqttHeaderValue(header, "Nmqtt-RFlags");
   const uint8_t stored_qos =
       flags.empty() ? 0 : static_cast<uint8_t>(((flags.back() - '0') >> 1) & 0x3);
   // With every packet id in flight (65535 unacknowledged), a retained copy goes at QoS 0.
-  const uint8_t qos = m.in_flight.size() >= 0xffff ? 0 : std::min(stored_qos, it->second.granted);
-  uint16_t packet_id = 0;
-  if (qos > 0) {  // a packet id, not tracked (as nats-server: never sent again)
-    do {
-      packet_id = static_cast<uint16_t>(m.last_packet_id == 0xffff ? 1 : m.last_packet_id + 1);
-      m.last_packet_id = packet_id;
-    } while (m.in_flight.contains(packet_id));
-  }
+  const uint8_t qos = m.in_flight.size() + m.pubrel_pending.size() >= 0xffff
+                          ? 0
+                          : std::min(stored_qos, it->second.granted);
+  // A packet id, not tracked (as nats-server: never sent again; a PUBREC for it still gets
+  // its PUBREL).
+  const uint16_t packet_id = qos > 0 ? NextMqttPacketId() : 0;
   const std::string_view payload = msg.payload();
   m.header.clear();
   mqtt::AppendPublishHeader(topic, payload.size(), qos, /*retain=*/true, false, packet_id,

@@ -6,6 +6,9 @@
 // an earlier record and its consumers.
 #include <openssl/evp.h>
 
+#include <algorithm>
+#include <vector>
+
 #include <nlohmann/json.hpp>
 
 #include "core/auth/nkeys.h"
@@ -36,7 +39,9 @@ bool NeedsLevelUp(std::string_view subject) {
 
 void Client::LoadMqttSession() {
   MqttState& m = *mqtt_;
-  m.session_subject = std::string(kMqttSessionPrefix) + IdHash(m.connect.client_id);
+  const std::string hash = IdHash(m.connect.client_id);
+  m.session_subject = std::string(kMqttSessionPrefix) + hash;
+  m.qos2_prefix = std::string(kMqttQos2Prefix) + hash + ".";
   const nlohmann::json request = {{"last_by_subj", m.session_subject}};
   MqttRequest(std::string("$JS.API.STREAM.MSG.GET.") + kMqttSessionStream, request.dump(),
               {.kind = MqttState::RequestKind::kSessionLoad});
@@ -67,7 +72,9 @@ void Client::OnMqttSessionLoaded(std::string_view answer) {
         }
       }
     }
-    // The CONNACK once the record is gone: a later CONNECT cannot find it.
+    // The CONNACK once the record is gone: a later CONNECT cannot find it. QoS 2 messages
+    // received and not released go too.
+    PurgeMqttQos2Records();
     const nlohmann::json purge = {{"filter", m.session_subject}};
     MqttRequest(std::string("$JS.API.STREAM.PURGE.") + kMqttSessionStream, purge.dump(),
                 {.kind = MqttState::RequestKind::kSessionPurge});
@@ -78,7 +85,7 @@ void Client::OnMqttSessionLoaded(std::string_view answer) {
     // consumers deliver what they kept once their deliver subjects have interest.
     for (const auto& [subject, qos] : subs.items()) {
       if (!qos.is_number_integer()) continue;
-      const uint8_t granted = qos.get<int>() > 0 ? 1 : 0;
+      const uint8_t granted = static_cast<uint8_t>(std::clamp(qos.get<int>(), 0, 2));
       AddMqttSubscription(subject, subject, granted);
       if (NeedsLevelUp(subject)) {
         const std::string parent = subject.substr(0, subject.size() - 2);
@@ -90,8 +97,15 @@ void Client::OnMqttSessionLoaded(std::string_view answer) {
       MqttState::Consumer restored{consumer.value("durable_name", ""),
                                    consumer.value("deliver_subject", "")};
       if (restored.durable.empty() || restored.deliver.rfind("$MQTT.sub.", 0) != 0) continue;
-      AddInternalMqttSubscription(restored.deliver, kMqttDeliver);
+      const bool qos2 = subs.contains(sid) && subs[sid].is_number_integer() && subs[sid] == 2;
+      AddInternalMqttSubscription(restored.deliver, qos2 ? kMqttDeliverQos2 : kMqttDeliver);
       m.consumers[sid] = std::move(restored);
+    }
+    // QoS 2 deliveries whose PUBREC came: their PUBREL goes again after the CONNACK.
+    for (const auto& id : record.value("rel", nlohmann::json::array())) {
+      if (id.is_number_integer() && id.get<int>() > 0 && id.get<int>() <= 0xffff) {
+        m.pubrel_pending.insert(static_cast<uint16_t>(id.get<int>()));
+      }
     }
   }
   SaveMqttSession();
@@ -110,10 +124,13 @@ void Client::SaveMqttSession() {
   for (const auto& [sid, consumer] : m.consumers) {
     cons[sid] = {{"durable_name", consumer.durable}, {"deliver_subject", consumer.deliver}};
   }
-  const nlohmann::json record = {{"origin", shard_->context().server_name},
-                                 {"id", m.connect.client_id},
-                                 {"subs", subs},
-                                 {"cons", cons}};
+  std::vector<uint16_t> released(m.pubrel_pending.begin(), m.pubrel_pending.end());
+  std::sort(released.begin(), released.end());
+  nlohmann::json record = {{"origin", shard_->context().server_name},
+                           {"id", m.connect.client_id},
+                           {"subs", subs},
+                           {"cons", cons}};
+  if (!released.empty()) record["rel"] = released;
   const std::string body = record.dump();
   const std::string reply = m.inbox + ".0";  // nothing waits for the answer
   shard_->Publish(this, Message{.subject = m.session_subject,

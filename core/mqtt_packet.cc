@@ -206,7 +206,7 @@ bool ParsePublish(const Packet& packet, Publish* out, std::string* reason) {
   out->qos = (packet.flags >> 1) & 0x03;
   out->retain = (packet.flags & 0x01) != 0;
   out->dup = (packet.flags & 0x08) != 0;
-  if (out->qos > 1) {
+  if (out->qos > 2) {
     *reason = "publish QoS=" + std::to_string(out->qos) + " not supported";
     return false;
   }
@@ -288,7 +288,8 @@ void AppendConnack(bool session_present, uint8_t code, std::string* out) {
 }
 
 void AppendAck(PacketType type, uint16_t packet_id, std::string* out) {
-  out->push_back(static_cast<char>(type << 4));
+  // PUBREL's fixed header flags are 0b0010 (MQTT-3.6.1-1); the others' are 0.
+  out->push_back(static_cast<char>(type << 4 | (type == kPubrel ? 0x02 : 0)));
   out->push_back(2);
   AppendU16(packet_id, out);
 }

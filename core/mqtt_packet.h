@@ -70,8 +70,8 @@ struct Publish {
   uint16_t packet_id = 0;
   std::string_view payload;
 };
-// False (with *reason) for what nats-server closes the connection for: QoS 2 or 3, a
-// packet id 0 at QoS 1, an empty or malformed topic.
+// False (with *reason) for what nats-server closes the connection for: QoS 3, a packet id
+// 0 at QoS 1 or 2, an empty or malformed topic. (QoS 2 is served, as nats-server 2.10 does.)
 bool ParsePublish(const Packet& packet, Publish* out, std::string* reason);
 
 struct Filter {
@@ -81,7 +81,7 @@ struct Filter {
 // SUBSCRIBE (with_qos) and UNSUBSCRIBE: flags 0b0010, a packet id, one filter at least.
 bool ParseSubscribe(const Packet& packet, bool with_qos, uint16_t* packet_id,
                     std::vector<Filter>* filters, std::string* reason);
-// PUBACK: the packet id.
+// PUBACK, PUBREC, PUBREL, PUBCOMP: the packet id.
 bool ParsePacketId(const Packet& packet, uint16_t* packet_id);
 
 // A UTF-8 string as MQTT allows it: well-formed, no NUL (MQTT-1.5.3-1, -2).
@@ -89,7 +89,8 @@ bool IsValidMqttString(std::string_view text);
 
 // What the server writes.
 void AppendConnack(bool session_present, uint8_t code, std::string* out);
-void AppendAck(PacketType type, uint16_t packet_id, std::string* out);  // PUBACK, UNSUBACK
+// PUBACK, PUBREC, PUBREL, PUBCOMP, UNSUBACK: the packet id alone.
+void AppendAck(PacketType type, uint16_t packet_id, std::string* out);
 void AppendSuback(uint16_t packet_id, const std::vector<uint8_t>& granted, std::string* out);
 void AppendPingresp(std::string* out);
 // A PUBLISH's fixed and variable header, for a payload of payload_len bytes that the caller

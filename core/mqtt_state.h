@@ -5,9 +5,11 @@
 // nats-server (kind CLIENT, type MQTT): for routing, accounts, permissions, limits and
 // monitoring an MQTT client is a client. Owned by its Client, on that client's shard.
 #include <absl/container/flat_hash_map.h>
+#include <absl/container/flat_hash_set.h>
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/mqtt_packet.h"
@@ -23,12 +25,25 @@ std::string MqttRandomToken();
 
 // What an MQTT client's subscription is (its Subscription::tag).
 enum MqttSubKind : int {
-  kMqttPlain = 0,      // a filter granted QoS 0: every message, as QoS 0
-  kMqttPlainQos1 = 1,  // a filter granted QoS 1: messages not stored for it (NATS publishes)
-  kMqttApi = 2,        // $MQTT.JSA.<token>.>: answers to its JetStream API requests
-  kMqttDeliver = 3,    // $MQTT.sub.<token>: a QoS 1 consumer's deliveries
-  kMqttRetained = 4,   // $MQTT.rsub.<token>: retained messages for a new subscription
+  kMqttPlain = 0,        // a filter granted QoS 0: every message, as QoS 0
+  kMqttPlainQos1 = 1,    // a filter granted QoS 1: messages not stored for it (NATS publishes)
+  kMqttApi = 2,          // $MQTT.JSA.<token>.>: answers to its JetStream API requests
+  kMqttDeliver = 3,      // $MQTT.sub.<token>: a QoS 1 consumer's deliveries
+  kMqttRetained = 4,     // $MQTT.rsub.<token>: retained messages for a new subscription
+  kMqttDeliverQos2 = 5,  // $MQTT.sub.<token> of a subscription granted QoS 2
 };
+
+// The header NATS subscribers see on an MQTT client's publish: its QoS, as nats-server sends
+// it ("NATS/1.0\r\nNmqtt-Pub:<qos>\r\n\r\n").
+inline std::string_view MqttPublishHeader(uint8_t qos) {
+  static constexpr std::string_view kHeaders[] = {"NATS/1.0\r\nNmqtt-Pub:0\r\n\r\n",
+                                                  "NATS/1.0\r\nNmqtt-Pub:1\r\n\r\n",
+                                                  "NATS/1.0\r\nNmqtt-Pub:2\r\n\r\n"};
+  return kHeaders[qos > 2 ? 2 : qos];
+}
+
+// The value of header `name` in a NATS header block ("Name:value" lines); empty when absent.
+std::string_view MqttHeaderValue(std::string_view block, std::string_view name);
 
 // How long a JetStream API request of an MQTT client may wait for its answer (nats-server's).
 inline constexpr int64_t kMqttApiTimeoutNs = int64_t{4} * 1'000'000'000;
@@ -45,6 +60,11 @@ inline constexpr const char* kMqttRetainedStream = "$MQTT_rmsgs";
 inline constexpr const char* kMqttSessionStream = "$MQTT_sess";
 inline constexpr std::string_view kMqttSessionPrefix = "$MQTT.sess.";
 inline constexpr std::string_view kMqttRetainedPrefix = "$MQTT.rmsgs.";
+// QoS 2 messages received and not yet released (PUBREC sent, PUBREL awaited): one record
+// per packet id at $MQTT.qos2.in.<hash of the client id>.<packet id>, the NATS subject in
+// its Nmqtt-Subject header, as nats-server 2.10 keeps them.
+inline constexpr const char* kMqttQos2Stream = "$MQTT_qos2in";
+inline constexpr std::string_view kMqttQos2Prefix = "$MQTT.qos2.in.";
 
 struct MqttState {
   bool connected = false;       // CONNECT answered with 0
@@ -66,11 +86,15 @@ struct MqttState {
     kStore,
     kConsumer,
     kRetainStore,
-    kRetainFetch
+    kRetainFetch,
+    kQos2Store,    // a QoS 2 PUBLISH kept: PUBREC
+    kQos2Release,  // PUBREL: the kept message read back
+    kQos2Deliver,  // ... and stored for QoS 1/2 subscriptions: its record goes
+    kQos2Purge     // ... and once it is gone: PUBCOMP
   };
   struct Request {
     RequestKind kind;
-    uint16_t packet_id = 0;  // kStore: the PUBLISH to acknowledge
+    uint16_t packet_id = 0;  // kStore, kQos2*: the PUBLISH to acknowledge
     uint32_t batch = 0;      // kConsumer: the SUBSCRIBE waiting for it
     std::size_t code = 0;    // kConsumer: its filter's place in that SUBACK
     std::string sid;         // kConsumer: the subscription it serves
@@ -112,10 +136,18 @@ struct MqttState {
   // and the other way, so that a redelivery keeps its packet id.
   struct InFlight {
     std::string ack, key;
+    uint8_t qos = 1;  // 2: PUBREC, not PUBACK, acknowledges it
   };
   absl::flat_hash_map<uint16_t, InFlight> in_flight;
   absl::flat_hash_map<std::string, uint16_t> in_flight_by_key;
   uint16_t last_packet_id = 0;
+  // QoS 2 (client_mqtt_qos2.cc). Received: packet id -> where its exchange is. Sent:
+  // packet ids whose PUBREC came and whose PUBREL awaits PUBCOMP (kept in the session
+  // record too).
+  enum class Qos2In : uint8_t { kStoring, kStored, kReleasing };
+  std::string qos2_prefix;  // $MQTT.qos2.in.<hash>.
+  absl::flat_hash_map<uint16_t, Qos2In> qos2_received;
+  absl::flat_hash_set<uint16_t> pubrel_pending;
 
   // Reused per packet and per delivery: no allocation once grown.
   std::string subject, topic, header, published, stored_subject, reply;

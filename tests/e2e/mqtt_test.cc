@@ -73,12 +73,13 @@ Json ConnectMatrix(int port) {
 Json Session(int port, int nats_port) {
   Json seen;
   auto conn = Login(port, "sess1");
-  // SUBACK codes: valid filters granted (QoS 2 as 1), invalid ones 0x80.
+  // SUBACK codes: valid filters granted, invalid ones 0x80. (QoS 2, which nats-server 2.9
+  // grants as 1 and Tern as 2, is in mqtt_qos2_test.cc.)
   conn->Send(Subscribe(0x0102, {{"a/b", 0},
                                 {"a.b", 1},
                                 {"a b", 1},
                                 {"$MQTT/sub/x", 1},
-                                {"c/#", 2},
+                                {"c/#", 1},
                                 {"+", 0},
                                 {"a/#/b", 0},
                                 {"a+/b", 0}}));
@@ -116,14 +117,13 @@ Json Session(int port, int nats_port) {
     c->ReadFor(3000);
     return c->closed();
   };
-  seen["publish qos 2 closes"] = refused(Publish("x", "y", 2, 1));
+  seen["publish qos 3 closes"] = refused(Packet(0x36, Str("x") + std::string("\x00\x01y", 3)));
   seen["publish qos 1 pid 0 closes"] = refused(Publish("x", "y", 1, 0));
   seen["publish wildcard topic closes"] = refused(Publish("x/+", "y"));
   seen["publish dot topic closes"] = refused(Publish("x.y", "y"));
   seen["subscribe bad flags closes"] =
       refused(Packet(0x80, std::string("\x00\x01", 2) + Str("a") + std::string(1, '\0')));
   seen["subscribe without filters closes"] = refused(Packet(0x82, std::string("\x00\x01", 2)));
-  seen["pubrel closes"] = refused(Packet(0x62, std::string("\x00\x01", 2)));
   seen["second connect closes"] = refused(Connect(ConnectSpec{}));
   return seen;
 }

@@ -1,7 +1,7 @@
 // MQTT.js 5 (the client Node and browser dashboards use, at MQTT 3.1.1) against
 // tern-server's MQTT port, with a NATS client on the other side: QoS 1 both ways through
-// JetStream, NATS publishes at QoS 0, retained messages, a will, and a persistent session
-// that keeps a QoS 1 message while its client is away.
+// JetStream, NATS publishes at QoS 0, retained messages, a will, a persistent session
+// that keeps a QoS 1 message while its client is away, and QoS 2 both ways.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import mqtt from "mqtt";
@@ -113,4 +113,38 @@ test("a persistent session keeps its QoS 1 messages while away", async () => {
   assert.equal(sessionPresent, true);
   assert.deepEqual([topic, payload], ["orders/new", "order-1"]);
   await again.endAsync();
+});
+
+test("QoS 2 both ways: exactly once, beyond nats-server 2.9", async () => {
+  const sub = await mqttClient({ clientId: "js-q2-sub" });
+  const pub = await mqttClient({ clientId: "js-q2-pub" });
+  const granted = await sub.subscribeAsync("exact/#", { qos: 2 });
+  assert.equal(granted[0].qos, 2);
+  const fromNats = nats.subscribe("exact.>", { max: 2 });
+  await nats.flush();
+  const arriving = nextMessages(sub, 2);
+  // Resolves once PUBREC, PUBREL and PUBCOMP are done.
+  await pub.publishAsync("exact/meter", "kWh=12.5", { qos: 2 });
+  await pub.publishAsync("exact/meter", "kWh=12.6", { qos: 2, retain: true });
+  const got = await arriving;
+  assert.deepEqual(
+    got.map(([topic, payload, packet]) => [topic, payload, packet.qos]),
+    [
+      ["exact/meter", "kWh=12.5", 2],
+      ["exact/meter", "kWh=12.6", 2],
+    ],
+  );
+  const natsSaw = [];
+  for await (const m of fromNats) natsSaw.push([sc.decode(m.data), m.headers?.get("Nmqtt-Pub")]);
+  assert.deepEqual(natsSaw, [
+    ["kWh=12.5", "2"],
+    ["kWh=12.6", "2"],
+  ]);
+  // The retained copy reaches a later QoS 2 subscriber, and its exchange completes.
+  const late = await mqttClient({ clientId: "js-q2-late" });
+  const retained = nextMessages(late, 1);
+  await late.subscribeAsync("exact/#", { qos: 2 });
+  const [[topic, payload, packet]] = await retained;
+  assert.deepEqual([topic, payload, packet.retain], ["exact/meter", "kWh=12.6", true]);
+  for (const client of [sub, pub, late]) await client.endAsync();
 });

@@ -124,6 +124,23 @@ TEST(MqttPacket, WhatTheServerWrites) {
   EXPECT_EQ(out, std::string("\x20\x02\x01\x00\x20\x02\x00\x05\x90\x05\x01\x02\x00\x80\x01"
                              "\xb0\x02\x00\x07",
                              19));
+  // The QoS 2 acknowledgements: PUBREL alone has flags 0b0010.
+  out.clear();
+  AppendAck(kPubrec, 0x0a0b, &out);
+  AppendAck(kPubrel, 0x0a0b, &out);
+  AppendAck(kPubcomp, 0x0a0b, &out);
+  EXPECT_EQ(out, std::string("\x50\x02\x0a\x0b\x62\x02\x0a\x0b\x70\x02\x0a\x0b", 12));
+  // QoS 2 publishes are read (with their packet id); QoS 3 is refused.
+  Publish publish;
+  std::string reason;
+  const std::string body = std::string("\x00\x01t\x00\x09", 5) + "data";
+  ASSERT_TRUE(ParsePublish(Packet{kPublish, 0x04, body, 0}, &publish, &reason)) << reason;
+  EXPECT_EQ(publish.qos, 2);
+  EXPECT_EQ(publish.packet_id, 9);
+  EXPECT_EQ(publish.payload, "data");
+  EXPECT_FALSE(ParsePublish(Packet{kPublish, 0x06, body, 0}, &publish, &reason));
+  EXPECT_FALSE(ParsePublish(Packet{kPublish, 0x04, std::string("\x00\x01t\x00\x00", 5), 0},
+                            &publish, &reason));  // packet id 0
   EXPECT_TRUE(IsValidMqttString("é/ü"));
   EXPECT_FALSE(IsValidMqttString(std::string("a\0b", 3)));
   EXPECT_FALSE(IsValidMqttString("\xed\xa0\x80"));  // a surrogate

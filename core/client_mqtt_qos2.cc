@@ -1,0 +1,172 @@
+// Client: MQTT QoS 2, exactly once, kept in JetStream as nats-server 2.10 keeps it.
+//
+// In: a QoS 2 PUBLISH is stored as a record at $MQTT.qos2.in.<hash>.<packet id> (one per
+// id) and answered with PUBREC; it is not routed yet, so a retransmission (DUP, the same
+// id) before PUBREL changes nothing. PUBREL reads the record back, routes the message (NATS
+// subscribers, QoS 0 subscriptions, and $MQTT_msgs for QoS 1/2 subscriptions), removes the
+// record and answers PUBCOMP. A PUBREL whose record is gone (released already, before a
+// restart or a reconnect) gets its PUBCOMP at once. Records outlive the connection, so the
+// exchange can finish after a reconnect or a server restart.
+//
+// Out: a subscription granted QoS 2 gets messages published at QoS 2 as QoS 2 PUBLISHes
+// from its consumer; PUBREC acknowledges the message to JetStream and is answered with
+// PUBREL, whose packet id stays taken (and in the session record) until PUBCOMP.
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <vector>
+
+#include "core/auth/nkeys.h"
+#include "core/client.h"
+#include "core/log.h"
+
+namespace tern::core {
+
+bool Client::OnMqttPublishQos2(const mqtt::Publish& publish) {
+  MqttState& m = *mqtt_;
+  if (auto known = m.qos2_received.find(publish.packet_id); known != m.qos2_received.end()) {
+    // A retransmission: kept once already (its PUBREC again), or still being kept.
+    if (known->second == MqttState::Qos2In::kStored) SendMqttAck(mqtt::kPubrec, publish.packet_id);
+    return true;
+  }
+  // A retained QoS 2 message is kept as retained at once (a repeat only rewrites it).
+  const bool allowed =
+      permissions_ == nullptr || permissions_->CanPublish(m.subject, shard_->now_ns());
+  if (allowed && publish.retain) {
+    StoreMqttRetained(m.subject, publish.topic, publish.qos, publish.payload);
+  }
+  m.qos2_received.emplace(publish.packet_id, MqttState::Qos2In::kStoring);
+  m.header.assign("NATS/1.0\r\nNmqtt-Subject:");
+  m.header.append(m.subject);
+  m.header.append("\r\n\r\n");
+  const std::size_t header_len = m.header.size();
+  m.published.assign(m.header);
+  m.published.append(publish.payload);
+  MqttRequest(m.qos2_prefix + std::to_string(publish.packet_id), m.published,
+              {.kind = MqttState::RequestKind::kQos2Store, .packet_id = publish.packet_id},
+              header_len);
+  return true;
+}
+
+void Client::OnMqttPubrel(uint16_t packet_id) {
+  MqttState& m = *mqtt_;
+  // A repeated PUBREL while the release is under way: its PUBCOMP is coming.
+  if (auto known = m.qos2_received.find(packet_id);
+      known != m.qos2_received.end() && known->second == MqttState::Qos2In::kReleasing) {
+    return;
+  }
+  m.qos2_received[packet_id] = MqttState::Qos2In::kReleasing;
+  const nlohmann::json request = {{"last_by_subj", m.qos2_prefix + std::to_string(packet_id)}};
+  MqttRequest(std::string("$JS.API.STREAM.MSG.GET.") + kMqttQos2Stream, request.dump(),
+              {.kind = MqttState::RequestKind::kQos2Release, .packet_id = packet_id});
+}
+
+void Client::OnMqttQos2Reply(const MqttState::Request& request, bool failed,
+                             std::string_view payload) {
+  MqttState& m = *mqtt_;
+  const uint16_t packet_id = request.packet_id;
+  const std::string record = m.qos2_prefix + std::to_string(packet_id);
+  switch (request.kind) {
+    case MqttState::RequestKind::kQos2Store:
+      if (failed) {
+        // Not kept: no PUBREC, and the connection closes (as for QoS 1).
+        LOG_ERROR("%s - mqtt: QoS 2 message not stored: %.*s", LogLabel().c_str(),
+                  static_cast<int>(payload.size()), payload.data());
+        shard_->context().mqtt_registry.SetStreamsReady(account_, false);
+        Close(CloseReason::kProtocolViolation, false);
+        return;
+      }
+      m.qos2_received[packet_id] = MqttState::Qos2In::kStored;
+      SendMqttAck(mqtt::kPubrec, packet_id);
+      return;
+    case MqttState::RequestKind::kQos2Release: {
+      std::string headers, data;
+      const nlohmann::json answer = nlohmann::json::parse(payload, nullptr, false);
+      const bool found = !failed && answer.is_object() && answer.contains("message") &&
+                         auth::DecodeBase64Any(answer["message"].value("hdrs", ""), &headers) &&
+                         auth::DecodeBase64Any(answer["message"].value("data", ""), &data);
+      const std::string_view subject = found ? MqttHeaderValue(headers, "Nmqtt-Subject") : "";
+      if (subject.empty()) {  // released before (or never kept): done
+        m.qos2_received.erase(packet_id);
+        SendMqttAck(mqtt::kPubcomp, packet_id);
+        return;
+      }
+      const std::string target(subject);
+      if (!PublishFromMqtt(target, 2, data)) {  // denied: dropped, still completed
+        MqttRequest(std::string("$JS.API.STREAM.PURGE.") + kMqttQos2Stream,
+                    nlohmann::json({{"filter", record}}).dump(),
+                    {.kind = MqttState::RequestKind::kQos2Purge, .packet_id = packet_id});
+        return;
+      }
+      StoreMqttMessage(target, packet_id, MqttPublishHeader(2), data,
+                       MqttState::RequestKind::kQos2Deliver);
+      return;
+    }
+    case MqttState::RequestKind::kQos2Deliver:
+      if (failed) {
+        LOG_ERROR("%s - mqtt: released QoS 2 message not stored: %.*s", LogLabel().c_str(),
+                  static_cast<int>(payload.size()), payload.data());
+        Close(CloseReason::kProtocolViolation, false);
+        return;
+      }
+      MqttRequest(std::string("$JS.API.STREAM.PURGE.") + kMqttQos2Stream,
+                  nlohmann::json({{"filter", record}}).dump(),
+                  {.kind = MqttState::RequestKind::kQos2Purge, .packet_id = packet_id});
+      return;
+    case MqttState::RequestKind::kQos2Purge:
+      if (failed) {
+        LOG_ERROR("%s - mqtt: QoS 2 record %s not removed: %.*s", LogLabel().c_str(),
+                  record.c_str(), static_cast<int>(payload.size()), payload.data());
+      }
+      m.qos2_received.erase(packet_id);
+      SendMqttAck(mqtt::kPubcomp, packet_id);
+      return;
+    default:
+      return;
+  }
+}
+
+void Client::OnMqttPubrec(uint16_t packet_id) {
+  MqttState& m = *mqtt_;
+  auto it = m.in_flight.find(packet_id);
+  if (it != m.in_flight.end() && it->second.qos == 2) {
+    // Received: JetStream does not send it again; the id stays taken until PUBCOMP.
+    shard_->Publish(this, Message{.subject = it->second.ack,
+                                  .reply = {},
+                                  .data = {},
+                                  .header_len = 0,
+                                  .account = account_,
+                                  .origin = kind_});
+    m.in_flight_by_key.erase(it->second.key);
+    m.in_flight.erase(it);
+    m.pubrel_pending.insert(packet_id);
+    SaveMqttSession();
+  }
+  // A PUBREC for an id not tracked (a retained copy at QoS 2) still gets its PUBREL, so the
+  // client's exchange ends.
+  SendMqttAck(mqtt::kPubrel, packet_id);
+}
+
+void Client::OnMqttPubcomp(uint16_t packet_id) {
+  MqttState& m = *mqtt_;
+  if (m.pubrel_pending.erase(packet_id) == 0) return;
+  SaveMqttSession();
+  if (m.in_flight.empty() && m.pubrel_pending.empty()) m.last_packet_id = 0;
+}
+
+void Client::ResendMqttPubrels() {
+  MqttState& m = *mqtt_;
+  std::vector<uint16_t> ids(m.pubrel_pending.begin(), m.pubrel_pending.end());
+  std::sort(ids.begin(), ids.end());
+  for (uint16_t id : ids) SendMqttAck(mqtt::kPubrel, id);
+}
+
+void Client::PurgeMqttQos2Records() {
+  MqttState& m = *mqtt_;
+  if (m.qos2_prefix.empty()) return;
+  MqttFireAndForget(std::string("$JS.API.STREAM.PURGE.") + kMqttQos2Stream,
+                    nlohmann::json({{"filter", m.qos2_prefix + ">"}}).dump());
+  m.qos2_received.clear();
+}
+
+}  // namespace tern::core
