@@ -388,6 +388,18 @@ void Client::Close(CloseReason reason, bool flush) {
     if (!flush) close_after_flush_ = false;
     return;
   }
+  // An MQTT 5.0 client learns why with a DISCONNECT (not when it said goodbye itself, nor
+  // when the socket failed).
+  if (mqtt_ && mqtt_->v5() && mqtt_->connected && reason != CloseReason::kClientClosed &&
+      reason != CloseReason::kWriteError) {
+    std::string disconnect;
+    mqtt::AppendDisconnect5(
+        mqtt_->disconnect_reason != 0 ? mqtt_->disconnect_reason : MqttDisconnectReason5(reason),
+        &disconnect);
+    out_.Append(disconnect);
+    MarkDirty();
+    flush = true;
+  }
   closing_ = true;
   close_reason_ = reason;
   close_after_flush_ = flush;

@@ -45,6 +45,9 @@ inline constexpr uint32_t kWebsocketListener = 4;
 Connection* MakeWebsocketClient(ShardPort* shard, uint64_t id, std::string ip, int port);
 // The MQTT port's: MQTT 3.1.1 clients (mqtt {} block, client_mqtt.cc).
 Connection* MakeMqttClient(ShardPort* shard, uint64_t id, std::string ip, int port);
+// MQTT 5.0 reason codes for a 3.1.1 CONNACK refusal, and for why a connection is closed.
+uint8_t MqttConnackReason5(uint8_t code311);
+uint8_t MqttDisconnectReason5(CloseReason reason);
 
 class Client final : public SocketConnection, public ParserHandler {
  public:
@@ -152,12 +155,15 @@ class Client final : public SocketConnection, public ParserHandler {
   bool OnMqttConnect(const mqtt::Packet& packet);
   bool AuthenticateMqtt();
   bool OnMqttPublish(const mqtt::Packet& packet);
-  // Routes an MQTT publish with its QoS header; false when permissions drop it.
-  bool PublishFromMqtt(std::string_view subject, uint8_t qos, std::string_view payload);
+  // Routes an MQTT publish with its QoS header (and, from MQTT 5.0, its properties' header
+  // lines and reply subject); false when permissions drop it.
+  bool PublishFromMqtt(std::string_view subject, uint8_t qos, std::string_view payload,
+                       std::string_view extra_headers = {}, std::string_view reply = {});
   bool OnMqttSubscribe(const mqtt::Packet& packet, bool subscribe);
   bool SubscribeMqttFilter(std::string_view subject, const std::string& sid, uint8_t qos,
-                           uint32_t batch, std::size_t code);
-  bool AddMqttSubscription(std::string_view subject, const std::string& sid, uint8_t qos);
+                           uint32_t batch, std::size_t code, const MqttFilterOptions& options);
+  bool AddMqttSubscription(std::string_view subject, const std::string& sid, uint8_t qos,
+                           const MqttFilterOptions& options = {});
   void SendMqttSuback(uint16_t packet_id, const std::vector<uint8_t>& codes);
   bool DeliverMqtt(const Subscription& sub, const Message& msg);
   // QoS 1 through JetStream (client_mqtt_js.cc).
@@ -176,7 +182,9 @@ class Client final : public SocketConnection, public ParserHandler {
   // Persistent sessions (client_mqtt_session.cc).
   void LoadMqttSession();
   void OnMqttSessionLoaded(std::string_view answer);
-  void SaveMqttSession();
+  // Writes the session record (persistent sessions only); `ended`: the connection is ending
+  // (a 5.0 session's expiry counts from now).
+  void SaveMqttSession(bool ended = false);
   void StoreMqttMessage(std::string_view subject, uint16_t packet_id, std::string_view header,
                         std::string_view payload,
                         MqttState::RequestKind kind = MqttState::RequestKind::kStore);
@@ -188,6 +196,19 @@ class Client final : public SocketConnection, public ParserHandler {
   void OnMqttPuback(uint16_t packet_id);
   uint16_t NextMqttPacketId();
   void SendMqttAck(mqtt::PacketType type, uint16_t packet_id);
+  // MQTT 5.0 (client_mqtt5.cc).
+  void AppendMqttConnack(bool session_present, std::string* out);
+  uint32_t MqttMaxPacket() const;
+  bool ResolveMqttTopicAlias(mqtt::Publish* publish);
+  bool MqttHeadersFrom(const mqtt::Properties& props, std::string* headers, std::string* reply);
+  void MqttPropertiesFrom(std::string_view header, std::string_view reply,
+                          mqtt::PropertyWriter* props);
+  bool OnMqttDisconnect(const mqtt::Packet& packet);
+  // The PUBLISH header for a delivery: 5.0 clients get the message's headers as properties.
+  // False when the packet would be over the client's Maximum Packet Size (not sent).
+  bool AppendMqttDelivery(std::string_view topic, const Message& msg, std::string_view payload,
+                          uint8_t qos, bool retain, bool dup, uint16_t packet_id,
+                          std::string_view reply);
   // QoS 2 (client_mqtt_qos2.cc): exactly once in, and the PUBREC/PUBREL/PUBCOMP out.
   bool OnMqttPublishQos2(const mqtt::Publish& publish);
   void OnMqttPubrel(uint16_t packet_id);

@@ -140,9 +140,7 @@ bool Client::OnMqttPacket(const mqtt::Packet& packet) {
       return true;
     }
     case mqtt::kDisconnect:
-      m.will_pending = false;  // a clean goodbye: the will is discarded
-      Close(CloseReason::kClientClosed, true);
-      return false;
+      return OnMqttDisconnect(packet);  // a clean goodbye: the will is discarded (5.0: unless 0x04)
     case mqtt::kConnect:
       reason = "second CONNECT packet";
       break;
@@ -168,7 +166,11 @@ bool Client::OnMqttConnect(const mqtt::Packet& packet) {
       return false;
     case mqtt::ConnectStatus::kRefused:
       LOG_ERROR("%s - mqtt: %s", LogLabel().c_str(), reason.c_str());
-      mqtt::AppendConnack(false, code, &answer);
+      if (m.v5()) {
+        mqtt::AppendConnack5(false, MqttConnackReason5(code), mqtt::PropertyWriter(), &answer);
+      } else {
+        mqtt::AppendConnack(false, code, &answer);
+      }
       out_.Append(answer);
       MarkDirty();
       Close(CloseReason::kProtocolViolation, true);
@@ -177,6 +179,14 @@ bool Client::OnMqttConnect(const mqtt::Packet& packet) {
       break;
   }
   const mqtt::Connect& c = m.connect;
+  if (c.has_auth_method) {  // 5.0 enhanced authentication: not served
+    LOG_ERROR("%s - mqtt: authentication method not supported", LogLabel().c_str());
+    mqtt::AppendConnack5(false, mqtt::kReasonBadAuthMethod, mqtt::PropertyWriter(), &answer);
+    out_.Append(answer);
+    MarkDirty();
+    Close(CloseReason::kAuthenticationFailure, true);
+    return false;
+  }
   if (c.will) {
     std::string subject;
     if (!mqtt::TopicToSubject(c.will_topic, false, &subject, &reason) || c.will_topic.empty() ||
@@ -187,13 +197,22 @@ bool Client::OnMqttConnect(const mqtt::Packet& packet) {
     }
   }
   if (!AuthenticateMqtt()) {
-    mqtt::AppendConnack(false, mqtt::kConnackNotAuthorized, &answer);
+    if (m.v5()) {
+      mqtt::AppendConnack5(false, mqtt::kReasonNotAuthorized, mqtt::PropertyWriter(), &answer);
+    } else {
+      mqtt::AppendConnack(false, mqtt::kConnackNotAuthorized, &answer);
+    }
     out_.Append(answer);
     MarkDirty();
     Close(CloseReason::kAuthenticationFailure, true);
     return false;
   }
-  if (m.connect.client_id.empty()) m.connect.client_id = MqttRandomToken();
+  if (m.connect.client_id.empty()) {
+    m.connect.client_id = MqttRandomToken();
+    m.assigned_id = true;
+  }
+  m.clean_start = c.clean;
+  m.persistent = m.v5() ? c.session_expiry > 0 : !c.clean;
   // One connection per client id (per account): a newer one takes the session over, and
   // the older is closed without its will. An id taken over less than a second ago is held
   // off for that second and closed unanswered (nats-server's guard against two clients
@@ -260,14 +279,19 @@ bool Client::OnMqttPublish(const mqtt::Packet& packet) {
   MqttState& m = *mqtt_;
   mqtt::Publish publish;
   std::string reason;
-  if (!mqtt::ParsePublish(packet, &publish, &reason) ||
-      !mqtt::TopicToSubject(publish.topic, false, &m.subject, &reason)) {
+  m.extra_headers.clear();
+  m.publish_reply.clear();
+  if (!mqtt::ParsePublish(packet, &publish, &reason, m.v5()) ||
+      (m.v5() && !ResolveMqttTopicAlias(&publish)) ||
+      !mqtt::TopicToSubject(publish.topic, false, &m.subject, &reason) ||
+      (m.v5() && !MqttHeadersFrom(publish.props, &m.extra_headers, &m.publish_reply))) {
     LOG_ERROR("%s - mqtt: %s", LogLabel().c_str(), reason.c_str());
     Close(CloseReason::kProtocolViolation, false);
     return false;
   }
   if (publish.qos == 2) return OnMqttPublishQos2(publish);  // routed once released
-  const bool allowed = PublishFromMqtt(m.subject, publish.qos, publish.payload);
+  const bool allowed =
+      PublishFromMqtt(m.subject, publish.qos, publish.payload, m.extra_headers, m.publish_reply);
   if (closing_) return false;
   if (allowed && publish.retain) {
     StoreMqttRetained(m.subject, publish.topic, publish.qos, publish.payload);
@@ -275,7 +299,8 @@ bool Client::OnMqttPublish(const mqtt::Packet& packet) {
   if (publish.qos == 1) {
     if (allowed) {
       // The PUBACK once it is stored for QoS 1 subscriptions (OnMqttApiReply).
-      StoreMqttMessage(m.subject, publish.packet_id, MqttPublishHeader(1), publish.payload);
+      StoreMqttMessage(m.subject, publish.packet_id,
+                       MqttHeaderBlock(1, m.extra_headers, &m.header_block), publish.payload);
     } else {
       SendMqttAck(mqtt::kPuback, publish.packet_id);
     }
@@ -283,7 +308,8 @@ bool Client::OnMqttPublish(const mqtt::Packet& packet) {
   return true;
 }
 
-bool Client::PublishFromMqtt(std::string_view subject, uint8_t qos, std::string_view payload) {
+bool Client::PublishFromMqtt(std::string_view subject, uint8_t qos, std::string_view payload,
+                             std::string_view extra_headers, std::string_view reply) {
   MqttState& m = *mqtt_;
   ShardStats::Add(stats_->in_msgs, 1);
   ShardStats::Add(stats_->in_bytes, payload.size());
@@ -295,14 +321,16 @@ bool Client::PublishFromMqtt(std::string_view subject, uint8_t qos, std::string_
               static_cast<int>(subject.size()), subject.data());
     return false;
   }
-  // NATS subscribers see the publish QoS in a header, as nats-server sends it.
-  const std::string_view header = MqttPublishHeader(qos);
+  // NATS subscribers see the publish QoS in a header, as nats-server sends it (and a 5.0
+  // client's properties as more header lines).
+  const std::string_view header = MqttHeaderBlock(qos, extra_headers, &m.header_block);
+  const std::size_t header_len = header.size();
   m.published.assign(header);
   m.published.append(payload);
   shard_->Publish(this, Message{.subject = subject,
-                                .reply = {},
+                                .reply = reply,
                                 .data = m.published,
-                                .header_len = header.size(),
+                                .header_len = header_len,
                                 .account = account_,
                                 .origin = kind_});
   return true;
@@ -312,8 +340,15 @@ bool Client::OnMqttSubscribe(const mqtt::Packet& packet, bool subscribe) {
   MqttState& m = *mqtt_;
   uint16_t packet_id = 0;
   std::string reason;
-  if (!mqtt::ParseSubscribe(packet, subscribe, &packet_id, &m.filters, &reason)) {
+  mqtt::Properties props;
+  if (!mqtt::ParseSubscribe(packet, subscribe, &packet_id, &m.filters, &reason, m.v5(), &props)) {
     LOG_ERROR("%s - mqtt: %s", LogLabel().c_str(), reason.c_str());
+    Close(CloseReason::kProtocolViolation, false);
+    return false;
+  }
+  if (props.has(mqtt::kSubscriptionId)) {  // the CONNACK said they are not available
+    LOG_ERROR("%s - mqtt: subscription identifiers not supported", LogLabel().c_str());
+    m.disconnect_reason = mqtt::kReasonSubIdsNotSupported;
     Close(CloseReason::kProtocolViolation, false);
     return false;
   }
@@ -321,14 +356,35 @@ bool Client::OnMqttSubscribe(const mqtt::Packet& packet, bool subscribe) {
   m.retained_filters.clear();
   const uint32_t batch = ++m.next_batch;
   for (const mqtt::Filter& filter : m.filters) {
-    const bool mapped = mqtt::TopicToSubject(filter.topic, true, &m.subject, &reason);
+    // MQTT 5.0 shared subscriptions: $share/<group>/<filter> is a queue group.
+    std::string_view topic = filter.topic;
+    std::string group;
+    if (m.v5() && topic.starts_with("$share/")) {
+      topic.remove_prefix(7);
+      const std::size_t slash = topic.find('/');
+      group.assign(topic.substr(0, slash == std::string_view::npos ? 0 : slash));
+      topic = slash == std::string_view::npos ? std::string_view() : topic.substr(slash + 1);
+      if (subscribe && filter.no_local) {  // MQTT-3.8.3-4
+        LOG_ERROR("%s - mqtt: no local on a shared subscription", LogLabel().c_str());
+        Close(CloseReason::kProtocolViolation, false);
+        return false;
+      }
+    }
+    const bool shared_ok = group.empty() == !filter.topic.starts_with("$share/") || !m.v5();
+    const bool mapped = shared_ok && !topic.empty() &&
+                        group.find_first_of("+#") == std::string::npos &&
+                        mqtt::TopicToSubject(topic, true, &m.subject, &reason);
+    const std::string prefix = group.empty() ? std::string() : "$share/" + group + "/";
     if (!subscribe) {
+      const std::string sid = prefix + m.subject;
+      const bool existed = mapped && m.granted.contains(sid);
+      m.codes.push_back(existed ? mqtt::kReasonSuccess : mqtt::kReasonNoSubscriptionExisted);
       if (!mapped) continue;
-      const std::string sid = m.subject;
       DropMqttConsumer(sid, true);
       RemoveSubscription(sid);
       m.granted.erase(sid);
-      if (NeedsLevelUp(sid)) {
+      m.no_local.erase(sid);
+      if (NeedsLevelUp(m.subject)) {
         const std::string level_up = sid.substr(0, sid.size() - 2) + " fwc";
         DropMqttConsumer(level_up, true);
         RemoveSubscription(level_up);
@@ -337,24 +393,35 @@ bool Client::OnMqttSubscribe(const mqtt::Packet& packet, bool subscribe) {
       needed_epoch_ = shard_->CoveringEpoch();
       continue;
     }
-    const uint8_t qos = filter.qos;  // 0, 1 or 2 (2 as nats-server 2.10 grants it)
+    // 0, 1 or 2 (2 as nats-server 2.10 grants it); a shared subscription is served at QoS 0.
+    const uint8_t qos = group.empty() ? filter.qos : 0;
     // Deliveries of QoS 1 consumers ride on $MQTT.sub.>: not for clients to subscribe to.
     const bool reserved = m.subject.rfind("$MQTT.sub.", 0) == 0;
-    if (!mapped || reserved || !IsValidSubject(m.subject) ||
-        (permissions_ && !permissions_->CanSubscribe(m.subject, {}))) {
-      m.codes.push_back(0x80);
+    if (!mapped || reserved || !IsValidSubject(m.subject)) {
+      m.codes.push_back(m.v5() ? mqtt::kReasonTopicFilterInvalid : 0x80);
+      continue;
+    }
+    if (permissions_ && !permissions_->CanSubscribe(m.subject, group)) {
+      m.codes.push_back(m.v5() ? mqtt::kReasonNotAuthorized : 0x80);
       continue;
     }
     const std::string subject = m.subject;
+    const std::string sid = prefix + subject;
+    const bool existed = m.granted.contains(sid);
     const std::size_t code = m.codes.size();
-    bool ok = SubscribeMqttFilter(subject, subject, qos, batch, code);
+    const MqttFilterOptions options{group, filter.no_local};
+    bool ok = SubscribeMqttFilter(subject, sid, qos, batch, code, options);
     if (ok && NeedsLevelUp(subject)) {
       const std::string parent = subject.substr(0, subject.size() - 2);
-      ok = SubscribeMqttFilter(parent, parent + " fwc", qos, batch, code);
+      ok = SubscribeMqttFilter(parent, prefix + parent + " fwc", qos, batch, code, options);
     }
     m.codes.push_back(ok ? qos : 0x80);
-    if (ok) {
-      // Retained messages follow the SUBACK, for the filter and the level '#' adds.
+    // Retained messages follow the SUBACK, for the filter and the level '#' adds; 5.0's
+    // Retain Handling 1 sends them only for a new subscription, 2 never; a shared
+    // subscription gets none.
+    const bool send_retained =
+        filter.retain_handling == 0 || (filter.retain_handling == 1 && !existed);
+    if (ok && send_retained && group.empty()) {
       m.retained_filters.emplace_back(subject, qos);
       if (NeedsLevelUp(subject)) {
         m.retained_filters.emplace_back(subject.substr(0, subject.size() - 2), qos);
@@ -363,7 +430,11 @@ bool Client::OnMqttSubscribe(const mqtt::Packet& packet, bool subscribe) {
   }
   if (!subscribe) {
     m.header.clear();
-    mqtt::AppendAck(mqtt::kUnsuback, packet_id, &m.header);
+    if (m.v5()) {
+      mqtt::AppendUnsuback5(packet_id, m.codes, &m.header);
+    } else {
+      mqtt::AppendAck(mqtt::kUnsuback, packet_id, &m.header);
+    }
     out_.Append(m.header);
     MarkDirty();
     SaveMqttSession();
@@ -383,8 +454,9 @@ bool Client::OnMqttSubscribe(const mqtt::Packet& packet, bool subscribe) {
 }
 
 bool Client::SubscribeMqttFilter(std::string_view subject, const std::string& sid, uint8_t qos,
-                                 uint32_t batch, std::size_t code) {
-  if (!AddMqttSubscription(subject, sid, qos)) return false;
+                                 uint32_t batch, std::size_t code,
+                                 const MqttFilterOptions& options) {
+  if (!AddMqttSubscription(subject, sid, qos, options)) return false;
   if (qos == 0) {
     DropMqttConsumer(sid, true);  // back to QoS 0: its consumer goes
     return true;
@@ -401,16 +473,23 @@ void Client::SendMqttSuback(uint16_t packet_id, const std::vector<uint8_t>& code
   // publish after the SUBACK reaches them.
   HoldBehindSubscriptions();
   m.header.clear();
-  mqtt::AppendSuback(packet_id, codes, &m.header);
+  mqtt::AppendSuback(packet_id, codes, &m.header, m.v5());
   out_.Append(m.header);
   MarkDirty();
 }
 
-bool Client::AddMqttSubscription(std::string_view subject, const std::string& sid, uint8_t qos) {
+bool Client::AddMqttSubscription(std::string_view subject, const std::string& sid, uint8_t qos,
+                                 const MqttFilterOptions& options) {
   mqtt_->granted[sid] = qos;
+  if (options.no_local) {
+    mqtt_->no_local.insert(sid);
+  } else {
+    mqtt_->no_local.erase(sid);
+  }
   const int kind = qos > 0 ? kMqttPlainQos1 : kMqttPlain;
   if (auto it = subs_.find(sid); it != subs_.end()) {  // a new QoS for the same filter
     it->second->tag = kind;
+    it->second->no_local = options.no_local;
     return true;
   }
   if (AtSubscriptionLimit()) {
@@ -423,6 +502,8 @@ bool Client::AddMqttSubscription(std::string_view subject, const std::string& si
   sub->subject.assign(subject);
   sub->sid = sid;
   sub->tag = kind;
+  sub->queue.assign(options.group);
+  sub->no_local = options.no_local;
   shard_->AddSubscription(this, sub.get());
   subs_.emplace(sid, std::move(sub));
   needed_epoch_ = shard_->CoveringEpoch();
@@ -460,10 +541,7 @@ bool Client::DeliverMqtt(const Subscription& sub, const Message& msg) {
   const std::string_view payload = std::string_view(msg.data).substr(msg.header_len);
   m.topic.clear();
   mqtt::SubjectToTopic(subject, &m.topic);
-  m.header.clear();
-  mqtt::AppendPublishHeader(m.topic, payload.size(), 0, false, false, 0, &m.header);
-  out_.Append(m.header);
-  out_.Append(payload);
+  if (!AppendMqttDelivery(m.topic, msg, payload, 0, false, false, 0, msg.reply)) return false;
   return AfterDelivery(payload.size());
 }
 
@@ -478,9 +556,16 @@ void Client::EndMqttSession() {
   m.will_pending = false;
   // A clean session's consumers and QoS 2 records go with it; a persistent one's keep its
   // messages.
-  if (m.connect.clean) {
+  if (!m.persistent) {
     while (!m.consumers.empty()) DropMqttConsumer(m.consumers.begin()->first, true);
     if (!m.qos2_received.empty()) PurgeMqttQos2Records();
+    // A 5.0 session resumed with expiry 0 ends here: its record goes too.
+    if (m.v5() && !m.clean_start && !m.session_subject.empty() && m.connected) {
+      MqttFireAndForget(std::string("$JS.API.STREAM.PURGE.") + kMqttSessionStream,
+                        "{\"filter\":\"" + m.session_subject + "\"}");
+    }
+  } else if (m.v5() && m.connected && m.connect.session_expiry != 0xffffffff) {
+    SaveMqttSession(/*ended=*/true);
   }
 }
 
@@ -490,9 +575,24 @@ void Client::PublishWill() {
   m.will_pending = false;
   std::string reason;
   if (!mqtt::TopicToSubject(m.connect.will_topic, false, &m.subject, &reason)) return;
-  if (!PublishFromMqtt(m.subject, m.connect.will_qos, m.connect.will_message)) return;
+  // A 5.0 will's properties travel as a publish's do.
+  m.extra_headers.clear();
+  m.publish_reply.clear();
+  if (!m.connect.will_properties.empty()) {
+    std::string_view raw = m.connect.will_properties;
+    mqtt::Properties props;
+    if (mqtt::ReadProperties(&raw, mqtt::kWillProperties, &props, &reason)) {
+      MqttHeadersFrom(props, &m.extra_headers, &m.publish_reply);
+    }
+  }
+  if (!PublishFromMqtt(m.subject, m.connect.will_qos, m.connect.will_message, m.extra_headers,
+                       m.publish_reply)) {
+    return;
+  }
   if (m.connect.will_qos > 0 && !m.inbox.empty()) {
-    StoreMqttMessage(m.subject, 0, MqttPublishHeader(m.connect.will_qos), m.connect.will_message);
+    StoreMqttMessage(m.subject, 0,
+                     MqttHeaderBlock(m.connect.will_qos, m.extra_headers, &m.header_block),
+                     m.connect.will_message);
   }
 }
 

@@ -163,6 +163,7 @@ void Client::OnMqttApiReply(uint64_t id, std::string_view payload) {
         LOG_ERROR("%s - mqtt: session record not removed: %.*s", LogLabel().c_str(),
                   static_cast<int>(payload.size()), payload.data());
       }
+      SaveMqttSession();  // a 5.0 clean start that keeps its new session
       SendMqttConnack(false);
       return;
     case MqttState::RequestKind::kStore:
@@ -221,7 +222,7 @@ void Client::SendMqttConnack(bool session_present) {
   // publish after it reaches them (as after a SUBACK).
   HoldBehindSubscriptions();
   m.header.clear();
-  mqtt::AppendConnack(session_present, mqtt::kConnackAccepted, &m.header);
+  AppendMqttConnack(session_present, &m.header);
   out_.Append(m.header);
   MarkDirty();
   ResendMqttPubrels();  // a restored session's QoS 2 deliveries awaiting PUBCOMP
@@ -335,8 +336,10 @@ bool Client::DeliverMqttQos1(const Message& msg, bool granted_qos2) {
   } else {
     // As nats-server: past max_ack_pending in flight the message is not sent now;
     // JetStream sends it again after ack_wait.
+    // A 5.0 client's Receive Maximum caps it further.
     if (static_cast<int>(m.in_flight.size()) >=
-        std::max(1, shard_->options().mqtt.max_ack_pending)) {
+        std::min<int>(std::max(1, shard_->options().mqtt.max_ack_pending),
+                      m.connect.receive_maximum)) {
       return false;
     }
     packet_id = NextMqttPacketId();
@@ -350,10 +353,18 @@ bool Client::DeliverMqttQos1(const Message& msg, bool granted_qos2) {
   const std::string_view payload = msg.payload();
   m.topic.clear();
   mqtt::SubjectToTopic(subject, &m.topic);
-  m.header.clear();
-  mqtt::AppendPublishHeader(m.topic, payload.size(), qos, false, dup, packet_id, &m.header);
-  out_.Append(m.header);
-  out_.Append(payload);
+  if (!AppendMqttDelivery(m.topic, msg, payload, qos, false, dup, packet_id, {})) {
+    // Too large for the client: dropped as if delivered, so acknowledged.
+    shard_->Publish(this, Message{.subject = ack,
+                                  .reply = {},
+                                  .data = {},
+                                  .header_len = 0,
+                                  .account = account_,
+                                  .origin = kind_});
+    m.in_flight_by_key.erase(m.in_flight[packet_id].key);
+    m.in_flight.erase(packet_id);
+    return false;
+  }
   return AfterDelivery(payload.size());
 }
 

@@ -38,7 +38,9 @@ bool Client::OnMqttPublishQos2(const mqtt::Publish& publish) {
   m.qos2_received.emplace(publish.packet_id, MqttState::Qos2In::kStoring);
   m.header.assign("NATS/1.0\r\nNmqtt-Subject:");
   m.header.append(m.subject);
-  m.header.append("\r\n\r\n");
+  m.header.append("\r\n");
+  m.header.append(m.extra_headers);  // a 5.0 client's properties (and Nmqtt-Reply)
+  m.header.append("\r\n");
   const std::size_t header_len = m.header.size();
   m.published.assign(m.header);
   m.published.append(publish.payload);
@@ -92,13 +94,17 @@ void Client::OnMqttQos2Reply(const MqttState::Request& request, bool failed,
         return;
       }
       const std::string target(subject);
-      if (!PublishFromMqtt(target, 2, data)) {  // denied: dropped, still completed
+      // The lines after Nmqtt-Subject are the 5.0 properties' headers, as received.
+      const std::size_t after = headers.find("\r\n", headers.find("Nmqtt-Subject:")) + 2;
+      const std::string extra = headers.substr(after, headers.size() - after - 2);
+      const std::string reply(MqttHeaderValue("\r\n" + extra, "Nmqtt-Reply"));
+      if (!PublishFromMqtt(target, 2, data, extra, reply)) {  // denied: dropped, still completed
         MqttRequest(std::string("$JS.API.STREAM.PURGE.") + kMqttQos2Stream,
                     nlohmann::json({{"filter", record}}).dump(),
                     {.kind = MqttState::RequestKind::kQos2Purge, .packet_id = packet_id});
         return;
       }
-      StoreMqttMessage(target, packet_id, MqttPublishHeader(2), data,
+      StoreMqttMessage(target, packet_id, MqttHeaderBlock(2, extra, &m.header_block), data,
                        MqttState::RequestKind::kQos2Deliver);
       return;
     }

@@ -129,11 +129,8 @@ bool Client::DeliverMqttRetained(const Subscription& sub, const Message& msg) {
   // its PUBREL).
   const uint16_t packet_id = qos > 0 ? NextMqttPacketId() : 0;
   const std::string_view payload = msg.payload();
-  m.header.clear();
-  mqtt::AppendPublishHeader(topic, payload.size(), qos, /*retain=*/true, false, packet_id,
-                            &m.header);
-  out_.Append(m.header);
-  out_.Append(payload);
+  const bool sent =
+      AppendMqttDelivery(topic, msg, payload, qos, /*retain=*/true, false, packet_id, {});
   // The last one: the ack subject's pending count is 0. Its consumer and subscription
   // go at the next timer turn (not while the shard delivers).
   if (LastNumber(msg.reply) == 0) {
@@ -143,7 +140,7 @@ bool Client::DeliverMqttRetained(const Subscription& sub, const Message& msg) {
       shard_->ArmTimer(this, shard_->now_ns());
     }
   }
-  return AfterDelivery(payload.size());
+  return sent && AfterDelivery(payload.size());
 }
 
 void Client::EndMqttRetainedFetch(const std::string& deliver) {

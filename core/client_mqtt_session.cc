@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <chrono>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -29,6 +30,12 @@ std::string IdHash(std::string_view id) {
   std::string hash;
   for (int i = 0; i < 8; ++i) hash.push_back(kAlphabet[digest[i] % 62]);
   return hash;
+}
+
+uint64_t UnixSeconds() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
 }
 
 bool NeedsLevelUp(std::string_view subject) {
@@ -58,13 +65,17 @@ void Client::OnMqttSessionLoaded(std::string_view answer) {
       record = nlohmann::json::parse(data, nullptr, false);
     }
   }
-  const bool found = record.is_object() && record.value("id", "") == m.connect.client_id;
+  bool found = record.is_object() && record.value("id", "") == m.connect.client_id;
+  // A 5.0 session whose Session Expiry Interval ran out since its connection ended is gone.
+  const uint64_t ended = found ? record.value("ended", uint64_t{0}) : 0;
+  const uint64_t expiry = found ? record.value("exp", uint64_t{0}) : 0;
+  const bool expired = ended != 0 && expiry != 0xffffffff && UnixSeconds() > ended + expiry;
   const nlohmann::json subs =
       found ? record.value("subs", nlohmann::json::object()) : nlohmann::json();
   const nlohmann::json cons =
       found ? record.value("cons", nlohmann::json::object()) : nlohmann::json();
-  if (m.connect.clean) {
-    // A clean start: an earlier persistent session and its consumers go.
+  if (m.clean_start || expired) {
+    // A clean start (or an expired session): an earlier session and its consumers go.
     if (found) {
       for (const auto& [sid, consumer] : cons.items()) {
         if (consumer.is_object()) {
@@ -83,13 +94,26 @@ void Client::OnMqttSessionLoaded(std::string_view answer) {
   if (found) {
     // Its subscriptions come back (retained messages are not sent again), and its QoS 1
     // consumers deliver what they kept once their deliver subjects have interest.
-    for (const auto& [subject, qos] : subs.items()) {
-      if (!qos.is_number_integer()) continue;
-      const uint8_t granted = static_cast<uint8_t>(std::clamp(qos.get<int>(), 0, 2));
-      AddMqttSubscription(subject, subject, granted);
+    // A sid is the subject, or $share/<group>/<subject> (5.0); its value the granted QoS,
+    // plus 4 for No Local.
+    for (const auto& [sid, value] : subs.items()) {
+      if (!value.is_number_integer()) continue;
+      const int options = value.get<int>();
+      const uint8_t granted = static_cast<uint8_t>(std::clamp(options & 3, 0, 2));
+      std::string_view subject = sid;
+      std::string group;
+      if (subject.starts_with("$share/")) {
+        subject.remove_prefix(7);
+        const std::size_t slash = subject.find('/');
+        if (slash == std::string_view::npos) continue;
+        group.assign(subject.substr(0, slash));
+        subject.remove_prefix(slash + 1);
+      }
+      const MqttFilterOptions filter{group, (options & 4) != 0};
+      AddMqttSubscription(subject, sid, granted, filter);
       if (NeedsLevelUp(subject)) {
-        const std::string parent = subject.substr(0, subject.size() - 2);
-        AddMqttSubscription(parent, parent + " fwc", granted);
+        const std::string parent(subject.substr(0, subject.size() - 2));
+        AddMqttSubscription(parent, sid.substr(0, sid.size() - 2) + " fwc", granted, filter);
       }
     }
     for (const auto& [sid, consumer] : cons.items()) {
@@ -97,7 +121,8 @@ void Client::OnMqttSessionLoaded(std::string_view answer) {
       MqttState::Consumer restored{consumer.value("durable_name", ""),
                                    consumer.value("deliver_subject", "")};
       if (restored.durable.empty() || restored.deliver.rfind("$MQTT.sub.", 0) != 0) continue;
-      const bool qos2 = subs.contains(sid) && subs[sid].is_number_integer() && subs[sid] == 2;
+      const bool qos2 =
+          subs.contains(sid) && subs[sid].is_number_integer() && (subs[sid].get<int>() & 3) == 2;
       AddInternalMqttSubscription(restored.deliver, qos2 ? kMqttDeliverQos2 : kMqttDeliver);
       m.consumers[sid] = std::move(restored);
     }
@@ -112,13 +137,13 @@ void Client::OnMqttSessionLoaded(std::string_view answer) {
   SendMqttConnack(found);
 }
 
-void Client::SaveMqttSession() {
+void Client::SaveMqttSession(bool ended) {
   MqttState& m = *mqtt_;
-  if (m.connect.clean || m.session_subject.empty()) return;
+  if (!m.persistent || m.session_subject.empty()) return;
   nlohmann::json subs = nlohmann::json::object();
   for (const auto& [sid, qos] : m.granted) {
     if (sid.find(' ') != std::string::npos) continue;  // "<subject> fwc": made from "x.>"
-    subs[sid] = qos;
+    subs[sid] = qos | (m.no_local.contains(sid) ? 4 : 0);
   }
   nlohmann::json cons = nlohmann::json::object();
   for (const auto& [sid, consumer] : m.consumers) {
@@ -131,6 +156,11 @@ void Client::SaveMqttSession() {
                            {"subs", subs},
                            {"cons", cons}};
   if (!released.empty()) record["rel"] = released;
+  if (m.v5()) {
+    // 5.0: how long the session outlives its connection, counted from when it ended.
+    record["exp"] = m.connect.session_expiry;
+    if (ended) record["ended"] = UnixSeconds();
+  }
   const std::string body = record.dump();
   const std::string reply = m.inbox + ".0";  // nothing waits for the answer
   shard_->Publish(this, Message{.subject = m.session_subject,

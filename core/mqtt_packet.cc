@@ -121,7 +121,7 @@ ConnectStatus ParseConnect(std::string_view body, Connect* out, uint8_t* code,
     *reason = "CONNECT too short";
     return ConnectStatus::kClose;
   }
-  if (out->level != 4) {
+  if (out->level != 4 && out->level != 5) {
     *reason = "unacceptable protocol version of " + std::to_string(out->level);
     *code = kConnackBadLevel;
     return ConnectStatus::kRefused;
@@ -133,6 +133,17 @@ ConnectStatus ParseConnect(std::string_view body, Connect* out, uint8_t* code,
   if ((flags & 0x01) != 0) {
     *reason = "connect flags reserved bit not set to 0";
     return ConnectStatus::kClose;
+  }
+  if (out->level == 5) {
+    std::string_view rest = r.rest();
+    Properties props;
+    if (!ReadProperties(&rest, kConnect, &props, reason)) return ConnectStatus::kClose;
+    out->session_expiry = props.session_expiry;
+    out->receive_maximum = props.receive_maximum;
+    out->maximum_packet_size = props.maximum_packet_size;
+    out->topic_alias_maximum = props.topic_alias_maximum;
+    out->has_auth_method = props.has(kAuthMethod);
+    r = BodyReader(rest);
   }
   out->clean = (flags & 0x02) != 0;
   out->will = (flags & 0x04) != 0;
@@ -158,6 +169,13 @@ ConnectStatus ParseConnect(std::string_view body, Connect* out, uint8_t* code,
     return ConnectStatus::kClose;
   }
   out->client_id.assign(id);
+  if (out->will && out->level == 5) {
+    std::string_view rest = r.rest();
+    Properties props;
+    if (!ReadProperties(&rest, kWillProperties, &props, reason)) return ConnectStatus::kClose;
+    out->will_properties.assign(r.rest().substr(0, r.rest().size() - rest.size()));
+    r = BodyReader(rest);
+  }
   if (out->will) {
     std::string_view topic, message;
     if (!r.Bytes(&topic) || !r.Bytes(&message)) {
@@ -202,7 +220,7 @@ ConnectStatus ParseConnect(std::string_view body, Connect* out, uint8_t* code,
   return ConnectStatus::kOk;
 }
 
-bool ParsePublish(const Packet& packet, Publish* out, std::string* reason) {
+bool ParsePublish(const Packet& packet, Publish* out, std::string* reason, bool v5) {
   out->qos = (packet.flags >> 1) & 0x03;
   out->retain = (packet.flags & 0x01) != 0;
   out->dup = (packet.flags & 0x08) != 0;
@@ -215,10 +233,6 @@ bool ParsePublish(const Packet& packet, Publish* out, std::string* reason) {
     *reason = "PUBLISH without a topic";
     return false;
   }
-  if (out->topic.empty()) {
-    *reason = "topic cannot be empty";
-    return false;
-  }
   if (!IsValidMqttString(out->topic)) {
     *reason = "invalid utf8 for topic";
     return false;
@@ -229,12 +243,23 @@ bool ParsePublish(const Packet& packet, Publish* out, std::string* reason) {
       return false;
     }
   }
+  if (v5) {
+    std::string_view rest = r.rest();
+    out->props = Properties();
+    if (!ReadProperties(&rest, kPublish, &out->props, reason)) return false;
+    r = BodyReader(rest);
+  }
+  // An empty topic: only in MQTT 5.0, with a topic alias standing for it.
+  if (out->topic.empty() && !(v5 && out->props.topic_alias != 0)) {
+    *reason = "topic cannot be empty";
+    return false;
+  }
   out->payload = r.rest();
   return true;
 }
 
 bool ParseSubscribe(const Packet& packet, bool with_qos, uint16_t* packet_id,
-                    std::vector<Filter>* filters, std::string* reason) {
+                    std::vector<Filter>* filters, std::string* reason, bool v5, Properties* props) {
   filters->clear();
   if (packet.flags != 0x02) {
     *reason = std::string(with_qos ? "subscribe" : "unsubscribe") + " reserved flags not 0b0010";
@@ -244,6 +269,15 @@ bool ParseSubscribe(const Packet& packet, bool with_qos, uint16_t* packet_id,
   if (!r.U16(packet_id)) {
     *reason = "missing packet identifier";
     return false;
+  }
+  if (v5) {
+    std::string_view rest = r.rest();
+    Properties ignored;
+    if (!ReadProperties(&rest, with_qos ? kSubscribe : kUnsubscribe,
+                        props != nullptr ? props : &ignored, reason)) {
+      return false;
+    }
+    r = BodyReader(rest);
   }
   while (!r.empty()) {
     Filter filter;
@@ -260,10 +294,20 @@ bool ParseSubscribe(const Packet& packet, bool with_qos, uint16_t* packet_id,
       return false;
     }
     if (with_qos) {
-      if (!r.Byte(&filter.qos) || filter.qos > 2) {
+      uint8_t options = 0;
+      if (!r.Byte(&options) || (options & 0x03) > 2) {
         *reason = "invalid QoS in subscription";
         return false;
       }
+      // 3.1.1 has no other bits; 5.0 has no local, retain as published, retain handling.
+      if ((options & (v5 ? 0xc0 : 0xfc)) != 0 || ((options >> 4) & 0x03) == 3) {
+        *reason = "invalid subscription options";
+        return false;
+      }
+      filter.qos = options & 0x03;
+      filter.no_local = (options & 0x04) != 0;
+      filter.retain_as_published = (options & 0x08) != 0;
+      filter.retain_handling = (options >> 4) & 0x03;
     }
     filters->push_back(filter);
   }
@@ -294,10 +338,12 @@ void AppendAck(PacketType type, uint16_t packet_id, std::string* out) {
   AppendU16(packet_id, out);
 }
 
-void AppendSuback(uint16_t packet_id, const std::vector<uint8_t>& granted, std::string* out) {
+void AppendSuback(uint16_t packet_id, const std::vector<uint8_t>& granted, std::string* out,
+                  bool v5) {
   out->push_back(static_cast<char>(kSuback << 4));
-  AppendRemainingLength(2 + granted.size(), out);
+  AppendRemainingLength(2 + (v5 ? 1 : 0) + granted.size(), out);
   AppendU16(packet_id, out);
+  if (v5) out->push_back(0);  // no properties
   for (uint8_t g : granted) out->push_back(static_cast<char>(g));
 }
 
@@ -307,15 +353,50 @@ void AppendPingresp(std::string* out) {
 }
 
 void AppendPublishHeader(std::string_view topic, std::size_t payload_len, uint8_t qos, bool retain,
-                         bool dup, uint16_t packet_id, std::string* out) {
+                         bool dup, uint16_t packet_id, std::string* out,
+                         const PropertyWriter* props) {
   uint8_t first = static_cast<uint8_t>(kPublish << 4) | static_cast<uint8_t>(qos << 1);
   if (retain) first |= 0x01;
   if (dup) first |= 0x08;
   out->push_back(static_cast<char>(first));
-  AppendRemainingLength(2 + topic.size() + (qos > 0 ? 2 : 0) + payload_len, out);
+  AppendRemainingLength(2 + topic.size() + (qos > 0 ? 2 : 0) +
+                            (props != nullptr ? props->EncodedSize() : 0) + payload_len,
+                        out);
   AppendU16(static_cast<uint16_t>(topic.size()), out);
   out->append(topic);
   if (qos > 0) AppendU16(packet_id, out);
+  if (props != nullptr) props->Append(out);
+}
+
+std::size_t PublishHeaderSize(std::string_view topic, std::size_t payload_len, uint8_t qos,
+                              const PropertyWriter* props) {
+  const std::size_t body = 2 + topic.size() + (qos > 0 ? 2 : 0) +
+                           (props != nullptr ? props->EncodedSize() : 0) + payload_len;
+  return 1 + VarIntSize(static_cast<uint32_t>(body)) + body - payload_len;
+}
+
+void AppendConnack5(bool session_present, uint8_t reason, const PropertyWriter& props,
+                    std::string* out) {
+  out->push_back(static_cast<char>(kConnack << 4));
+  AppendRemainingLength(2 + props.EncodedSize(), out);
+  out->push_back(static_cast<char>(session_present && reason == kReasonSuccess ? 1 : 0));
+  out->push_back(static_cast<char>(reason));
+  props.Append(out);
+}
+
+void AppendDisconnect5(uint8_t reason, std::string* out) {
+  out->push_back(static_cast<char>(kDisconnect << 4));
+  out->push_back(2);
+  out->push_back(static_cast<char>(reason));
+  out->push_back(0);  // no properties
+}
+
+void AppendUnsuback5(uint16_t packet_id, const std::vector<uint8_t>& codes, std::string* out) {
+  out->push_back(static_cast<char>(kUnsuback << 4));
+  AppendRemainingLength(3 + codes.size(), out);
+  AppendU16(packet_id, out);
+  out->push_back(0);  // no properties
+  for (uint8_t code : codes) out->push_back(static_cast<char>(code));
 }
 
 void AppendPublish(std::string_view topic, std::string_view payload, uint8_t qos, bool retain,

@@ -42,6 +42,17 @@ inline std::string_view MqttPublishHeader(uint8_t qos) {
   return kHeaders[qos > 2 ? 2 : qos];
 }
 
+// That header with more lines (a 5.0 client's properties, each "Key:value\r\n"), built in
+// *buffer when there are any.
+inline std::string_view MqttHeaderBlock(uint8_t qos, std::string_view extra, std::string* buffer) {
+  const std::string_view plain = MqttPublishHeader(qos);
+  if (extra.empty()) return plain;
+  buffer->assign(plain.substr(0, plain.size() - 2));
+  buffer->append(extra);
+  buffer->append("\r\n");
+  return *buffer;
+}
+
 // The value of header `name` in a NATS header block ("Name:value" lines); empty when absent.
 std::string_view MqttHeaderValue(std::string_view block, std::string_view name);
 
@@ -66,9 +77,27 @@ inline constexpr std::string_view kMqttRetainedPrefix = "$MQTT.rmsgs.";
 inline constexpr const char* kMqttQos2Stream = "$MQTT_qos2in";
 inline constexpr std::string_view kMqttQos2Prefix = "$MQTT.qos2.in.";
 
+// How an MQTT client's filter subscribes besides its QoS: a 5.0 shared subscription's group
+// (a NATS queue group) and No Local.
+struct MqttFilterOptions {
+  std::string_view group;
+  bool no_local = false;
+};
+
+// MQTT 5.0: the topic aliases a client may set (CONNACK's Topic Alias Maximum).
+inline constexpr uint16_t kMqttTopicAliasMax = 1024;
+
 struct MqttState {
-  bool connected = false;       // CONNECT answered with 0
-  mqtt::Connect connect;        // client id, clean session, keep-alive, will
+  bool connected = false;  // CONNECT answered with 0
+  mqtt::Connect connect;   // client id, clean session, keep-alive, will
+  bool v5() const { return connect.level == 5; }
+  // Where the session starts and whether it outlives the connection: 3.1.1's clean session
+  // is both; 5.0 has Clean Start and Session Expiry Interval (> 0: kept).
+  bool clean_start = true;
+  bool persistent = false;
+  bool assigned_id = false;  // the server made the client id up (5.0: CONNACK says which)
+  // MQTT 5.0 topic aliases the client set: alias -> topic.
+  absl::flat_hash_map<uint16_t, std::string> topic_aliases;
   int64_t keepalive_ns = 0;     // 1.5 x the keep-alive: silence longer than this closes
   bool will_pending = false;    // publish the will if the connection ends without DISCONNECT
   std::string registry_key;     // "<account>:<client id>" once held in the MqttRegistry
@@ -77,6 +106,8 @@ struct MqttState {
   // Granted QoS by subscription sid (the NATS subject, or "<subject> fwc" for the level a
   // trailing '#' also matches).
   absl::flat_hash_map<std::string, uint8_t> granted;
+  absl::flat_hash_set<std::string> no_local;  // 5.0: sids subscribed with No Local
+  uint8_t disconnect_reason = 0;              // 5.0: the DISCONNECT reason to close with, if set
   // JetStream (QoS 1), through the API as any client uses it: requests carry replies to
   // `inbox`.<request id>; each waits in `requests` until answered or timed out.
   enum class RequestKind {
@@ -150,7 +181,9 @@ struct MqttState {
   absl::flat_hash_set<uint16_t> pubrel_pending;
 
   // Reused per packet and per delivery: no allocation once grown.
-  std::string subject, topic, header, published, stored_subject, reply;
+  std::string subject, topic, header, published, stored_subject, reply, extra_headers, reply_topic,
+      header_block, publish_reply;
+  mqtt::PropertyWriter props;
   std::vector<mqtt::Filter> filters;
   std::vector<uint8_t> codes;
   std::vector<std::pair<std::string, uint8_t>> retained_filters;

@@ -57,7 +57,7 @@ bool MayReceive(const Subscription& sub, const Message& msg, const Connection* f
       msg.origin_cluster == sub.conn->link_cluster()) {
     return false;
   }
-  return sub.conn != from || echo;
+  return sub.conn != from || (echo && !sub.no_local);
 }
 
 // May this queue member take a message? As MayReceive, and not if its connection is

@@ -45,6 +45,8 @@ struct Subscription {
   // origin cluster), owned by the route. Null otherwise.
   const std::string* origin = nullptr;
   uint64_t max = 0;  // auto-unsubscribe after this many deliveries; 0 = no limit
+  // MQTT 5.0 No Local: never the subscriber's own publishes, whatever its echo.
+  bool no_local = false;
   uint64_t delivered = 0;
 };
 

@@ -1,6 +1,7 @@
 // libFuzzer target: what an MQTT client sends, fed in pieces (the first byte sets the piece
 // size) through the packet reader, and every packet through the readers of its type
-// (CONNECT, PUBLISH, SUBSCRIBE, UNSUBSCRIBE, acks). Nothing may crash or read past its
+// (CONNECT, PUBLISH, SUBSCRIBE, UNSUBSCRIBE, acks), as 3.1.1 and as 5.0 (properties, a
+// DISCONNECT's). Nothing may crash or read past its
 // input. Checked beyond that: packets read the same whatever the piece size, and a topic
 // name that maps to a subject maps back to itself.
 #include <cstdint>
@@ -30,6 +31,8 @@ void ReadEach(const Packet& p) {
       break;
     }
     case kPublish: {
+      Publish v5;
+      ParsePublish(p, &v5, &reason, /*v5=*/true);
       Publish publish;
       if (!ParsePublish(p, &publish, &reason)) break;
       std::string subject, topic;
@@ -43,9 +46,17 @@ void ReadEach(const Packet& p) {
     case kUnsubscribe: {
       uint16_t id = 0;
       std::vector<Filter> filters;
+      Properties props;
+      ParseSubscribe(p, p.type == kSubscribe, &id, &filters, &reason, /*v5=*/true, &props);
       if (!ParseSubscribe(p, p.type == kSubscribe, &id, &filters, &reason)) break;
       std::string subject;
       for (const Filter& f : filters) TopicToSubject(f.topic, true, &subject, &reason);
+      break;
+    }
+    case kDisconnect: {
+      std::string_view rest = p.body.empty() ? p.body : p.body.substr(1);
+      Properties props;
+      ReadProperties(&rest, kDisconnect, &props, &reason);
       break;
     }
     default: {

@@ -1,11 +1,12 @@
 // MQTT.js 5 (the client Node and browser dashboards use, at MQTT 3.1.1) against
 // tern-server's MQTT port, with a NATS client on the other side: QoS 1 both ways through
 // JetStream, NATS publishes at QoS 0, retained messages, a will, a persistent session
-// that keeps a QoS 1 message while its client is away, and QoS 2 both ways.
+// that keeps a QoS 1 message while its client is away, QoS 2 both ways, and MQTT 5 request/
+// reply with a NATS service (user properties as headers, the response topic as reply).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import mqtt from "mqtt";
-import { connect as connectNats, StringCodec } from "nats";
+import { connect as connectNats, headers as natsHeaders, StringCodec } from "nats";
 import { startServer } from "./server.mjs";
 
 const sc = StringCodec();
@@ -147,4 +148,29 @@ test("QoS 2 both ways: exactly once, beyond nats-server 2.9", async () => {
   const [[topic, payload, packet]] = await retained;
   assert.deepEqual([topic, payload, packet.retain], ["exact/meter", "kWh=12.6", true]);
   for (const client of [sub, pub, late]) await client.endAsync();
+});
+
+test("MQTT 5: user properties as NATS headers, a NATS service answering a request", async () => {
+  const client = await mqttClient({ protocolVersion: 5, clientId: "js-v5" });
+  // A NATS service: answers on the reply subject, which is the MQTT response topic.
+  const service = nats.subscribe("svc.clock", { max: 1 });
+  (async () => {
+    for await (const m of service) {
+      const h = natsHeaders();
+      h.set("Served-By", "nats");
+      m.respond(sc.encode(`now for ${m.headers?.get("tenant")}`), { headers: h });
+    }
+  })();
+  await nats.flush();
+  await client.subscribeAsync("answers/js", { qos: 0 });
+  const answer = nextMessages(client, 1);
+  await client.publishAsync("svc/clock", "what time?", {
+    qos: 1,
+    properties: { responseTopic: "answers/js", userProperties: { tenant: "acme" } },
+  });
+  const [[topic, payload, packet]] = await answer;
+  assert.equal(topic, "answers/js");
+  assert.equal(payload, "now for acme");
+  assert.deepEqual({ ...packet.properties?.userProperties }, { "Served-By": "nats" });
+  await client.endAsync();
 });

@@ -95,8 +95,10 @@ TEST(MqttPacket, ConnectChecks) {
   std::string reason;
   EXPECT_EQ(ParseConnect(ConnectBody(4, 0x02, "c1"), &c, &code, &reason), ConnectStatus::kOk);
   EXPECT_EQ(c.keepalive, 60);
-  EXPECT_EQ(ParseConnect(ConnectBody(5, 0x02, "c1"), &c, &code, &reason), ConnectStatus::kRefused);
+  EXPECT_EQ(ParseConnect(ConnectBody(6, 0x02, "c1"), &c, &code, &reason), ConnectStatus::kRefused);
   EXPECT_EQ(code, kConnackBadLevel);
+  // Level 5 (MQTT 5.0) reads properties after the keep-alive: a 3.1.1 body is malformed.
+  EXPECT_EQ(ParseConnect(ConnectBody(5, 0x02, "c1"), &c, &code, &reason), ConnectStatus::kClose);
   EXPECT_EQ(ParseConnect(ConnectBody(4, 0x00, ""), &c, &code, &reason), ConnectStatus::kRefused);
   EXPECT_EQ(code, kConnackBadId);
   EXPECT_EQ(ParseConnect(ConnectBody(4, 0x03, "c1"), &c, &code, &reason), ConnectStatus::kClose);
@@ -145,6 +147,41 @@ TEST(MqttPacket, WhatTheServerWrites) {
   EXPECT_FALSE(IsValidMqttString(std::string("a\0b", 3)));
   EXPECT_FALSE(IsValidMqttString("\xed\xa0\x80"));  // a surrogate
   EXPECT_FALSE(IsValidMqttString("\xc0\xaf"));      // overlong
+}
+
+TEST(MqttProperties, ReadAndWritten) {
+  PropertyWriter writer;
+  writer.U32(kSessionExpiry, 3600);
+  writer.U16(kReceiveMaximum, 10);
+  writer.Pair("site", "berlin");
+  writer.Pair("site", "paris");  // user properties may repeat
+  std::string encoded;
+  writer.Append(&encoded);
+  EXPECT_EQ(encoded.size(), writer.EncodedSize());
+  std::string_view in = encoded;
+  Properties props;
+  std::string reason;
+  ASSERT_TRUE(ReadProperties(&in, kConnect, &props, &reason)) << reason;
+  EXPECT_TRUE(in.empty());
+  EXPECT_EQ(props.session_expiry, 3600u);
+  EXPECT_EQ(props.receive_maximum, 10);
+  ASSERT_EQ(props.user.size(), 2u);
+  EXPECT_EQ(props.user[1].second, "paris");
+  // Session expiry is not a PUBLISH property; a property twice, a receive maximum of 0,
+  // a length past the end and an unknown id are refused.
+  in = encoded;
+  EXPECT_FALSE(ReadProperties(&in, kPublish, &props, &reason));
+  const auto refused = [](const std::string& bytes, uint8_t type) {
+    std::string_view view = bytes;
+    Properties p;
+    std::string why;
+    return !ReadProperties(&view, type, &p, &why);
+  };
+  EXPECT_TRUE(refused(std::string("\x06\x23\x00\x01\x23\x00\x02", 7), kPublish));
+  EXPECT_TRUE(refused(std::string("\x03\x21\x00\x00", 4), kConnect));
+  EXPECT_TRUE(refused(std::string("\x05\x23\x00", 3), kPublish));
+  EXPECT_TRUE(refused(std::string("\x02\x7e\x00", 3), kPublish));
+  EXPECT_FALSE(refused(std::string("\x00", 1), kPublish));  // none
 }
 
 }  // namespace

@@ -1,0 +1,320 @@
+// MQTT 5.0, beyond nats-server 2.9 (which refuses level 5): CONNACK with its properties (an
+// assigned client id), user properties and the response topic as NATS headers and reply
+// subject both ways, topic aliases, shared subscriptions as queue groups, No Local, Retain
+// Handling, UNSUBACK reason codes, the server's DISCONNECT with a reason (session taken over,
+// a bad alias, subscription identifiers), DISCONNECT with the will (0x04), session expiry,
+// and mosquitto_pub/mosquitto_sub at -V mqttv5 with user properties.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/mqtt_packet.h"
+#include "harness.h"
+#include "mqtt_util.h"
+
+namespace tern::e2e {
+namespace {
+
+using namespace mqtt;
+namespace wire = tern::core::mqtt;
+
+std::string VarInt(uint32_t value) {
+  std::string out;
+  do {
+    uint8_t byte = value % 128;
+    value /= 128;
+    if (value > 0) byte |= 0x80;
+    out.push_back(static_cast<char>(byte));
+  } while (value > 0);
+  return out;
+}
+std::string U16(uint16_t v) { return {static_cast<char>(v >> 8), static_cast<char>(v & 0xff)}; }
+std::string U32(uint32_t v) { return U16(static_cast<uint16_t>(v >> 16)) + U16(v & 0xffff); }
+std::string Prop(uint8_t id, const std::string& value) { return std::string(1, id) + value; }
+std::string Pair(const std::string& k, const std::string& v) { return Prop(0x26, Str(k) + Str(v)); }
+std::string Props(const std::string& props) {
+  return VarInt(static_cast<uint32_t>(props.size())) + props;
+}
+// A 5.0 packet: the first byte, then the remaining length (variable byte integer), the body.
+std::string Packet5(uint8_t first, const std::string& body) {
+  return std::string(1, static_cast<char>(first)) + VarInt(static_cast<uint32_t>(body.size())) +
+         body;
+}
+
+struct Connect5Spec {
+  std::string client_id = "v5";
+  uint8_t flags = 0x02;  // clean start
+  std::string props;
+  std::string will_props, will_topic, will_message;
+};
+std::string Connect5(const Connect5Spec& s) {
+  std::string body = Str("MQTT") + std::string(1, '\x05') +
+                     std::string(1, static_cast<char>(s.flags)) + U16(0) + Props(s.props) +
+                     Str(s.client_id);
+  if (s.flags & 0x04) body += Props(s.will_props) + Str(s.will_topic) + Str(s.will_message);
+  return Packet5(0x10, body);
+}
+std::string Publish5(const std::string& topic, const std::string& payload, uint8_t qos = 0,
+                     uint16_t id = 0, const std::string& props = "", bool retain = false) {
+  std::string body = Str(topic) + (qos > 0 ? U16(id) : "") + Props(props) + payload;
+  return Packet5(static_cast<uint8_t>(0x30 | qos << 1 | (retain ? 1 : 0)), body);
+}
+std::string Subscribe5(uint16_t id, const std::vector<std::pair<std::string, uint8_t>>& filters,
+                       const std::string& props = "") {
+  std::string body = U16(id) + Props(props);
+  for (const auto& [filter, options] : filters) body += Str(filter) + std::string(1, options);
+  return Packet5(0x82, body);
+}
+
+// Connects at 5.0; returns the connection once the CONNACK came (its bytes in *connack).
+std::unique_ptr<RawConn> Login5(int port, const Connect5Spec& spec,
+                                std::string* connack = nullptr) {
+  auto conn = std::make_unique<RawConn>(port, false);
+  conn->Send(Connect5(spec));
+  std::string got = conn->ReadUntil(std::string("\x20", 1), 10000);
+  for (int i = 0; i < 20 && (got.size() < 2 || got.size() < 2u + static_cast<uint8_t>(got[1]));
+       ++i) {
+    got += conn->ReadFor(100);
+  }
+  if (connack != nullptr) *connack = got;
+  return conn;
+}
+
+// The server's PUBLISH packets in `bytes`, read as a 5.0 client reads them.
+std::vector<wire::Publish> Publishes(const std::string& bytes, std::vector<std::string>* topics) {
+  std::vector<wire::Publish> out;
+  std::string_view rest = bytes;
+  wire::Packet packet;
+  while (wire::ReadPacket(rest, 1 << 24, &packet) == wire::ReadStatus::kPacket) {
+    wire::Publish publish;
+    std::string reason;
+    if (packet.type == wire::kPublish && wire::ParsePublish(packet, &publish, &reason, true)) {
+      out.push_back(publish);
+      topics->emplace_back(publish.topic);
+    }
+    rest.remove_prefix(packet.size);
+  }
+  return out;
+}
+
+std::unique_ptr<ServerProcess> StartServer(int* port) { return StartMqttServer(false, "", port); }
+
+TEST(Mqtt5, ConnackAssignsAnIdAndNamesWhatIsServed) {
+  int port = 0;
+  auto server = StartServer(&port);
+  Connect5Spec spec;
+  spec.client_id.clear();
+  std::string connack;
+  auto conn = Login5(port, spec, &connack);
+  ASSERT_GE(connack.size(), 4u) << Hex(connack);
+  EXPECT_EQ(Hex(connack.substr(2, 2)), "00 00");  // no session, success
+  // Assigned Client Identifier (0x12) with 22 characters, Topic Alias Maximum 1024,
+  // Subscription Identifier Available 0.
+  EXPECT_NE(connack.find(std::string("\x12\x00\x16", 3)), std::string::npos) << Hex(connack);
+  EXPECT_NE(connack.find(std::string("\x22\x04\x00", 3)), std::string::npos) << Hex(connack);
+  EXPECT_NE(connack.find(std::string("\x29\x00", 2)), std::string::npos) << Hex(connack);
+  // Enhanced authentication is not served: CONNACK 0x8C.
+  Connect5Spec auth;
+  auth.props = Prop(0x15, Str("SCRAM-SHA-1"));
+  std::string refused;
+  auto other = Login5(port, auth, &refused);
+  EXPECT_EQ(Hex(refused.substr(0, 4)), "20 03 00 8c");
+}
+
+TEST(Mqtt5, PropertiesAreNatsHeadersBothWays) {
+  int port = 0;
+  auto server = StartServer(&port);
+  RawConn nats(server->port());
+  nats.Send("CONNECT {\"verbose\":false,\"headers\":true}\r\nSUB p5.> 1\r\nPING\r\n");
+  nats.ReadUntil("PONG\r\n");
+  Connect5Spec spec;
+  spec.client_id = "props";
+  auto conn = Login5(port, spec);
+  conn->Send(Publish5("p5/in", "hi", 0, 0,
+                      Pair("site", "berlin") + Prop(0x03, Str("text/plain")) +
+                          Prop(0x08, Str("p5/answers")) + Prop(0x09, Str("c1"))));
+  const std::string got = nats.ReadUntil("hi\r\n", 5000);
+  EXPECT_NE(got.find("HMSG p5.in 1 p5.answers "), std::string::npos) << got;
+  EXPECT_NE(got.find("site:berlin\r\n"), std::string::npos) << got;
+  EXPECT_NE(got.find("Nmqtt-Content-Type:text/plain\r\n"), std::string::npos) << got;
+  EXPECT_NE(got.find("Nmqtt-Corr:YzE\r\n"), std::string::npos) << got;
+  // NATS to a 5.0 subscriber: headers as user properties, the reply as response topic.
+  conn->Send(Subscribe5(1, {{"n5/#", 0}}));
+  conn->ReadUntil(std::string("\x90\x04\x00\x01\x00\x00", 6), 5000);
+  nats.Send("HPUB n5.out reply.to 22 26\r\nNATS/1.0\r\nX-Id: 42\r\n\r\nnats\r\nPING\r\n");
+  nats.ReadUntil("PONG\r\n");
+  std::vector<std::string> topics;
+  const std::string bytes = conn->ReadUntil("nats", 5000);  // the views below point into it
+  const auto publishes = Publishes(bytes, &topics);
+  ASSERT_EQ(publishes.size(), 1u);
+  EXPECT_EQ(topics[0], "n5/out");
+  EXPECT_EQ(publishes[0].payload, "nats");
+  ASSERT_EQ(publishes[0].props.user.size(), 1u);
+  EXPECT_EQ(publishes[0].props.user[0].first, "X-Id");
+  EXPECT_EQ(publishes[0].props.user[0].second, "42");
+  EXPECT_EQ(publishes[0].props.response_topic, "reply/to");
+}
+
+TEST(Mqtt5, TopicAliasesAndBadOnes) {
+  int port = 0;
+  auto server = StartServer(&port);
+  RawConn nats(server->port());
+  nats.Send("CONNECT {\"verbose\":false}\r\nSUB alias.> 1\r\nPING\r\n");
+  nats.ReadUntil("PONG\r\n");
+  auto conn = Login5(port, Connect5Spec{});
+  const std::string alias3 = Prop(0x23, U16(3));
+  conn->Send(Publish5("alias/t", "first", 0, 0, alias3) + Publish5("", "second", 0, 0, alias3));
+  const std::string got = nats.ReadUntil("second\r\n", 5000);
+  EXPECT_NE(got.find("MSG alias.t 1 5\r\nfirst\r\nMSG alias.t 1 6\r\nsecond\r\n"),
+            std::string::npos)
+      << got;
+  // An alias never set: DISCONNECT with 0x82 (protocol error), then closed.
+  conn->Send(Publish5("", "lost", 0, 0, Prop(0x23, U16(9))));
+  EXPECT_EQ(Hex(conn->ReadUntil(std::string("\xe0\x02\x82\x00", 4), 5000)), "e0 02 82 00");
+  conn->ReadFor(1000);
+  EXPECT_TRUE(conn->closed());
+}
+
+TEST(Mqtt5, SharedSubscriptionsNoLocalRetainHandlingUnsuback) {
+  int port = 0;
+  auto server = StartServer(&port);
+  Connect5Spec a_spec, b_spec;
+  a_spec.client_id = "worker-a";
+  b_spec.client_id = "worker-b";
+  auto a = Login5(port, a_spec);
+  auto b = Login5(port, b_spec);
+  a->Send(Subscribe5(1, {{"$share/g/work/#", 1}}));
+  b->Send(Subscribe5(1, {{"$share/g/work/#", 1}}));
+  // Granted at QoS 0 (shared subscriptions are served at QoS 0).
+  EXPECT_EQ(Hex(a->ReadUntil(std::string("\x90\x04\x00\x01\x00\x00", 6), 5000)),
+            "90 04 00 01 00 00");
+  b->ReadUntil(std::string("\x90\x04\x00\x01\x00\x00", 6), 5000);
+  RawConn nats(server->port());
+  std::string burst = "CONNECT {\"verbose\":false}\r\n";
+  for (int i = 0; i < 20; ++i) burst += "PUB work.item 4\r\njob" + std::to_string(i % 10) + "\r\n";
+  nats.Send(burst + "PING\r\n");
+  nats.ReadUntil("PONG\r\n");
+  std::string got_a, got_b;
+  for (int i = 0; i < 30; ++i) {
+    got_a += a->ReadFor(100);
+    got_b += b->ReadFor(100);
+    std::vector<std::string> ta, tb;
+    if (Publishes(got_a, &ta).size() + Publishes(got_b, &tb).size() >= 20) break;
+  }
+  std::vector<std::string> ta, tb;
+  EXPECT_EQ(Publishes(got_a, &ta).size() + Publishes(got_b, &tb).size(), 20u)
+      << "each message to one member of the group";
+
+  // No Local (option bit 2): its own publish does not come back; another client's does.
+  auto self = Login5(port, Connect5Spec{});
+  self->Send(Subscribe5(2, {{"nl/#", 0x04}}));
+  self->ReadUntil(std::string("\x90\x04\x00\x02\x00\x00", 6), 5000);
+  self->Send(Publish5("nl/own", "mine"));
+  a->Send(Publish5("nl/other", "theirs"));
+  const std::string seen = self->ReadUntil("theirs", 5000);
+  EXPECT_EQ(seen.find("mine"), std::string::npos) << Hex(seen);
+  EXPECT_NE(seen.find("theirs"), std::string::npos) << Hex(seen);
+
+  // Retain Handling 2: no retained messages at SUBSCRIBE; 0: they come.
+  a->Send(Publish5("kept/x", "retained", 1, 4, "", true));
+  a->ReadUntil(std::string("\x40\x02\x00\x04", 4), 5000);
+  auto late = Login5(port, Connect5Spec{.client_id = "late"});
+  late->Send(Subscribe5(5, {{"kept/#", 0x20}}));
+  late->ReadUntil(std::string("\x90\x04\x00\x05\x00\x00", 6), 5000);
+  EXPECT_EQ(late->ReadFor(800).find("retained"), std::string::npos);
+  late->Send(Subscribe5(6, {{"kept/+", 0x00}}));
+  EXPECT_NE(late->ReadUntil("retained", 5000).find("retained"), std::string::npos);
+
+  // UNSUBACK: a reason code per filter (0x11: there was none).
+  late->Send(Packet5(0xa2, U16(7) + Props("") + Str("kept/#") + Str("never/there")));
+  EXPECT_EQ(Hex(late->ReadUntil(std::string("\xb0\x05\x00\x07\x00\x00\x11", 7), 5000)),
+            "b0 05 00 07 00 00 11");
+  // A subscription identifier (the CONNACK said they are not available): DISCONNECT 0xA1.
+  late->Send(Subscribe5(8, {{"x/#", 0}}, Prop(0x0b, VarInt(5))));
+  EXPECT_EQ(Hex(late->ReadUntil(std::string("\xe0\x02\xa1\x00", 4), 5000)), "e0 02 a1 00");
+}
+
+TEST(Mqtt5, TakeoverWillAndSessionExpiry) {
+  int port = 0;
+  auto server = StartServer(&port);
+  RawConn nats(server->port());
+  nats.Send("CONNECT {\"verbose\":false,\"headers\":true}\r\nSUB wills.> 1\r\nPING\r\n");
+  nats.ReadUntil("PONG\r\n");
+  // A second connection with the id: the first gets DISCONNECT 0x8E.
+  Connect5Spec spec;
+  spec.client_id = "twice";
+  auto first = Login5(port, spec);
+  auto second = Login5(port, spec);
+  EXPECT_EQ(Hex(first->ReadUntil(std::string("\xe0\x02\x8e\x00", 4), 5000)), "e0 02 8e 00");
+  // DISCONNECT 0x04: the will goes out, with its user property as a header.
+  Connect5Spec willing;
+  willing.client_id = "willing";
+  willing.flags = 0x02 | 0x04;
+  willing.will_props = Pair("why", "asked");
+  willing.will_topic = "wills/w1";
+  willing.will_message = "gone";
+  auto w = Login5(port, willing);
+  w->Send(Packet5(0xe0, std::string("\x04\x00", 2)));
+  const std::string will = nats.ReadUntil("gone\r\n", 5000);
+  EXPECT_NE(will.find("why:asked\r\n"), std::string::npos) << will;
+  // A plain DISCONNECT drops it.
+  willing.client_id = "polite";
+  willing.will_message = "unexpected";
+  auto p = Login5(port, willing);
+  p->Send(Packet5(0xe0, std::string("\x00\x00", 2)));
+  EXPECT_EQ(nats.ReadFor(1000).find("unexpected"), std::string::npos);
+
+  // Session Expiry Interval 2 s: present when back within it, gone after it.
+  Connect5Spec keep;
+  keep.client_id = "expiring";
+  keep.flags = 0x00;  // no clean start
+  keep.props = Prop(0x11, U32(2));
+  {
+    auto s = Login5(port, keep);
+    s->Send(Subscribe5(1, {{"exp/#", 1}}));
+    s->ReadUntil(std::string("\x90\x04\x00\x01\x00\x01", 6), 5000);
+  }
+  std::string connack;
+  { auto again = Login5(port, keep, &connack); }
+  EXPECT_EQ(Hex(connack.substr(2, 2)), "01 00") << "back within the interval";
+  std::this_thread::sleep_for(std::chrono::milliseconds(3500));
+  { auto late = Login5(port, keep, &connack); }
+  EXPECT_EQ(Hex(connack.substr(2, 2)), "00 00") << "expired";
+}
+
+TEST(Mqtt5, MosquittoClientsAtV5) {
+  ASSERT_EQ(RunCommand("command -v mosquitto_pub").first, 0)
+      << "mosquitto-clients is installed by scripts/test.sh";
+  int port = 0;
+  auto server = StartMqttServer(false, "", &port, {"-m", "-1"});
+  const std::string p = " -h 127.0.0.1 -p " + std::to_string(port);
+  std::pair<int, std::string> sub_result;
+  std::thread subscriber([&] {
+    sub_result = RunCommand("timeout 20 mosquitto_sub -V mqttv5" + p +
+                            " -q 2 -t 'v5m/#' -F '%t %p %q %P' -C 2");
+  });
+  for (int i = 0; i < 200; ++i) {
+    if (HttpGet(server->monitor_port(), "/connz?subs=1").body.find("v5m.>") != std::string::npos) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  RawConn nats(server->port());
+  nats.Send("CONNECT {\"verbose\":false,\"headers\":true}\r\nSUB v5m.> 1\r\nPING\r\n");
+  nats.ReadUntil("PONG\r\n");
+  EXPECT_EQ(RunCommand("mosquitto_pub -V mqttv5" + p +
+                       " -q 1 -t v5m/a -m one -D publish user-property site berlin")
+                .first,
+            0);
+  EXPECT_EQ(RunCommand("mosquitto_pub -V mqttv5" + p + " -q 2 -t v5m/b -m two").first, 0);
+  subscriber.join();
+  EXPECT_EQ(sub_result.first, 0);
+  EXPECT_EQ(sub_result.second, "v5m/a one 1 site:berlin\nv5m/b two 2 \n");
+  const std::string seen = nats.ReadUntil("two\r\n", 5000);
+  EXPECT_NE(seen.find("site:berlin\r\n"), std::string::npos) << seen;
+}
+
+}  // namespace
+}  // namespace tern::e2e
