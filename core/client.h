@@ -192,7 +192,11 @@ class Client final : public SocketConnection, public ParserHandler {
                          uint32_t batch, std::size_t code);
   void DropMqttConsumer(const std::string& sid, bool delete_it);
   void DeleteMqttConsumer(std::string_view stream, std::string_view name);
-  bool DeliverMqttQos1(const Message& msg, bool granted_qos2);
+  bool DeliverMqttQos1(const Message& msg, const Subscription& sub);
+  uint32_t MqttSubscriptionId(const std::string& sid) const {
+    auto it = mqtt_->sub_ids.find(sid);
+    return it == mqtt_->sub_ids.end() ? 0 : it->second;
+  }
   void OnMqttPuback(uint16_t packet_id);
   uint16_t NextMqttPacketId();
   void SendMqttAck(mqtt::PacketType type, uint16_t packet_id);
@@ -208,7 +212,7 @@ class Client final : public SocketConnection, public ParserHandler {
   // False when the packet would be over the client's Maximum Packet Size (not sent).
   bool AppendMqttDelivery(std::string_view topic, const Message& msg, std::string_view payload,
                           uint8_t qos, bool retain, bool dup, uint16_t packet_id,
-                          std::string_view reply);
+                          std::string_view reply, uint32_t subscription_id = 0);
   // QoS 2 (client_mqtt_qos2.cc): exactly once in, and the PUBREC/PUBREL/PUBCOMP out.
   bool OnMqttPublishQos2(const mqtt::Publish& publish);
   void OnMqttPubrel(uint16_t packet_id);

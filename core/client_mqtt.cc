@@ -346,12 +346,8 @@ bool Client::OnMqttSubscribe(const mqtt::Packet& packet, bool subscribe) {
     Close(CloseReason::kProtocolViolation, false);
     return false;
   }
-  if (props.has(mqtt::kSubscriptionId)) {  // the CONNACK said they are not available
-    LOG_ERROR("%s - mqtt: subscription identifiers not supported", LogLabel().c_str());
-    m.disconnect_reason = mqtt::kReasonSubIdsNotSupported;
-    Close(CloseReason::kProtocolViolation, false);
-    return false;
-  }
+  // 5.0: a Subscription Identifier names every filter of this SUBSCRIBE in its deliveries.
+  const uint32_t sub_id = props.subscription_id;
   m.codes.clear();
   m.retained_filters.clear();
   const uint32_t batch = ++m.next_batch;
@@ -384,6 +380,7 @@ bool Client::OnMqttSubscribe(const mqtt::Packet& packet, bool subscribe) {
       RemoveSubscription(sid);
       m.granted.erase(sid);
       m.no_local.erase(sid);
+      m.sub_ids.erase(sid);
       if (NeedsLevelUp(m.subject)) {
         const std::string level_up = sid.substr(0, sid.size() - 2) + " fwc";
         DropMqttConsumer(level_up, true);
@@ -416,6 +413,18 @@ bool Client::OnMqttSubscribe(const mqtt::Packet& packet, bool subscribe) {
       ok = SubscribeMqttFilter(parent, prefix + parent + " fwc", qos, batch, code, options);
     }
     m.codes.push_back(ok ? qos : 0x80);
+    if (ok) {
+      std::vector<std::string> named = {sid};
+      if (NeedsLevelUp(subject))
+        named.push_back(prefix + subject.substr(0, subject.size() - 2) + " fwc");
+      for (const std::string& one : named) {
+        if (sub_id != 0) {
+          m.sub_ids[one] = sub_id;
+        } else {
+          m.sub_ids.erase(one);
+        }
+      }
+    }
     // Retained messages follow the SUBACK, for the filter and the level '#' adds; 5.0's
     // Retain Handling 1 sends them only for a new subscription, 2 never; a shared
     // subscription gets none.
@@ -518,7 +527,7 @@ bool Client::DeliverMqtt(const Subscription& sub, const Message& msg) {
       return false;
     case kMqttDeliver:
     case kMqttDeliverQos2:
-      return DeliverMqttQos1(msg, sub.tag == kMqttDeliverQos2);
+      return DeliverMqttQos1(msg, sub);
     case kMqttRetained:
       return DeliverMqttRetained(sub, msg);
     case kMqttPlainQos1:
@@ -541,7 +550,10 @@ bool Client::DeliverMqtt(const Subscription& sub, const Message& msg) {
   const std::string_view payload = std::string_view(msg.data).substr(msg.header_len);
   m.topic.clear();
   mqtt::SubjectToTopic(subject, &m.topic);
-  if (!AppendMqttDelivery(m.topic, msg, payload, 0, false, false, 0, msg.reply)) return false;
+  if (!AppendMqttDelivery(m.topic, msg, payload, 0, false, false, 0, msg.reply,
+                          MqttSubscriptionId(sub.sid))) {
+    return false;
+  }
   return AfterDelivery(payload.size());
 }
 

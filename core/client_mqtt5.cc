@@ -78,7 +78,6 @@ void Client::AppendMqttConnack(bool session_present, std::string* out) {
   if (m.assigned_id) props.String(mqtt::kAssignedClientId, m.connect.client_id);
   props.U16(mqtt::kTopicAliasMaximum, kMqttTopicAliasMax);
   props.U32(mqtt::kMaximumPacketSize, MqttMaxPacket());
-  props.Byte(mqtt::kSubIdAvailable, 0);
   mqtt::AppendConnack5(session_present, mqtt::kReasonSuccess, props, out);
 }
 
@@ -181,11 +180,13 @@ void Client::MqttPropertiesFrom(std::string_view header, std::string_view reply,
 
 bool Client::AppendMqttDelivery(std::string_view topic, const Message& msg,
                                 std::string_view payload, uint8_t qos, bool retain, bool dup,
-                                uint16_t packet_id, std::string_view reply) {
+                                uint16_t packet_id, std::string_view reply,
+                                uint32_t subscription_id) {
   MqttState& m = *mqtt_;
   const mqtt::PropertyWriter* props = nullptr;
   if (m.v5()) {
     MqttPropertiesFrom(msg.header(), reply, &m.props);
+    if (subscription_id != 0) m.props.VarInt(mqtt::kSubscriptionId, subscription_id);
     props = &m.props;
     // Over the client's Maximum Packet Size: not sent (as if delivered, MQTT-3.1.2-25).
     if (m.connect.maximum_packet_size != 0 &&

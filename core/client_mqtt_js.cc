@@ -314,8 +314,9 @@ void Client::DeleteMqttConsumer(std::string_view stream, std::string_view name) 
   MqttFireAndForget("$JS.API.CONSUMER.DELETE." + std::string(stream) + "." + std::string(name), {});
 }
 
-bool Client::DeliverMqttQos1(const Message& msg, bool granted_qos2) {
+bool Client::DeliverMqttQos1(const Message& msg, const Subscription& sub) {
   MqttState& m = *mqtt_;
+  const bool granted_qos2 = sub.tag == kMqttDeliverQos2;
   // $JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<time>.<pending>
   const std::string_view ack = msg.reply;
   const std::string_view durable = Token(ack, 3);
@@ -353,7 +354,14 @@ bool Client::DeliverMqttQos1(const Message& msg, bool granted_qos2) {
   const std::string_view payload = msg.payload();
   m.topic.clear();
   mqtt::SubjectToTopic(subject, &m.topic);
-  if (!AppendMqttDelivery(m.topic, msg, payload, qos, false, dup, packet_id, {})) {
+  // The subscription's 5.0 identifier: its consumer's sid's.
+  uint32_t sub_id = 0;
+  if (!m.sub_ids.empty()) {
+    for (const auto& [sid, consumer] : m.consumers) {
+      if (consumer.deliver == sub.subject) sub_id = MqttSubscriptionId(sid);
+    }
+  }
+  if (!AppendMqttDelivery(m.topic, msg, payload, qos, false, dup, packet_id, {}, sub_id)) {
     // Too large for the client: dropped as if delivered, so acknowledged.
     shard_->Publish(this, Message{.subject = ack,
                                   .reply = {},

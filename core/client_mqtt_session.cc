@@ -126,6 +126,10 @@ void Client::OnMqttSessionLoaded(std::string_view answer) {
       AddInternalMqttSubscription(restored.deliver, qos2 ? kMqttDeliverQos2 : kMqttDeliver);
       m.consumers[sid] = std::move(restored);
     }
+    const nlohmann::json ids = record.value("ids", nlohmann::json::object());
+    for (const auto& [sid, id] : ids.items()) {
+      if (id.is_number_unsigned()) m.sub_ids[sid] = id.get<uint32_t>();
+    }
     // QoS 2 deliveries whose PUBREC came: their PUBREL goes again after the CONNACK.
     for (const auto& id : record.value("rel", nlohmann::json::array())) {
       if (id.is_number_integer() && id.get<int>() > 0 && id.get<int>() <= 0xffff) {
@@ -156,6 +160,11 @@ void Client::SaveMqttSession(bool ended) {
                            {"subs", subs},
                            {"cons", cons}};
   if (!released.empty()) record["rel"] = released;
+  if (!m.sub_ids.empty()) {
+    nlohmann::json ids = nlohmann::json::object();
+    for (const auto& [sid, id] : m.sub_ids) ids[sid] = id;
+    record["ids"] = ids;
+  }
   if (m.v5()) {
     // 5.0: how long the session outlives its connection, counted from when it ended.
     record["exp"] = m.connect.session_expiry;

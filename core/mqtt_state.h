@@ -106,8 +106,9 @@ struct MqttState {
   // Granted QoS by subscription sid (the NATS subject, or "<subject> fwc" for the level a
   // trailing '#' also matches).
   absl::flat_hash_map<std::string, uint8_t> granted;
-  absl::flat_hash_set<std::string> no_local;  // 5.0: sids subscribed with No Local
-  uint8_t disconnect_reason = 0;              // 5.0: the DISCONNECT reason to close with, if set
+  absl::flat_hash_set<std::string> no_local;           // 5.0: sids subscribed with No Local
+  absl::flat_hash_map<std::string, uint32_t> sub_ids;  // 5.0: sid -> Subscription Identifier
+  uint8_t disconnect_reason = 0;  // 5.0: the DISCONNECT reason to close with, if set
   // JetStream (QoS 1), through the API as any client uses it: requests carry replies to
   // `inbox`.<request id>; each waits in `requests` until answered or timed out.
   enum class RequestKind {
