@@ -205,14 +205,17 @@ class Client final : public SocketConnection, public ParserHandler {
   uint32_t MqttMaxPacket() const;
   bool ResolveMqttTopicAlias(mqtt::Publish* publish);
   bool MqttHeadersFrom(const mqtt::Properties& props, std::string* headers, std::string* reply);
+  // `age_s`: seconds the message was stored (its Message Expiry counts down by it).
   void MqttPropertiesFrom(std::string_view header, std::string_view reply,
-                          mqtt::PropertyWriter* props);
+                          mqtt::PropertyWriter* props, uint64_t age_s = 0);
   bool OnMqttDisconnect(const mqtt::Packet& packet);
   // The PUBLISH header for a delivery: 5.0 clients get the message's headers as properties.
-  // False when the packet would be over the client's Maximum Packet Size (not sent).
+  // False when not sent: over the client's Maximum Packet Size, or a stored message (its
+  // JetStream `ack` subject says when it was stored) past its Message Expiry Interval.
   bool AppendMqttDelivery(std::string_view topic, const Message& msg, std::string_view payload,
                           uint8_t qos, bool retain, bool dup, uint16_t packet_id,
-                          std::string_view reply, uint32_t subscription_id = 0);
+                          std::string_view reply, uint32_t subscription_id = 0,
+                          std::string_view ack = {});
   // QoS 2 (client_mqtt_qos2.cc): exactly once in, and the PUBREC/PUBREL/PUBCOMP out.
   bool OnMqttPublishQos2(const mqtt::Publish& publish);
   void OnMqttPubrel(uint16_t packet_id);
@@ -223,8 +226,9 @@ class Client final : public SocketConnection, public ParserHandler {
   void PurgeMqttQos2Records();
   int64_t MqttRequestDeadline() const;  // the first unanswered request's; 0 = none
   // Retained messages (client_mqtt_retained.cc).
+  // `extra_headers`: a 5.0 publish's property lines, kept with the retained copy.
   void StoreMqttRetained(std::string_view subject, std::string_view topic, uint8_t qos,
-                         std::string_view payload);
+                         std::string_view payload, std::string_view extra_headers = {});
   void FetchMqttRetained(const std::vector<std::pair<std::string, uint8_t>>& filters);
   void OnMqttRetainedFetchReply(const std::string& deliver, std::string_view payload);
   bool DeliverMqttRetained(const Subscription& sub, const Message& msg);

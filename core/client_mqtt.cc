@@ -294,7 +294,7 @@ bool Client::OnMqttPublish(const mqtt::Packet& packet) {
       PublishFromMqtt(m.subject, publish.qos, publish.payload, m.extra_headers, m.publish_reply);
   if (closing_) return false;
   if (allowed && publish.retain) {
-    StoreMqttRetained(m.subject, publish.topic, publish.qos, publish.payload);
+    StoreMqttRetained(m.subject, publish.topic, publish.qos, publish.payload, m.extra_headers);
   }
   if (publish.qos == 1) {
     if (allowed) {

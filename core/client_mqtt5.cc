@@ -4,6 +4,8 @@
 // format, correlation data and message expiry ride in Nmqtt-* headers; the response topic is
 // the NATS reply subject), a client's DISCONNECT with its reason, and the server's
 // DISCONNECT with a reason code before it closes a 5.0 connection.
+#include <chrono>
+
 #include "core/auth/nkeys.h"
 #include "core/client.h"
 #include "core/log.h"
@@ -26,6 +28,30 @@ bool HeaderSafe(std::string_view key, std::string_view value) {
     if (c == ':' || c == ' ' || c == '\r' || c == '\n' || c == '\t') return false;
   }
   return value.find_first_of("\r\n") == std::string_view::npos;
+}
+
+uint64_t ParseSeconds(std::string_view digits) {
+  uint64_t n = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return 0;
+    n = n * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return n;
+}
+
+// How long ago JetStream stored a message, from its ack subject
+// ($JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<time ns>.<pending>).
+uint64_t StoredAgeSeconds(std::string_view ack) {
+  for (int i = 0; i < 7; ++i) {
+    const std::size_t dot = ack.find('.');
+    if (dot == std::string_view::npos) return 0;
+    ack.remove_prefix(dot + 1);
+  }
+  const uint64_t stored_ns = ParseSeconds(ack.substr(0, ack.find('.')));
+  const auto now_ns = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                std::chrono::system_clock::now().time_since_epoch())
+                                                .count());
+  return stored_ns == 0 || now_ns < stored_ns ? 0 : (now_ns - stored_ns) / 1'000'000'000;
 }
 
 void AppendHeaderLine(std::string_view key, std::string_view value, std::string* out) {
@@ -136,7 +162,7 @@ bool Client::MqttHeadersFrom(const mqtt::Properties& props, std::string* headers
 }
 
 void Client::MqttPropertiesFrom(std::string_view header, std::string_view reply,
-                                mqtt::PropertyWriter* props) {
+                                mqtt::PropertyWriter* props, uint64_t age_s) {
   props->clear();
   MqttState& m = *mqtt_;
   std::string_view reply_subject = reply;
@@ -161,9 +187,9 @@ void Client::MqttPropertiesFrom(std::string_view header, std::string_view reply,
       std::string bytes;
       if (auth::DecodeBase64Any(value, &bytes)) props->String(mqtt::kCorrelationData, bytes);
     } else if (key == kExpiryHeader) {
-      uint32_t seconds = 0;
-      for (char c : value) seconds = seconds * 10 + static_cast<uint32_t>(c - '0');
-      props->U32(mqtt::kMessageExpiry, seconds);
+      const uint64_t seconds = ParseSeconds(value);
+      props->U32(mqtt::kMessageExpiry,
+                 static_cast<uint32_t>(seconds > age_s ? seconds - age_s : 0));
     } else if (key == kReplyHeader) {
       reply_subject = value;
     } else if (!key.starts_with("Nmqtt-") && mqtt::IsValidMqttString(key) &&
@@ -181,11 +207,20 @@ void Client::MqttPropertiesFrom(std::string_view header, std::string_view reply,
 bool Client::AppendMqttDelivery(std::string_view topic, const Message& msg,
                                 std::string_view payload, uint8_t qos, bool retain, bool dup,
                                 uint16_t packet_id, std::string_view reply,
-                                uint32_t subscription_id) {
+                                uint32_t subscription_id, std::string_view ack) {
   MqttState& m = *mqtt_;
+  // A stored message past its Message Expiry Interval is not sent, to any client.
+  uint64_t age_s = 0;
+  if (!ack.empty() && msg.header_len > 0) {
+    const std::string_view expiry = MqttHeaderValue(msg.header(), kExpiryHeader);
+    if (!expiry.empty()) {
+      age_s = StoredAgeSeconds(ack);
+      if (age_s >= ParseSeconds(expiry)) return false;
+    }
+  }
   const mqtt::PropertyWriter* props = nullptr;
   if (m.v5()) {
-    MqttPropertiesFrom(msg.header(), reply, &m.props);
+    MqttPropertiesFrom(msg.header(), reply, &m.props, age_s);
     if (subscription_id != 0) m.props.VarInt(mqtt::kSubscriptionId, subscription_id);
     props = &m.props;
     // Over the client's Maximum Packet Size: not sent (as if delivered, MQTT-3.1.2-25).

@@ -361,8 +361,8 @@ bool Client::DeliverMqttQos1(const Message& msg, const Subscription& sub) {
       if (consumer.deliver == sub.subject) sub_id = MqttSubscriptionId(sid);
     }
   }
-  if (!AppendMqttDelivery(m.topic, msg, payload, qos, false, dup, packet_id, {}, sub_id)) {
-    // Too large for the client: dropped as if delivered, so acknowledged.
+  if (!AppendMqttDelivery(m.topic, msg, payload, qos, false, dup, packet_id, {}, sub_id, ack)) {
+    // Too large for the client, or expired: dropped as if delivered, so acknowledged.
     shard_->Publish(this, Message{.subject = ack,
                                   .reply = {},
                                   .data = {},

@@ -33,7 +33,7 @@ bool Client::OnMqttPublishQos2(const mqtt::Publish& publish) {
   const bool allowed =
       permissions_ == nullptr || permissions_->CanPublish(m.subject, shard_->now_ns());
   if (allowed && publish.retain) {
-    StoreMqttRetained(m.subject, publish.topic, publish.qos, publish.payload);
+    StoreMqttRetained(m.subject, publish.topic, publish.qos, publish.payload, m.extra_headers);
   }
   m.qos2_received.emplace(publish.packet_id, MqttState::Qos2In::kStoring);
   m.header.assign("NATS/1.0\r\nNmqtt-Subject:");

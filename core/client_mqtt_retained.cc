@@ -42,7 +42,7 @@ std::string_view MqttHeaderValue(std::string_view block, std::string_view name) 
 }
 
 void Client::StoreMqttRetained(std::string_view subject, std::string_view topic, uint8_t qos,
-                               std::string_view payload) {
+                               std::string_view payload, std::string_view extra_headers) {
   MqttState& m = *mqtt_;
   m.stored_subject.assign(kMqttRetainedPrefix);
   m.stored_subject.append(subject);
@@ -60,7 +60,9 @@ void Client::StoreMqttRetained(std::string_view subject, std::string_view topic,
   char flags[4];
   std::snprintf(flags, sizeof flags, "%x", 0x01 | (qos << 1));
   std::string record = "NATS/1.0\r\nNmqtt-RTopic:";
-  record.append(topic).append("\r\nNmqtt-RFlags:").append(flags).append("\r\n\r\n");
+  // A 5.0 publish's properties (user properties, expiry...) stay with the retained copy.
+  record.append(topic).append("\r\nNmqtt-RFlags:").append(flags).append("\r\n");
+  record.append(extra_headers).append("\r\n");
   const std::size_t header_len = record.size();
   record.append(payload);
   const uint64_t id = ++m.next_request;
@@ -129,8 +131,8 @@ bool Client::DeliverMqttRetained(const Subscription& sub, const Message& msg) {
   // its PUBREL).
   const uint16_t packet_id = qos > 0 ? NextMqttPacketId() : 0;
   const std::string_view payload = msg.payload();
-  const bool sent =
-      AppendMqttDelivery(topic, msg, payload, qos, /*retain=*/true, false, packet_id, {});
+  const bool sent = AppendMqttDelivery(topic, msg, payload, qos, /*retain=*/true, false, packet_id,
+                                       {}, 0, msg.reply);
   // The last one: the ack subject's pending count is 0. Its consumer and subscription
   // go at the next timer turn (not while the shard delivers).
   if (LastNumber(msg.reply) == 0) {

@@ -285,6 +285,49 @@ TEST(Mqtt5, TakeoverWillAndSessionExpiry) {
   EXPECT_EQ(Hex(connack.substr(2, 2)), "00 00") << "expired";
 }
 
+// Message Expiry: a stored message (QoS 1 for an absent session, a retained one) is not sent
+// once its interval ran out; one still alive is sent with what is left of it.
+TEST(Mqtt5, MessageExpiryOfStoredMessages) {
+  int port = 0;
+  auto server = StartServer(&port);
+  Connect5Spec away;
+  away.client_id = "away";
+  away.flags = 0x00;
+  away.props = Prop(0x11, U32(600));
+  {
+    auto s = Login5(port, away);
+    s->Send(Subscribe5(1, {{"ttl/#", 1}}));
+    s->ReadUntil(std::string("\x90\x04\x00\x01\x00\x01", 6), 5000);
+    // Gone (DISCONNECT, and the server closed it) before anything is published.
+    s->Send(Packet5(0xe0, std::string("\x00\x00", 2)));
+    s->ReadFor(2000);
+  }
+  auto pub = Login5(port, Connect5Spec{.client_id = "ttl-pub"});
+  pub->Send(Publish5("ttl/short", "stale", 1, 1, Prop(0x02, U32(1))) +
+            Publish5("ttl/long", "fresh", 1, 2, Prop(0x02, U32(100))) +
+            Publish5("ttl/kept", "old-retained", 1, 3, Prop(0x02, U32(1)), true));
+  const std::string acks = pub->ReadUntil(std::string("\x40\x02\x00\x03", 4), 5000);
+  EXPECT_NE(acks.find(std::string("\x40\x02\x00\x03", 4)), std::string::npos) << Hex(acks);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  std::string connack;
+  auto back = Login5(port, away, &connack);
+  EXPECT_EQ(Hex(connack.substr(0, 4)).substr(6), "01 00") << Hex(connack);
+  // What followed the CONNACK may have come with it.
+  std::string got = connack;
+  if (got.find("fresh") == std::string::npos) got += back->ReadUntil("fresh", 5000);
+  got += back->ReadFor(500);
+  EXPECT_EQ(got.find("stale"), std::string::npos) << Hex(got);
+  ASSERT_NE(got.find("fresh"), std::string::npos) << Hex(got);
+  // Message Expiry Interval (0x02) with 97 to 98 seconds left.
+  const std::size_t expiry = got.find(std::string("\x02\x00\x00\x00", 4));
+  ASSERT_NE(expiry, std::string::npos) << Hex(got);
+  EXPECT_GE(static_cast<uint8_t>(got[expiry + 4]), 97);
+  EXPECT_LT(static_cast<uint8_t>(got[expiry + 4]), 100);
+  auto late = Login5(port, Connect5Spec{.client_id = "ttl-late"});
+  late->Send(Subscribe5(2, {{"ttl/kept", 0}}));
+  EXPECT_EQ(late->ReadFor(1000).find("old-retained"), std::string::npos);
+}
+
 TEST(Mqtt5, MosquittoClientsAtV5) {
   ASSERT_EQ(RunCommand("command -v mosquitto_pub").first, 0)
       << "mosquitto-clients is installed by scripts/test.sh";
