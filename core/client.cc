@@ -390,8 +390,9 @@ void Client::Close(CloseReason reason, bool flush) {
   }
   // An MQTT 5.0 client learns why with a DISCONNECT (not when it said goodbye itself, nor
   // when the socket failed).
-  if (mqtt_ && mqtt_->v5() && mqtt_->connected && reason != CloseReason::kClientClosed &&
-      reason != CloseReason::kWriteError) {
+  if (mqtt_ && mqtt_->v5() && mqtt_->connected && !mqtt_->connack_waiting &&
+      reason != CloseReason::kClientClosed && reason != CloseReason::kWriteError &&
+      reason != CloseReason::kSlowConsumerPending && reason != CloseReason::kSlowConsumerDeadline) {
     std::string disconnect;
     mqtt::AppendDisconnect5(
         mqtt_->disconnect_reason != 0 ? mqtt_->disconnect_reason : MqttDisconnectReason5(reason),

@@ -198,7 +198,7 @@ class Client final : public SocketConnection, public ParserHandler {
     return it == mqtt_->sub_ids.end() ? 0 : it->second;
   }
   void OnMqttPuback(uint16_t packet_id);
-  uint16_t NextMqttPacketId();
+  uint16_t NextMqttPacketId();  // 0 when all 65535 are taken
   void SendMqttAck(mqtt::PacketType type, uint16_t packet_id);
   // MQTT 5.0 (client_mqtt5.cc).
   void AppendMqttConnack(bool session_present, std::string* out);
@@ -220,7 +220,8 @@ class Client final : public SocketConnection, public ParserHandler {
   bool OnMqttPublishQos2(const mqtt::Publish& publish);
   void OnMqttPubrel(uint16_t packet_id);
   void OnMqttQos2Reply(const MqttState::Request& request, bool failed, std::string_view payload);
-  void OnMqttPubrec(uint16_t packet_id);
+  // `refused`: 5.0 reason >= 0x80, the message is done with and no PUBREL follows.
+  void OnMqttPubrec(uint16_t packet_id, bool refused = false);
   void OnMqttPubcomp(uint16_t packet_id);
   void ResendMqttPubrels();
   void PurgeMqttQos2Records();

@@ -126,7 +126,12 @@ bool Client::OnMqttPacket(const mqtt::Packet& packet) {
         break;
       }
       if (packet.type == mqtt::kPuback) OnMqttPuback(packet_id);
-      if (packet.type == mqtt::kPubrec) OnMqttPubrec(packet_id);
+      // 5.0: a PUBREC with a failure reason code (>= 0x80) ends the exchange: no PUBREL.
+      if (packet.type == mqtt::kPubrec) {
+        const bool refused =
+            m.v5() && packet.body.size() >= 3 && static_cast<uint8_t>(packet.body[2]) >= 0x80;
+        OnMqttPubrec(packet_id, refused);
+      }
       if (packet.type == mqtt::kPubrel) OnMqttPubrel(packet_id);
       if (packet.type == mqtt::kPubcomp) OnMqttPubcomp(packet_id);
       return !closing_;
@@ -533,9 +538,9 @@ bool Client::DeliverMqtt(const Subscription& sub, const Message& msg) {
     case kMqttPlainQos1:
       // A message an MQTT client published at QoS 1 comes to this subscription through
       // its consumer, as QoS 1; here it would come twice.
-      if (msg.header_len > 0 && msg.header().find("Nmqtt-Pub:0") == std::string_view::npos &&
-          msg.header().find("Nmqtt-Pub:") != std::string_view::npos) {
-        return false;
+      if (msg.header_len > 0) {
+        const std::string_view published_qos = MqttHeaderValue(msg.header(), "Nmqtt-Pub");
+        if (!published_qos.empty() && published_qos != "0") return false;
       }
       break;
     default:
@@ -567,16 +572,20 @@ void Client::EndMqttSession() {
   if (close_reason_ != CloseReason::kDuplicateClientId) PublishWill();
   m.will_pending = false;
   // A clean session's consumers and QoS 2 records go with it; a persistent one's keep its
-  // messages.
+  // messages. Taken over, a session is the new connection's now: only what this connection
+  // made for itself alone (a clean start's consumers) goes, and nothing is written.
+  const bool taken_over = close_reason_ == CloseReason::kDuplicateClientId;
   if (!m.persistent) {
-    while (!m.consumers.empty()) DropMqttConsumer(m.consumers.begin()->first, true);
-    if (!m.qos2_received.empty()) PurgeMqttQos2Records();
+    if (!taken_over || m.clean_start) {
+      while (!m.consumers.empty()) DropMqttConsumer(m.consumers.begin()->first, true);
+      if (!m.qos2_received.empty()) PurgeMqttQos2Records();
+    }
     // A 5.0 session resumed with expiry 0 ends here: its record goes too.
-    if (m.v5() && !m.clean_start && !m.session_subject.empty() && m.connected) {
+    if (m.v5() && !m.clean_start && !m.session_subject.empty() && m.connected && !taken_over) {
       MqttFireAndForget(std::string("$JS.API.STREAM.PURGE.") + kMqttSessionStream,
                         "{\"filter\":\"" + m.session_subject + "\"}");
     }
-  } else if (m.v5() && m.connected && m.connect.session_expiry != 0xffffffff) {
+  } else if (m.v5() && m.connected && !taken_over && m.connect.session_expiry != 0xffffffff) {
     SaveMqttSession(/*ended=*/true);
   }
 }

@@ -118,6 +118,7 @@ bool Client::ResolveMqttTopicAlias(mqtt::Publish* publish) {
   if (alias == 0) return true;
   if (alias > kMqttTopicAliasMax) {
     LOG_ERROR("%s - mqtt: topic alias %u over the maximum", LogLabel().c_str(), alias);
+    m.disconnect_reason = mqtt::kReasonTopicAliasInvalid;
     return false;
   }
   if (!publish->topic.empty()) {
@@ -179,6 +180,8 @@ void Client::MqttPropertiesFrom(std::string_view header, std::string_view reply,
     const std::string_view key = line.substr(0, colon);
     std::string_view value = line.substr(colon + 1);
     while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+    // What a 5.0 client would refuse (not UTF-8 as MQTT wants it) is left out.
+    if (key != kCorrelationHeader && !mqtt::IsValidMqttString(value)) continue;
     if (key == kContentTypeHeader) {
       props->String(mqtt::kContentType, value);
     } else if (key == kFormatHeader) {
@@ -192,12 +195,11 @@ void Client::MqttPropertiesFrom(std::string_view header, std::string_view reply,
                  static_cast<uint32_t>(seconds > age_s ? seconds - age_s : 0));
     } else if (key == kReplyHeader) {
       reply_subject = value;
-    } else if (!key.starts_with("Nmqtt-") && mqtt::IsValidMqttString(key) &&
-               mqtt::IsValidMqttString(value)) {
+    } else if (!key.starts_with("Nmqtt-") && mqtt::IsValidMqttString(key)) {
       props->Pair(key, value);
     }
   }
-  if (!reply_subject.empty()) {
+  if (!reply_subject.empty() && mqtt::IsValidMqttString(reply_subject)) {
     m.reply_topic.clear();
     mqtt::SubjectToTopic(reply_subject, &m.reply_topic);
     props->String(mqtt::kResponseTopic, m.reply_topic);

@@ -131,6 +131,16 @@ void Client::RunMqttDeferredWork() {
     if (closing_) return;
     OnMqttApiReply(id, payload);
   }
+  std::vector<std::string> acks;
+  acks.swap(m.deferred_acks);
+  for (const std::string& ack : acks) {
+    shard_->Publish(this, Message{.subject = ack,
+                                  .reply = {},
+                                  .data = {},
+                                  .header_len = 0,
+                                  .account = account_,
+                                  .origin = kind_});
+  }
   std::vector<std::string> finished;
   finished.swap(m.finished_fetches);
   for (const std::string& deliver : finished) EndMqttRetainedFetch(deliver);
@@ -329,7 +339,7 @@ bool Client::DeliverMqttQos1(const Message& msg, const Subscription& sub) {
   uint16_t packet_id = 0;
   bool dup = false;
   // Sent at QoS 2 when it was published at QoS 2 and the subscription was granted 2.
-  uint8_t qos = granted_qos2 && msg.header().find("Nmqtt-Pub:2") != std::string_view::npos ? 2 : 1;
+  uint8_t qos = granted_qos2 && MqttHeaderValue(msg.header(), "Nmqtt-Pub") == "2" ? 2 : 1;
   if (auto known = m.in_flight_by_key.find(key); known != m.in_flight_by_key.end()) {
     packet_id = known->second;  // a redelivery keeps its packet id and QoS
     qos = m.in_flight[packet_id].qos;
@@ -338,12 +348,14 @@ bool Client::DeliverMqttQos1(const Message& msg, const Subscription& sub) {
     // As nats-server: past max_ack_pending in flight the message is not sent now;
     // JetStream sends it again after ack_wait.
     // A 5.0 client's Receive Maximum caps it further.
-    if (static_cast<int>(m.in_flight.size()) >=
+    // PUBRELs awaiting PUBCOMP count too (5.0: Receive Maximum's quota returns at PUBCOMP).
+    if (static_cast<int>(m.in_flight.size() + m.pubrel_pending.size()) >=
         std::min<int>(std::max(1, shard_->options().mqtt.max_ack_pending),
                       m.connect.receive_maximum)) {
       return false;
     }
     packet_id = NextMqttPacketId();
+    if (packet_id == 0) return false;  // every id taken: JetStream sends it again later
     m.in_flight.emplace(packet_id, MqttState::InFlight{std::string(ack), key, qos});
     m.in_flight_by_key.emplace(std::move(key), packet_id);
     dup = delivered != "1";
@@ -362,13 +374,10 @@ bool Client::DeliverMqttQos1(const Message& msg, const Subscription& sub) {
     }
   }
   if (!AppendMqttDelivery(m.topic, msg, payload, qos, false, dup, packet_id, {}, sub_id, ack)) {
-    // Too large for the client, or expired: dropped as if delivered, so acknowledged.
-    shard_->Publish(this, Message{.subject = ack,
-                                  .reply = {},
-                                  .data = {},
-                                  .header_len = 0,
-                                  .account = account_,
-                                  .origin = kind_});
+    // Too large for the client, or expired: dropped as if delivered, so acknowledged (at
+    // the next timer turn: nothing may be published while the shard delivers).
+    m.deferred_acks.emplace_back(ack);
+    shard_->ArmTimer(this, shard_->now_ns());
     m.in_flight_by_key.erase(m.in_flight[packet_id].key);
     m.in_flight.erase(packet_id);
     return false;
@@ -378,12 +387,16 @@ bool Client::DeliverMqttQos1(const Message& msg, const Subscription& sub) {
 
 uint16_t Client::NextMqttPacketId() {
   MqttState& m = *mqtt_;
-  uint16_t packet_id = 0;
-  do {
-    packet_id = static_cast<uint16_t>(m.last_packet_id == 0xffff ? 1 : m.last_packet_id + 1);
+  // At most one lap of the id space: 0 when every id is taken.
+  for (int tries = 0; tries < 0xffff; ++tries) {
+    const auto packet_id =
+        static_cast<uint16_t>(m.last_packet_id == 0xffff ? 1 : m.last_packet_id + 1);
     m.last_packet_id = packet_id;
-  } while (m.in_flight.contains(packet_id) || m.pubrel_pending.contains(packet_id));
-  return packet_id;
+    if (!m.in_flight.contains(packet_id) && !m.pubrel_pending.contains(packet_id)) {
+      return packet_id;
+    }
+  }
+  return 0;
 }
 
 void Client::OnMqttPuback(uint16_t packet_id) {

@@ -132,7 +132,7 @@ void Client::OnMqttQos2Reply(const MqttState::Request& request, bool failed,
   }
 }
 
-void Client::OnMqttPubrec(uint16_t packet_id) {
+void Client::OnMqttPubrec(uint16_t packet_id, bool refused) {
   MqttState& m = *mqtt_;
   auto it = m.in_flight.find(packet_id);
   if (it != m.in_flight.end() && it->second.qos == 2) {
@@ -145,9 +145,11 @@ void Client::OnMqttPubrec(uint16_t packet_id) {
                                   .origin = kind_});
     m.in_flight_by_key.erase(it->second.key);
     m.in_flight.erase(it);
+    if (refused) return;
     m.pubrel_pending.insert(packet_id);
     SaveMqttSession();
   }
+  if (refused) return;
   // A PUBREC for an id not tracked (a retained copy at QoS 2) still gets its PUBREL, so the
   // client's exchange ends.
   SendMqttAck(mqtt::kPubrel, packet_id);

@@ -124,12 +124,13 @@ bool Client::DeliverMqttRetained(const Subscription& sub, const Message& msg) {
   const uint8_t stored_qos =
       flags.empty() ? 0 : static_cast<uint8_t>(((flags.back() - '0') >> 1) & 0x3);
   // With every packet id in flight (65535 unacknowledged), a retained copy goes at QoS 0.
-  const uint8_t qos = m.in_flight.size() + m.pubrel_pending.size() >= 0xffff
-                          ? 0
-                          : std::min(stored_qos, it->second.granted);
+  uint8_t qos = m.in_flight.size() + m.pubrel_pending.size() >= 0xffff
+                    ? 0
+                    : std::min(stored_qos, it->second.granted);
   // A packet id, not tracked (as nats-server: never sent again; a PUBREC for it still gets
   // its PUBREL).
   const uint16_t packet_id = qos > 0 ? NextMqttPacketId() : 0;
+  if (qos > 0 && packet_id == 0) qos = 0;
   const std::string_view payload = msg.payload();
   const bool sent = AppendMqttDelivery(topic, msg, payload, qos, /*retain=*/true, false, packet_id,
                                        {}, 0, msg.reply);

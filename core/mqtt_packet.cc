@@ -159,7 +159,7 @@ ConnectStatus ParseConnect(std::string_view body, Connect* out, uint8_t* code,
     *reason = "will QoS or retain set without a will";
     return ConnectStatus::kClose;
   }
-  if (out->has_password && !out->has_user) {
+  if (out->has_password && !out->has_user && out->level == 4) {  // 5.0 allows it
     *reason = "password flag set but username flag is not";
     return ConnectStatus::kClose;
   }

@@ -259,6 +259,7 @@ void PropertyWriter::VarInt(PropertyId id, uint32_t value) {
 }
 
 void PropertyWriter::String(PropertyId id, std::string_view value) {
+  if (value.size() > 0xffff) return;  // not expressible: left out
   bytes_.push_back(static_cast<char>(id));
   bytes_.push_back(static_cast<char>(value.size() >> 8));
   bytes_.push_back(static_cast<char>(value.size() & 0xff));
@@ -266,6 +267,7 @@ void PropertyWriter::String(PropertyId id, std::string_view value) {
 }
 
 void PropertyWriter::Pair(std::string_view key, std::string_view value) {
+  if (key.size() > 0xffff || value.size() > 0xffff) return;
   String(kUserProperty, key);
   bytes_.push_back(static_cast<char>(value.size() >> 8));
   bytes_.push_back(static_cast<char>(value.size() & 0xff));

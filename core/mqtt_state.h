@@ -150,6 +150,7 @@ struct MqttState {
   // API answers, and retained fetches to end. Run at the client's next timer turn.
   std::vector<std::pair<uint64_t, std::string>> replies;
   std::vector<std::string> finished_fetches;
+  std::vector<std::string> deferred_acks;  // deliveries dropped (expired, too large) to ack
   // A SUBACK that waits for its QoS 1 consumers.
   struct PendingSuback {
     uint16_t packet_id = 0;

@@ -328,6 +328,37 @@ TEST(Mqtt5, MessageExpiryOfStoredMessages) {
   EXPECT_EQ(late->ReadFor(1000).find("old-retained"), std::string::npos);
 }
 
+// A user property that looks like the server's own header does not change how a message is
+// routed; a PUBREC with a failure reason ends a QoS 2 delivery without PUBREL.
+TEST(Mqtt5, LookalikeHeadersAndRefusedPubrec) {
+  int port = 0;
+  auto server = StartServer(&port);
+  auto sub = Login5(port, Connect5Spec{.client_id = "look-sub"});
+  sub->Send(Subscribe5(1, {{"look/#", 2}}));
+  sub->ReadUntil(std::string("\x90\x04\x00\x01\x00\x02", 6), 5000);
+  auto pub = Login5(port, Connect5Spec{.client_id = "look-pub"});
+  pub->Send(Publish5("look/a", "once", 1, 1, Pair("k", "Nmqtt-Pub:0") + Pair("j", "Nmqtt-Pub:2")));
+  pub->ReadUntil(std::string("\x40\x02\x00\x01", 4), 5000);
+  std::string got = sub->ReadUntil("once", 5000);
+  got += sub->ReadFor(800);
+  std::vector<std::string> topics;
+  const auto publishes = Publishes(got, &topics);
+  ASSERT_EQ(publishes.size(), 1u) << Hex(got);
+  EXPECT_EQ(publishes[0].qos, 1);  // published at QoS 1: delivered at 1, once
+  // QoS 2 delivery refused by the client (PUBREC 0x80): no PUBREL comes.
+  pub->Send(Publish5("look/b", "refused", 2, 2, "") + std::string("\x62\x02\x00\x02", 4));
+  pub->ReadUntil(std::string("\x70\x02\x00\x02", 4), 5000);
+  std::string delivery = sub->ReadUntil("refused", 5000);
+  std::vector<std::string> t2;
+  const auto second = Publishes(delivery, &t2);
+  ASSERT_EQ(second.size(), 1u) << Hex(delivery);
+  EXPECT_EQ(second[0].qos, 2);
+  const uint16_t id = second[0].packet_id;
+  sub->Send(std::string{'\x50', '\x03', static_cast<char>(id >> 8), static_cast<char>(id & 0xff),
+                        '\x80'});
+  EXPECT_EQ(sub->ReadFor(1000).find(std::string{'\x62', '\x02'}), std::string::npos);
+}
+
 TEST(Mqtt5, MosquittoClientsAtV5) {
   ASSERT_EQ(RunCommand("command -v mosquitto_pub").first, 0)
       << "mosquitto-clients is installed by scripts/test.sh";
