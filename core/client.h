@@ -193,6 +193,10 @@ class Client final : public SocketConnection, public ParserHandler {
   void DropMqttConsumer(const std::string& sid, bool delete_it);
   void DeleteMqttConsumer(std::string_view stream, std::string_view name);
   bool DeliverMqttQos1(const Message& msg, const Subscription& sub);
+  // The sid of the subscription a QoS 1/2 consumer delivering to `deliver` serves; null if none.
+  const std::string* MqttConsumerSid(std::string_view deliver) const;
+  // 5.0 Retain As Published: RETAIN on a live copy of a retained publish.
+  bool MqttRetainAsPublished(const std::string& sid, const Message& msg) const;
   uint32_t MqttSubscriptionId(const std::string& sid) const {
     auto it = mqtt_->sub_ids.find(sid);
     return it == mqtt_->sub_ids.end() ? 0 : it->second;
@@ -209,6 +213,10 @@ class Client final : public SocketConnection, public ParserHandler {
   void MqttPropertiesFrom(std::string_view header, std::string_view reply,
                           mqtt::PropertyWriter* props, uint64_t age_s = 0);
   bool OnMqttDisconnect(const mqtt::Packet& packet);
+  // The header block of a message kept in $MQTT_msgs: a 5.0 client's copies say who sent
+  // them (Nmqtt-From), so that its No Local subscriptions leave them out.
+  std::string_view MqttStoredHeader(uint8_t qos, std::string_view extra_headers);
+  bool MqttOwnPublish(const Message& msg) const;
   // The PUBLISH header for a delivery: 5.0 clients get the message's headers as properties.
   // False when not sent: over the client's Maximum Packet Size, or a stored message (its
   // JetStream `ack` subject says when it was stored) past its Message Expiry Interval.
@@ -230,7 +238,7 @@ class Client final : public SocketConnection, public ParserHandler {
   // `extra_headers`: a 5.0 publish's property lines, kept with the retained copy.
   void StoreMqttRetained(std::string_view subject, std::string_view topic, uint8_t qos,
                          std::string_view payload, std::string_view extra_headers = {});
-  void FetchMqttRetained(const std::vector<std::pair<std::string, uint8_t>>& filters);
+  void FetchMqttRetained(const std::vector<MqttRetainedFilter>& filters);
   void OnMqttRetainedFetchReply(const std::string& deliver, std::string_view payload);
   bool DeliverMqttRetained(const Subscription& sub, const Message& msg);
   void EndMqttRetainedFetch(const std::string& deliver);

@@ -5,6 +5,7 @@
 #include "core/client.h"
 #include "core/log.h"
 #include "core/mqtt_topic.h"
+#include "core/mqtt_will.h"
 #include "core/subject.h"
 
 namespace tern::core {
@@ -234,6 +235,11 @@ bool Client::OnMqttConnect(const mqtt::Packet& packet) {
     return false;
   }
   m.registry_key = key;
+  // A 5.0 will still waiting out its delay: dropped when the session is resumed, sent now
+  // when a clean start ends that session.
+  if (MqttWill ended; shard_->context().mqtt_registry.ResumeWill(key, c.clean, &ended)) {
+    PublishMqttWill(*shard_, ended);
+  }
   if (previous.shard >= 0) {
     LOG_INFO("%s - mqtt: client ID \"%s\" taken over from cid:%lu", LogLabel().c_str(),
              m.connect.client_id.c_str(), static_cast<unsigned long>(previous.conn_id));
@@ -294,6 +300,8 @@ bool Client::OnMqttPublish(const mqtt::Packet& packet) {
     Close(CloseReason::kProtocolViolation, false);
     return false;
   }
+  // Live copies say they were retained (5.0 Retain As Published sets RETAIN on them).
+  if (publish.retain) m.extra_headers.append(kMqttRetainLine);
   if (publish.qos == 2) return OnMqttPublishQos2(publish);  // routed once released
   const bool allowed =
       PublishFromMqtt(m.subject, publish.qos, publish.payload, m.extra_headers, m.publish_reply);
@@ -304,8 +312,8 @@ bool Client::OnMqttPublish(const mqtt::Packet& packet) {
   if (publish.qos == 1) {
     if (allowed) {
       // The PUBACK once it is stored for QoS 1 subscriptions (OnMqttApiReply).
-      StoreMqttMessage(m.subject, publish.packet_id,
-                       MqttHeaderBlock(1, m.extra_headers, &m.header_block), publish.payload);
+      StoreMqttMessage(m.subject, publish.packet_id, MqttStoredHeader(1, m.extra_headers),
+                       publish.payload);
     } else {
       SendMqttAck(mqtt::kPuback, publish.packet_id);
     }
@@ -385,6 +393,7 @@ bool Client::OnMqttSubscribe(const mqtt::Packet& packet, bool subscribe) {
       RemoveSubscription(sid);
       m.granted.erase(sid);
       m.no_local.erase(sid);
+      m.retain_as_published.erase(sid);
       m.sub_ids.erase(sid);
       if (NeedsLevelUp(m.subject)) {
         const std::string level_up = sid.substr(0, sid.size() - 2) + " fwc";
@@ -411,7 +420,7 @@ bool Client::OnMqttSubscribe(const mqtt::Packet& packet, bool subscribe) {
     const std::string sid = prefix + subject;
     const bool existed = m.granted.contains(sid);
     const std::size_t code = m.codes.size();
-    const MqttFilterOptions options{group, filter.no_local};
+    const MqttFilterOptions options{group, filter.no_local, filter.retain_as_published};
     bool ok = SubscribeMqttFilter(subject, sid, qos, batch, code, options);
     if (ok && NeedsLevelUp(subject)) {
       const std::string parent = subject.substr(0, subject.size() - 2);
@@ -436,9 +445,9 @@ bool Client::OnMqttSubscribe(const mqtt::Packet& packet, bool subscribe) {
     const bool send_retained =
         filter.retain_handling == 0 || (filter.retain_handling == 1 && !existed);
     if (ok && send_retained && group.empty()) {
-      m.retained_filters.emplace_back(subject, qos);
+      m.retained_filters.push_back({subject, qos, sub_id});
       if (NeedsLevelUp(subject)) {
-        m.retained_filters.emplace_back(subject.substr(0, subject.size() - 2), qos);
+        m.retained_filters.push_back({subject.substr(0, subject.size() - 2), qos, sub_id});
       }
     }
   }
@@ -500,6 +509,11 @@ bool Client::AddMqttSubscription(std::string_view subject, const std::string& si
   } else {
     mqtt_->no_local.erase(sid);
   }
+  if (options.retain_as_published) {
+    mqtt_->retain_as_published.insert(sid);
+  } else {
+    mqtt_->retain_as_published.erase(sid);
+  }
   const int kind = qos > 0 ? kMqttPlainQos1 : kMqttPlain;
   if (auto it = subs_.find(sid); it != subs_.end()) {  // a new QoS for the same filter
     it->second->tag = kind;
@@ -555,8 +569,8 @@ bool Client::DeliverMqtt(const Subscription& sub, const Message& msg) {
   const std::string_view payload = std::string_view(msg.data).substr(msg.header_len);
   m.topic.clear();
   mqtt::SubjectToTopic(subject, &m.topic);
-  if (!AppendMqttDelivery(m.topic, msg, payload, 0, false, false, 0, msg.reply,
-                          MqttSubscriptionId(sub.sid))) {
+  if (!AppendMqttDelivery(m.topic, msg, payload, 0, MqttRetainAsPublished(sub.sid, msg), false, 0,
+                          msg.reply, MqttSubscriptionId(sub.sid))) {
     return false;
   }
   return AfterDelivery(payload.size());
@@ -564,13 +578,13 @@ bool Client::DeliverMqtt(const Subscription& sub, const Message& msg) {
 
 void Client::EndMqttSession() {
   MqttState& m = *mqtt_;
+  // A session taken over loses its will with it.
+  if (close_reason_ != CloseReason::kDuplicateClientId) PublishWill();
+  m.will_pending = false;
   if (!m.registry_key.empty()) {
     shard_->context().mqtt_registry.Release(m.registry_key, {shard_->index(), id_});
     m.registry_key.clear();
   }
-  // A session taken over loses its will with it.
-  if (close_reason_ != CloseReason::kDuplicateClientId) PublishWill();
-  m.will_pending = false;
   // A clean session's consumers and QoS 2 records go with it; a persistent one's keep its
   // messages. Taken over, a session is the new connection's now: only what this connection
   // made for itself alone (a clean start's consumers) goes, and nothing is written.
@@ -585,7 +599,11 @@ void Client::EndMqttSession() {
       MqttFireAndForget(std::string("$JS.API.STREAM.PURGE.") + kMqttSessionStream,
                         "{\"filter\":\"" + m.session_subject + "\"}");
     }
-  } else if (m.v5() && m.connected && !taken_over && m.connect.session_expiry != 0xffffffff) {
+  } else if (m.connected && !taken_over &&
+             ((m.v5() && m.connect.session_expiry != 0xffffffff) || !m.in_flight.empty() ||
+              !m.resumed_by_key.empty())) {
+    // When it ended (5.0 expiry counts from then), and the packet ids of unacknowledged
+    // deliveries, which keep them when they are sent again.
     SaveMqttSession(/*ended=*/true);
   }
 }
@@ -594,27 +612,41 @@ void Client::PublishWill() {
   MqttState& m = *mqtt_;
   if (!m.will_pending) return;
   m.will_pending = false;
+  const mqtt::Connect& c = m.connect;
+  MqttWill will{.account = account_,
+                .topic = c.will_topic,
+                .qos = c.will_qos,
+                .retain = c.will_retain,
+                .message = c.will_message};
   std::string reason;
-  if (!mqtt::TopicToSubject(m.connect.will_topic, false, &m.subject, &reason)) return;
+  if (!mqtt::TopicToSubject(c.will_topic, false, &will.subject, &reason)) return;
   // A 5.0 will's properties travel as a publish's do.
-  m.extra_headers.clear();
-  m.publish_reply.clear();
-  if (!m.connect.will_properties.empty()) {
-    std::string_view raw = m.connect.will_properties;
+  uint32_t delay_s = 0;
+  if (!c.will_properties.empty()) {
+    std::string_view raw = c.will_properties;
     mqtt::Properties props;
     if (mqtt::ReadProperties(&raw, mqtt::kWillProperties, &props, &reason)) {
-      MqttHeadersFrom(props, &m.extra_headers, &m.publish_reply);
+      MqttHeadersFrom(props, &will.extra_headers, &will.reply);
+      delay_s = props.will_delay;
     }
   }
-  if (!PublishFromMqtt(m.subject, m.connect.will_qos, m.connect.will_message, m.extra_headers,
-                       m.publish_reply)) {
+  if (will.retain) will.extra_headers.append(kMqttRetainLine);
+  ShardStats::Add(stats_->in_msgs, 1);
+  ShardStats::Add(stats_->in_bytes, will.message.size());
+  if (permissions_ && !permissions_->CanPublish(will.subject, shard_->now_ns())) {
+    LOG_ERROR("%s - mqtt: will to \"%s\" denied", LogLabel().c_str(), will.subject.c_str());
     return;
   }
-  if (m.connect.will_qos > 0 && !m.inbox.empty()) {
-    StoreMqttMessage(m.subject, 0,
-                     MqttHeaderBlock(m.connect.will_qos, m.extra_headers, &m.header_block),
-                     m.connect.will_message);
+  // 5.0 Will Delay Interval: the will waits, unless the session ends first (with the
+  // connection, or when its Session Expiry Interval is shorter).
+  const uint32_t delay = m.persistent ? std::min(delay_s, c.session_expiry) : 0;
+  if (delay > 0 && !m.registry_key.empty()) {
+    const uint64_t token =
+        shard_->context().mqtt_registry.HoldWill(m.registry_key, std::move(will));
+    shard_->WatchMqttWill(m.registry_key, token, shard_->now_ns() + int64_t{delay} * 1'000'000'000);
+    return;
   }
+  PublishMqttWill(*shard_, will);
 }
 
 }  // namespace tern::core

@@ -20,6 +20,8 @@ constexpr std::string_view kFormatHeader = "Nmqtt-Format";
 constexpr std::string_view kCorrelationHeader = "Nmqtt-Corr";
 constexpr std::string_view kExpiryHeader = "Nmqtt-Expiry";
 constexpr std::string_view kReplyHeader = "Nmqtt-Reply";
+// On a 5.0 client's messages kept in $MQTT_msgs: the hash of its client id (its session's).
+constexpr std::string_view kFromHeader = "Nmqtt-From";
 
 // A user property that can be a NATS header: a token key, a value on one line.
 bool HeaderSafe(std::string_view key, std::string_view value) {
@@ -195,6 +197,8 @@ void Client::MqttPropertiesFrom(std::string_view header, std::string_view reply,
                  static_cast<uint32_t>(seconds > age_s ? seconds - age_s : 0));
     } else if (key == kReplyHeader) {
       reply_subject = value;
+    } else if (key == "Nats-Msg-Id" && value.starts_with(kMqttQos2MsgIdLine.substr(12))) {
+      continue;  // the server's own id of a released QoS 2 message
     } else if (!key.starts_with("Nmqtt-") && mqtt::IsValidMqttString(key)) {
       props->Pair(key, value);
     }
@@ -237,6 +241,25 @@ bool Client::AppendMqttDelivery(std::string_view topic, const Message& msg,
   out_.Append(m.header);
   out_.Append(payload);
   return true;
+}
+
+std::string_view Client::MqttStoredHeader(uint8_t qos, std::string_view extra_headers) {
+  MqttState& m = *mqtt_;
+  if (!m.v5() || m.session_subject.size() <= kMqttSessionPrefix.size()) {
+    return MqttHeaderBlock(qos, extra_headers, &m.header_block);
+  }
+  m.stored_extra.assign(extra_headers);
+  AppendHeaderLine(kFromHeader,
+                   std::string_view(m.session_subject).substr(kMqttSessionPrefix.size()),
+                   &m.stored_extra);
+  return MqttHeaderBlock(qos, m.stored_extra, &m.header_block);
+}
+
+bool Client::MqttOwnPublish(const Message& msg) const {
+  const MqttState& m = *mqtt_;
+  return msg.header_len > 0 && m.session_subject.size() > kMqttSessionPrefix.size() &&
+         MqttHeaderValue(msg.header(), kFromHeader) ==
+             std::string_view(m.session_subject).substr(kMqttSessionPrefix.size());
 }
 
 bool Client::OnMqttDisconnect(const mqtt::Packet& packet) {

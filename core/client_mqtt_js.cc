@@ -316,6 +316,12 @@ void Client::DropMqttConsumer(const std::string& sid, bool delete_it) {
   if (it == m.consumers.end()) return;
   RemoveSubscription(it->second.deliver);
   if (delete_it) DeleteMqttConsumer(kMqttMsgsStream, it->second.durable);
+  const std::string prefix = it->second.durable + " ";
+  absl::erase_if(m.resumed_by_key, [&](const auto& entry) {
+    if (!entry.first.starts_with(prefix)) return false;
+    m.resumed_ids.erase(entry.second.packet_id);
+    return true;
+  });
   m.consumers.erase(it);
 }
 
@@ -336,6 +342,21 @@ bool Client::DeliverMqttQos1(const Message& msg, const Subscription& sub) {
   std::string key(durable);
   key.push_back(' ');
   key.append(stream_seq);
+  // The subscription's 5.0 identifier, Retain As Published and No Local: its consumer's sid's.
+  uint32_t sub_id = 0;
+  bool retain = false;
+  if (m.v5()) {
+    if (const std::string* sid = MqttConsumerSid(sub.subject); sid != nullptr) {
+      sub_id = MqttSubscriptionId(*sid);
+      retain = MqttRetainAsPublished(*sid, msg);
+      if (m.no_local.contains(*sid) && MqttOwnPublish(msg)) {
+        // Its own message: not sent, so acknowledged (at the next timer turn).
+        m.deferred_acks.emplace_back(ack);
+        shard_->ArmTimer(this, shard_->now_ns());
+        return false;
+      }
+    }
+  }
   uint16_t packet_id = 0;
   bool dup = false;
   // Sent at QoS 2 when it was published at QoS 2 and the subscription was granted 2.
@@ -354,7 +375,16 @@ bool Client::DeliverMqttQos1(const Message& msg, const Subscription& sub) {
                       m.connect.receive_maximum)) {
       return false;
     }
-    packet_id = NextMqttPacketId();
+    if (auto resumed = m.resumed_by_key.find(key);
+        resumed != m.resumed_by_key.end() && !m.in_flight.contains(resumed->second.packet_id)) {
+      // Sent before the client reconnected: the same packet id (and QoS) again, as DUP.
+      packet_id = resumed->second.packet_id;
+      qos = resumed->second.qos;
+      m.resumed_ids.erase(packet_id);
+      m.resumed_by_key.erase(resumed);
+    } else {
+      packet_id = NextMqttPacketId();
+    }
     if (packet_id == 0) return false;  // every id taken: JetStream sends it again later
     m.in_flight.emplace(packet_id, MqttState::InFlight{std::string(ack), key, qos});
     m.in_flight_by_key.emplace(std::move(key), packet_id);
@@ -366,14 +396,7 @@ bool Client::DeliverMqttQos1(const Message& msg, const Subscription& sub) {
   const std::string_view payload = msg.payload();
   m.topic.clear();
   mqtt::SubjectToTopic(subject, &m.topic);
-  // The subscription's 5.0 identifier: its consumer's sid's.
-  uint32_t sub_id = 0;
-  if (!m.sub_ids.empty()) {
-    for (const auto& [sid, consumer] : m.consumers) {
-      if (consumer.deliver == sub.subject) sub_id = MqttSubscriptionId(sid);
-    }
-  }
-  if (!AppendMqttDelivery(m.topic, msg, payload, qos, false, dup, packet_id, {}, sub_id, ack)) {
+  if (!AppendMqttDelivery(m.topic, msg, payload, qos, retain, dup, packet_id, {}, sub_id, ack)) {
     // Too large for the client, or expired: dropped as if delivered, so acknowledged (at
     // the next timer turn: nothing may be published while the shard delivers).
     m.deferred_acks.emplace_back(ack);
@@ -385,6 +408,13 @@ bool Client::DeliverMqttQos1(const Message& msg, const Subscription& sub) {
   return AfterDelivery(payload.size());
 }
 
+const std::string* Client::MqttConsumerSid(std::string_view deliver) const {
+  for (const auto& [sid, consumer] : mqtt_->consumers) {
+    if (consumer.deliver == deliver) return &sid;
+  }
+  return nullptr;
+}
+
 uint16_t Client::NextMqttPacketId() {
   MqttState& m = *mqtt_;
   // At most one lap of the id space: 0 when every id is taken.
@@ -392,7 +422,8 @@ uint16_t Client::NextMqttPacketId() {
     const auto packet_id =
         static_cast<uint16_t>(m.last_packet_id == 0xffff ? 1 : m.last_packet_id + 1);
     m.last_packet_id = packet_id;
-    if (!m.in_flight.contains(packet_id) && !m.pubrel_pending.contains(packet_id)) {
+    if (!m.in_flight.contains(packet_id) && !m.pubrel_pending.contains(packet_id) &&
+        !m.resumed_ids.contains(packet_id)) {
       return packet_id;
     }
   }

@@ -2,8 +2,10 @@
 //
 // In: a QoS 2 PUBLISH is stored as a record at $MQTT.qos2.in.<hash>.<packet id> (one per
 // id) and answered with PUBREC; it is not routed yet, so a retransmission (DUP, the same
-// id) before PUBREL changes nothing. PUBREL reads the record back, routes the message (NATS
-// subscribers, QoS 0 subscriptions, and $MQTT_msgs for QoS 1/2 subscriptions), removes the
+// id) before PUBREL changes nothing. PUBREL reads the record back, stores the message in
+// $MQTT_msgs for QoS 1/2 subscriptions (with a message id naming the record, so that a
+// repeated release within the stream's duplicate window is dropped there), routes it live
+// (NATS subscribers, QoS 0 subscriptions) unless the store said duplicate, removes the
 // record and answers PUBCOMP. A PUBREL whose record is gone (released already, before a
 // restart or a reconnect) gets its PUBCOMP at once. Records outlive the connection, so the
 // exchange can finish after a reconnect or a server restart.
@@ -98,27 +100,46 @@ void Client::OnMqttQos2Reply(const MqttState::Request& request, bool failed,
       const std::size_t after = headers.find("\r\n", headers.find("Nmqtt-Subject:")) + 2;
       const std::string extra = headers.substr(after, headers.size() - after - 2);
       const std::string reply(MqttHeaderValue("\r\n" + extra, "Nmqtt-Reply"));
-      if (!PublishFromMqtt(target, 2, data, extra, reply)) {  // denied: dropped, still completed
+      if (permissions_ && !permissions_->CanPublish(target, shard_->now_ns())) {
+        PublishFromMqtt(target, 2, data, extra, reply);  // denied (and logged): dropped
         MqttRequest(std::string("$JS.API.STREAM.PURGE.") + kMqttQos2Stream,
                     nlohmann::json({{"filter", record}}).dump(),
                     {.kind = MqttState::RequestKind::kQos2Purge, .packet_id = packet_id});
         return;
       }
-      StoreMqttMessage(target, packet_id, MqttHeaderBlock(2, extra, &m.header_block), data,
+      // Stored for QoS 1/2 subscriptions first, under a message id made of the record's
+      // sequence: a release repeated after a reconnect (the record not yet purged) is a
+      // duplicate there, and then not routed live again either.
+      const uint64_t record_seq = answer["message"].value("seq", uint64_t{0});
+      std::string with_id = extra;
+      with_id.append(kMqttQos2MsgIdLine);
+      with_id.append(std::string_view(m.qos2_prefix).substr(kMqttQos2Prefix.size()));
+      with_id.append(std::to_string(record_seq)).append("\r\n");
+      StoreMqttMessage(target, packet_id, MqttStoredHeader(2, with_id), data,
                        MqttState::RequestKind::kQos2Deliver);
+      m.qos2_releasing[packet_id] = {target, extra, reply, std::move(data)};
       return;
     }
-    case MqttState::RequestKind::kQos2Deliver:
+    case MqttState::RequestKind::kQos2Deliver: {
       if (failed) {
         LOG_ERROR("%s - mqtt: released QoS 2 message not stored: %.*s", LogLabel().c_str(),
                   static_cast<int>(payload.size()), payload.data());
         Close(CloseReason::kProtocolViolation, false);
         return;
       }
+      auto releasing = m.qos2_releasing.find(packet_id);
+      if (releasing != m.qos2_releasing.end()) {
+        const MqttState::Qos2Release release = std::move(releasing->second);
+        m.qos2_releasing.erase(releasing);
+        if (payload.find("\"duplicate\":true") == std::string_view::npos) {
+          PublishFromMqtt(release.subject, 2, release.data, release.extra, release.reply);
+        }
+      }
       MqttRequest(std::string("$JS.API.STREAM.PURGE.") + kMqttQos2Stream,
                   nlohmann::json({{"filter", record}}).dump(),
                   {.kind = MqttState::RequestKind::kQos2Purge, .packet_id = packet_id});
       return;
+    }
     case MqttState::RequestKind::kQos2Purge:
       if (failed) {
         LOG_ERROR("%s - mqtt: QoS 2 record %s not removed: %.*s", LogLabel().c_str(),

@@ -5,12 +5,11 @@
 // no acks) that is deleted once the last one came.
 #include <nlohmann/json.hpp>
 
-#include <cstdio>
-
 #include "core/auth/nkeys.h"
 #include "core/client.h"
 #include "core/log.h"
 #include "core/mqtt_topic.h"
+#include "core/mqtt_will.h"
 
 namespace tern::core {
 namespace {
@@ -57,14 +56,9 @@ void Client::StoreMqttRetained(std::string_view subject, std::string_view topic,
     LOG_ERROR("%s - mqtt: a topic with a line break cannot be retained", LogLabel().c_str());
     return;
   }
-  char flags[4];
-  std::snprintf(flags, sizeof flags, "%x", 0x01 | (qos << 1));
-  std::string record = "NATS/1.0\r\nNmqtt-RTopic:";
-  // A 5.0 publish's properties (user properties, expiry...) stay with the retained copy.
-  record.append(topic).append("\r\nNmqtt-RFlags:").append(flags).append("\r\n");
-  record.append(extra_headers).append("\r\n");
-  const std::size_t header_len = record.size();
-  record.append(payload);
+  std::size_t header_len = 0;
+  const std::string record =
+      BuildMqttRetainedRecord(topic, qos, extra_headers, payload, &header_len);
   const uint64_t id = ++m.next_request;
   m.reply = m.inbox + "." + std::to_string(id);
   m.requests.emplace(id, MqttState::Request{.kind = MqttState::RequestKind::kRetainStore,
@@ -79,12 +73,13 @@ void Client::StoreMqttRetained(std::string_view subject, std::string_view topic,
   ArmTimer();
 }
 
-void Client::FetchMqttRetained(const std::vector<std::pair<std::string, uint8_t>>& filters) {
+void Client::FetchMqttRetained(const std::vector<MqttRetainedFilter>& filters) {
   MqttState& m = *mqtt_;
-  for (const auto& [subject, granted] : filters) {
+  for (const auto& [subject, granted, sub_id] : filters) {
     const std::string deliver = "$MQTT.rsub." + MqttRandomToken();
     AddInternalMqttSubscription(deliver, kMqttRetained);
     m.retained[deliver].granted = granted;
+    m.retained[deliver].sub_id = sub_id;
     const nlohmann::json body = {{"stream_name", kMqttRetainedStream},
                                  {"config",
                                   {{"deliver_policy", "last_per_subject"},
@@ -133,7 +128,7 @@ bool Client::DeliverMqttRetained(const Subscription& sub, const Message& msg) {
   if (qos > 0 && packet_id == 0) qos = 0;
   const std::string_view payload = msg.payload();
   const bool sent = AppendMqttDelivery(topic, msg, payload, qos, /*retain=*/true, false, packet_id,
-                                       {}, 0, msg.reply);
+                                       {}, it->second.sub_id, msg.reply);
   // The last one: the ack subject's pending count is 0. Its consumer and subscription
   // go at the next timer turn (not while the shard delivers).
   if (LastNumber(msg.reply) == 0) {
@@ -144,6 +139,11 @@ bool Client::DeliverMqttRetained(const Subscription& sub, const Message& msg) {
     }
   }
   return sent && AfterDelivery(payload.size());
+}
+
+bool Client::MqttRetainAsPublished(const std::string& sid, const Message& msg) const {
+  return msg.header_len > 0 && mqtt_->retain_as_published.contains(sid) &&
+         MqttHeaderValue(msg.header(), "Nmqtt-Retain") == "1";
 }
 
 void Client::EndMqttRetainedFetch(const std::string& deliver) {

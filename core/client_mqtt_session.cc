@@ -95,7 +95,7 @@ void Client::OnMqttSessionLoaded(std::string_view answer) {
     // Its subscriptions come back (retained messages are not sent again), and its QoS 1
     // consumers deliver what they kept once their deliver subjects have interest.
     // A sid is the subject, or $share/<group>/<subject> (5.0); its value the granted QoS,
-    // plus 4 for No Local.
+    // plus 4 for No Local, 8 for Retain As Published.
     for (const auto& [sid, value] : subs.items()) {
       if (!value.is_number_integer()) continue;
       const int options = value.get<int>();
@@ -109,7 +109,7 @@ void Client::OnMqttSessionLoaded(std::string_view answer) {
         group.assign(subject.substr(0, slash));
         subject.remove_prefix(slash + 1);
       }
-      const MqttFilterOptions filter{group, (options & 4) != 0};
+      const MqttFilterOptions filter{group, (options & 4) != 0, (options & 8) != 0};
       AddMqttSubscription(subject, sid, granted, filter);
       if (NeedsLevelUp(subject)) {
         const std::string parent(subject.substr(0, subject.size() - 2));
@@ -130,6 +130,20 @@ void Client::OnMqttSessionLoaded(std::string_view answer) {
     for (const auto& [sid, id] : ids.items()) {
       if (id.is_number_unsigned()) m.sub_ids[sid] = id.get<uint32_t>();
     }
+    // Deliveries not acknowledged when it ended: their packet ids, for their redelivery.
+    for (const auto& pending : record.value("pend", nlohmann::json::array())) {
+      if (!pending.is_array() || pending.size() != 3 || !pending[0].is_number_integer() ||
+          !pending[1].is_string() || !pending[2].is_number_integer()) {
+        continue;
+      }
+      const int id = pending[0].get<int>();
+      const int qos = pending[2].get<int>();
+      if (id <= 0 || id > 0xffff || (qos != 1 && qos != 2)) continue;
+      const auto packet_id = static_cast<uint16_t>(id);
+      if (m.resumed_ids.insert(packet_id).second) {
+        m.resumed_by_key[pending[1].get<std::string>()] = {packet_id, static_cast<uint8_t>(qos)};
+      }
+    }
     // QoS 2 deliveries whose PUBREC came: their PUBREL goes again after the CONNACK.
     for (const auto& id : record.value("rel", nlohmann::json::array())) {
       if (id.is_number_integer() && id.get<int>() > 0 && id.get<int>() <= 0xffff) {
@@ -147,7 +161,8 @@ void Client::SaveMqttSession(bool ended) {
   nlohmann::json subs = nlohmann::json::object();
   for (const auto& [sid, qos] : m.granted) {
     if (sid.find(' ') != std::string::npos) continue;  // "<subject> fwc": made from "x.>"
-    subs[sid] = qos | (m.no_local.contains(sid) ? 4 : 0);
+    subs[sid] =
+        qos | (m.no_local.contains(sid) ? 4 : 0) | (m.retain_as_published.contains(sid) ? 8 : 0);
   }
   nlohmann::json cons = nlohmann::json::object();
   for (const auto& [sid, consumer] : m.consumers) {
@@ -160,6 +175,14 @@ void Client::SaveMqttSession(bool ended) {
                            {"subs", subs},
                            {"cons", cons}};
   if (!released.empty()) record["rel"] = released;
+  nlohmann::json pending = nlohmann::json::array();
+  for (const auto& [packet_id, delivery] : m.in_flight) {
+    pending.push_back({packet_id, delivery.key, delivery.qos});
+  }
+  for (const auto& [key, resumed] : m.resumed_by_key) {
+    pending.push_back({resumed.packet_id, key, resumed.qos});
+  }
+  if (!pending.empty()) record["pend"] = pending;
   if (!m.sub_ids.empty()) {
     nlohmann::json ids = nlohmann::json::object();
     for (const auto& [sid, id] : m.sub_ids) ids[sid] = id;

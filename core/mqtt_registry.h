@@ -3,7 +3,8 @@
 // CONNECT with the same id takes the session over (the first connection is closed), and
 // ids taken over a moment ago are held off (nats-server's "flappers": a client that keeps
 // reconnecting with the same id as another). Touched at CONNECT and close only, never on
-// the message path: one mutex. Owned by ServerContext; any shard.
+// the message path: one mutex. It also holds the wills that wait out a 5.0 Will Delay
+// Interval (MqttWillService publishes them when due). Owned by ServerContext; any shard.
 #include <absl/container/flat_hash_map.h>
 #include <absl/container/flat_hash_set.h>
 
@@ -11,6 +12,7 @@
 #include <string>
 
 #include "base/mutex.h"
+#include "core/mqtt_will.h"
 
 namespace tern::core {
 
@@ -58,6 +60,33 @@ class MqttRegistry {
     }
   }
 
+  // 5.0 Will Delay Interval: `will` of client `id` waits; TakeWill with the token returned
+  // gets it when due, unless a new connection with the id came first (ResumeWill).
+  uint64_t HoldWill(const std::string& id, MqttWill will) {
+    base::MutexLock lock(&mutex_);
+    const uint64_t token = ++will_tokens_;
+    held_wills_[id] = {token, std::move(will)};
+    return token;
+  }
+  bool TakeWill(const std::string& id, uint64_t token, MqttWill* will) {
+    base::MutexLock lock(&mutex_);
+    auto it = held_wills_.find(id);
+    if (it == held_wills_.end() || it->second.token != token) return false;
+    *will = std::move(it->second.will);
+    held_wills_.erase(it);
+    return true;
+  }
+  // A new connection with client id `id`: a will still held is not sent when the session is
+  // resumed; with a clean start the old session ended, so its will goes now (true, in *will).
+  bool ResumeWill(const std::string& id, bool clean_start, MqttWill* will) {
+    base::MutexLock lock(&mutex_);
+    auto it = held_wills_.find(id);
+    if (it == held_wills_.end()) return false;
+    if (clean_start) *will = std::move(it->second.will);
+    held_wills_.erase(it);
+    return clean_start;
+  }
+
   // The connection is gone: forget it, unless another one holds the id by now.
   void Release(const std::string& id, Owner owner) {
     base::MutexLock lock(&mutex_);
@@ -73,6 +102,12 @@ class MqttRegistry {
   absl::flat_hash_map<std::string, Owner> owners_ ABSL_GUARDED_BY(mutex_);
   absl::flat_hash_map<std::string, int64_t> taken_over_ ABSL_GUARDED_BY(mutex_);
   absl::flat_hash_set<uint16_t> ready_ ABSL_GUARDED_BY(mutex_);
+  struct HeldWill {
+    uint64_t token = 0;
+    MqttWill will;
+  };
+  absl::flat_hash_map<std::string, HeldWill> held_wills_ ABSL_GUARDED_BY(mutex_);
+  uint64_t will_tokens_ ABSL_GUARDED_BY(mutex_) = 0;
 };
 
 }  // namespace tern::core

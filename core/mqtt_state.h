@@ -76,12 +76,27 @@ inline constexpr std::string_view kMqttRetainedPrefix = "$MQTT.rmsgs.";
 // its Nmqtt-Subject header, as nats-server 2.10 keeps them.
 inline constexpr const char* kMqttQos2Stream = "$MQTT_qos2in";
 inline constexpr std::string_view kMqttQos2Prefix = "$MQTT.qos2.in.";
+// A released QoS 2 message's id in $MQTT_msgs: "mqtt-qos2-<hash of the client id>.<record seq>".
+inline constexpr std::string_view kMqttQos2MsgIdLine = "Nats-Msg-Id:mqtt-qos2-";
+
+// The header line a retained publish carries to its live subscribers (NATS ones see it too),
+// so that a 5.0 subscription with Retain As Published can set RETAIN on its copy.
+inline constexpr std::string_view kMqttRetainLine = "Nmqtt-Retain:1\r\n";
 
 // How an MQTT client's filter subscribes besides its QoS: a 5.0 shared subscription's group
-// (a NATS queue group) and No Local.
+// (a NATS queue group), No Local and Retain As Published.
 struct MqttFilterOptions {
   std::string_view group;
   bool no_local = false;
+  bool retain_as_published = false;
+};
+
+// A filter whose retained messages go to a new subscription: its subject, granted QoS and
+// 5.0 Subscription Identifier (0: none).
+struct MqttRetainedFilter {
+  std::string subject;
+  uint8_t granted = 0;
+  uint32_t sub_id = 0;
 };
 
 // MQTT 5.0: the topic aliases a client may set (CONNACK's Topic Alias Maximum).
@@ -106,8 +121,9 @@ struct MqttState {
   // Granted QoS by subscription sid (the NATS subject, or "<subject> fwc" for the level a
   // trailing '#' also matches).
   absl::flat_hash_map<std::string, uint8_t> granted;
-  absl::flat_hash_set<std::string> no_local;           // 5.0: sids subscribed with No Local
-  absl::flat_hash_map<std::string, uint32_t> sub_ids;  // 5.0: sid -> Subscription Identifier
+  absl::flat_hash_set<std::string> no_local;             // 5.0: sids subscribed with No Local
+  absl::flat_hash_set<std::string> retain_as_published;  // 5.0: ... with Retain As Published
+  absl::flat_hash_map<std::string, uint32_t> sub_ids;    // 5.0: sid -> Subscription Identifier
   uint8_t disconnect_reason = 0;  // 5.0: the DISCONNECT reason to close with, if set
   // JetStream (QoS 1), through the API as any client uses it: requests carry replies to
   // `inbox`.<request id>; each waits in `requests` until answered or timed out.
@@ -142,6 +158,7 @@ struct MqttState {
   // QoS, and the ephemeral consumer to delete once the last one came.
   struct RetainedFetch {
     uint8_t granted = 0;
+    uint32_t sub_id = 0;
     std::string consumer;
     bool done = false;
   };
@@ -155,7 +172,7 @@ struct MqttState {
   struct PendingSuback {
     uint16_t packet_id = 0;
     std::vector<uint8_t> codes;
-    std::vector<std::pair<std::string, uint8_t>> retained;  // filters to send retained for
+    std::vector<MqttRetainedFilter> retained;  // filters to send retained for
     int waiting = 0;
   };
   absl::flat_hash_map<uint32_t, PendingSuback> subacks;
@@ -173,6 +190,14 @@ struct MqttState {
   };
   absl::flat_hash_map<uint16_t, InFlight> in_flight;
   absl::flat_hash_map<std::string, uint16_t> in_flight_by_key;
+  // Deliveries unacknowledged when the session's last connection ended (the session record's
+  // "pend"), by "<durable> <sseq>": redelivered with the packet id they had.
+  struct Resumed {
+    uint16_t packet_id = 0;
+    uint8_t qos = 1;
+  };
+  absl::flat_hash_map<std::string, Resumed> resumed_by_key;
+  absl::flat_hash_set<uint16_t> resumed_ids;
   uint16_t last_packet_id = 0;
   // QoS 2 (client_mqtt_qos2.cc). Received: packet id -> where its exchange is. Sent:
   // packet ids whose PUBREC came and whose PUBREL awaits PUBCOMP (kept in the session
@@ -181,14 +206,20 @@ struct MqttState {
   std::string qos2_prefix;  // $MQTT.qos2.in.<hash>.
   absl::flat_hash_map<uint16_t, Qos2In> qos2_received;
   absl::flat_hash_set<uint16_t> pubrel_pending;
+  // Released messages whose store in $MQTT_msgs is under way: routed live once it is known
+  // not to be a duplicate.
+  struct Qos2Release {
+    std::string subject, extra, reply, data;
+  };
+  absl::flat_hash_map<uint16_t, Qos2Release> qos2_releasing;
 
   // Reused per packet and per delivery: no allocation once grown.
   std::string subject, topic, header, published, stored_subject, reply, extra_headers, reply_topic,
-      header_block, publish_reply;
+      header_block, publish_reply, stored_extra;
   mqtt::PropertyWriter props;
   std::vector<mqtt::Filter> filters;
   std::vector<uint8_t> codes;
-  std::vector<std::pair<std::string, uint8_t>> retained_filters;
+  std::vector<MqttRetainedFilter> retained_filters;
 };
 
 }  // namespace tern::core

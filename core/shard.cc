@@ -103,6 +103,7 @@ Shard::Shard(int index, ServerContext* context)
         context->shard_count, account == 0 ? kGlobalCacheSlots : kAccountCacheSlots));
   }
   system_service_ = static_cast<SystemService*>(AddService(std::make_unique<SystemService>(this)));
+  mqtt_wills_ = static_cast<MqttWillService*>(AddService(std::make_unique<MqttWillService>(this)));
 }
 
 Shard::~Shard() {

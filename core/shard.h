@@ -30,6 +30,7 @@
 #include "core/imports.h"
 #include "core/interest.h"
 #include "core/loop_service.h"
+#include "core/mqtt_will_service.h"
 #include "core/outbound.h"
 #include "core/server_context.h"
 #include "core/shard_port.h"
@@ -164,6 +165,9 @@ class Shard final : public io::ReactorHandler, public ShardPort {
   void CountSlowConsumer() override { ShardStats::Add(stats().slow_consumers, 1); }
   void CountStale() override { ShardStats::Add(stats().stale_connections, 1); }
   void CloseConnectionOn(int shard, uint64_t conn_id, CloseReason reason) override;
+  void WatchMqttWill(std::string key, uint64_t token, int64_t due_ns) override {
+    mqtt_wills_->Watch(std::move(key), token, due_ns);
+  }
 
  private:
   // ReactorHandler
@@ -239,6 +243,7 @@ class Shard final : public io::ReactorHandler, public ShardPort {
   bool draining_imports_ = false;
   uint64_t event_seq_ = 0;
   SystemService* system_service_ = nullptr;  // one of services_
+  MqttWillService* mqtt_wills_ = nullptr;    // one of services_
   ChunkPool chunk_pool_;
   std::vector<Connection*> clients_;  // every connection, of every kind
   std::size_t links_ = 0;             // of which routes (not clients: not in the stats)

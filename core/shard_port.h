@@ -60,6 +60,9 @@ class ShardPort {
   // Closes connection `conn_id` of shard `shard` (this one or another: then at that shard's
   // next turn), if it is still open. For a session taken over by a new connection.
   virtual void CloseConnectionOn(int shard, uint64_t conn_id, CloseReason reason) = 0;
+  // MQTT 5.0 Will Delay: will `token` of client `key`, held in the MqttRegistry, is due at
+  // `due_ns`; this shard publishes it then unless it was cancelled (MqttWillService).
+  virtual void WatchMqttWill(std::string key, uint64_t token, int64_t due_ns) = 0;
 
   // Back-pressure: a subscriber falling behind, a publisher not being read.
   virtual void AddCongested(Connection* conn) = 0;

@@ -213,5 +213,54 @@ TEST(MqttQos2, MosquittoClientsAtQos2) {
   EXPECT_EQ(Count(seen, "again"), 1) << seen;
 }
 
+// A PUBREL whose connection drops before its PUBCOMP, repeated after a reconnect: the
+// message reaches a QoS 2 subscription exactly once, whenever the first release was cut
+// short (before its store, after it, before the record went), and NATS subscribers at most once.
+TEST(MqttQos2, ReleaseCutShortThenRepeated) {
+  const int port = FreePort();
+  auto server = Start(Config(port), /*monitor=*/true);
+  auto nats = NatsWatcher(server->port(), "cut.>");
+  auto sub = Login(port, "cut-sub");
+  sub->Send(Subscribe(1, {{"cut/#", 2}}));
+  sub->ReadUntil(std::string("\x90\x03\x00\x01\x02", 5), 10000);
+  ConnectSpec spec;
+  spec.client_id = "cut-pub";
+  spec.flags = 0x00;  // its session (and QoS 2 records) outlive the connection
+  constexpr int kRounds = 6;
+  for (int round = 0; round < kRounds; ++round) {
+    const auto id = static_cast<uint16_t>(10 + round);
+    const std::string payload = "cut-" + std::to_string(round);
+    {
+      RawConn pub(port, false);
+      pub.Send(Connect(spec));
+      pub.ReadUntil(std::string("\x20\x02", 2), 10000);
+      pub.Send(Publish("cut/x", payload, 2, id));
+      pub.ReadUntil(Pubrec(id), 10000);
+      // Gone a little later each round, without waiting for the PUBCOMP.
+      pub.Send(Pubrel(id));
+      std::this_thread::sleep_for(std::chrono::milliseconds(round * 2));
+    }
+    WaitUntilGone(*server, "cut-pub");
+    RawConn again(port, false);
+    again.Send(Connect(spec));
+    again.ReadUntil(std::string("\x20\x02", 2), 10000);
+    again.Send(Pubrel(id));
+    EXPECT_NE(again.ReadUntil(Pubcomp(id), 10000).find(Pubcomp(id)), std::string::npos) << round;
+  }
+  // Every delivery to the QoS 2 subscription (not acknowledged: none is sent again meanwhile).
+  std::string got;
+  for (int i = 0; i < 30; ++i) {
+    const std::string chunk = sub->ReadFor(200);
+    got += chunk;
+    if (chunk.empty() && Count(got, "cut-") >= kRounds) break;
+  }
+  const std::string seen_nats = nats->ReadFor(500);
+  for (int round = 0; round < kRounds; ++round) {
+    const std::string payload = "cut-" + std::to_string(round);
+    EXPECT_EQ(Count(got, payload), 1) << payload << " to the QoS 2 subscription: " << Hex(got);
+    EXPECT_LE(Count(seen_nats, payload + "\r\n"), 1) << payload << " to NATS";
+  }
+}
+
 }  // namespace
 }  // namespace tern::e2e

@@ -1,13 +1,14 @@
 // MQTT retained messages beside nats-server 2.9.10 with the same bytes: the last retained
 // message of a topic sent after the SUBACK with RETAIN set (at the lower of its QoS and the
 // granted one), again on a re-SUBSCRIBE; live deliveries with RETAIN cleared; an empty
-// retained publish removing it (and still delivered live); wildcard filters.
+// retained publish removing it (and still delivered live); wildcard filters; a will with RETAIN.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
 #include <string>
 
+#include "core/mqtt_packet.h"
 #include "harness.h"
 #include "mqtt_util.h"
 
@@ -60,6 +61,53 @@ TEST(MqttRetained, AsNatsServer) {
   for (const auto& [step, outcome] : nats.items()) {
     EXPECT_EQ(tern.value(step, Json()), outcome) << step;
   }
+}
+
+// A will with RETAIN set is kept as the topic's retained message once it is published.
+Json RetainedWillScenario(bool nats) {
+  SCOPED_TRACE(nats ? "nats-server" : "Tern");
+  int port = 0;
+  auto server = StartMqttServer(nats, "", &port, {"-m", "-1"});
+  ConnectSpec spec;
+  spec.client_id = "will-retainer";
+  spec.flags = 0x02 | 0x04 | 0x08 | 0x20;  // clean, a will at QoS 1 with RETAIN
+  spec.will_topic = "wr/state";
+  spec.will_message = "offline";
+  {
+    RawConn conn(port, false);
+    conn.Send(Connect(spec));
+    conn.ReadUntil(std::string("\x20\x02\x00\x00", 4), 10000);
+  }                                         // gone without DISCONNECT: the will goes out
+  WaitUntilGone(*server, "will-retainer");  // before anyone subscribes: only kept, not live
+  Json seen;
+  for (int i = 0; i < 20 && seen.empty(); ++i) {
+    auto late = Login(port, "wr-late-" + std::to_string(i));
+    late->Send(Subscribe(1, {{"wr/#", 1}}));
+    const std::string got = late->ReadUntil("offline", 1000);
+    std::string_view rest = got;
+    core::mqtt::Packet packet;
+    while (core::mqtt::ReadPacket(rest, 1 << 20, &packet) == core::mqtt::ReadStatus::kPacket) {
+      core::mqtt::Publish publish;
+      std::string reason;
+      if (packet.type == core::mqtt::kPublish &&
+          core::mqtt::ParsePublish(packet, &publish, &reason)) {
+        seen = {{"topic", std::string(publish.topic)},
+                {"payload", std::string(publish.payload)},
+                {"qos", publish.qos},
+                {"retain", publish.retain}};
+      }
+      rest.remove_prefix(packet.size);
+    }
+  }
+  return seen;
+}
+
+TEST(MqttRetained, WillWithRetainAsNatsServer) {
+  const Json tern = RetainedWillScenario(false);
+  EXPECT_EQ(tern,
+            Json({{"topic", "wr/state"}, {"payload", "offline"}, {"qos", 1}, {"retain", true}}));
+  if (NatsServerPath().empty()) return;
+  EXPECT_EQ(RetainedWillScenario(true), tern);
 }
 
 }  // namespace

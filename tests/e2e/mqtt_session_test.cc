@@ -146,5 +146,50 @@ TEST(MqttSession, SurvivesARestart) {
   }
 }
 
+// A QoS 1 delivery not acknowledged when the client went away is sent again when it comes
+// back, with DUP set and the packet id it had.
+Json PacketIdScenario(bool nats) {
+  SCOPED_TRACE(nats ? "nats-server" : "Tern");
+  int port = 0;
+  auto server = StartMqttServer(nats, "", &port, {"-m", "-1"}, "ack_wait: \"1s\"");
+  Json seen;
+  auto pub = Login(port, "pid-pub");
+  {
+    RawConn first(port, false);
+    Connack(&first, ConnectAs("pid-sub", false));
+    first.Send(Subscribe(1, {{"pid/#", 1}}));
+    first.ReadUntil(std::string("\x90\x03\x00\x01\x01", 5), 10000);
+    pub->Send(Publish("pid/a", "m1", 1, 1) + Publish("pid/a", "m2", 1, 2) +
+              Publish("pid/a", "m3", 1, 3));
+    const std::string got = first.ReadUntil(Publish("pid/a", "m3", 1, 3), 10000);
+    seen["three deliveries"] =
+        got.find(Publish("pid/a", "m1", 1, 1) + Publish("pid/a", "m2", 1, 2) +
+                 Publish("pid/a", "m3", 1, 3)) != std::string::npos;
+    first.Send(std::string("\x40\x02\x00\x01\x40\x02\x00\x02", 8));  // PUBACK 1 and 2
+    first.ReadFor(300);
+  }  // gone with m3 not acknowledged
+  WaitUntilGone(*server, "pid-sub");
+  RawConn again(port, false);
+  std::string rest;
+  seen["connack"] = Connack(&again, ConnectAs("pid-sub", false), &rest);
+  std::string dup = Publish("pid/a", "m3", 1, 3);
+  dup[0] = static_cast<char>(dup[0] | 0x08);
+  seen["m3 again, DUP, id 3"] = ReadPacket(&again, rest, dup);
+  seen["nothing else"] = again.ReadFor(500).find("m1") == std::string::npos;
+  return seen;
+}
+
+TEST(MqttSession, PacketIdsKeptAcrossAReconnect) {
+  const Json tern = PacketIdScenario(false);
+  EXPECT_EQ(tern["three deliveries"], true) << tern.dump(1);
+  EXPECT_EQ(tern["connack"], "20 02 01 00");
+  EXPECT_EQ(tern["m3 again, DUP, id 3"], "3a 0b 00 05 70 69 64 2f 61 00 03 6d 33");
+  if (NatsServerPath().empty()) return;
+  const Json nats = PacketIdScenario(true);
+  for (const auto& [step, outcome] : nats.items()) {
+    EXPECT_EQ(tern.value(step, Json()), outcome) << step;
+  }
+}
+
 }  // namespace
 }  // namespace tern::e2e

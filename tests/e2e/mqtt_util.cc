@@ -5,7 +5,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
 #include <cstdio>
+#include <thread>
 
 namespace tern::e2e::mqtt {
 
@@ -114,6 +120,16 @@ std::unique_ptr<RawConn> Login(int port, const std::string& client_id, uint16_t 
   conn->Send(extra_connect.empty() ? Connect(spec) : extra_connect);
   conn->ReadUntil(std::string("\x20\x02\x00\x00", 4), 10000);
   return conn;
+}
+
+void WaitUntilGone(ServerProcess& server, const std::string& client_id) {
+  for (int i = 0; i < 200; ++i) {
+    const auto connz = nlohmann::json::parse(
+        HttpGet(server.monitor_port(), "/connz?mqtt_client=" + client_id).body, nullptr, false);
+    if (connz.is_object() && connz.value("num_connections", -1) == 0) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ADD_FAILURE() << client_id << " still connected";
 }
 
 }  // namespace tern::e2e::mqtt

@@ -48,4 +48,8 @@ std::unique_ptr<ServerProcess> StartMqttServer(bool nats, const std::string& ext
 std::unique_ptr<RawConn> Login(int port, const std::string& client_id, uint16_t keepalive = 0,
                                const std::string& extra_connect = "");
 
+// Waits until the server (started with a monitoring port) no longer lists MQTT client
+// `client_id` on /connz: its connection's end was handled (its will, its session saved).
+void WaitUntilGone(ServerProcess& server, const std::string& client_id);
+
 }  // namespace tern::e2e::mqtt
