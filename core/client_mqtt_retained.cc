@@ -142,7 +142,8 @@ bool Client::DeliverMqttRetained(const Subscription& sub, const Message& msg) {
 }
 
 bool Client::MqttRetainAsPublished(const std::string& sid, const Message& msg) const {
-  return msg.header_len > 0 && mqtt_->retain_as_published.contains(sid) &&
+  const auto& with_option = mqtt_->retain_as_published;
+  return msg.header_len > 0 && !with_option.empty() && with_option.contains(sid) &&
          MqttHeaderValue(msg.header(), "Nmqtt-Retain") == "1";
 }
 
