@@ -173,6 +173,9 @@ class Client final : public SocketConnection, public ParserHandler {
                        std::size_t header_len = 0);
   // An API request nothing waits for (its reply goes to request id 0).
   void MqttFireAndForget(std::string_view subject, std::string_view body);
+  // A JetStream API subject: $JS.API.<rest>, or $JS.<domain>.API.<rest> with the mqtt block's
+  // js_domain (JetStream in another domain, through a leafnode).
+  std::string MqttApi(std::string_view rest) const;
   void StartMqttJetStream();
   void AddInternalMqttSubscription(const std::string& subject, MqttSubKind kind);
   void QueueMqttApiReply(const Message& msg);

@@ -596,7 +596,7 @@ void Client::EndMqttSession() {
     }
     // A 5.0 session resumed with expiry 0 ends here: its record goes too.
     if (m.v5() && !m.clean_start && !m.session_subject.empty() && m.connected && !taken_over) {
-      MqttFireAndForget(std::string("$JS.API.STREAM.PURGE.") + kMqttSessionStream,
+      MqttFireAndForget(MqttApi("STREAM.PURGE.") + kMqttSessionStream,
                         "{\"filter\":\"" + m.session_subject + "\"}");
     }
   } else if (m.connected && !taken_over &&
@@ -617,7 +617,8 @@ void Client::PublishWill() {
                 .topic = c.will_topic,
                 .qos = c.will_qos,
                 .retain = c.will_retain,
-                .message = c.will_message};
+                .message = c.will_message,
+                .api = MqttApi("")};
   std::string reason;
   if (!mqtt::TopicToSubject(c.will_topic, false, &will.subject, &reason)) return;
   // A 5.0 will's properties travel as a publish's do.

@@ -285,7 +285,7 @@ bool Client::OnMqttDisconnect(const mqtt::Packet& packet) {
       m.connect.session_expiry = props.session_expiry;
       if (props.session_expiry == 0 && m.persistent) {
         m.persistent = false;
-        MqttFireAndForget(std::string("$JS.API.STREAM.PURGE.") + kMqttSessionStream,
+        MqttFireAndForget(MqttApi("STREAM.PURGE.") + kMqttSessionStream,
                           "{\"filter\":\"" + m.session_subject + "\"}");
       }
     }

@@ -48,6 +48,13 @@ uint64_t Client::MqttRequest(std::string_view subject, std::string_view body,
   return id;
 }
 
+std::string Client::MqttApi(std::string_view rest) const {
+  const std::string& domain = shard_->options().mqtt.js_domain;
+  std::string subject = domain.empty() ? "$JS.API." : "$JS." + domain + ".API.";
+  subject.append(rest);
+  return subject;
+}
+
 void Client::MqttFireAndForget(std::string_view subject, std::string_view body) {
   // The API answers only requests with a reply, so this one has request id 0, which nothing
   // waits for.
@@ -90,13 +97,13 @@ void Client::StartMqttJetStream() {
       {"num_replicas", 1}};
   m.connack_waiting = true;
   m.streams_waiting = 4;
-  MqttRequest(std::string("$JS.API.STREAM.CREATE.") + kMqttQos2Stream, qos2.dump(),
+  MqttRequest(MqttApi("STREAM.CREATE.") + kMqttQos2Stream, qos2.dump(),
               {.kind = MqttState::RequestKind::kStreams});
-  MqttRequest(std::string("$JS.API.STREAM.CREATE.") + kMqttSessionStream, sessions.dump(),
+  MqttRequest(MqttApi("STREAM.CREATE.") + kMqttSessionStream, sessions.dump(),
               {.kind = MqttState::RequestKind::kStreams});
-  MqttRequest(std::string("$JS.API.STREAM.CREATE.") + kMqttMsgsStream, messages.dump(),
+  MqttRequest(MqttApi("STREAM.CREATE.") + kMqttMsgsStream, messages.dump(),
               {.kind = MqttState::RequestKind::kStreams});
-  MqttRequest(std::string("$JS.API.STREAM.CREATE.") + kMqttRetainedStream, retained.dump(),
+  MqttRequest(MqttApi("STREAM.CREATE.") + kMqttRetainedStream, retained.dump(),
               {.kind = MqttState::RequestKind::kStreams});
 }
 
@@ -302,8 +309,7 @@ bool Client::StartMqttConsumer(const std::string& sid, std::string_view subject,
   }
   const nlohmann::json body = {{"stream_name", kMqttMsgsStream}, {"config", config}};
   MqttRequest(
-      std::string("$JS.API.CONSUMER.DURABLE.CREATE.") + kMqttMsgsStream + "." + consumer.durable,
-      body.dump(),
+      MqttApi("CONSUMER.DURABLE.CREATE.") + kMqttMsgsStream + "." + consumer.durable, body.dump(),
       {.kind = MqttState::RequestKind::kConsumer, .batch = batch, .code = code, .sid = sid});
   m.consumers.emplace(sid, std::move(consumer));
   ++m.subacks[batch].waiting;
@@ -327,7 +333,8 @@ void Client::DropMqttConsumer(const std::string& sid, bool delete_it) {
 
 void Client::DeleteMqttConsumer(std::string_view stream, std::string_view name) {
   // Fire and forget, as nats-server does.
-  MqttFireAndForget("$JS.API.CONSUMER.DELETE." + std::string(stream) + "." + std::string(name), {});
+  MqttFireAndForget(MqttApi("CONSUMER.DELETE.") + std::string(stream) + "." + std::string(name),
+                    {});
 }
 
 bool Client::DeliverMqttQos1(const Message& msg, const Subscription& sub) {

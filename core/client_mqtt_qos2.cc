@@ -61,7 +61,7 @@ void Client::OnMqttPubrel(uint16_t packet_id) {
   }
   m.qos2_received[packet_id] = MqttState::Qos2In::kReleasing;
   const nlohmann::json request = {{"last_by_subj", m.qos2_prefix + std::to_string(packet_id)}};
-  MqttRequest(std::string("$JS.API.STREAM.MSG.GET.") + kMqttQos2Stream, request.dump(),
+  MqttRequest(MqttApi("STREAM.MSG.GET.") + kMqttQos2Stream, request.dump(),
               {.kind = MqttState::RequestKind::kQos2Release, .packet_id = packet_id});
 }
 
@@ -102,7 +102,7 @@ void Client::OnMqttQos2Reply(const MqttState::Request& request, bool failed,
       const std::string reply(MqttHeaderValue("\r\n" + extra, "Nmqtt-Reply"));
       if (permissions_ && !permissions_->CanPublish(target, shard_->now_ns())) {
         PublishFromMqtt(target, 2, data, extra, reply);  // denied (and logged): dropped
-        MqttRequest(std::string("$JS.API.STREAM.PURGE.") + kMqttQos2Stream,
+        MqttRequest(MqttApi("STREAM.PURGE.") + kMqttQos2Stream,
                     nlohmann::json({{"filter", record}}).dump(),
                     {.kind = MqttState::RequestKind::kQos2Purge, .packet_id = packet_id});
         return;
@@ -135,7 +135,7 @@ void Client::OnMqttQos2Reply(const MqttState::Request& request, bool failed,
           PublishFromMqtt(release.subject, 2, release.data, release.extra, release.reply);
         }
       }
-      MqttRequest(std::string("$JS.API.STREAM.PURGE.") + kMqttQos2Stream,
+      MqttRequest(MqttApi("STREAM.PURGE.") + kMqttQos2Stream,
                   nlohmann::json({{"filter", record}}).dump(),
                   {.kind = MqttState::RequestKind::kQos2Purge, .packet_id = packet_id});
       return;
@@ -193,7 +193,7 @@ void Client::ResendMqttPubrels() {
 void Client::PurgeMqttQos2Records() {
   MqttState& m = *mqtt_;
   if (m.qos2_prefix.empty()) return;
-  MqttFireAndForget(std::string("$JS.API.STREAM.PURGE.") + kMqttQos2Stream,
+  MqttFireAndForget(MqttApi("STREAM.PURGE.") + kMqttQos2Stream,
                     nlohmann::json({{"filter", m.qos2_prefix + ">"}}).dump());
   m.qos2_received.clear();
 }

@@ -48,7 +48,7 @@ void Client::StoreMqttRetained(std::string_view subject, std::string_view topic,
   if (payload.empty()) {
     // An empty retained message removes the subject's (MQTT-3.3.1-10).
     const nlohmann::json purge = {{"filter", m.stored_subject}};
-    MqttRequest(std::string("$JS.API.STREAM.PURGE.") + kMqttRetainedStream, purge.dump(),
+    MqttRequest(MqttApi("STREAM.PURGE.") + kMqttRetainedStream, purge.dump(),
                 {.kind = MqttState::RequestKind::kRetainStore});
     return;
   }
@@ -88,7 +88,7 @@ void Client::FetchMqttRetained(const std::vector<MqttRetainedFilter>& filters) {
                                    {"replay_policy", "instant"},
                                    {"deliver_subject", deliver},
                                    {"inactive_threshold", int64_t{10'000'000'000}}}}};
-    MqttRequest(std::string("$JS.API.CONSUMER.CREATE.") + kMqttRetainedStream, body.dump(),
+    MqttRequest(MqttApi("CONSUMER.CREATE.") + kMqttRetainedStream, body.dump(),
                 {.kind = MqttState::RequestKind::kRetainFetch, .sid = deliver});
   }
 }

@@ -50,7 +50,7 @@ void Client::LoadMqttSession() {
   m.session_subject = std::string(kMqttSessionPrefix) + hash;
   m.qos2_prefix = std::string(kMqttQos2Prefix) + hash + ".";
   const nlohmann::json request = {{"last_by_subj", m.session_subject}};
-  MqttRequest(std::string("$JS.API.STREAM.MSG.GET.") + kMqttSessionStream, request.dump(),
+  MqttRequest(MqttApi("STREAM.MSG.GET.") + kMqttSessionStream, request.dump(),
               {.kind = MqttState::RequestKind::kSessionLoad});
 }
 
@@ -87,7 +87,7 @@ void Client::OnMqttSessionLoaded(std::string_view answer) {
     // received and not released go too.
     PurgeMqttQos2Records();
     const nlohmann::json purge = {{"filter", m.session_subject}};
-    MqttRequest(std::string("$JS.API.STREAM.PURGE.") + kMqttSessionStream, purge.dump(),
+    MqttRequest(MqttApi("STREAM.PURGE.") + kMqttSessionStream, purge.dump(),
                 {.kind = MqttState::RequestKind::kSessionPurge});
     return;
   }

@@ -52,11 +52,10 @@ void PublishMqttWill(ShardPort& shard, const MqttWill& will) {
   const std::string retained = std::string(kMqttRetainedPrefix) + will.subject;
   if (will.message.empty()) {  // an empty retained message removes the subject's
     const std::string purge = nlohmann::json({{"filter", retained}}).dump();
-    shard.Publish(nullptr,
-                  Message{.subject = std::string("$JS.API.STREAM.PURGE.") + kMqttRetainedStream,
-                          .reply = kNowhere,
-                          .data = purge,
-                          .account = will.account});
+    shard.Publish(nullptr, Message{.subject = will.api + "STREAM.PURGE." + kMqttRetainedStream,
+                                   .reply = kNowhere,
+                                   .data = purge,
+                                   .account = will.account});
     return;
   }
   if (will.topic.find_first_of("\r\n") != std::string::npos) return;

@@ -20,8 +20,9 @@ struct MqttWill {
   uint8_t qos = 0;
   bool retain = false;
   std::string message;
-  std::string extra_headers;  // a 5.0 will's properties as header lines ("Key:value\r\n")
-  std::string reply;          // a 5.0 will's Response Topic, as a subject
+  std::string extra_headers;     // a 5.0 will's properties as header lines ("Key:value\r\n")
+  std::string reply;             // a 5.0 will's Response Topic, as a subject
+  std::string api = "$JS.API.";  // the JetStream API's prefix (the mqtt block's js_domain)
 };
 
 // Publishes `will`; answers of the JetStream API go nowhere.
