@@ -116,7 +116,7 @@ TEST(Mqtt5Options, WillDelayInterval) {
                     .will_topic = "wd/gone",
                     .will_message = "bye"};
   { auto conn = Login5(port, spec); }  // gone without DISCONNECT
-  WaitUntilGone(*server, "delayed");
+  WaitUntilGone(*server, "delayed", 1);
   EXPECT_EQ(nats.ReadFor(300).find("bye"), std::string::npos) << "not before its delay";
   EXPECT_NE(nats.ReadUntil("bye", 5000).find("MSG wd.gone 1 3\r\nbye"), std::string::npos);
 
@@ -124,19 +124,19 @@ TEST(Mqtt5Options, WillDelayInterval) {
   spec.will_props = Prop(0x18, U32(2));
   spec.will_message = "never";
   { auto conn = Login5(port, spec); }
-  WaitUntilGone(*server, "delayed");
+  WaitUntilGone(*server, "delayed", 2);
   Connect5Spec resume = spec;
   resume.flags = 0x00;
   auto back = Login5(port, resume);
   EXPECT_EQ(nats.ReadFor(3000).find("never"), std::string::npos);
   back.reset();
-  WaitUntilGone(*server, "delayed");
+  WaitUntilGone(*server, "delayed", 3);
 
   // A clean start ends the waiting session: its will goes at once.
   spec.will_props = Prop(0x18, U32(30));
   spec.will_message = "ended";
   { auto conn = Login5(port, spec); }
-  WaitUntilGone(*server, "delayed");
+  WaitUntilGone(*server, "delayed", 4);
   Connect5Spec fresh = spec;
   fresh.flags = 0x02;
   auto again = Login5(port, fresh);

@@ -223,12 +223,12 @@ TEST(MqttQos2, ReleaseCutShortThenRepeated) {
   auto sub = Login(port, "cut-sub");
   sub->Send(Subscribe(1, {{"cut/#", 2}}));
   sub->ReadUntil(std::string("\x90\x03\x00\x01\x02", 5), 10000);
-  ConnectSpec spec;
-  spec.client_id = "cut-pub";
-  spec.flags = 0x00;  // its session (and QoS 2 records) outlive the connection
   constexpr int kRounds = 6;
   for (int round = 0; round < kRounds; ++round) {
     const auto id = static_cast<uint16_t>(10 + round);
+    ConnectSpec spec;  // a client id per round: each connects twice, never held off
+    spec.client_id = "cut-pub-" + std::to_string(round);
+    spec.flags = 0x00;  // its session (and QoS 2 records) outlive the connection
     const std::string payload = "cut-" + std::to_string(round);
     {
       RawConn pub(port, false);
@@ -240,7 +240,7 @@ TEST(MqttQos2, ReleaseCutShortThenRepeated) {
       pub.Send(Pubrel(id));
       std::this_thread::sleep_for(std::chrono::milliseconds(round * 2));
     }
-    WaitUntilGone(*server, "cut-pub");
+    WaitUntilGone(*server, spec.client_id);
     RawConn again(port, false);
     again.Send(Connect(spec));
     again.ReadUntil(std::string("\x20\x02", 2), 10000);

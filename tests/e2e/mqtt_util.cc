@@ -122,11 +122,15 @@ std::unique_ptr<RawConn> Login(int port, const std::string& client_id, uint16_t 
   return conn;
 }
 
-void WaitUntilGone(ServerProcess& server, const std::string& client_id) {
+void WaitUntilGone(ServerProcess& server, const std::string& client_id, int closed) {
+  const std::string query = "/connz?state=closed&limit=1000&mqtt_client=" + client_id;
   for (int i = 0; i < 200; ++i) {
-    const auto connz = nlohmann::json::parse(
-        HttpGet(server.monitor_port(), "/connz?mqtt_client=" + client_id).body, nullptr, false);
-    if (connz.is_object() && connz.value("num_connections", -1) == 0) return;
+    const auto connz =
+        nlohmann::json::parse(HttpGet(server.monitor_port(), query).body, nullptr, false);
+    if (connz.is_object() && connz.contains("connections") && connz["connections"].is_array() &&
+        static_cast<int>(connz["connections"].size()) >= closed) {
+      return;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   ADD_FAILURE() << client_id << " still connected";
