@@ -400,6 +400,9 @@ bool Client::OnMqttSubscribe(const mqtt::Packet& packet, bool subscribe) {
         DropMqttConsumer(level_up, true);
         RemoveSubscription(level_up);
         m.granted.erase(level_up);
+        m.no_local.erase(level_up);
+        m.retain_as_published.erase(level_up);
+        m.sub_ids.erase(level_up);
       }
       needed_epoch_ = shard_->CoveringEpoch();
       continue;
@@ -600,8 +603,7 @@ void Client::EndMqttSession() {
                         "{\"filter\":\"" + m.session_subject + "\"}");
     }
   } else if (m.connected && !taken_over &&
-             ((m.v5() && m.connect.session_expiry != 0xffffffff) || !m.in_flight.empty() ||
-              !m.resumed_by_key.empty())) {
+             ((m.v5() && m.connect.session_expiry != 0xffffffff) || !m.in_flight.empty())) {
     // When it ended (5.0 expiry counts from then), and the packet ids of unacknowledged
     // deliveries, which keep them when they are sent again.
     SaveMqttSession(/*ended=*/true);
@@ -642,9 +644,13 @@ void Client::PublishWill() {
   // connection, or when its Session Expiry Interval is shorter).
   const uint32_t delay = m.persistent ? std::min(delay_s, c.session_expiry) : 0;
   if (delay > 0 && !m.registry_key.empty()) {
-    const uint64_t token =
-        shard_->context().mqtt_registry.HoldWill(m.registry_key, std::move(will));
-    shard_->WatchMqttWill(m.registry_key, token, shard_->now_ns() + int64_t{delay} * 1'000'000'000);
+    // Dropped when another connection took the session over meanwhile (token 0).
+    const uint64_t token = shard_->context().mqtt_registry.HoldWill(
+        m.registry_key, {shard_->index(), id_}, std::move(will));
+    if (token != 0) {
+      shard_->WatchMqttWill(m.registry_key, token,
+                            shard_->now_ns() + int64_t{delay} * 1'000'000'000);
+    }
     return;
   }
   PublishMqttWill(*shard_, will);

@@ -382,8 +382,8 @@ bool Client::DeliverMqttQos1(const Message& msg, const Subscription& sub) {
                       m.connect.receive_maximum)) {
       return false;
     }
-    if (auto resumed = m.resumed_by_key.find(key);
-        resumed != m.resumed_by_key.end() && !m.in_flight.contains(resumed->second.packet_id)) {
+    auto resumed = m.resumed_by_key.empty() ? m.resumed_by_key.end() : m.resumed_by_key.find(key);
+    if (resumed != m.resumed_by_key.end() && !m.in_flight.contains(resumed->second.packet_id)) {
       // Sent before the client reconnected: the same packet id (and QoS) again, as DUP.
       packet_id = resumed->second.packet_id;
       qos = resumed->second.qos;

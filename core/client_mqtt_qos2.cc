@@ -2,13 +2,13 @@
 //
 // In: a QoS 2 PUBLISH is stored as a record at $MQTT.qos2.in.<hash>.<packet id> (one per
 // id) and answered with PUBREC; it is not routed yet, so a retransmission (DUP, the same
-// id) before PUBREL changes nothing. PUBREL reads the record back, stores the message in
-// $MQTT_msgs for QoS 1/2 subscriptions (with a message id naming the record, so that a
-// repeated release within the stream's duplicate window is dropped there), routes it live
-// (NATS subscribers, QoS 0 subscriptions) unless the store said duplicate, removes the
-// record and answers PUBCOMP. A PUBREL whose record is gone (released already, before a
-// restart or a reconnect) gets its PUBCOMP at once. Records outlive the connection, so the
-// exchange can finish after a reconnect or a server restart.
+// id) before PUBREL changes nothing. PUBREL reads the record back and, in one turn, routes
+// the message live (NATS subscribers, QoS 0 subscriptions), stores it in $MQTT_msgs for QoS
+// 1/2 subscriptions (with a message id naming the record) and replaces the record with a
+// "released" marker; once stored, the record goes and PUBCOMP is sent. A PUBREL repeated
+// after the connection dropped finds the marker: nothing is routed again. A PUBREL whose record is
+// gone (released already, before a restart or a reconnect) gets its PUBCOMP at once. Records
+// outlive the connection, so the exchange can finish after a reconnect or a server restart.
 //
 // Out: a subscription granted QoS 2 gets messages published at QoS 2 as QoS 2 PUBLISHes
 // from its consumer; PUBREC acknowledges the message to JetStream and is answered with
@@ -90,8 +90,14 @@ void Client::OnMqttQos2Reply(const MqttState::Request& request, bool failed,
                          auth::DecodeBase64Any(answer["message"].value("hdrs", ""), &headers) &&
                          auth::DecodeBase64Any(answer["message"].value("data", ""), &data);
       const std::string_view subject = found ? MqttHeaderValue(headers, "Nmqtt-Subject") : "";
-      if (subject.empty()) {  // released before (or never kept): done
-        m.qos2_received.erase(packet_id);
+      if (subject.empty()) {
+        if (found) {  // its marker: released before, the record's removal cut short
+          MqttRequest(MqttApi("STREAM.PURGE.") + kMqttQos2Stream,
+                      nlohmann::json({{"filter", record}}).dump(),
+                      {.kind = MqttState::RequestKind::kQos2Purge, .packet_id = packet_id});
+          return;
+        }
+        m.qos2_received.erase(packet_id);  // released before (or never kept): done
         SendMqttAck(mqtt::kPubcomp, packet_id);
         return;
       }
@@ -107,9 +113,12 @@ void Client::OnMqttQos2Reply(const MqttState::Request& request, bool failed,
                     {.kind = MqttState::RequestKind::kQos2Purge, .packet_id = packet_id});
         return;
       }
-      // Stored for QoS 1/2 subscriptions first, under a message id made of the record's
-      // sequence: a release repeated after a reconnect (the record not yet purged) is a
-      // duplicate there, and then not routed live again either.
+      // In one turn: routed live, stored for QoS 1/2 subscriptions, and the record replaced
+      // by a marker (one message per subject), so that a PUBREL repeated after the
+      // connection dropped finds the marker and routes nothing again. The stored copy's
+      // message id names the record: were the marker lost (a crash), the store is a
+      // duplicate within the stream's duplicate window.
+      PublishFromMqtt(target, 2, data, extra, reply);
       const uint64_t record_seq = answer["message"].value("seq", uint64_t{0});
       std::string with_id = extra;
       with_id.append(kMqttQos2MsgIdLine);
@@ -117,7 +126,13 @@ void Client::OnMqttQos2Reply(const MqttState::Request& request, bool failed,
       with_id.append(std::to_string(record_seq)).append("\r\n");
       StoreMqttMessage(target, packet_id, MqttStoredHeader(2, with_id), data,
                        MqttState::RequestKind::kQos2Deliver);
-      m.qos2_releasing[packet_id] = {target, extra, reply, std::move(data)};
+      static constexpr std::string_view kMarker = "NATS/1.0\r\nNmqtt-Released:1\r\n\r\n";
+      shard_->Publish(this, Message{.subject = record,
+                                    .reply = m.inbox + ".0",  // nothing waits for the answer
+                                    .data = kMarker,
+                                    .header_len = kMarker.size(),
+                                    .account = account_,
+                                    .origin = kind_});
       return;
     }
     case MqttState::RequestKind::kQos2Deliver: {
@@ -126,14 +141,6 @@ void Client::OnMqttQos2Reply(const MqttState::Request& request, bool failed,
                   static_cast<int>(payload.size()), payload.data());
         Close(CloseReason::kProtocolViolation, false);
         return;
-      }
-      auto releasing = m.qos2_releasing.find(packet_id);
-      if (releasing != m.qos2_releasing.end()) {
-        const MqttState::Qos2Release release = std::move(releasing->second);
-        m.qos2_releasing.erase(releasing);
-        if (payload.find("\"duplicate\":true") == std::string_view::npos) {
-          PublishFromMqtt(release.subject, 2, release.data, release.extra, release.reply);
-        }
       }
       MqttRequest(MqttApi("STREAM.PURGE.") + kMqttQos2Stream,
                   nlohmann::json({{"filter", record}}).dump(),

@@ -175,14 +175,15 @@ void Client::SaveMqttSession(bool ended) {
                            {"subs", subs},
                            {"cons", cons}};
   if (!released.empty()) record["rel"] = released;
-  nlohmann::json pending = nlohmann::json::array();
-  for (const auto& [packet_id, delivery] : m.in_flight) {
-    pending.push_back({packet_id, delivery.key, delivery.qos});
+  // Written when the connection ended (not with every save: it changes per message): the
+  // deliveries it left unacknowledged. Ids restored and not used again are not carried on.
+  if (ended && !m.in_flight.empty()) {
+    nlohmann::json pending = nlohmann::json::array();
+    for (const auto& [packet_id, delivery] : m.in_flight) {
+      pending.push_back({packet_id, delivery.key, delivery.qos});
+    }
+    record["pend"] = pending;
   }
-  for (const auto& [key, resumed] : m.resumed_by_key) {
-    pending.push_back({resumed.packet_id, key, resumed.qos});
-  }
-  if (!pending.empty()) record["pend"] = pending;
   if (!m.sub_ids.empty()) {
     nlohmann::json ids = nlohmann::json::object();
     for (const auto& [sid, id] : m.sub_ids) ids[sid] = id;

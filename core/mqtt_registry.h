@@ -60,10 +60,17 @@ class MqttRegistry {
     }
   }
 
-  // 5.0 Will Delay Interval: `will` of client `id` waits; TakeWill with the token returned
-  // gets it when due, unless a new connection with the id came first (ResumeWill).
-  uint64_t HoldWill(const std::string& id, MqttWill will) {
+  // 5.0 Will Delay Interval: `will` of client `id`, whose connection `owner` ended, waits;
+  // TakeWill with the token returned gets it when due, unless a new connection with the id
+  // came first (ResumeWill). 0, and the will dropped, when another connection holds the id
+  // already (it took the session over).
+  uint64_t HoldWill(const std::string& id, Owner owner, MqttWill will) {
     base::MutexLock lock(&mutex_);
+    auto holder = owners_.find(id);
+    if (holder == owners_.end() || holder->second.shard != owner.shard ||
+        holder->second.conn_id != owner.conn_id) {
+      return 0;
+    }
     const uint64_t token = ++will_tokens_;
     held_wills_[id] = {token, std::move(will)};
     return token;

@@ -206,12 +206,6 @@ struct MqttState {
   std::string qos2_prefix;  // $MQTT.qos2.in.<hash>.
   absl::flat_hash_map<uint16_t, Qos2In> qos2_received;
   absl::flat_hash_set<uint16_t> pubrel_pending;
-  // Released messages whose store in $MQTT_msgs is under way: routed live once it is known
-  // not to be a duplicate.
-  struct Qos2Release {
-    std::string subject, extra, reply, data;
-  };
-  absl::flat_hash_map<uint16_t, Qos2Release> qos2_releasing;
 
   // Reused per packet and per delivery: no allocation once grown.
   std::string subject, topic, header, published, stored_subject, reply, extra_headers, reply_topic,
