@@ -18,6 +18,8 @@
 #include "tools/bench/jetstream.h"
 #include "tools/bench/mqtt_modes.h"
 #include "tools/bench/side_load.h"
+#include "tools/bench/steady_load.h"
+#include "tools/bench/subscriber_pool.h"
 #include "tools/bench/telemetry.h"
 
 namespace tern::bench {
@@ -43,10 +45,12 @@ struct Options {
   int window = 256;     // js-pub: unacknowledged publishes per publisher (1 = sync)
   int batch = 256;      // js-fetch: messages per pull request
   std::string storage = "file";
-  int interest = 0;  // idle subscriptions held during the run
-  int slow = 0;      // slow subscribers (not counted) beside the measured ones
-  int rate = 100;    // telemetry: messages per second per publisher
-  int qos = 0;       // mqtt-pub: the publishers' QoS
+  int interest = 0;   // idle subscriptions held during the run
+  int slow = 0;       // slow subscribers (not counted) beside the measured ones
+  int rate = 100;     // telemetry: messages per second per publisher
+  int qos = 0;        // mqtt-pub: the publishers' QoS
+  uint64_t load = 0;  // req: a steady load of this many 128 B messages/s beside the requests
+  std::string group;  // telemetry: the subscribers form this queue group
   bool json = false;
 };
 
@@ -65,7 +69,7 @@ void Usage() {
       "       js-kv-put (js-pub over --subjects K keys of a KV-style stream),\n"
       "       js-kv-get (direct gets of K keys, --window in flight), js-mirror (fill a\n"
       "       stream, then time a mirror of it catching up),\n"
-      "       telemetry (P publishers at --rate each -> 1 subscriber of telemetry.>,\n"
+      "       telemetry (P publishers at --rate each -> S subscribers of telemetry.>,\n"
       "       one-way latency per message; mqtt:// servers make either side MQTT),\n"
       "       mqtt-pub (MQTT ingest, --qos 0 or 1), mqtt-pubsub (MQTT P -> S at QoS 0)\n"
       "Options: --server URL (nats://127.0.0.1:4222; tls://host:port for TLS;\n"
@@ -87,7 +91,10 @@ void Usage() {
       "         --slow N (N subscribers that read ~8 MB/s; not counted, the others must\n"
       "                   still get everything)\n"
       "         --rate R (telemetry: messages per second per publisher, 100)\n"
-      "         --qos Q (mqtt-pub: 0, or 1 with --window PUBACKs awaited)\n",
+      "         --qos Q (mqtt-pub: 0, or 1 with --window PUBACKs awaited)\n"
+      "         --load R (req: a steady R msgs/s of 128 B from another connection to a\n"
+      "                   subscriber, during the requests: latency under load)\n"
+      "         --group NAME (telemetry: the --subs subscribers form this queue group)\n",
       stderr);
 }
 
@@ -123,6 +130,10 @@ bool ParseOptions(int argc, char** argv, Options* o) {
         return false;
       }
       o->storage = value;
+      continue;
+    }
+    if (flag == "--group") {
+      o->group = value;
       continue;
     }
     if (flag == "--tlsca") {
@@ -181,6 +192,8 @@ bool ParseOptions(int argc, char** argv, Options* o) {
       o->rate = static_cast<int>(number);
     else if (flag == "--qos")
       o->qos = static_cast<int>(number);
+    else if (flag == "--load")
+      o->load = static_cast<uint64_t>(number);
     else {
       std::fprintf(stderr, "tern-bench: unknown option '%s'\n", flag.c_str());
       return false;
@@ -249,6 +262,7 @@ struct Result {
   double sub_seconds = 0;
   std::vector<double> per_sub_rates;
   LatencyHistogram latency;
+  double load_rate = 0;  // req --load: the steady load's messages/s received meanwhile
   std::string error;
 };
 
@@ -388,27 +402,50 @@ Result RunPubSub(const Options& o) {
   const int64_t deadline = start + int64_t{o.timeout_s + o.duration_s} * 1'000'000'000;
   const int64_t publish_until = timed ? start + int64_t{o.duration_s} * 1'000'000'000 : 0;
   std::atomic<int64_t> group_done_ns{0};
-  for (std::size_t i = 0; i < subs.size(); ++i) {
-    threads.emplace_back([&, i] {
-      BenchConnection* c = subs[i].get();
-      // A plain subscriber is done with every message; a queue member when the group is.
-      auto done = [&] {
-        return queue ? delivered.load() >= target.load()
-                     : c->messages() - baseline[i] >= target.load();
-      };
-      uint64_t last = baseline[i];
-      while (!done() && NowNs() < deadline) {
+  std::vector<uint64_t> last(baseline);
+  // Reads subscriber i once (waiting up to timeout_ms); true when it is finished.
+  auto step = [&](std::size_t i, int timeout_ms) {
+    BenchConnection* c = subs[i].get();
+    // A plain subscriber is done with every message; a queue member when the group is.
+    auto done = [&] {
+      return queue ? delivered.load() >= target.load()
+                   : c->messages() - baseline[i] >= target.load();
+    };
+    if (!done() && NowNs() < deadline) {
+      const bool read = c->ReadSome(timeout_ms);
+      delivered += c->messages() - last[i];
+      last[i] = c->messages();
+      if ((read || !c->closed()) && !done()) return false;
+    }
+    sub_seconds[i] = static_cast<double>(NowNs() - start) / 1e9;
+    // The group finished when its last message arrived, not when idle members noticed.
+    int64_t expected_zero = 0;
+    if (queue && delivered.load() >= target.load())
+      group_done_ns.compare_exchange_strong(expected_zero, NowNs());
+    return true;
+  };
+  // Up to kThreadPerSubscriberMax subscribers, a thread each (the rows measured so far);
+  // beyond, two threads share them through epoll.
+  constexpr std::size_t kThreadPerSubscriberMax = 64;
+  const bool pooled = subs.size() > kThreadPerSubscriberMax && !o.server.tls && !o.sub_server.tls;
+  if (pooled) {
+    std::vector<BenchConnection*> connections;
+    for (auto& c : subs) connections.push_back(c.get());
+    for (std::size_t t = 0; t < 2; ++t) {
+      std::vector<std::size_t> mine;
+      for (std::size_t i = t; i < subs.size(); i += 2) mine.push_back(i);
+      threads.emplace_back([&, connections, mine] {
+        ServeConnections(connections, mine, deadline, [&](std::size_t i) { return step(i, 0); });
+      });
+    }
+  } else {
+    for (std::size_t i = 0; i < subs.size(); ++i) {
+      threads.emplace_back([&, i] {
         // Queue members and timed runs poll briefly so they notice when they are done.
-        if (!c->ReadSome(queue || timed ? 200 : o.timeout_s * 1000) && c->closed()) break;
-        delivered += c->messages() - last;
-        last = c->messages();
-      }
-      sub_seconds[i] = static_cast<double>(NowNs() - start) / 1e9;
-      // The group finished when its last message arrived, not when idle members noticed.
-      int64_t expected_zero = 0;
-      if (queue && delivered.load() >= target.load())
-        group_done_ns.compare_exchange_strong(expected_zero, NowNs());
-    });
+        while (!step(i, queue || timed ? 200 : o.timeout_s * 1000)) {
+        }
+      });
+    }
   }
   std::atomic<uint64_t> published{0};
   std::atomic<bool> publisher_failed{false};
@@ -474,6 +511,13 @@ Result RunRequestReply(const Options& o) {
       while (!stop.load()) conn->ReadSome(100);
     });
   }
+  SteadyLoad load;
+  if (o.load > 0 && !load.Start(o.server, o.load, 128, &error)) {
+    r.error = error;
+    stop = true;
+    for (auto& t : responder_threads) t.join();
+    return r;
+  }
   std::vector<LatencyHistogram> histograms(o.requesters);
   std::vector<std::thread> threads;
   std::atomic<uint64_t> done{0};
@@ -509,6 +553,9 @@ Result RunRequestReply(const Options& o) {
     for (auto& t : threads) t.join();
   }
   r.pub_seconds = r.sub_seconds = static_cast<double>(NowNs() - start) / 1e9;
+  load.Stop();
+  r.load_rate = load.received_rate();
+  if (load.failed()) r.error = "the steady load's connection failed";
   stop = true;
   for (auto& t : responder_threads) t.join();
   for (auto& h : histograms) r.latency.Merge(h);
@@ -565,6 +612,8 @@ Result RunTelemetryMode(const Options& o) {
   p.timeout_s = o.timeout_s;
   p.mqtt_publishers = p.server.mqtt;
   p.mqtt_subscriber = p.sub_server.mqtt;
+  p.subs = o.subs;
+  p.group = o.group;
   TelemetryRun run = RunTelemetry(p);
   Result r;
   r.planned = r.expected = o.count;
@@ -630,15 +679,16 @@ void Report(const Options& o, const Result& r) {
         "\"published\":%llu,\"expected\":%llu,\"delivered\":%llu,\"pub_msgs_per_sec\":%.0f,"
         "\"deliver_msgs_per_sec\":%.0f,\"sub_min\":%.0f,\"sub_avg\":%.0f,\"sub_max\":%.0f,"
         "\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,\"max_us\":%.1f,"
-        "\"ok\":%s%s%s%s}\n",
+        "\"load_msgs_per_sec\":%.0f,\"ok\":%s%s%s%s}\n",
         o.mode.c_str(), o.size, o.pubs, o.mode == "req" ? o.responders : o.subs, o.subjects,
         static_cast<unsigned long long>(r.planned), o.duration_s,
         static_cast<unsigned long long>(o.warmup), static_cast<unsigned long long>(r.published),
         static_cast<unsigned long long>(r.expected), static_cast<unsigned long long>(r.delivered),
         pub_rate, sub_rate, lo, avg, hi, r.latency.Percentile(0.5) / 1e3,
         r.latency.Percentile(0.9) / 1e3, r.latency.Percentile(0.99) / 1e3,
-        r.latency.Percentile(0.999) / 1e3, r.latency.max() / 1e3, ok ? "true" : "false",
-        r.error.empty() ? "" : ",\"error\":\"", r.error.c_str(), r.error.empty() ? "" : "\"");
+        r.latency.Percentile(0.999) / 1e3, r.latency.max() / 1e3, r.load_rate,
+        ok ? "true" : "false", r.error.empty() ? "" : ",\"error\":\"", r.error.c_str(),
+        r.error.empty() ? "" : "\"");
     return;
   }
   std::printf("tern-bench %s  server=%s:%d  size=%d B  ", o.mode.c_str(), o.server.host.c_str(),
@@ -678,6 +728,10 @@ void Report(const Options& o, const Result& r) {
   } else if (o.mode == "req") {
     std::printf("  requests:  %12.0f req/s  (%d requesters, %d responders)\n", pub_rate,
                 o.requesters, o.responders);
+    if (o.load > 0) {
+      std::printf("  load:      %12.0f msgs/s  received beside them (%llu asked)\n", r.load_rate,
+                  static_cast<unsigned long long>(o.load));
+    }
     PrintLatency(r.latency);
   } else {
     std::printf("  publish:   %12.0f msgs/s  %8.1f MB/s  (%d publishers)\n", pub_rate,

@@ -85,6 +85,14 @@ std::vector<std::string> TestArgs() {
   return args;
 }
 
+const std::string& TernServerPath() {
+  static const std::string path = [] {
+    const char* env = std::getenv("TERN_SERVER_UNDER_TEST");
+    return std::string(env != nullptr && *env != '\0' ? env : TERN_SERVER_PATH);
+  }();
+  return path;
+}
+
 std::string NatsServerPath() {
   for (const char* path : {"/usr/sbin/nats-server", "/usr/bin/nats-server"}) {
     if (access(path, X_OK) == 0) return path;
@@ -98,7 +106,7 @@ std::unique_ptr<ServerProcess> ServerProcess::Start(const std::vector<std::strin
   server->dir_ = MakeTempDir();
   std::vector<std::string> argv = {
       binary, "-p", "-1", "--ports_file_dir", server->dir_, "-l", server->dir_ + "/server.log"};
-  if (binary == TERN_SERVER_PATH) {
+  if (binary == TernServerPath()) {
     for (const auto& a : TestArgs()) argv.push_back(a);
   }
   for (const auto& a : args) argv.push_back(a);
@@ -372,7 +380,7 @@ std::string RawConn::ReadFor(int timeout_ms) {
 }
 
 std::pair<int, std::string> RunServerOnce(const std::string& args) {
-  return RunCommand(std::string(TERN_SERVER_PATH) + " " + args);
+  return RunCommand(TernServerPath() + " " + args);
 }
 
 void ExpectStartFails(const std::string& config_file, const std::string& error) {

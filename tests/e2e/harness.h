@@ -14,11 +14,16 @@ namespace tern::e2e {
 // Extra server flags for this run (TERN_TEST_ARGS, e.g. "--shards 4 --io epoll").
 std::vector<std::string> TestArgs();
 
+// The tern-server under test: $TERN_SERVER_UNDER_TEST when set (CI runs this Release-built
+// suite against a sanitizer build's server, which then is what the sanitizer checks),
+// otherwise the one built beside the tests.
+const std::string& TernServerPath();
+
 class ServerProcess {
  public:
   // Starts `binary` with -p -1 and a ports file dir, plus args (and TestArgs() for Tern).
   static std::unique_ptr<ServerProcess> Start(const std::vector<std::string>& args = {},
-                                              const std::string& binary = TERN_SERVER_PATH);
+                                              const std::string& binary = TernServerPath());
   ~ServerProcess();
 
   int port() const { return port_; }

@@ -189,7 +189,7 @@ TEST(Reload, RemovedUsersAreDisconnectedAndNewPermissionsApplyToLiveConnections)
     return seen;
   };
   const Seen want = run(nats_server);
-  const Seen got = run(TERN_SERVER_PATH);
+  const Seen got = run(TernServerPath());
   EXPECT_TRUE(want.bob_closed);  // the removed user: closed, without an -ERR
   EXPECT_EQ(got.bob, want.bob);
   EXPECT_EQ(got.bob_closed, want.bob_closed);

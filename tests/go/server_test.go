@@ -39,7 +39,11 @@ func startClusterNode(t *testing.T, name string, routes ...string) *server {
 
 func startProcess(t *testing.T, cluster bool, extra ...string) *server {
 	t.Helper()
-	binary := os.Getenv("TERN_SERVER_PATH")
+	// TERN_SERVER_UNDER_TEST (CI: a sanitizer build's server) wins over the build's own.
+	binary := os.Getenv("TERN_SERVER_UNDER_TEST")
+	if binary == "" {
+		binary = os.Getenv("TERN_SERVER_PATH")
+	}
 	if binary == "" {
 		binary = "../../build/release/tools/tern-server"
 	}

@@ -7,8 +7,10 @@ import { join, resolve, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
+// TERN_SERVER_UNDER_TEST (CI: a sanitizer build's server) wins over the build's own.
 const binary =
-  process.env.TERN_SERVER_PATH ?? resolve(here, "../../build/release/tools/tern-server");
+  process.env.TERN_SERVER_UNDER_TEST ||
+  (process.env.TERN_SERVER_PATH ?? resolve(here, "../../build/release/tools/tern-server"));
 
 export async function startServer(...serverArgs) {
   const dir = mkdtempSync(join(tmpdir(), "tern-js-"));

@@ -40,6 +40,8 @@ class BenchConnection {
   // Reads once (waiting up to timeout_ms) and scans; false if the server closed.
   bool ReadSome(int timeout_ms);
 
+  int fd() const { return fd_; }
+  bool tls() const { return ssl_ != nullptr; }
   uint64_t messages() const { return messages_; }
   // The reply subject and payload of the last message scanned (request/reply mode).
   const std::string& last_reply() const { return last_reply_; }

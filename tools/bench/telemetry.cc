@@ -93,20 +93,29 @@ bool OpenEndpoint(Endpoint* e, bool mqtt, const ServerAddress& address, const st
 TelemetryRun RunTelemetry(const TelemetryParams& p) {
   TelemetryRun run;
   std::string error;
-  Receiver receiver;
-  Endpoint sub;
-  bool subscribed = OpenEndpoint(&sub, p.mqtt_subscriber, p.sub_server, "telemetry-sub", &error);
-  if (subscribed && sub.mqtt) {
-    sub.mqtt->set_on_publish(&OnMqttMessage, &receiver);
-    subscribed = sub.mqtt->Subscribe("telemetry/#", 0, 5000);
-  } else if (subscribed) {
-    sub.nats->set_capture(true);
-    sub.nats->set_on_message(&OnNatsMessage, &receiver);
-    subscribed = sub.WriteAll("SUB telemetry.> 1\r\n") && sub.Flush(5000);
-  }
-  if (!subscribed) {
-    run.error = "subscriber: " + (error.empty() ? sub.error() : error);
+  if (p.subs < 1 || (p.mqtt_subscriber && p.subs != 1)) {
+    run.error = "telemetry takes one or more NATS subscribers, or one MQTT subscriber";
     return run;
+  }
+  const auto subs = static_cast<std::size_t>(p.subs);
+  std::vector<Receiver> receivers(subs);
+  std::vector<Endpoint> sub(subs);
+  const std::string queue = p.group.empty() ? "" : " " + p.group;
+  for (std::size_t i = 0; i < subs; ++i) {
+    bool subscribed = OpenEndpoint(&sub[i], p.mqtt_subscriber, p.sub_server,
+                                   "telemetry-sub-" + std::to_string(i), &error);
+    if (subscribed && sub[i].mqtt) {
+      sub[i].mqtt->set_on_publish(&OnMqttMessage, &receivers[i]);
+      subscribed = sub[i].mqtt->Subscribe("telemetry/#", 0, 5000);
+    } else if (subscribed) {
+      sub[i].nats->set_capture(true);
+      sub[i].nats->set_on_message(&OnNatsMessage, &receivers[i]);
+      subscribed = sub[i].WriteAll("SUB telemetry.>" + queue + " 1\r\n") && sub[i].Flush(5000);
+    }
+    if (!subscribed) {
+      run.error = "subscriber: " + (error.empty() ? sub[i].error() : error);
+      return run;
+    }
   }
   std::vector<Endpoint> pubs(static_cast<std::size_t>(p.pubs));
   for (int i = 0; i < p.pubs; ++i) {
@@ -116,34 +125,57 @@ TelemetryRun RunTelemetry(const TelemetryParams& p) {
       return run;
     }
   }
-  // The subscriber's interest crosses to the publishers' server some time after its PONG:
-  // probe until one arrives.
+  // The subscribers' interest crosses to the publishers' server some time after their
+  // PONG: probe until every subscriber (a queue group: one of them) has one.
   const std::string probe = p.mqtt_publishers ? MqttPublish("telemetry/probe", "probe")
                                               : "PUB telemetry.probe 5\r\nprobe\r\n";
+  auto probed = [&] {
+    std::size_t reached = 0;
+    for (const Receiver& r : receivers) reached += r.probes > 0;
+    return p.group.empty() ? reached == subs : reached > 0;
+  };
   const int64_t probe_deadline = NowNs() + int64_t{p.timeout_s} * 1'000'000'000;
-  while (receiver.probes == 0 && NowNs() < probe_deadline) {
+  while (!probed() && NowNs() < probe_deadline) {
     if (!pubs[0].WriteAll(probe) || !pubs[0].Flush(5000)) {
       run.error = "publisher failed while probing";
       return run;
     }
-    sub.ReadSome(20);
+    for (Endpoint& s : sub) s.ReadSome(20);
   }
-  if (receiver.probes == 0) {
-    run.error = "the subscriber never received a probe";
+  if (!probed()) {
+    run.error = "the subscribers never received a probe";
     return run;
+  }
+  // Probes still in flight to other queue members land before timing starts.
+  for (Endpoint& s : sub) {
+    if (!s.Flush(5000)) {
+      run.error = "subscriber: " + s.error();
+      return run;
+    }
   }
 
   const uint64_t total = p.count;
   std::atomic<bool> publishing_done{false};
-  std::thread reader([&] {
-    const double publish_seconds =
-        static_cast<double>(total) / (static_cast<double>(p.pubs) * static_cast<double>(p.rate));
-    const int64_t deadline = NowNs() + static_cast<int64_t>((p.timeout_s + publish_seconds) * 1e9);
-    while (NowNs() < deadline) {
-      if (publishing_done.load() && receiver.timed >= run.published) break;
-      if (!sub.ReadSome(50) && sub.closed()) break;
-    }
-  });
+  std::atomic<uint64_t> published{0};
+  std::atomic<uint64_t> group_received{0};
+  const double publish_seconds =
+      static_cast<double>(total) / (static_cast<double>(p.pubs) * static_cast<double>(p.rate));
+  const int64_t deadline = NowNs() + static_cast<int64_t>((p.timeout_s + publish_seconds) * 1e9);
+  std::vector<std::thread> readers;
+  for (std::size_t i = 0; i < subs; ++i) {
+    readers.emplace_back([&, i] {
+      Receiver& receiver = receivers[i];
+      uint64_t counted = 0;
+      while (NowNs() < deadline) {
+        const uint64_t mine = p.group.empty() ? receiver.timed : group_received.load();
+        if (publishing_done.load() && mine >= published.load()) break;
+        const bool read = sub[i].ReadSome(50);
+        group_received += receiver.timed - counted;
+        counted = receiver.timed;
+        if (!read && sub[i].closed()) break;
+      }
+    });
+  }
   // Paced round robin: publisher k of message n is due at start + n * interval, where the
   // interval spreads pubs * rate messages a second evenly.
   const double interval_ns = 1e9 / (static_cast<double>(p.pubs) * p.rate);
@@ -165,10 +197,15 @@ TelemetryRun RunTelemetry(const TelemetryParams& p) {
   }
   run.seconds = static_cast<double>(NowNs() - start) / 1e9;
   run.published = sent;
+  published = sent;
   publishing_done = true;
-  reader.join();
-  run.delivered = receiver.timed;
-  run.latency.Merge(receiver.latency);
+  for (auto& t : readers) t.join();
+  // Each subscriber must have every message; a queue group, every message once.
+  run.delivered = p.group.empty() ? UINT64_MAX : 0;
+  for (const Receiver& r : receivers) {
+    run.delivered = p.group.empty() ? std::min(run.delivered, r.timed) : run.delivered + r.timed;
+    run.latency.Merge(r.latency);
+  }
   return run;
 }
 

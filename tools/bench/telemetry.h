@@ -1,12 +1,12 @@
 #pragma once
 // tern-bench's telemetry mode: many publishers (devices) each publishing at a fixed rate
-// to their own subject `telemetry.<i>`, and one subscriber to `telemetry.>` (possibly on
-// another server: a leafnode's hub) that times every message from its publish to its
-// arrival. The payload starts with the publish time (steady clock, same machine), so the
-// histogram holds the one-way latency through every hop. Runs one thread for all the
-// publishers (paced round robin) and one for the subscriber. Either side may speak MQTT
-// (devices publishing to `telemetry/<i>`, a subscriber of `telemetry/#`): the same messages
-// to a server's MQTT port.
+// to their own subject `telemetry.<i>`, and subscribers to `telemetry.>` (possibly on
+// another server: a leafnode's hub; each gets every message, or a queue group shares them)
+// that time every message from its publish to its arrival. The payload starts with the publish time
+// (steady clock, same machine), so the histogram holds the one-way latency through every hop. Runs
+// one thread for all the publishers (paced round robin) and one per subscriber. Either side may
+// speak MQTT (devices publishing to `telemetry/<i>`, a subscriber of `telemetry/#`): the same
+// messages to a server's MQTT port.
 #include <cstdint>
 #include <string>
 
@@ -25,6 +25,8 @@ struct TelemetryParams {
   int timeout_s = 30;
   bool mqtt_publishers = false;  // server is an MQTT listener; QoS 0 publishes
   bool mqtt_subscriber = false;  // sub_server is an MQTT listener
+  int subs = 1;                  // subscribers of telemetry.> (one if MQTT)
+  std::string group;             // non-empty: the subscribers are this queue group
 };
 
 struct TelemetryRun {
