@@ -73,6 +73,7 @@ class MatchCache {
   std::vector<Slot> slots_;
   absl::flat_hash_map<absl::string_view, uint32_t> index_;  // views of slots_[i].key
   std::size_t hand_ = 0;
+  std::size_t last_hit_ = SIZE_MAX;  // slot of the last Find() hit (checked, not trusted)
   uint64_t generation_ = 1;
   uint64_t hits_ = 0;
   uint64_t misses_ = 0;

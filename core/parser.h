@@ -69,6 +69,10 @@ class ProtocolParser {
                   std::size_t* need);
   Step ParsePub(std::string_view args, bool hpub, const char* body, std::size_t body_avail,
                 std::size_t line_len, ParserHandler& handler, std::size_t* used, std::size_t* need);
+  // The rest of a PUB/HPUB once its arguments are read: limits, the body, the handler.
+  Step FinishPub(PubFrame& frame, int64_t total_len, int64_t header_len, std::string_view args,
+                 const char* body, std::size_t body_avail, std::size_t line_len,
+                 ParserHandler& handler, std::size_t* used, std::size_t* need);
   bool FeedPending(const char* data, std::size_t len, std::size_t* used, ParserHandler& handler);
 
   Limits limits_;
