@@ -63,6 +63,7 @@ bool SplitPlainPub(std::string_view rest, PubFrame* frame, int64_t* total_len) {
   if (*total_len < 0) return false;
   const std::string_view head = rest.substr(0, last);
   const std::size_t gap = FindSpace(head, 0);
+  if (gap == 0) return false;  // more than one space after the verb
   frame->subject = head.substr(0, gap);
   if (gap < head.size()) {
     frame->reply = head.substr(gap + 1);

@@ -142,6 +142,33 @@ TEST(Parser, BadArgumentsCloseSilently) {
   }
 }
 
+// A plain PUB line takes a fast path; every other spelling the general one. Both must read
+// a line the same way: subjects that fill whole 8-byte words or not, tabs, runs of spaces,
+// spaces at either end.
+TEST(Parser, PubSpellingsReadAlikeOnEitherPath) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"PUB abcdefgh 1\r\nx\r\n", "PUB abcdefgh||0|x"},
+      {"PUB abcdefghijklmnop inbox.abcdefgh.12345678 2\r\nxy\r\n",
+       "PUB abcdefghijklmnop|inbox.abcdefgh.12345678|0|xy"},
+      {"PUB a\tr 1\r\nx\r\n", "PUB a|r|0|x"},
+      {"PUB a  r   1\r\nx\r\n", "PUB a|r|0|x"},
+      {"PUB a 1 \r\nx\r\n", "PUB a||0|x"},
+      {"PUB  a 1\r\nx\r\n", "PUB a||0|x"},
+      {"PUB a.b.c.d.e.f.g.h.i\t1\r\nx\r\n", "PUB a.b.c.d.e.f.g.h.i||0|x"},
+      {"PUB a.b.c.d.e.f.g.h.i 000000001\r\nx\r\n", "PUB a.b.c.d.e.f.g.h.i||0|x"},
+  };
+  for (const auto& [line, want] : cases) {
+    EXPECT_EQ(ParseAll(line), std::vector<std::string>{want}) << line;
+  }
+  for (const char* bad : {"PUB a 1234567890\r\n", "PUB a b c 1\r\n", "PUB a +1\r\n", "PUB 1\r\n"}) {
+    EXPECT_EQ(ParseAll(bad), std::vector<std::string>{Err(ParseError::kBadArguments)}) << bad;
+  }
+  ProtocolParser::Limits limits;
+  limits.max_control_line = 64;
+  EXPECT_EQ(ParseAll("PUB " + std::string(100, 'a') + " 1\r\nx\r\n", limits),
+            std::vector<std::string>{Err(ParseError::kControlLine)});
+}
+
 TEST(Parser, PayloadMustEndWithCrlf) {
   EXPECT_EQ(ParseAll("PUB a 2\r\nhiXX\r\n"), std::vector<std::string>{Err(ParseError::kUnknownOp)});
 }
