@@ -6,6 +6,7 @@
 // would copy into a socket buffer, and no kernel time is in any of these figures.
 #include <benchmark/benchmark.h>
 #include <malloc.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <chrono>
@@ -85,6 +86,7 @@ class TimedShards {
   }
 
   int64_t rounds() const { return rounds_; }
+  double idle_turn_ns(int shard) const { return idle_turn_ns_[shard]; }
   double busy_ns(int shard) const { return busy_ns_[shard]; }
   double total_ns() const {
     double sum = 0;
@@ -194,6 +196,8 @@ void BM_InterestAcrossShards(benchmark::State& state) {
   }
   state.counters["sub_shard_ns"] = benchmark::Counter(timed.busy_ns(0) / changes);
   state.counters["other_shard_ns"] = benchmark::Counter(timed.others_mean_ns(0) / changes);
+  // What one turn with nothing to do costs a shard: it looks at every peer's ring.
+  state.counters["idle_turn_ns"] = benchmark::Counter(timed.idle_turn_ns(0));
   state.SetItemsProcessed(changes);
 }
 BENCHMARK(BM_InterestAcrossShards)
@@ -203,6 +207,47 @@ BENCHMARK(BM_InterestAcrossShards)
     ->Arg(8)
     ->Arg(16)
     ->Arg(32)
+    ->Arg(64)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+
+// Measures: 64 connections accepted at once (shard 0 owns the listener and deals them
+// round-robin, each shard adopts its share and sends INFO), then the peers hang up. Per
+// connection: shard 0 and each other shard (the kernel's accept is not in it). Arg: shards.
+void BM_AcceptAcrossShards(benchmark::State& state) {
+  const int shards = static_cast<int>(state.range(0));
+  constexpr int kConnections = 64;
+  ShardHarness harness(shards);
+  TimedShards timed(&harness);
+  timed.MeasureIdleTurns();
+  int64_t accepted = 0;
+  for (auto _ : state) {
+    std::vector<int> fds;
+    const double before = timed.total_ns();
+    for (int i = 0; i < kConnections; ++i) {
+      fds.push_back(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+      harness.shard_reactor(0).Accept(fds.back());
+    }
+    timed.Settle([] {});
+    for (int fd : fds) {
+      if (harness.Read(fd).rfind("INFO ", 0) != 0) {
+        state.SkipWithError("a connection was not greeted");
+        return;
+      }
+      harness.Hangup(fd);
+    }
+    timed.Settle([] {});
+    state.SetIterationTime((timed.total_ns() - before) / 1e9);
+    accepted += kConnections;
+  }
+  state.counters["accept_shard_ns"] = benchmark::Counter(timed.busy_ns(0) / accepted);
+  state.counters["other_shard_ns"] = benchmark::Counter(timed.others_mean_ns(0) / accepted);
+  state.SetItemsProcessed(accepted);
+}
+BENCHMARK(BM_AcceptAcrossShards)
+    ->Arg(1)
+    ->Arg(4)
+    ->Arg(16)
     ->Arg(64)
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond);
