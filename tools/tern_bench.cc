@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "tools/bench/clock.h"
 #include "tools/bench/connection.h"
 #include "tools/bench/histogram.h"
 #include "tools/bench/jetstream.h"
@@ -53,12 +54,6 @@ struct Options {
   std::string group;  // telemetry: the subscribers form this queue group
   bool json = false;
 };
-
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 void Usage() {
   std::fputs(

@@ -61,7 +61,7 @@ class BenchConnection {
   bool closed() const { return closed_; }
 
  private:
-  void Scan();
+  std::size_t Scan(const char* data, std::size_t len);
   // What arrived from the server, after TLS and before WebSocket framing is taken off.
   void Consume(const char* data, std::size_t len);
   // Takes the frame headers off WebSocket bytes; hands the payloads of data frames on.

@@ -8,16 +8,12 @@
 #include <thread>
 #include <vector>
 
+#include "tools/bench/clock.h"
+
 namespace tern::bench {
 namespace {
 
 constexpr const char* kStream = "BENCH";
-
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 // A connection for API requests: replies arrive on its own inbox.
 class ApiClient {

@@ -7,16 +7,11 @@
 #include <thread>
 #include <vector>
 
+#include "tools/bench/clock.h"
 #include "tools/bench/mqtt_connection.h"
 
 namespace tern::bench {
 namespace {
-
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string Topic(int k, int subjects) {
   return subjects == 1 ? "bench/subject" : "bench/subject/" + std::to_string(k);

@@ -2,16 +2,9 @@
 
 #include <chrono>
 
+#include "tools/bench/clock.h"
+
 namespace tern::bench {
-namespace {
-
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
 
 bool SteadyLoad::Start(const ServerAddress& server, uint64_t rate, int size, std::string* error) {
   publisher_ = std::make_unique<BenchConnection>();

@@ -3,18 +3,9 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include <chrono>
+#include "tools/bench/clock.h"
 
 namespace tern::bench {
-namespace {
-
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
 
 void ServeConnections(const std::vector<BenchConnection*>& connections,
                       const std::vector<std::size_t>& mine, int64_t deadline_ns,

@@ -9,18 +9,13 @@
 #include <thread>
 #include <vector>
 
+#include "tools/bench/clock.h"
 #include "tools/bench/mqtt_connection.h"
 
 namespace tern::bench {
 namespace {
 
 constexpr int kStampDigits = 20;
-
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 struct Receiver {
   LatencyHistogram latency;
