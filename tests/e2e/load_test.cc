@@ -95,6 +95,45 @@ TEST(Load, AtTheFdLimitNewConnectionsWaitAndExistingOnesWork) {
 // hundred subjects; one publish per subject reaches every one of them exactly once, and
 // the server keeps answering. The test raises its own fd limit (and the server's, which
 // inherits it) as far as the hard limit allows.
+// After traffic across every shard (subscribers and publishers dealt to all of them, a
+// queue group, messages crossing shards both ways), a server with nothing to do uses no CPU:
+// no shard keeps turning because a peer's ring or its own outbox still looks busy.
+TEST(Load, AnIdleServerUsesNoCpuAfterCrossShardTraffic) {
+  auto server = ServerProcess::Start();
+  std::vector<std::unique_ptr<NatsConn>> clients;
+  std::vector<natsSubscription*> subs;
+  for (int i = 0; i < 8; ++i) {
+    clients.push_back(Connect(*server));
+    natsSubscription* sub = nullptr;
+    ASSERT_EQ(natsConnection_SubscribeSync(&sub, clients.back()->nc, "idle.>"), NATS_OK);
+    subs.push_back(sub);
+    ASSERT_EQ(natsConnection_QueueSubscribeSync(&sub, clients.back()->nc, "idle.work", "workers"),
+              NATS_OK);
+    subs.push_back(sub);
+    ASSERT_EQ(natsConnection_Flush(clients.back()->nc), NATS_OK);
+  }
+  for (auto& client : clients) {
+    for (int m = 0; m < 200; ++m) {
+      ASSERT_EQ(natsConnection_PublishString(client->nc, "idle.work", "x"), NATS_OK);
+    }
+    ASSERT_EQ(natsConnection_Flush(client->nc), NATS_OK);
+  }
+  // Every plain subscriber got every message (8 x 200), so the traffic has drained.
+  for (std::size_t i = 0; i < subs.size(); i += 2) {
+    for (int m = 0; m < 1600; ++m) {
+      natsMsg* msg = nullptr;
+      ASSERT_EQ(natsSubscription_NextMsg(&msg, subs[i], 5000), NATS_OK) << "subscriber " << i;
+      natsMsg_Destroy(msg);
+    }
+  }
+  usleep(300'000);
+  const long before = CpuTicks(server->pid());
+  usleep(2'000'000);
+  const long used = CpuTicks(server->pid()) - before;
+  EXPECT_LT(used, 20) << "CPU ticks in two idle seconds (100 = a whole core for one second)";
+  for (natsSubscription* sub : subs) natsSubscription_Destroy(sub);
+}
+
 TEST(Load, TenThousandConnectionsEachGetTheirMessage) {
   rlimit limit{};
   getrlimit(RLIMIT_NOFILE, &limit);
