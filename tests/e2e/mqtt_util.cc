@@ -13,6 +13,8 @@
 #include <cstdio>
 #include <thread>
 
+#include "cluster_util.h"
+
 namespace tern::e2e::mqtt {
 
 std::string Str(const std::string& text) {
@@ -86,17 +88,11 @@ std::string Hex(const std::string& bytes) {
   return out;
 }
 
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
+// The cluster tests' allocator: outside the kernel's ephemeral range, never the same port
+// twice, locked against other test processes. Binding port 0 and closing it handed out an
+// ephemeral port that the server's own random monitor port (-m -1) could take first: the
+// server then failed at start with "address already in use".
+int FreePort() { return e2e::FreePort(); }
 
 std::unique_ptr<ServerProcess> StartMqttServer(bool nats, const std::string& extra, int* mqtt_port,
                                                const std::vector<std::string>& args,

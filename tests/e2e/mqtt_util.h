@@ -35,7 +35,8 @@ std::string Unsubscribe(uint16_t packet_id, const std::vector<std::string>& filt
 // Bytes as hex pairs ("20 02 00 00").
 std::string Hex(const std::string& bytes);
 
-// A free TCP port on 127.0.0.1 (for nats-server, whose ports file has no MQTT entry).
+// A free TCP port on 127.0.0.1 (for nats-server, whose ports file has no MQTT entry): the
+// cluster tests' allocator (cluster_util.h).
 int FreePort();
 // A server with `mqtt { port }` and JetStream (nats-server needs both and a name);
 // `extra` is more config text, `in_block` more of the mqtt block. The MQTT port is
