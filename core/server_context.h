@@ -12,6 +12,7 @@
 
 #include "core/clock.h"
 #include "core/options.h"
+#include "core/shard_set.h"
 #include "core/xbatch.h"
 #include "io/spsc_ring.h"
 
@@ -60,7 +61,8 @@ struct LiveSettings {
 class ShardMesh {
  public:
   static constexpr std::size_t kRingSlots = 1024;
-  explicit ShardMesh(int shard_count) : count_(shard_count), sleeping_(shard_count) {
+  explicit ShardMesh(int shard_count)
+      : count_(shard_count), sleeping_(shard_count), announced_(shard_count) {
     for (int i = 0; i < shard_count * shard_count; ++i) {
       rings_.push_back(std::make_unique<io::SpscRing<XBatch*>>(kRingSlots));
     }
@@ -68,10 +70,37 @@ class ShardMesh {
   io::SpscRing<XBatch*>& ring(int from, int to) { return *rings_[from * count_ + to]; }
   std::atomic<bool>& sleeping(int shard) { return sleeping_[shard]; }
 
+  // Which peers pushed to a shard since it last looked, so a turn drains those rings only
+  // instead of looking at every peer's (a cost that grew with the shard count). The
+  // producer announces after its push and before it reads `sleeping` (seq_cst both); the
+  // consumer reads the set after announcing sleep: one of the two sees the other.
+  void Announce(int from, int to) {
+    announced_[to].words[from >> 6].fetch_or(uint64_t{1} << (from & 63), std::memory_order_seq_cst);
+  }
+  ShardSet TakeAnnounced(int to) {
+    auto& words = announced_[to].words;
+    ShardSet set;
+    for (int w = 0; w < 2; ++w) {
+      if (words[w].load(std::memory_order_relaxed) != 0) {
+        set.SetWord(w, words[w].exchange(0, std::memory_order_acq_rel));
+      }
+    }
+    return set;
+  }
+  bool AnyAnnounced(int to) const {
+    const auto& words = announced_[to].words;
+    return (words[0].load(std::memory_order_seq_cst) | words[1].load(std::memory_order_seq_cst)) !=
+           0;
+  }
+
  private:
+  struct alignas(64) Announced {
+    std::atomic<uint64_t> words[2] = {0, 0};
+  };
   int count_;
   std::vector<std::unique_ptr<io::SpscRing<XBatch*>>> rings_;
   std::vector<std::atomic<bool>> sleeping_;
+  std::vector<Announced> announced_;  // by receiving shard
 };
 
 struct ServerContext {

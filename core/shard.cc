@@ -258,8 +258,8 @@ bool Shard::Step(int64_t* slept_for_ns) {
   FlushClients();
   if (seen_state_ == RunState::kStopping && clients_.empty()) return false;
 
-  bool backlog = false;
-  for (const Outbox& ob : outboxes_) backlog |= !ob.sealed.empty();
+  // Batches left in an outbox (a full ring, or written after the push): go round again.
+  bool backlog = outbox_dirty_.Any();
   int64_t wake_at = next_timer_ns_;
   if (timers_.NextDeadline() != 0) wake_at = std::min(wake_at, timers_.NextDeadline());
   if (accept_resume_ns_ != 0) wake_at = std::min(wake_at, accept_resume_ns_);
@@ -291,12 +291,7 @@ bool Shard::Step(int64_t* slept_for_ns) {
   return true;
 }
 
-bool Shard::InboundPending() {
-  for (int from = 0; from < context_->shard_count; ++from) {
-    if (from != index_ && !context_->mesh->ring(from, index_).EmptyBeforeSleep()) return true;
-  }
-  return false;
-}
+bool Shard::InboundPending() { return undrained_.Any() || context_->mesh->AnyAnnounced(index_); }
 
 // ---------------------------------------------------------------- reactor callbacks
 
@@ -799,6 +794,7 @@ void Shard::AnnounceInterest(int delta, const Subscription& sub) {
 
 XBatch* Shard::OutboxFor(int dest, uint32_t bytes) {
   Outbox& ob = outboxes_[dest];
+  outbox_dirty_.Set(dest);
   if (ob.filling != nullptr && ob.filling->space() >= bytes) return ob.filling;
   if (ob.filling != nullptr) ob.sealed.push_back(ob.filling);
   if (bytes <= XBatch::kStandardCapacity && !batch_pool_.empty()) {
@@ -820,7 +816,10 @@ void Shard::RecycleBatch(XBatch* batch) {
 
 void Shard::PushOutboxes() {
   const int count = context_->shard_count;
-  if (count == 1) return;
+  if (count == 1) {
+    outbox_dirty_.Reset();  // nothing crosses shards with one
+    return;
+  }
   if (interest_changed_) {
     for (int shard = 0; shard < count; ++shard) {
       if (shard != index_)
@@ -831,8 +830,11 @@ void Shard::PushOutboxes() {
   }
   ShardMesh& mesh = *context_->mesh;
   ShardSet pushed;
-  for (int shard = 0; shard < count; ++shard) {
-    if (shard == index_) continue;
+  ShardSet todo = outbox_dirty_;
+  outbox_dirty_.Reset();
+  for (int shard = todo.First(); shard >= 0; shard = todo.First()) {
+    todo.Clear(shard);
+    TERN_DCHECK(shard != index_);
     Outbox& ob = outboxes_[shard];
     if (ob.filling != nullptr && ob.filling->used > 0) {
       ob.sealed.push_back(ob.filling);
@@ -848,9 +850,11 @@ void Shard::PushOutboxes() {
       ob.sealed.pop_front();
       pushed.Set(shard);
     }
+    if (!ob.sealed.empty()) outbox_dirty_.Set(shard);  // the ring is full: next turn
   }
   if (!pushed.Any()) return;
   pushed.ForEach([&](int shard) {
+    mesh.Announce(index_, shard);
     if (mesh.sleeping(shard).load(std::memory_order_seq_cst)) context_->shards[shard]->Wake();
   });
 }
@@ -862,11 +866,15 @@ void Shard::DrainRings() {
     partial_ = nullptr;
   }
   ShardMesh& mesh = *context_->mesh;
-  for (int from = 0; from < context_->shard_count; ++from) {
-    if (from == index_) continue;
+  ShardSet todo = undrained_;
+  todo |= mesh.TakeAnnounced(index_);
+  undrained_.Reset();
+  for (int from = todo.First(); from >= 0; from = todo.First()) {
+    todo.Clear(from);
     auto& ring = mesh.ring(from, index_);
     XBatch* batch;
-    for (int taken = 0; taken < 256 && ring.TryPop(&batch); ++taken) {
+    int taken = 0;
+    for (; taken < kMaxBatchesPerRing && ring.TryPop(&batch); ++taken) {
       if (batch->returning) {
         in_flight_[from] -= batch->used;
         RecycleBatch(batch);
@@ -878,16 +886,20 @@ void Shard::DrainRings() {
         partial_ = batch;
         partial_from_ = from;
         partial_offset_ = offset;
+        undrained_ = todo;
+        undrained_.Set(from);
         return;
       }
       FinishInbound(batch, from);
     }
+    if (taken == kMaxBatchesPerRing) undrained_.Set(from);  // more next turn
   }
 }
 
 void Shard::FinishInbound(XBatch* batch, int from) {
   batch->returning = true;
   outboxes_[from].sealed.push_back(batch);  // back to its owner
+  outbox_dirty_.Set(from);
 }
 
 bool Shard::ProcessBatch(const XBatch* batch, int from, uint32_t* offset) {

@@ -34,6 +34,7 @@
 #include "core/outbound.h"
 #include "core/server_context.h"
 #include "core/shard_port.h"
+#include "core/shard_set.h"
 #include "core/system_service.h"
 #include "core/xbatch.h"
 #include "io/reactor.h"
@@ -290,11 +291,16 @@ class Shard final : public io::ReactorHandler, public ShardPort {
     std::deque<XBatch*> sealed;
   };
   std::vector<Outbox> outboxes_;
+  ShardSet outbox_dirty_;  // outboxes with a batch to push (being filled or sealed)
   // Standard-size batches between uses: up to 256 (16 MiB) for bursts, trimmed back to 8
   // about once a second when unused.
   IdleTrimmedPool<XBatch*, &XBatch::Destroy> batch_pool_{256, 8};
   int64_t next_pool_trim_ns_ = 0;
   std::vector<uint64_t> in_flight_;  // per destination: bytes pushed and not yet returned
+  // Peers whose rings may still hold batches: announced ones this turn left (a cap on
+  // batches per ring per turn, or congestion) are drained first next turn.
+  static constexpr int kMaxBatchesPerRing = 256;
+  ShardSet undrained_;
   // A batch whose processing stopped part-way because subscribers congested.
   XBatch* partial_ = nullptr;
   int partial_from_ = 0;

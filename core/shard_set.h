@@ -14,6 +14,13 @@ class ShardSet {
   bool Any() const { return (bits_[0] | bits_[1]) != 0; }
   int Count() const { return __builtin_popcountll(bits_[0]) + __builtin_popcountll(bits_[1]); }
   void Reset() { bits_[0] = bits_[1] = 0; }
+  void SetWord(int word, uint64_t bits) { bits_[word] = bits; }
+  // The lowest shard in the set, or -1.
+  int First() const {
+    if (bits_[0] != 0) return __builtin_ctzll(bits_[0]);
+    if (bits_[1] != 0) return 64 + __builtin_ctzll(bits_[1]);
+    return -1;
+  }
   ShardSet& operator|=(const ShardSet& other) {
     bits_[0] |= other.bits_[0];
     bits_[1] |= other.bits_[1];
