@@ -247,6 +247,7 @@ bool Shard::Step(int64_t* slept_for_ns) {
   }
   if (now_ns_ >= next_timer_ns_) {
     next_timer_ns_ = now_ns_ + kTimerTickNs;
+    sweep_rings_ = true;
     RunTimers();
     stats().busy_ns.store(static_cast<uint64_t>(now_ns_ - loop_started_ns_ - idle_ns_),
                           std::memory_order_relaxed);
@@ -869,6 +870,14 @@ void Shard::DrainRings() {
   ShardSet todo = undrained_;
   todo |= mesh.TakeAnnounced(index_);
   undrained_.Reset();
+  if (sweep_rings_) {
+    // Once a timer tick, every peer's ring: a push whose announcement went astray waits
+    // one tick at most, never until that peer happens to push again.
+    sweep_rings_ = false;
+    for (int from = 0; from < context_->shard_count; ++from) {
+      if (from != index_) todo.Set(from);
+    }
+  }
   for (int from = todo.First(); from >= 0; from = todo.First()) {
     todo.Clear(from);
     auto& ring = mesh.ring(from, index_);
@@ -886,7 +895,7 @@ void Shard::DrainRings() {
         partial_ = batch;
         partial_from_ = from;
         partial_offset_ = offset;
-        undrained_ = todo;
+        undrained_ |= todo;  // keeps rings left at the per-turn cap above
         undrained_.Set(from);
         return;
       }

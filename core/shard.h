@@ -301,6 +301,7 @@ class Shard final : public io::ReactorHandler, public ShardPort {
   // batches per ring per turn, or congestion) are drained first next turn.
   static constexpr int kMaxBatchesPerRing = 256;
   ShardSet undrained_;
+  bool sweep_rings_ = false;  // next drain looks at every peer's ring (set once per tick)
   // A batch whose processing stopped part-way because subscribers congested.
   XBatch* partial_ = nullptr;
   int partial_from_ = 0;

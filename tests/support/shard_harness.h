@@ -61,6 +61,7 @@ class ShardHarness {
   FakeReactor& shard_reactor(int index) { return *reactors_[index]; }
   ManualClock& clock() { return clock_; }
   int shard_count() const { return context_.shard_count; }
+  core::ServerContext& context() { return context_; }
 
  private:
   ManualClock clock_;

@@ -64,6 +64,29 @@ TEST_P(ShardLoopTest, PongWaitsUntilEveryShardHasTheSubscription) {
   EXPECT_EQ(Payloads(ParseFrames(h.Read(subscriber))), std::vector<std::string>{"first"});
 }
 
+// A shard drains the rings of peers that announced a push; should an announcement go
+// astray, the next timer tick looks at every ring, so the batch is late, never stranded
+// until that peer happens to push again.
+TEST_P(ShardLoopTest, APushWhoseAnnouncementIsLostArrivesByTheNextTick) {
+  if (GetParam() == 1) GTEST_SKIP() << "nothing crosses shards with one";
+  ShardHarness h(GetParam());
+  const int subscriber = h.Connect();
+  const int publisher = h.Connect();
+  h.Send(subscriber, "SUB news 1\r\nPING\r\n");
+  h.Settle();
+  ASSERT_EQ(h.Read(subscriber), "PONG\r\n");
+  h.Send(publisher, Pub("news", "late"));
+  // The publisher's shard reads the PUB in one turn and pushes its batch in the next.
+  core::Shard& from = h.shard(h.ShardOf(publisher));
+  for (int i = 0; i < 3; ++i) from.Step();
+  const int to = h.ShardOf(subscriber);
+  ASSERT_TRUE(h.context().mesh->TakeAnnounced(to).Any()) << "the push was not announced";
+  h.Settle();
+  EXPECT_EQ(h.Read(subscriber), "") << "drained although nobody announced it";
+  h.Advance(200'000'000);
+  EXPECT_EQ(Payloads(ParseFrames(h.Read(subscriber))), std::vector<std::string>{"late"});
+}
+
 // Each message goes to exactly one member of a queue group, whichever shards the members
 // are on; a member that leaves gets no more, and none is lost in the change.
 TEST_P(ShardLoopTest, QueueGroupDeliversEachMessageOnceAcrossShards) {
