@@ -17,6 +17,58 @@ struct Flag {
   bool has_value = false;
 };
 
+// --streaming, -cid and nats-streaming-server's limits and heartbeat flags (docs/STAN.md).
+// A cluster id turns streaming on, as --streaming does; streaming turns JetStream on, where
+// its channels live.
+bool ApplyStanFlags(const std::vector<Flag>& flags, ServerOptions* options, std::string* error) {
+  StanOptions& stan = options->streaming;
+  for (const Flag& f : flags) {
+    const std::string& n = f.name;
+    int64_t* count = nullptr;
+    int64_t* duration = nullptr;
+    if (n == "streaming") {
+      stan.enabled = !f.has_value || f.value == "true" || f.value == "1";
+    } else if (n == "cid" || n == "cluster_id") {
+      if (!IsValidStanClusterId(f.value)) {
+        *error = "invalid cluster id \"" + f.value + "\": only letters, digits, '-' and '_'";
+        return false;
+      }
+      stan.cluster_id = f.value;
+      stan.enabled = true;
+    } else if (n == "hbi" || n == "hb_interval") {
+      duration = &stan.hb_interval_ns;
+    } else if (n == "hbt" || n == "hb_timeout") {
+      duration = &stan.hb_timeout_ns;
+    } else if (n == "hbf" || n == "hb_fail_count") {
+      count = &stan.hb_fail_count;
+    } else if (n == "mc" || n == "max_channels") {
+      count = &stan.limits.max_channels;
+    } else if (n == "msu" || n == "max_subs") {
+      count = &stan.limits.max_subs;
+    } else if (n == "mm" || n == "max_msgs") {
+      count = &stan.limits.max_msgs;
+    } else if (n == "mb" || n == "max_bytes") {
+      count = &stan.limits.max_bytes;
+    } else if (n == "ma" || n == "max_age") {
+      duration = &stan.limits.max_age_ns;
+    }
+    if (count != nullptr && (!ParseInteger(f.value, count) || *count < 0)) {
+      *error = "invalid value \"" + f.value + "\" for -" + n + " (a number of at least 0)";
+      return false;
+    }
+    if (duration != nullptr && !ParseDuration(f.value, duration)) {
+      *error = "invalid duration \"" + f.value + "\" for -" + n;
+      return false;
+    }
+  }
+  if (stan.enabled && (stan.hb_interval_ns <= 0 || stan.hb_timeout_ns <= 0)) {
+    *error = "streaming heartbeat interval and timeout must be positive";
+    return false;
+  }
+  if (stan.enabled) options->jetstream = true;
+  return true;
+}
+
 // --tls, --tlscert F, --tlskey F, --tlscacert F, --tlsverify: as nats-server, they
 // replace the file's tls settings. Then the TLS context is built (certificates loaded).
 bool ApplyTlsFlags(const std::vector<Flag>& flags, ServerOptions* options, std::string* error) {
@@ -194,8 +246,9 @@ bool CheckLeafAccounts(const ServerOptions& options, std::string* error) {
 ParseResult ParseCommandLine(int argc, const char* const* argv, ServerOptions* options,
                              std::string* error) {
   static const std::set<std::string> kBoolFlags = {
-      "D", "debug",   "V", "trace", "DV",      "js",  "jetstream", "h",           "help",
-      "v", "version", "t", "T",     "logtime", "tls", "tlsverify", "no_advertise"};
+      "D",         "debug",   "V",    "trace",     "DV",           "js",
+      "jetstream", "h",       "help", "v",         "version",      "t",
+      "T",         "logtime", "tls",  "tlsverify", "no_advertise", "streaming"};
   static const std::set<std::string> kValueFlags = {"a",
                                                     "addr",
                                                     "net",
@@ -233,7 +286,25 @@ ParseResult ParseCommandLine(int argc, const char* const* argv, ServerOptions* o
                                                     "cluster_name",
                                                     "cluster_advertise",
                                                     "connect_retries",
-                                                    "mqtt_port"};
+                                                    "mqtt_port",
+                                                    "cid",
+                                                    "cluster_id",
+                                                    "hbi",
+                                                    "hb_interval",
+                                                    "hbt",
+                                                    "hb_timeout",
+                                                    "hbf",
+                                                    "hb_fail_count",
+                                                    "mc",
+                                                    "max_channels",
+                                                    "msu",
+                                                    "max_subs",
+                                                    "mm",
+                                                    "max_msgs",
+                                                    "mb",
+                                                    "max_bytes",
+                                                    "ma",
+                                                    "max_age"};
   static const std::set<std::string> kRefusedFlags = {
       "ms",      "https_port",     "syslog",
       "r",       "remote_syslog",  "VV",
@@ -398,6 +469,7 @@ ParseResult ParseCommandLine(int argc, const char* const* argv, ServerOptions* o
     }
   }
   if (!ApplyAuthFlags(resolved, options, error)) return ParseResult::kExitError;
+  if (!ApplyStanFlags(resolved, options, error)) return ParseResult::kExitError;
   // Clustered without JetStream: other nodes' JetStream serves this node's clients
   // (docs/CLUSTERING.md). JWT accounts come and go at run time: not there yet.
   if (options->cluster.enabled && !options->jetstream && !options->auth.op.enabled()) {

@@ -285,6 +285,8 @@ class ConfApplier {
       return ParseWebsocketBlock(v, &o_->websocket, &o_->warnings, error_);
     } else if (key == "mqtt") {
       return ParseMqttBlock(v, &o_->mqtt, &o_->warnings, error_);
+    } else if (key == "streaming") {
+      return ParseStreamingBlock(v, &o_->streaming, &o_->warnings, error_);
     } else if (key == "leafnodes" || key == "leaf") {
       o_->leaf_source = ConfText(v);
       return ParseLeafNodesBlock(v, &o_->leaf, &o_->warnings, error_);

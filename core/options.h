@@ -13,6 +13,7 @@
 #include "core/gateway_options.h"
 #include "core/leaf_options.h"
 #include "core/mqtt_options.h"
+#include "core/stan_options.h"
 #include "core/tls/tls_context.h"
 #include "core/units.h"
 #include "core/websocket_options.h"
@@ -77,13 +78,14 @@ struct ServerOptions {
   tls::TlsConfig tls;
   std::shared_ptr<const tls::TlsContext> tls_context;
   std::string tls_source;
-  ClusterOptions cluster;             // routes to other nodes (cluster block, --cluster, --routes)
-  LeafOptions leaf;                   // leafnodes block: hub port and remotes
-  WebsocketOptions websocket;         // websocket block: NATS over WebSocket
-  MqttOptions mqtt;                   // mqtt block, --mqtt_port: MQTT 3.1.1 clients
-  std::string leaf_source;            // the leafnodes block: a change needs a restart
-  GatewayOptions gateway;             // gateway block: this cluster in a supercluster
-  std::string gateway_source;         // the gateway block: a change needs a restart
+  ClusterOptions cluster;      // routes to other nodes (cluster block, --cluster, --routes)
+  LeafOptions leaf;            // leafnodes block: hub port and remotes
+  WebsocketOptions websocket;  // websocket block: NATS over WebSocket
+  MqttOptions mqtt;            // mqtt block, --mqtt_port: MQTT 3.1.1 clients
+  StanOptions streaming;       // streaming block, --streaming, -cid: STAN clients (docs/STAN.md)
+  std::string leaf_source;     // the leafnodes block: a change needs a restart
+  GatewayOptions gateway;      // gateway block: this cluster in a supercluster
+  std::string gateway_source;  // the gateway block: a change needs a restart
   std::vector<std::string> warnings;  // reported once logging is up
 };
 

@@ -17,6 +17,7 @@
 #include "core/jetstream_start.h"
 #include "core/leaf_service.h"
 #include "core/log.h"
+#include "core/stan/stan_service.h"
 #include "io/socket.h"
 
 namespace tern::core {
@@ -243,6 +244,18 @@ bool Server::Start(std::string* error) {
   }
   if (options_.jetstream && !StartJetStream(options_, context_.shards, &registries_, error))
     return false;
+  if (options_.streaming.enabled) {
+    // STAN on shard 0: its subscriptions are told to the other shards directly.
+    auto* stan = static_cast<StanService*>(shards_[0]->AddService(
+        std::make_unique<StanService>(shards_[0].get(), options_.streaming)));
+    std::vector<std::string> subjects;
+    stan->Start(&subjects);
+    for (int i = 1; i < context_.shard_count; ++i) {
+      for (const std::string& subject : subjects) {
+        shards_[i]->ApplyRemoteInterest(0, auth::kGlobalAccount, subject);
+      }
+    }
+  }
   // Response routes of service imports are signed with a key of this process: a reply
   // created on one shard is checked on whichever shard the responder is on.
   ImportRouter::Key import_key;

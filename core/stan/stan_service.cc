@@ -1,0 +1,421 @@
+#include "core/stan/stan_service.h"
+
+#include <nlohmann/json.hpp>
+
+#include "core/log.h"
+#include "core/shard.h"
+#include "core/stan/channel.h"
+#include "core/stan/protocol.h"
+
+namespace tern::core {
+namespace {
+
+constexpr int64_t kDuplicateProbeNs = 500'000'000;  // as nats-streaming-server
+constexpr int64_t kApiTimeoutNs = 10'000'000'000;
+
+// The texts nats-streaming-server sends (docs/STAN.md, "Error strings").
+constexpr std::string_view kErrInvalidConnReq = "stan: invalid connection request";
+constexpr std::string_view kErrInvalidClientId =
+    "stan: invalid clientID: only alphanumeric and `-` or `_` characters allowed";
+constexpr std::string_view kErrClientRegistered = "stan: clientID already registered";
+constexpr std::string_view kErrInvalidPubReq = "stan: invalid publish request";
+constexpr std::string_view kErrInvalidCloseReq = "stan: invalid close request";
+constexpr std::string_view kErrUnknownClient = "stan: unknown clientID";
+constexpr std::string_view kErrTooManyChannels = "too many channels";
+constexpr std::string_view kErrReplaced = "client has been replaced or is no longer registered";
+
+bool IsValidClientId(std::string_view id) {
+  if (id.empty()) return false;
+  for (char c : id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// The number after the last '.' of a reply token subject; 0 if there is none.
+uint64_t TrailingNumber(std::string_view subject) {
+  uint64_t n = 0;
+  for (char c : subject.substr(subject.rfind('.') + 1)) {
+    if (c < '0' || c > '9') return 0;
+    n = n * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return n;
+}
+
+}  // namespace
+
+StanService::StanService(Shard* shard, const StanOptions& options)
+    : shard_(shard), options_(options) {
+  const std::string& id = options_.cluster_id;
+  discover_ = "_STAN.discover." + id;
+  pings_ = discover_ + ".pings";
+  pub_prefix_ = "_STAN.pub." + id;
+  sub_requests_ = "_STAN.sub." + id;
+  unsub_requests_ = "_STAN.unsub." + id;
+  sub_close_requests_ = "_STAN.subclose." + id;
+  close_requests_ = "_STAN.close." + id;
+  api_inbox_ = "_STAN.js." + id;
+  heartbeat_inbox_ = "_STAN.hb." + id;
+}
+
+StanService::~StanService() = default;
+
+void StanService::Subscribe(const std::string& subject, int tag,
+                            std::vector<std::string>* subjects) {
+  auto sub = std::make_unique<Subscription>();
+  sub->account = auth::kGlobalAccount;
+  sub->sink = this;
+  sub->tag = tag;
+  sub->subject = subject;
+  shard_->AddInternal(sub.get(), false);
+  subjects->push_back(subject);
+  subs_.push_back(std::move(sub));
+}
+
+void StanService::Start(std::vector<std::string>* subjects) {
+  Subscribe(discover_, kConnect, subjects);
+  Subscribe(pings_, kPing, subjects);
+  Subscribe(pub_prefix_ + ".>", kPublish, subjects);
+  Subscribe(sub_requests_, kSubscribe, subjects);
+  Subscribe(unsub_requests_, kUnsubscribe, subjects);
+  Subscribe(sub_close_requests_, kSubClose, subjects);
+  Subscribe(close_requests_, kClose, subjects);
+  Subscribe(api_inbox_ + ".>", kApiReply, subjects);
+  Subscribe(heartbeat_inbox_ + ".>", kHeartbeatReply, subjects);
+  LOG_INFO("Streaming: serving STAN clients of cluster \"%s\" on JetStream",
+           options_.cluster_id.c_str());
+}
+
+void StanService::OnInternalMessage(const Subscription& sub, const Message& msg) {
+  arrived_.push_back(Arrived{sub.tag, std::string(msg.subject), std::string(msg.reply),
+                             std::string(msg.payload())});
+}
+
+void StanService::Turn(int64_t now_ns) {
+  now_ns_ = now_ns;
+  // Handling may publish, and what it publishes may come back here: take what is queued.
+  std::deque<Arrived> batch;
+  batch.swap(arrived_);
+  for (const Arrived& in : batch) Handle(in);
+  RunTimers();
+}
+
+void StanService::Handle(const Arrived& in) {
+  switch (in.tag) {
+    case kConnect:
+      return OnConnect(in);
+    case kPing:
+      return OnPing(in);
+    case kPublish:
+      return OnPublish(in);
+    case kClose:
+      return OnClose(in);
+    case kApiReply:
+      return OnApiReply(TrailingNumber(in.subject), in.data);
+    case kHeartbeatReply:
+      return OnHeartbeatReply(TrailingNumber(in.subject));
+    case kSubscribe:
+    case kUnsubscribe:
+    case kSubClose: {
+      if (in.reply.empty()) return;
+      std::string out;
+      stan::Encode(stan::SubscriptionResponse{.error = "stan: subscriptions are not served yet"},
+                   &out);
+      return Send(in.reply, {}, out);
+    }
+    default:
+      return;
+  }
+}
+
+std::string StanService::Token(std::string_view prefix, uint64_t token) const {
+  return std::string(prefix) + "." + std::to_string(token);
+}
+
+void StanService::Send(std::string_view subject, std::string_view reply, std::string_view data) {
+  shard_->Route(
+      Message{.subject = subject, .reply = reply, .data = data, .account = auth::kGlobalAccount},
+      nullptr);
+}
+
+// ------------------------------------------------------------------ clients
+
+void StanService::OnConnect(const Arrived& in) {
+  if (in.reply.empty()) return;
+  stan::ConnectRequest request;
+  std::string out;
+  auto refuse = [&](std::string_view error) {
+    stan::Encode(stan::ConnectResponse{.error = error}, &out);
+    Send(in.reply, {}, out);
+  };
+  if (!stan::Decode(in.data, &request) || request.heartbeat_inbox.empty()) {
+    return refuse(kErrInvalidConnReq);
+  }
+  if (!IsValidClientId(request.client_id)) return refuse(kErrInvalidClientId);
+  const std::string id(request.client_id);
+  if (probes_.count(id) != 0) return refuse(kErrClientRegistered);
+  auto existing = clients_.find(id);
+  if (existing == clients_.end()) return Register(in.data, in.reply);
+  // Is the registered one alive? It answers a heartbeat within half a second if it is.
+  const uint64_t token = ++next_token_;
+  probes_[id] = DuplicateProbe{in.data, in.reply, token, now_ns_ + kDuplicateProbeNs};
+  heartbeats_[token] = id;
+  Send(existing->second.heartbeat_inbox, Token(heartbeat_inbox_, token), {});
+}
+
+void StanService::Register(std::string_view request_bytes, const std::string& reply) {
+  stan::ConnectRequest request;
+  stan::Decode(request_bytes, &request);  // checked by OnConnect
+  const std::string id(request.client_id);
+  StanClient& client = clients_[id];
+  client.id = id;
+  client.heartbeat_inbox = std::string(request.heartbeat_inbox);
+  client.conn_id = std::string(request.conn_id);
+  client.next_heartbeat_ns = now_ns_ + options_.hb_interval_ns;
+  if (!client.conn_id.empty()) by_conn_id_[client.conn_id] = id;
+  stan::ConnectResponse response{.pub_prefix = pub_prefix_,
+                                 .sub_requests = sub_requests_,
+                                 .unsub_requests = unsub_requests_,
+                                 .close_requests = close_requests_,
+                                 .sub_close_requests = sub_close_requests_,
+                                 .protocol = stan::kProtocolOne};
+  if (request.protocol >= stan::kProtocolOne) {
+    // Echoed as nats-streaming-server does: the client pings at the rate it asked for.
+    response.ping_requests = pings_;
+    response.ping_interval = request.ping_interval;
+    response.ping_max_out = request.ping_max_out;
+  }
+  std::string out;
+  stan::Encode(response, &out);
+  Send(reply, {}, out);
+}
+
+void StanService::RemoveClient(const std::string& id) {
+  auto it = clients_.find(id);
+  if (it == clients_.end()) return;
+  if (!it->second.conn_id.empty()) by_conn_id_.erase(it->second.conn_id);
+  if (it->second.heartbeat_outstanding != 0) heartbeats_.erase(it->second.heartbeat_outstanding);
+  clients_.erase(it);
+}
+
+void StanService::OnPing(const Arrived& in) {
+  stan::Ping ping;
+  // An empty or unreadable ping gets no answer, as from nats-streaming-server.
+  if (in.reply.empty() || in.data.empty() || !stan::Decode(in.data, &ping)) return;
+  const bool known = by_conn_id_.count(std::string(ping.conn_id)) != 0;
+  std::string out;
+  stan::Encode(stan::PingResponse{.error = known ? std::string_view() : kErrReplaced}, &out);
+  Send(in.reply, {}, out);
+}
+
+void StanService::OnClose(const Arrived& in) {
+  stan::CloseRequest request;
+  std::string_view error;
+  if (!stan::Decode(in.data, &request)) {
+    error = kErrInvalidCloseReq;
+  } else if (clients_.count(std::string(request.client_id)) == 0) {
+    error = kErrUnknownClient;
+  } else {
+    RemoveClient(std::string(request.client_id));
+  }
+  if (in.reply.empty()) return;
+  std::string out;
+  stan::Encode(stan::CloseResponse{.error = error}, &out);
+  Send(in.reply, {}, out);
+}
+
+void StanService::OnHeartbeatReply(uint64_t token) {
+  auto it = heartbeats_.find(token);
+  if (it == heartbeats_.end()) return;
+  const std::string id = it->second;
+  heartbeats_.erase(it);
+  auto probe = probes_.find(id);
+  if (probe != probes_.end() && probe->second.token == token) {
+    // The registered client is alive: the newcomer is refused.
+    std::string out;
+    stan::Encode(stan::ConnectResponse{.error = kErrClientRegistered}, &out);
+    Send(probe->second.reply, {}, out);
+    probes_.erase(probe);
+    return;
+  }
+  auto client = clients_.find(id);
+  if (client == clients_.end() || client->second.heartbeat_outstanding != token) return;
+  client->second.heartbeat_outstanding = 0;
+  client->second.failed_heartbeats = 0;
+  client->second.next_heartbeat_ns = now_ns_ + options_.hb_interval_ns;
+}
+
+void StanService::RunTimers() {
+  for (auto it = probes_.begin(); it != probes_.end();) {
+    if (now_ns_ < it->second.deadline_ns) {
+      ++it;
+      continue;
+    }
+    // No answer: the registered client is gone, the newcomer takes its id.
+    LOG_INFO("Streaming: client \"%s\" replaced (the previous one did not answer)",
+             it->first.c_str());
+    heartbeats_.erase(it->second.token);
+    RemoveClient(it->first);
+    const DuplicateProbe probe = std::move(it->second);
+    it = probes_.erase(it);
+    Register(probe.request, probe.reply);
+  }
+  std::vector<std::string> lost;
+  for (auto& [id, client] : clients_) {
+    if (client.heartbeat_outstanding != 0 && now_ns_ >= client.heartbeat_deadline_ns) {
+      heartbeats_.erase(client.heartbeat_outstanding);
+      client.heartbeat_outstanding = 0;
+      client.next_heartbeat_ns = now_ns_ + options_.hb_interval_ns;
+      if (++client.failed_heartbeats > options_.hb_fail_count) lost.push_back(id);
+    }
+    if (client.heartbeat_outstanding == 0 && now_ns_ >= client.next_heartbeat_ns) {
+      const uint64_t token = ++next_token_;
+      client.heartbeat_outstanding = token;
+      client.heartbeat_deadline_ns = now_ns_ + options_.hb_timeout_ns;
+      heartbeats_[token] = id;
+      Send(client.heartbeat_inbox, Token(heartbeat_inbox_, token), {});
+    }
+  }
+  for (const std::string& id : lost) {
+    LOG_INFO("Streaming: client \"%s\" closed: it missed %lld heartbeats", id.c_str(),
+             static_cast<long long>(options_.hb_fail_count + 1));
+    RemoveClient(id);
+  }
+  for (auto it = calls_.begin(); it != calls_.end();) {
+    if (now_ns_ < it->second.deadline_ns) {
+      ++it;
+      continue;
+    }
+    ApiCall call = std::move(it->second);
+    it = calls_.erase(it);
+    FinishCall(std::move(call), R"({"error":{"description":"JetStream did not answer"}})");
+  }
+}
+
+int64_t StanService::NextDeadline() const {
+  int64_t next = 0;
+  auto earliest = [&next](int64_t t) {
+    if (t != 0 && (next == 0 || t < next)) next = t;
+  };
+  for (const auto& [id, probe] : probes_) earliest(probe.deadline_ns);
+  for (const auto& [id, client] : clients_) {
+    earliest(client.heartbeat_outstanding != 0 ? client.heartbeat_deadline_ns
+                                               : client.next_heartbeat_ns);
+  }
+  for (const auto& [token, call] : calls_) earliest(call.deadline_ns);
+  return next;
+}
+
+// ------------------------------------------------------------------ publishing
+
+void StanService::SendPubAck(const std::string& reply, std::string_view guid,
+                             std::string_view error) {
+  if (reply.empty()) return;
+  std::string out;
+  stan::Encode(stan::PubAck{.guid = guid, .error = error}, &out);
+  Send(reply, {}, out);
+}
+
+void StanService::OnPublish(const Arrived& in) {
+  stan::PubMsg pub;
+  const bool read = stan::Decode(in.data, &pub);
+  bool known = false;
+  if (read && !pub.conn_id.empty()) {
+    known = by_conn_id_.count(std::string(pub.conn_id)) != 0;
+  } else if (read) {
+    known = clients_.count(std::string(pub.client_id)) != 0;
+  }
+  if (!read || pub.guid.empty() || !stan::IsValidChannelName(pub.subject) || !known) {
+    return SendPubAck(in.reply, read ? pub.guid : std::string_view(), kErrInvalidPubReq);
+  }
+  const std::string name(pub.subject);
+  PendingPublish pending{std::string(pub.guid), in.reply, std::string(pub.data)};
+  auto it = channels_.find(name);
+  if (it == channels_.end()) {
+    const int64_t max = options_.limits.max_channels;
+    if (max > 0 && static_cast<int64_t>(channels_.size()) >= max) {
+      return SendPubAck(in.reply, pending.guid, kErrTooManyChannels);
+    }
+    Channel& channel = channels_[name];
+    channel.stream = stan::ChannelStreamName(name);
+    channel.subject = stan::ChannelSubject(name);
+    channel.waiting.push_back(std::move(pending));
+    return CreateChannelStream(name, /*update=*/false);
+  }
+  Channel& channel = it->second;
+  if (!channel.ready) return channel.waiting.push_back(std::move(pending));
+  Store(name, channel, std::move(pending));
+}
+
+void StanService::CreateChannelStream(const std::string& name, bool update) {
+  const Channel& channel = channels_[name];
+  const StanLimits& limits = options_.limits;
+  nlohmann::json config = {{"name", channel.stream}, {"subjects", {channel.subject}},
+                           {"storage", "file"},      {"retention", "limits"},
+                           {"discard", "old"},       {"metadata", {{"stan_channel", name}}}};
+  config["max_msgs"] = limits.max_msgs > 0 ? limits.max_msgs : -1;
+  config["max_bytes"] = limits.max_bytes > 0 ? limits.max_bytes : -1;
+  config["max_age"] = limits.max_age_ns;
+  const uint64_t token = ++next_token_;
+  calls_[token] = ApiCall{update ? ApiCall::Kind::kUpdateStream : ApiCall::Kind::kCreateStream,
+                          name,
+                          {},
+                          {},
+                          now_ns_ + kApiTimeoutNs};
+  const std::string subject =
+      std::string(update ? "$JS.API.STREAM.UPDATE." : "$JS.API.STREAM.CREATE.") + channel.stream;
+  Send(subject, Token(api_inbox_, token), config.dump());
+}
+
+void StanService::Store(const std::string& channel_name, const Channel& channel,
+                        PendingPublish pub) {
+  const uint64_t token = ++next_token_;
+  Send(channel.subject, Token(api_inbox_, token), pub.data);
+  calls_[token] = ApiCall{ApiCall::Kind::kStore, channel_name, std::move(pub.guid),
+                          std::move(pub.reply), now_ns_ + kApiTimeoutNs};
+}
+
+void StanService::OnApiReply(uint64_t token, std::string_view body) {
+  auto it = calls_.find(token);
+  if (it == calls_.end()) return;
+  ApiCall call = std::move(it->second);
+  calls_.erase(it);
+  FinishCall(std::move(call), body);
+}
+
+void StanService::FinishCall(ApiCall call, std::string_view body) {
+  const nlohmann::json answer = nlohmann::json::parse(body, nullptr, false);
+  std::string error;
+  if (answer.is_discarded() || !answer.is_object()) {
+    error = "stan: unreadable answer from JetStream";
+  } else if (answer.contains("error")) {
+    const auto& e = answer["error"];
+    error = e.is_object() ? e.value("description", std::string("JetStream error"))
+                          : std::string("JetStream error");
+  }
+  if (call.kind == ApiCall::Kind::kStore) return SendPubAck(call.reply, call.guid, error);
+  auto found = channels_.find(call.channel);
+  if (found == channels_.end()) return;
+  Channel& channel = found->second;
+  if (!error.empty() && call.kind == ApiCall::Kind::kCreateStream &&
+      error.find("already in use") != std::string::npos) {
+    // Made by an earlier run with other limits: take the limits configured now.
+    return CreateChannelStream(call.channel, /*update=*/true);
+  }
+  std::vector<PendingPublish> waiting;
+  waiting.swap(channel.waiting);
+  if (!error.empty()) {
+    LOG_WARN("Streaming: channel \"%s\" could not be made: %s", call.channel.c_str(),
+             error.c_str());
+    // Not kept as failed: the next publish tries again (the store may have room by then).
+    for (const PendingPublish& pub : waiting) SendPubAck(pub.reply, pub.guid, error);
+    channels_.erase(found);
+    return;
+  }
+  channel.ready = true;
+  for (PendingPublish& pub : waiting) Store(call.channel, channel, std::move(pub));
+}
+
+}  // namespace tern::core

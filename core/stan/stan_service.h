@@ -1,0 +1,114 @@
+#pragma once
+// StanService: NATS Streaming (STAN) clients served on JetStream (docs/STAN.md). It answers
+// the STAN requests (connect, close, pings), heartbeats the clients, and stores their
+// publishes in each channel's stream, acknowledging a publish once JetStream has stored it.
+// It talks to JetStream only through the $JS.API subjects and the channels' subjects, as a
+// client would. Messages reach it while the shard routes (OnInternalMessage): they are
+// copied and handled in the next turn. Ownership: shard 0's thread; one per server.
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/loop_service.h"
+#include "core/stan_options.h"
+#include "core/subscription.h"
+
+namespace tern::core {
+
+class Shard;
+
+class StanService final : public InternalSink, public LoopService {
+ public:
+  StanService(Shard* shard, const StanOptions& options);
+  ~StanService() override;
+  // Before the shards start: subscribes on shard 0 and lists the subjects, which the other
+  // shards must learn of directly.
+  void Start(std::vector<std::string>* subjects);
+  void Turn(int64_t now_ns) override;
+  bool Busy() const override { return !arrived_.empty(); }
+  int64_t NextDeadline() const override;
+
+ private:
+  enum Tag : int {
+    kConnect,
+    kPing,
+    kPublish,
+    kSubscribe,
+    kUnsubscribe,
+    kSubClose,
+    kClose,
+    kApiReply,
+    kHeartbeatReply
+  };
+  struct Arrived {
+    int tag;
+    std::string subject, reply, data;
+  };
+  struct StanClient {
+    std::string id, heartbeat_inbox, conn_id;
+    int64_t next_heartbeat_ns = 0;
+    uint64_t heartbeat_outstanding = 0;  // the reply token awaited; 0 = none
+    int64_t heartbeat_deadline_ns = 0;
+    int64_t failed_heartbeats = 0;
+  };
+  // A connect for an id already registered, waiting to learn whether the old client is alive.
+  struct DuplicateProbe {
+    std::string request, reply;
+    uint64_t token = 0;
+    int64_t deadline_ns = 0;
+  };
+  struct PendingPublish {
+    std::string guid, reply, data;
+  };
+  struct Channel {
+    bool ready = false;  // its stream is made
+    std::string stream, subject;
+    std::vector<PendingPublish> waiting;  // while the stream is being made
+  };
+  // A $JS.API request or a channel publish in flight, by its reply token.
+  struct ApiCall {
+    enum class Kind { kCreateStream, kUpdateStream, kStore } kind;
+    std::string channel, guid, reply;
+    int64_t deadline_ns = 0;
+  };
+
+  void OnInternalMessage(const Subscription& sub, const Message& msg) override;
+  void Handle(const Arrived& in);
+  void OnConnect(const Arrived& in);
+  void Register(std::string_view request, const std::string& reply);
+  void OnPing(const Arrived& in);
+  void OnPublish(const Arrived& in);
+  void OnClose(const Arrived& in);
+  void OnHeartbeatReply(uint64_t token);
+  void OnApiReply(uint64_t token, std::string_view body);
+  void FinishCall(ApiCall call, std::string_view body);
+  void RunTimers();
+  void CreateChannelStream(const std::string& name, bool update);
+  void Store(const std::string& channel_name, const Channel& channel, PendingPublish pub);
+  void RemoveClient(const std::string& id);
+  void SendPubAck(const std::string& reply, std::string_view guid, std::string_view error);
+  void Send(std::string_view subject, std::string_view reply, std::string_view data);
+  void Subscribe(const std::string& subject, int tag, std::vector<std::string>* subjects);
+  std::string Token(std::string_view prefix, uint64_t token) const;
+
+  Shard* shard_;
+  const StanOptions& options_;
+  int64_t now_ns_ = 0;
+  std::string discover_, pings_, pub_prefix_, sub_requests_, unsub_requests_, sub_close_requests_,
+      close_requests_, api_inbox_, heartbeat_inbox_;
+  std::vector<std::unique_ptr<Subscription>> subs_;
+  std::deque<Arrived> arrived_;
+  std::map<std::string, StanClient> clients_;      // by client id
+  std::map<std::string, std::string> by_conn_id_;  // conn id -> client id
+  std::map<std::string, DuplicateProbe> probes_;   // by client id
+  std::map<std::string, Channel> channels_;        // by channel name
+  std::map<uint64_t, ApiCall> calls_;
+  std::map<uint64_t, std::string> heartbeats_;  // reply token -> client id (or probe's id)
+  uint64_t next_token_ = 0;
+};
+
+}  // namespace tern::core

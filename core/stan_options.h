@@ -1,0 +1,38 @@
+#pragma once
+// StanOptions: NATS Streaming (STAN) served on JetStream (docs/STAN.md): the `streaming {}`
+// block and the flags nats-streaming-server takes (--streaming, -cid, -hbi, -hbt, -hbf, -mc,
+// -msu, -mm, -mb, -ma), with its defaults. Filled on the main thread before the shards
+// start; read-only after.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/conf.h"
+
+namespace tern::core {
+
+struct StanLimits {
+  int64_t max_channels = 100;  // 0: unlimited
+  int64_t max_subs = 1000;     // per channel; 0: unlimited
+  int64_t max_msgs = 1'000'000;
+  int64_t max_bytes = 1'024'000'000;
+  int64_t max_age_ns = 0;  // 0: unlimited
+};
+
+struct StanOptions {
+  bool enabled = false;
+  std::string cluster_id = "test-cluster";
+  int64_t hb_interval_ns = int64_t{30} * 1'000'000'000;
+  int64_t hb_timeout_ns = int64_t{10} * 1'000'000'000;
+  int64_t hb_fail_count = 10;
+  StanLimits limits;
+};
+
+// Applies a `streaming` block (it turns streaming on); warnings for what is accepted but
+// changes nothing here (a store type, a directory: channels live in JetStream's store).
+bool ParseStreamingBlock(const ConfValue& block, StanOptions* out,
+                         std::vector<std::string>* warnings, std::string* error);
+// A cluster id as nats-streaming-server allows it: letters, digits, '-' and '_'.
+bool IsValidStanClusterId(const std::string& id);
+
+}  // namespace tern::core
