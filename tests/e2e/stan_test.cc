@@ -10,6 +10,7 @@
 
 #include "core/stan/protocol.h"
 #include "harness.h"
+#include "js_util.h"
 
 namespace tern::e2e {
 namespace {
@@ -40,7 +41,8 @@ natsStatus StanConnect(const ServerProcess& server, const std::string& cluster,
 }
 
 std::unique_ptr<ServerProcess> StartStreaming(const std::vector<std::string>& extra = {}) {
-  std::vector<std::string> args = {"--streaming"};
+  // A store of its own: channels from one test (or run) never show up in another's.
+  std::vector<std::string> args = {"--streaming", "-sd", MakeStoreDir()};
   args.insert(args.end(), extra.begin(), extra.end());
   return ServerProcess::Start(args);
 }
