@@ -60,4 +60,13 @@ std::string ChannelSubject(std::string_view channel) {
   return std::string(kChannelSubjectPrefix) + std::string(channel);
 }
 
+std::string DurableConsumerName(std::string_view key) {
+  constexpr std::size_t kMaxKept = 150;
+  std::string name = "dur_";
+  for (std::size_t i = 0; i < key.size() && i < kMaxKept; ++i) {
+    name.push_back(KeptAsIs(key[i]) ? key[i] : '_');
+  }
+  return name + "_" + NameHash(key);
+}
+
 }  // namespace tern::core::stan

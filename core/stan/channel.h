@@ -24,4 +24,10 @@ std::string ChannelStreamName(std::string_view channel);
 // `_STAN.ch.<channel>`: the one subject of the channel's stream.
 std::string ChannelSubject(std::string_view channel);
 
+// The JetStream consumer behind a durable subscription, from its key (nats-streaming-server's
+// `clientID-channel-durable`, or `durable:group` for a durable queue group): the key's
+// letters, digits and '-' ('_' for the rest, cut at 150) and its hash, so it is a valid
+// consumer name, the same in every run, and two keys never share one by accident.
+std::string DurableConsumerName(std::string_view key);
+
 }  // namespace tern::core::stan

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/auth/nkeys.h"
 #include "core/log.h"
 #include "core/shard.h"
 #include "core/stan/channel.h"
@@ -11,7 +12,6 @@ namespace tern::core {
 namespace {
 
 constexpr int64_t kDuplicateProbeNs = 500'000'000;  // as nats-streaming-server
-constexpr int64_t kApiTimeoutNs = 10'000'000'000;
 
 // The texts nats-streaming-server sends (docs/STAN.md, "Error strings").
 constexpr std::string_view kErrInvalidConnReq = "stan: invalid connection request";
@@ -58,6 +58,11 @@ StanService::StanService(Shard* shard, const StanOptions& options)
   close_requests_ = "_STAN.close." + id;
   api_inbox_ = "_STAN.js." + id;
   heartbeat_inbox_ = "_STAN.hb." + id;
+  static constexpr char kAlphabet[] =
+      "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  for (char c : auth::RandomBytes(12)) {
+    run_nonce_.push_back(kAlphabet[static_cast<unsigned char>(c) % 62]);
+  }
 }
 
 StanService::~StanService() = default;
@@ -84,6 +89,7 @@ void StanService::Start(std::vector<std::string>* subjects) {
   Subscribe(close_requests_, kClose, subjects);
   Subscribe(api_inbox_ + ".>", kApiReply, subjects);
   Subscribe(heartbeat_inbox_ + ".>", kHeartbeatReply, subjects);
+  Subscribe("_STAN.ack." + options_.cluster_id + ".>", kAck, subjects);
   LOG_INFO("Streaming: serving STAN clients of cluster \"%s\" on JetStream",
            options_.cluster_id.c_str());
 }
@@ -117,14 +123,15 @@ void StanService::Handle(const Arrived& in) {
     case kHeartbeatReply:
       return OnHeartbeatReply(TrailingNumber(in.subject));
     case kSubscribe:
+      return OnSubscribe(in);
     case kUnsubscribe:
-    case kSubClose: {
-      if (in.reply.empty()) return;
-      std::string out;
-      stan::Encode(stan::SubscriptionResponse{.error = "stan: subscriptions are not served yet"},
-                   &out);
-      return Send(in.reply, {}, out);
-    }
+      return OnUnsubscribe(in, /*close=*/false);
+    case kSubClose:
+      return OnUnsubscribe(in, /*close=*/true);
+    case kDeliver:
+      return OnDeliver(in);
+    case kAck:
+      return OnAck(in);
     default:
       return;
   }
@@ -195,6 +202,12 @@ void StanService::Register(std::string_view request_bytes, const std::string& re
 void StanService::RemoveClient(const std::string& id) {
   auto it = clients_.find(id);
   if (it == clients_.end()) return;
+  // Its subscriptions go as if each were closed: durables stay, offline.
+  std::vector<uint64_t> owned;
+  for (const auto& [sub_id, sub] : stan_subs_) {
+    if (sub.client_id == id) owned.push_back(sub_id);
+  }
+  for (uint64_t sub_id : owned) DropSub(sub_id, /*keep_durable=*/true);
   if (!it->second.conn_id.empty()) by_conn_id_.erase(it->second.conn_id);
   if (it->second.heartbeat_outstanding != 0) heartbeats_.erase(it->second.heartbeat_outstanding);
   clients_.erase(it);
@@ -332,21 +345,26 @@ void StanService::OnPublish(const Arrived& in) {
   }
   const std::string name(pub.subject);
   PendingPublish pending{std::string(pub.guid), in.reply, std::string(pub.data)};
+  std::string_view error;
+  Channel* channel = OpenChannel(name, &error);
+  if (channel == nullptr) return SendPubAck(in.reply, pending.guid, error);
+  if (!channel->ready) return channel->waiting.push_back(std::move(pending));
+  Store(name, *channel, std::move(pending));
+}
+
+StanService::Channel* StanService::OpenChannel(const std::string& name, std::string_view* error) {
   auto it = channels_.find(name);
-  if (it == channels_.end()) {
-    const int64_t max = options_.limits.max_channels;
-    if (max > 0 && static_cast<int64_t>(channels_.size()) >= max) {
-      return SendPubAck(in.reply, pending.guid, kErrTooManyChannels);
-    }
-    Channel& channel = channels_[name];
-    channel.stream = stan::ChannelStreamName(name);
-    channel.subject = stan::ChannelSubject(name);
-    channel.waiting.push_back(std::move(pending));
-    return CreateChannelStream(name, /*update=*/false);
+  if (it != channels_.end()) return &it->second;
+  const int64_t max = options_.limits.max_channels;
+  if (max > 0 && static_cast<int64_t>(channels_.size()) >= max) {
+    *error = kErrTooManyChannels;
+    return nullptr;
   }
-  Channel& channel = it->second;
-  if (!channel.ready) return channel.waiting.push_back(std::move(pending));
-  Store(name, channel, std::move(pending));
+  Channel& channel = channels_[name];
+  channel.stream = stan::ChannelStreamName(name);
+  channel.subject = stan::ChannelSubject(name);
+  CreateChannelStream(name, /*update=*/false);
+  return &channel;
 }
 
 void StanService::CreateChannelStream(const std::string& name, bool update) {
@@ -396,6 +414,7 @@ void StanService::FinishCall(ApiCall call, std::string_view body) {
                           : std::string("JetStream error");
   }
   if (call.kind == ApiCall::Kind::kStore) return SendPubAck(call.reply, call.guid, error);
+  if (call.sub != 0) return FinishSubCall(call, error, answer);
   auto found = channels_.find(call.channel);
   if (found == channels_.end()) return;
   Channel& channel = found->second;
@@ -406,16 +425,24 @@ void StanService::FinishCall(ApiCall call, std::string_view body) {
   }
   std::vector<PendingPublish> waiting;
   waiting.swap(channel.waiting);
+  std::vector<uint64_t> waiting_subs;
+  waiting_subs.swap(channel.waiting_subs);
   if (!error.empty()) {
     LOG_WARN("Streaming: channel \"%s\" could not be made: %s", call.channel.c_str(),
              error.c_str());
     // Not kept as failed: the next publish tries again (the store may have room by then).
     for (const PendingPublish& pub : waiting) SendPubAck(pub.reply, pub.guid, error);
     channels_.erase(found);
+    for (uint64_t id : waiting_subs) {
+      if (auto sub = stan_subs_.find(id); sub != stan_subs_.end()) AnswerSub(sub->second, error);
+    }
     return;
   }
   channel.ready = true;
   for (PendingPublish& pub : waiting) Store(call.channel, channel, std::move(pub));
+  for (uint64_t id : waiting_subs) {
+    if (auto sub = stan_subs_.find(id); sub != stan_subs_.end()) StartSub(sub->second);
+  }
 }
 
 }  // namespace tern::core

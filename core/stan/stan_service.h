@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "core/loop_service.h"
 #include "core/stan_options.h"
 #include "core/subscription.h"
@@ -33,6 +35,7 @@ class StanService final : public InternalSink, public LoopService {
   int64_t NextDeadline() const override;
 
  private:
+  static constexpr int64_t kApiTimeoutNs = 10'000'000'000;
   enum Tag : int {
     kConnect,
     kPing,
@@ -42,7 +45,9 @@ class StanService final : public InternalSink, public LoopService {
     kSubClose,
     kClose,
     kApiReply,
-    kHeartbeatReply
+    kHeartbeatReply,
+    kDeliver,  // JetStream pushing a channel's message to one subscription
+    kAck       // a subscriber acknowledging, on its ack inbox
   };
   struct Arrived {
     int tag;
@@ -68,12 +73,37 @@ class StanService final : public InternalSink, public LoopService {
     bool ready = false;  // its stream is made
     std::string stream, subject;
     std::vector<PendingPublish> waiting;  // while the stream is being made
+    std::vector<uint64_t> waiting_subs;   // likewise
+  };
+  // A subscription, served by a push consumer on its channel's stream whose deliver subject
+  // only this service subscribes to, and only while the subscription is online (so an
+  // offline durable's consumer holds its messages). Deliveries become MsgProtos; a
+  // subscriber's Ack acknowledges the JetStream message it came from.
+  struct StanSub {
+    uint64_t id = 0;
+    std::string client_id, channel, inbox, durable_key, reply;  // reply: the request's
+    std::string consumer;  // the consumer's name, once made (a durable's: from its key)
+    std::string deliver, ack_inbox;
+    std::string request;  // the SubscriptionRequest, until answered
+    std::unique_ptr<Subscription> deliver_sub;
+    bool answered = false;
+    std::map<uint64_t, std::string> unacked;  // stream sequence -> its $JS.ACK subject
+    std::vector<std::pair<std::string, std::string>> early;  // (reply, data) before the answer
   };
   // A $JS.API request or a channel publish in flight, by its reply token.
   struct ApiCall {
-    enum class Kind { kCreateStream, kUpdateStream, kStore } kind;
+    enum class Kind {
+      kCreateStream,
+      kUpdateStream,
+      kStore,
+      kStreamInfo,    // for a subscription starting at a sequence
+      kConsumerInfo,  // does a durable's consumer exist already?
+      kCreateConsumer,
+      kDeleteConsumer
+    } kind;
     std::string channel, guid, reply;
     int64_t deadline_ns = 0;
+    uint64_t sub = 0;
   };
 
   void OnInternalMessage(const Subscription& sub, const Message& msg) override;
@@ -83,11 +113,27 @@ class StanService final : public InternalSink, public LoopService {
   void OnPing(const Arrived& in);
   void OnPublish(const Arrived& in);
   void OnClose(const Arrived& in);
+  // Subscriptions (stan_subscriptions.cc).
+  void OnSubscribe(const Arrived& in);
+  void StartSub(StanSub& sub);
+  void FinishSubCall(const ApiCall& call, const std::string& error, const nlohmann::json& answer);
+  void CreateConsumer(StanSub& sub, nlohmann::json config);
+  void AnswerSub(StanSub& sub, std::string_view error);
+  void OnDeliver(const Arrived& in);
+  void SendMsgProto(StanSub& sub, std::string_view ack_subject, std::string_view data);
+  void OnAck(const Arrived& in);
+  void OnUnsubscribe(const Arrived& in, bool close);
+  // Takes a subscription away: its consumer goes too unless it is a durable only closed.
+  void DropSub(uint64_t id, bool keep_durable);
+  uint64_t ApiCallFor(ApiCall::Kind kind, uint64_t sub, const std::string& subject,
+                      const std::string& body);
   void OnHeartbeatReply(uint64_t token);
   void OnApiReply(uint64_t token, std::string_view body);
   void FinishCall(ApiCall call, std::string_view body);
   void RunTimers();
   void CreateChannelStream(const std::string& name, bool update);
+  // Finds or makes a channel; nullptr (and the error) when max_channels says no.
+  Channel* OpenChannel(const std::string& name, std::string_view* error);
   void Store(const std::string& channel_name, const Channel& channel, PendingPublish pub);
   void RemoveClient(const std::string& id);
   void SendPubAck(const std::string& reply, std::string_view guid, std::string_view error);
@@ -108,6 +154,9 @@ class StanService final : public InternalSink, public LoopService {
   std::map<std::string, Channel> channels_;        // by channel name
   std::map<uint64_t, ApiCall> calls_;
   std::map<uint64_t, std::string> heartbeats_;  // reply token -> client id (or probe's id)
+  std::map<uint64_t, StanSub> stan_subs_;       // by id
+  std::map<std::string, uint64_t> durables_;    // online durables: key -> sub id
+  std::string run_nonce_;  // in deliver subjects: this run's never meet an earlier run's
   uint64_t next_token_ = 0;
 };
 

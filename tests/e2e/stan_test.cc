@@ -9,56 +9,12 @@
 #include <thread>
 
 #include "core/stan/protocol.h"
-#include "harness.h"
-#include "js_util.h"
+#include "stan_util.h"
 
 namespace tern::e2e {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-struct StanConn {
-  stanConnection* sc = nullptr;
-  ~StanConn() {
-    if (sc != nullptr) {
-      stanConnection_Close(sc);
-      stanConnection_Destroy(sc);
-    }
-  }
-};
-
-// Connects a STAN client; on failure returns libnats' status and its error text.
-natsStatus StanConnect(const ServerProcess& server, const std::string& cluster,
-                       const std::string& client_id, StanConn* out, std::string* error = nullptr) {
-  stanConnOptions* opts = nullptr;
-  stanConnOptions_Create(&opts);
-  stanConnOptions_SetURL(opts, server.url().c_str());
-  stanConnOptions_SetConnectionWait(opts, 2000);
-  const natsStatus s = stanConnection_Connect(&out->sc, cluster.c_str(), client_id.c_str(), opts);
-  if (s != NATS_OK && error != nullptr) *error = nats_GetLastError(nullptr);
-  stanConnOptions_Destroy(opts);
-  return s;
-}
-
-std::unique_ptr<ServerProcess> StartStreaming(const std::vector<std::string>& extra = {}) {
-  // A store of its own: channels from one test (or run) never show up in another's.
-  std::vector<std::string> args = {"--streaming", "-sd", MakeStoreDir()};
-  args.insert(args.end(), extra.begin(), extra.end());
-  return ServerProcess::Start(args);
-}
-
-// One request with a protobuf body; the raw answer (empty string if none came).
-std::string Request(natsConnection* nc, const std::string& subject, const std::string& body,
-                    int timeout_ms = 2000) {
-  natsMsg* reply = nullptr;
-  if (natsConnection_Request(&reply, nc, subject.c_str(), body.data(),
-                             static_cast<int>(body.size()), timeout_ms) != NATS_OK) {
-    return "<no answer>";
-  }
-  std::string out(natsMsg_GetData(reply), static_cast<std::size_t>(natsMsg_GetDataLength(reply)));
-  natsMsg_Destroy(reply);
-  return out;
-}
 
 std::string ConnectBody(const std::string& client_id, const std::string& heartbeat_inbox,
                         const std::string& conn_id) {

@@ -1,0 +1,95 @@
+#include "stan_util.h"
+
+#include <chrono>
+
+#include "js_util.h"
+
+namespace tern::e2e {
+
+StanConn::~StanConn() {
+  if (sc != nullptr) {
+    stanConnection_Close(sc);
+    stanConnection_Destroy(sc);
+  }
+}
+
+natsStatus StanConnect(const ServerProcess& server, const std::string& cluster,
+                       const std::string& client_id, StanConn* out, std::string* error) {
+  stanConnOptions* opts = nullptr;
+  stanConnOptions_Create(&opts);
+  stanConnOptions_SetURL(opts, server.url().c_str());
+  stanConnOptions_SetConnectionWait(opts, 2000);
+  const natsStatus s = stanConnection_Connect(&out->sc, cluster.c_str(), client_id.c_str(), opts);
+  if (s != NATS_OK && error != nullptr) *error = nats_GetLastError(nullptr);
+  stanConnOptions_Destroy(opts);
+  return s;
+}
+
+std::unique_ptr<ServerProcess> StartStreaming(const std::vector<std::string>& extra) {
+  // A store of its own: channels from one test (or run) never show up in another's.
+  std::vector<std::string> args = {"--streaming", "-sd", MakeStoreDir()};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return ServerProcess::Start(args);
+}
+
+std::string Request(natsConnection* nc, const std::string& subject, const std::string& body,
+                    int timeout_ms) {
+  natsMsg* reply = nullptr;
+  if (natsConnection_Request(&reply, nc, subject.c_str(), body.data(),
+                             static_cast<int>(body.size()), timeout_ms) != NATS_OK) {
+    return "<no answer>";
+  }
+  std::string out(natsMsg_GetData(reply), static_cast<std::size_t>(natsMsg_GetDataLength(reply)));
+  natsMsg_Destroy(reply);
+  return out;
+}
+
+StanInbox::~StanInbox() {
+  if (sub_ != nullptr) {
+    stanSubscription_Close(sub_);
+    stanSubscription_Destroy(sub_);
+  }
+}
+
+natsStatus StanInbox::Subscribe(stanConnection* sc, const std::string& channel,
+                                stanSubOptions* opts, std::string* error) {
+  const natsStatus s =
+      stanConnection_Subscribe(&sub_, sc, channel.c_str(), &StanInbox::OnMessage, this, opts);
+  if (s != NATS_OK) {
+    sub_ = nullptr;
+    if (error != nullptr) *error = nats_GetLastError(nullptr);
+  }
+  return s;
+}
+
+void StanInbox::OnMessage(stanConnection*, stanSubscription* sub, const char*, stanMsg* msg,
+                          void* closure) {
+  auto* self = static_cast<StanInbox*>(closure);
+  Got got{stanMsg_GetSequence(msg),
+          std::string(stanMsg_GetData(msg), static_cast<std::size_t>(stanMsg_GetDataLength(msg))),
+          stanMsg_GetTimestamp(msg), stanMsg_IsRedelivered(msg)};
+  std::function<bool(const Got&)> ack;
+  {
+    std::lock_guard<std::mutex> lock(self->mu_);
+    ack = self->ack_;
+  }
+  // Only asked for in manual-ack mode (libnats refuses a manual ack otherwise).
+  if (ack && ack(got)) stanSubscription_AckMsg(sub, msg);
+  stanMsg_Destroy(msg);
+  std::lock_guard<std::mutex> lock(self->mu_);
+  self->got_.push_back(std::move(got));
+  self->arrived_.notify_all();
+}
+
+std::vector<StanInbox::Got> StanInbox::WaitFor(std::size_t count) {
+  std::unique_lock<std::mutex> lock(mu_);
+  arrived_.wait_for(lock, std::chrono::seconds(10), [&] { return got_.size() >= count; });
+  return got_;
+}
+
+std::vector<StanInbox::Got> StanInbox::Received() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return got_;
+}
+
+}  // namespace tern::e2e
