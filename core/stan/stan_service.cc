@@ -207,7 +207,7 @@ void StanService::RemoveClient(const std::string& id) {
   for (const auto& [sub_id, sub] : stan_subs_) {
     if (sub.client_id == id) owned.push_back(sub_id);
   }
-  for (uint64_t sub_id : owned) DropSub(sub_id, /*keep_durable=*/true);
+  for (uint64_t sub_id : owned) DropSub(sub_id, /*close=*/true);
   if (!it->second.conn_id.empty()) by_conn_id_.erase(it->second.conn_id);
   if (it->second.heartbeat_outstanding != 0) heartbeats_.erase(it->second.heartbeat_outstanding);
   clients_.erase(it);
@@ -414,7 +414,7 @@ void StanService::FinishCall(ApiCall call, std::string_view body) {
                           : std::string("JetStream error");
   }
   if (call.kind == ApiCall::Kind::kStore) return SendPubAck(call.reply, call.guid, error);
-  if (call.sub != 0) return FinishSubCall(call, error, answer);
+  if (call.feed != 0) return FinishFeedCall(call, error, answer);
   auto found = channels_.find(call.channel);
   if (found == channels_.end()) return;
   Channel& channel = found->second;
@@ -425,23 +425,23 @@ void StanService::FinishCall(ApiCall call, std::string_view body) {
   }
   std::vector<PendingPublish> waiting;
   waiting.swap(channel.waiting);
-  std::vector<uint64_t> waiting_subs;
-  waiting_subs.swap(channel.waiting_subs);
+  std::vector<uint64_t> waiting_feeds;
+  waiting_feeds.swap(channel.waiting_feeds);
   if (!error.empty()) {
     LOG_WARN("Streaming: channel \"%s\" could not be made: %s", call.channel.c_str(),
              error.c_str());
     // Not kept as failed: the next publish tries again (the store may have room by then).
     for (const PendingPublish& pub : waiting) SendPubAck(pub.reply, pub.guid, error);
     channels_.erase(found);
-    for (uint64_t id : waiting_subs) {
-      if (auto sub = stan_subs_.find(id); sub != stan_subs_.end()) AnswerSub(sub->second, error);
+    for (uint64_t id : waiting_feeds) {
+      if (auto feed = feeds_.find(id); feed != feeds_.end()) FeedReady(feed->second, error);
     }
     return;
   }
   channel.ready = true;
   for (PendingPublish& pub : waiting) Store(call.channel, channel, std::move(pub));
-  for (uint64_t id : waiting_subs) {
-    if (auto sub = stan_subs_.find(id); sub != stan_subs_.end()) StartSub(sub->second);
+  for (uint64_t id : waiting_feeds) {
+    if (auto feed = feeds_.find(id); feed != feeds_.end()) StartFeed(feed->second);
   }
 }
 

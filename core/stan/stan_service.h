@@ -73,22 +73,36 @@ class StanService final : public InternalSink, public LoopService {
     bool ready = false;  // its stream is made
     std::string stream, subject;
     std::vector<PendingPublish> waiting;  // while the stream is being made
-    std::vector<uint64_t> waiting_subs;   // likewise
+    std::vector<uint64_t> waiting_feeds;  // likewise
   };
-  // A subscription, served by a push consumer on its channel's stream whose deliver subject
-  // only this service subscribes to, and only while the subscription is online (so an
-  // offline durable's consumer holds its messages). Deliveries become MsgProtos; a
-  // subscriber's Ack acknowledges the JetStream message it came from.
-  struct StanSub {
+  // What feeds one subscription, or every member of a queue group: a push consumer on the
+  // channel's stream whose deliver subject only this service subscribes to, and only while
+  // a member is online (so an offline durable's consumer keeps its messages). Its
+  // deliveries go to the member with the fewest unacknowledged (docs/STAN.md).
+  struct Feed {
     uint64_t id = 0;
-    std::string client_id, channel, inbox, durable_key, reply;  // reply: the request's
-    std::string consumer;  // the consumer's name, once made (a durable's: from its key)
-    std::string deliver, ack_inbox;
-    std::string request;  // the SubscriptionRequest, until answered
+    std::string channel, group;   // group: the queue group's name ("dur:group" if durable)
+    std::string durable_key;      // a durable's (plain or queue), else empty
+    std::string consumer;         // its name, once made (a durable's: from its key)
+    std::string deliver, config;  // config: as last sent, for updates
     std::unique_ptr<Subscription> deliver_sub;
+    bool started = false, ready = false;
+    std::vector<uint64_t> members;  // in the order the next pick looks at them
+    struct Unacked {
+      uint64_t member;
+      std::string ack_subject;  // $JS.ACK...
+    };
+    std::map<uint64_t, Unacked> unacked;                     // by stream sequence
+    std::vector<std::pair<std::string, std::string>> early;  // (reply, data) before ready
+  };
+  // One SubscriptionRequest granted: a client's subscription, or its membership of a group.
+  struct StanSub {
+    uint64_t id = 0, feed = 0;
+    std::string client_id, channel, inbox, ack_inbox, reply;  // reply: the request's
+    std::string request;                                      // the SubscriptionRequest
+    int32_t max_in_flight = 1;
+    uint32_t pending = 0;  // delivered, not yet acknowledged
     bool answered = false;
-    std::map<uint64_t, std::string> unacked;  // stream sequence -> its $JS.ACK subject
-    std::vector<std::pair<std::string, std::string>> early;  // (reply, data) before the answer
   };
   // A $JS.API request or a channel publish in flight, by its reply token.
   struct ApiCall {
@@ -103,7 +117,7 @@ class StanService final : public InternalSink, public LoopService {
     } kind;
     std::string channel, guid, reply;
     int64_t deadline_ns = 0;
-    uint64_t sub = 0;
+    uint64_t feed = 0;
   };
 
   void OnInternalMessage(const Subscription& sub, const Message& msg) override;
@@ -113,19 +127,24 @@ class StanService final : public InternalSink, public LoopService {
   void OnPing(const Arrived& in);
   void OnPublish(const Arrived& in);
   void OnClose(const Arrived& in);
-  // Subscriptions (stan_subscriptions.cc).
+  // Subscriptions (stan_subscriptions.cc) and their deliveries (stan_delivery.cc).
   void OnSubscribe(const Arrived& in);
-  void StartSub(StanSub& sub);
-  void FinishSubCall(const ApiCall& call, const std::string& error, const nlohmann::json& answer);
-  void CreateConsumer(StanSub& sub, nlohmann::json config);
+  void StartFeed(Feed& feed);
+  void FinishFeedCall(const ApiCall& call, const std::string& error, const nlohmann::json& answer);
+  // Creates or updates the feed's consumer from `config` (its members' settings added).
+  void PutConsumer(Feed& feed, nlohmann::json config);
+  void FeedReady(Feed& feed, std::string_view error);
   void AnswerSub(StanSub& sub, std::string_view error);
   void OnDeliver(const Arrived& in);
-  void SendMsgProto(StanSub& sub, std::string_view ack_subject, std::string_view data);
+  void Deliver(Feed& feed, std::string_view ack_subject, std::string_view data);
+  uint64_t PickMember(Feed& feed);
   void OnAck(const Arrived& in);
   void OnUnsubscribe(const Arrived& in, bool close);
-  // Takes a subscription away: its consumer goes too unless it is a durable only closed.
-  void DropSub(uint64_t id, bool keep_durable);
-  uint64_t ApiCallFor(ApiCall::Kind kind, uint64_t sub, const std::string& subject,
+  // Takes a subscription away (closed: a durable's consumer stays, offline). The last
+  // member of a feed takes the feed with it.
+  void DropSub(uint64_t id, bool close);
+  void DropFeed(Feed& feed, bool keep_consumer);
+  uint64_t ApiCallFor(ApiCall::Kind kind, uint64_t feed, const std::string& subject,
                       const std::string& body);
   void OnHeartbeatReply(uint64_t token);
   void OnApiReply(uint64_t token, std::string_view body);
@@ -155,7 +174,9 @@ class StanService final : public InternalSink, public LoopService {
   std::map<uint64_t, ApiCall> calls_;
   std::map<uint64_t, std::string> heartbeats_;  // reply token -> client id (or probe's id)
   std::map<uint64_t, StanSub> stan_subs_;       // by id
-  std::map<std::string, uint64_t> durables_;    // online durables: key -> sub id
+  std::map<uint64_t, Feed> feeds_;              // by id
+  std::map<std::string, uint64_t> durables_;    // online plain durables: key -> feed id
+  std::map<std::string, uint64_t> groups_;      // "<channel> <group>" -> feed id
   std::string run_nonce_;  // in deliver subjects: this run's never meet an earlier run's
   uint64_t next_token_ = 0;
 };

@@ -1,7 +1,8 @@
-// StanService's subscriptions (docs/STAN.md, "Subscriptions"): each one a push consumer on
-// its channel's stream. The subscription's start position becomes the consumer's deliver
-// policy, maxInFlight its max_ack_pending, ackWait its ack_wait; JetStream's deliveries are
-// turned into MsgProtos and a subscriber's Acks into +ACKs.
+// StanService's subscription requests and the feeds behind them (docs/STAN.md,
+// "Subscriptions"): a feed is a push consumer on the channel's stream, for one subscription
+// or a whole queue group. The first request's start position becomes its deliver policy;
+// the members' maxInFlights add up to its max_ack_pending; the newest ackWait is its
+// ack_wait.
 #include <chrono>
 #include <nlohmann/json.hpp>
 
@@ -28,7 +29,6 @@ constexpr std::string_view kErrDupDurable = "stan: duplicate durable registratio
 constexpr std::string_view kErrInvalidUnsubReq = "stan: invalid unsubscribe request";
 constexpr std::string_view kErrUnknownChannel = "stan: unknown channel";
 constexpr std::string_view kErrInvalidSub = "stan: invalid subscription";
-constexpr std::string_view kErrQueuesNotServed = "stan: queue subscriptions are not served yet";
 constexpr int kConsumerNotFound = 10014;  // JetStream's err_code
 
 int64_t WallClockNs() {
@@ -76,26 +76,13 @@ bool NeedsLastSequence(const stan::SubscriptionRequest& request) {
          request.start_sequence > 0;
 }
 
-uint64_t ParseNumber(std::string_view text) {
-  uint64_t n = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') return 0;
-    n = n * 10 + static_cast<uint64_t>(c - '0');
-  }
-  return n;
-}
-
-uint64_t TrailingId(std::string_view subject) {
-  return ParseNumber(subject.substr(subject.rfind('.') + 1));
-}
-
 }  // namespace
 
-uint64_t StanService::ApiCallFor(ApiCall::Kind kind, uint64_t sub, const std::string& subject,
+uint64_t StanService::ApiCallFor(ApiCall::Kind kind, uint64_t feed, const std::string& subject,
                                  const std::string& body) {
   const uint64_t token = ++next_token_;
-  ApiCall call{kind, {}, {}, {}, now_ns_ + kApiTimeoutNs, sub};
-  if (auto it = stan_subs_.find(sub); it != stan_subs_.end()) call.channel = it->second.channel;
+  ApiCall call{kind, {}, {}, {}, now_ns_ + kApiTimeoutNs, feed};
+  if (auto it = feeds_.find(feed); it != feeds_.end()) call.channel = it->second.channel;
   calls_[token] = std::move(call);
   Send(subject, Token(api_inbox_, token), body);
   return token;
@@ -120,15 +107,16 @@ void StanService::OnSubscribe(const Arrived& in) {
   if (!stan::IsValidChannelName(request.subject)) return refuse(kErrInvalidSubject);
   const std::string client_id(request.client_id), channel_name(request.subject);
   if (clients_.count(client_id) == 0) return refuse(kErrUnknownClient);
-  if (!request.q_group.empty()) {
-    if (!request.durable_name.empty() && request.durable_name.find(':') != std::string_view::npos) {
-      return refuse(kErrInvalidDurName);
-    }
-    return refuse(kErrQueuesNotServed);
-  }
-  std::string durable_key;
-  if (!request.durable_name.empty()) {
-    durable_key = client_id + "-" + channel_name + "-" + std::string(request.durable_name);
+  const std::string durable(request.durable_name);
+  std::string group(request.q_group), durable_key;
+  if (!group.empty() && !durable.empty()) {
+    // A durable queue group belongs to no client: nats-streaming-server names it
+    // "durable:group", hence no ':' in its durable name.
+    if (durable.find(':') != std::string::npos) return refuse(kErrInvalidDurName);
+    group = durable + ":" + group;
+    durable_key = group;
+  } else if (!durable.empty()) {
+    durable_key = client_id + "-" + channel_name + "-" + durable;
     if (durables_.count(durable_key) != 0) return refuse(kErrDupDurable);
   }
   std::string_view error;
@@ -143,108 +131,157 @@ void StanService::OnSubscribe(const Arrived& in) {
   sub.inbox = std::string(request.inbox);
   sub.reply = in.reply;
   sub.request = in.data;
-  const std::string suffix = options_.cluster_id + "." + run_nonce_ + "." + std::to_string(id);
-  sub.deliver = "_STAN.dlv." + suffix;
-  sub.ack_inbox = "_STAN.ack." + suffix;
-  if (!durable_key.empty()) {
-    sub.durable_key = durable_key;
-    sub.consumer = stan::DurableConsumerName(durable_key);
-    durables_[durable_key] = id;
+  sub.max_in_flight = request.max_in_flight;
+  sub.ack_inbox = "_STAN.ack." + options_.cluster_id + "." + run_nonce_ + "." + std::to_string(id);
+
+  // A queue group joined: its feed serves this member too.
+  const std::string group_key = channel_name + " " + group;
+  if (!group.empty()) {
+    if (auto joined = groups_.find(group_key); joined != groups_.end()) {
+      Feed& feed = feeds_[joined->second];
+      sub.feed = feed.id;
+      feed.members.push_back(id);
+      if (!feed.ready) return;  // answered with the rest when it is
+      AnswerSub(sub, {});
+      return PutConsumer(feed, nlohmann::json::parse(feed.config));
+    }
   }
-  if (!channel->ready) return channel->waiting_subs.push_back(id);
-  StartSub(sub);
+  const uint64_t feed_id = ++next_token_;
+  Feed& feed = feeds_[feed_id];
+  feed.id = feed_id;
+  feed.channel = channel_name;
+  feed.group = group;
+  feed.durable_key = durable_key;
+  feed.deliver =
+      "_STAN.dlv." + options_.cluster_id + "." + run_nonce_ + "." + std::to_string(feed_id);
+  feed.members.push_back(id);
+  sub.feed = feed_id;
+  if (!durable_key.empty()) feed.consumer = stan::DurableConsumerName(durable_key);
+  if (!group.empty()) {
+    groups_[group_key] = feed_id;
+  } else if (!durable_key.empty()) {
+    durables_[durable_key] = feed_id;
+  }
+  if (!channel->ready) return channel->waiting_feeds.push_back(feed_id);
+  StartFeed(feed);
 }
 
-void StanService::StartSub(StanSub& sub) {
+void StanService::StartFeed(Feed& feed) {
+  if (feed.started || feed.members.empty()) return;
+  feed.started = true;
   stan::SubscriptionRequest request;
-  stan::Decode(sub.request, &request);  // checked by OnSubscribe
-  const std::string& stream = channels_[sub.channel].stream;
-  if (!sub.durable_key.empty()) {
-    ApiCallFor(ApiCall::Kind::kConsumerInfo, sub.id,
-               "$JS.API.CONSUMER.INFO." + stream + "." + sub.consumer, "");
+  stan::Decode(stan_subs_[feed.members.front()].request, &request);  // checked by OnSubscribe
+  const std::string& stream = channels_[feed.channel].stream;
+  if (!feed.durable_key.empty()) {
+    ApiCallFor(ApiCall::Kind::kConsumerInfo, feed.id,
+               "$JS.API.CONSUMER.INFO." + stream + "." + feed.consumer, "");
   } else if (NeedsLastSequence(request)) {
-    ApiCallFor(ApiCall::Kind::kStreamInfo, sub.id, "$JS.API.STREAM.INFO." + stream, "");
+    ApiCallFor(ApiCall::Kind::kStreamInfo, feed.id, "$JS.API.STREAM.INFO." + stream, "");
   } else {
-    CreateConsumer(sub, ConsumerConfig(request, 0));
+    PutConsumer(feed, ConsumerConfig(request, 0));
   }
 }
 
-void StanService::CreateConsumer(StanSub& sub, nlohmann::json config) {
-  stan::SubscriptionRequest request;
-  stan::Decode(sub.request, &request);
-  config["deliver_subject"] = sub.deliver;
-  config["ack_wait"] = static_cast<int64_t>(request.ack_wait_in_secs) * 1'000'000'000;
-  config["max_ack_pending"] = request.max_in_flight;
-  const std::string& stream = channels_[sub.channel].stream;
+void StanService::PutConsumer(Feed& feed, nlohmann::json config) {
+  int64_t max_ack_pending = 0, ack_wait_s = 0;
+  for (uint64_t member : feed.members) {
+    const StanSub& sub = stan_subs_[member];
+    stan::SubscriptionRequest request;
+    stan::Decode(sub.request, &request);
+    max_ack_pending += sub.max_in_flight;
+    ack_wait_s = request.ack_wait_in_secs;  // the newest member's
+  }
+  config["deliver_subject"] = feed.deliver;
+  config["ack_wait"] = ack_wait_s * 1'000'000'000;
+  config["max_ack_pending"] = max_ack_pending;
+  const std::string& stream = channels_[feed.channel].stream;
   std::string subject = "$JS.API.CONSUMER.CREATE." + stream;
-  if (!sub.consumer.empty()) {
-    config["durable_name"] = sub.consumer;
-    subject = "$JS.API.CONSUMER.DURABLE.CREATE." + stream + "." + sub.consumer;
+  if (!feed.consumer.empty()) {
+    // A durable's, or an update of one made already (the name says which).
+    if (!feed.durable_key.empty()) {
+      config["durable_name"] = feed.consumer;
+      subject = "$JS.API.CONSUMER.DURABLE.CREATE." + stream + "." + feed.consumer;
+    } else {
+      config["name"] = feed.consumer;
+    }
   }
-  if (sub.deliver_sub == nullptr) {
-    // Bound from now on: the consumer pushes as soon as its home shard learns of this.
-    sub.deliver_sub = std::make_unique<Subscription>();
-    sub.deliver_sub->account = auth::kGlobalAccount;
-    sub.deliver_sub->sink = this;
-    sub.deliver_sub->tag = kDeliver;
-    sub.deliver_sub->subject = sub.deliver;
-    shard_->AddInternal(sub.deliver_sub.get(), /*announce=*/true);
+  if (feed.deliver_sub == nullptr) {
+    // Bound from now on: the consumer pushes once its home shard learns of this.
+    feed.deliver_sub = std::make_unique<Subscription>();
+    feed.deliver_sub->account = auth::kGlobalAccount;
+    feed.deliver_sub->sink = this;
+    feed.deliver_sub->tag = kDeliver;
+    feed.deliver_sub->subject = feed.deliver;
+    shard_->AddInternal(feed.deliver_sub.get(), /*announce=*/true);
   }
+  feed.config = config.dump();
   const nlohmann::json body = {{"stream_name", stream}, {"config", std::move(config)}};
-  ApiCallFor(ApiCall::Kind::kCreateConsumer, sub.id, subject, body.dump());
+  ApiCallFor(ApiCall::Kind::kCreateConsumer, feed.id, subject, body.dump());
 }
 
-void StanService::FinishSubCall(const ApiCall& call, const std::string& error,
-                                const nlohmann::json& answer) {
+void StanService::FinishFeedCall(const ApiCall& call, const std::string& error,
+                                 const nlohmann::json& answer) {
   if (call.kind == ApiCall::Kind::kDeleteConsumer) return;
-  auto it = stan_subs_.find(call.sub);
-  if (it == stan_subs_.end()) {
+  auto it = feeds_.find(call.feed);
+  if (it == feeds_.end()) {
     // Gone while its consumer was being made: an ephemeral one has no one to serve.
-    if (call.kind == ApiCall::Kind::kCreateConsumer && error.empty() && answer.contains("config") &&
-        !answer["config"].contains("durable_name")) {
-      auto channel = channels_.find(call.channel);
-      if (channel != channels_.end()) {
-        ApiCallFor(ApiCall::Kind::kDeleteConsumer, call.sub,
-                   "$JS.API.CONSUMER.DELETE." + channel->second.stream + "." +
-                       answer.value("name", std::string()),
-                   "");
-      }
+    const bool ephemeral = answer.is_object() && answer.contains("config") &&
+                           !answer["config"].contains("durable_name");
+    auto channel = channels_.find(call.channel);
+    if (call.kind == ApiCall::Kind::kCreateConsumer && error.empty() && ephemeral &&
+        channel != channels_.end()) {
+      Send("$JS.API.CONSUMER.DELETE." + channel->second.stream + "." +
+               answer.value("name", std::string()),
+           {}, {});
     }
     return;
   }
-  StanSub& sub = it->second;
+  Feed& feed = it->second;
   stan::SubscriptionRequest request;
-  stan::Decode(sub.request, &request);
+  if (!feed.members.empty()) stan::Decode(stan_subs_[feed.members.front()].request, &request);
   switch (call.kind) {
     case ApiCall::Kind::kConsumerInfo: {
-      if (!error.empty()) {
-        const bool missing = answer.is_object() && answer.contains("error") &&
-                             answer["error"].value("err_code", 0) == kConsumerNotFound;
-        if (!missing) return AnswerSub(sub, error);
-        // A new durable.
-        if (NeedsLastSequence(request)) {
-          ApiCallFor(ApiCall::Kind::kStreamInfo, sub.id,
-                     "$JS.API.STREAM.INFO." + channels_[sub.channel].stream, "");
-          return;
-        }
-        return CreateConsumer(sub, ConsumerConfig(request, 0));
+      if (error.empty()) {
+        // A durable resumed: where it stood is kept, the start position is not read.
+        return PutConsumer(feed, answer.value("config", nlohmann::json::object()));
       }
-      // A durable resumed: where it stood is kept, the start position is not read, and
-      // this request's maxInFlight and ackWait replace the stored ones.
-      return CreateConsumer(sub, answer.value("config", nlohmann::json::object()));
+      const bool missing = answer.is_object() && answer.contains("error") &&
+                           answer["error"].value("err_code", 0) == kConsumerNotFound;
+      if (!missing) return FeedReady(feed, error);
+      if (NeedsLastSequence(request)) {
+        ApiCallFor(ApiCall::Kind::kStreamInfo, feed.id,
+                   "$JS.API.STREAM.INFO." + channels_[feed.channel].stream, "");
+        return;
+      }
+      return PutConsumer(feed, ConsumerConfig(request, 0));
     }
     case ApiCall::Kind::kStreamInfo: {
-      if (!error.empty()) return AnswerSub(sub, error);
+      if (!error.empty()) return FeedReady(feed, error);
       const uint64_t last = answer["state"].value("last_seq", uint64_t{0});
-      return CreateConsumer(sub, ConsumerConfig(request, last));
+      return PutConsumer(feed, ConsumerConfig(request, last));
     }
     case ApiCall::Kind::kCreateConsumer:
-      if (!error.empty()) return AnswerSub(sub, error);
-      sub.consumer = answer.value("name", sub.consumer);
-      return AnswerSub(sub, {});
+      if (feed.ready) return;  // an update for a member's arrival or departure
+      if (!error.empty()) return FeedReady(feed, error);
+      feed.consumer = answer.value("name", feed.consumer);
+      return FeedReady(feed, {});
     default:
       return;
   }
+}
+
+void StanService::FeedReady(Feed& feed, std::string_view error) {
+  const std::vector<uint64_t> members = feed.members;
+  if (!error.empty()) {
+    for (uint64_t member : members) AnswerSub(stan_subs_[member], error);
+    return;  // the last one's going took the feed
+  }
+  feed.ready = true;
+  for (uint64_t member : members) AnswerSub(stan_subs_[member], {});
+  // What JetStream pushed before the answers went out follows them, in order.
+  std::vector<std::pair<std::string, std::string>> early;
+  early.swap(feed.early);
+  for (const auto& [ack_subject, data] : early) Deliver(feed, ack_subject, data);
 }
 
 void StanService::AnswerSub(StanSub& sub, std::string_view error) {
@@ -253,74 +290,8 @@ void StanService::AnswerSub(StanSub& sub, std::string_view error) {
       stan::SubscriptionResponse{.ack_inbox = error.empty() ? sub.ack_inbox : "", .error = error},
       &out);
   if (!sub.reply.empty()) Send(sub.reply, {}, out);
-  if (!error.empty()) {
-    sub.consumer.clear();  // none was made for it
-    return DropSub(sub.id, /*keep_durable=*/true);
-  }
+  if (!error.empty()) return DropSub(sub.id, /*close=*/true);
   sub.answered = true;
-  sub.request.clear();
-  // What JetStream pushed before the answer went out follows it, in order.
-  std::vector<std::pair<std::string, std::string>> early;
-  early.swap(sub.early);
-  for (const auto& [ack_subject, data] : early) SendMsgProto(sub, ack_subject, data);
-}
-
-void StanService::OnDeliver(const Arrived& in) {
-  auto it = stan_subs_.find(TrailingId(in.subject));
-  if (it == stan_subs_.end() || it->second.deliver != in.subject) return;
-  // Only messages: this consumer has no heartbeats or flow control.
-  if (in.reply.rfind("$JS.ACK.", 0) != 0) return;
-  StanSub& sub = it->second;
-  if (!sub.answered) {
-    sub.early.emplace_back(in.reply, in.data);
-    return;
-  }
-  SendMsgProto(sub, in.reply, in.data);
-}
-
-void StanService::SendMsgProto(StanSub& sub, std::string_view ack_subject, std::string_view data) {
-  // $JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<ns>.<pending>, or
-  // with domain and account hash after ACK (and a token more at the end).
-  std::vector<std::string_view> tokens;
-  for (std::size_t start = 0;;) {
-    const std::size_t dot = ack_subject.find('.', start);
-    tokens.push_back(ack_subject.substr(start, dot - start));
-    if (dot == std::string_view::npos) break;
-    start = dot + 1;
-  }
-  std::size_t at = 0;
-  if (tokens.size() == 9) {
-    at = 4;
-  } else if (tokens.size() >= 11) {
-    at = 6;
-  } else {
-    return;
-  }
-  const uint64_t delivered = ParseNumber(tokens[at]);
-  const uint64_t sequence = ParseNumber(tokens[at + 1]);
-  if (sequence == 0) return;
-  stan::MsgProto msg{.sequence = sequence,
-                     .subject = sub.channel,
-                     .data = data,
-                     .timestamp = static_cast<int64_t>(ParseNumber(tokens[at + 3])),
-                     .redelivered = delivered > 1,
-                     .redelivery_count = delivered > 1 ? static_cast<uint32_t>(delivered - 1) : 0};
-  std::string out;
-  stan::Encode(msg, &out);
-  sub.unacked[sequence] = std::string(ack_subject);
-  Send(sub.inbox, {}, out);
-}
-
-void StanService::OnAck(const Arrived& in) {
-  auto it = stan_subs_.find(TrailingId(in.subject));
-  if (it == stan_subs_.end() || it->second.ack_inbox != in.subject) return;
-  stan::Ack ack;
-  if (!stan::Decode(in.data, &ack)) return;
-  // Nothing is sent back for an ack, and one for a sequence not pending is ignored.
-  auto pending = it->second.unacked.find(ack.sequence);
-  if (pending == it->second.unacked.end()) return;
-  Send(pending->second, {}, "+ACK");
-  it->second.unacked.erase(pending);
 }
 
 void StanService::OnUnsubscribe(const Arrived& in, bool close) {
@@ -344,7 +315,7 @@ void StanService::OnUnsubscribe(const Arrived& in, bool close) {
     } else if (stan_subs_[found].client_id != request.client_id) {
       error = kErrUnknownClient;
     } else {
-      DropSub(found, /*keep_durable=*/close);
+      DropSub(found, close);
     }
   }
   if (in.reply.empty()) return;
@@ -353,24 +324,47 @@ void StanService::OnUnsubscribe(const Arrived& in, bool close) {
   Send(in.reply, {}, out);
 }
 
-void StanService::DropSub(uint64_t id, bool keep_durable) {
+void StanService::DropSub(uint64_t id, bool close) {
   auto it = stan_subs_.find(id);
   if (it == stan_subs_.end()) return;
-  StanSub& sub = it->second;
-  // Unbound: the consumer stops pushing (an offline durable keeps its place and its
-  // unacknowledged messages for when it comes back).
-  if (sub.deliver_sub != nullptr) shard_->RemoveInternal(sub.deliver_sub.get());
-  const bool durable = !sub.durable_key.empty();
-  if (durable) {
-    auto online = durables_.find(sub.durable_key);
-    if (online != durables_.end() && online->second == id) durables_.erase(online);
-  }
-  auto channel = channels_.find(sub.channel);
-  if (!sub.consumer.empty() && (!durable || !keep_durable) && channel != channels_.end()) {
-    ApiCallFor(ApiCall::Kind::kDeleteConsumer, id,
-               "$JS.API.CONSUMER.DELETE." + channel->second.stream + "." + sub.consumer, "");
-  }
+  const uint64_t feed_id = it->second.feed;
   stan_subs_.erase(it);
+  auto found = feeds_.find(feed_id);
+  if (found == feeds_.end()) return;
+  Feed& feed = found->second;
+  std::erase(feed.members, id);
+  if (feed.members.empty()) {
+    // A durable closed (or its client gone) stays, offline; anything else goes.
+    return DropFeed(feed, /*keep_consumer=*/close && !feed.durable_key.empty());
+  }
+  // Its unacknowledged messages go to the others now, not after the ack wait.
+  for (auto pending = feed.unacked.begin(); pending != feed.unacked.end();) {
+    if (pending->second.member != id) {
+      ++pending;
+      continue;
+    }
+    Send(pending->second.ack_subject, {}, "-NAK");
+    pending = feed.unacked.erase(pending);
+  }
+  if (feed.ready) PutConsumer(feed, nlohmann::json::parse(feed.config));
 }
 
+void StanService::DropFeed(Feed& feed, bool keep_consumer) {
+  // Unbound: the consumer stops pushing.
+  if (feed.deliver_sub != nullptr) shard_->RemoveInternal(feed.deliver_sub.get());
+  if (auto online = durables_.find(feed.durable_key);
+      online != durables_.end() && online->second == feed.id) {
+    durables_.erase(online);
+  }
+  if (auto group = groups_.find(feed.channel + " " + feed.group);
+      group != groups_.end() && group->second == feed.id) {
+    groups_.erase(group);
+  }
+  auto channel = channels_.find(feed.channel);
+  if (!feed.consumer.empty() && !keep_consumer && channel != channels_.end()) {
+    ApiCallFor(ApiCall::Kind::kDeleteConsumer, feed.id,
+               "$JS.API.CONSUMER.DELETE." + channel->second.stream + "." + feed.consumer, "");
+  }
+  feeds_.erase(feed.id);
+}
 }  // namespace tern::core

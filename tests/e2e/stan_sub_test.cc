@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -190,6 +191,76 @@ TEST(StanSub, PlainSubscriptionsEndWithTheirClientAndDurablesStay) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   EXPECT_EQ(ConsumerCount(*server, "STAN_metrics"), 1);
+}
+
+// Members of a queue group share its messages, each given no more than its maxInFlight; a
+// member that leaves hands what it had not acknowledged to the others.
+TEST(StanSub, QueueMembersShareTheMessagesAndALeaverHandsItsOwnOver) {
+  auto server = StartStreaming();
+  ASSERT_TRUE(server);
+  StanConn one, two;
+  ASSERT_EQ(StanConnect(*server, "test-cluster", "worker-a", &one), NATS_OK);
+  ASSERT_EQ(StanConnect(*server, "test-cluster", "worker-b", &two), NATS_OK);
+  SubOptions opts;
+  stanSubOptions_SetManualAckMode(opts.opts, true);
+  stanSubOptions_SetMaxInflight(opts.opts, 5);
+  StanInbox a, b;
+  a.AckWhen([](const StanInbox::Got&) { return false; });
+  b.AckWhen([](const StanInbox::Got& g) { return g.redelivered; });
+  ASSERT_EQ(a.QueueSubscribe(one.sc, "tasks", "workers", opts.opts), NATS_OK);
+  ASSERT_EQ(b.QueueSubscribe(two.sc, "tasks", "workers", opts.opts), NATS_OK);
+  PublishAll(one.sc, "tasks", 1, 10);
+  const auto got_a = a.WaitFor(5);
+  const auto got_b = b.WaitFor(5);
+  EXPECT_EQ(got_a.size(), 5u);
+  EXPECT_EQ(got_b.size(), 5u);
+  std::set<uint64_t> all;
+  for (const auto& g : got_a) all.insert(g.sequence);
+  for (const auto& g : got_b) all.insert(g.sequence);
+  EXPECT_EQ(all.size(), 10u);  // each message to one member only
+
+  // A leaves without acknowledging: its five come to B, marked redelivered.
+  ASSERT_EQ(stanSubscription_Close(a.sub()), NATS_OK) << nats_GetLastError(nullptr);
+  stanSubscription_Destroy(a.sub());
+  a.Forget();
+  const auto after = b.WaitFor(10);
+  ASSERT_EQ(after.size(), 10u);
+  std::set<uint64_t> handed;
+  for (std::size_t i = 5; i < after.size(); ++i) {
+    EXPECT_TRUE(after[i].redelivered);
+    handed.insert(after[i].sequence);
+  }
+  std::set<uint64_t> had_a;
+  for (const auto& g : got_a) had_a.insert(g.sequence);
+  EXPECT_EQ(handed, had_a);
+}
+
+// A durable queue group belongs to no client: closed by its last member, it keeps its place
+// for whoever joins it next.
+TEST(StanSub, ADurableQueueGroupOutlivesItsMembers) {
+  auto server = StartStreaming();
+  ASSERT_TRUE(server);
+  StanConn first, second;
+  ASSERT_EQ(StanConnect(*server, "test-cluster", "night-shift", &first), NATS_OK);
+  PublishAll(first.sc, "invoices", 1, 3);
+  SubOptions opts;
+  stanSubOptions_SetDurableName(opts.opts, "billing");
+  stanSubOptions_DeliverAllAvailable(opts.opts);
+  {
+    StanInbox member;
+    ASSERT_EQ(member.QueueSubscribe(first.sc, "invoices", "payers", opts.opts), NATS_OK);
+    EXPECT_EQ(Sequences(member.WaitFor(3)), (std::vector<uint64_t>{1, 2, 3}));
+  }  // closed
+  PublishAll(first.sc, "invoices", 4, 5);
+  ASSERT_EQ(StanConnect(*server, "test-cluster", "day-shift", &second), NATS_OK);
+  StanInbox next;
+  ASSERT_EQ(next.QueueSubscribe(second.sc, "invoices", "payers", opts.opts), NATS_OK);
+  EXPECT_EQ(Sequences(next.WaitFor(2)), (std::vector<uint64_t>{4, 5}));
+  // Unsubscribed by its last member, it is gone.
+  ASSERT_EQ(stanSubscription_Unsubscribe(next.sub()), NATS_OK) << nats_GetLastError(nullptr);
+  stanSubscription_Destroy(next.sub());
+  next.Forget();
+  EXPECT_EQ(ConsumerCount(*server, "STAN_invoices"), 0);
 }
 
 // The error a subscribe, unsubscribe or subscription close is answered with.

@@ -62,6 +62,14 @@ natsStatus StanInbox::Subscribe(stanConnection* sc, const std::string& channel,
   return s;
 }
 
+natsStatus StanInbox::QueueSubscribe(stanConnection* sc, const std::string& channel,
+                                     const std::string& group, stanSubOptions* opts) {
+  const natsStatus s = stanConnection_QueueSubscribe(&sub_, sc, channel.c_str(), group.c_str(),
+                                                     &StanInbox::OnMessage, this, opts);
+  if (s != NATS_OK) sub_ = nullptr;
+  return s;
+}
+
 void StanInbox::OnMessage(stanConnection*, stanSubscription* sub, const char*, stanMsg* msg,
                           void* closure) {
   auto* self = static_cast<StanInbox*>(closure);

@@ -44,6 +44,8 @@ class StanInbox {
   // nullptr options: the defaults. On failure, libnats' status and error text.
   natsStatus Subscribe(stanConnection* sc, const std::string& channel, stanSubOptions* opts,
                        std::string* error = nullptr);
+  natsStatus QueueSubscribe(stanConnection* sc, const std::string& channel,
+                            const std::string& group, stanSubOptions* opts);
   void AckWhen(std::function<bool(const Got&)> ack) { ack_ = std::move(ack); }
   // Waits (up to 10 s) until `count` messages came; returns what came by then.
   std::vector<Got> WaitFor(std::size_t count);
