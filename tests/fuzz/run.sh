@@ -17,7 +17,7 @@ auth="core/auth/authenticator.cc core/auth/nkeys.cc core/auth/permissions.cc cor
       storage/subject_pattern.cc core/tls/tls_context.cc core/auth/time_zone.cc
       core/auth/user_limits.cc core/units.cc core/cluster_options.cc core/leaf_options.cc
       core/gateway_options.cc core/websocket_options.cc core/ws_handshake.cc
-      core/listener_auth.cc core/mqtt_options.cc"
+      core/listener_auth.cc core/mqtt_options.cc core/stan_options.cc"
 protocol="core/parser.cc core/subject.cc storage/subject_pattern.cc"
 route="core/route_parser.cc"
 gateway="core/route_parser.cc core/gateway_proto.cc core/link_json.cc"
