@@ -1,6 +1,8 @@
 // StanService's deliveries (docs/STAN.md, "Subscriptions"): a message JetStream pushes to a
 // feed goes to one member as a MsgProto (its sequence, time and delivery count read from the
 // $JS.ACK reply), and the member's Ack for it becomes a +ACK to that reply.
+#include <nlohmann/json.hpp>
+
 #include "core/shard.h"
 #include "core/stan/protocol.h"
 #include "core/stan/stan_service.h"
@@ -58,10 +60,6 @@ void StanService::OnDeliver(const Arrived& in) {
   // Only messages: these consumers have no heartbeats or flow control.
   if (in.reply.rfind("$JS.ACK.", 0) != 0) return;
   Feed& feed = it->second;
-  if (!feed.ready) {
-    feed.early.emplace_back(in.reply, in.data);
-    return;
-  }
   Deliver(feed, in.reply, in.data);
 }
 
@@ -87,6 +85,13 @@ uint64_t StanService::PickMember(Feed& feed) {
 void StanService::Deliver(Feed& feed, std::string_view ack_subject, std::string_view data) {
   AckInfo info;
   if (feed.members.empty() || !ParseAckSubject(ack_subject, &info)) return;
+  bool any_answered = false;
+  for (uint64_t id : feed.members) any_answered |= stan_subs_[id].answered;
+  if (!any_answered) {
+    // No member told of its subscription yet: a MsgProto must not come before that.
+    feed.early.emplace_back(ack_subject, data);
+    return;
+  }
   const uint64_t member = PickMember(feed);
   StanSub& sub = stan_subs_[member];
   auto [pending, fresh] = feed.unacked.try_emplace(info.sequence);
@@ -97,7 +102,7 @@ void StanService::Deliver(Feed& feed, std::string_view ack_subject, std::string_
     }
   }
   if (fresh || pending->second.member != member) ++sub.pending;
-  pending->second = Feed::Unacked{member, std::string(ack_subject)};
+  pending->second = Feed::Unacked{member, std::string(ack_subject), now_ns_};
   const stan::MsgProto msg{
       .sequence = info.sequence,
       .subject = feed.channel,
@@ -125,6 +130,50 @@ void StanService::OnAck(const Arrived& in) {
     --owner->second.pending;
   }
   feed->second.unacked.erase(pending);
+}
+
+// Overdue: not redelivered within twice its ack wait (and a second), so JetStream no
+// longer has it.
+int64_t StanService::NextPruneNs() const {
+  int64_t next = 0;
+  for (const auto& [id, feed] : feeds_) {
+    if (feed.unacked.empty() || feed.pruning) continue;
+    const int64_t due = feed.unacked.begin()->second.delivered_ns +
+                        2 * feed.sent_ack_wait_s * 1'000'000'000 + 1'000'000'000;
+    if (next == 0 || due < next) next = due;
+  }
+  return next;
+}
+
+void StanService::PruneUnacked(int64_t now_ns) {
+  for (auto& [id, feed] : feeds_) {
+    if (feed.unacked.empty() || feed.pruning) continue;
+    // Limits remove from the front: the lowest sequence is the one to look at.
+    const int64_t due = feed.unacked.begin()->second.delivered_ns +
+                        2 * feed.sent_ack_wait_s * 1'000'000'000 + 1'000'000'000;
+    if (now_ns < due) continue;
+    feed.pruning = true;
+    const uint64_t feed_id = id;
+    Call("$JS.API.STREAM.INFO." + channels_[feed.channel].stream, "",
+         [this, feed_id](const std::string& error, const nlohmann::json& answer) {
+           auto it = feeds_.find(feed_id);
+           if (it == feeds_.end()) return;
+           Feed& found = it->second;
+           found.pruning = false;
+           uint64_t first = 0;
+           if (error.empty() && answer.contains("state") && answer.at("state").is_object()) {
+             first = answer.at("state").value("first_seq", uint64_t{0});
+           }
+           for (auto u = found.unacked.begin(); u != found.unacked.end() && u->first < first;) {
+             if (auto owner = stan_subs_.find(u->second.member); owner != stan_subs_.end()) {
+               --owner->second.pending;
+             }
+             u = found.unacked.erase(u);
+           }
+           // Still held (or no answer): look again after another overdue period.
+           if (!found.unacked.empty()) found.unacked.begin()->second.delivered_ns = now_ns_;
+         });
+  }
 }
 
 }  // namespace tern::core

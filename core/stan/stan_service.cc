@@ -35,6 +35,15 @@ bool IsValidClientId(std::string_view id) {
 }
 
 // The number after the last '.' of a reply token subject; 0 if there is none.
+std::string RandomToken(std::size_t length) {
+  static constexpr char kAlphabet[] =
+      "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  std::string out;
+  for (char c : auth::RandomBytes(length))
+    out.push_back(kAlphabet[static_cast<unsigned char>(c) % 62]);
+  return out;
+}
+
 uint64_t TrailingNumber(std::string_view subject) {
   uint64_t n = 0;
   for (char c : subject.substr(subject.rfind('.') + 1)) {
@@ -56,13 +65,13 @@ StanService::StanService(Shard* shard, const StanOptions& options)
   unsub_requests_ = "_STAN.unsub." + id;
   sub_close_requests_ = "_STAN.subclose." + id;
   close_requests_ = "_STAN.close." + id;
-  api_inbox_ = "_STAN.js." + id;
-  heartbeat_inbox_ = "_STAN.hb." + id;
-  static constexpr char kAlphabet[] =
-      "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-  for (char c : auth::RandomBytes(12)) {
-    run_nonce_.push_back(kAlphabet[static_cast<unsigned char>(c) % 62]);
-  }
+  run_nonce_ = RandomToken(12);
+  // Replies come back on subjects no client is handed, so none can answer in their place.
+  reply_secret_ = RandomToken(16);
+  api_inbox_ = "_STAN.js." + id + "." + reply_secret_;
+  heartbeat_inbox_ = "_STAN.hb." + id + "." + reply_secret_;
+  state_stream_ = "STANSTATE_" + id;  // never a channel's: those begin "STAN_"
+  state_prefix_ = "_STAN.state." + id + ".";
 }
 
 StanService::~StanService() = default;
@@ -90,6 +99,7 @@ void StanService::Start(std::vector<std::string>* subjects) {
   Subscribe(api_inbox_ + ".>", kApiReply, subjects);
   Subscribe(heartbeat_inbox_ + ".>", kHeartbeatReply, subjects);
   Subscribe("_STAN.ack." + options_.cluster_id + ".>", kAck, subjects);
+  phase_ = Phase::kStarting;  // the state stream is read at the first turn
   LOG_INFO("Streaming: serving STAN clients of cluster \"%s\" on JetStream",
            options_.cluster_id.c_str());
 }
@@ -104,7 +114,25 @@ void StanService::Turn(int64_t now_ns) {
   // Handling may publish, and what it publishes may come back here: take what is queued.
   std::deque<Arrived> batch;
   batch.swap(arrived_);
-  for (const Arrived& in : batch) Handle(in);
+  if (phase_ == Phase::kStarting) {
+    phase_ = Phase::kRestoring;
+    BeginRestore();
+  }
+  const bool serving = phase_ == Phase::kServing;
+  for (Arrived& in : batch) {
+    // Until the state is read, only JetStream's answers are taken; requests wait.
+    if (!serving && in.tag != kApiReply) {
+      held_.push_back(std::move(in));
+    } else {
+      Handle(in);
+    }
+  }
+  if (phase_ != Phase::kServing) return;
+  if (!held_.empty()) {
+    std::deque<Arrived> held;
+    held.swap(held_);
+    for (const Arrived& in : held) Handle(in);
+  }
   RunTimers();
 }
 
@@ -196,12 +224,25 @@ void StanService::Register(std::string_view request_bytes, const std::string& re
   }
   std::string out;
   stan::Encode(response, &out);
-  Send(reply, {}, out);
+  // Answered once its record is stored: a client told it is connected stays so across a
+  // restart.
+  const std::string conn_id = client.conn_id;
+  WriteState("c." + id, ClientRecord(client),
+             [this, id, conn_id, reply, out](const std::string& error) {
+               auto it = clients_.find(id);
+               if (it == clients_.end() || it->second.conn_id != conn_id) return;
+               if (error.empty()) return Send(reply, {}, out);
+               std::string refused;
+               stan::Encode(stan::ConnectResponse{.error = error}, &refused);
+               Send(reply, {}, refused);
+               RemoveClient(id);
+             });
 }
 
 void StanService::RemoveClient(const std::string& id) {
   auto it = clients_.find(id);
   if (it == clients_.end()) return;
+  ForgetState("c." + id);
   // Its subscriptions go as if each were closed: durables stay, offline.
   std::vector<uint64_t> owned;
   for (const auto& [sub_id, sub] : stan_subs_) {
@@ -305,6 +346,7 @@ void StanService::RunTimers() {
     it = calls_.erase(it);
     FinishCall(std::move(call), R"({"error":{"description":"JetStream did not answer"}})");
   }
+  PruneUnacked(now_ns_);
 }
 
 int64_t StanService::NextDeadline() const {
@@ -318,6 +360,7 @@ int64_t StanService::NextDeadline() const {
                                                : client.next_heartbeat_ns);
   }
   for (const auto& [token, call] : calls_) earliest(call.deadline_ns);
+  earliest(NextPruneNs());
   return next;
 }
 
@@ -404,15 +447,29 @@ void StanService::OnApiReply(uint64_t token, std::string_view body) {
 }
 
 void StanService::FinishCall(ApiCall call, std::string_view body) {
-  const nlohmann::json answer = nlohmann::json::parse(body, nullptr, false);
+  nlohmann::json answer = nlohmann::json::parse(body, nullptr, false);
   std::string error;
   if (answer.is_discarded() || !answer.is_object()) {
     error = "stan: unreadable answer from JetStream";
-  } else if (answer.contains("error")) {
-    const auto& e = answer["error"];
-    error = e.is_object() ? e.value("description", std::string("JetStream error"))
-                          : std::string("JetStream error");
+    answer = nlohmann::json::object();
+  } else if (auto e = answer.find("error"); e != answer.end()) {
+    auto text = e->is_object() ? e->find("description") : e->end();
+    error = text != e->end() && text->is_string() ? text->get<std::string>()
+                                                  : std::string("JetStream error");
+  } else if (call.kind == ApiCall::Kind::kStore && !answer.contains("seq")) {
+    error = "stan: unreadable answer from JetStream";  // a stored message has its sequence
   }
+  try {
+    DispatchAnswer(std::move(call), error, answer);
+  } catch (const nlohmann::json::exception& e) {
+    // An answer of an unexpected shape costs that request, never the server.
+    LOG_WARN("Streaming: unexpected answer from JetStream: %s", e.what());
+  }
+}
+
+void StanService::DispatchAnswer(ApiCall call, const std::string& error,
+                                 const nlohmann::json& answer) {
+  if (call.done) return call.done(error, answer);
   if (call.kind == ApiCall::Kind::kStore) return SendPubAck(call.reply, call.guid, error);
   if (call.feed != 0) return FinishFeedCall(call, error, answer);
   auto found = channels_.find(call.channel);

@@ -7,6 +7,7 @@
 // copied and handled in the next turn. Ownership: shard 0's thread; one per server.
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -85,12 +86,15 @@ class StanService final : public InternalSink, public LoopService {
     std::string durable_key;      // a durable's (plain or queue), else empty
     std::string consumer;         // its name, once made (a durable's: from its key)
     std::string deliver, config;  // config: as last sent, for updates
+    int64_t sent_max_ack_pending = 0, sent_ack_wait_s = 0;  // in the config last sent
     std::unique_ptr<Subscription> deliver_sub;
     bool started = false, ready = false;
+    bool pruning = false;           // asking the stream which unacknowledged messages it still has
     std::vector<uint64_t> members;  // in the order the next pick looks at them
     struct Unacked {
       uint64_t member;
-      std::string ack_subject;  // $JS.ACK...
+      std::string ack_subject;   // $JS.ACK...
+      int64_t delivered_ns = 0;  // last (re)delivery
     };
     std::map<uint64_t, Unacked> unacked;                     // by stream sequence
     std::vector<std::pair<std::string, std::string>> early;  // (reply, data) before ready
@@ -100,7 +104,7 @@ class StanService final : public InternalSink, public LoopService {
     uint64_t id = 0, feed = 0;
     std::string client_id, channel, inbox, ack_inbox, reply;  // reply: the request's
     std::string request;                                      // the SubscriptionRequest
-    int32_t max_in_flight = 1;
+    int32_t max_in_flight = 1, ack_wait_s = 30;
     uint32_t pending = 0;  // delivered, not yet acknowledged
     bool answered = false;
   };
@@ -113,11 +117,13 @@ class StanService final : public InternalSink, public LoopService {
       kStreamInfo,    // for a subscription starting at a sequence
       kConsumerInfo,  // does a durable's consumer exist already?
       kCreateConsumer,
-      kDeleteConsumer
+      kDeleteConsumer,
+      kOther  // answered through `done`
     } kind;
     std::string channel, guid, reply;
     int64_t deadline_ns = 0;
     uint64_t feed = 0;
+    std::function<void(const std::string& error, const nlohmann::json& answer)> done;
   };
 
   void OnInternalMessage(const Subscription& sub, const Message& msg) override;
@@ -139,6 +145,10 @@ class StanService final : public InternalSink, public LoopService {
   void Deliver(Feed& feed, std::string_view ack_subject, std::string_view data);
   uint64_t PickMember(Feed& feed);
   void OnAck(const Arrived& in);
+  // Unacknowledged messages the channel's limits removed are never redelivered, nor acked:
+  // once the oldest is overdue, the stream's first sequence says which to let go of.
+  void PruneUnacked(int64_t now_ns);
+  int64_t NextPruneNs() const;
   void OnUnsubscribe(const Arrived& in, bool close);
   // Takes a subscription away (closed: a durable's consumer stays, offline). The last
   // member of a feed takes the feed with it.
@@ -146,9 +156,28 @@ class StanService final : public InternalSink, public LoopService {
   void DropFeed(Feed& feed, bool keep_consumer);
   uint64_t ApiCallFor(ApiCall::Kind kind, uint64_t feed, const std::string& subject,
                       const std::string& body);
+  // Sets the consumer again if its members' settings moved since the config last sent.
+  void RefreshConsumer(Feed& feed);
+  // Writes the subscription's record, then answers it.
+  void PersistAndAnswer(uint64_t sub_id);
+  // State kept across restarts (stan_state.cc): one record per client, feed and
+  // subscription in the state stream, the last one per subject kept.
+  void Call(const std::string& subject, const std::string& body,
+            std::function<void(const std::string& error, const nlohmann::json& answer)> done);
+  void BeginRestore();
+  void ReadState(uint64_t seq);
+  void ApplyRecord(std::string_view subject, std::string_view record);
+  void FinishRestore();
+  void WriteState(const std::string& key, const nlohmann::json& record,
+                  std::function<void(const std::string& error)> done = {});
+  void ForgetState(const std::string& key);
+  nlohmann::json ClientRecord(const StanClient& client) const;
+  nlohmann::json FeedRecord(const Feed& feed) const;
+  nlohmann::json SubRecord(const StanSub& sub) const;
   void OnHeartbeatReply(uint64_t token);
   void OnApiReply(uint64_t token, std::string_view body);
   void FinishCall(ApiCall call, std::string_view body);
+  void DispatchAnswer(ApiCall call, const std::string& error, const nlohmann::json& answer);
   void RunTimers();
   void CreateChannelStream(const std::string& name, bool update);
   // Finds or makes a channel; nullptr (and the error) when max_channels says no.
@@ -177,7 +206,16 @@ class StanService final : public InternalSink, public LoopService {
   std::map<uint64_t, Feed> feeds_;              // by id
   std::map<std::string, uint64_t> durables_;    // online plain durables: key -> feed id
   std::map<std::string, uint64_t> groups_;      // "<channel> <group>" -> feed id
-  std::string run_nonce_;  // in deliver subjects: this run's never meet an earlier run's
+  // Offline durables' unacknowledged messages ($JS.ACK subjects), NAKed when they resume so
+  // that they come again at once, as nats-streaming-server redelivers them.
+  std::map<std::string, std::vector<std::string>> offline_unacked_;  // by durable key
+  // Starting: the state stream is not read yet. Restoring: being read; until then requests
+  // wait in held_.
+  enum class Phase { kStarting, kRestoring, kServing } phase_ = Phase::kServing;
+  std::deque<Arrived> held_;
+  std::string state_stream_, state_prefix_;
+  std::string reply_secret_;  // in JetStream replies' and heartbeats' reply subjects
+  std::string run_nonce_;     // in deliver subjects: this run's never meet an earlier run's
   uint64_t next_token_ = 0;
 };
 

@@ -26,6 +26,7 @@ constexpr std::string_view kErrUnknownClient = "stan: unknown clientID";
 constexpr std::string_view kErrInvalidDurName =
     "stan: durable name of a durable queue subscriber can't contain the character ':'";
 constexpr std::string_view kErrDupDurable = "stan: duplicate durable registration";
+constexpr std::string_view kErrTooManySubs = "too many subscriptions per channel";
 constexpr std::string_view kErrInvalidUnsubReq = "stan: invalid unsubscribe request";
 constexpr std::string_view kErrUnknownChannel = "stan: unknown channel";
 constexpr std::string_view kErrInvalidSub = "stan: invalid subscription";
@@ -107,6 +108,9 @@ void StanService::OnSubscribe(const Arrived& in) {
   if (!stan::IsValidChannelName(request.subject)) return refuse(kErrInvalidSubject);
   const std::string client_id(request.client_id), channel_name(request.subject);
   if (clients_.count(client_id) == 0) return refuse(kErrUnknownClient);
+  std::string_view error;
+  Channel* channel = OpenChannel(channel_name, &error);
+  if (channel == nullptr) return refuse(error);
   const std::string durable(request.durable_name);
   std::string group(request.q_group), durable_key;
   if (!group.empty() && !durable.empty()) {
@@ -114,14 +118,16 @@ void StanService::OnSubscribe(const Arrived& in) {
     // "durable:group", hence no ':' in its durable name.
     if (durable.find(':') != std::string::npos) return refuse(kErrInvalidDurName);
     group = durable + ":" + group;
-    durable_key = group;
+    durable_key = "q|" + channel_name + "|" + group;  // never a plain durable's key
   } else if (!durable.empty()) {
-    durable_key = client_id + "-" + channel_name + "-" + durable;
+    durable_key = "d|" + client_id + "-" + channel_name + "-" + durable;
     if (durables_.count(durable_key) != 0) return refuse(kErrDupDurable);
   }
-  std::string_view error;
-  Channel* channel = OpenChannel(channel_name, &error);
-  if (channel == nullptr) return refuse(error);
+  if (const int64_t max = options_.limits.max_subs; max > 0) {
+    int64_t on_channel = 0;
+    for (const auto& [other_id, other] : stan_subs_) on_channel += other.channel == channel_name;
+    if (on_channel >= max) return refuse(kErrTooManySubs);
+  }
 
   const uint64_t id = ++next_token_;
   StanSub& sub = stan_subs_[id];
@@ -132,6 +138,7 @@ void StanService::OnSubscribe(const Arrived& in) {
   sub.reply = in.reply;
   sub.request = in.data;
   sub.max_in_flight = request.max_in_flight;
+  sub.ack_wait_s = request.ack_wait_in_secs;
   sub.ack_inbox = "_STAN.ack." + options_.cluster_id + "." + run_nonce_ + "." + std::to_string(id);
 
   // A queue group joined: its feed serves this member too.
@@ -142,8 +149,8 @@ void StanService::OnSubscribe(const Arrived& in) {
       sub.feed = feed.id;
       feed.members.push_back(id);
       if (!feed.ready) return;  // answered with the rest when it is
-      AnswerSub(sub, {});
-      return PutConsumer(feed, nlohmann::json::parse(feed.config));
+      PersistAndAnswer(id);
+      return RefreshConsumer(feed);
     }
   }
   const uint64_t feed_id = ++next_token_;
@@ -156,7 +163,10 @@ void StanService::OnSubscribe(const Arrived& in) {
       "_STAN.dlv." + options_.cluster_id + "." + run_nonce_ + "." + std::to_string(feed_id);
   feed.members.push_back(id);
   sub.feed = feed_id;
-  if (!durable_key.empty()) feed.consumer = stan::DurableConsumerName(durable_key);
+  // Every feed's consumer is durable in JetStream's sense, so that a subscription kept
+  // across a restart finds it; a plain subscription's is deleted with it.
+  feed.consumer = durable_key.empty() ? "feed_" + run_nonce_ + "_" + std::to_string(feed_id)
+                                      : stan::DurableConsumerName(durable_key);
   if (!group.empty()) {
     groups_[group_key] = feed_id;
   } else if (!durable_key.empty()) {
@@ -184,27 +194,23 @@ void StanService::StartFeed(Feed& feed) {
 
 void StanService::PutConsumer(Feed& feed, nlohmann::json config) {
   int64_t max_ack_pending = 0, ack_wait_s = 0;
+  uint64_t newest = 0;
   for (uint64_t member : feed.members) {
     const StanSub& sub = stan_subs_[member];
-    stan::SubscriptionRequest request;
-    stan::Decode(sub.request, &request);
     max_ack_pending += sub.max_in_flight;
-    ack_wait_s = request.ack_wait_in_secs;  // the newest member's
+    if (sub.id > newest) {
+      newest = sub.id;
+      ack_wait_s = sub.ack_wait_s;
+    }
   }
   config["deliver_subject"] = feed.deliver;
   config["ack_wait"] = ack_wait_s * 1'000'000'000;
   config["max_ack_pending"] = max_ack_pending;
+  config["durable_name"] = feed.consumer;
+  feed.sent_max_ack_pending = max_ack_pending;
+  feed.sent_ack_wait_s = ack_wait_s;
   const std::string& stream = channels_[feed.channel].stream;
-  std::string subject = "$JS.API.CONSUMER.CREATE." + stream;
-  if (!feed.consumer.empty()) {
-    // A durable's, or an update of one made already (the name says which).
-    if (!feed.durable_key.empty()) {
-      config["durable_name"] = feed.consumer;
-      subject = "$JS.API.CONSUMER.DURABLE.CREATE." + stream + "." + feed.consumer;
-    } else {
-      config["name"] = feed.consumer;
-    }
-  }
+  const std::string subject = "$JS.API.CONSUMER.DURABLE.CREATE." + stream + "." + feed.consumer;
   if (feed.deliver_sub == nullptr) {
     // Bound from now on: the consumer pushes once its home shard learns of this.
     feed.deliver_sub = std::make_unique<Subscription>();
@@ -222,20 +228,10 @@ void StanService::PutConsumer(Feed& feed, nlohmann::json config) {
 void StanService::FinishFeedCall(const ApiCall& call, const std::string& error,
                                  const nlohmann::json& answer) {
   if (call.kind == ApiCall::Kind::kDeleteConsumer) return;
+  // Gone while its consumer was being made: DropFeed asked for the consumer's deletion
+  // (after its creation, on the same path) unless it is a durable's to keep.
   auto it = feeds_.find(call.feed);
-  if (it == feeds_.end()) {
-    // Gone while its consumer was being made: an ephemeral one has no one to serve.
-    const bool ephemeral = answer.is_object() && answer.contains("config") &&
-                           !answer["config"].contains("durable_name");
-    auto channel = channels_.find(call.channel);
-    if (call.kind == ApiCall::Kind::kCreateConsumer && error.empty() && ephemeral &&
-        channel != channels_.end()) {
-      Send("$JS.API.CONSUMER.DELETE." + channel->second.stream + "." +
-               answer.value("name", std::string()),
-           {}, {});
-    }
-    return;
-  }
+  if (it == feeds_.end()) return;
   Feed& feed = it->second;
   stan::SubscriptionRequest request;
   if (!feed.members.empty()) stan::Decode(stan_subs_[feed.members.front()].request, &request);
@@ -245,8 +241,8 @@ void StanService::FinishFeedCall(const ApiCall& call, const std::string& error,
         // A durable resumed: where it stood is kept, the start position is not read.
         return PutConsumer(feed, answer.value("config", nlohmann::json::object()));
       }
-      const bool missing = answer.is_object() && answer.contains("error") &&
-                           answer["error"].value("err_code", 0) == kConsumerNotFound;
+      const bool missing = answer.contains("error") && answer.at("error").is_object() &&
+                           answer.at("error").value("err_code", 0) == kConsumerNotFound;
       if (!missing) return FeedReady(feed, error);
       if (NeedsLastSequence(request)) {
         ApiCallFor(ApiCall::Kind::kStreamInfo, feed.id,
@@ -257,7 +253,7 @@ void StanService::FinishFeedCall(const ApiCall& call, const std::string& error,
     }
     case ApiCall::Kind::kStreamInfo: {
       if (!error.empty()) return FeedReady(feed, error);
-      const uint64_t last = answer["state"].value("last_seq", uint64_t{0});
+      const uint64_t last = answer.at("state").value("last_seq", uint64_t{0});
       return PutConsumer(feed, ConsumerConfig(request, last));
     }
     case ApiCall::Kind::kCreateConsumer:
@@ -277,11 +273,42 @@ void StanService::FeedReady(Feed& feed, std::string_view error) {
     return;  // the last one's going took the feed
   }
   feed.ready = true;
-  for (uint64_t member : members) AnswerSub(stan_subs_[member], {});
-  // What JetStream pushed before the answers went out follows them, in order.
-  std::vector<std::pair<std::string, std::string>> early;
-  early.swap(feed.early);
-  for (const auto& [ack_subject, data] : early) Deliver(feed, ack_subject, data);
+  WriteState("f." + std::to_string(feed.id), FeedRecord(feed));
+  // A durable resumed: what it had not acknowledged comes again now, not after the ack wait.
+  if (auto offline = offline_unacked_.find(feed.durable_key); offline != offline_unacked_.end()) {
+    for (const std::string& ack_subject : offline->second) Send(ack_subject, {}, "-NAK");
+    offline_unacked_.erase(offline);
+  }
+  for (uint64_t member : members) PersistAndAnswer(member);
+  // Members that came or went while it was being made.
+  RefreshConsumer(feed);
+}
+
+void StanService::RefreshConsumer(Feed& feed) {
+  int64_t max_ack_pending = 0;
+  uint64_t newest = 0;
+  int64_t ack_wait_s = 0;
+  for (uint64_t member : feed.members) {
+    const StanSub& sub = stan_subs_[member];
+    max_ack_pending += sub.max_in_flight;
+    if (sub.id > newest) {
+      newest = sub.id;
+      ack_wait_s = sub.ack_wait_s;
+    }
+  }
+  if (feed.members.empty() ||
+      (max_ack_pending == feed.sent_max_ack_pending && ack_wait_s == feed.sent_ack_wait_s)) {
+    return;
+  }
+  PutConsumer(feed, nlohmann::json::parse(feed.config));
+}
+
+void StanService::PersistAndAnswer(uint64_t sub_id) {
+  WriteState("s." + std::to_string(sub_id), SubRecord(stan_subs_[sub_id]),
+             [this, sub_id](const std::string& error) {
+               auto it = stan_subs_.find(sub_id);
+               if (it != stan_subs_.end() && !it->second.answered) AnswerSub(it->second, error);
+             });
 }
 
 void StanService::AnswerSub(StanSub& sub, std::string_view error) {
@@ -292,6 +319,13 @@ void StanService::AnswerSub(StanSub& sub, std::string_view error) {
   if (!sub.reply.empty()) Send(sub.reply, {}, out);
   if (!error.empty()) return DropSub(sub.id, /*close=*/true);
   sub.answered = true;
+  sub.request.clear();
+  // What JetStream pushed before a member could take it follows the answer, in order.
+  auto feed = feeds_.find(sub.feed);
+  if (feed == feeds_.end()) return;
+  std::vector<std::pair<std::string, std::string>> early;
+  early.swap(feed->second.early);
+  for (const auto& [ack_subject, data] : early) Deliver(feed->second, ack_subject, data);
 }
 
 void StanService::OnUnsubscribe(const Arrived& in, bool close) {
@@ -329,6 +363,7 @@ void StanService::DropSub(uint64_t id, bool close) {
   if (it == stan_subs_.end()) return;
   const uint64_t feed_id = it->second.feed;
   stan_subs_.erase(it);
+  ForgetState("s." + std::to_string(id));
   auto found = feeds_.find(feed_id);
   if (found == feeds_.end()) return;
   Feed& feed = found->second;
@@ -346,7 +381,7 @@ void StanService::DropSub(uint64_t id, bool close) {
     Send(pending->second.ack_subject, {}, "-NAK");
     pending = feed.unacked.erase(pending);
   }
-  if (feed.ready) PutConsumer(feed, nlohmann::json::parse(feed.config));
+  if (feed.ready) RefreshConsumer(feed);
 }
 
 void StanService::DropFeed(Feed& feed, bool keep_consumer) {
@@ -360,11 +395,19 @@ void StanService::DropFeed(Feed& feed, bool keep_consumer) {
       group != groups_.end() && group->second == feed.id) {
     groups_.erase(group);
   }
+  if (keep_consumer) {
+    std::vector<std::string>& kept = offline_unacked_[feed.durable_key];
+    for (const auto& [seq, unacked] : feed.unacked) kept.push_back(unacked.ack_subject);
+  } else {
+    offline_unacked_.erase(feed.durable_key);
+  }
   auto channel = channels_.find(feed.channel);
-  if (!feed.consumer.empty() && !keep_consumer && channel != channels_.end()) {
+  if (feed.started && !keep_consumer && channel != channels_.end()) {
     ApiCallFor(ApiCall::Kind::kDeleteConsumer, feed.id,
                "$JS.API.CONSUMER.DELETE." + channel->second.stream + "." + feed.consumer, "");
   }
-  feeds_.erase(feed.id);
+  if (feed.ready) ForgetState("f." + std::to_string(feed.id));
+  const uint64_t id = feed.id;
+  feeds_.erase(id);
 }
 }  // namespace tern::core

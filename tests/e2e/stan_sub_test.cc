@@ -14,28 +14,6 @@
 namespace tern::e2e {
 namespace {
 
-void PublishAll(stanConnection* sc, const std::string& channel, int first, int last) {
-  for (int i = first; i <= last; ++i) {
-    const std::string data = "m" + std::to_string(i);
-    ASSERT_EQ(
-        stanConnection_Publish(sc, channel.c_str(), data.data(), static_cast<int>(data.size())),
-        NATS_OK)
-        << nats_GetLastError(nullptr);
-  }
-}
-
-std::vector<uint64_t> Sequences(const std::vector<StanInbox::Got>& got) {
-  std::vector<uint64_t> out;
-  for (const auto& g : got) out.push_back(g.sequence);
-  return out;
-}
-
-struct SubOptions {
-  stanSubOptions* opts = nullptr;
-  SubOptions() { stanSubOptions_Create(&opts); }
-  ~SubOptions() { stanSubOptions_Destroy(opts); }
-};
-
 // The JetStream consumers behind a channel's subscriptions.
 int64_t ConsumerCount(const ServerProcess& server, const std::string& stream) {
   auto nats = Connect(server);

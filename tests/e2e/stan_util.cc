@@ -1,5 +1,7 @@
 #include "stan_util.h"
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 
 #include "js_util.h"
@@ -30,6 +32,22 @@ std::unique_ptr<ServerProcess> StartStreaming(const std::vector<std::string>& ex
   std::vector<std::string> args = {"--streaming", "-sd", MakeStoreDir()};
   args.insert(args.end(), extra.begin(), extra.end());
   return ServerProcess::Start(args);
+}
+
+void PublishAll(stanConnection* sc, const std::string& channel, int first, int last) {
+  for (int i = first; i <= last; ++i) {
+    const std::string data = "m" + std::to_string(i);
+    ASSERT_EQ(
+        stanConnection_Publish(sc, channel.c_str(), data.data(), static_cast<int>(data.size())),
+        NATS_OK)
+        << nats_GetLastError(nullptr);
+  }
+}
+
+std::vector<uint64_t> Sequences(const std::vector<StanInbox::Got>& got) {
+  std::vector<uint64_t> out;
+  for (const auto& g : got) out.push_back(g.sequence);
+  return out;
 }
 
 std::string Request(natsConnection* nc, const std::string& subject, const std::string& body,

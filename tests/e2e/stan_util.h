@@ -26,6 +26,16 @@ natsStatus StanConnect(const ServerProcess& server, const std::string& cluster,
 // `--streaming` and a fresh store, plus `extra`.
 std::unique_ptr<ServerProcess> StartStreaming(const std::vector<std::string>& extra = {});
 
+// Publishes "m<first>" .. "m<last>" on `channel` (a gtest failure if one is refused).
+void PublishAll(stanConnection* sc, const std::string& channel, int first, int last);
+
+// libnats' subscription options, destroyed with it.
+struct SubOptions {
+  stanSubOptions* opts = nullptr;
+  SubOptions() { stanSubOptions_Create(&opts); }
+  ~SubOptions() { stanSubOptions_Destroy(opts); }
+};
+
 // One request with a protobuf body; the raw answer ("<no answer>" if none came).
 std::string Request(natsConnection* nc, const std::string& subject, const std::string& body,
                     int timeout_ms = 2000);
@@ -62,5 +72,8 @@ class StanInbox {
   std::function<bool(const Got&)> ack_;
   stanSubscription* sub_ = nullptr;
 };
+
+// The sequences of what came, in order.
+std::vector<uint64_t> Sequences(const std::vector<StanInbox::Got>& got);
 
 }  // namespace tern::e2e
