@@ -51,6 +51,8 @@ bool ApplyStanFlags(const std::vector<Flag>& flags, ServerOptions* options, std:
       count = &stan.limits.max_bytes;
     } else if (n == "ma" || n == "max_age") {
       duration = &stan.limits.max_age_ns;
+    } else if (n == "mi" || n == "max_inactivity") {
+      duration = &stan.limits.max_inactivity_ns;
     }
     if (count != nullptr && (!ParseInteger(f.value, count) || *count < 0)) {
       *error = "invalid value \"" + f.value + "\" for -" + n + " (a number of at least 0)";
@@ -304,7 +306,9 @@ ParseResult ParseCommandLine(int argc, const char* const* argv, ServerOptions* o
                                                     "mb",
                                                     "max_bytes",
                                                     "ma",
-                                                    "max_age"};
+                                                    "max_age",
+                                                    "mi",
+                                                    "max_inactivity"};
   static const std::set<std::string> kRefusedFlags = {
       "ms",      "https_port",     "syslog",
       "r",       "remote_syslog",  "VV",

@@ -5,19 +5,37 @@
 // start; read-only after.
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/conf.h"
 
 namespace tern::core {
 
-struct StanLimits {
-  int64_t max_channels = 100;  // 0: unlimited
-  int64_t max_subs = 1000;     // per channel; 0: unlimited
+// One channel's limits. Globally, and once resolved for a channel, 0 is unlimited. In a
+// per-channel entry 0 means "as the wider entry" and -1 unlimited (a 0 or a negative number in
+// the config file becomes -1, as nats-streaming-server reads it).
+struct StanChannelLimits {
+  int64_t max_subs = 1000;
   int64_t max_msgs = 1'000'000;
   int64_t max_bytes = 1'024'000'000;
-  int64_t max_age_ns = 0;  // 0: unlimited
+  int64_t max_age_ns = 0;
+  int64_t max_inactivity_ns = 0;  // a channel with no subscription and no message that long goes
 };
+
+struct StanChannelRule {
+  std::string channel;  // a channel name, or a pattern with '*' and '>'
+  StanChannelLimits limits{0, 0, 0, 0, 0};
+};
+
+struct StanLimits : StanChannelLimits {
+  int64_t max_channels = 100;  // 0: unlimited
+  std::vector<StanChannelRule> per_channel;
+};
+
+// The limits of `channel`: the global ones, overridden by each matching per-channel entry from
+// the widest to the narrowest (a literal name last), as nats-streaming-server inherits them.
+StanChannelLimits ChannelLimitsFor(const StanLimits& limits, std::string_view channel);
 
 struct StanOptions {
   bool enabled = false;

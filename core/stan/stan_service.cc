@@ -21,7 +21,6 @@ constexpr std::string_view kErrClientRegistered = "stan: clientID already regist
 constexpr std::string_view kErrInvalidPubReq = "stan: invalid publish request";
 constexpr std::string_view kErrInvalidCloseReq = "stan: invalid close request";
 constexpr std::string_view kErrUnknownClient = "stan: unknown clientID";
-constexpr std::string_view kErrTooManyChannels = "too many channels";
 constexpr std::string_view kErrReplaced = "client has been replaced or is no longer registered";
 
 bool IsValidClientId(std::string_view id) {
@@ -347,6 +346,7 @@ void StanService::RunTimers() {
     FinishCall(std::move(call), R"({"error":{"description":"JetStream did not answer"}})");
   }
   PruneUnacked(now_ns_);
+  RetireInactiveChannels();
 }
 
 int64_t StanService::NextDeadline() const {
@@ -361,6 +361,7 @@ int64_t StanService::NextDeadline() const {
   }
   for (const auto& [token, call] : calls_) earliest(call.deadline_ns);
   earliest(NextPruneNs());
+  earliest(next_inactivity_check_ns_);
   return next;
 }
 
@@ -391,43 +392,9 @@ void StanService::OnPublish(const Arrived& in) {
   std::string_view error;
   Channel* channel = OpenChannel(name, &error);
   if (channel == nullptr) return SendPubAck(in.reply, pending.guid, error);
+  channel->last_activity_ns = now_ns_;
   if (!channel->ready) return channel->waiting.push_back(std::move(pending));
   Store(name, *channel, std::move(pending));
-}
-
-StanService::Channel* StanService::OpenChannel(const std::string& name, std::string_view* error) {
-  auto it = channels_.find(name);
-  if (it != channels_.end()) return &it->second;
-  const int64_t max = options_.limits.max_channels;
-  if (max > 0 && static_cast<int64_t>(channels_.size()) >= max) {
-    *error = kErrTooManyChannels;
-    return nullptr;
-  }
-  Channel& channel = channels_[name];
-  channel.stream = stan::ChannelStreamName(name);
-  channel.subject = stan::ChannelSubject(name);
-  CreateChannelStream(name, /*update=*/false);
-  return &channel;
-}
-
-void StanService::CreateChannelStream(const std::string& name, bool update) {
-  const Channel& channel = channels_[name];
-  const StanLimits& limits = options_.limits;
-  nlohmann::json config = {{"name", channel.stream}, {"subjects", {channel.subject}},
-                           {"storage", "file"},      {"retention", "limits"},
-                           {"discard", "old"},       {"metadata", {{"stan_channel", name}}}};
-  config["max_msgs"] = limits.max_msgs > 0 ? limits.max_msgs : -1;
-  config["max_bytes"] = limits.max_bytes > 0 ? limits.max_bytes : -1;
-  config["max_age"] = limits.max_age_ns;
-  const uint64_t token = ++next_token_;
-  calls_[token] = ApiCall{update ? ApiCall::Kind::kUpdateStream : ApiCall::Kind::kCreateStream,
-                          name,
-                          {},
-                          {},
-                          now_ns_ + kApiTimeoutNs};
-  const std::string subject =
-      std::string(update ? "$JS.API.STREAM.UPDATE." : "$JS.API.STREAM.CREATE.") + channel.stream;
-  Send(subject, Token(api_inbox_, token), config.dump());
 }
 
 void StanService::Store(const std::string& channel_name, const Channel& channel,
@@ -472,34 +439,7 @@ void StanService::DispatchAnswer(ApiCall call, const std::string& error,
   if (call.done) return call.done(error, answer);
   if (call.kind == ApiCall::Kind::kStore) return SendPubAck(call.reply, call.guid, error);
   if (call.feed != 0) return FinishFeedCall(call, error, answer);
-  auto found = channels_.find(call.channel);
-  if (found == channels_.end()) return;
-  Channel& channel = found->second;
-  if (!error.empty() && call.kind == ApiCall::Kind::kCreateStream &&
-      error.find("already in use") != std::string::npos) {
-    // Made by an earlier run with other limits: take the limits configured now.
-    return CreateChannelStream(call.channel, /*update=*/true);
-  }
-  std::vector<PendingPublish> waiting;
-  waiting.swap(channel.waiting);
-  std::vector<uint64_t> waiting_feeds;
-  waiting_feeds.swap(channel.waiting_feeds);
-  if (!error.empty()) {
-    LOG_WARN("Streaming: channel \"%s\" could not be made: %s", call.channel.c_str(),
-             error.c_str());
-    // Not kept as failed: the next publish tries again (the store may have room by then).
-    for (const PendingPublish& pub : waiting) SendPubAck(pub.reply, pub.guid, error);
-    channels_.erase(found);
-    for (uint64_t id : waiting_feeds) {
-      if (auto feed = feeds_.find(id); feed != feeds_.end()) FeedReady(feed->second, error);
-    }
-    return;
-  }
-  channel.ready = true;
-  for (PendingPublish& pub : waiting) Store(call.channel, channel, std::move(pub));
-  for (uint64_t id : waiting_feeds) {
-    if (auto feed = feeds_.find(id); feed != feeds_.end()) StartFeed(feed->second);
-  }
+  OnChannelAnswer(call, error);
 }
 
 }  // namespace tern::core

@@ -73,6 +73,10 @@ class StanService final : public InternalSink, public LoopService {
   struct Channel {
     bool ready = false;  // its stream is made
     std::string stream, subject;
+    StanChannelLimits limits;             // resolved: 0 is unlimited
+    int64_t last_activity_ns = 0;         // its last publish, or when its last subscription went
+    int feeds = 0;                        // online subscriptions' feeds on it
+    bool deleting = false;                // inactive: being deleted
     std::vector<PendingPublish> waiting;  // while the stream is being made
     std::vector<uint64_t> waiting_feeds;  // likewise
   };
@@ -180,8 +184,17 @@ class StanService final : public InternalSink, public LoopService {
   void DispatchAnswer(ApiCall call, const std::string& error, const nlohmann::json& answer);
   void RunTimers();
   void CreateChannelStream(const std::string& name, bool update);
-  // Finds or makes a channel; nullptr (and the error) when max_channels says no.
+  // Channels (stan_channels.cc). Finds or makes one; nullptr (and the error) when
+  // max_channels says no or it is being deleted.
   Channel* OpenChannel(const std::string& name, std::string_view* error);
+  Channel& AddChannel(const std::string& name, const std::string& stream);
+  void OnChannelAnswer(const ApiCall& call, const std::string& error);
+  // At start-up, after the state stream: the channels' streams, from `offset` on.
+  void ListChannels(uint64_t offset);
+  void RetireInactiveChannels();
+  // Drops the offline durables' unacknowledged messages of a deleted channel's stream.
+  void ForgetOfflineUnacked(const std::string& stream);
+  void ScheduleInactivityCheck();
   void Store(const std::string& channel_name, const Channel& channel, PendingPublish pub);
   void RemoveClient(const std::string& id);
   void SendPubAck(const std::string& reply, std::string_view guid, std::string_view error);
@@ -214,8 +227,9 @@ class StanService final : public InternalSink, public LoopService {
   enum class Phase { kStarting, kRestoring, kServing } phase_ = Phase::kServing;
   std::deque<Arrived> held_;
   std::string state_stream_, state_prefix_;
-  std::string reply_secret_;  // in JetStream replies' and heartbeats' reply subjects
-  std::string run_nonce_;     // in deliver subjects: this run's never meet an earlier run's
+  int64_t next_inactivity_check_ns_ = 0;  // 0: no channel has max_inactivity to watch
+  std::string reply_secret_;              // in JetStream replies' and heartbeats' reply subjects
+  std::string run_nonce_;  // in deliver subjects: this run's never meet an earlier run's
   uint64_t next_token_ = 0;
 };
 

@@ -79,7 +79,7 @@ void StanService::BeginRestore() {
                "Streaming: state stream %s could not be made (%s): clients and "
                "subscriptions will not survive a restart",
                state_stream_.c_str(), error.c_str());
-           return FinishRestore();
+           return ListChannels(0);
          }
          ReadState(1);
        });
@@ -93,7 +93,7 @@ void StanService::ReadState(uint64_t seq) {
            const bool end = answer.contains("error") && answer.at("error").is_object() &&
                             answer.at("error").value("err_code", 0) == kNoMessageFound;
            if (!end) LOG_ERROR("Streaming: reading the state stream: %s", error.c_str());
-           return FinishRestore();
+           return ListChannels(0);
          }
          const nlohmann::json& message = answer.at("message");
          std::string record;
@@ -164,10 +164,13 @@ void StanService::FinishRestore() {
       empty.push_back(id);
       continue;
     }
-    Channel& channel = channels_[feed.channel];
+    // Listed already, unless its stream went while the server was down.
+    auto listed = channels_.find(feed.channel);
+    Channel& channel = listed != channels_.end()
+                           ? listed->second
+                           : AddChannel(feed.channel, stan::ChannelStreamName(feed.channel));
     channel.ready = true;
-    channel.stream = stan::ChannelStreamName(feed.channel);
-    channel.subject = stan::ChannelSubject(feed.channel);
+    ++channel.feeds;
     if (!feed.group.empty()) {
       groups_[feed.channel + " " + feed.group] = id;
     } else if (!feed.durable_key.empty()) {

@@ -123,7 +123,7 @@ void StanService::OnSubscribe(const Arrived& in) {
     durable_key = "d|" + client_id + "-" + channel_name + "-" + durable;
     if (durables_.count(durable_key) != 0) return refuse(kErrDupDurable);
   }
-  if (const int64_t max = options_.limits.max_subs; max > 0) {
+  if (const int64_t max = channel->limits.max_subs; max > 0) {
     int64_t on_channel = 0;
     for (const auto& [other_id, other] : stan_subs_) on_channel += other.channel == channel_name;
     if (on_channel >= max) return refuse(kErrTooManySubs);
@@ -163,6 +163,7 @@ void StanService::OnSubscribe(const Arrived& in) {
       "_STAN.dlv." + options_.cluster_id + "." + run_nonce_ + "." + std::to_string(feed_id);
   feed.members.push_back(id);
   sub.feed = feed_id;
+  ++channel->feeds;
   // Every feed's consumer is durable in JetStream's sense, so that a subscription kept
   // across a restart finds it; a plain subscription's is deleted with it.
   feed.consumer = durable_key.empty() ? "feed_" + run_nonce_ + "_" + std::to_string(feed_id)
@@ -402,6 +403,10 @@ void StanService::DropFeed(Feed& feed, bool keep_consumer) {
     offline_unacked_.erase(feed.durable_key);
   }
   auto channel = channels_.find(feed.channel);
+  if (channel != channels_.end() && --channel->second.feeds == 0) {
+    channel->second.last_activity_ns = now_ns_;
+    if (channel->second.limits.max_inactivity_ns > 0) ScheduleInactivityCheck();
+  }
   if (feed.started && !keep_consumer && channel != channels_.end()) {
     ApiCallFor(ApiCall::Kind::kDeleteConsumer, feed.id,
                "$JS.API.CONSUMER.DELETE." + channel->second.stream + "." + feed.consumer, "");

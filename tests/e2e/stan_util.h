@@ -40,8 +40,9 @@ struct SubOptions {
 std::string Request(natsConnection* nc, const std::string& subject, const std::string& body,
                     int timeout_ms = 2000);
 
-// A STAN subscription recording each message it is given. In manual-ack mode, `ack` says
-// which ones the callback acknowledges.
+// A STAN subscription recording each message it is given. With AckWhen (called before
+// subscribing, with options in manual-ack mode) the callback acknowledges what it says; without,
+// every message, before it is recorded (the options are put in manual-ack mode for that).
 class StanInbox {
  public:
   struct Got {
@@ -64,6 +65,7 @@ class StanInbox {
   void Forget() { sub_ = nullptr; }  // closed or unsubscribed by the test
 
  private:
+  stanSubOptions* AckingOptions(stanSubOptions* opts);
   static void OnMessage(stanConnection*, stanSubscription* sub, const char*, stanMsg* msg,
                         void* closure);
   std::mutex mu_;
@@ -71,6 +73,8 @@ class StanInbox {
   std::vector<Got> got_;
   std::function<bool(const Got&)> ack_;
   stanSubscription* sub_ = nullptr;
+  bool self_acks_ = false;
+  SubOptions own_opts_;  // when the test gives none
 };
 
 // The sequences of what came, in order.
