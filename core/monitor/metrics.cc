@@ -33,6 +33,16 @@ class Exposition {
   std::string out_;
 };
 
+// A label value in the exposition format: backslash, quote and newline escaped.
+std::string LabelValue(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '\\' || c == '"') out += '\\';
+    out += c == '\n' ? std::string("\\n") : std::string(1, c);
+  }
+  return out;
+}
+
 std::string ShardLabel(int shard) { return "shard=\"" + std::to_string(shard) + "\""; }
 
 }  // namespace
@@ -196,6 +206,46 @@ io::HttpResponse Monitor::Metrics() {
     }
     e.Sample("tern_jetstream_sync_seconds_sum", static_cast<double>(total_ns) / 1e9);
     e.Sample("tern_jetstream_sync_seconds_count", static_cast<double>(count));
+  }
+  if (sources_.settings()->options.streaming.enabled) {
+    StanView stan;
+    if (GatherStan(&stan)) {
+      e.One("tern_stan_clients", "gauge", "STAN clients connected.",
+            static_cast<double>(stan.clients.size()));
+      e.One("tern_stan_subscriptions", "gauge", "STAN subscriptions, offline durables included.",
+            static_cast<double>(stan.subscriptions));
+      e.One("tern_stan_channels", "gauge", "STAN channels.",
+            static_cast<double>(stan.channels.size()));
+      e.One("tern_stan_messages_received_total", "counter", "STAN messages published.",
+            static_cast<double>(stan.in_msgs));
+      e.One("tern_stan_received_bytes_total", "counter", "STAN payload bytes published.",
+            static_cast<double>(stan.in_bytes));
+      e.One("tern_stan_messages_sent_total", "counter",
+            "STAN messages delivered to subscriptions, redeliveries included.",
+            static_cast<double>(stan.out_msgs));
+      e.One("tern_stan_sent_bytes_total", "counter", "STAN payload bytes delivered.",
+            static_cast<double>(stan.out_bytes));
+      const std::pair<const char*, const char*> families[] = {
+          {"tern_stan_channel_messages", "Messages stored in a STAN channel."},
+          {"tern_stan_channel_bytes", "Bytes stored in a STAN channel."},
+          {"tern_stan_channel_last_sequence", "A STAN channel's last sequence."},
+          {"tern_stan_channel_subscriptions", "Subscriptions on a STAN channel."}};
+      std::vector<StanChannelFigures> figures;
+      for (const StanChannelView& channel : stan.channels) {
+        figures.push_back(ChannelFigures(channel.stream));
+      }
+      for (std::size_t f = 0; f < std::size(families); ++f) {
+        e.Family(families[f].first, "gauge", families[f].second);
+        for (std::size_t i = 0; i < stan.channels.size(); ++i) {
+          const double value = f == 0   ? static_cast<double>(figures[i].msgs)
+                               : f == 1 ? static_cast<double>(figures[i].bytes)
+                               : f == 2 ? static_cast<double>(figures[i].last_seq)
+                                        : static_cast<double>(stan.channels[i].subs.size());
+          e.Sample(families[f].first, value,
+                   "channel=\"" + LabelValue(stan.channels[i].name) + "\"");
+        }
+      }
+    }
   }
   return {200, "text/plain; version=0.0.4; charset=utf-8", e.Take()};
 }

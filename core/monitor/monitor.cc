@@ -77,6 +77,7 @@ io::HttpResponse Monitor::Handle(const io::HttpRequest& request) {
   if (path == "/accountz") return Accountz(q);
   if (path == "/healthz") return Healthz(q);
   if (path == "/metrics") return Metrics();
+  if (path == "/streaming" || path.starts_with("/streaming/")) return Streaming(path, q);
   --http_req_stats_[path];
   http_req_stats_.erase(path);
   return {404, "text/plain", "404 page not found\n"};

@@ -21,6 +21,7 @@
 #include "core/gather.h"
 #include "core/server_context.h"
 #include "core/shard.h"
+#include "core/stan/stan_view.h"
 #include "io/http_server.h"
 
 namespace tern::core {
@@ -86,6 +87,11 @@ struct GatewayView {
   bool outbound = false;
 };
 
+// A STAN channel's stream's figures (first and last sequence 0 when it is empty).
+struct StanChannelFigures {
+  uint64_t msgs = 0, bytes = 0, first_seq = 0, last_seq = 0;
+};
+
 class Monitor {
  public:
   explicit Monitor(Sources sources);
@@ -110,6 +116,11 @@ class Monitor {
   io::HttpResponse Accountz(const Query& query);
   io::HttpResponse Healthz(const Query& query);
   io::HttpResponse Metrics();
+  // /streaming and /streaming/...: the STAN service's endpoints (streaming.cc).
+  io::HttpResponse Streaming(const std::string& path, const Query& query);
+  // The STAN service's snapshot from shard 0; false if it did not answer in time.
+  bool GatherStan(StanView* out) const;
+  StanChannelFigures ChannelFigures(const std::string& stream) const;
   io::HttpResponse Index() const;
 
   Totals SumStats() const;

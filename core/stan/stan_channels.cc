@@ -176,6 +176,8 @@ void StanService::RetireInactiveChannels() {
                     channel_name.c_str(),
                     GoDuration(gone->second.limits.max_inactivity_ns).c_str());
            ForgetOfflineUnacked(gone->second.stream);
+           std::erase_if(offline_durables_,
+                         [&](const auto& entry) { return entry.second.channel == channel_name; });
            channels_.erase(gone);
          });
   }

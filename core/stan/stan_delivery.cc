@@ -1,6 +1,7 @@
 // StanService's deliveries (docs/STAN.md, "Subscriptions"): a message JetStream pushes to a
 // feed goes to one member as a MsgProto (its sequence, time and delivery count read from the
 // $JS.ACK reply), and the member's Ack for it becomes a +ACK to that reply.
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "core/shard.h"
@@ -113,6 +114,9 @@ void StanService::Deliver(Feed& feed, std::string_view ack_subject, std::string_
   std::string out;
   stan::Encode(msg, &out);
   Send(sub.inbox, {}, out);
+  sub.last_sent = std::max(sub.last_sent, info.sequence);
+  ++out_msgs_;
+  out_bytes_ += data.size();
 }
 
 void StanService::OnAck(const Arrived& in) {

@@ -384,6 +384,10 @@ void StanService::OnPublish(const Arrived& in) {
   } else if (read) {
     known = clients_.count(std::string(pub.client_id)) != 0;
   }
+  if (read) {
+    ++in_msgs_;
+    in_bytes_ += pub.data.size();
+  }
   if (!read || pub.guid.empty() || !stan::IsValidChannelName(pub.subject) || !known) {
     return SendPubAck(in.reply, read ? pub.guid : std::string_view(), kErrInvalidPubReq);
   }

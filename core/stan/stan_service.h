@@ -17,6 +17,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "core/loop_service.h"
+#include "core/stan/stan_view.h"
 #include "core/stan_options.h"
 #include "core/subscription.h"
 
@@ -34,6 +35,8 @@ class StanService final : public InternalSink, public LoopService {
   void Turn(int64_t now_ns) override;
   bool Busy() const override { return !arrived_.empty(); }
   int64_t NextDeadline() const override;
+  // What the monitoring endpoints show (stan_view.cc); shard 0's thread.
+  void Snapshot(StanView* out) const;
 
  private:
   static constexpr int64_t kApiTimeoutNs = 10'000'000'000;
@@ -108,8 +111,10 @@ class StanService final : public InternalSink, public LoopService {
     uint64_t id = 0, feed = 0;
     std::string client_id, channel, inbox, ack_inbox, reply;  // reply: the request's
     std::string request;                                      // the SubscriptionRequest
+    std::string durable_name;                                 // a plain durable's
     int32_t max_in_flight = 1, ack_wait_s = 30;
-    uint32_t pending = 0;  // delivered, not yet acknowledged
+    uint32_t pending = 0;    // delivered, not yet acknowledged
+    uint64_t last_sent = 0;  // the highest sequence delivered to it
     bool answered = false;
   };
   // A $JS.API request or a channel publish in flight, by its reply token.
@@ -194,6 +199,7 @@ class StanService final : public InternalSink, public LoopService {
   void RetireInactiveChannels();
   // Drops the offline durables' unacknowledged messages of a deleted channel's stream.
   void ForgetOfflineUnacked(const std::string& stream);
+  StanSubView SubView(const Feed& feed, const StanSub& sub) const;
   void ScheduleInactivityCheck();
   void Store(const std::string& channel_name, const Channel& channel, PendingPublish pub);
   void RemoveClient(const std::string& id);
@@ -222,6 +228,15 @@ class StanService final : public InternalSink, public LoopService {
   // Offline durables' unacknowledged messages ($JS.ACK subjects), NAKed when they resume so
   // that they come again at once, as nats-streaming-server redelivers them.
   std::map<std::string, std::vector<std::string>> offline_unacked_;  // by durable key
+  // Offline durables (plain, and durable queue groups with no member) as their last
+  // subscription left them, for the monitoring endpoints. Within one run: a restart forgets
+  // them until they resume.
+  struct OfflineDurable {
+    std::string channel;
+    StanSubView view;
+  };
+  std::map<std::string, OfflineDurable> offline_durables_;  // by durable key
+  uint64_t in_msgs_ = 0, in_bytes_ = 0, out_msgs_ = 0, out_bytes_ = 0;
   // Starting: the state stream is not read yet. Restoring: being read; until then requests
   // wait in held_.
   enum class Phase { kStarting, kRestoring, kServing } phase_ = Phase::kServing;

@@ -64,7 +64,7 @@ nlohmann::json StanService::SubRecord(const StanSub& sub) const {
   return {{"feed", sub.feed},           {"client_id", sub.client_id},
           {"channel", sub.channel},     {"inbox", sub.inbox},
           {"ack_inbox", sub.ack_inbox}, {"max_in_flight", sub.max_in_flight},
-          {"ack_wait", sub.ack_wait_s}};
+          {"ack_wait", sub.ack_wait_s}, {"durable", sub.durable_name}};
 }
 
 void StanService::BeginRestore() {
@@ -138,6 +138,7 @@ void StanService::ApplyRecord(std::string_view subject, std::string_view record)
     sub.ack_inbox = r.value("ack_inbox", std::string());
     sub.max_in_flight = r.value("max_in_flight", 1);
     sub.ack_wait_s = r.value("ack_wait", 30);
+    sub.durable_name = r.value("durable", std::string());
     sub.answered = true;
   }
 }

@@ -139,6 +139,7 @@ void StanService::OnSubscribe(const Arrived& in) {
   sub.request = in.data;
   sub.max_in_flight = request.max_in_flight;
   sub.ack_wait_s = request.ack_wait_in_secs;
+  if (group.empty()) sub.durable_name = durable;
   sub.ack_inbox = "_STAN.ack." + options_.cluster_id + "." + run_nonce_ + "." + std::to_string(id);
 
   // A queue group joined: its feed serves this member too.
@@ -159,6 +160,7 @@ void StanService::OnSubscribe(const Arrived& in) {
   feed.channel = channel_name;
   feed.group = group;
   feed.durable_key = durable_key;
+  offline_durables_.erase(durable_key);
   feed.deliver =
       "_STAN.dlv." + options_.cluster_id + "." + run_nonce_ + "." + std::to_string(feed_id);
   feed.members.push_back(id);
@@ -363,6 +365,14 @@ void StanService::DropSub(uint64_t id, bool close) {
   auto it = stan_subs_.find(id);
   if (it == stan_subs_.end()) return;
   const uint64_t feed_id = it->second.feed;
+  if (auto feed = feeds_.find(feed_id); feed != feeds_.end() && close &&
+                                        !feed->second.durable_key.empty() &&
+                                        feed->second.members.size() == 1) {
+    // The last one of a durable: it stays, offline, as this subscription left it.
+    StanSubView view = SubView(feed->second, it->second);
+    view.is_offline = true;
+    offline_durables_[feed->second.durable_key] = {feed->second.channel, std::move(view)};
+  }
   stan_subs_.erase(it);
   ForgetState("s." + std::to_string(id));
   auto found = feeds_.find(feed_id);

@@ -26,6 +26,7 @@ js_api="core/jetstream/api_error.cc core/jetstream/config_json.cc core/jetstream
         storage/subject_pattern.cc"
 backup="core/jetstream/backup_format.cc storage/crc32c.cc"
 mqtt="core/mqtt_packet.cc core/mqtt_topic.cc core/mqtt_properties.cc"
+stan="core/stan/protocol.cc core/stan/proto_wire.cc core/stan/channel.cc"
 websocket="core/ws_handshake.cc core/ws_frame.cc core/ws_deflate.cc core/ws_session.cc"
 storage="storage/crc32c.cc storage/env_memory.cc storage/env_posix.cc storage/record.cc
          storage/segment.cc storage/segment_index.cc storage/segment_scan.cc storage/stream_log.cc
@@ -33,13 +34,13 @@ storage="storage/crc32c.cc storage/env_memory.cc storage/env_posix.cc storage/re
          storage/subject_pattern.cc"
 targets="fuzz_connect fuzz_config fuzz_jwt fuzz_protocol fuzz_route fuzz_leaf fuzz_gateway"
 targets+=" fuzz_js_api"
-targets+=" fuzz_storage_recovery fuzz_backup fuzz_websocket fuzz_mqtt"
+targets+=" fuzz_storage_recovery fuzz_backup fuzz_websocket fuzz_mqtt fuzz_stan"
 # Each source is compiled once (coverage-instrumented, in parallel) and shared by the targets.
 mkdir -p "$out/obj"
 object() { echo "$out/obj/$(echo "$1" | tr / _).o"; }
 export root out cflags
 # shellcheck disable=SC2016
-printf '%s\n' $auth $protocol $route $gateway $js_api $storage $backup $websocket $mqtt | sort -u | xargs -P "$(nproc)" -I{} sh -c \
+printf '%s\n' $auth $protocol $route $gateway $js_api $storage $backup $websocket $mqtt $stan | sort -u | xargs -P "$(nproc)" -I{} sh -c \
   'cd "$root" && clang++ $cflags -fsanitize=fuzzer-no-link -c {} -o "$out/obj/$(echo {} | tr / _).o"'
 build() {  # target, sources...
   local target=$1 objects=()
@@ -60,6 +61,7 @@ build fuzz_storage_recovery $storage
 build fuzz_backup $backup
 build fuzz_websocket $websocket
 build fuzz_mqtt $mqtt
+build fuzz_stan $stan
 for target in $targets; do
   corpus="$out/corpus-$target"
   mkdir -p "$corpus"
