@@ -17,16 +17,51 @@ struct Flag {
   bool has_value = false;
 };
 
+// The flags only a binary started as nats-streaming-server takes (docs/STAN.md, "Moving a
+// deployment"): its store type and directory, its own config file, its debug and trace.
+const std::set<std::string> kStanValueFlags = {"st",          "store", "dir",        "sc",
+                                               "stan_config", "ns",    "nats_server"};
+const std::set<std::string> kStanBoolFlags = {"SD", "stan_debug", "SV", "stan_trace", "SDV"};
+
+bool StartedAsNatsStreamingServer(const char* argv0) {
+  const std::string name = argv0 == nullptr ? "" : argv0;
+  const auto slash = name.rfind('/');
+  return name.substr(slash == std::string::npos ? 0 : slash + 1) == "nats-streaming-server";
+}
+
 // --streaming, -cid and nats-streaming-server's limits and heartbeat flags (docs/STAN.md).
 // A cluster id turns streaming on, as --streaming does; streaming turns JetStream on, where
-// its channels live.
-bool ApplyStanFlags(const std::vector<Flag>& flags, ServerOptions* options, std::string* error) {
+// its channels live. Started as nats-streaming-server, streaming is on and, unless told,
+// the store is MEMORY, as that server's default.
+bool ApplyStanFlags(const std::vector<Flag>& flags, bool as_nss, ServerOptions* options,
+                    std::string* error) {
   StanOptions& stan = options->streaming;
+  if (as_nss) stan.enabled = true;
   for (const Flag& f : flags) {
     const std::string& n = f.name;
     int64_t* count = nullptr;
     int64_t* duration = nullptr;
-    if (n == "streaming") {
+    if (n == "st" || n == "store") {
+      if (!ParseStanStoreType(f.value, &stan.store, error)) return false;
+    } else if (n == "dir") {
+      stan.dir = f.value;
+    } else if (n == "ns" || n == "nats_server") {
+      *error = "-" + n +
+               " (an external NATS server) is not served: tern-server is the NATS server, point "
+               "the clients at it";
+      return false;
+    } else if (n == "SD" || n == "stan_debug") {
+      options->debug = true;
+    } else if (n == "SV" || n == "stan_trace") {
+      options->trace = true;
+    } else if (n == "SDV") {
+      options->debug = options->trace = true;
+    } else if (n == "mb" || n == "max_bytes") {
+      if (!ParseSize(f.value, &stan.limits.max_bytes) || stan.limits.max_bytes < 0) {
+        *error = "invalid size \"" + f.value + "\" for -" + n + " (such as 1000000, 512MB or 1GB)";
+        return false;
+      }
+    } else if (n == "streaming") {
       stan.enabled = !f.has_value || f.value == "true" || f.value == "1";
     } else if (n == "cid" || n == "cluster_id") {
       if (!IsValidStanClusterId(f.value)) {
@@ -47,8 +82,6 @@ bool ApplyStanFlags(const std::vector<Flag>& flags, ServerOptions* options, std:
       count = &stan.limits.max_subs;
     } else if (n == "mm" || n == "max_msgs") {
       count = &stan.limits.max_msgs;
-    } else if (n == "mb" || n == "max_bytes") {
-      count = &stan.limits.max_bytes;
     } else if (n == "ma" || n == "max_age") {
       duration = &stan.limits.max_age_ns;
     } else if (n == "mi" || n == "max_inactivity") {
@@ -67,7 +100,13 @@ bool ApplyStanFlags(const std::vector<Flag>& flags, ServerOptions* options, std:
     *error = "streaming heartbeat interval and timeout must be positive";
     return false;
   }
-  if (stan.enabled) options->jetstream = true;
+  if (stan.enabled) {
+    options->jetstream = true;
+    if (stan.store == StanOptions::Store::kDefault) {
+      stan.store = as_nss ? StanOptions::Store::kMemory : StanOptions::Store::kFile;
+    }
+    if (options->store_dir.empty() && !stan.dir.empty()) options->store_dir = stan.dir;
+  }
   return true;
 }
 
@@ -206,6 +245,16 @@ Cluster Options:
         --cluster_advertise <string> Cluster URL to advertise to other servers
         --connect_retries <number>   For implicit routes, number of connect retries
 
+Streaming (STAN) Options (docs/STAN.md):
+        --streaming                  Serve NATS Streaming clients (channels on JetStream)
+    -cid, --cluster_id <id>          Streaming cluster id (default: test-cluster)
+    -mc, -msu, -mm <n>               Max channels, subscriptions per channel, messages
+    -mb <size>                       Max bytes per channel (1GB, 512MB or a number)
+    -ma, -mi <duration>              Max age of messages, max inactivity of a channel
+    -hbi, -hbt <duration>, -hbf <n>  Client heartbeat interval, timeout, failures allowed
+    Started as nats-streaming-server, streaming is on and -st <FILE|MEMORY>, -dir <dir>,
+    -sc <file>, -SD, -SV, -SDV are taken as well.
+
 Common Options:
     -h, --help                       Show this message
     -v, --version                    Show version
@@ -314,6 +363,13 @@ ParseResult ParseCommandLine(int argc, const char* const* argv, ServerOptions* o
       "r",       "remote_syslog",  "VV",
       "DVV",     "log_size_limit", "max_traced_msg_len",
       "help_tls"};
+  const bool as_nss = StartedAsNatsStreamingServer(argv[0]);
+  auto value_flag = [&](const std::string& name) {
+    return kValueFlags.count(name) != 0 || (as_nss && kStanValueFlags.count(name) != 0);
+  };
+  auto bool_flag = [&](const std::string& name) {
+    return kBoolFlags.count(name) != 0 || (as_nss && kStanBoolFlags.count(name) != 0);
+  };
   std::vector<Flag> resolved;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -333,11 +389,11 @@ ParseResult ParseCommandLine(int argc, const char* const* argv, ServerOptions* o
       *error = "flag -" + flag.name + " is not supported by this version of tern-server";
       return ParseResult::kExitError;
     }
-    if (!kValueFlags.count(flag.name) && !kBoolFlags.count(flag.name)) {
+    if (!value_flag(flag.name) && !bool_flag(flag.name)) {
       *error = "flag provided but not defined: -" + flag.name;
       return ParseResult::kExitError;
     }
-    if (kValueFlags.count(flag.name) && !flag.has_value) {
+    if (value_flag(flag.name) && !flag.has_value) {
       if (i + 1 >= argc) {
         *error = "flag needs an argument: -" + flag.name;
         return ParseResult::kExitError;
@@ -375,11 +431,17 @@ ParseResult ParseCommandLine(int argc, const char* const* argv, ServerOptions* o
   if (!options->config_file.empty() && !LoadConfigFile(options->config_file, options, error)) {
     return ParseResult::kExitError;
   }
+  // nats-streaming-server's own config file (-sc): the same language, read after -c.
+  for (const Flag& f : resolved) {
+    if ((f.name == "sc" || f.name == "stan_config") && !LoadConfigFile(f.value, options, error)) {
+      return ParseResult::kExitError;
+    }
+  }
   for (const Flag& f : resolved) {
     const std::string& n = f.name;
     int64_t number = 0;
     bool on = false;
-    if (kBoolFlags.count(n) && !truthy(f, &on)) {
+    if (bool_flag(n) && !truthy(f, &on)) {
       *error = "invalid boolean value \"" + f.value + "\" for -" + n;
       return ParseResult::kExitError;
     }
@@ -473,7 +535,7 @@ ParseResult ParseCommandLine(int argc, const char* const* argv, ServerOptions* o
     }
   }
   if (!ApplyAuthFlags(resolved, options, error)) return ParseResult::kExitError;
-  if (!ApplyStanFlags(resolved, options, error)) return ParseResult::kExitError;
+  if (!ApplyStanFlags(resolved, as_nss, options, error)) return ParseResult::kExitError;
   // Clustered without JetStream: other nodes' JetStream serves this node's clients
   // (docs/CLUSTERING.md). JWT accounts come and go at run time: not there yet.
   if (options->cluster.enabled && !options->jetstream && !options->auth.op.enabled()) {

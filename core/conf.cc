@@ -1,5 +1,7 @@
 #include "core/conf.h"
 
+#include "core/units.h"
+
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
@@ -259,40 +261,18 @@ class ConfParser {
       value->boolean = false;
       return;
     }
+    // Out of range (or a unit that overflows): not a number, so the setting reading it
+    // reports "expects a number".
+    int64_t size = 0;
+    if (ParseSize(raw, &size)) {
+      value->type = ConfValue::Type::kInteger;
+      value->integer = size;
+      return;
+    }
+    // Else a number with a fraction or an exponent (it starts as a whole one does).
     char* end = nullptr;
-    errno = 0;
-    const long long whole = std::strtoll(raw.c_str(), &end, 10);
+    std::strtoll(raw.c_str(), &end, 10);
     if (end != raw.c_str()) {
-      const std::string suffix = lower.substr(end - raw.c_str());
-      static const std::pair<const char*, int64_t> kSuffixes[] = {{"", 1},
-                                                                  {"k", 1000},
-                                                                  {"kb", 1024},
-                                                                  {"ki", 1024},
-                                                                  {"kib", 1024},
-                                                                  {"m", 1000000},
-                                                                  {"mb", 1 << 20},
-                                                                  {"mi", 1 << 20},
-                                                                  {"mib", 1 << 20},
-                                                                  {"g", 1000000000},
-                                                                  {"gb", int64_t{1} << 30},
-                                                                  {"gi", int64_t{1} << 30},
-                                                                  {"gib", int64_t{1} << 30},
-                                                                  {"t", 1000000000000},
-                                                                  {"tb", int64_t{1} << 40}};
-      for (const auto& [name, factor] : kSuffixes) {
-        if (suffix == name) {
-          // Out of range (strtoll saturated, or the suffix overflows): left as text, so
-          // the setting reading it reports "expects a number".
-          int64_t product;
-          if (errno == ERANGE ||
-              __builtin_mul_overflow(static_cast<int64_t>(whole), factor, &product)) {
-            break;
-          }
-          value->type = ConfValue::Type::kInteger;
-          value->integer = product;
-          return;
-        }
-      }
       const double number = std::strtod(raw.c_str(), &end);
       if (*end == '\0') {
         value->type = ConfValue::Type::kFloat;

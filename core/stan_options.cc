@@ -1,6 +1,7 @@
 #include "core/stan_options.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include "core/subject.h"
 #include "core/units.h"
@@ -193,6 +194,26 @@ StanChannelLimits ChannelLimitsFor(const StanLimits& limits, std::string_view ch
   return out;
 }
 
+bool ParseStanStoreType(const std::string& text, StanOptions::Store* out, std::string* error) {
+  std::string lower;
+  for (char c : text)
+    lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  if (lower == "file") {
+    *out = StanOptions::Store::kFile;
+  } else if (lower == "memory") {
+    *out = StanOptions::Store::kMemory;
+  } else if (lower == "sql") {
+    *error =
+        "streaming store type SQL is not served: channels are JetStream streams (use FILE "
+        "or MEMORY)";
+    return false;
+  } else {
+    *error = "unknown streaming store type \"" + text + "\" (FILE or MEMORY)";
+    return false;
+  }
+  return true;
+}
+
 bool IsValidStanClusterId(const std::string& id) {
   if (id.empty()) return false;
   for (char c : id) {
@@ -225,9 +246,19 @@ bool ParseStreamingBlock(const ConfValue& block, StanOptions* out,
       if (!ReadStanCount(v, key, &out->hb_fail_count, error)) return false;
     } else if (key == "store_limits" || key == "limits" || key == "storelimits") {
       if (!ParseLimits(v, &out->limits, error)) return false;
-    } else if (key == "store" || key == "st" || key == "store_type" || key == "dir" ||
-               key == "datastore" || key == "file_options" || key == "file" || key == "sd" ||
-               key == "stan_debug" || key == "sv" || key == "stan_trace") {
+    } else if (key == "store" || key == "st" || key == "store_type") {
+      std::string reason;
+      if (v.type != ConfValue::Type::kString || !ParseStanStoreType(v.text, &out->store, &reason)) {
+        return ConfFail(v, reason.empty() ? "streaming '" + key + "' expects a string" : reason,
+                        error);
+      }
+    } else if (key == "dir" || key == "datastore") {
+      if (v.type != ConfValue::Type::kString || v.text.empty()) {
+        return ConfFail(v, "streaming '" + key + "' expects a directory", error);
+      }
+      out->dir = v.text;
+    } else if (key == "file_options" || key == "file" || key == "sd" || key == "stan_debug" ||
+               key == "sv" || key == "stan_trace") {
       warnings->push_back(v.Where() + ": streaming '" + key +
                           "' changes nothing here: channels are JetStream streams");
     } else {

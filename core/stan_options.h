@@ -38,7 +38,13 @@ struct StanLimits : StanChannelLimits {
 StanChannelLimits ChannelLimitsFor(const StanLimits& limits, std::string_view channel);
 
 struct StanOptions {
+  // Where channels are stored: JetStream's file store, or its memory (lost at a restart, as
+  // nats-streaming-server's MEMORY store). kDefault: file for tern-server, memory when
+  // started as nats-streaming-server (its default).
+  enum class Store { kDefault, kFile, kMemory };
   bool enabled = false;
+  Store store = Store::kDefault;
+  std::string dir;  // nats-streaming-server's -dir: JetStream's store dir unless one is set
   std::string cluster_id = "test-cluster";
   int64_t hb_interval_ns = int64_t{30} * 1'000'000'000;
   int64_t hb_timeout_ns = int64_t{10} * 1'000'000'000;
@@ -50,6 +56,8 @@ struct StanOptions {
 // changes nothing here (a store type, a directory: channels live in JetStream's store).
 bool ParseStreamingBlock(const ConfValue& block, StanOptions* out,
                          std::vector<std::string>* warnings, std::string* error);
+// "file" or "memory" (any case) as a Store; SQL and anything else are refused with a reason.
+bool ParseStanStoreType(const std::string& text, StanOptions::Store* out, std::string* error);
 // A cluster id as nats-streaming-server allows it: letters, digits, '-' and '_'.
 bool IsValidStanClusterId(const std::string& id);
 

@@ -16,6 +16,37 @@ bool ParseInteger(const std::string& text, int64_t* out) {
   return true;
 }
 
+bool ParseSize(const std::string& text, int64_t* out) {
+  if (text.empty()) return false;
+  char* end = nullptr;
+  errno = 0;
+  const long long whole = std::strtoll(text.c_str(), &end, 10);
+  if (end == text.c_str() || errno == ERANGE) return false;
+  std::string suffix;
+  for (const char* c = end; *c != '\0'; ++c) {
+    suffix.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(*c))));
+  }
+  static const std::pair<const char*, int64_t> kSuffixes[] = {{"", 1},
+                                                              {"k", 1000},
+                                                              {"kb", 1024},
+                                                              {"ki", 1024},
+                                                              {"kib", 1024},
+                                                              {"m", 1000000},
+                                                              {"mb", 1 << 20},
+                                                              {"mi", 1 << 20},
+                                                              {"mib", 1 << 20},
+                                                              {"g", 1000000000},
+                                                              {"gb", int64_t{1} << 30},
+                                                              {"gi", int64_t{1} << 30},
+                                                              {"gib", int64_t{1} << 30},
+                                                              {"t", 1000000000000},
+                                                              {"tb", int64_t{1} << 40}};
+  for (const auto& [name, factor] : kSuffixes) {
+    if (suffix == name) return !__builtin_mul_overflow(static_cast<int64_t>(whole), factor, out);
+  }
+  return false;
+}
+
 bool SecondsToNs(double seconds, int64_t* ns) {
   const double value = seconds * 1e9;
   if (!(value >= 0) || value > 9.0e18) return false;  // also rejects NaN

@@ -166,7 +166,8 @@ io::HttpResponse Monitor::Streaming(const std::string& path, const Query& query)
 
   body["now"] = Rfc3339Nano(WallClockNs());
   if (path == "/streaming/storez") {
-    body["type"] = "FILE";
+    const bool memory = sources_.settings()->options.streaming.store == StanOptions::Store::kMemory;
+    body["type"] = memory ? "MEMORY" : "FILE";
     nlohmann::ordered_json limits;
     limits["max_channels"] = view.limits.max_channels;
     const nlohmann::ordered_json global = LimitsJson(view.limits);

@@ -56,9 +56,9 @@ StanService::Channel& StanService::AddChannel(const std::string& name, const std
 
 void StanService::CreateChannelStream(const std::string& name, bool update) {
   const Channel& channel = channels_[name];
-  nlohmann::json config = {{"name", channel.stream}, {"subjects", {channel.subject}},
-                           {"storage", "file"},      {"retention", "limits"},
-                           {"discard", "old"},       {"metadata", {{"stan_channel", name}}}};
+  nlohmann::json config = {{"name", channel.stream},   {"subjects", {channel.subject}},
+                           {"storage", StorageName()}, {"retention", "limits"},
+                           {"discard", "old"},         {"metadata", {{"stan_channel", name}}}};
   config.update(StreamLimits(channel.limits));
   const uint64_t token = ++next_token_;
   calls_[token] = ApiCall{update ? ApiCall::Kind::kUpdateStream : ApiCall::Kind::kCreateStream,

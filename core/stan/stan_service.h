@@ -207,6 +207,10 @@ class StanService final : public InternalSink, public LoopService {
   void Send(std::string_view subject, std::string_view reply, std::string_view data);
   void Subscribe(const std::string& subject, int tag, std::vector<std::string>* subjects);
   std::string Token(std::string_view prefix, uint64_t token) const;
+  // The JetStream storage of the channels' and the state's streams.
+  const char* StorageName() const {
+    return options_.store == StanOptions::Store::kMemory ? "memory" : "file";
+  }
 
   Shard* shard_;
   const StanOptions& options_;

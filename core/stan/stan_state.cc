@@ -69,7 +69,7 @@ nlohmann::json StanService::SubRecord(const StanSub& sub) const {
 
 void StanService::BeginRestore() {
   const nlohmann::json config = {{"name", state_stream_},     {"subjects", {state_prefix_ + ">"}},
-                                 {"storage", "file"},         {"retention", "limits"},
+                                 {"storage", StorageName()},  {"retention", "limits"},
                                  {"max_msgs_per_subject", 1}, {"discard", "old"}};
   Call("$JS.API.STREAM.CREATE." + state_stream_, config.dump(),
        [this](const std::string& error, const nlohmann::json&) {

@@ -6,9 +6,28 @@
 
 #include "core/conf.h"
 #include "core/options.h"
+#include "core/units.h"
 
 namespace tern::core {
 namespace {
+
+TEST(Conf, SizesAreDecimalWithoutBAndBinaryWithIt) {
+  int64_t size = 0;
+  ASSERT_TRUE(ParseSize("1KB", &size));
+  EXPECT_EQ(size, 1024);
+  ASSERT_TRUE(ParseSize("1k", &size));
+  EXPECT_EQ(size, 1000);
+  ASSERT_TRUE(ParseSize("2gb", &size));
+  EXPECT_EQ(size, int64_t{2} << 30);
+  ASSERT_TRUE(ParseSize("512MiB", &size));
+  EXPECT_EQ(size, int64_t{512} << 20);
+  ASSERT_TRUE(ParseSize("1000000", &size));
+  EXPECT_EQ(size, 1000000);
+  EXPECT_FALSE(ParseSize("lots", &size));
+  EXPECT_FALSE(ParseSize("1XB", &size));
+  EXPECT_FALSE(ParseSize("", &size));
+  EXPECT_FALSE(ParseSize("99999999999TB", &size));  // overflows
+}
 
 TEST(Conf, SeparatorsCommentsAndTypes) {
   ConfValue root;

@@ -99,5 +99,20 @@ TEST(StanOptions, WildcardEntriesDoNotCountAgainstMaxChannels) {
   EXPECT_EQ(ChannelLimitsFor(options.limits, "z").max_msgs, 3);
 }
 
+TEST(StanOptions, StoreTypeAndDirectoryAreServedAndSqlIsRefused) {
+  StanOptions options;
+  std::string error;
+  ASSERT_TRUE(Parse(R"(streaming { store: MEMORY, dir: "/var/lib/stan" })", &options, &error))
+      << error;
+  EXPECT_EQ(options.store, StanOptions::Store::kMemory);
+  EXPECT_EQ(options.dir, "/var/lib/stan");
+  ASSERT_TRUE(Parse(R"(streaming { store: file })", &options, &error)) << error;
+  EXPECT_EQ(options.store, StanOptions::Store::kFile);
+  EXPECT_FALSE(Parse(R"(streaming { store: sql })", &options, &error));
+  EXPECT_NE(error.find("SQL is not served"), std::string::npos) << error;
+  EXPECT_FALSE(Parse(R"(streaming { store: tape })", &options, &error));
+  EXPECT_NE(error.find("unknown streaming store type \"tape\""), std::string::npos) << error;
+}
+
 }  // namespace
 }  // namespace tern::core
