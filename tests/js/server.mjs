@@ -31,9 +31,16 @@ export async function startServer(...serverArgs) {
         websocket: ports.websocket?.[0],  // ws://host:port, with a websocket {} block
         mqtt: ports.mqtt?.[0],  // mqtt://host:port, with an mqtt {} block or --mqtt_port
         async stop() {
-          child.kill("SIGTERM");
-          await new Promise((done) => child.once("exit", done));
+          if (child.exitCode === null && child.signalCode === null) {
+            child.kill("SIGTERM");
+            await new Promise((done) => child.once("exit", done));
+          }
           rmSync(dir, { recursive: true, force: true });
+        },
+        // As a crash: no shutdown at all (the store keeps what was synced).
+        async kill9() {
+          child.kill("SIGKILL");
+          await new Promise((done) => child.once("exit", done));
         },
       };
     } catch {
