@@ -19,6 +19,7 @@
 #include "tools/bench/jetstream.h"
 #include "tools/bench/mqtt_modes.h"
 #include "tools/bench/side_load.h"
+#include "tools/bench/stan.h"
 #include "tools/bench/steady_load.h"
 #include "tools/bench/subscriber_pool.h"
 #include "tools/bench/telemetry.h"
@@ -52,6 +53,7 @@ struct Options {
   int qos = 0;        // mqtt-pub: the publishers' QoS
   uint64_t load = 0;  // req: a steady load of this many 128 B messages/s beside the requests
   std::string group;  // telemetry: the subscribers form this queue group
+  std::string cluster_id = "test-cluster";  // the STAN modes
   bool json = false;
 };
 
@@ -66,7 +68,9 @@ void Usage() {
       "       stream, then time a mirror of it catching up),\n"
       "       telemetry (P publishers at --rate each -> S subscribers of telemetry.>,\n"
       "       one-way latency per message; mqtt:// servers make either side MQTT),\n"
-      "       mqtt-pub (MQTT ingest, --qos 0 or 1), mqtt-pubsub (MQTT P -> S at QoS 0)\n"
+      "       mqtt-pub (MQTT ingest, --qos 0 or 1), mqtt-pubsub (MQTT P -> S at QoS 0),\n"
+      "       stan-pub (STAN publish with PubAcks, --window awaited), stan-sub (fill a\n"
+      "       channel, then S durable subscriptions, maxInFlight --window, ack each)\n"
       "Options: --server URL (nats://127.0.0.1:4222; tls://host:port for TLS;\n"
       "                       nats://user:pass@host:port to log in; ws://host:port for\n"
       "                       NATS over WebSocket; mqtt://host:port for the MQTT modes)\n"
@@ -89,7 +93,8 @@ void Usage() {
       "         --qos Q (mqtt-pub: 0, or 1 with --window PUBACKs awaited)\n"
       "         --load R (req: a steady R msgs/s of 128 B from another connection to a\n"
       "                   subscriber, during the requests: latency under load)\n"
-      "         --group NAME (telemetry: the --subs subscribers form this queue group)\n",
+      "         --group NAME (telemetry: the --subs subscribers form this queue group)\n"
+      "         --cluster-id ID (the STAN modes: the streaming cluster id, test-cluster)\n",
       stderr);
 }
 
@@ -99,11 +104,13 @@ bool ParseOptions(int argc, char** argv, Options* o) {
   if (o->mode != "pub" && o->mode != "pubsub" && o->mode != "queue" && o->mode != "req" &&
       o->mode != "js-pub" && o->mode != "js-fetch" && o->mode != "js-kv-put" &&
       o->mode != "js-kv-get" && o->mode != "js-mirror" && o->mode != "telemetry" &&
-      o->mode != "mqtt-pub" && o->mode != "mqtt-pubsub") {
+      o->mode != "mqtt-pub" && o->mode != "mqtt-pubsub" && o->mode != "stan-pub" &&
+      o->mode != "stan-sub") {
     std::fprintf(stderr, "tern-bench: unknown mode '%s'\n", argv[1]);
     return false;
   }
-  if (o->mode == "pub" || o->mode == "js-pub" || o->mode == "js-kv-put" || o->mode == "mqtt-pub")
+  if (o->mode == "pub" || o->mode == "js-pub" || o->mode == "js-kv-put" || o->mode == "mqtt-pub" ||
+      o->mode == "stan-pub")
     o->subs = 0;
   for (int i = 2; i < argc; ++i) {
     const std::string flag = argv[i];
@@ -119,6 +126,10 @@ bool ParseOptions(int argc, char** argv, Options* o) {
     char* end = nullptr;
     const long long number = std::strtoll(value.c_str(), &end, 10);
     const bool numeric = *end == '\0' && number >= 0;
+    if (flag == "--cluster-id") {
+      o->cluster_id = value;
+      continue;
+    }
     if (flag == "--storage") {
       if (value != "file" && value != "memory") {
         std::fprintf(stderr, "tern-bench: --storage is file or memory, got '%s'\n", value.c_str());
@@ -194,8 +205,8 @@ bool ParseOptions(int argc, char** argv, Options* o) {
       return false;
     }
   }
-  if (o->mode.rfind("js-", 0) == 0 && o->duration_s > 0) {
-    std::fprintf(stderr, "tern-bench: the JetStream modes take --count, not --duration\n");
+  if ((o->mode.rfind("js-", 0) == 0 || o->mode.rfind("stan-", 0) == 0) && o->duration_s > 0) {
+    std::fprintf(stderr, "tern-bench: the JetStream and STAN modes take --count, not --duration\n");
     return false;
   }
   if (o->mode == "telemetry" && (o->rate < 1 || o->rate > 1'000'000)) {
@@ -210,8 +221,9 @@ bool ParseOptions(int argc, char** argv, Options* o) {
     std::fprintf(stderr, "tern-bench: the MQTT modes take --count, one server, no warm-up\n");
     return false;
   }
-  if (o->pubs < 1 || (o->mode != "pub" && o->mode != "js-pub" && o->mode != "js-kv-put" &&
-                      o->mode != "mqtt-pub" && o->mode != "req" && o->subs < 1)) {
+  if (o->pubs < 1 ||
+      (o->mode != "pub" && o->mode != "js-pub" && o->mode != "js-kv-put" && o->mode != "mqtt-pub" &&
+       o->mode != "stan-pub" && o->mode != "req" && o->subs < 1)) {
     std::fprintf(stderr, "tern-bench: need at least one publisher and one subscriber\n");
     return false;
   }
@@ -573,10 +585,13 @@ Result RunJetStream(const Options& o) {
   p.storage = o.storage;
   const bool kv = o.mode == "js-kv-put" || o.mode == "js-kv-get";
   p.keys = kv ? o.subjects : 0;
-  JsRun run = o.mode == "js-pub" || o.mode == "js-kv-put" ? RunJsPublish(p)
-              : o.mode == "js-kv-get"                     ? RunKvGet(p)
-              : o.mode == "js-mirror"                     ? RunMirror(p)
-                                                          : RunJsFetch(p);
+  const bool publishing = o.mode == "js-pub" || o.mode == "js-kv-put" || o.mode == "stan-pub";
+  JsRun run = o.mode == "stan-pub"                          ? RunStanPublish(p, o.cluster_id)
+              : o.mode == "stan-sub"                        ? RunStanSubscribe(p, o.cluster_id)
+              : o.mode == "js-pub" || o.mode == "js-kv-put" ? RunJsPublish(p)
+              : o.mode == "js-kv-get"                       ? RunKvGet(p)
+              : o.mode == "js-mirror"                       ? RunMirror(p)
+                                                            : RunJsFetch(p);
   Result r;
   r.planned = r.expected = o.count;
   r.published = o.mode == "js-kv-get" ? o.count : run.published;
@@ -585,7 +600,7 @@ Result RunJetStream(const Options& o) {
     r.delivered = run.consumed;
     r.sub_seconds = run.seconds;
     r.latency.Merge(run.latency);
-  } else if (o.mode == "js-pub" || o.mode == "js-kv-put") {
+  } else if (publishing) {
     r.delivered = run.acked;
     r.pub_seconds = run.seconds;
     r.latency.Merge(run.latency);
@@ -653,8 +668,9 @@ void PrintLatency(const LatencyHistogram& latency) {
 void Report(const Options& o, const Result& r) {
   const double mb = static_cast<double>(o.size) / (1024.0 * 1024.0);
   // js-pub counts what was acknowledged, not what was written.
-  const uint64_t pub_count =
-      o.mode == "js-pub" || o.mode == "js-kv-put" ? r.delivered : r.published;
+  const uint64_t pub_count = o.mode == "js-pub" || o.mode == "js-kv-put" || o.mode == "stan-pub"
+                                 ? r.delivered
+                                 : r.published;
   const double pub_rate = r.pub_seconds > 0 ? static_cast<double>(pub_count) / r.pub_seconds : 0;
   const double sub_rate = r.sub_seconds > 0 ? static_cast<double>(r.delivered) / r.sub_seconds : 0;
   const bool ok = r.error.empty() && r.published == r.planned && r.delivered >= r.expected;
@@ -712,6 +728,14 @@ void Report(const Options& o, const Result& r) {
   } else if (o.mode == "js-mirror") {
     std::printf("  mirrored:  %12.0f msgs/s  %8.1f MB/s  a new mirror catching up (%s)\n", sub_rate,
                 sub_rate * mb, o.storage.c_str());
+  } else if (o.mode == "stan-pub") {
+    std::printf("  published: %12.0f msgs/s  %8.1f MB/s  STAN PubAcks (%d publishers, window %d)\n",
+                pub_rate, pub_rate * mb, o.pubs, o.window);
+  } else if (o.mode == "stan-sub") {
+    std::printf(
+        "  consumed:  %12.0f msgs/s  %8.1f MB/s  STAN durable, acked (%d subscriptions, "
+        "maxInFlight %d)\n",
+        sub_rate, sub_rate * mb, o.subs, o.window);
   } else if (o.mode == "js-fetch") {
     std::printf(
         "  consumed:  %12.0f msgs/s  %8.1f MB/s  fetched and acked (%d consumers, batch %d)\n",
@@ -770,6 +794,7 @@ int main(int argc, char** argv) {
   const Result r = o.mode == "req"                 ? RunRequestReply(o)
                    : o.mode == "telemetry"         ? RunTelemetryMode(o)
                    : o.mode.rfind("js-", 0) == 0   ? RunJetStream(o)
+                   : o.mode.rfind("stan-", 0) == 0 ? RunJetStream(o)
                    : o.mode.rfind("mqtt-", 0) == 0 ? RunMqttMode(o)
                                                    : RunPubSub(o);
   Report(o, r);
