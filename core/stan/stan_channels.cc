@@ -61,11 +61,11 @@ void StanService::CreateChannelStream(const std::string& name, bool update) {
                            {"discard", "old"},         {"metadata", {{"stan_channel", name}}}};
   config.update(StreamLimits(channel.limits));
   const uint64_t token = ++next_token_;
-  calls_[token] = ApiCall{update ? ApiCall::Kind::kUpdateStream : ApiCall::Kind::kCreateStream,
-                          name,
-                          {},
-                          {},
-                          now_ns_ + kApiTimeoutNs};
+  TrackCall(token, ApiCall{update ? ApiCall::Kind::kUpdateStream : ApiCall::Kind::kCreateStream,
+                           name,
+                           {},
+                           {},
+                           now_ns_ + kApiTimeoutNs});
   const std::string subject =
       std::string(update ? "$JS.API.STREAM.UPDATE." : "$JS.API.STREAM.CREATE.") + channel.stream;
   Send(subject, Token(api_inbox_, token), config.dump());
@@ -102,7 +102,8 @@ void StanService::OnChannelAnswer(const ApiCall& call, const std::string& error)
     return;
   }
   channel.ready = true;
-  for (PendingPublish& pub : waiting) Store(call.channel, channel, std::move(pub));
+  for (const PendingPublish& pub : waiting)
+    Store(call.channel, channel, pub.guid, pub.reply, pub.data);
   for (uint64_t id : waiting_feeds) {
     if (auto feed = feeds_.find(id); feed != feeds_.end()) StartFeed(feed->second);
   }

@@ -336,14 +336,24 @@ void StanService::RunTimers() {
              static_cast<long long>(options_.hb_fail_count + 1));
     RemoveClient(id);
   }
-  for (auto it = calls_.begin(); it != calls_.end();) {
-    if (now_ns_ < it->second.deadline_ns) {
-      ++it;
-      continue;
+  // Calls are looked through only when one may be overdue, not at every turn.
+  if (next_call_check_ns_ != 0 && now_ns_ >= next_call_check_ns_) {
+    next_call_check_ns_ = 0;
+    std::vector<ApiCall> overdue;
+    for (auto it = calls_.begin(); it != calls_.end();) {
+      if (now_ns_ < it->second.deadline_ns) {
+        if (next_call_check_ns_ == 0 || it->second.deadline_ns < next_call_check_ns_) {
+          next_call_check_ns_ = it->second.deadline_ns;
+        }
+        ++it;
+        continue;
+      }
+      overdue.push_back(std::move(it->second));
+      calls_.erase(it++);
     }
-    ApiCall call = std::move(it->second);
-    it = calls_.erase(it);
-    FinishCall(std::move(call), R"({"error":{"description":"JetStream did not answer"}})");
+    for (ApiCall& call : overdue) {
+      FinishCall(std::move(call), R"({"error":{"description":"JetStream did not answer"}})");
+    }
   }
   PruneUnacked(now_ns_);
   RetireInactiveChannels();
@@ -359,7 +369,7 @@ int64_t StanService::NextDeadline() const {
     earliest(client.heartbeat_outstanding != 0 ? client.heartbeat_deadline_ns
                                                : client.next_heartbeat_ns);
   }
-  for (const auto& [token, call] : calls_) earliest(call.deadline_ns);
+  earliest(next_call_check_ns_);
   earliest(NextPruneNs());
   earliest(next_inactivity_check_ns_);
   return next;
@@ -392,21 +402,38 @@ void StanService::OnPublish(const Arrived& in) {
     return SendPubAck(in.reply, read ? pub.guid : std::string_view(), kErrInvalidPubReq);
   }
   const std::string name(pub.subject);
-  PendingPublish pending{std::string(pub.guid), in.reply, std::string(pub.data)};
   std::string_view error;
   Channel* channel = OpenChannel(name, &error);
-  if (channel == nullptr) return SendPubAck(in.reply, pending.guid, error);
+  if (channel == nullptr) return SendPubAck(in.reply, pub.guid, error);
   channel->last_activity_ns = now_ns_;
-  if (!channel->ready) return channel->waiting.push_back(std::move(pending));
-  Store(name, *channel, std::move(pending));
+  if (!channel->ready) {
+    return channel->waiting.push_back(
+        PendingPublish{std::string(pub.guid), in.reply, std::string(pub.data)});
+  }
+  Store(name, *channel, pub.guid, in.reply, pub.data);
 }
 
 void StanService::Store(const std::string& channel_name, const Channel& channel,
-                        PendingPublish pub) {
-  const uint64_t token = ++next_token_;
-  Send(channel.subject, Token(api_inbox_, token), pub.data);
-  calls_[token] = ApiCall{ApiCall::Kind::kStore, channel_name, std::move(pub.guid),
-                          std::move(pub.reply), now_ns_ + kApiTimeoutNs};
+                        std::string_view guid, std::string_view reply, std::string_view data) {
+  // A store's reply token is used again once answered: JetStream's PubAcks then go to a few
+  // subjects that every shard's match cache keeps, not to a new subject each time.
+  uint64_t token;
+  if (free_store_tokens_.empty()) {
+    token = ++next_token_;
+  } else {
+    token = free_store_tokens_.back();
+    free_store_tokens_.pop_back();
+  }
+  Send(channel.subject, Token(api_inbox_, token), data);
+  TrackCall(token, ApiCall{ApiCall::Kind::kStore, channel_name, std::string(guid),
+                           std::string(reply), now_ns_ + kApiTimeoutNs});
+}
+
+void StanService::TrackCall(uint64_t token, ApiCall call) {
+  if (next_call_check_ns_ == 0 || call.deadline_ns < next_call_check_ns_) {
+    next_call_check_ns_ = call.deadline_ns;
+  }
+  calls_[token] = std::move(call);
 }
 
 void StanService::OnApiReply(uint64_t token, std::string_view body) {
@@ -414,6 +441,15 @@ void StanService::OnApiReply(uint64_t token, std::string_view body) {
   if (it == calls_.end()) return;
   ApiCall call = std::move(it->second);
   calls_.erase(it);
+  if (call.kind == ApiCall::Kind::kStore) {
+    // Answered: the token is free (one that timed out never is, so a late answer is dropped).
+    free_store_tokens_.push_back(token);
+    // A stored message's PubAck ({"stream":...,"seq":N}) needs no parsing: only its error.
+    if (body.find("\"error\"") == std::string_view::npos &&
+        body.find("\"seq\":") != std::string_view::npos) {
+      return SendPubAck(call.reply, call.guid, {});
+    }
+  }
   FinishCall(std::move(call), body);
 }
 

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include <absl/container/flat_hash_map.h>
 #include <nlohmann/json_fwd.hpp>
 
 #include "core/loop_service.h"
@@ -185,6 +186,8 @@ class StanService final : public InternalSink, public LoopService {
   nlohmann::json SubRecord(const StanSub& sub) const;
   void OnHeartbeatReply(uint64_t token);
   void OnApiReply(uint64_t token, std::string_view body);
+  // Every call goes in calls_ through here, which keeps next_call_check_ns_.
+  void TrackCall(uint64_t token, ApiCall call);
   void FinishCall(ApiCall call, std::string_view body);
   void DispatchAnswer(ApiCall call, const std::string& error, const nlohmann::json& answer);
   void RunTimers();
@@ -201,7 +204,8 @@ class StanService final : public InternalSink, public LoopService {
   void ForgetOfflineUnacked(const std::string& stream);
   StanSubView SubView(const Feed& feed, const StanSub& sub) const;
   void ScheduleInactivityCheck();
-  void Store(const std::string& channel_name, const Channel& channel, PendingPublish pub);
+  void Store(const std::string& channel_name, const Channel& channel, std::string_view guid,
+             std::string_view reply, std::string_view data);
   void RemoveClient(const std::string& id);
   void SendPubAck(const std::string& reply, std::string_view guid, std::string_view error);
   void Send(std::string_view subject, std::string_view reply, std::string_view data);
@@ -223,12 +227,12 @@ class StanService final : public InternalSink, public LoopService {
   std::map<std::string, std::string> by_conn_id_;  // conn id -> client id
   std::map<std::string, DuplicateProbe> probes_;   // by client id
   std::map<std::string, Channel> channels_;        // by channel name
-  std::map<uint64_t, ApiCall> calls_;
-  std::map<uint64_t, std::string> heartbeats_;  // reply token -> client id (or probe's id)
-  std::map<uint64_t, StanSub> stan_subs_;       // by id
-  std::map<uint64_t, Feed> feeds_;              // by id
-  std::map<std::string, uint64_t> durables_;    // online plain durables: key -> feed id
-  std::map<std::string, uint64_t> groups_;      // "<channel> <group>" -> feed id
+  absl::flat_hash_map<uint64_t, ApiCall> calls_;   // a store each per publish in flight
+  std::map<uint64_t, std::string> heartbeats_;     // reply token -> client id (or probe's id)
+  std::map<uint64_t, StanSub> stan_subs_;          // by id
+  std::map<uint64_t, Feed> feeds_;                 // by id
+  std::map<std::string, uint64_t> durables_;       // online plain durables: key -> feed id
+  std::map<std::string, uint64_t> groups_;         // "<channel> <group>" -> feed id
   // Offline durables' unacknowledged messages ($JS.ACK subjects), NAKed when they resume so
   // that they come again at once, as nats-streaming-server redelivers them.
   std::map<std::string, std::vector<std::string>> offline_unacked_;  // by durable key
@@ -250,6 +254,8 @@ class StanService final : public InternalSink, public LoopService {
   std::string reply_secret_;              // in JetStream replies' and heartbeats' reply subjects
   std::string run_nonce_;  // in deliver subjects: this run's never meet an earlier run's
   uint64_t next_token_ = 0;
+  std::vector<uint64_t> free_store_tokens_;  // answered stores' reply tokens, used again
+  int64_t next_call_check_ns_ = 0;           // the earliest call deadline (0: none)
 };
 
 }  // namespace tern::core

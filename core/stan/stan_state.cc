@@ -33,7 +33,7 @@ void StanService::Call(
   const uint64_t token = ++next_token_;
   ApiCall call{ApiCall::Kind::kOther, {}, {}, {}, now_ns_ + kApiTimeoutNs, 0};
   call.done = std::move(done);
-  calls_[token] = std::move(call);
+  TrackCall(token, std::move(call));
   Send(subject, Token(api_inbox_, token), body);
 }
 

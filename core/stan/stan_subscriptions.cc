@@ -84,7 +84,7 @@ uint64_t StanService::ApiCallFor(ApiCall::Kind kind, uint64_t feed, const std::s
   const uint64_t token = ++next_token_;
   ApiCall call{kind, {}, {}, {}, now_ns_ + kApiTimeoutNs, feed};
   if (auto it = feeds_.find(feed); it != feeds_.end()) call.channel = it->second.channel;
-  calls_[token] = std::move(call);
+  TrackCall(token, std::move(call));
   Send(subject, Token(api_inbox_, token), body);
   return token;
 }
