@@ -30,6 +30,7 @@ export async function startServer(...serverArgs) {
         servers: `127.0.0.1:${port}`,
         websocket: ports.websocket?.[0],  // ws://host:port, with a websocket {} block
         mqtt: ports.mqtt?.[0],  // mqtt://host:port, with an mqtt {} block or --mqtt_port
+        monitoring: ports.monitoring?.[0],  // http://host:port, with -m
         async stop() {
           if (child.exitCode === null && child.signalCode === null) {
             child.kill("SIGTERM");

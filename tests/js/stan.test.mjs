@@ -1,7 +1,7 @@
 // node-nats-streaming 0.3.2 (google-protobuf over node-nats 1.4) against Tern's STAN service
 // (docs/STAN.md): connect, publishes acknowledged once stored, start positions, durables that
 // resume after a close and after a kill -9, queue groups, manual acks with redelivery,
-// maxInFlight, and nats-streaming-server's error texts.
+// maxInFlight, a vanished client closed by heartbeats, and nats-streaming-server's error texts.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
@@ -184,6 +184,31 @@ test("durables and channel data outlive a kill -9", async () => {
     assert.deepEqual(seqs(await resumed.waitFor(2)), [4, 5]);
     assert.deepEqual(seqs(await all.waitFor(5)), [1, 2, 3, 4, 5]);
     await close(sc);
+  } finally {
+    await server.stop();
+  }
+});
+
+test("a client that vanishes is closed by the server's heartbeats", async () => {
+  const server = await startServer("--streaming", "-m", "-1", "-hbi", "200ms", "-hbt", "200ms",
+                                    "-hbf", "2");
+  const clients = async () =>
+    (await (await fetch(`${server.monitoring}/streaming/clientsz`)).json()).total;
+  try {
+    const sc = await connect(server, "ghost");
+    assert.equal(await clients(), 1);
+    // Gone without a close request: its socket just ends.
+    sc.on("error", () => {});
+    sc.nc.on("error", () => {});
+    sc.nc.stream.destroy();
+    const deadline = Date.now() + 10000;
+    while ((await clients()) !== 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(await clients(), 0);
+    // Its id is free again at once.
+    const again = await connect(server, "ghost");
+    await close(again);
   } finally {
     await server.stop();
   }
