@@ -216,8 +216,9 @@ absl::StatusOr<uint64_t> StreamLog::AppendAt(int64_t time_ns, std::string_view s
     return MakeStoreError(absl::StatusCode::kInvalidArgument, StoreError::kInvalidSubject,
                           "invalid subject");
   }
-  if (limits_.max_msg_size >= 0 && subject.size() + header.size() + payload.size() >
-                                       static_cast<uint64_t>(limits_.max_msg_size)) {
+  // Header and payload, as nats-server counts a message's size: never its subject.
+  if (limits_.max_msg_size >= 0 &&
+      header.size() + payload.size() > static_cast<uint64_t>(limits_.max_msg_size)) {
     return MakeStoreError(absl::StatusCode::kFailedPrecondition, StoreError::kMessageTooLarge,
                           "message size exceeds maximum allowed");
   }

@@ -363,10 +363,13 @@ TEST_P(StreamLogTest, RejectsInvalidInput) {
   const absl::Status no_subject = log->Append("", "", "x").status();
   EXPECT_EQ(no_subject.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(StoreErrorOf(no_subject), StoreError::kInvalidSubject);
-  const absl::Status too_large = log->Append("a", "", std::string(10, 'x')).status();
+  const absl::Status too_large = log->Append("a", "", std::string(11, 'x')).status();
   EXPECT_EQ(too_large.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(StoreErrorOf(too_large), StoreError::kMessageTooLarge);
-  EXPECT_TRUE(log->Append("a", "", "123456789").ok());
+  EXPECT_EQ(StoreErrorOf(log->Append("a", "hdr:1\r\n", "1234").status()),
+            StoreError::kMessageTooLarge);  // the header counts
+  // The subject does not count, as in nats-server: 10 bytes fit under a long subject.
+  EXPECT_TRUE(log->Append("a.rather.long.subject", "", std::string(10, 'x')).ok());
   // A status from elsewhere carries no store code.
   EXPECT_EQ(StoreErrorOf(absl::InternalError("x")), StoreError::kNone);
   EXPECT_EQ(StoreErrorOf(absl::OkStatus()), StoreError::kNone);
