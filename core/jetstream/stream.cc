@@ -9,6 +9,7 @@
 #include "core/jetstream/js_shard.h"
 #include "core/log.h"
 #include "core/shard.h"
+#include "core/stan/pub_ack_reply.h"
 #include "storage/store_error.h"
 
 namespace tern::core::js {
@@ -409,8 +410,14 @@ void Stream::QueueAck(std::string_view reply, uint64_t seq, bool duplicate) {
 }
 
 void Stream::QueueError(std::string_view reply, const ApiError& error) {
-  nlohmann::json body = {{"error", error.ToJson()}, {"stream", config_.name}, {"seq", 0}};
-  const std::string text = body.dump();
+  // A STAN store is answered with STAN's PubAck carrying the error's text, to the client.
+  std::string text;
+  std::string_view client_reply;
+  if (stan::PubAckFor(reply, error.description, &client_reply, &text)) {
+    reply = client_reply;
+  } else {
+    text = nlohmann::json{{"error", error.ToJson()}, {"stream", config_.name}, {"seq", 0}}.dump();
+  }
   PendingAck pending{static_cast<uint32_t>(ack_arena_.size()),
                      static_cast<uint32_t>(reply.size()),
                      0,
@@ -446,15 +453,22 @@ void Stream::ReleaseAcks() {
       js_->Send(reply, {}, {}, std::string_view(arena.data() + a.body_at, a.body_len));
       continue;
     }
+    std::string_view stan_client;
     if (failed && a.seq > durable) {
-      nlohmann::json body = {
-          {"error", MakeError(err::kStoreFailed, std::string(log_->failure().message())).ToJson()},
-          {"stream", config_.name},
-          {"seq", 0}};
+      const ApiError error = MakeError(err::kStoreFailed, std::string(log_->failure().message()));
+      if (stan::PubAckFor(reply, error.description, &stan_client, &ack_body_)) {
+        js_->Send(stan_client, {}, {}, ack_body_);
+        continue;
+      }
+      nlohmann::json body = {{"error", error.ToJson()}, {"stream", config_.name}, {"seq", 0}};
       js_->Send(reply, {}, {}, body.dump());
       continue;
     }
     if (a.seq > durable) break;
+    if (stan::PubAckFor(reply, {}, &stan_client, &ack_body_)) {
+      js_->Send(stan_client, {}, {}, ack_body_);
+      continue;
+    }
     ack_body_.assign("{\"stream\":\"");
     ack_body_.append(config_.name);
     ack_body_.append("\",\"seq\":");

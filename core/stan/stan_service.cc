@@ -7,6 +7,7 @@
 #include "core/shard.h"
 #include "core/stan/channel.h"
 #include "core/stan/protocol.h"
+#include "core/stan/pub_ack_reply.h"
 
 namespace tern::core {
 namespace {
@@ -415,6 +416,11 @@ void StanService::OnPublish(const Arrived& in) {
 
 void StanService::Store(const std::string& channel_name, const Channel& channel,
                         std::string_view guid, std::string_view reply, std::string_view data) {
+  // Usually the stream answers the client itself (core/stan/pub_ack_reply.h): nothing to
+  // track here. A guid that cannot ride in the reply subject is answered through here.
+  if (const std::string direct = stan::PubAckReply(guid, reply); !direct.empty()) {
+    return Send(channel.subject, direct, data);
+  }
   // A store's reply token is used again once answered: JetStream's PubAcks then go to a few
   // subjects that every shard's match cache keeps, not to a new subject each time.
   uint64_t token;

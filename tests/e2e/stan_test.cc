@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "core/stan/protocol.h"
+#include "js_util.h"
 #include "stan_util.h"
 
 namespace tern::e2e {
@@ -84,6 +85,32 @@ TEST(Stan, PublishesAreAcknowledgedOnceStoredAndReadWithJetStream) {
   EXPECT_NE(std::string(nats_GetLastError(nullptr)).find("stan: invalid publish request"),
             std::string::npos)
       << nats_GetLastError(nullptr);
+}
+
+// The channel's stream answers a publish itself (core/stan/pub_ack_reply.h): a refusal by the
+// stream reaches the client as the PubAck's error, and the next publish is stored.
+TEST(Stan, AStreamsRefusalIsThePubAcksError) {
+  auto server = StartStreaming();
+  ASSERT_TRUE(server);
+  StanConn stan;
+  ASSERT_EQ(StanConnect(*server, "test-cluster", "sender", &stan), NATS_OK);
+  PublishAll(stan.sc, "small", 1, 1);
+  // An operator caps the channel's messages at 8 bytes through JetStream.
+  auto nats = Connect(*server);
+  nlohmann::json config =
+      JsApi(nats->nc, "$JS.API.STREAM.INFO.STAN_small", nullptr).value("config", nlohmann::json());
+  ASSERT_TRUE(config.is_object());
+  config["max_msg_size"] = 8;
+  const nlohmann::json updated = JsApi(nats->nc, "$JS.API.STREAM.UPDATE.STAN_small", config);
+  ASSERT_FALSE(updated.contains("error")) << updated.dump();
+  const std::string big = "far more than eight bytes";
+  EXPECT_NE(stanConnection_Publish(stan.sc, "small", big.data(), static_cast<int>(big.size())),
+            NATS_OK);
+  EXPECT_NE(std::string(nats_GetLastError(nullptr)).find("message size exceeds maximum allowed"),
+            std::string::npos)
+      << nats_GetLastError(nullptr);
+  PublishAll(stan.sc, "small", 2, 2);  // "m2" fits
+  EXPECT_EQ(JsApi(nats->nc, "$JS.API.STREAM.INFO.STAN_small", nullptr)["state"]["messages"], 2);
 }
 
 TEST(Stan, ConnectRefusalsAreNatsStreamingServers) {

@@ -1,8 +1,9 @@
 // libFuzzer target: what a STAN client (or anyone) sends to the streaming service's subjects,
 // through the protobuf reader of each of the thirteen messages (the first byte picks one).
 // Nothing may crash or read past its input. Checked beyond that: what was read, written out
-// and read again, writes out the same bytes; and a channel name the reader accepts maps to a
-// valid stream name and to its own subject.
+// and read again, writes out the same bytes; a channel name the reader accepts maps to a
+// valid stream name and to its own subject; and a store's PubAck reply carries the guid and
+// the client's reply through unchanged.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -10,6 +11,7 @@
 
 #include "core/stan/channel.h"
 #include "core/stan/protocol.h"
+#include "core/stan/pub_ack_reply.h"
 
 namespace {
 
@@ -52,7 +54,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
     case 0: {
       RoundTrip<PubMsg>(data);
       PubMsg pub;
-      if (Decode(data, &pub)) CheckChannel(pub.subject);
+      if (!Decode(data, &pub)) break;
+      CheckChannel(pub.subject);
+      // A store's reply that carries the guid gives back the client's reply and its PubAck.
+      const std::string reply = PubAckReply(pub.guid, pub.reply);
+      if (reply.empty()) break;
+      std::string_view client;
+      std::string body;
+      Check(PubAckFor(reply, {}, &client, &body) && client == pub.reply);
+      PubAck ack;
+      Check(Decode(body, &ack) && ack.guid == pub.guid && ack.error.empty());
       break;
     }
     case 1:

@@ -26,7 +26,7 @@ js_api="core/jetstream/api_error.cc core/jetstream/config_json.cc core/jetstream
         storage/subject_pattern.cc"
 backup="core/jetstream/backup_format.cc storage/crc32c.cc"
 mqtt="core/mqtt_packet.cc core/mqtt_topic.cc core/mqtt_properties.cc"
-stan="core/stan/protocol.cc core/stan/proto_wire.cc core/stan/channel.cc"
+stan="core/stan/protocol.cc core/stan/proto_wire.cc core/stan/channel.cc core/stan/pub_ack_reply.cc"
 websocket="core/ws_handshake.cc core/ws_frame.cc core/ws_deflate.cc core/ws_session.cc"
 storage="storage/crc32c.cc storage/env_memory.cc storage/env_posix.cc storage/record.cc
          storage/segment.cc storage/segment_index.cc storage/segment_scan.cc storage/stream_log.cc
