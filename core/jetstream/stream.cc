@@ -489,6 +489,11 @@ void Stream::ReleaseAcks() {
     PendingAck a = releasing[i];
     const uint32_t reply_at = static_cast<uint32_t>(ack_arena_.size());
     ack_arena_.append(arena, a.reply_at, a.reply_len);
+    if (a.body_len > 0) {  // an error queued behind a store not durable yet: its text too
+      const uint32_t body_at = static_cast<uint32_t>(ack_arena_.size());
+      ack_arena_.append(arena, a.body_at, a.body_len);
+      a.body_at = body_at;
+    }
     a.reply_at = reply_at;
     acks_.push_back(a);
   }

@@ -102,8 +102,11 @@ void StanService::OnChannelAnswer(const ApiCall& call, const std::string& error)
     return;
   }
   channel.ready = true;
-  for (const PendingPublish& pub : waiting)
+  // Its first inactivity check may have passed it by while it was being made.
+  if (channel.limits.max_inactivity_ns > 0) ScheduleInactivityCheck();
+  for (const PendingPublish& pub : waiting) {
     Store(call.channel, channel, pub.guid, pub.reply, pub.data);
+  }
   for (uint64_t id : waiting_feeds) {
     if (auto feed = feeds_.find(id); feed != feeds_.end()) StartFeed(feed->second);
   }

@@ -22,6 +22,8 @@ constexpr std::string_view kErrClientRegistered = "stan: clientID already regist
 constexpr std::string_view kErrInvalidPubReq = "stan: invalid publish request";
 constexpr std::string_view kErrInvalidCloseReq = "stan: invalid close request";
 constexpr std::string_view kErrUnknownClient = "stan: unknown clientID";
+// A channel whose stream was deleted outside the service (say, through $JS.API).
+constexpr std::string_view kErrNoStream = "stan: the channel's stream is missing";
 constexpr std::string_view kErrReplaced = "client has been replaced or is no longer registered";
 
 bool IsValidClientId(std::string_view id) {
@@ -419,7 +421,11 @@ void StanService::Store(const std::string& channel_name, const Channel& channel,
   // Usually the stream answers the client itself (core/stan/pub_ack_reply.h): nothing to
   // track here. A guid that cannot ride in the reply subject is answered through here.
   if (const std::string direct = stan::PubAckReply(guid, reply); !direct.empty()) {
-    return Send(channel.subject, direct, data);
+    const Message msg{
+        .subject = channel.subject, .reply = direct, .data = data, .account = auth::kGlobalAccount};
+    // No stream took it (deleted behind the service's back): nobody else would answer.
+    if (!shard_->Route(msg, nullptr)) SendPubAck(std::string(reply), guid, kErrNoStream);
+    return;
   }
   // A store's reply token is used again once answered: JetStream's PubAcks then go to a few
   // subjects that every shard's match cache keeps, not to a new subject each time.

@@ -167,10 +167,12 @@ void StanService::FinishRestore() {
     }
     // Listed already, unless its stream went while the server was down.
     auto listed = channels_.find(feed.channel);
-    Channel& channel = listed != channels_.end()
-                           ? listed->second
-                           : AddChannel(feed.channel, stan::ChannelStreamName(feed.channel));
+    const bool missing = listed == channels_.end();
+    Channel& channel =
+        missing ? AddChannel(feed.channel, stan::ChannelStreamName(feed.channel)) : listed->second;
     channel.ready = true;
+    // Its stream is made again, empty, so that publishes are stored and answered.
+    if (missing) CreateChannelStream(feed.channel, /*update=*/false);
     ++channel.feeds;
     if (!feed.group.empty()) {
       groups_[feed.channel + " " + feed.group] = id;
@@ -193,6 +195,10 @@ void StanService::FinishRestore() {
   for (uint64_t id : empty) {
     Feed& feed = feeds_[id];
     feed.ready = true;
+    // DropFeed lets go of the channel's count of feeds: count it first.
+    if (auto channel = channels_.find(feed.channel); channel != channels_.end()) {
+      ++channel->second.feeds;
+    }
     DropFeed(feed, /*keep_consumer=*/!feed.durable_key.empty());
   }
   if (!clients_.empty() || !stan_subs_.empty()) {

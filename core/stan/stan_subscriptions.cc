@@ -365,7 +365,7 @@ void StanService::DropSub(uint64_t id, bool close) {
   auto it = stan_subs_.find(id);
   if (it == stan_subs_.end()) return;
   const uint64_t feed_id = it->second.feed;
-  if (auto feed = feeds_.find(feed_id); feed != feeds_.end() && close &&
+  if (auto feed = feeds_.find(feed_id); feed != feeds_.end() && close && it->second.answered &&
                                         !feed->second.durable_key.empty() &&
                                         feed->second.members.size() == 1) {
     // The last one of a durable: it stays, offline, as this subscription left it.
@@ -406,10 +406,10 @@ void StanService::DropFeed(Feed& feed, bool keep_consumer) {
       group != groups_.end() && group->second == feed.id) {
     groups_.erase(group);
   }
-  if (keep_consumer) {
+  if (keep_consumer && !feed.unacked.empty()) {
     std::vector<std::string>& kept = offline_unacked_[feed.durable_key];
     for (const auto& [seq, unacked] : feed.unacked) kept.push_back(unacked.ack_subject);
-  } else {
+  } else if (!keep_consumer) {
     offline_unacked_.erase(feed.durable_key);
   }
   auto channel = channels_.find(feed.channel);

@@ -112,6 +112,17 @@ TEST(StanLimits, ChannelsFoundAtStartTakeTheLimitsConfiguredNowAndCountAgainstMa
   PublishAll(stan.sc, "audit", 4, 4);
 }
 
+// Only ever published to, with no other channel or subscription to wake the check.
+TEST(StanLimits, AChannelOnlyPublishedToIsDeletedToo) {
+  auto server = StartStreaming({"-mi", "500ms"});
+  ASSERT_TRUE(server);
+  StanConn stan;
+  ASSERT_EQ(StanConnect(*server, "test-cluster", "once", &stan), NATS_OK);
+  PublishAll(stan.sc, "lonely", 1, 1);
+  auto nats = Connect(*server);
+  EXPECT_TRUE(AwaitDeleted(nats->nc, "STAN_lonely"));
+}
+
 TEST(StanLimits, AnInactiveChannelIsDeletedAndMadeAgainFromSequenceOne) {
   auto server = StartStreaming({"-mi", "1s"});
   ASSERT_TRUE(server);

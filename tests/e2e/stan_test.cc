@@ -111,6 +111,13 @@ TEST(Stan, AStreamsRefusalIsThePubAcksError) {
       << nats_GetLastError(nullptr);
   PublishAll(stan.sc, "small", 2, 2);  // "m2" fits
   EXPECT_EQ(JsApi(nats->nc, "$JS.API.STREAM.INFO.STAN_small", nullptr)["state"]["messages"], 2);
+
+  // Its stream deleted behind the service's back: the publish is refused, not left unanswered.
+  JsApi(nats->nc, "$JS.API.STREAM.DELETE.STAN_small", nullptr);
+  EXPECT_NE(stanConnection_Publish(stan.sc, "small", "x", 1), NATS_OK);
+  EXPECT_NE(std::string(nats_GetLastError(nullptr)).find("the channel's stream is missing"),
+            std::string::npos)
+      << nats_GetLastError(nullptr);
 }
 
 TEST(Stan, ConnectRefusalsAreNatsStreamingServers) {
