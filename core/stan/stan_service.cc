@@ -427,15 +427,7 @@ void StanService::Store(const std::string& channel_name, const Channel& channel,
     if (!shard_->Route(msg, nullptr)) SendPubAck(std::string(reply), guid, kErrNoStream);
     return;
   }
-  // A store's reply token is used again once answered: JetStream's PubAcks then go to a few
-  // subjects that every shard's match cache keeps, not to a new subject each time.
-  uint64_t token;
-  if (free_store_tokens_.empty()) {
-    token = ++next_token_;
-  } else {
-    token = free_store_tokens_.back();
-    free_store_tokens_.pop_back();
-  }
+  const uint64_t token = ++next_token_;
   Send(channel.subject, Token(api_inbox_, token), data);
   TrackCall(token, ApiCall{ApiCall::Kind::kStore, channel_name, std::string(guid),
                            std::string(reply), now_ns_ + kApiTimeoutNs});
@@ -454,8 +446,6 @@ void StanService::OnApiReply(uint64_t token, std::string_view body) {
   ApiCall call = std::move(it->second);
   calls_.erase(it);
   if (call.kind == ApiCall::Kind::kStore) {
-    // Answered: the token is free (one that timed out never is, so a late answer is dropped).
-    free_store_tokens_.push_back(token);
     // A stored message's PubAck ({"stream":...,"seq":N}) needs no parsing: only its error.
     if (body.find("\"error\"") == std::string_view::npos &&
         body.find("\"seq\":") != std::string_view::npos) {

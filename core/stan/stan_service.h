@@ -254,8 +254,7 @@ class StanService final : public InternalSink, public LoopService {
   std::string reply_secret_;              // in JetStream replies' and heartbeats' reply subjects
   std::string run_nonce_;  // in deliver subjects: this run's never meet an earlier run's
   uint64_t next_token_ = 0;
-  std::vector<uint64_t> free_store_tokens_;  // answered stores' reply tokens, used again
-  int64_t next_call_check_ns_ = 0;           // the earliest call deadline (0: none)
+  int64_t next_call_check_ns_ = 0;  // the earliest call deadline (0: none)
 };
 
 }  // namespace tern::core

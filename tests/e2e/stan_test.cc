@@ -176,6 +176,21 @@ TEST(Stan, ADeadClientsIdIsTakenOverAndItsPingsSaySo) {
   ASSERT_TRUE(core::stan::Decode(ack_bytes, &ack));
   EXPECT_EQ(ack.guid, "g1");
   EXPECT_EQ(ack.error, "stan: invalid publish request");
+  // The new connection's is stored. A guid that cannot ride in a subject token (a dot, a
+  // space) is answered through the service rather than by the stream: the same PubAck.
+  for (const std::string guid : {"g2", "odd.guid with space"}) {
+    pub.clear();
+    core::stan::Encode(core::stan::PubMsg{.client_id = "gone",
+                                          .guid = guid,
+                                          .subject = "events",
+                                          .data = "y",
+                                          .conn_id = "new-conn"},
+                       &pub);
+    const std::string stored = Request(nats->nc, "_STAN.pub.test-cluster.events", pub);
+    ASSERT_TRUE(core::stan::Decode(stored, &ack)) << guid;
+    EXPECT_EQ(ack.guid, guid);
+    EXPECT_EQ(ack.error, "") << guid;
+  }
 
   // Closing: once, then the id is unknown.
   std::string close;
