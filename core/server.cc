@@ -17,6 +17,7 @@
 #include "core/jetstream_start.h"
 #include "core/leaf_service.h"
 #include "core/log.h"
+#include "core/stan/stan_gate.h"
 #include "core/stan/stan_service.h"
 #include "io/socket.h"
 
@@ -245,9 +246,19 @@ bool Server::Start(std::string* error) {
   if (options_.jetstream && !StartJetStream(options_, context_.shards, &registries_, error))
     return false;
   if (options_.streaming.enabled) {
-    // STAN on shard 0: its subscriptions are told to the other shards directly.
+    // STAN on shard 0: its subscriptions are told to the other shards directly. Publishes
+    // are taken on every shard, by a gate each.
+    auto directory = std::make_shared<stan::StanDirectory>(context_.shard_count);
     auto* stan = static_cast<StanService*>(shards_[0]->AddService(
-        std::make_unique<StanService>(shards_[0].get(), options_.streaming)));
+        std::make_unique<StanService>(shards_[0].get(), options_.streaming, directory)));
+    std::vector<StanGate*> gates;
+    for (int i = 0; i < context_.shard_count; ++i) {
+      auto* gate = static_cast<StanGate*>(shards_[i]->AddService(std::make_unique<StanGate>(
+          shards_[i].get(), directory, stan->pub_prefix(), shards_[0].get(), stan)));
+      gate->Start();
+      gates.push_back(gate);
+    }
+    stan->SetGates(std::move(gates));
     std::vector<std::string> subjects;
     stan->Start(&subjects);
     for (int i = 1; i < context_.shard_count; ++i) {

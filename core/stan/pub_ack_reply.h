@@ -1,18 +1,19 @@
 #pragma once
-// The reply subject with which the STAN service stores a publish when the channel's stream
-// is to answer the client itself: `_STAN.pa.<guid>.<client's reply>`. The stream (on its
-// own shard) then sends STAN's protobuf PubAck{guid, error} to the client's reply once the
-// message is stored, instead of JetStream's JSON to the service: the answer skips shard 0's
-// service. Pure functions; what any shard may call.
+// The reply subject with which a STAN publish is stored when the channel's stream is to
+// answer the client itself: `_STAN.pa.<guid>.<client's reply>`, or `_STAN.px.<guid in
+// hex>.<client's reply>` for a guid that cannot be a subject token as it is. The stream (on
+// its own shard) then sends STAN's protobuf PubAck{guid, error} to the client's reply once
+// the message is stored, instead of JetStream's JSON. Pure functions; what any shard may call.
 #include <string>
 #include <string_view>
 
 namespace tern::core::stan {
 
 inline constexpr std::string_view kPubAckReplyPrefix = "_STAN.pa.";
+inline constexpr std::string_view kPubAckHexReplyPrefix = "_STAN.px.";
 
-// The store's reply for this publish; empty when the guid cannot ride in a subject token (the
-// service then answers the publish itself). Clients' guids are NUIDs: letters and digits.
+// Appends the store's reply for this publish to *out. The client's reply must not be empty.
+void AppendPubAckReply(std::string_view guid, std::string_view client_reply, std::string* out);
 std::string PubAckReply(std::string_view guid, std::string_view client_reply);
 
 // For a reply made by PubAckReply: the client's reply and the PubAck to send it (`error`

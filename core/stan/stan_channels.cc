@@ -8,6 +8,8 @@
 #include "core/log.h"
 #include "core/shard.h"
 #include "core/stan/channel.h"
+#include "core/stan/errors.h"
+#include "core/stan/stan_gate.h"
 #include "core/stan/stan_service.h"
 #include "core/time_format.h"
 
@@ -15,7 +17,6 @@ namespace tern::core {
 namespace {
 
 constexpr std::string_view kErrTooManyChannels = "too many channels";
-constexpr std::string_view kErrChanDelInProgress = "stan: channel is being deleted";
 
 nlohmann::json StreamLimits(const StanChannelLimits& limits) {
   return {{"max_msgs", limits.max_msgs > 0 ? limits.max_msgs : -1},
@@ -29,7 +30,7 @@ StanService::Channel* StanService::OpenChannel(const std::string& name, std::str
   auto it = channels_.find(name);
   if (it != channels_.end()) {
     if (it->second.deleting) {
-      *error = kErrChanDelInProgress;
+      *error = stan::kErrChanDelInProgress;
       return nullptr;
     }
     return &it->second;
@@ -49,6 +50,8 @@ StanService::Channel& StanService::AddChannel(const std::string& name, const std
   channel.limits = ChannelLimitsFor(options_.limits, name);
   channel.stream = stream;
   channel.subject = stan::ChannelSubject(name);
+  channel.entry = std::make_shared<stan::GateChannel>();
+  channel.entry->subject = channel.subject;
   channel.last_activity_ns = now_ns_;
   if (channel.limits.max_inactivity_ns > 0) ScheduleInactivityCheck();
   return channel;
@@ -86,15 +89,15 @@ void StanService::OnChannelAnswer(const ApiCall& call, const std::string& error)
              error.c_str());
     return;
   }
-  std::vector<PendingPublish> waiting;
-  waiting.swap(channel.waiting);
+  std::vector<StanGate*> waiting_gates;
+  waiting_gates.swap(channel.waiting_gates);
   std::vector<uint64_t> waiting_feeds;
   waiting_feeds.swap(channel.waiting_feeds);
   if (!error.empty()) {
     LOG_WARN("Streaming: channel \"%s\" could not be made: %s", call.channel.c_str(),
              error.c_str());
     // Not kept as failed: the next publish tries again (the store may have room by then).
-    for (const PendingPublish& pub : waiting) SendPubAck(pub.reply, pub.guid, error);
+    for (StanGate* gate : waiting_gates) ResolveGate(gate, call.channel, error);
     channels_.erase(found);
     for (uint64_t id : waiting_feeds) {
       if (auto feed = feeds_.find(id); feed != feeds_.end()) FeedReady(feed->second, error);
@@ -104,9 +107,8 @@ void StanService::OnChannelAnswer(const ApiCall& call, const std::string& error)
   channel.ready = true;
   // Its first inactivity check may have passed it by while it was being made.
   if (channel.limits.max_inactivity_ns > 0) ScheduleInactivityCheck();
-  for (const PendingPublish& pub : waiting) {
-    Store(call.channel, channel, pub.guid, pub.reply, pub.data);
-  }
+  PublishDirectory();  // before the gates are told: they look it up there
+  for (StanGate* gate : waiting_gates) ResolveGate(gate, call.channel, {});
   for (uint64_t id : waiting_feeds) {
     if (auto feed = feeds_.find(id); feed != feeds_.end()) StartFeed(feed->second);
   }
@@ -151,10 +153,12 @@ void StanService::RetireInactiveChannels() {
   for (auto& [name, channel] : channels_) {
     const int64_t max = channel.limits.max_inactivity_ns;
     if (max <= 0 || !channel.ready || channel.deleting) continue;
-    if (channel.feeds > 0 || !channel.waiting.empty()) {
+    if (channel.feeds > 0 || !channel.waiting_gates.empty()) {
       channel.last_activity_ns = now_ns_;
       continue;
     }
+    channel.last_activity_ns = std::max(
+        channel.last_activity_ns, channel.entry->last_publish_ns.load(std::memory_order_relaxed));
     const int64_t due = channel.last_activity_ns + max;
     if (now_ns_ < due) {
       if (next_inactivity_check_ns_ == 0 || due < next_inactivity_check_ns_) {
@@ -164,6 +168,7 @@ void StanService::RetireInactiveChannels() {
     }
     // Offline durables do not keep it, as in nats-streaming-server: they go with its stream.
     channel.deleting = true;
+    channel.entry->open.store(false, std::memory_order_release);  // gates refuse publishes now
     const std::string channel_name = name;
     Call("$JS.API.STREAM.DELETE." + channel.stream, "",
          [this, channel_name](const std::string& error, const nlohmann::json&) {
@@ -173,6 +178,7 @@ void StanService::RetireInactiveChannels() {
              LOG_WARN("Streaming: inactive channel \"%s\" could not be deleted: %s",
                       channel_name.c_str(), error.c_str());
              gone->second.deleting = false;
+             gone->second.entry->open.store(true, std::memory_order_release);
              gone->second.last_activity_ns = now_ns_;
              return ScheduleInactivityCheck();
            }
@@ -183,6 +189,7 @@ void StanService::RetireInactiveChannels() {
            std::erase_if(offline_durables_,
                          [&](const auto& entry) { return entry.second.channel == channel_name; });
            channels_.erase(gone);
+           PublishDirectory();
          });
   }
 }

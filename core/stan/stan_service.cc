@@ -7,7 +7,7 @@
 #include "core/shard.h"
 #include "core/stan/channel.h"
 #include "core/stan/protocol.h"
-#include "core/stan/pub_ack_reply.h"
+#include "core/stan/stan_gate.h"
 
 namespace tern::core {
 namespace {
@@ -19,11 +19,8 @@ constexpr std::string_view kErrInvalidConnReq = "stan: invalid connection reques
 constexpr std::string_view kErrInvalidClientId =
     "stan: invalid clientID: only alphanumeric and `-` or `_` characters allowed";
 constexpr std::string_view kErrClientRegistered = "stan: clientID already registered";
-constexpr std::string_view kErrInvalidPubReq = "stan: invalid publish request";
 constexpr std::string_view kErrInvalidCloseReq = "stan: invalid close request";
 constexpr std::string_view kErrUnknownClient = "stan: unknown clientID";
-// A channel whose stream was deleted outside the service (say, through $JS.API).
-constexpr std::string_view kErrNoStream = "stan: the channel's stream is missing";
 constexpr std::string_view kErrReplaced = "client has been replaced or is no longer registered";
 
 bool IsValidClientId(std::string_view id) {
@@ -57,8 +54,9 @@ uint64_t TrailingNumber(std::string_view subject) {
 
 }  // namespace
 
-StanService::StanService(Shard* shard, const StanOptions& options)
-    : shard_(shard), options_(options) {
+StanService::StanService(Shard* shard, const StanOptions& options,
+                         std::shared_ptr<stan::StanDirectory> directory)
+    : shard_(shard), options_(options), directory_(std::move(directory)) {
   const std::string& id = options_.cluster_id;
   discover_ = "_STAN.discover." + id;
   pings_ = discover_ + ".pings";
@@ -93,7 +91,6 @@ void StanService::Subscribe(const std::string& subject, int tag,
 void StanService::Start(std::vector<std::string>* subjects) {
   Subscribe(discover_, kConnect, subjects);
   Subscribe(pings_, kPing, subjects);
-  Subscribe(pub_prefix_ + ".>", kPublish, subjects);
   Subscribe(sub_requests_, kSubscribe, subjects);
   Subscribe(unsub_requests_, kUnsubscribe, subjects);
   Subscribe(sub_close_requests_, kSubClose, subjects);
@@ -144,8 +141,6 @@ void StanService::Handle(const Arrived& in) {
       return OnConnect(in);
     case kPing:
       return OnPing(in);
-    case kPublish:
-      return OnPublish(in);
     case kClose:
       return OnClose(in);
     case kApiReply:
@@ -212,6 +207,7 @@ void StanService::Register(std::string_view request_bytes, const std::string& re
   client.conn_id = std::string(request.conn_id);
   client.next_heartbeat_ns = now_ns_ + options_.hb_interval_ns;
   if (!client.conn_id.empty()) by_conn_id_[client.conn_id] = id;
+  PublishDirectory();  // the gates know it before it is told it is connected
   stan::ConnectResponse response{.pub_prefix = pub_prefix_,
                                  .sub_requests = sub_requests_,
                                  .unsub_requests = unsub_requests_,
@@ -254,6 +250,7 @@ void StanService::RemoveClient(const std::string& id) {
   if (!it->second.conn_id.empty()) by_conn_id_.erase(it->second.conn_id);
   if (it->second.heartbeat_outstanding != 0) heartbeats_.erase(it->second.heartbeat_outstanding);
   clients_.erase(it);
+  PublishDirectory();
 }
 
 void StanService::OnPing(const Arrived& in) {
@@ -378,59 +375,33 @@ int64_t StanService::NextDeadline() const {
   return next;
 }
 
-// ------------------------------------------------------------------ publishing
+// ------------------------------------------------------------------ the gates
 
-void StanService::SendPubAck(const std::string& reply, std::string_view guid,
-                             std::string_view error) {
-  if (reply.empty()) return;
-  std::string out;
-  stan::Encode(stan::PubAck{.guid = guid, .error = error}, &out);
-  Send(reply, {}, out);
+void StanService::PublishDirectory() {
+  auto snapshot = std::make_shared<stan::DirectorySnapshot>();
+  snapshot->serving = phase_ == Phase::kServing;
+  for (const auto& [id, client] : clients_) snapshot->client_ids.insert(id);
+  for (const auto& [conn_id, id] : by_conn_id_) snapshot->conn_ids.insert(conn_id);
+  for (const auto& [name, channel] : channels_) {
+    if (channel.ready) snapshot->channels.emplace(name, channel.entry);
+  }
+  directory_->Publish(std::move(snapshot));
 }
 
-void StanService::OnPublish(const Arrived& in) {
-  stan::PubMsg pub;
-  const bool read = stan::Decode(in.data, &pub);
-  bool known = false;
-  if (read && !pub.conn_id.empty()) {
-    known = by_conn_id_.count(std::string(pub.conn_id)) != 0;
-  } else if (read) {
-    known = clients_.count(std::string(pub.client_id)) != 0;
-  }
-  if (read) {
-    ++in_msgs_;
-    in_bytes_ += pub.data.size();
-  }
-  if (!read || pub.guid.empty() || !stan::IsValidChannelName(pub.subject) || !known) {
-    return SendPubAck(in.reply, read ? pub.guid : std::string_view(), kErrInvalidPubReq);
-  }
-  const std::string name(pub.subject);
+void StanService::OpenChannelFor(StanGate* gate, const std::string& name) {
   std::string_view error;
   Channel* channel = OpenChannel(name, &error);
-  if (channel == nullptr) return SendPubAck(in.reply, pub.guid, error);
+  if (channel == nullptr) return ResolveGate(gate, name, std::string(error));
   channel->last_activity_ns = now_ns_;
-  if (!channel->ready) {
-    return channel->waiting.push_back(
-        PendingPublish{std::string(pub.guid), in.reply, std::string(pub.data)});
-  }
-  Store(name, *channel, pub.guid, in.reply, pub.data);
+  // Ready already: the gate's request crossed the directory that says so.
+  if (channel->ready) return ResolveGate(gate, name, {});
+  auto& gates = channel->waiting_gates;
+  if (std::find(gates.begin(), gates.end(), gate) == gates.end()) gates.push_back(gate);
 }
 
-void StanService::Store(const std::string& channel_name, const Channel& channel,
-                        std::string_view guid, std::string_view reply, std::string_view data) {
-  // Usually the stream answers the client itself (core/stan/pub_ack_reply.h): nothing to
-  // track here. A guid that cannot ride in the reply subject is answered through here.
-  if (const std::string direct = stan::PubAckReply(guid, reply); !direct.empty()) {
-    const Message msg{
-        .subject = channel.subject, .reply = direct, .data = data, .account = auth::kGlobalAccount};
-    // No stream took it (deleted behind the service's back): nobody else would answer.
-    if (!shard_->Route(msg, nullptr)) SendPubAck(std::string(reply), guid, kErrNoStream);
-    return;
-  }
-  const uint64_t token = ++next_token_;
-  Send(channel.subject, Token(api_inbox_, token), data);
-  TrackCall(token, ApiCall{ApiCall::Kind::kStore, channel_name, std::string(guid),
-                           std::string(reply), now_ns_ + kApiTimeoutNs});
+void StanService::ResolveGate(StanGate* gate, const std::string& name, std::string error) {
+  gate->shard()->Post(
+      [gate, name, error = std::move(error)] { gate->OnChannelResolved(name, error); });
 }
 
 void StanService::TrackCall(uint64_t token, ApiCall call) {
@@ -445,13 +416,6 @@ void StanService::OnApiReply(uint64_t token, std::string_view body) {
   if (it == calls_.end()) return;
   ApiCall call = std::move(it->second);
   calls_.erase(it);
-  if (call.kind == ApiCall::Kind::kStore) {
-    // A stored message's PubAck ({"stream":...,"seq":N}) needs no parsing: only its error.
-    if (body.find("\"error\"") == std::string_view::npos &&
-        body.find("\"seq\":") != std::string_view::npos) {
-      return SendPubAck(call.reply, call.guid, {});
-    }
-  }
   FinishCall(std::move(call), body);
 }
 
@@ -465,8 +429,6 @@ void StanService::FinishCall(ApiCall call, std::string_view body) {
     auto text = e->is_object() ? e->find("description") : e->end();
     error = text != e->end() && text->is_string() ? text->get<std::string>()
                                                   : std::string("JetStream error");
-  } else if (call.kind == ApiCall::Kind::kStore && !answer.contains("seq")) {
-    error = "stan: unreadable answer from JetStream";  // a stored message has its sequence
   }
   try {
     DispatchAnswer(std::move(call), error, answer);
@@ -479,7 +441,6 @@ void StanService::FinishCall(ApiCall call, std::string_view body) {
 void StanService::DispatchAnswer(ApiCall call, const std::string& error,
                                  const nlohmann::json& answer) {
   if (call.done) return call.done(error, answer);
-  if (call.kind == ApiCall::Kind::kStore) return SendPubAck(call.reply, call.guid, error);
   if (call.feed != 0) return FinishFeedCall(call, error, answer);
   OnChannelAnswer(call, error);
 }

@@ -1,10 +1,11 @@
 #pragma once
 // StanService: NATS Streaming (STAN) clients served on JetStream (docs/STAN.md). It answers
-// the STAN requests (connect, close, pings), heartbeats the clients, and stores their
-// publishes in each channel's stream, acknowledging a publish once JetStream has stored it.
-// It talks to JetStream only through the $JS.API subjects and the channels' subjects, as a
-// client would. Messages reach it while the shard routes (OnInternalMessage): they are
-// copied and handled in the next turn. Ownership: shard 0's thread; one per server.
+// the STAN requests (connect, close, pings, subscriptions), heartbeats the clients, and makes
+// each channel's stream. Publishes are taken on the sender's shard by a StanGate (one per
+// shard), which this service keeps informed through the StanDirectory. It talks to
+// JetStream only through the $JS.API subjects and the channels' subjects, as a client would.
+// Messages reach it while the shard routes (OnInternalMessage): they are copied and handled in the
+// next turn. Ownership: shard 0's thread; one per server.
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -18,6 +19,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "core/loop_service.h"
+#include "core/stan/stan_directory.h"
 #include "core/stan/stan_view.h"
 #include "core/stan_options.h"
 #include "core/subscription.h"
@@ -25,11 +27,20 @@
 namespace tern::core {
 
 class Shard;
+class StanGate;
 
 class StanService final : public InternalSink, public LoopService {
  public:
-  StanService(Shard* shard, const StanOptions& options);
+  StanService(Shard* shard, const StanOptions& options,
+              std::shared_ptr<stan::StanDirectory> directory);
   ~StanService() override;
+  // Where clients publish (`_STAN.pub.<cluster id>`; the gates subscribe to it).
+  const std::string& pub_prefix() const { return pub_prefix_; }
+  // Before the shards start: the gates, by shard.
+  void SetGates(std::vector<StanGate*> gates) { gates_ = std::move(gates); }
+  // On shard 0's thread (posted by a gate): the gate has publishes for a channel it does not
+  // know; the answer is posted back to it once the channel's stream is made or refused.
+  void OpenChannelFor(StanGate* gate, const std::string& name);
   // Before the shards start: subscribes on shard 0 and lists the subjects, which the other
   // shards must learn of directly.
   void Start(std::vector<std::string>* subjects);
@@ -44,7 +55,6 @@ class StanService final : public InternalSink, public LoopService {
   enum Tag : int {
     kConnect,
     kPing,
-    kPublish,
     kSubscribe,
     kUnsubscribe,
     kSubClose,
@@ -71,18 +81,16 @@ class StanService final : public InternalSink, public LoopService {
     uint64_t token = 0;
     int64_t deadline_ns = 0;
   };
-  struct PendingPublish {
-    std::string guid, reply, data;
-  };
   struct Channel {
     bool ready = false;  // its stream is made
     std::string stream, subject;
-    StanChannelLimits limits;             // resolved: 0 is unlimited
-    int64_t last_activity_ns = 0;         // its last publish, or when its last subscription went
-    int feeds = 0;                        // online subscriptions' feeds on it
-    bool deleting = false;                // inactive: being deleted
-    std::vector<PendingPublish> waiting;  // while the stream is being made
-    std::vector<uint64_t> waiting_feeds;  // likewise
+    StanChannelLimits limits;      // resolved: 0 is unlimited
+    int64_t last_activity_ns = 0;  // its last publish, or when its last subscription went
+    int feeds = 0;                 // online subscriptions' feeds on it
+    bool deleting = false;         // inactive: being deleted
+    std::shared_ptr<stan::GateChannel> entry;  // what the gates see of it
+    std::vector<StanGate*> waiting_gates;      // while the stream is being made
+    std::vector<uint64_t> waiting_feeds;       // likewise
   };
   // What feeds one subscription, or every member of a queue group: a push consumer on the
   // channel's stream whose deliver subject only this service subscribes to, and only while
@@ -123,7 +131,6 @@ class StanService final : public InternalSink, public LoopService {
     enum class Kind {
       kCreateStream,
       kUpdateStream,
-      kStore,
       kStreamInfo,    // for a subscription starting at a sequence
       kConsumerInfo,  // does a durable's consumer exist already?
       kCreateConsumer,
@@ -141,7 +148,6 @@ class StanService final : public InternalSink, public LoopService {
   void OnConnect(const Arrived& in);
   void Register(std::string_view request, const std::string& reply);
   void OnPing(const Arrived& in);
-  void OnPublish(const Arrived& in);
   void OnClose(const Arrived& in);
   // Subscriptions (stan_subscriptions.cc) and their deliveries (stan_delivery.cc).
   void OnSubscribe(const Arrived& in);
@@ -204,10 +210,11 @@ class StanService final : public InternalSink, public LoopService {
   void ForgetOfflineUnacked(const std::string& stream);
   StanSubView SubView(const Feed& feed, const StanSub& sub) const;
   void ScheduleInactivityCheck();
-  void Store(const std::string& channel_name, const Channel& channel, std::string_view guid,
-             std::string_view reply, std::string_view data);
+  // Tells the gates of a change in the clients or the channels (in force at once).
+  void PublishDirectory();
+  // Posts the answer for a channel to a gate that asked for it.
+  void ResolveGate(StanGate* gate, const std::string& name, std::string error);
   void RemoveClient(const std::string& id);
-  void SendPubAck(const std::string& reply, std::string_view guid, std::string_view error);
   void Send(std::string_view subject, std::string_view reply, std::string_view data);
   void Subscribe(const std::string& subject, int tag, std::vector<std::string>* subjects);
   std::string Token(std::string_view prefix, uint64_t token) const;
@@ -244,7 +251,9 @@ class StanService final : public InternalSink, public LoopService {
     StanSubView view;
   };
   std::map<std::string, OfflineDurable> offline_durables_;  // by durable key
-  uint64_t in_msgs_ = 0, in_bytes_ = 0, out_msgs_ = 0, out_bytes_ = 0;
+  uint64_t out_msgs_ = 0, out_bytes_ = 0;                   // publishes in: counted by the gates
+  std::shared_ptr<stan::StanDirectory> directory_;
+  std::vector<StanGate*> gates_;
   // Starting: the state stream is not read yet. Restoring: being read; until then requests
   // wait in held_.
   enum class Phase { kStarting, kRestoring, kServing } phase_ = Phase::kServing;

@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "core/shard.h"
 #include "core/stan/channel.h"
+#include "core/stan/stan_gate.h"
 #include "core/stan/stan_service.h"
 
 namespace tern::core {
@@ -206,6 +207,10 @@ void StanService::FinishRestore() {
              stan_subs_.size());
   }
   phase_ = Phase::kServing;  // Turn takes the requests held meanwhile, in order
+  PublishDirectory();
+  for (StanGate* gate : gates_) {
+    gate->shard()->Post([gate] { gate->Resume(); });  // and the gates what they held
+  }
 }
 
 }  // namespace tern::core

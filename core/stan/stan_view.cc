@@ -56,8 +56,8 @@ void StanService::Snapshot(StanView* out) const {
   out->subscriptions = static_cast<int64_t>(stan_subs_.size() + offline_durables_.size());
   for (auto& [id, view] : clients) out->clients.push_back(std::move(view));
   for (auto& [name, view] : channels) out->channels.push_back(std::move(view));
-  out->in_msgs = in_msgs_;
-  out->in_bytes = in_bytes_;
+  out->in_msgs = directory_->TotalMsgs();
+  out->in_bytes = directory_->TotalBytes();
   out->out_msgs = out_msgs_;
   out->out_bytes = out_bytes_;
 }

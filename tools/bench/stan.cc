@@ -21,7 +21,9 @@ class StanClient {
                const std::string& client_id, std::string* error) {
     conn_.set_capture(true);
     client_id_ = client_id;
-    inbox_ = "_INBOX.stanb." + client_id;
+    // Unique per run: a client of an earlier run still registered under this id (say, one
+    // killed) is probed on its own inbox, and its probe must not pass for an answer here.
+    inbox_ = "_INBOX.stanb." + client_id + "." + std::to_string(NowNs());
     if (!conn_.Open(server, error) || !conn_.WriteAll("SUB " + inbox_ + ".> 1\r\n") ||
         !conn_.Flush(5000)) {
       if (error->empty()) *error = conn_.error();
