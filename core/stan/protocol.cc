@@ -63,7 +63,11 @@ bool DecodeFields(std::string_view data, void* message, std::span<const Field> f
   ProtoReader reader(data);
   ProtoField in;
   while (reader.Next(&in)) {
-    for (const Field& f : fields) {
+    // Most tables number their fields 1, 2, 3...: the field is found at its number's place
+    // without a search.
+    const std::size_t at = static_cast<std::size_t>(in.number - 1);
+    const bool direct = at < fields.size() && fields[at].number == in.number;
+    for (const Field& f : direct ? fields.subspan(at, 1) : fields) {
       if (f.number != in.number) continue;
       // A known number with another wire type is malformed, as the generated readers of
       // nats-streaming-server (gogo protobuf) take it.
@@ -180,7 +184,61 @@ constexpr Field kCloseResponse[] = {TERN_STAN_FIELD(CloseResponse, 1, kBytes, er
     return DecodeFields(data, m, table);                                            \
   }
 
-TERN_STAN_CODEC(PubMsg, kPubMsg)
+void Encode(const PubMsg& m, std::string* out) { EncodeFields(&m, kPubMsg, out); }
+
+bool DecodePubMsgByTable(std::string_view data, PubMsg* m) {
+  *m = PubMsg{};
+  return DecodeFields(data, m, kPubMsg);
+}
+
+// Every publish is read here: its fields as clients write them (one-byte tags, lengths)
+// are taken without the table; anything else is read by the table from the start.
+bool Decode(std::string_view data, PubMsg* m) {
+  *m = PubMsg{};
+  const auto* p = reinterpret_cast<const uint8_t*>(data.data());
+  const auto* end = p + data.size();
+  while (p < end) {
+    const uint8_t tag = *p++;
+    if ((tag & 7) != 2 || tag >= 0x80 || (tag >> 3) == 0 || p >= end) {
+      return DecodePubMsgByTable(data, m);
+    }
+    std::size_t length = *p++;
+    if (length >= 0x80) {
+      if (p >= end || *p >= 0x80) return DecodePubMsgByTable(data, m);
+      length = (length & 0x7f) | (static_cast<std::size_t>(*p++) << 7);
+    }
+    if (length > static_cast<std::size_t>(end - p)) return false;
+    const std::string_view value(reinterpret_cast<const char*>(p), length);
+    p += length;
+    switch (tag >> 3) {
+      case 1:
+        m->client_id = value;
+        break;
+      case 2:
+        m->guid = value;
+        break;
+      case 3:
+        m->subject = value;
+        break;
+      case 4:
+        m->reply = value;
+        break;
+      case 5:
+        m->data = value;
+        break;
+      case 6:
+        m->conn_id = value;
+        break;
+      case 10:
+        m->sha256 = value;
+        break;
+      default:
+        break;  // an unknown length-delimited field: skipped, as the table reader does
+    }
+  }
+  return true;
+}
+
 TERN_STAN_CODEC(PubAck, kPubAck)
 TERN_STAN_CODEC(MsgProto, kMsgProto)
 TERN_STAN_CODEC(Ack, kAck)

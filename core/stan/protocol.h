@@ -135,6 +135,9 @@ void Encode(const CloseResponse& m, std::string* out);
 
 // Each fills `m` from `data`; false if `data` is not a well-formed message.
 bool Decode(std::string_view data, PubMsg* m);
+// The general table reader for PubMsg, which Decode's fast path must agree with (the fuzzer
+// checks it).
+bool DecodePubMsgByTable(std::string_view data, PubMsg* m);
 bool Decode(std::string_view data, PubAck* m);
 bool Decode(std::string_view data, MsgProto* m);
 bool Decode(std::string_view data, Ack* m);

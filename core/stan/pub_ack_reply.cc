@@ -1,6 +1,6 @@
 #include "core/stan/pub_ack_reply.h"
 
-#include "core/stan/protocol.h"
+#include "core/stan/proto_wire.h"
 
 namespace tern::core::stan {
 namespace {
@@ -74,7 +74,9 @@ bool PubAckFor(std::string_view reply, std::string_view error, std::string_view*
   }
   *client_reply = rest.substr(dot + 1);
   body->clear();
-  Encode(PubAck{.guid = guid, .error = error}, body);
+  ProtoWriter writer(body);  // PubAck{guid, error}, written directly: once per stored publish
+  writer.Bytes(1, guid);
+  writer.Bytes(2, error);
   return true;
 }
 

@@ -84,27 +84,30 @@ void StanGate::Handle(std::string_view reply, std::string_view data) {
     return;
   }
   stan::PubMsg pub;
-  const bool read = stan::Decode(data, &pub);
-  const bool known =
-      read && (pub.conn_id.empty() ? directory.client_ids.contains(AbslView(pub.client_id))
-                                   : directory.conn_ids.contains(AbslView(pub.conn_id)));
-  if (!read || pub.guid.empty() || !stan::IsValidChannelName(pub.subject) || !known) {
-    return Answer(reply, read ? pub.guid : std::string_view(), stan::kErrInvalidPubReq);
+  if (!stan::Decode(data, &pub)) return Answer(reply, {}, stan::kErrInvalidPubReq);
+  if (pub.guid.empty() || !KnownClient(directory, pub)) {
+    return Answer(reply, pub.guid, stan::kErrInvalidPubReq);
   }
   // Behind a publish that waits for its channel, so that a channel's messages keep their order.
-  if (auto waiting = waiting_.find(AbslView(pub.subject)); waiting != waiting_.end()) {
-    waiting->second.push_back(Held{std::string(reply), std::string(data)});
-    return;
+  if (!waiting_.empty()) {
+    if (auto waiting = waiting_.find(AbslView(pub.subject)); waiting != waiting_.end()) {
+      waiting->second.push_back(Held{std::string(reply), std::string(data)});
+      return;
+    }
   }
-  auto found = directory.channels.find(AbslView(pub.subject));
-  if (found == directory.channels.end()) {
+  stan::GateChannel* found = FindChannel(directory, pub.subject);
+  if (found == nullptr) {
+    // Only names that pass are made, so a channel found needs no check.
+    if (!stan::IsValidChannelName(pub.subject)) {
+      return Answer(reply, pub.guid, stan::kErrInvalidPubReq);
+    }
     std::string name(pub.subject);
     waiting_[name].push_back(Held{std::string(reply), std::string(data)});
     service_shard_->Post(
         [service = service_, gate = this, name] { service->OpenChannelFor(gate, name); });
     return;
   }
-  stan::GateChannel& channel = *found->second;
+  stan::GateChannel& channel = *found;
   if (!channel.open.load(std::memory_order_acquire)) {
     return Answer(reply, pub.guid, stan::kErrChanDelInProgress);
   }
@@ -120,6 +123,38 @@ void StanGate::Handle(std::string_view reply, std::string_view data) {
                     .account = auth::kGlobalAccount};
   // No stream took it (deleted behind the service's back): nobody else would answer.
   if (!shard_->Route(msg, nullptr)) Answer(reply, pub.guid, stan::kErrNoStream);
+}
+
+bool StanGate::KnownClient(const stan::DirectorySnapshot& directory, const stan::PubMsg& pub) {
+  // A client publishes many times in a row: the last one found is compared, not hashed.
+  const bool by_conn = !pub.conn_id.empty();
+  const std::string_view key = by_conn ? pub.conn_id : pub.client_id;
+  if (known_client_version_ == seen_version_ && known_client_by_conn_ == by_conn &&
+      known_client_ == key) {
+    return true;
+  }
+  const bool known = by_conn ? directory.conn_ids.contains(AbslView(key))
+                             : directory.client_ids.contains(AbslView(key));
+  if (known) {
+    known_client_.assign(key);
+    known_client_by_conn_ = by_conn;
+    known_client_version_ = seen_version_;
+  }
+  return known;
+}
+
+stan::GateChannel* StanGate::FindChannel(const stan::DirectorySnapshot& directory,
+                                         std::string_view name) {
+  if (last_channel_version_ == seen_version_ && last_channel_ != nullptr &&
+      last_channel_name_ == name) {
+    return last_channel_;
+  }
+  auto found = directory.channels.find(AbslView(name));
+  if (found == directory.channels.end()) return nullptr;
+  last_channel_name_.assign(name);
+  last_channel_ = found->second.get();  // held by the snapshot of this version
+  last_channel_version_ = seen_version_;
+  return last_channel_;
 }
 
 void StanGate::OnChannelResolved(const std::string& name, const std::string& error) {

@@ -19,6 +19,7 @@
 #include <absl/container/flat_hash_map.h>
 
 #include "core/loop_service.h"
+#include "core/stan/protocol.h"
 #include "core/stan/stan_directory.h"
 #include "core/subscription.h"
 
@@ -59,6 +60,9 @@ class StanGate final : public InternalSink, public LoopService {
   const stan::DirectorySnapshot& Directory();
   void Handle(std::string_view reply, std::string_view data);
   void Answer(std::string_view reply, std::string_view guid, std::string_view error);
+  // Lookups in the directory, each remembering its last answer for the snapshot in force.
+  bool KnownClient(const stan::DirectorySnapshot& directory, const stan::PubMsg& pub);
+  stan::GateChannel* FindChannel(const stan::DirectorySnapshot& directory, std::string_view name);
   // Made channels whose publishes still wait for their stream's interest on this shard.
   void CheckConfirming();
 
@@ -78,6 +82,10 @@ class StanGate final : public InternalSink, public LoopService {
   absl::flat_hash_map<std::string, std::vector<Held>> waiting_;  // by channel being made
   absl::flat_hash_map<std::string, int64_t> confirming_;         // made: deadline of the wait
   std::string store_reply_, ack_;                                // reused
+  std::string known_client_, last_channel_name_;
+  bool known_client_by_conn_ = false;
+  uint64_t known_client_version_ = UINT64_MAX, last_channel_version_ = UINT64_MAX;
+  stan::GateChannel* last_channel_ = nullptr;
 };
 
 }  // namespace tern::core
