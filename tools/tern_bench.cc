@@ -63,6 +63,7 @@ void Usage() {
       "Modes: pub (ingest), pubsub (P publishers -> S subscribers), queue (P -> S queue\n"
       "       members), req (C requesters -> R responders, latency),\n"
       "       js-pub (JetStream publish with PubAcks), js-fetch (pull consume with acks),\n"
+      "       js-push (push consumer, max_ack_pending --window, ack each),\n"
       "       js-kv-put (js-pub over --subjects K keys of a KV-style stream),\n"
       "       js-kv-get (direct gets of K keys, --window in flight), js-mirror (fill a\n"
       "       stream, then time a mirror of it catching up),\n"
@@ -102,10 +103,10 @@ bool ParseOptions(int argc, char** argv, Options* o) {
   if (argc < 2) return false;
   o->mode = argv[1];
   if (o->mode != "pub" && o->mode != "pubsub" && o->mode != "queue" && o->mode != "req" &&
-      o->mode != "js-pub" && o->mode != "js-fetch" && o->mode != "js-kv-put" &&
-      o->mode != "js-kv-get" && o->mode != "js-mirror" && o->mode != "telemetry" &&
-      o->mode != "mqtt-pub" && o->mode != "mqtt-pubsub" && o->mode != "stan-pub" &&
-      o->mode != "stan-sub") {
+      o->mode != "js-pub" && o->mode != "js-fetch" && o->mode != "js-push" &&
+      o->mode != "js-kv-put" && o->mode != "js-kv-get" && o->mode != "js-mirror" &&
+      o->mode != "telemetry" && o->mode != "mqtt-pub" && o->mode != "mqtt-pubsub" &&
+      o->mode != "stan-pub" && o->mode != "stan-sub") {
     std::fprintf(stderr, "tern-bench: unknown mode '%s'\n", argv[1]);
     return false;
   }
@@ -591,6 +592,7 @@ Result RunJetStream(const Options& o) {
               : o.mode == "js-pub" || o.mode == "js-kv-put" ? RunJsPublish(p)
               : o.mode == "js-kv-get"                       ? RunKvGet(p)
               : o.mode == "js-mirror"                       ? RunMirror(p)
+              : o.mode == "js-push"                         ? RunJsPush(p)
                                                             : RunJsFetch(p);
   Result r;
   r.planned = r.expected = o.count;
@@ -736,6 +738,9 @@ void Report(const Options& o, const Result& r) {
         "  consumed:  %12.0f msgs/s  %8.1f MB/s  STAN durable, acked (%d subscriptions, "
         "maxInFlight %d)\n",
         sub_rate, sub_rate * mb, o.subs, o.window);
+  } else if (o.mode == "js-push") {
+    std::printf("  consumed:  %12.0f msgs/s  %8.1f MB/s  pushed and acked (max_ack_pending %d)\n",
+                sub_rate, sub_rate * mb, o.window);
   } else if (o.mode == "js-fetch") {
     std::printf(
         "  consumed:  %12.0f msgs/s  %8.1f MB/s  fetched and acked (%d consumers, batch %d)\n",

@@ -3,11 +3,14 @@
 namespace tern::core::stan {
 
 void ProtoWriter::Varint(uint64_t value) {
+  char bytes[10];  // written here first: one append, not a push_back a byte
+  std::size_t size = 0;
   while (value >= 0x80) {
-    out_->push_back(static_cast<char>((value & 0x7f) | 0x80));
+    bytes[size++] = static_cast<char>((value & 0x7f) | 0x80);
     value >>= 7;
   }
-  out_->push_back(static_cast<char>(value));
+  bytes[size++] = static_cast<char>(value);
+  out_->append(bytes, size);
 }
 
 void ProtoWriter::Tag(int field, WireType type) {

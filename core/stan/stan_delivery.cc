@@ -32,17 +32,20 @@ struct AckInfo {
 // $JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<ns>.<pending>, or
 // with a domain and an account hash after ACK and a token more at the end.
 bool ParseAckSubject(std::string_view subject, AckInfo* out) {
-  std::vector<std::string_view> tokens;
+  constexpr std::size_t kMaxTokens = 16;  // a JetStream ack subject has 9 or 12
+  std::string_view tokens[kMaxTokens];
+  std::size_t count = 0;
   for (std::size_t start = 0;;) {
+    if (count == kMaxTokens) return false;
     const std::size_t dot = subject.find('.', start);
-    tokens.push_back(subject.substr(start, dot - start));
+    tokens[count++] = subject.substr(start, dot - start);
     if (dot == std::string_view::npos) break;
     start = dot + 1;
   }
   std::size_t at = 0;
-  if (tokens.size() == 9) {
+  if (count == 9) {
     at = 4;
-  } else if (tokens.size() >= 11) {
+  } else if (count >= 11) {
     at = 6;
   } else {
     return false;
@@ -67,6 +70,7 @@ void StanService::OnDeliver(const Arrived& in) {
 uint64_t StanService::PickMember(Feed& feed) {
   // As nats-streaming-server: the member with the fewest unacknowledged among those below
   // their maxInFlight (else the first), and a member picked from the front goes to the back.
+  if (feed.members.size() == 1) return feed.members.front();
   std::size_t best = 0;
   bool found = false;
   for (std::size_t i = 0; i < feed.members.size(); ++i) {
@@ -87,7 +91,12 @@ void StanService::Deliver(Feed& feed, std::string_view ack_subject, std::string_
   AckInfo info;
   if (feed.members.empty() || !ParseAckSubject(ack_subject, &info)) return;
   bool any_answered = false;
-  for (uint64_t id : feed.members) any_answered |= stan_subs_[id].answered;
+  for (uint64_t id : feed.members) {
+    if (stan_subs_[id].answered) {
+      any_answered = true;
+      break;
+    }
+  }
   if (!any_answered) {
     // No member told of its subscription yet: a MsgProto must not come before that.
     feed.early.emplace_back(ack_subject, data);
@@ -103,7 +112,9 @@ void StanService::Deliver(Feed& feed, std::string_view ack_subject, std::string_
     }
   }
   if (fresh || pending->second.member != member) ++sub.pending;
-  pending->second = Feed::Unacked{member, std::string(ack_subject), now_ns_};
+  pending->second.member = member;
+  pending->second.ack_subject.assign(ack_subject);
+  pending->second.delivered_ns = now_ns_;
   const stan::MsgProto msg{
       .sequence = info.sequence,
       .subject = feed.channel,
@@ -111,9 +122,9 @@ void StanService::Deliver(Feed& feed, std::string_view ack_subject, std::string_
       .timestamp = info.timestamp_ns,
       .redelivered = info.delivered > 1,
       .redelivery_count = info.delivered > 1 ? static_cast<uint32_t>(info.delivered - 1) : 0};
-  std::string out;
-  stan::Encode(msg, &out);
-  Send(sub.inbox, {}, out);
+  proto_out_.clear();
+  stan::Encode(msg, &proto_out_);
+  Send(sub.inbox, {}, proto_out_);
   sub.last_sent = std::max(sub.last_sent, info.sequence);
   ++out_msgs_;
   out_bytes_ += data.size();

@@ -104,21 +104,29 @@ void StanService::Start(std::vector<std::string>* subjects) {
 }
 
 void StanService::OnInternalMessage(const Subscription& sub, const Message& msg) {
-  arrived_.push_back(Arrived{sub.tag, std::string(msg.subject), std::string(msg.reply),
-                             std::string(msg.payload())});
+  // Deliveries and acks come once per message: the records are reused, and their strings
+  // keep their capacity, so none allocates once warm.
+  if (arrived_count_ == arrived_.size()) arrived_.emplace_back();
+  Arrived& in = arrived_[arrived_count_++];
+  in.tag = sub.tag;
+  in.subject.assign(msg.subject);
+  in.reply.assign(msg.reply);
+  in.data.assign(msg.payload());
 }
 
 void StanService::Turn(int64_t now_ns) {
   now_ns_ = now_ns;
   // Handling may publish, and what it publishes may come back here: take what is queued.
-  std::deque<Arrived> batch;
-  batch.swap(arrived_);
+  batch_.swap(arrived_);
+  const std::size_t count = arrived_count_;
+  arrived_count_ = 0;
   if (phase_ == Phase::kStarting) {
     phase_ = Phase::kRestoring;
     BeginRestore();
   }
   const bool serving = phase_ == Phase::kServing;
-  for (Arrived& in : batch) {
+  for (std::size_t i = 0; i < count; ++i) {
+    Arrived& in = batch_[i];
     // Until the state is read, only JetStream's answers are taken; requests wait.
     if (!serving && in.tag != kApiReply) {
       held_.push_back(std::move(in));

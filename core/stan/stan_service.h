@@ -45,7 +45,7 @@ class StanService final : public InternalSink, public LoopService {
   // shards must learn of directly.
   void Start(std::vector<std::string>* subjects);
   void Turn(int64_t now_ns) override;
-  bool Busy() const override { return !arrived_.empty(); }
+  bool Busy() const override { return arrived_count_ > 0; }
   int64_t NextDeadline() const override;
   // What the monitoring endpoints show (stan_view.cc); shard 0's thread.
   void Snapshot(StanView* out) const;
@@ -229,7 +229,9 @@ class StanService final : public InternalSink, public LoopService {
   std::string discover_, pings_, pub_prefix_, sub_requests_, unsub_requests_, sub_close_requests_,
       close_requests_, api_inbox_, heartbeat_inbox_;
   std::vector<std::unique_ptr<Subscription>> subs_;
-  std::deque<Arrived> arrived_;
+  std::vector<Arrived> arrived_, batch_;           // records reused (see OnInternalMessage)
+  std::size_t arrived_count_ = 0;                  // those of arrived_ in use
+  std::string proto_out_;                          // a MsgProto being written
   std::map<std::string, StanClient> clients_;      // by client id
   std::map<std::string, std::string> by_conn_id_;  // conn id -> client id
   std::map<std::string, DuplicateProbe> probes_;   // by client id

@@ -367,4 +367,48 @@ JsRun RunJsFetch(const JsParams& p) {
   return run;
 }
 
+JsRun RunJsPush(const JsParams& p) {
+  JsRun run;
+  ApiClient api;
+  if (!api.Open(p.server, &run.error) || !CreateStream(&api, p, &run.error)) return run;
+  JsParams fill = p;
+  fill.pubs = 1;
+  fill.window = 1024;
+  if (!PublishAll(fill, &run)) return run;
+  // The deliveries' connection subscribes before the consumer exists: none is missed.
+  Puller pusher;
+  pusher.conn.set_on_message(&Puller::OnMessage, &pusher);
+  const std::string deliver = "_INBOX.jsp";
+  if (!pusher.conn.Open(p.server, &run.error) ||
+      !pusher.conn.WriteAll("SUB " + deliver + " 1\r\n") || !pusher.conn.Flush(5000)) {
+    return run;
+  }
+  const int64_t start = NowNs();
+  if (!api.Must(std::string("$JS.API.CONSUMER.CREATE.") + kStream + ".bench",
+                std::string("{\"stream_name\":\"") + kStream +
+                    "\",\"config\":{\"durable_name\":\"bench\",\"ack_policy\":\"explicit\","
+                    "\"deliver_subject\":\"" +
+                    deliver + "\",\"max_ack_pending\":" + std::to_string(std::max(1, p.window)) +
+                    "}}",
+                &run.error)) {
+    return run;
+  }
+  const int64_t deadline = start + int64_t{p.timeout_s} * 1'000'000'000;
+  while (pusher.got < p.count && NowNs() < deadline) {
+    if (!pusher.acks.empty()) {
+      if (!pusher.conn.WriteAll(pusher.acks)) break;
+      pusher.acks.clear();
+    }
+    if (!pusher.conn.ReadSome(1000) && pusher.conn.closed()) break;
+  }
+  if (!pusher.acks.empty()) pusher.conn.WriteAll(pusher.acks);
+  pusher.conn.Flush(5000);  // the last acks reach the server
+  run.seconds = static_cast<double>(NowNs() - start) / 1e9;
+  run.consumed = pusher.got;
+  if (run.consumed < p.count) {
+    run.error = "consumed " + std::to_string(run.consumed) + " of " + std::to_string(p.count);
+  }
+  return run;
+}
+
 }  // namespace tern::bench

@@ -19,7 +19,7 @@ struct JsParams {
   int consumers = 1;
   int size = 128;
   uint64_t count = 100000;
-  int window = 256;  // js-pub: outstanding publishes per publisher
+  int window = 256;  // js-pub: outstanding publishes per publisher; js-push: max_ack_pending
   int batch = 256;   // js-fetch: messages per pull request
   int keys = 0;      // KV modes: distinct keys (subjects) written
   int timeout_s = 30;
@@ -39,6 +39,10 @@ struct JsRun {
 
 JsRun RunJsPublish(const JsParams& p);
 JsRun RunJsFetch(const JsParams& p);
+// js-push: the stream is filled, then one durable push consumer with explicit acks and
+// `window` as its max_ack_pending delivers it, each message acknowledged (the JetStream
+// counterpart of a STAN durable subscription).
+JsRun RunJsPush(const JsParams& p);
 JsRun RunKvGet(const JsParams& p);
 JsRun RunMirror(const JsParams& p);
 
