@@ -186,8 +186,11 @@ void StanService::RetireInactiveChannels() {
                     channel_name.c_str(),
                     GoDuration(gone->second.limits.max_inactivity_ns).c_str());
            ForgetOfflineUnacked(gone->second.stream);
-           std::erase_if(offline_durables_,
-                         [&](const auto& entry) { return entry.second.channel == channel_name; });
+           std::vector<std::string> gone_durables;
+           for (const auto& [key, offline] : offline_durables_) {
+             if (offline.channel == channel_name) gone_durables.push_back(key);
+           }
+           for (const std::string& key : gone_durables) ForgetOffline(key);
            channels_.erase(gone);
            PublishDirectory();
          });

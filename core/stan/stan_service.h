@@ -246,13 +246,16 @@ class StanService final : public InternalSink, public LoopService {
   // that they come again at once, as nats-streaming-server redelivers them.
   std::map<std::string, std::vector<std::string>> offline_unacked_;  // by durable key
   // Offline durables (plain, and durable queue groups with no member) as their last
-  // subscription left them, for the monitoring endpoints. Within one run: a restart forgets
-  // them until they resume.
+  // subscription left them, for the monitoring endpoints; each kept in the state stream
+  // ("o.<its feed's id>") so that a restart shows them before they resume.
   struct OfflineDurable {
     std::string channel;
     StanSubView view;
+    uint64_t record = 0;
   };
   std::map<std::string, OfflineDurable> offline_durables_;  // by durable key
+  void KeepOffline(const std::string& key, OfflineDurable offline);
+  void ForgetOffline(const std::string& key);
   uint64_t out_msgs_ = 0, out_bytes_ = 0;                   // publishes in: counted by the gates
   std::shared_ptr<stan::StanDirectory> directory_;
   std::vector<StanGate*> gates_;

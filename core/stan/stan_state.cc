@@ -68,6 +68,30 @@ nlohmann::json StanService::SubRecord(const StanSub& sub) const {
           {"ack_wait", sub.ack_wait_s}, {"durable", sub.durable_name}};
 }
 
+void StanService::KeepOffline(const std::string& key, OfflineDurable offline) {
+  ForgetOffline(key);  // an earlier record of it, if any
+  const StanSubView& v = offline.view;
+  WriteState("o." + std::to_string(offline.record), {{"key", key},
+                                                     {"channel", offline.channel},
+                                                     {"client_id", v.client_id},
+                                                     {"inbox", v.inbox},
+                                                     {"ack_inbox", v.ack_inbox},
+                                                     {"durable", v.durable_name},
+                                                     {"queue", v.queue_name},
+                                                     {"max_inflight", v.max_inflight},
+                                                     {"ack_wait", v.ack_wait_s},
+                                                     {"last_sent", v.last_sent},
+                                                     {"pending", v.pending_count}});
+  offline_durables_[key] = std::move(offline);
+}
+
+void StanService::ForgetOffline(const std::string& key) {
+  auto it = offline_durables_.find(key);
+  if (it == offline_durables_.end()) return;
+  ForgetState("o." + std::to_string(it->second.record));
+  offline_durables_.erase(it);
+}
+
 void StanService::BeginRestore() {
   const nlohmann::json config = {{"name", state_stream_},     {"subjects", {state_prefix_ + ">"}},
                                  {"storage", StorageName()},  {"retention", "limits"},
@@ -141,6 +165,23 @@ void StanService::ApplyRecord(std::string_view subject, std::string_view record)
     sub.ack_wait_s = r.value("ack_wait", 30);
     sub.durable_name = r.value("durable", std::string());
     sub.answered = true;
+  } else if (kind == 'o' && id != 0) {
+    const std::string key = r.value("key", std::string());
+    if (key.empty()) return;
+    OfflineDurable& offline = offline_durables_[key];
+    offline.record = id;
+    offline.channel = r.value("channel", std::string());
+    StanSubView& v = offline.view;
+    v.client_id = r.value("client_id", std::string());
+    v.inbox = r.value("inbox", std::string());
+    v.ack_inbox = r.value("ack_inbox", std::string());
+    v.durable_name = r.value("durable", std::string());
+    v.queue_name = r.value("queue", std::string());
+    v.max_inflight = r.value("max_inflight", 0);
+    v.ack_wait_s = r.value("ack_wait", 0);
+    v.last_sent = r.value("last_sent", uint64_t{0});
+    v.pending_count = r.value("pending", uint64_t{0});
+    v.is_durable = v.is_offline = true;
   }
 }
 
@@ -193,6 +234,16 @@ void StanService::FinishRestore() {
     feed.deliver_sub->subject = feed.deliver;
     shard_->AddInternal(feed.deliver_sub.get(), /*announce=*/true);
   }
+  // An offline record of a durable that is online again (its forgetting did not reach the
+  // store), or of a channel that is gone, is dropped.
+  std::vector<std::string> stale;
+  for (const auto& [key, offline] : offline_durables_) {
+    bool online = false;
+    for (const auto& [id, feed] : feeds_)
+      online |= !feed.members.empty() && feed.durable_key == key;
+    if (online || channels_.count(offline.channel) == 0) stale.push_back(key);
+  }
+  for (const std::string& key : stale) ForgetOffline(key);
   for (uint64_t id : empty) {
     Feed& feed = feeds_[id];
     feed.ready = true;

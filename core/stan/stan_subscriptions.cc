@@ -160,7 +160,7 @@ void StanService::OnSubscribe(const Arrived& in) {
   feed.channel = channel_name;
   feed.group = group;
   feed.durable_key = durable_key;
-  offline_durables_.erase(durable_key);
+  ForgetOffline(durable_key);
   feed.deliver =
       "_STAN.dlv." + options_.cluster_id + "." + run_nonce_ + "." + std::to_string(feed_id);
   feed.members.push_back(id);
@@ -371,7 +371,7 @@ void StanService::DropSub(uint64_t id, bool close) {
     // The last one of a durable: it stays, offline, as this subscription left it.
     StanSubView view = SubView(feed->second, it->second);
     view.is_offline = true;
-    offline_durables_[feed->second.durable_key] = {feed->second.channel, std::move(view)};
+    KeepOffline(feed->second.durable_key, {feed->second.channel, std::move(view), feed_id});
   }
   stan_subs_.erase(it);
   ForgetState("s." + std::to_string(id));

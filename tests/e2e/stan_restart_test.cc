@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 #include <string>
 #include <thread>
@@ -108,6 +110,71 @@ TEST(StanRestart, ClientsAndSubscriptionsOutliveAKill9) {
   EXPECT_EQ(stanSubscription_Unsubscribe(plain.sub()), NATS_OK) << nats_GetLastError(nullptr);
   stanSubscription_Destroy(plain.sub());
   plain.Forget();
+}
+
+// An offline durable is kept in the service's state: after a restart the monitoring endpoints
+// show it (offline, as its last subscription left it) before it resumes, and once resumed
+// it is shown once, online.
+TEST(StanRestart, AnOfflineDurableIsShownAcrossARestart) {
+  const std::vector<std::string> args = {
+      "--streaming", "-sd", MakeStoreDir(), "-p", std::to_string(FreePort()), "-m", "-1"};
+  auto server = ServerProcess::Start(args);
+  ASSERT_TRUE(server);
+  SubOptions keep;
+  stanSubOptions_SetDurableName(keep.opts, "keep");
+  stanSubOptions_DeliverAllAvailable(keep.opts);
+  {
+    StanConn stan;
+    ASSERT_EQ(StanConnect(*server, "test-cluster", "reader", &stan), NATS_OK);
+    PublishAll(stan.sc, "audit", 1, 2);
+    StanInbox keeper;
+    ASSERT_EQ(keeper.Subscribe(stan.sc, "audit", keep.opts), NATS_OK);
+    ASSERT_EQ(keeper.WaitFor(2).size(), 2u);
+  }  // closed, then the client: the durable is offline
+
+  auto channel_subs = [&]() {
+    const HttpResult result = HttpGet(server->monitor_port(), "/streaming/channelsz?subs=1");
+    EXPECT_EQ(result.status, 200) << result.body;
+    const nlohmann::json page = nlohmann::json::parse(result.body, nullptr, false);
+    if (!page.is_object() || page["channels"].size() != 1) return nlohmann::json::array();
+    return page["channels"][0]["subscriptions"];
+  };
+  // The restarted server shows what the store holds: wait until the record is stored.
+  auto nats = Connect(*server);
+  const nlohmann::json filter = {{"subjects_filter", "_STAN.state.test-cluster.o.>"}};
+  bool stored = false;
+  for (int i = 0; i < 250 && !stored; ++i) {
+    const nlohmann::json info =
+        JsApi(nats->nc, "$JS.API.STREAM.INFO.STANSTATE_test-cluster", filter);
+    stored = info.contains("state") && info["state"].contains("subjects") &&
+             info["state"]["subjects"].size() == 1;
+    if (!stored) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(stored);
+  ASSERT_EQ(channel_subs().size(), 1u);
+  server->Stop(SIGTERM);
+  server = ServerProcess::Start(args);
+  ASSERT_TRUE(server);
+
+  const nlohmann::json before = channel_subs();
+  ASSERT_EQ(before.size(), 1u) << before.dump();
+  EXPECT_EQ(before[0]["durable_name"], "keep");
+  EXPECT_EQ(before[0]["client_id"], "reader");
+  EXPECT_EQ(before[0]["is_offline"], true);
+  EXPECT_EQ(before[0]["last_sent"], 2);
+  const HttpResult serverz = HttpGet(server->monitor_port(), "/streaming/serverz");
+  EXPECT_EQ(nlohmann::json::parse(serverz.body, nullptr, false)["subscriptions"], 1)
+      << serverz.body;
+
+  StanConn stan;
+  ASSERT_EQ(StanConnect(*server, "test-cluster", "reader", &stan), NATS_OK);
+  PublishAll(stan.sc, "audit", 3, 3);
+  StanInbox keeper;
+  ASSERT_EQ(keeper.Subscribe(stan.sc, "audit", keep.opts), NATS_OK);
+  EXPECT_EQ(Sequences(keeper.WaitFor(1)), (std::vector<uint64_t>{3}));
+  const nlohmann::json after = channel_subs();
+  ASSERT_EQ(after.size(), 1u) << after.dump();
+  EXPECT_EQ(after[0]["is_offline"], false);
 }
 
 }  // namespace
