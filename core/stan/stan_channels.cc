@@ -169,32 +169,55 @@ void StanService::RetireInactiveChannels() {
     // Offline durables do not keep it, as in nats-streaming-server: they go with its stream.
     channel.deleting = true;
     channel.entry->open.store(false, std::memory_order_release);  // gates refuse publishes now
+    // A gate may have let a publish through just before it saw the channel closed: once
+    // every gate has been through a turn since, a publish after `seen` keeps the channel.
+    const int64_t seen = channel.entry->last_publish_ns.load(std::memory_order_relaxed);
     const std::string channel_name = name;
-    Call("$JS.API.STREAM.DELETE." + channel.stream, "",
-         [this, channel_name](const std::string& error, const nlohmann::json&) {
-           auto gone = channels_.find(channel_name);
-           if (gone == channels_.end()) return;
-           if (!error.empty()) {
-             LOG_WARN("Streaming: inactive channel \"%s\" could not be deleted: %s",
-                      channel_name.c_str(), error.c_str());
-             gone->second.deleting = false;
-             gone->second.entry->open.store(true, std::memory_order_release);
-             gone->second.last_activity_ns = now_ns_;
-             return ScheduleInactivityCheck();
-           }
-           LOG_INFO("Streaming: channel \"%s\" has been deleted (inactive for %s)",
-                    channel_name.c_str(),
-                    GoDuration(gone->second.limits.max_inactivity_ns).c_str());
-           ForgetOfflineUnacked(gone->second.stream);
-           std::vector<std::string> gone_durables;
-           for (const auto& [key, offline] : offline_durables_) {
-             if (offline.channel == channel_name) gone_durables.push_back(key);
-           }
-           for (const std::string& key : gone_durables) ForgetOffline(key);
-           channels_.erase(gone);
-           PublishDirectory();
-         });
+    auto remaining = std::make_shared<std::size_t>(gates_.size());
+    if (gates_.empty()) DeleteInactiveChannel(channel_name, seen);
+    for (StanGate* gate : gates_) {
+      gate->shard()->Post([this, remaining, channel_name, seen] {
+        shard_->Post([this, remaining, channel_name, seen] {
+          if (--*remaining == 0) DeleteInactiveChannel(channel_name, seen);
+        });
+      });
+    }
   }
+}
+
+void StanService::DeleteInactiveChannel(const std::string& channel_name, int64_t seen) {
+  auto it = channels_.find(channel_name);
+  if (it == channels_.end() || !it->second.deleting) return;
+  Channel& channel = it->second;
+  if (channel.entry->last_publish_ns.load(std::memory_order_relaxed) > seen) {
+    channel.deleting = false;
+    channel.entry->open.store(true, std::memory_order_release);
+    channel.last_activity_ns = now_ns_;
+    return ScheduleInactivityCheck();
+  }
+  Call("$JS.API.STREAM.DELETE." + channel.stream, "",
+       [this, channel_name](const std::string& error, const nlohmann::json&) {
+         auto gone = channels_.find(channel_name);
+         if (gone == channels_.end()) return;
+         if (!error.empty()) {
+           LOG_WARN("Streaming: inactive channel \"%s\" could not be deleted: %s",
+                    channel_name.c_str(), error.c_str());
+           gone->second.deleting = false;
+           gone->second.entry->open.store(true, std::memory_order_release);
+           gone->second.last_activity_ns = now_ns_;
+           return ScheduleInactivityCheck();
+         }
+         LOG_INFO("Streaming: channel \"%s\" has been deleted (inactive for %s)",
+                  channel_name.c_str(), GoDuration(gone->second.limits.max_inactivity_ns).c_str());
+         ForgetOfflineUnacked(gone->second.stream);
+         std::vector<std::string> gone_durables;
+         for (const auto& [key, offline] : offline_durables_) {
+           if (offline.channel == channel_name) gone_durables.push_back(key);
+         }
+         for (const std::string& key : gone_durables) ForgetOffline(key);
+         channels_.erase(gone);
+         PublishDirectory();
+       });
 }
 
 void StanService::ForgetOfflineUnacked(const std::string& stream) {

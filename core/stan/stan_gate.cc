@@ -62,12 +62,16 @@ void StanGate::Turn(int64_t now_ns) {
   if (!before_serving_.empty()) Resume();
   if (!confirming_.empty()) CheckConfirming();
   if (arrived_.empty()) return;
-  const std::string_view bytes = bytes_;
-  for (const Span& in : arrived_) {
+  // Handling routes (answers, stores), and what it routes may come back here (a reply under
+  // the publish subjects): that waits in arrived_ for the next turn, not in the batch read.
+  batch_.swap(arrived_);
+  batch_bytes_.swap(bytes_);
+  const std::string_view bytes = batch_bytes_;
+  for (const Span& in : batch_) {
     Handle(bytes.substr(in.reply_at, in.reply_len), bytes.substr(in.data_at, in.data_len));
   }
-  arrived_.clear();
-  bytes_.clear();
+  batch_.clear();
+  batch_bytes_.clear();
 }
 
 void StanGate::Resume() {
@@ -77,9 +81,11 @@ void StanGate::Resume() {
   for (const Held& in : held) Handle(in.reply, in.data);
 }
 
-void StanGate::Handle(std::string_view reply, std::string_view data) {
+void StanGate::Handle(std::string_view reply, std::string_view data, bool wait_for_interest) {
   const stan::DirectorySnapshot& directory = Directory();
-  if (!directory.serving) {
+  // Before what was held until the service served, nothing goes (Resume takes the held out
+  // of before_serving_ before it hands them here).
+  if (!directory.serving || !before_serving_.empty()) {
     before_serving_.push_back(Held{std::string(reply), std::string(data)});
     return;
   }
@@ -110,6 +116,17 @@ void StanGate::Handle(std::string_view reply, std::string_view data) {
   stan::GateChannel& channel = *found;
   if (!channel.open.load(std::memory_order_acquire)) {
     return Answer(reply, pub.guid, stan::kErrChanDelInProgress);
+  }
+  // A channel made lately (here or by another shard's publish or a subscription) may not
+  // have its stream's subscription on this shard yet: its publishes wait for it.
+  if (wait_for_interest && !last_channel_confirmed_) {
+    if (!shard_->HasInterest(auth::kGlobalAccount, channel.subject)) {
+      std::string name(pub.subject);
+      waiting_[name].push_back(Held{std::string(reply), std::string(data)});
+      confirming_.try_emplace(name, shard_->now_ns() + kInterestWaitNs);
+      return;
+    }
+    last_channel_confirmed_ = true;
   }
   if (now_ns_ - channel.last_publish_ns.load(std::memory_order_relaxed) > kActivityGrainNs) {
     channel.last_publish_ns.store(now_ns_, std::memory_order_relaxed);
@@ -153,6 +170,7 @@ stan::GateChannel* StanGate::FindChannel(const stan::DirectorySnapshot& director
   if (found == directory.channels.end()) return nullptr;
   last_channel_name_.assign(name);
   last_channel_ = found->second.get();  // held by the snapshot of this version
+  last_channel_confirmed_ = false;
   last_channel_version_ = seen_version_;
   return last_channel_;
 }
@@ -194,8 +212,8 @@ void StanGate::CheckConfirming() {
     std::vector<Held> held = std::move(waiting->second);
     waiting_.erase(waiting);
     // Not in the directory (deleted since): each publish asks again, in order. Past the
-    // deadline, Handle answers that no stream took it.
-    for (const Held& in : held) Handle(in.reply, in.data);
+    // deadline they are routed anyway, and answered that no stream took them.
+    for (const Held& in : held) Handle(in.reply, in.data, /*wait_for_interest=*/seen);
   }
 }
 

@@ -58,7 +58,7 @@ class StanGate final : public InternalSink, public LoopService {
   void OnInternalMessage(const Subscription& sub, const Message& msg) override;
   // The snapshot in force, read again when the directory's version moved.
   const stan::DirectorySnapshot& Directory();
-  void Handle(std::string_view reply, std::string_view data);
+  void Handle(std::string_view reply, std::string_view data, bool wait_for_interest = true);
   void Answer(std::string_view reply, std::string_view guid, std::string_view error);
   // Lookups in the directory, each remembering its last answer for the snapshot in force.
   bool KnownClient(const stan::DirectorySnapshot& directory, const stan::PubMsg& pub);
@@ -77,7 +77,8 @@ class StanGate final : public InternalSink, public LoopService {
   std::shared_ptr<const stan::DirectorySnapshot> snapshot_;
   // This turn's arrivals: their replies and PubMsgs one after another in bytes_.
   std::string bytes_;
-  std::vector<Span> arrived_;
+  std::vector<Span> arrived_, batch_;  // batch_: the turn's, being handled
+  std::string batch_bytes_;
   std::vector<Held> before_serving_;                             // until the service serves
   absl::flat_hash_map<std::string, std::vector<Held>> waiting_;  // by channel being made
   absl::flat_hash_map<std::string, int64_t> confirming_;         // made: deadline of the wait
@@ -86,6 +87,7 @@ class StanGate final : public InternalSink, public LoopService {
   bool known_client_by_conn_ = false;
   uint64_t known_client_version_ = UINT64_MAX, last_channel_version_ = UINT64_MAX;
   stan::GateChannel* last_channel_ = nullptr;
+  bool last_channel_confirmed_ = false;  // its stream's subscription is known on this shard
 };
 
 }  // namespace tern::core

@@ -134,7 +134,11 @@ void StanService::Turn(int64_t now_ns) {
       Handle(in);
     }
   }
-  if (phase_ != Phase::kServing) return;
+  if (phase_ != Phase::kServing) {
+    // A restore waits on JetStream's answers: one that never comes must not hold every
+    // request (and every gate's publishes) for ever.
+    return ExpireCalls();
+  }
   if (!held_.empty()) {
     std::deque<Arrived> held;
     held.swap(held_);
@@ -344,6 +348,12 @@ void StanService::RunTimers() {
              static_cast<long long>(options_.hb_fail_count + 1));
     RemoveClient(id);
   }
+  ExpireCalls();
+  PruneUnacked(now_ns_);
+  RetireInactiveChannels();
+}
+
+void StanService::ExpireCalls() {
   // Calls are looked through only when one may be overdue, not at every turn.
   if (next_call_check_ns_ != 0 && now_ns_ >= next_call_check_ns_) {
     next_call_check_ns_ = 0;
@@ -363,8 +373,6 @@ void StanService::RunTimers() {
       FinishCall(std::move(call), R"({"error":{"description":"JetStream did not answer"}})");
     }
   }
-  PruneUnacked(now_ns_);
-  RetireInactiveChannels();
 }
 
 int64_t StanService::NextDeadline() const {

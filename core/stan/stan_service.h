@@ -197,6 +197,8 @@ class StanService final : public InternalSink, public LoopService {
   void FinishCall(ApiCall call, std::string_view body);
   void DispatchAnswer(ApiCall call, const std::string& error, const nlohmann::json& answer);
   void RunTimers();
+  // Answers the calls past their deadline with an error (also while restoring).
+  void ExpireCalls();
   void CreateChannelStream(const std::string& name, bool update);
   // Channels (stan_channels.cc). Finds or makes one; nullptr (and the error) when
   // max_channels says no or it is being deleted.
@@ -206,6 +208,8 @@ class StanService final : public InternalSink, public LoopService {
   // At start-up, after the state stream: the channels' streams, from `offset` on.
   void ListChannels(uint64_t offset);
   void RetireInactiveChannels();
+  // After every gate has seen the channel closed: deleted, unless a publish came since `seen`.
+  void DeleteInactiveChannel(const std::string& channel_name, int64_t seen);
   // Drops the offline durables' unacknowledged messages of a deleted channel's stream.
   void ForgetOfflineUnacked(const std::string& stream);
   StanSubView SubView(const Feed& feed, const StanSub& sub) const;
@@ -256,7 +260,7 @@ class StanService final : public InternalSink, public LoopService {
   std::map<std::string, OfflineDurable> offline_durables_;  // by durable key
   void KeepOffline(const std::string& key, OfflineDurable offline);
   void ForgetOffline(const std::string& key);
-  uint64_t out_msgs_ = 0, out_bytes_ = 0;                   // publishes in: counted by the gates
+  uint64_t out_msgs_ = 0, out_bytes_ = 0;  // publishes in: counted by the gates
   std::shared_ptr<stan::StanDirectory> directory_;
   std::vector<StanGate*> gates_;
   // Starting: the state stream is not read yet. Restoring: being read; until then requests

@@ -78,5 +78,54 @@ TEST(StanGate, AsyncPublishesToNewChannelsFromEveryShardAreStoredInOrder) {
   }
 }
 
+// Clients on every shard start the same new channels at once: whichever gate asked for a
+// channel, every shard's publishes wait until that shard has the channel's stream, and each
+// client's messages keep its order.
+TEST(StanGate, ClientsOnEveryShardStartTheSameChannelsTogether) {
+  auto server = StartStreaming();
+  ASSERT_TRUE(server);
+  constexpr int kClients = 4, kChannels = 6, kMessages = 40;
+  std::vector<StanConn> clients(kClients);
+  for (int c = 0; c < kClients; ++c) {
+    ASSERT_EQ(StanConnect(*server, "test-cluster", "shared-" + std::to_string(c), &clients[c]),
+              NATS_OK);
+  }
+  AckCount count;
+  for (int n = 0; n < kMessages; ++n) {
+    for (int c = 0; c < kClients; ++c) {
+      for (int ch = 0; ch < kChannels; ++ch) {
+        const std::string channel = "shared." + std::to_string(ch);
+        const std::string data = std::to_string(c) + ":" + std::to_string(n);
+        ASSERT_EQ(stanConnection_PublishAsync(clients[c].sc, channel.c_str(), data.data(),
+                                              static_cast<int>(data.size()), OnAck, &count),
+                  NATS_OK);
+      }
+    }
+  }
+  {
+    std::unique_lock<std::mutex> lock(count.mu);
+    ASSERT_TRUE(
+        count.done.wait_for(lock, std::chrono::seconds(20),
+                            [&] { return count.acked == kClients * kChannels * kMessages; }))
+        << count.acked << " PubAcks";
+    ASSERT_TRUE(count.errors.empty()) << count.errors.size() << " refused: " << count.errors[0];
+  }
+  for (int ch = 0; ch < kChannels; ++ch) {
+    const std::string channel = "shared." + std::to_string(ch);
+    SubOptions all;
+    stanSubOptions_DeliverAllAvailable(all.opts);
+    StanInbox inbox;
+    ASSERT_EQ(inbox.Subscribe(clients[0].sc, channel, all.opts), NATS_OK);
+    const auto got = inbox.WaitFor(kClients * kMessages);
+    ASSERT_EQ(got.size(), static_cast<std::size_t>(kClients * kMessages)) << channel;
+    std::vector<int> next(kClients, 0);
+    for (const auto& m : got) {
+      const int c = std::stoi(m.data.substr(0, m.data.find(':')));
+      ASSERT_EQ(m.data, std::to_string(c) + ":" + std::to_string(next[c])) << channel;
+      ++next[c];
+    }
+  }
+}
+
 }  // namespace
 }  // namespace tern::e2e
