@@ -127,5 +127,29 @@ TEST(StanGate, ClientsOnEveryShardStartTheSameChannelsTogether) {
   }
 }
 
+// A refused publish whose reply lies under the publish subjects sends its PubAck back into the
+// gate while the gate is still reading that turn's publishes: it is taken as one more
+// (refused, unanswered) publish in the next turn, and nothing else is disturbed.
+TEST(StanGate, ARefusalAnsweredIntoThePublishSubjectsIsHarmless) {
+  auto server = StartStreaming();
+  ASSERT_TRUE(server);
+  auto nats = Connect(*server);
+  for (int i = 0; i < 200; ++i) {
+    const std::string junk = "not a PubMsg " + std::to_string(i);
+    ASSERT_EQ(natsConnection_PublishRequestString(nats->nc, "_STAN.pub.test-cluster.ch",
+                                                  "_STAN.pub.test-cluster.ch", junk.c_str()),
+              NATS_OK);
+  }
+  ASSERT_EQ(natsConnection_Flush(nats->nc), NATS_OK);
+  StanConn stan;
+  ASSERT_EQ(StanConnect(*server, "test-cluster", "after-junk", &stan), NATS_OK);
+  PublishAll(stan.sc, "ch", 1, 3);
+  SubOptions all;
+  stanSubOptions_DeliverAllAvailable(all.opts);
+  StanInbox inbox;
+  ASSERT_EQ(inbox.Subscribe(stan.sc, "ch", all.opts), NATS_OK);
+  EXPECT_EQ(Sequences(inbox.WaitFor(3)), (std::vector<uint64_t>{1, 2, 3}));
+}
+
 }  // namespace
 }  // namespace tern::e2e
