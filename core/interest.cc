@@ -200,6 +200,15 @@ void Interest::Collect(const Leaf& leaf, MatchResult* out) const {
 
 const MatchResult& Interest::Match(std::string_view subject) {
   if constexpr (base::kDChecks) ++match_stamp_;
+  // Every JetStream ack's subject is unique: cached, it would only evict subjects that come
+  // again (and cost the cache's bookkeeping each time). Matched into a result not kept.
+  if (subject.starts_with(kOneShotPrefix)) {
+    one_shot_.plain.clear();
+    one_shot_.queues.clear();
+    one_shot_.remote_plain.Reset();
+    trie_.Match(subject, [&](const Leaf& leaf) { Collect(leaf, &one_shot_); });
+    return one_shot_;
+  }
   if (MatchResult* cached = cache_.Find(subject)) return *cached;
   MatchResult* result = cache_.Assign(subject);
   trie_.Match(subject, [&](const Leaf& leaf) { Collect(leaf, result); });

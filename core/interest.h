@@ -188,6 +188,8 @@ class Interest {
   int shard_count_;
   SubjectTrie<Leaf> trie_;
   MatchCache cache_;
+  static constexpr std::string_view kOneShotPrefix = "$JS.ACK.";
+  MatchResult one_shot_;  // the last match of a subject never cached (see Match)
   std::size_t local_count_ = 0;
   uint64_t match_stamp_ = 0;
   uint64_t inserts_ = 0;

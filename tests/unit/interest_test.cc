@@ -116,4 +116,25 @@ TEST(MatchCache, ReusedSlotDropsALargeFanOutsBuffer) {
 }
 
 }  // namespace
+// JetStream ack subjects are each used once: they are matched without taking a cache slot,
+// so a cache smaller than the acks in flight keeps the subjects that do come again.
+TEST(Interest, AckSubjectsNeitherTakeNorEvictCacheSlots) {
+  Interest interest(1, /*cache_capacity=*/4);
+  auto acks = Sub("$JS.ACK.>");
+  auto orders = Sub("orders");
+  interest.AddLocal(acks.get());
+  interest.AddLocal(orders.get());
+  EXPECT_EQ(interest.Match("orders").plain.size(), 1u);  // a miss: now cached
+  for (int i = 1; i <= 100; ++i) {
+    const std::string ack = "$JS.ACK.S.C.1." + std::to_string(i) + ".1.0.0";
+    const MatchResult& match = interest.Match(ack);
+    ASSERT_EQ(match.plain.size(), 1u);
+    EXPECT_EQ(match.plain[0], acks.get());
+  }
+  const uint64_t hits = interest.cache().hits();
+  EXPECT_EQ(interest.Match("orders").plain.size(), 1u);
+  EXPECT_EQ(interest.cache().hits(), hits + 1);  // still cached
+  EXPECT_EQ(interest.cache().misses(), 1u);      // only the first look at "orders"
+}
+
 }  // namespace tern::core
